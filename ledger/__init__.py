@@ -1,0 +1,1 @@
+"""CertLedger core library."""
