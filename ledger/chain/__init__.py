@@ -1,0 +1,25 @@
+"""The chain client: deploy, call and read the CertLedger contracts on any EVM JSON-RPC node."""
+from .connection import connect
+from .contracts import LedgerClient, RegistryClient
+from .deploy import Deployment, deploy_contracts
+from .errors import (
+    ChainError,
+    ContractReverted,
+    InsufficientFunds,
+    NodeUnreachable,
+    OutOfGas,
+    TransactionDropped,
+    WrongChainId,
+)
+from .records import AgencyRecord, AnchorRecord, ChainEvent, CredentialState, KeyRecord, Reason, StatusRecord
+from .revert_decoding import RevertDecoder
+from .transactions import PendingTx, TransactionSender, TxResult
+from .artifacts import ledger_artifact, registry_artifact
+
+
+def make_sender(w3, account, confirmations: int = 1) -> TransactionSender:
+    """A sender whose revert decoder knows both contracts' errors."""
+    return TransactionSender(w3, account, RevertDecoder(registry_artifact().abi, ledger_artifact().abi), confirmations)
+
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,54 @@
+"""Deploying the registry and the ledger."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from web3 import Web3
+
+from .artifacts import ledger_artifact, registry_artifact
+from .transactions import TransactionSender
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    registry: str
+    ledger: str
+    block: int
+    registry_tx: str
+    ledger_tx: str
+
+    @property
+    def ledger_caip10(self) -> str:
+        return f"eip155:{self.chain_id}:{self.ledger}"
+
+    @property
+    def registry_caip10(self) -> str:
+        return f"eip155:{self.chain_id}:{self.registry}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Deployment":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+def deploy_contracts(sender: TransactionSender, governance: str | None = None) -> Deployment:
+    """Deploy the registry (admin: `governance`, default the sender) and a ledger bound to it."""
+    w3 = sender.w3
+    admin = Web3.to_checksum_address(governance or sender.address)
+    reg = registry_artifact()
+    registry_tx = sender.send(w3.eth.contract(abi=reg.abi, bytecode=reg.bytecode).constructor(admin), "deploy CertRegistry")
+    led = ledger_artifact()
+    ledger_tx = sender.send(
+        w3.eth.contract(abi=led.abi, bytecode=led.bytecode).constructor(registry_tx.contract_address), "deploy CertLedger"
+    )
+    return Deployment(
+        chain_id=w3.eth.chain_id,
+        registry=registry_tx.contract_address,
+        ledger=ledger_tx.contract_address,
+        block=registry_tx.block_number,
+        registry_tx=registry_tx.tx_hash,
+        ledger_tx=ledger_tx.tx_hash,
+    )

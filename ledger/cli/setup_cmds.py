@@ -1,0 +1,68 @@
+"""certledger init | deploy."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .. import accounts
+from ..chain import deploy_contracts, make_sender
+from ..config import ChainSettings, Settings, default_data_dir
+from ..storage import init_database, record_audit
+from .context import App, CliError, pass_app
+
+
+@click.command("init")
+@click.option("--rpc-url", "rpc_urls", multiple=True, help="Use an external EVM node (repeat for fallbacks) instead of the embedded chain.")
+@click.option("--chain-id", type=int, default=31337, show_default=True)
+@click.option("--port", type=int, default=8545, show_default=True, help="Embedded chain port (0: any free port).")
+@click.option("--database-url", default="sqlite:///certledger.db", show_default=True)
+@click.pass_context
+def init(ctx: click.Context, rpc_urls: tuple[str, ...], chain_id: int, port: int, database_url: str) -> None:
+    """Create the data directory: configuration, encrypted governance key, database."""
+    app: App = ctx.obj
+    data_dir = (app._data_dir or default_data_dir()).resolve()
+    settings = Settings(
+        data_dir=data_dir,
+        chain=ChainSettings(embedded=not rpc_urls, rpc_urls=list(rpc_urls), chain_id=chain_id, port=port),
+        database_url=database_url,
+    )
+    if settings.config_file.exists():
+        click.echo(f"already initialised: {settings.config_file} (nothing changed)")
+        return
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not os.environ.get(accounts.PASSPHRASE_ENV):
+        accounts.create_passphrase_file(settings.path(settings.passphrase_file))
+    else:
+        settings.passphrase_file = None  # the operator manages the passphrase
+    governance = accounts.create_account(settings.path(settings.governance_key), accounts.passphrase_for(settings))
+    init_database(settings.resolved_database_url)
+    settings.save()
+    click.echo(f"initialised {data_dir}")
+    click.echo(f"governance account: {governance.address} (key encrypted in {settings.governance_key})")
+
+
+@click.command("deploy")
+@click.option("--force", is_flag=True, help="Deploy a new pair even if one is recorded and live.")
+@pass_app
+def deploy(app: App, force: bool) -> None:
+    """Deploy the registry and the ledger; record them in the configuration."""
+    if app.settings.deployment and not force:
+        recorded = app.deployment()
+        if app.w3.eth.get_code(recorded.ledger):
+            click.echo(f"already deployed: ledger {recorded.ledger}, registry {recorded.registry} (use --force for a new pair)")
+            return
+        click.echo("the recorded deployment has no code on this chain (the chain was reset); deploying anew")
+    governance = app.governance
+    if app.settings.chain.embedded:
+        accounts.fund_on_anvil(app.rpc_urls()[0], governance.address)
+    deployment = deploy_contracts(make_sender(app.w3, governance, app.settings.chain.confirmations))
+    app.settings.record_deployment(deployment.to_dict())
+    record_audit(app.engine, "deploy", governance.address, subject=deployment.ledger_caip10,
+                 tx_hash=deployment.ledger_tx, details=deployment.to_dict())
+    click.echo(f"registry {deployment.registry_caip10}")
+    click.echo(f"ledger   {deployment.ledger_caip10} (block {deployment.block})")
+
+
+COMMANDS = [init, deploy]

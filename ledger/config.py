@@ -1,0 +1,124 @@
+"""One configuration object: a JSON file in the data directory, overridable from the environment.
+
+Data directory: $CERTLEDGER_HOME, else ./.certledger. Environment overrides (production):
+CERTLEDGER_RPC_URLS (comma-separated; switches off the embedded chain), CERTLEDGER_CHAIN_ID,
+CERTLEDGER_DATABASE_URL, CERTLEDGER_KEY_PASSPHRASE (else the passphrase file).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "config.json"
+CONFIG_VERSION = 1
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class ChainSettings:
+    embedded: bool = True          # run anvil from node_modules; False: use rpc_urls
+    rpc_urls: list[str] = field(default_factory=list)
+    chain_id: int = 31337
+    host: str = "127.0.0.1"        # embedded chain only
+    port: int = 8545               # embedded chain only; 0 picks a free port
+    state_interval: int = 1        # seconds between state dumps: a crash loses at most this much
+    confirmations: int = 1         # blocks a receipt needs before it counts
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    chain: ChainSettings = field(default_factory=ChainSettings)
+    deployment: dict | None = None
+    database_url: str = "sqlite:///certledger.db"   # relative sqlite paths live in the data directory
+    passphrase_file: str | None = "secrets/passphrase"
+    governance_key: str = "keys/governance.json"
+    version: int = CONFIG_VERSION
+
+    # --- locations ---
+    @property
+    def config_file(self) -> Path:
+        return self.data_dir / CONFIG_NAME
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.data_dir / p
+
+    @property
+    def resolved_database_url(self) -> str:
+        url = os.environ.get("CERTLEDGER_DATABASE_URL") or self.database_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
+            return prefix + str(self.data_dir / url[len(prefix):])
+        return url
+
+    # --- persistence ---
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("data_dir")
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    def save(self) -> None:
+        _atomic_write(self.config_file, self.to_json())
+
+    def record_deployment(self, deployment: dict) -> None:
+        """Store the deployment in the file as it is on disk, leaving environment overrides out of it."""
+        raw = json.loads(self.config_file.read_text("utf-8"))
+        raw["deployment"] = deployment
+        _atomic_write(self.config_file, json.dumps(raw, indent=2, sort_keys=True) + "\n")
+        self.deployment = deployment
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """A crash never leaves a half-written configuration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("CERTLEDGER_HOME") or ".certledger").resolve()
+
+
+def load_settings(data_dir: Path | None = None) -> Settings:
+    data_dir = Path(data_dir).resolve() if data_dir else default_data_dir()
+    file = data_dir / CONFIG_NAME
+    try:
+        raw = json.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no configuration in {data_dir}: run `certledger init` first") from None
+    except ValueError as exc:
+        raise ConfigError(f"{file} is not valid JSON: {exc}") from None
+    if raw.get("version") != CONFIG_VERSION:
+        raise ConfigError(f"{file}: unsupported configuration version {raw.get('version')!r}")
+    try:
+        chain = ChainSettings(**raw.pop("chain", {}))
+        settings = Settings(data_dir=data_dir, chain=chain, **raw)
+    except TypeError as exc:
+        raise ConfigError(f"{file}: unknown or missing setting ({exc})") from None
+    _apply_environment(settings)
+    return settings
+
+
+def _apply_environment(settings: Settings) -> None:
+    urls = os.environ.get("CERTLEDGER_RPC_URLS")
+    if urls:
+        settings.chain.embedded = False
+        settings.chain.rpc_urls = [u.strip() for u in urls.split(",") if u.strip()]
+    if os.environ.get("CERTLEDGER_CHAIN_ID"):
+        try:
+            settings.chain.chain_id = int(os.environ["CERTLEDGER_CHAIN_ID"])
+        except ValueError:
+            raise ConfigError("CERTLEDGER_CHAIN_ID must be an integer") from None

@@ -1,0 +1,25 @@
+"""Tables. Personal data never goes here in plaintext: credentials are referenced by id and digest."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every state change (deploy, agency, key, issue, anchor, revoke, suspend...), append-only."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=_now, index=True)
+    actor: str = Field(max_length=128)            # an address or an API key id, never a secret
+    agency: str | None = Field(default=None, max_length=64, index=True)
+    action: str = Field(max_length=64, index=True)
+    subject: str | None = Field(default=None, max_length=200)   # a credential id, digest, root, key...
+    tx_hash: str | None = Field(default=None, max_length=66)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
