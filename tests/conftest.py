@@ -22,20 +22,21 @@ def w3(anvil):
     return connect(anvil.rpc_url, anvil.chain_id)
 
 
+def new_funded_account(rpc_url: str):
+    """A fresh account with test ether: tests never share nonces."""
+    account = Account.create()
+    fund_on_anvil(rpc_url, account.address)
+    return account
+
+
 @pytest.fixture
 def funded_account(anvil):
-    """A fresh account with test ether: tests never share nonces."""
-    def make():
-        account = Account.create()
-        fund_on_anvil(anvil.rpc_url, account.address)
-        return account
-    return make
+    return lambda: new_funded_account(anvil.rpc_url)
 
 
-@pytest.fixture
-def deployed(w3, funded_account):
+def deploy_fresh(w3, rpc_url: str) -> dict:
     """A fresh registry + ledger, governed by a fresh account."""
-    governance = funded_account()
+    governance = new_funded_account(rpc_url)
     sender = make_sender(w3, governance)
     deployment = deploy_contracts(sender)
     return {
@@ -44,3 +45,8 @@ def deployed(w3, funded_account):
         "registry": RegistryClient(w3, deployment.registry, sender),
         "ledger": LedgerClient(w3, deployment.ledger, sender),
     }
+
+
+@pytest.fixture
+def deployed(w3, anvil):
+    return deploy_fresh(w3, anvil.rpc_url)

@@ -24,9 +24,9 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 def _register_commands() -> None:
-    from . import chain_cmds, setup_cmds
+    from . import chain_cmds, setup_cmds, verify_cmds
 
-    for module in (setup_cmds, chain_cmds):
+    for module in (setup_cmds, chain_cmds, verify_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 

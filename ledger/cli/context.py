@@ -73,6 +73,24 @@ class App:
         sender = make_sender(self.w3, account, self.settings.chain.confirmations) if account else None
         return LedgerClient(self.w3, self.deployment().ledger, sender)
 
+    def trust_roots(self):
+        """The verifier trusts this configuration's own deployment."""
+        from verifier import TrustRoots
+
+        d = self.deployment()
+        return TrustRoots.single(d.chain_id, d.registry, d.ledger, name="configured deployment")
+
+    def chain_reader(self):
+        from verifier import CachedChainReader, RpcChainReader
+
+        urls = self.settings.chain.rpc_urls if not self.settings.chain.embedded else self._embedded_urls_or_none()
+        return CachedChainReader(RpcChainReader({self.settings.chain.chain_id: urls}))
+
+    def _embedded_urls_or_none(self) -> list[str]:
+        # A stopped chain is not a usage error for `verify`: the report says ERROR (could not decide).
+        status = self.embedded_chain().status()
+        return [status.process.rpc_url] if status.process else []
+
     def fund_known_accounts(self, rpc_url: str) -> None:
         """On the embedded chain only: give our own accounts test ether (anvil_setBalance)."""
         for address in accounts.known_addresses(self.settings):

@@ -1,0 +1,37 @@
+"""3. anchor — recomputed digest equals the bundle's, the path leads to the root, the root is
+anchored in a trusted ledger."""
+from ledger.canonical import CanonicalizationError
+from ledger.digest import credential_digest, to_hex32
+from ledger.merkle import compute_root
+
+from ..chain_state import ChainUnavailable
+from ..context import VerificationContext
+from ..report import CheckResult, error, invalid, valid
+from ..timefmt import iso_utc
+
+NAME = "anchor"
+
+
+def check_anchor(ctx: VerificationContext) -> CheckResult:
+    anchor = ctx.bundle.anchor
+    if anchor is None:
+        return invalid(NAME, "NOT_ANCHORED")
+    ctx.deployment = ctx.trust.find(anchor.ledger, anchor.registry)
+    if ctx.deployment is None:
+        return invalid(NAME, "UNTRUSTED_DEPLOYMENT", ledger=str(anchor.ledger), registry=str(anchor.registry))
+    try:
+        digest = credential_digest(ctx.credential)
+    except CanonicalizationError as exc:
+        return invalid(NAME, "NOT_CANONICALIZABLE", reason=str(exc))
+    if digest != anchor.digest:
+        return invalid(NAME, "DIGEST_MISMATCH", expected=to_hex32(anchor.digest), actual=to_hex32(digest))
+    if compute_root(digest, anchor.path) != anchor.root:
+        return invalid(NAME, "MERKLE_PATH_INVALID", root=to_hex32(anchor.root))
+    try:
+        record = ctx.chain.anchor_of(ctx.deployment, anchor.root)
+    except ChainUnavailable as exc:
+        return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
+    if not record.anchored:
+        return invalid(NAME, "ROOT_NOT_ANCHORED", root=to_hex32(anchor.root))
+    ctx.digest, ctx.anchor = digest, record
+    return valid(NAME, "ANCHORED", anchoredAt=iso_utc(record.timestamp), blockNumber=record.block_number)

@@ -1,0 +1,15 @@
+"""2. integrity — the eddsa-jcs-2022 proof verifies under the did:key."""
+from ledger.proof import ProofVerificationError, verify_proof
+
+from ..context import VerificationContext
+from ..report import CheckResult, invalid, valid
+
+NAME = "integrity"
+
+
+def check_integrity(ctx: VerificationContext) -> CheckResult:
+    try:
+        ctx.proof = verify_proof(ctx.credential)
+    except ProofVerificationError as exc:
+        return invalid(NAME, exc.code, reason=exc.reason)
+    return valid(NAME, "SIGNATURE_VALID", key=ctx.proof.public_key.did)

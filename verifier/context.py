@@ -1,0 +1,32 @@
+"""What the checks share about one bundle: inputs, and the facts earlier checks established."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.chain.records import AnchorRecord
+from ledger.proof import VerifiedProof
+
+from .chain_state import ChainReader
+from .trust import TrustedDeployment, TrustRoots
+
+
+@dataclass
+class VerificationContext:
+    raw: object                      # bytes, str or an already-parsed dict
+    trust: TrustRoots
+    chain: ChainReader
+    now: datetime
+    # set by `format`
+    bundle: object | None = None     # ledger.bundle.Bundle
+    credential: dict | None = None
+    agency_code: str | None = None
+    type_name: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    # set by `integrity`
+    proof: VerifiedProof | None = None
+    # set by `anchor`
+    digest: bytes | None = None
+    deployment: TrustedDeployment | None = None
+    anchor: AnchorRecord | None = None

@@ -1,0 +1,103 @@
+"""The verification report: one result per check, and the verdict, computed in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .messages import render
+
+CHECK_NAMES = ("format", "integrity", "anchor", "issuer", "status", "validity")
+
+
+class Status(str, Enum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    ERROR = "ERROR"      # could not decide (e.g. the chain is unreachable)
+    SKIPPED = "SKIPPED"  # not run because a check it depends on did not pass
+
+
+class Verdict(str, Enum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    ERROR = "ERROR"
+
+    @property
+    def exit_code(self) -> int:
+        return {"VALID": 0, "INVALID": 1, "ERROR": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    code: str
+    data: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return render(self.code, "en", self.data)
+
+    @property
+    def message_zh(self) -> str:
+        return render(self.code, "zh-CN", self.data)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "code": self.code,
+            "message": self.message,
+            "messages": {"en": self.message, "zh-CN": self.message_zh},
+        }
+
+
+def valid(name: str, code: str, **data) -> CheckResult:
+    return CheckResult(name, Status.VALID, code, data)
+
+
+def invalid(name: str, code: str, **data) -> CheckResult:
+    return CheckResult(name, Status.INVALID, code, data)
+
+
+def error(name: str, code: str, **data) -> CheckResult:
+    return CheckResult(name, Status.ERROR, code, data)
+
+
+def skipped(name: str, after: str) -> CheckResult:
+    """`name` was not run because the check `after`, which it needs, did not pass."""
+    return CheckResult(name, Status.SKIPPED, "SKIPPED", {"after": after})
+
+
+def verdict_of(checks: list[CheckResult]) -> Verdict:
+    """VALID only when all six checks ran and passed; fails closed otherwise.
+
+    INVALID wins over ERROR: a proven defect is reported even when another check could not decide.
+    """
+    statuses = {c.name: c.status for c in checks}
+    if any(s is Status.INVALID for s in statuses.values()):
+        return Verdict.INVALID
+    if any(s is Status.ERROR for s in statuses.values()):
+        return Verdict.ERROR
+    if set(statuses) == set(CHECK_NAMES) and all(s is Status.VALID for s in statuses.values()):
+        return Verdict.VALID
+    return Verdict.INVALID  # a missing or skipped check with no failure is still not a pass
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[CheckResult]
+    credential: dict  # {"id", "type", "issuer", "anchoredAt"} as far as known
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.checks)
+
+    def check(self, name: str) -> CheckResult:
+        return next(c for c in self.checks if c.name == name)
+
+    def to_json(self) -> dict:
+        return {
+            "verdict": self.verdict.value,
+            "checks": [c.to_json() for c in self.checks],
+            "credential": self.credential,
+        }
