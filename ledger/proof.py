@@ -18,6 +18,7 @@ what is wrong, so a verifier can report the reason rather than "invalid".
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ def create_proof(
     }
     proof = dict(options)
     if "@context" in unsecured_document:
-        proof["@context"] = unsecured_document["@context"]
+        proof["@context"] = copy.deepcopy(unsecured_document["@context"])  # no aliasing
     try:
         config = proof_configuration(proof)
         data = hash_data(transform(unsecured_document, options), config)
