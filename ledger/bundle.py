@@ -49,6 +49,7 @@ MAX_PATH_LENGTH = 64  # 2**64 leaves: more than any batch
 _TOP_FIELDS = ("type", "version", "credential", "anchor")
 _ANCHOR_FIELDS = ("ledger", "registry", "digest", "root", "path", "txHash", "blockNumber")
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
+_HEX32_SEQ = re.compile(r"(?:0x[0-9a-f]{64})*")
 _CAIP10 = re.compile(r"eip155:(0|[1-9][0-9]{0,31}):(0x[0-9a-fA-F]{40})")
 
 
@@ -213,6 +214,20 @@ def _hex32(value: object, field: str) -> bytes:
     return bytes.fromhex(value[2:])
 
 
+def _path(path: list) -> tuple[bytes, ...]:
+    # Fast path (bundles are verified by the thousand): one regex over the joined
+    # elements once each is known to be a 66-character string; the slow path
+    # below only runs to name the first bad element.
+    try:
+        joined = "".join(path)
+    except TypeError:
+        joined = None
+    if joined is not None and set(map(len, path)) <= {66} and _HEX32_SEQ.fullmatch(joined):
+        raw = bytes.fromhex(joined.replace("0x", ""))
+        return tuple(raw[i : i + 32] for i in range(0, len(raw), 32))
+    return tuple(_hex32(p, f"anchor.path[{i}]") for i, p in enumerate(path))
+
+
 def _anchor_from_json(a: object) -> Anchor:
     if not isinstance(a, Mapping):
         raise BundleFormatError("anchor", "must be an object or null")
@@ -233,7 +248,7 @@ def _anchor_from_json(a: object) -> Anchor:
         raise BundleFormatError("anchor.path", "must be an array of 0x-hex hashes")
     if len(path) > MAX_PATH_LENGTH:
         raise BundleFormatError("anchor.path", f"has more than {MAX_PATH_LENGTH} elements")
-    path_b = tuple(_hex32(p, f"anchor.path[{i}]") for i, p in enumerate(path))
+    path_b = _path(path)
     tx_hash = _hex32(a["txHash"], "anchor.txHash")
     bn = a["blockNumber"]
     if type(bn) is not int:
