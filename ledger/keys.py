@@ -29,6 +29,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -234,7 +235,7 @@ def generate_operator_key() -> bytes:
 # ------------------------------------------------------------------ passphrase
 
 
-def passphrase_from_env(environ: os._Environ | dict | None = None) -> str:
+def passphrase_from_env(environ: Mapping[str, str] | None = None) -> str:
     """The key-file passphrase from ``CERTLEDGER_KEY_PASSPHRASE`` or from the file
     named by ``CERTLEDGER_KEY_PASSPHRASE_FILE`` (one trailing newline stripped).
 
