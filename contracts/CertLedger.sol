@@ -22,11 +22,16 @@ contract CertLedger is ICertLedger {
         uint32 count;
     }
 
-    /// One slot per credential digest (and per revoked root).
+    /// One slot per credential digest (and per revoked root). Digests are public (citizens share
+    /// bundles), so another agency could anchor a root of its own containing someone else's digest;
+    /// the status therefore belongs to the agency whose root containing the digest was anchored
+    /// first (`ownerIndex`, `ownerAnchorBlock`): only the signer knows a digest before its anchor.
     struct Status {
         uint8 state;
         uint8 reason;
         uint64 since;
+        uint32 ownerIndex;
+        uint64 ownerAnchorBlock;
     }
 
     /// Immutable, so the hot paths pay no SLOAD to find it.
@@ -101,7 +106,7 @@ contract CertLedger is ICertLedger {
         (bytes32 agencyId, uint32 index) = _caller();
         _requireRootOwner(root, agencyId, index);
         if (_rootStatus[root].state == REVOKED) revert RootRevoked(root); // final, and its time must not move
-        _rootStatus[root] = Status(REVOKED, reason, uint64(block.timestamp));
+        _rootStatus[root] = Status(REVOKED, reason, uint64(block.timestamp), index, 0);
         emit RootStatusChanged(agencyId, root, REVOKED, reason);
     }
 
@@ -153,10 +158,12 @@ contract CertLedger is ICertLedger {
     }
 
     /// The root was anchored, by the caller's agency: no agency can touch another's credentials.
-    function _requireRootOwner(bytes32 root, bytes32 agencyId, uint32 index) private view {
-        uint32 owner = _anchors[root].agencyIndex;
-        if (owner == 0) revert RootNotAnchored(root);
-        if (owner != index) revert NotRootOwner(root, agencyId);
+    /// Returns the root's anchor block.
+    function _requireRootOwner(bytes32 root, bytes32 agencyId, uint32 index) private view returns (uint64) {
+        Anchor memory a = _anchors[root];
+        if (a.agencyIndex == 0) revert RootNotAnchored(root);
+        if (a.agencyIndex != index) revert NotRootOwner(root, agencyId);
+        return a.blockNumber;
     }
 
     /// Same checks per element as the single-credential functions; one registry call for all.
@@ -185,17 +192,26 @@ contract CertLedger is ICertLedger {
         uint8 to,
         uint8 reason
     ) private {
-        _requireRootOwner(root, agencyId, index);
+        uint64 anchorBlock = _requireRootOwner(root, agencyId, index);
         // leaf = keccak256(digest), 32 bytes, while inner nodes hash 64: no leaf/node confusion.
         if (!MerkleProof.verifyCalldata(proof, root, keccak256(abi.encodePacked(digest)))) {
             revert InvalidProof(digest, root);
         }
         if (_rootStatus[root].state == REVOKED) revert RootRevoked(root);
-        uint8 from = _status[digest].state;
+        Status memory current = _status[digest];
+        uint8 from = current.state;
+        if (current.ownerIndex != 0 && current.ownerIndex != index) {
+            // Another agency set this status; only an earlier anchor of the digest outranks it, and
+            // then what that agency did never counted.
+            if (anchorBlock >= current.ownerAnchorBlock) revert StatusOwnedByOtherAgency(digest);
+            from = ACTIVE;
+        } else if (current.ownerIndex == index && current.ownerAnchorBlock < anchorBlock) {
+            anchorBlock = current.ownerAnchorBlock;
+        }
         if (from == REVOKED) revert CredentialRevoked(digest); // revocation is final
         if (to == SUSPENDED && from == SUSPENDED) revert AlreadySuspended(digest);
         if (to == ACTIVE && from != SUSPENDED) revert NotSuspended(digest);
-        _status[digest] = Status(to, reason, uint64(block.timestamp));
+        _status[digest] = Status(to, reason, uint64(block.timestamp), index, anchorBlock);
         emit StatusChanged(agencyId, digest, to, reason);
     }
 }

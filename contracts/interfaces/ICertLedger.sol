@@ -21,6 +21,8 @@ interface ICertLedger {
     error AlreadySuspended(bytes32 digest);
     error NotSuspended(bytes32 digest);
     error RootRevoked(bytes32 root);
+    /// The digest's status belongs to another agency, which anchored a root containing it earlier.
+    error StatusOwnedByOtherAgency(bytes32 digest);
     error LengthMismatch();
 
     // --- events (DESIGN.md, exact) ---

@@ -165,6 +165,41 @@ describe("CertLedger", function () {
       expect((await ledger.statusOf(d))[0]).to.equal(BigInt(SUSPENDED));
     });
 
+    it("agency B cannot touch A's credential by anchoring a root of its own that contains A's (public) digest", async function () {
+      const { ledger, opA, opB, batchA } = await loadFixture(anchoredFixture);
+      const [d, p] = [batchA.digests[1], batchA.proofs[1]];
+      const rogue = await anchorBatch(ledger, opB, [d, randomDigest(), randomDigest()]); // anchored after A's
+      // While nobody owns the status B can set it, but only until the rightful agency acts:
+      await expect(ledger.connect(opB).revoke(d, rogue.root, rogue.proofs[0], 0)).to.emit(ledger, "StatusChanged");
+      // A's older anchor outranks B's: even B's "final" revocation never counted; A takes the status over.
+      await expect(ledger.connect(opA).suspend(d, batchA.root, p, 5)).to.emit(ledger, "StatusChanged");
+      expect((await ledger.statusOf(d))[0]).to.equal(BigInt(SUSPENDED));
+      for (const fn of ["revoke", "suspend", "reinstate"]) {
+        await expect(ledger.connect(opB)[fn](d, rogue.root, rogue.proofs[0], 0))
+          .to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency")
+          .withArgs(d);
+      }
+      await ledger.connect(opA).reinstate(d, batchA.root, p, 0);
+      expect((await ledger.statusOf(d))[0]).to.equal(BigInt(ACTIVE));
+    });
+
+    it("a status set by the rightful agency cannot be overridden from a later root of another agency", async function () {
+      const { ledger, opA, opB, batchA } = await loadFixture(anchoredFixture);
+      const [d, p] = [batchA.digests[3], batchA.proofs[3]];
+      await ledger.connect(opA).suspend(d, batchA.root, p, 5);
+      const rogue = await anchorBatch(ledger, opB, [d]);
+      for (const fn of ["revoke", "reinstate"]) {
+        await expect(ledger.connect(opB)[fn](d, rogue.root, [], 0))
+          .to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency")
+          .withArgs(d);
+      }
+      // the same agency may use any of its own roots containing the digest
+      const again = await anchorBatch(ledger, opA, [d, randomDigest()]);
+      await expect(ledger.connect(opA).reinstate(d, again.root, again.proofs[0], 0)).to.emit(ledger, "StatusChanged");
+      // and it keeps the earliest anchor: B still cannot take over
+      await expect(ledger.connect(opB).suspend(d, rogue.root, [], 0)).to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency");
+    });
+
     it("non-operators cannot revoke (strangers, governance)", async function () {
       const { ledger, gov, stranger, batchA } = await loadFixture(anchoredFixture);
       for (const who of [gov, stranger]) {
