@@ -1,12 +1,11 @@
-"""Ethereum accounts (governance, agency operators), encrypted at rest.
+"""Ethereum accounts (governance, agency operators), encrypted at rest in CertLedger key files.
 
-The files are standard Web3 Secret Storage (the geth keystore format: scrypt + AES), so an operator
-can move a key into other Ethereum tooling. The passphrase comes from CERTLEDGER_KEY_PASSPHRASE or,
-on the embedded default, from a random passphrase file readable by the owner only.
+The passphrase comes from CERTLEDGER_KEY_PASSPHRASE (or the file named by
+CERTLEDGER_KEY_PASSPHRASE_FILE) or, on the embedded default, from a random passphrase file in the
+data directory readable by its owner only.
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -15,9 +14,18 @@ import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from .keys import (
+    KIND_SECP256K1,
+    KeyStoreError,
+    PassphraseMissingError,
+    generate_operator_key,
+    load_operator_key,
+    passphrase_from_env,
+    read_key_file_public,
+    save_operator_key,
+)
+
 PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
-# scrypt N=2^15 (~0.1 s): interactive-grade cost; raise it for keys kept on shared machines.
-_SCRYPT_N = 2**15
 
 
 class AccountKeyError(Exception):
@@ -25,13 +33,13 @@ class AccountKeyError(Exception):
 
 
 def passphrase_for(settings) -> str:
-    value = os.environ.get(PASSPHRASE_ENV)
-    if value:
-        return value
+    try:
+        return passphrase_from_env()
+    except PassphraseMissingError:
+        pass
     if settings.passphrase_file:
-        path = settings.path(settings.passphrase_file)
         try:
-            return path.read_text("utf-8").strip()
+            return settings.path(settings.passphrase_file).read_text("utf-8").strip()
         except FileNotFoundError:
             pass
     raise AccountKeyError(f"no key passphrase: set {PASSPHRASE_ENV} or create the passphrase file (`certledger init`)")
@@ -46,48 +54,32 @@ def create_passphrase_file(path: Path) -> None:
 
 def create_account(path: Path, passphrase: str) -> LocalAccount:
     """A new random account, written encrypted; refuses to overwrite an existing key."""
-    account = Account.create()
-    save_account(path, account.key, passphrase)
-    return account
-
-
-def save_account(path: Path, private_key: bytes, passphrase: str) -> None:
-    keystore = Account.encrypt(private_key, passphrase, kdf="scrypt", iterations=_SCRYPT_N)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(keystore, f, indent=2)
+    secret = generate_operator_key()
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    save_operator_key(path, secret, passphrase)
+    return Account.from_key(secret)
 
 
 def load_account(path: Path, passphrase: str) -> LocalAccount:
     try:
-        keystore = json.loads(Path(path).read_text("utf-8"))
+        return Account.from_key(load_operator_key(path, passphrase))
     except FileNotFoundError:
         raise AccountKeyError(f"no key file at {path}") from None
-    except ValueError:
-        raise AccountKeyError(f"{path} is not a key file") from None
-    try:
-        return Account.from_key(Account.decrypt(keystore, passphrase))
-    except ValueError:
-        raise AccountKeyError(f"cannot decrypt {path}: wrong passphrase or damaged file") from None
-
-
-def address_of(path: Path) -> str:
-    """The account's address, readable without the passphrase."""
-    return "0x" + json.loads(Path(path).read_text("utf-8"))["address"]
+    except KeyStoreError as exc:
+        raise AccountKeyError(str(exc)) from None
 
 
 def known_addresses(settings) -> list[str]:
-    """Every account whose key lives in the data directory."""
+    """Every account whose key lives in the data directory (addresses are stored in clear)."""
     keys_dir = settings.data_dir / "keys"
     out = []
     for path in sorted(keys_dir.rglob("*.json")) if keys_dir.exists() else []:
         try:
-            data = json.loads(path.read_text("utf-8"))
-        except ValueError:
+            kind, public = read_key_file_public(path)
+        except (KeyStoreError, OSError, ValueError):
             continue
-        if "crypto" in data and "address" in data:
-            out.append("0x" + data["address"])
+        if kind == KIND_SECP256K1:
+            out.append(public)
     return out
 
 
