@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..accounts import AccountKeyError
+from ..keys import KeyStoreError
+from ..onboarding import OnboardingError
 from ..chain import ChainError
 from ..chain.artifacts import ArtifactMissing
 from ..config import ConfigError
@@ -24,9 +26,9 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 def _register_commands() -> None:
-    from . import chain_cmds, setup_cmds, verify_cmds
+    from . import agency_cmds, chain_cmds, demo_cmd, setup_cmds, verify_cmds
 
-    for module in (setup_cmds, chain_cmds, verify_cmds):
+    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, verify_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -34,7 +36,7 @@ def _register_commands() -> None:
 _register_commands()
 
 # Errors a person can act on are printed as one line, never as a traceback.
-_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing)
+_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError)
 
 
 def main(argv: list[str] | None = None) -> int:

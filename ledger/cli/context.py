@@ -89,7 +89,10 @@ class App:
     def _embedded_urls_or_none(self) -> list[str]:
         # A stopped chain is not a usage error for `verify`: the report says ERROR (could not decide).
         status = self.embedded_chain().status()
-        return [status.process.rpc_url] if status.process else []
+        if status.process:
+            return [status.process.rpc_url]
+        c = self.settings.chain
+        return [f"http://{c.host}:{c.port}"] if c.port else []
 
     def fund_known_accounts(self, rpc_url: str) -> None:
         """On the embedded chain only: give our own accounts test ether (anvil_setBalance)."""

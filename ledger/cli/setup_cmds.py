@@ -1,7 +1,6 @@
 """certledger init | deploy."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -9,7 +8,8 @@ import click
 from .. import accounts
 from ..chain import deploy_contracts, make_sender
 from ..config import ChainSettings, Settings, default_data_dir
-from ..storage import init_database, record_audit
+from ..initialise import initialise
+from ..storage import record_audit
 from .context import App, CliError, pass_app
 
 
@@ -28,19 +28,12 @@ def init(ctx: click.Context, rpc_urls: tuple[str, ...], chain_id: int, port: int
         chain=ChainSettings(embedded=not rpc_urls, rpc_urls=list(rpc_urls), chain_id=chain_id, port=port),
         database_url=database_url,
     )
-    if settings.config_file.exists():
+    governance = initialise(settings)
+    if governance is None:
         click.echo(f"already initialised: {settings.config_file} (nothing changed)")
         return
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not os.environ.get(accounts.PASSPHRASE_ENV):
-        accounts.create_passphrase_file(settings.path(settings.passphrase_file))
-    else:
-        settings.passphrase_file = None  # the operator manages the passphrase
-    governance = accounts.create_account(settings.path(settings.governance_key), accounts.passphrase_for(settings))
-    init_database(settings.resolved_database_url)
-    settings.save()
     click.echo(f"initialised {data_dir}")
-    click.echo(f"governance account: {governance.address} (key encrypted in {settings.governance_key})")
+    click.echo(f"governance account: {governance} (key encrypted in {settings.governance_key})")
 
 
 @click.command("deploy")

@@ -41,13 +41,14 @@ def _read(path: Path) -> bytes:
 
 def _print_table(report, lang: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    console = Console(emoji=False, highlight=False)  # "did:key:" must not become an emoji
     credential = report.credential
     if credential:
         issuer = (credential.get("issuer") or {}).get("name") or ""
-        console.print(f"[bold]{credential.get('type')}[/bold]  {credential.get('id')}  {issuer}")
+        console.print(f"[bold]{escape(str(credential.get('type')))}[/bold]  {escape(str(credential.get('id')))}  {escape(issuer)}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("check")
     table.add_column("status")
@@ -55,7 +56,7 @@ def _print_table(report, lang: str) -> None:
     table.add_column("message", overflow="fold")
     for check in report.checks:
         message = check.message_zh if lang == "zh" else check.message
-        table.add_row(check.name, f"[{_COLOURS[check.status.value]}]{check.status.value}[/]", check.code, message)
+        table.add_row(check.name, f"[{_COLOURS[check.status.value]}]{check.status.value}[/]", check.code, escape(message))
     console.print(table)
     verdict = report.verdict.value
     console.print(f"verdict: [bold {_COLOURS[verdict]}]{verdict}[/]")

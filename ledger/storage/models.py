@@ -23,3 +23,16 @@ class AuditEvent(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=200)   # a credential id, digest, root, key...
     tx_hash: str | None = Field(default=None, max_length=66)
     details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AgencyRecord(SQLModel, table=True):
+    """An agency this installation acts for or governs; key files live in the data directory."""
+
+    __tablename__ = "agency"
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    operator_address: str = Field(max_length=42)
+    signing_public_key: str = Field(max_length=66)   # 0x + 64 hex (Ed25519)
+    types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
