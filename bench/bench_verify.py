@@ -1,0 +1,92 @@
+"""Verifying the bundles of one 10,000-credential batch with a warm chain-state cache.
+
+Run: .venv/bin/python bench/bench_verify.py [N]
+Target (issue 3): >= 5,000 bundles/s in one process.
+Starts its own anvil on a free loopback port, deploys, registers an agency, signs N credentials,
+anchors them as one batch, verifies every bundle once to warm the cache, then times a second pass.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eth_account import Account  # noqa: E402
+
+from ledger.accounts import fund_on_anvil  # noqa: E402
+from ledger.batch import SealedBatch  # noqa: E402
+from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
+from ledger.credential import Issuer, issue_credential  # noqa: E402
+from ledger.credential_types import BUILTIN_TYPES  # noqa: E402
+from ledger.embedded_chain import EmbeddedChain  # noqa: E402
+from ledger.identifiers import agency_id, type_id  # noqa: E402
+from ledger.keys import SigningKey  # noqa: E402
+from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify  # noqa: E402
+
+
+def run(n: int = 10_000) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        chain = EmbeddedChain(Path(tmp), port=0)
+        process = chain.up()
+        try:
+            return _run(process, n)
+        finally:
+            chain.down()
+
+
+def _run(process, n: int) -> dict:
+    w3 = connect(process.rpc_url, process.chain_id)
+    governance, operator = Account.create(), Account.create()
+    for a in (governance, operator):
+        fund_on_anvil(process.rpc_url, a.address)
+    deployment = deploy_contracts(make_sender(w3, governance))
+    registry = RegistryClient(w3, deployment.registry, make_sender(w3, governance))
+    code, key = "bench-university", SigningKey.generate()
+    registry.register_agency(code)
+    registry.add_operator(agency_id(code), operator.address)
+    registry.add_key(agency_id(code), key.public_key.raw, 0)
+    registry.set_type_permitted(agency_id(code), type_id("DegreeCertificate"), True)
+
+    issuer = Issuer(code, "基准大学 Benchmark University")
+    created = datetime.now(timezone.utc) - timedelta(seconds=5)
+    t0 = time.perf_counter()
+    credentials = [
+        issue_credential(BUILTIN_TYPES["DegreeCertificate"], {
+            "name": f"学生{i:05d}", "idNumber": "330106199001011234", "degree": "学士 Bachelor of Science",
+            "major": "数学与应用数学", "institution": "基准大学", "graduationDate": "2024-06-30",
+            "certificateNumber": f"BU-2024-{i:06d}",
+        }, issuer, key, created=created)
+        for i in range(n)
+    ]
+    sign_s = time.perf_counter() - t0
+    batch = SealedBatch.seal(credentials)
+    result = LedgerClient(w3, deployment.ledger, make_sender(w3, operator)).anchor(batch.root, n)
+    blobs = [b.to_bytes() for b in batch.bundles(deployment, result.tx_hash, result.block_number)]
+    size = sum(map(len, blobs)) / n
+
+    trust = TrustRoots.single(deployment.chain_id, deployment.registry, deployment.ledger)
+    reader = CachedChainReader(RpcChainReader({deployment.chain_id: [process.rpc_url]}))
+    t0 = time.perf_counter()
+    cold = [verify(b, trust, reader).verdict for b in blobs]
+    cold_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    warm = [verify(b, trust, reader).verdict for b in blobs]
+    warm_s = time.perf_counter() - t0
+    assert all(v is Verdict.VALID for v in cold + warm)
+    return {
+        "bundles": n, "bundle_bytes": round(size), "sign_per_s": round(n / sign_s),
+        "verify_cold_per_s": round(n / cold_s), "verify_warm_per_s": round(n / warm_s),
+        "warm_seconds": round(warm_s, 3), "cores": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    figures = run(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    print(f"signed {figures['bundles']} credentials at {figures['sign_per_s']}/s ({figures['bundle_bytes']} B per bundle)")
+    print(f"verify, cold cache: {figures['verify_cold_per_s']} bundles/s")
+    print(f"verify, warm cache: {figures['verify_warm_per_s']} bundles/s ({figures['warm_seconds']} s for {figures['bundles']}; target >= 5000/s)")
