@@ -84,7 +84,7 @@ class PassphraseMissingError(KeyStoreError):
 class PublicKey:
     """An Ed25519 public key (32 bytes), as named by a did:key."""
 
-    __slots__ = ("_raw", "_key")
+    __slots__ = ("_raw", "_key", "_multibase")
 
     def __init__(self, raw: bytes) -> None:
         raw = bytes(raw)
@@ -92,6 +92,7 @@ class PublicKey:
             raise ValueError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
         self._raw = raw
         self._key = Ed25519PublicKey.from_public_bytes(raw)
+        self._multibase: str | None = None  # encoded on first use, then kept (keys are immutable)
 
     @classmethod
     def from_did(cls, did: str) -> "PublicKey":
@@ -115,15 +116,19 @@ class PublicKey:
 
     @property
     def multibase(self) -> str:
-        return did_key.encode_public_key(self._raw)
+        mb = self._multibase
+        if mb is None:
+            mb = self._multibase = did_key.encode_public_key(self._raw)
+        return mb
 
     @property
     def did(self) -> str:
-        return did_key.did_from_public_key(self._raw)
+        return did_key.DID_KEY_PREFIX + self.multibase
 
     @property
     def verification_method(self) -> str:
-        return did_key.verification_method_for(self._raw)
+        mb = self.multibase
+        return f"{did_key.DID_KEY_PREFIX}{mb}#{mb}"
 
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise ``cryptography.exceptions.InvalidSignature`` unless valid."""
