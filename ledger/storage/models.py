@@ -36,3 +36,97 @@ class AgencyRecord(SQLModel, table=True):
     signing_public_key: str = Field(max_length=66)   # 0x + 64 hex (Ed25519)
     types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
+
+
+# --- the issuer service ------------------------------------------------------------------------------
+# Signed credentials hold personal data: they are stored encrypted (ledger.storage.sealing), and
+# only their id, digest, type, an optional holder id (a DID/URN, not a name) and dates are in clear.
+
+
+class ApiKey(SQLModel, table=True):
+    """An agency's API key: only a hash of the secret is kept; the secret is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True, max_length=32)          # public part, e.g. "clk_3f9a1c2e5b7d"
+    agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
+    secret_hash: str = Field(max_length=64)                   # SHA-256 hex of the secret part
+    scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # issue, revoke, read, admin
+    label: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=_now)
+    revoked_at: datetime | None = None
+
+
+class CredentialTypeRecord(SQLModel, table=True):
+    """A credential type and the JSON Schema of its credentialSubject (typeId = keccak256(name))."""
+
+    __tablename__ = "credential_type"
+
+    name: str = Field(primary_key=True, max_length=64)
+    subject_schema: dict = Field(sa_column=Column(JSON, nullable=False))
+    description: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class BatchRecord(SQLModel, table=True):
+    """One anchoring batch. States: sealed -> sent -> confirmed -> completed; failed batches are retried."""
+
+    __tablename__ = "batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
+    root: str = Field(unique=True, max_length=66)
+    count: int
+    state: str = Field(default="sealed", index=True, max_length=16)
+    tx_hash: str | None = Field(default=None, max_length=66)
+    block_number: int | None = None
+    anchored_at: datetime | None = None          # the block timestamp
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class CredentialRecord(SQLModel, table=True):
+    """One issued credential. States: pending (waiting for a batch) -> batched -> anchored;
+    revoked and suspended follow the chain."""
+
+    __tablename__ = "credential"
+
+    id: str = Field(primary_key=True, max_length=45)          # urn:uuid:…
+    agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
+    type_name: str = Field(index=True, max_length=64)
+    subject_id: str | None = Field(default=None, index=True, max_length=200)
+    digest: str = Field(unique=True, max_length=66)
+    sealed_credential: bytes                                   # the signed VC, encrypted at rest
+    state: str = Field(default="pending", index=True, max_length=16)
+    status_reason: int | None = None
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    leaf_index: int | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    supersedes: str | None = Field(default=None, max_length=45)
+    issued_at: datetime = Field(default_factory=_now, index=True)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class ContentRecord(SQLModel, table=True):
+    """The encrypted share of a completed bundle in the content store; the share key is sealed."""
+
+    __tablename__ = "content"
+
+    credential_id: str = Field(primary_key=True, foreign_key="credential.id", max_length=45)
+    cid: str = Field(index=True, max_length=100)
+    sealed_share_key: bytes
+    stored: bool = False              # False: waiting in the retry queue (store unreachable)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+
+
+class Lease(SQLModel, table=True):
+    """A named lease: only its holder acts (one anchoring worker across all API processes)."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime
