@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 _XSD_DATETIME = re.compile(
     r"(?P<year>-?(?:[1-9][0-9]{3,}|0[0-9]{3}))-(?P<month>0[1-9]|1[0-2])-(?P<day>0[1-9]|[12][0-9]|3[01])"
@@ -21,8 +22,28 @@ _XSD_DATETIME = re.compile(
 )
 
 
+# The one form CertLedger writes. Verification parses several of these per credential and
+# they repeat across a batch, so this form takes a short, cached path; anything else (and
+# anything this path cannot build, e.g. day 31 of a short month) goes to the general parser,
+# which gives the same value or the same error.
+_CANONICAL_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+_UTC = timezone.utc
+
+
 class DateTimeFormatError(ValueError):
     """Not an XML Schema dateTime of the required kind."""
+
+
+@lru_cache(maxsize=1024)
+def _parse_canonical_utc(text: str) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` -> aware UTC datetime; None when not that form or not a real time."""
+    m = _CANONICAL_UTC.fullmatch(text)
+    if m is None:
+        return None
+    try:
+        return datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), tzinfo=_UTC)
+    except ValueError:  # month 13, 24:00:00, year 0000...: the general parser says why
+        return None
 
 
 def parse_xsd_datetime(text: str, *, require_tz: bool = True, require_utc: bool = False) -> datetime:
@@ -32,6 +53,14 @@ def parse_xsd_datetime(text: str, *, require_tz: bool = True, require_utc: bool 
     accepts only the UTC zone. Years outside 0001..9999 are refused (beyond
     what any certificate needs, and beyond Python's ``datetime``).
     """
+    if type(text) is str and len(text) == 20:
+        dt = _parse_canonical_utc(text)
+        if dt is not None:
+            return dt  # Z satisfies require_tz and require_utc
+    return _parse_xsd_general(text, require_tz, require_utc)
+
+
+def _parse_xsd_general(text: str, require_tz: bool, require_utc: bool) -> datetime:
     if not isinstance(text, str):
         raise DateTimeFormatError("must be a string")
     m = _XSD_DATETIME.fullmatch(text)
