@@ -185,3 +185,19 @@ def test_nonces_survive_concurrent_senders(deployed, funded_account):
     results = [ledger.sender.wait(p) for p in pending]
     assert [p.nonce for p in pending] == list(range(pending[0].nonce, pending[0].nonce + 20))
     assert all(r.gas_used > 0 for r in results)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13])
+def test_python_merkle_proofs_verify_on_the_deployed_ledger(deployed, funded_account, size):
+    """Every proof built by ledger.merkle is accepted by OpenZeppelin's MerkleProof in CertLedger,
+    and a proof of another leaf is refused."""
+    _, ledger = setup_agency(deployed, funded_account, f"merkle-{size}")
+    batch = digests(size, b"oz")
+    tree = MerkleTree.build(batch)
+    ledger.anchor(tree.root, size)
+    if size > 1:
+        with pytest.raises(ContractReverted) as err:
+            ledger.suspend(batch[0], tree.root, tree.proof(1), 0)
+        assert err.value.error_name == "InvalidProof"
+    ledger.suspend_many([(d, tree.root, tree.proof(i)) for i, d in enumerate(batch)], Reason.ADMINISTRATIVE)
+    assert all(ledger.status_of(d).state == CredentialState.SUSPENDED for d in batch)
