@@ -75,3 +75,36 @@ def test_str_subclass_and_non_strings_take_the_general_path():
     assert parse_xsd_datetime(_Str("2024-01-31T08:00:00Z")) == _general("2024-01-31T08:00:00Z")
     with pytest.raises(DateTimeFormatError):
         parse_xsd_datetime(b"2024-01-31T08:00:00Z")
+
+
+# ------------------------------------------------------------------ base58
+
+import base58  # noqa: E402
+
+from ledger import did_key  # noqa: E402
+from ledger.did_key import DidKeyError  # noqa: E402
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=_B58, max_size=200))
+def test_b58decode_matches_the_reference_for_any_string_of_the_alphabet(text):
+    # up to 96 characters by the table, longer ones by the chunked loop
+    assert did_key.b58decode(text) == base58.b58decode(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=90))
+def test_b58_round_trip_including_leading_zeros(data):
+    assert did_key.b58decode(did_key.b58encode(data)) == data
+
+
+@pytest.mark.parametrize("bad", ["0", "O", "I", "l", "+", " ", "\x00", "é", "１", "\U0001f600", "\udc00"])
+@pytest.mark.parametrize("length", [1, 50, 96, 97, 150])
+def test_b58decode_refuses_foreign_characters_on_both_paths(bad, length):
+    text = ("z" * length)[:-1] + bad
+    with pytest.raises(DidKeyError):
+        did_key.b58decode(text)
+    with pytest.raises(DidKeyError):
+        did_key.b58decode(bad + ("2" * length)[1:])
