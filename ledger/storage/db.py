@@ -1,29 +1,53 @@
-"""Engines and schema creation."""
+"""Engines and the schema (Alembic migrations, ``ledger.storage.migrate``).
+
+SQLite (the embedded default) gets real transactions: pysqlite's own transaction handling is
+switched off and every transaction starts with ``BEGIN IMMEDIATE``, so DDL is transactional (a
+migration is all or nothing) and a read-then-write transaction never fails half way because another
+process wrote in between; writers queue on the busy timeout instead. PostgreSQL URLs use psycopg 3
+(``postgresql://`` is read as ``postgresql+psycopg://``).
+"""
 from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from . import models  # noqa: F401  (registers the tables)
+from .migrate import upgrade_to_head
+
+SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def normalise_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):
+            conn.isolation_level = None  # we issue BEGIN ourselves (below)
             # WAL lets readers and one writer work at once; FULL sync so a crash loses no commit.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def init_database(url: str) -> Engine:
+    """An engine for ``url`` with the schema upgraded to the newest migration."""
     engine = make_engine(url)
-    SQLModel.metadata.create_all(engine)
+    upgrade_to_head(engine)
     return engine

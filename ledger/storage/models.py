@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import Index
 from sqlmodel import JSON, Column, Field, SQLModel
 
 
@@ -69,7 +70,8 @@ class CredentialTypeRecord(SQLModel, table=True):
 
 
 class BatchRecord(SQLModel, table=True):
-    """One anchoring batch. States: sealed -> sent -> confirmed -> completed; failed batches are retried."""
+    """One anchoring batch. States: sealed -> sent -> confirmed -> completed (ledger.issuance.anchoring);
+    a failed send stays "sealed" (or "sent") with ``last_error`` and is retried at ``next_attempt_at``."""
 
     __tablename__ = "batch"
 
@@ -85,6 +87,9 @@ class BatchRecord(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
+    tx_nonce: int | None = None                  # nonce of the last anchor transaction sent
+    sent_at: datetime | None = None              # when that transaction was broadcast
+    next_attempt_at: datetime | None = None      # backoff after a failure
 
 
 class CredentialRecord(SQLModel, table=True):
@@ -92,6 +97,11 @@ class CredentialRecord(SQLModel, table=True):
     revoked and suspended follow the chain."""
 
     __tablename__ = "credential"
+    __table_args__ = (
+        Index("ix_credential_agency_state_issued", "agency_code", "state", "issued_at"),
+        Index("ix_credential_agency_issued", "agency_code", "issued_at", "id"),
+        Index("ix_credential_agency_idempotency", "agency_code", "idempotency_key"),
+    )
 
     id: str = Field(primary_key=True, max_length=45)          # urn:uuid:…
     agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
@@ -103,10 +113,45 @@ class CredentialRecord(SQLModel, table=True):
     status_reason: int | None = None
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     leaf_index: int | None = None
-    idempotency_key: str | None = Field(default=None, max_length=200)
-    supersedes: str | None = Field(default=None, max_length=45)
+    idempotency_key: str | None = Field(default=None, max_length=200)   # of the request that issued it
+    supersedes: str | None = Field(default=None, max_length=45, index=True, unique=True)  # one successor at most
     issued_at: datetime = Field(default_factory=_now, index=True)
     updated_at: datetime = Field(default_factory=_now)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    request_row: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # position in its issuing request: leaves keep issuance order
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """An agency's idempotency key: the request it was first used for, and what that request gave.
+
+    A retry with the same key and the same request returns the same result; the same key with
+    another request is refused (ledger.issuance.errors.IdempotencyConflict)."""
+
+    __tablename__ = "idempotency_key"
+
+    agency_code: str = Field(foreign_key="agency.code", primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)          # SHA-256 hex of the canonical request
+    operation: str = Field(max_length=16)             # issue | issue-bulk | supersede
+    credential_id: str | None = Field(default=None, max_length=45)
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+
+
+class StorageKeyRecord(SQLModel, table=True):
+    """How the storage key is derived from the key passphrase (ledger.storage.sealing): scrypt
+    parameters, salt, and a check value that tells a wrong passphrase from corrupted data."""
+
+    __tablename__ = "storage_key"
+
+    id: int = Field(default=1, primary_key=True)
+    salt: bytes
+    scrypt_n: int
+    scrypt_r: int
+    scrypt_p: int
+    check_value: bytes                                # a known plaintext sealed under the key
+    created_at: datetime = Field(default_factory=_now)
 
 
 class ContentRecord(SQLModel, table=True):

@@ -97,3 +97,4 @@ def world(w3, anvil) -> World:
 def shared_world(w3, anvil) -> World:
     """One world for a module of read-mostly tests."""
     return build_world(w3, anvil)
+from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: E402,F401  (PostgreSQL fixtures)
