@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-contracts test-python bench clean
+.PHONY: setup system-deps demo test test-contracts test-python bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -22,7 +22,11 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/certledger demo
 
-test: test-contracts test-python
+test: system-deps test-contracts test-python
+
+# PostgreSQL and Chromium from apt, for the integration and browser tests (skipped when present).
+system-deps:
+	bash scripts/install-system-deps.sh
 
 test-contracts: setup
 	npx hardhat test

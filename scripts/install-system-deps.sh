@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# System packages the tests need beyond Python and npm: PostgreSQL (server binaries for the throwaway
-# test cluster of tests/integration/postgres.py). Idempotent: installs only what is missing.
+# System packages the tests need beyond Python and npm, from Debian's apt. Idempotent: installs only
+# what is missing, so a machine that has them pays nothing.
+#   postgresql — server binaries for the throwaway test cluster (tests/integration/postgres.py)
+#   chromium   — headless browser for the verifier page tests
 set -euo pipefail
 
-if compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null; then
-    echo "PostgreSQL already installed: $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' ')"
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "system packages present: postgresql, chromium"
     exit 0
 fi
 
@@ -14,5 +20,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends postgresql
-echo "PostgreSQL installed: $(ls -d /usr/lib/postgresql/*/bin | tr '\n' ' ')"
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "installed: ${missing[*]}"
