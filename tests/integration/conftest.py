@@ -98,3 +98,4 @@ def shared_world(w3, anvil) -> World:
     """One world for a module of read-mostly tests."""
     return build_world(w3, anvil)
 from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: E402,F401  (PostgreSQL fixtures)
+from tests.integration.ipfs_daemon import ipfs_daemon  # noqa: E402,F401  (js-ipfs daemon fixture)
