@@ -12,7 +12,6 @@ into the key it trusts. Base58 is implemented here (chunked, ~5x faster than the
 from __future__ import annotations
 
 from functools import lru_cache
-from operator import getitem
 
 ED25519_PUB_HEADER = b"\xed\x01"
 DID_KEY_PREFIX = "did:key:"
@@ -20,18 +19,6 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 _CHUNK = 10  # 58**10 < 2**64: convert ten digits at a time with small ints
 _B58_CHUNK = 58**_CHUNK
-# Decoding short values (keys: 48 characters, signatures: 86-88) without a Python step per
-# character: bytes.translate turns the text into digit values (0xff: not in the alphabet), and
-# the number is the sum of table entries digit * 58**place, summed in C.
-_B58_DIGITS = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))
-_PLACE_MAX = 96
-_PLACES: list[tuple[int, ...]] = []
-
-
-def _places() -> list[tuple[int, ...]]:
-    if not _PLACES:
-        _PLACES.extend(tuple(d * 58**p for d in range(58)) for p in range(_PLACE_MAX))
-    return _PLACES
 
 
 class DidKeyError(ValueError):
@@ -58,16 +45,6 @@ def b58decode(text: str) -> bytes:
     Base58 with the leading-``'1'`` rule is a bijection, so there is no
     non-canonical spelling to reject beyond foreign characters.
     """
-    if type(text) is str and len(text) <= _PLACE_MAX:
-        try:
-            digits = text.encode("ascii").translate(_B58_DIGITS)
-        except UnicodeEncodeError:
-            digits = b"\xff"
-        if b"\xff" in digits:
-            raise DidKeyError("contains characters outside the base58btc alphabet")
-        n = sum(map(getitem, _places(), digits[::-1]))
-        pad = len(digits) - len(digits.lstrip(b"\x00"))
-        return b"\0" * pad + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
     n = 0
     try:
         for start in range(0, len(text), _CHUNK):

@@ -90,7 +90,6 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=_B58, max_size=200))
 def test_b58decode_matches_the_reference_for_any_string_of_the_alphabet(text):
-    # up to 96 characters by the table, longer ones by the chunked loop
     assert did_key.b58decode(text) == base58.b58decode(text)
 
 
@@ -102,7 +101,7 @@ def test_b58_round_trip_including_leading_zeros(data):
 
 @pytest.mark.parametrize("bad", ["0", "O", "I", "l", "+", " ", "\x00", "é", "１", "\U0001f600", "\udc00"])
 @pytest.mark.parametrize("length", [1, 50, 96, 97, 150])
-def test_b58decode_refuses_foreign_characters_on_both_paths(bad, length):
+def test_b58decode_refuses_foreign_characters(bad, length):
     text = ("z" * length)[:-1] + bad
     with pytest.raises(DidKeyError):
         did_key.b58decode(text)
