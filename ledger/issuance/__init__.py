@@ -1,0 +1,63 @@
+"""The issuer service's core, as a library: the FastAPI app (issuer_api/) and the CLI call these.
+
+Build one :class:`IssuanceContext` (database engine, storage sealer, chain access, clock) and pass it
+to every call::
+
+    ctx = IssuanceContext.from_settings(settings, rpc_urls)
+    issued = issue_one(ctx, "zj-hz-education", "DegreeCertificate", subject, idempotency_key="req-1")
+    result = issue_file(ctx, "zj-hz-education", "DegreeCertificate", csv_bytes, "csv")
+    anchor_once(ctx, flush=True)                  # or run_anchorer(ctx, stop_event) in a worker
+    bundle = get_bundle(ctx, "zj-hz-education", issued.id)
+    revoke(ctx, "zj-hz-education", [issued.id], Reason.ISSUED_IN_ERROR)
+
+Policies (bulk errors, idempotency, supersede): ``ledger.issuance.issue``; the pipeline and its crash
+safety: ``ledger.issuance.anchoring``; status changes: ``ledger.issuance.lifecycle``.
+"""
+from ledger.chain import Reason
+
+from .anchoring import advance_batch, anchor_once, close_batches, pending_work, revoke_superseded, run_anchorer
+from .chain_access import AgencyKeyring, ChainAccess
+from .context import BatchPolicy, IssuanceContext
+from .errors import (
+    AgencyKeysMissing,
+    AgencyNotFound,
+    BulkRejected,
+    CredentialNotFound,
+    IdempotencyConflict,
+    InvalidTransition,
+    IssuanceError,
+    NotAnchored,
+    RowError,
+    StatusChangeFailed,
+    SupersedeRefused,
+    TypeNotPermitted,
+    UnknownCredentialType,
+)
+from .issue import issue_file, issue_many, issue_one, supersede
+from .lifecycle import change_status, reinstate, revoke, suspend
+from .queries import audit_log, get_bundle, get_credential, get_credential_info, list_credentials
+from .registry import get_agency, get_type, list_types, register_agency, register_type
+from .results import AnchorReport, AuditEntry, BulkResult, CredentialInfo, IssuedCredential, IssuedRow, Page, StatusChange
+from .rows import Row, parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
+
+__all__ = [
+    # context
+    "AgencyKeyring", "BatchPolicy", "ChainAccess", "IssuanceContext",
+    # types and agencies
+    "get_agency", "get_type", "list_types", "register_agency", "register_type",
+    # issuance
+    "Row", "issue_file", "issue_many", "issue_one", "parse_rows", "rows_from_csv", "rows_from_jsonl",
+    "rows_from_objects", "supersede",
+    # anchoring
+    "advance_batch", "anchor_once", "close_batches", "pending_work", "revoke_superseded", "run_anchorer",
+    # lifecycle
+    "Reason", "change_status", "reinstate", "revoke", "suspend",
+    # queries
+    "audit_log", "get_bundle", "get_credential", "get_credential_info", "list_credentials",
+    # results and errors
+    "AnchorReport", "AuditEntry", "BulkResult", "CredentialInfo", "IssuedCredential", "IssuedRow", "Page",
+    "StatusChange",
+    "AgencyKeysMissing", "AgencyNotFound", "BulkRejected", "CredentialNotFound", "IdempotencyConflict",
+    "InvalidTransition", "IssuanceError", "NotAnchored", "RowError", "StatusChangeFailed", "SupersedeRefused",
+    "TypeNotPermitted", "UnknownCredentialType",
+]

@@ -1,0 +1,480 @@
+"""The anchoring pipeline: pending credentials -> batches -> one anchor transaction each -> bundles.
+
+Batch states (``batch.state``)::
+
+    sealed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
+      ^                │
+      └── dropped / ───┘          conflict: the root was anchored by another agency (never completes)
+          reverted
+
+1. **Close** (per agency): when ``policy.max_size`` credentials wait, or the oldest has waited
+   ``policy.max_age_s`` (or ``flush=True``), the oldest pending credentials (issuance order) become a
+   batch: the tree is built, and the batch row (state sealed, root) and every credential's
+   ``batch_id``/``leaf_index`` (state batched) are written in ONE transaction.
+2. **Send**: if ``anchorOf(root)`` already shows the root (a restart after an unrecorded broadcast),
+   the anchor is adopted; otherwise the anchor transaction is broadcast and its hash, nonce and
+   time are recorded (state sent) before waiting for it.
+3. **Confirm**: after the receipt and ``confirmations`` blocks, ``anchorOf(root)`` gives the block and
+   the anchor time (the block timestamp); the batch (confirmed) and its credentials (anchored, so
+   their status can change from now on) are updated in one transaction.
+4. **Complete**: each bundle is handed to ``ctx.store_bundle(credential_id, bundle_bytes)`` (at least
+   once: after a crash a confirmed batch is delivered again, so the hook must be idempotent), then
+   the batch is completed.
+
+Crash safety (kill -9 anywhere, then restart): every step is a state recorded before the next
+begins, and every open batch is resumed from its state. A "sealed" batch is checked on chain before
+it is (re)sent; a "sent" batch's transaction is looked up: mined -> confirm; reverted with
+``AlreadyAnchored`` or its root anchored by us anyway -> adopt that anchor (its transaction found
+from the ``Anchored`` event); unknown to the node (dropped) -> sent again, with a log line; still
+pending -> waited for. A root can be anchored once on chain, so no credential is anchored twice;
+a credential joins exactly one batch (a compare-and-set on its state), so none is lost or doubled.
+
+One anchorer acts at a time: each round takes the ``anchorer`` lease (``ledger.issuance.lease``)
+and renews it between batches. ``run_anchorer(ctx, stop_event)`` loops; ``anchor_once(ctx)`` is one
+round (tests, the CLI's ``issue-bulk``).
+
+Superseded credentials are revoked (reason 1) here, once their successor is anchored.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import requests
+from sqlalchemy import bindparam, func, insert, select, update
+from web3 import Web3
+from web3.exceptions import TransactionNotFound, Web3Exception
+
+from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, TransactionDropped
+from ledger.digest import from_hex32, to_hex32
+from ledger.identifiers import agency_id
+from ledger.merkle import MerkleTree
+from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+
+from .bundles import anchored_bundle
+from .crash_points import crash_point
+from .lease import acquire_lease, release_lease
+from .results import AnchorReport
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "anchorer"
+SEALED, SENT, CONFIRMED, COMPLETED, CONFLICT = "sealed", "sent", "confirmed", "completed", "conflict"
+OPEN_STATES = (SEALED, SENT, CONFIRMED)
+PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
+
+BATCH = BatchRecord.__table__
+CRED = CredentialRecord.__table__
+AUDIT = AuditEvent.__table__
+_ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
+_DELIVERY_CHUNK = 1_000
+_RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
+
+
+class ContentHookFailed(Exception):
+    pass
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def _describe(batch) -> str:
+    return f"batch {batch.id} of {batch.agency_code} ({batch.count} credentials, root {batch.root[:18]}…)"
+
+
+def _load(engine, batch_id: int):
+    with engine.connect() as conn:
+        return conn.execute(select(BATCH).where(BATCH.c.id == batch_id)).first()
+
+
+def _set_state(ctx, batch, expected: tuple[str, ...], **values) -> bool:
+    """Compare-and-set on the batch row: False when another worker moved it first."""
+    values.setdefault("updated_at", ctx.now())
+    with ctx.engine.begin() as conn:
+        n = conn.execute(update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state.in_(expected)).values(**values)).rowcount
+    return n == 1
+
+
+# ------------------------------------------------------------------ 1. close
+
+
+def _pending_stats(ctx, agency: str | None = None):
+    q = (select(CRED.c.agency_code, func.count(), func.min(CRED.c.issued_at))
+         .where(CRED.c.state == PENDING).group_by(CRED.c.agency_code)
+         .order_by(func.min(CRED.c.issued_at), CRED.c.agency_code))  # the agency waiting longest first
+    if agency is not None:
+        q = q.where(CRED.c.agency_code == agency)
+    with ctx.engine.connect() as conn:
+        return conn.execute(q).all()
+
+
+def seal_batch(ctx, agency: str, limit: int) -> int | None:
+    """Close one batch of at most ``limit`` of the agency's oldest pending credentials (one transaction)."""
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        rows = conn.execute(
+            select(CRED.c.id, CRED.c.digest)
+            .where(CRED.c.agency_code == agency, CRED.c.state == PENDING)
+            .order_by(CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return None
+        tree = MerkleTree.build([from_hex32(r.digest) for r in rows])
+        root = to_hex32(tree.root)
+        batch_id = conn.execute(insert(BATCH).values(
+            agency_code=agency, root=root, count=len(rows), state=SEALED, attempts=0, created_at=now, updated_at=now,
+        )).inserted_primary_key[0]
+        conn.execute(
+            update(CRED)
+            .where(CRED.c.id == bindparam("cid"), CRED.c.state == PENDING)
+            .values(batch_id=batch_id, leaf_index=bindparam("leaf"), state=BATCHED, updated_at=now),
+            [{"cid": r.id, "leaf": i} for i, r in enumerate(rows)],
+        )
+        joined = conn.execute(select(func.count()).where(CRED.c.batch_id == batch_id)).scalar_one()
+        if joined != len(rows):  # a credential changed under us: nothing of this batch is kept
+            raise RuntimeError(f"sealing a batch of {agency}: {joined} of {len(rows)} credentials joined; retrying later")
+        conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal", subject=root,
+                                          tx_hash=None, details={"batch": batch_id, "count": len(rows)}))
+    ctx.trees.put(batch_id, tree)
+    log.info("batch %d of %s sealed: %d credentials, root %s", batch_id, agency, len(rows), root)
+    crash_point("after_seal")
+    return batch_id
+
+
+def close_batches(ctx, *, flush: bool = False) -> list[int]:
+    """Seal every batch that is due (by size, by age, or all pending with ``flush``)."""
+    policy = ctx.policy
+    sealed = []
+    for agency, _, _ in _pending_stats(ctx):
+        while True:
+            stats = _pending_stats(ctx, agency)
+            if not stats:
+                break
+            _, count, oldest = stats[0]
+            due = count >= policy.max_size or flush or oldest <= ctx.now() - timedelta(seconds=policy.max_age_s)
+            if not due:
+                break
+            batch_id = seal_batch(ctx, agency, min(count, policy.max_size))
+            if batch_id is None:
+                break
+            sealed.append(batch_id)
+    return sealed
+
+
+# ------------------------------------------------------------------ 2-3. send, confirm
+
+
+def _anchor_tx_hash(ctx, root: str, block_number: int) -> str | None:
+    """The transaction that anchored ``root`` (from its Anchored event in that block)."""
+    logs = ctx.chain.w3.eth.get_logs({
+        "address": Web3.to_checksum_address(ctx.chain.deployment.ledger),
+        "fromBlock": block_number, "toBlock": block_number,
+        "topics": [_ANCHORED_TOPIC, None, root],
+    })
+    return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
+
+
+def _wait_depth(ctx, block_number: int) -> None:
+    deadline = time.monotonic() + ctx.chain.receipt_timeout_s
+    while ctx.chain.w3.eth.block_number - block_number + 1 < ctx.chain.confirmations:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"block {block_number} did not reach {ctx.chain.confirmations} confirmations")
+        time.sleep(0.2)
+
+
+def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> None:
+    anchored_at = datetime.fromtimestamp(anchor.timestamp, timezone.utc)
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        n = conn.execute(update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state.in_((SEALED, SENT))).values(
+            state=CONFIRMED, tx_hash=tx_hash, block_number=anchor.block_number, anchored_at=anchored_at,
+            last_error=None, next_attempt_at=None, updated_at=now)).rowcount
+        if n != 1:
+            return  # another worker confirmed it
+        conn.execute(update(CRED).where(CRED.c.batch_id == batch.id, CRED.c.state == BATCHED)
+                     .values(state=ANCHORED, updated_at=now))
+        conn.execute(insert(AUDIT).values(
+            at=now, actor=ctx.worker_id, agency=batch.agency_code, action="anchor", subject=batch.root, tx_hash=tx_hash,
+            details={"batch": batch.id, "count": batch.count, "blockNumber": anchor.block_number,
+                     "anchoredAt": anchored_at.isoformat()}))
+    report.confirmed.append(batch.id)
+    log.info("%s: anchored in block %d (tx %s)", _describe(batch), anchor.block_number, tx_hash)
+    crash_point("after_confirm")
+
+
+def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
+    """The root is on chain already: confirm the batch with that anchor (or flag a foreign one)."""
+    if anchor.agency_id != agency_id(batch.agency_code):
+        message = f"root anchored by another agency (0x{anchor.agency_id.hex()}); these credentials cannot verify"
+        log.error("%s: %s", _describe(batch), message)
+        _set_state(ctx, batch, OPEN_STATES, state=CONFLICT, last_error=message)
+        return
+    _wait_depth(ctx, anchor.block_number)
+    tx_hash = _anchor_tx_hash(ctx, batch.root, anchor.block_number) or batch.tx_hash
+    _confirm(ctx, batch, anchor, tx_hash, report)
+
+
+def _send(ctx, batch, report: AnchorReport) -> None:
+    reader = ctx.chain.reader()
+    anchor = reader.anchor_of(from_hex32(batch.root))
+    if anchor.anchored:
+        log.info("%s: already anchored on chain (block %d); adopting that anchor", _describe(batch), anchor.block_number)
+        _adopt(ctx, batch, anchor, report)
+        return
+    crash_point("before_send")
+    try:
+        pending = ctx.chain.ledger(batch.agency_code).submit_anchor(from_hex32(batch.root), batch.count)
+    except ContractReverted as exc:
+        if exc.error_name == "AlreadyAnchored":
+            _adopt(ctx, batch, reader.anchor_of(from_hex32(batch.root)), report)
+            return
+        raise
+    crash_point("after_broadcast")
+    if not _set_state(ctx, batch, (SEALED,), state=SENT, tx_hash=pending.tx_hash, tx_nonce=pending.nonce,
+                      sent_at=ctx.now(), attempts=batch.attempts + 1, last_error=None, next_attempt_at=None):
+        return
+    log.info("%s: anchor transaction %s sent (nonce %d)", _describe(batch), pending.tx_hash, pending.nonce)
+    crash_point("after_send")
+    _await(ctx, _load(ctx.engine, batch.id), report, pending)
+
+
+def _pending_from_node(ctx, tx_hash: str) -> PendingTx | None:
+    try:
+        tx = ctx.chain.w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound:
+        return None
+    call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"]}
+    return PendingTx("anchor", tx_hash, tx["nonce"], tx["gas"], call)
+
+
+def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
+    ctx.chain.reset_sender(batch.agency_code)  # its nonce may be reusable now
+    next_at = ctx.now() + _backoff(ctx, batch.attempts) if delay else None
+    _set_state(ctx, batch, (SENT,), state=SEALED, last_error=why[:500], next_attempt_at=next_at)
+
+
+def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -> None:
+    reader = ctx.chain.reader()
+    sender = ctx.chain.sender(batch.agency_code)
+    root = from_hex32(batch.root)
+    if pending is None:  # resumed after a restart or a timeout: what became of the recorded transaction?
+        receipt = sender.receipt_of(batch.tx_hash)
+        if receipt is None:
+            anchor = reader.anchor_of(root)
+            if anchor.anchored:
+                _adopt(ctx, batch, anchor, report)
+                return
+            pending = _pending_from_node(ctx, batch.tx_hash)
+            if pending is None:
+                log.warning("%s: anchor transaction %s was dropped (the node no longer knows it); sending again",
+                            _describe(batch), batch.tx_hash)
+                _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
+                report.retrying.append(batch.id)
+                return
+        else:
+            pending = _pending_from_node(ctx, batch.tx_hash) or PendingTx("anchor", batch.tx_hash, batch.tx_nonce or 0,
+                                                                          0, {})
+    try:
+        sender.wait(pending)
+    except ContractReverted as exc:
+        anchor = reader.anchor_of(root)
+        if exc.error_name == "AlreadyAnchored" or anchor.anchored:
+            log.info("%s: transaction %s reverted with %s; the root is anchored, adopting that anchor",
+                     _describe(batch), pending.tx_hash, exc.error_name)
+            _adopt(ctx, batch, anchor, report)
+            return
+        log.warning("%s: anchor transaction %s reverted: %s; will send again", _describe(batch), pending.tx_hash,
+                    exc.error_name)
+        _back_to_sealed(ctx, batch, str(exc), delay=True)
+        report.retrying.append(batch.id)
+        return
+    except TransactionDropped:
+        log.warning("%s: no receipt for anchor transaction %s after %.0f s; checking whether it was dropped",
+                    _describe(batch), pending.tx_hash, ctx.chain.receipt_timeout_s)
+        _set_state(ctx, batch, (SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
+        report.retrying.append(batch.id)
+        return
+    crash_point("after_receipt")
+    anchor = reader.anchor_of(root)
+    if not anchor.anchored:
+        raise ChainError(f"transaction {pending.tx_hash} succeeded but anchorOf({batch.root}) is empty (reorganised?)")
+    if anchor.agency_id != agency_id(batch.agency_code):
+        _adopt(ctx, batch, anchor, report)  # flags the conflict
+        return
+    _confirm(ctx, batch, anchor, pending.tx_hash, report)
+
+
+# ------------------------------------------------------------------ 4. complete
+
+
+def _deliver_bundles(ctx, batch) -> None:
+    hook = ctx.store_bundle
+    tree = ctx.trees.get(ctx.engine, batch.id, batch.root)
+    last = -1
+    while True:
+        with ctx.engine.connect() as conn:
+            rows = conn.execute(
+                select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.sealed_credential)
+                .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index > last)
+                .order_by(CRED.c.leaf_index).limit(_DELIVERY_CHUNK)
+            ).all()
+        if not rows:
+            return
+        for r in rows:
+            credential = ctx.sealer.open_json(r.sealed_credential, r.id)
+            data = anchored_bundle(ctx, credential, r.digest, r.leaf_index, batch, tree).to_bytes()
+            try:
+                hook(r.id, data)
+            except Exception as exc:
+                raise ContentHookFailed(f"store_bundle failed for {r.id}: {type(exc).__name__}: {exc}") from exc
+        last = rows[-1].leaf_index
+
+
+def _complete(ctx, batch, report: AnchorReport) -> None:
+    if ctx.store_bundle is not None:
+        _deliver_bundles(ctx, batch)
+    if _set_state(ctx, batch, (CONFIRMED,), state=COMPLETED, last_error=None, next_attempt_at=None):
+        report.completed.append(batch.id)
+        log.info("%s: completed", _describe(batch))
+
+
+# ------------------------------------------------------------------ rounds
+
+
+def _backoff(ctx, attempts: int) -> timedelta:
+    p = ctx.policy
+    return timedelta(seconds=min(p.retry_backoff_s * (2 ** min(max(attempts - 1, 0), 16)), p.retry_backoff_max_s))
+
+
+def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str:
+    """Move one batch as far as it can go now; returns its state afterwards."""
+    report = report if report is not None else AnchorReport()
+    for _ in range(4):  # sealed -> sent -> confirmed -> completed, or a retry
+        batch = _load(ctx.engine, batch_id)
+        if batch is None or batch.state not in OPEN_STATES:
+            break
+        if batch.next_attempt_at is not None and batch.next_attempt_at > ctx.now():
+            break
+        before = (batch.state, batch.tx_hash)
+        try:
+            if batch.state == SEALED:
+                _send(ctx, batch, report)
+            elif batch.state == SENT:
+                _await(ctx, batch, report)
+            else:
+                _complete(ctx, batch, report)
+        except (ContentHookFailed, *_RETRYABLE) as exc:
+            delay = _backoff(ctx, batch.attempts + 1)
+            log.warning("%s: %s; retrying in %.0f s", _describe(batch), exc, delay.total_seconds())
+            _set_state(ctx, batch, (batch.state,), attempts=batch.attempts + 1, last_error=str(exc)[:500],
+                       next_attempt_at=ctx.now() + delay)
+            report.retrying.append(batch.id)
+            break
+        after = _load(ctx.engine, batch_id)
+        if after is None or (after.state, after.tx_hash) == before or batch.id in report.retrying:
+            break
+    final = _load(ctx.engine, batch_id)
+    return final.state if final is not None else "missing"
+
+
+def _open_batches(ctx) -> list[int]:
+    with ctx.engine.connect() as conn:
+        return conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
+
+
+def _hold_lease(ctx) -> bool:
+    return acquire_lease(ctx.engine, LEASE_NAME, ctx.worker_id, ctx.policy.lease_ttl_s, ctx.now())
+
+
+def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
+    """Revoke (reason 1, superseded) every credential whose successor is anchored."""
+    from .lifecycle import revoke
+
+    new, old = CRED.alias("new"), CRED.alias("old")
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(old.c.agency_code, old.c.id)
+            .join(new, new.c.supersedes == old.c.id)
+            .where(new.c.state.in_((ANCHORED, "suspended", "revoked")), old.c.state.in_((ANCHORED, "suspended")),
+                   old.c.agency_code == new.c.agency_code)
+            .order_by(old.c.agency_code, old.c.id)
+        ).all()
+    by_agency: dict[str, list[str]] = {}
+    for agency, cid in rows:
+        by_agency.setdefault(agency, []).append(cid)
+    done = []
+    for agency, ids in by_agency.items():
+        try:
+            result = revoke(ctx, agency, ids, Reason.SUPERSEDED, actor=ctx.worker_id)
+        except (ChainError, Web3Exception, requests.RequestException, OSError) as exc:
+            log.warning("revoking %d superseded credentials of %s failed: %s; will retry", len(ids), agency, exc)
+            continue
+        done += result.changed + result.unchanged
+        log.info("revoked %d superseded credentials of %s", len(result.changed), agency)
+    if report is not None:
+        report.superseded_revoked += done
+    return done
+
+
+def anchor_once(ctx, *, flush: bool = False) -> AnchorReport:
+    """One round: take the lease, close due batches (all pending with ``flush``), advance every open
+    batch, revoke superseded credentials. Returns what happened (``lease_held=False``: another worker
+    holds the lease and nothing was done)."""
+    report = AnchorReport()
+    if not _hold_lease(ctx):
+        report.lease_held = False
+        return report
+    report.sealed = close_batches(ctx, flush=flush)
+    for batch_id in _open_batches(ctx):
+        if not _hold_lease(ctx):
+            report.lease_held = False
+            log.warning("anchoring lease lost to another worker; stopping this round")
+            return report
+        advance_batch(ctx, batch_id, report)
+    revoke_superseded(ctx, report)
+    return report
+
+
+def run_anchorer(ctx, stop_event: threading.Event) -> None:
+    """Anchor until ``stop_event`` is set: a round, then a pause of ``policy.poll_interval_s`` unless
+    the round found work. Errors are logged and the round retried; the lease is released on exit."""
+    log.info("anchorer %s started (batches of at most %d, closed after %.1f s)", ctx.worker_id,
+             ctx.policy.max_size, ctx.policy.max_age_s)
+    try:
+        while not stop_event.is_set():
+            busy = False
+            try:
+                report = anchor_once(ctx)
+                busy = report.busy
+            except Exception:  # keep anchoring; the cause is in the log
+                log.exception("anchoring round failed; retrying")
+            if not busy:
+                stop_event.wait(ctx.policy.poll_interval_s)
+    finally:
+        release_lease(ctx.engine, LEASE_NAME, ctx.worker_id)
+        log.info("anchorer %s stopped", ctx.worker_id)
+
+
+def pending_work(ctx) -> dict:
+    """Counts for monitoring: credentials waiting, open batches by state."""
+    with ctx.engine.connect() as conn:
+        waiting = conn.execute(select(func.count()).where(CRED.c.state == PENDING)).scalar_one()
+        states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES + (CONFLICT,)))
+                                   .group_by(BATCH.c.state)).all())
+    return {"pending_credentials": waiting, "batches": states}
+
+
+__all__ = [
+    "LEASE_NAME",
+    "advance_batch",
+    "anchor_once",
+    "close_batches",
+    "pending_work",
+    "revoke_superseded",
+    "run_anchorer",
+    "seal_batch",
+]

@@ -1,0 +1,94 @@
+"""The issuance context: everything the library's functions need, passed in (no globals).
+
+Routes and commands build one :class:`IssuanceContext` per process (``IssuanceContext.from_settings``)
+and pass it to every call; tests build theirs from parts.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from ledger.storage.sealing import StorageSealer
+
+from .chain_access import AgencyKeyring, ChainAccess
+from .merkle_cache import TreeCache
+
+BundleHook = Callable[[str, bytes], None]
+
+
+def utc_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When the anchorer closes a batch, and how it retries."""
+
+    max_size: int = 10_000          # close as soon as this many credentials wait (per agency)
+    max_age_s: float = 5.0          # ... or when the oldest has waited this long
+    lease_ttl_s: float = 60.0       # the anchoring lease; renewed between steps
+    poll_interval_s: float = 1.0    # run_anchorer's pause between rounds when idle
+    retry_backoff_s: float = 2.0    # first retry delay after a failed send; doubles per attempt
+    retry_backoff_max_s: float = 300.0
+    status_chunk: int = 200         # credentials per revokeMany/suspendMany/reinstateMany transaction
+
+    def __post_init__(self) -> None:
+        if self.max_size < 1 or self.max_size > 2**32 - 1:
+            raise ValueError("max_size must be between 1 and 2**32-1")
+        if self.max_age_s < 0 or self.lease_ttl_s <= 0:
+            raise ValueError("max_age_s must be >= 0 and lease_ttl_s > 0")
+
+
+@dataclass
+class IssuanceContext:
+    engine: Engine
+    sealer: StorageSealer
+    chain: ChainAccess
+    clock: Callable[[], datetime] = utc_clock
+    policy: BatchPolicy = field(default_factory=BatchPolicy)
+    store_bundle: BundleHook | None = None   # called with (credential id, bundle bytes) once anchored
+    signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
+    worker_id: str = field(default_factory=_worker_id)
+    trees: TreeCache = field(default_factory=TreeCache)
+
+    def now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return aware (UTC) datetimes")
+        return now
+
+    @classmethod
+    def from_settings(cls, settings, rpc_urls: list[str] | None = None, **kw) -> "IssuanceContext":
+        """The context of a data directory (``ledger.config.Settings``): its database, storage key,
+        deployment and agency keys. ``rpc_urls`` defaults to the configured nodes (an embedded chain's
+        URL is the caller's to find, e.g. ``App.rpc_urls()``)."""
+        from ledger import accounts
+        from ledger.chain import Deployment
+        from ledger.storage.db import init_database
+        from ledger.storage.sealing import sealer_for_database
+
+        if not settings.deployment:
+            raise ValueError("no contracts deployed for this configuration: run `certledger deploy`")
+        passphrase = accounts.passphrase_for(settings)
+        engine = init_database(settings.resolved_database_url)
+        chain = ChainAccess(
+            rpc_urls if rpc_urls is not None else settings.chain.rpc_urls,
+            Deployment.from_dict(settings.deployment),
+            AgencyKeyring.from_data_dir(Path(settings.data_dir), passphrase),
+            confirmations=settings.chain.confirmations,
+        )
+        return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
+
+
+__all__ = ["BatchPolicy", "BundleHook", "IssuanceContext", "utc_clock"]

@@ -1,0 +1,284 @@
+"""Issuing credentials: validate, sign, digest, seal, store as "pending", audit — one or many.
+
+Policies (the issuer API and the CLI expose them as they are):
+
+* **Refusals before anything is signed:** an agency not recorded here (:class:`AgencyNotFound`), an
+  unknown type (:class:`UnknownCredentialType`), a type not in the agency's list
+  (:class:`TypeNotPermitted`), a subject that fails the type's JSON Schema
+  (:class:`ledger.errors.ValidationError`, naming every field at fault).
+* **Bulk errors** (:func:`issue_many`): by default valid rows are issued and bad rows are reported,
+  each with its row number and every field at fault (``BulkResult.errors``); the issued rows and the
+  report commit together, in one transaction. With ``all_or_nothing=True`` one bad row refuses the
+  whole request (:class:`BulkRejected` listing every bad row) and nothing is issued.
+* **Idempotency** (``idempotency_key``, per agency, see ``ledger.issuance.idempotency``): a retry of
+  the same request returns the same credentials (``replayed=True``); another request under a used
+  key raises :class:`IdempotencyConflict`. A bulk request refused as a whole (all_or_nothing) uses
+  no key.
+* **Supersede** (:func:`supersede`): a corrected credential of the same type names the one it
+  replaces (``supersedes``); its subject is validated like any other, and keeps the holder id
+  (``credentialSubject.id``) of the old one when the old one had one. The old credential is revoked
+  on chain with reason 1 (superseded) by the anchoring pipeline *once the new one is anchored*, never
+  before, so the holder is never left without a valid credential, and a correction that fails never
+  withdraws the original. A credential can be superseded once; a revoked one cannot be.
+
+Everything a request issues is written in one transaction: a crash loses the whole request or
+nothing, and the client's retry with its idempotency key is then safe.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.datetimes import format_utc, parse_utc_datetime
+from ledger.errors import FieldError, ValidationError
+from ledger.storage.models import AuditEvent, CredentialRecord
+
+from . import idempotency
+from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
+from .registry import issuing_setup
+from .results import BulkResult, IssuedCredential, IssuedRow
+from .registry import get_type
+from .rows import Row, parse_rows
+from .signing import RefusedRow, RowSigner, SignedRow, sign_rows
+
+log = logging.getLogger(__name__)
+
+CRED = CredentialRecord.__table__
+AUDIT = AuditEvent.__table__
+_INSERT_CHUNK = 5_000
+PENDING = "pending"
+
+Progress = Callable[[int, int], None]
+
+
+class _Request:
+    """One issuance request: issuer, type, key, signing time; turns signed rows into table rows."""
+
+    def __init__(self, ctx, agency: str, type_name: str, *, actor: str, idempotency_key: str | None):
+        self.ctx = ctx
+        self.agency = agency
+        issuer, self.ctype = issuing_setup(ctx, agency, type_name)
+        key = ctx.chain.signing_key(agency)
+        self.now = ctx.now()
+        created = format_utc(self.now)
+        self.signer = RowSigner(issuer, self.ctype, key, created)
+        self.actor = actor
+        self.idempotency_key = idempotency_key
+
+    def values(self, signed: SignedRow, supersedes: str | None = None) -> tuple[dict, dict]:
+        """(credential row, audit row) for the database."""
+        values = {
+            "id": signed.id,
+            "agency_code": self.agency,
+            "type_name": self.ctype.name,
+            "subject_id": signed.subject_id,
+            "digest": signed.digest,
+            "sealed_credential": self.ctx.sealer.seal(signed.json_text.encode("utf-8"), signed.id.encode("utf-8")),
+            "state": PENDING,
+            "status_reason": None,
+            "batch_id": None,
+            "leaf_index": None,
+            "idempotency_key": self.idempotency_key,
+            "supersedes": supersedes,
+            "issued_at": self.now,
+            "updated_at": self.now,
+            "valid_from": parse_utc_datetime(signed.valid_from),
+            "valid_until": parse_utc_datetime(signed.valid_until) if signed.valid_until else None,
+            "request_row": signed.number,
+        }
+        details = {"type": self.ctype.name, "digest": signed.digest}
+        if supersedes:
+            details["supersedes"] = supersedes
+        audit = {"at": self.now, "actor": self.actor, "agency": self.agency, "action": "issue", "subject": signed.id,
+                 "tx_hash": None, "details": details}
+        return values, audit
+
+
+def _date(value):
+    return format_utc(value) if isinstance(value, datetime) else value
+
+
+def _store(ctx, credentials: list[dict], audits: list[dict], idem: dict | None) -> None:
+    with ctx.engine.begin() as conn:
+        if idem is not None:
+            conn.execute(insert(idempotency.TABLE), idem)
+        for i in range(0, len(credentials), _INSERT_CHUNK):
+            conn.execute(insert(CRED), credentials[i : i + _INSERT_CHUNK])
+        for i in range(0, len(audits), _INSERT_CHUNK):
+            conn.execute(insert(AUDIT), audits[i : i + _INSERT_CHUNK])
+
+
+def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
+    if key is None:
+        return None
+    with ctx.engine.connect() as conn:
+        return idempotency.find(conn, agency, key, fingerprint)
+
+
+def load_issued(ctx, agency: str, credential_id: str, *, replayed: bool = False) -> IssuedCredential:
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(CRED).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+    if row is None:
+        raise CredentialNotFound([credential_id])
+    return IssuedCredential(
+        id=row.id, digest=row.digest, type_name=row.type_name, state=row.state, issued_at=row.issued_at,
+        credential=ctx.sealer.open_json(row.sealed_credential, row.id), supersedes=row.supersedes, replayed=replayed,
+    )
+
+
+# ------------------------------------------------------------------ one
+
+
+def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from, valid_until, *,
+                  idempotency_key: str | None, actor: str, operation: str, supersedes: str | None) -> IssuedCredential:
+    fingerprint = None
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+        fingerprint = idempotency.request_hash({
+            "op": operation, "type": type_name, "subject": subject, "validFrom": _date(valid_from),
+            "validUntil": _date(valid_until), "supersedes": supersedes})
+        used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
+        if used is not None:
+            return load_issued(ctx, agency, used.credential_id, replayed=True)
+    request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
+    signed = request.signer.sign(0, subject, _date(valid_from), _date(valid_until))
+    values, audit = request.values(signed, supersedes)
+    idem = None
+    if idempotency_key is not None:
+        idem = idempotency.record_values(agency, idempotency_key, fingerprint, operation,
+                                         credential_id=values["id"], at=request.now)
+    try:
+        _store(ctx, [values], [audit], idem)
+    except IntegrityError:
+        used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
+        if used is not None:  # a concurrent duplicate won the race
+            return load_issued(ctx, agency, used.credential_id, replayed=True)
+        if supersedes is not None:
+            raise SupersedeRefused(f"credential {supersedes} was superseded by another request just now") from None
+        raise
+    return IssuedCredential(id=signed.id, digest=signed.digest, type_name=type_name, state=PENDING,
+                            issued_at=request.now, credential=json.loads(signed.json_text), supersedes=supersedes)
+
+
+def issue_one(ctx, agency: str, type_name: str, subject: Mapping, *, valid_from: datetime | str | None = None,
+              valid_until: datetime | str | None = None, idempotency_key: str | None = None,
+              actor: str = "system") -> IssuedCredential:
+    """Issue one credential (state "pending" until the anchoring pipeline anchors it).
+
+    ``valid_from`` defaults to the signing time. Raises ValidationError (fields at fault),
+    AgencyNotFound, UnknownCredentialType, TypeNotPermitted, IdempotencyConflict.
+    """
+    return _issue_single(ctx, agency, type_name, subject, valid_from, valid_until,
+                         idempotency_key=idempotency_key, actor=actor, operation="issue", supersedes=None)
+
+
+# ------------------------------------------------------------------ many
+
+
+def _replay_bulk(ctx, agency: str, key: str, used) -> BulkResult:
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(CRED.c.request_row, CRED.c.id, CRED.c.digest)
+            .where(CRED.c.agency_code == agency, CRED.c.idempotency_key == key)
+            .order_by(CRED.c.request_row)
+        ).all()
+    errors = [RowError.from_dict(e) for e in used.result.get("errors", [])]
+    return BulkResult([IssuedRow(r.request_row, r.id, r.digest) for r in rows], errors, replayed=True)
+
+
+def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_nothing: bool = False,
+               idempotency_key: str | None = None, actor: str = "system",
+               progress: Progress | None = None) -> BulkResult:
+    """Issue one credential per row (``ledger.issuance.rows``), in one transaction.
+
+    Bad rows: reported in ``BulkResult.errors`` while the valid rows are issued; with
+    ``all_or_nothing=True``, :class:`BulkRejected` and nothing issued. ``progress(done, total)`` is
+    called while signing.
+    """
+    rows = list(rows)
+    fingerprint = None
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+        fingerprint = idempotency.request_hash({
+            "op": "issue-bulk", "type": type_name, "allOrNothing": all_or_nothing,
+            "rows": [r.request_form() for r in rows]})
+        used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
+        if used is not None:
+            return _replay_bulk(ctx, agency, idempotency_key, used)
+    request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
+    values_list: list[dict] = []
+    audits: list[dict] = []
+    issued: list[IssuedRow] = []
+    errors: list[RowError] = []
+    total = len(rows)
+    items = []
+    for row in rows:
+        if row.problems:  # unreadable row: report it with whatever the schema also finds
+            errors.append(RowError(row.number, list(row.problems) + request.ctype.subject_errors(row.subject)))
+        else:
+            items.append((row.number, row.subject, _date(row.valid_from), _date(row.valid_until)))
+    done = len(errors)
+    for n, result in enumerate(sign_rows(request.signer, items, ctx.signing_workers), done + 1):
+        if isinstance(result, RefusedRow):
+            errors.append(RowError(result.number, result.errors))
+        else:
+            values, audit = request.values(result)
+            values_list.append(values)
+            audits.append(audit)
+            issued.append(IssuedRow(result.number, result.id, result.digest))
+        if progress is not None and (n % 1000 == 0 or n == total):
+            progress(n, total)
+    errors.sort(key=lambda e: e.row)
+    if errors and all_or_nothing:
+        raise BulkRejected(errors)
+    idem = None
+    if idempotency_key is not None:
+        idem = idempotency.record_values(agency, idempotency_key, fingerprint, "issue-bulk", at=request.now,
+                                         result={"errors": [e.to_dict() for e in errors], "issued": len(issued)})
+    try:
+        _store(ctx, values_list, audits, idem)
+    except IntegrityError:
+        used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
+        if used is not None:
+            return _replay_bulk(ctx, agency, idempotency_key, used)
+        raise
+    log.info("issued %d %s credentials for %s (%d rows refused)", len(issued), type_name, agency, len(errors))
+    return BulkResult(issued, errors)
+
+
+def issue_file(ctx, agency: str, type_name: str, data: str | bytes, fmt: str, **kw) -> BulkResult:
+    """:func:`issue_many` on a CSV or JSON Lines document (``fmt``: csv | jsonl)."""
+    return issue_many(ctx, agency, type_name, parse_rows(data, fmt, get_type(ctx, type_name)), **kw)
+
+
+# ------------------------------------------------------------------ supersede
+
+
+def supersede(ctx, agency: str, credential_id: str, subject: Mapping, *, valid_from: datetime | str | None = None,
+              valid_until: datetime | str | None = None, idempotency_key: str | None = None,
+              actor: str = "system") -> IssuedCredential:
+    """Issue a corrected credential replacing ``credential_id`` (see the module's policy)."""
+    with ctx.engine.connect() as conn:
+        old = conn.execute(select(CRED.c.id, CRED.c.type_name, CRED.c.subject_id, CRED.c.state)
+                           .where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+        successor = conn.execute(select(CRED.c.id, CRED.c.idempotency_key)
+                                 .where(CRED.c.supersedes == credential_id)).first()
+    if old is None:
+        raise CredentialNotFound([credential_id])
+    if successor is not None and (idempotency_key is None or successor.idempotency_key != idempotency_key):
+        raise SupersedeRefused(f"credential {credential_id} is already superseded by {successor.id}")
+    if old.state == "revoked" and successor is None:
+        raise SupersedeRefused(f"credential {credential_id} is revoked; a revoked credential cannot be superseded")
+    if old.subject_id is not None and (not isinstance(subject, Mapping) or subject.get("id") != old.subject_id):
+        raise ValidationError([FieldError("credentialSubject.id", f"must stay {old.subject_id} (the holder of the "
+                                                                  "credential being superseded)")])
+    return _issue_single(ctx, agency, old.type_name, subject, valid_from, valid_until,
+                         idempotency_key=idempotency_key, actor=actor, operation="supersede", supersedes=credential_id)
+
+
+__all__ = ["issue_file", "issue_many", "issue_one", "load_issued", "supersede"]

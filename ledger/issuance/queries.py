@@ -1,0 +1,150 @@
+"""Reading an agency's credentials and audit log. Every query is scoped to one agency: another
+agency's credential is "not found", exactly like one that does not exist.
+
+Lists are paginated by keyset: pass ``next_cursor`` back as ``cursor`` (stable while new rows
+arrive, unlike offsets). Credentials come newest first; audit events newest first.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from ledger.bundle import Bundle
+from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+
+from .bundles import anchored_bundle
+from .errors import CredentialNotFound
+from .results import AuditEntry, CredentialInfo, Page
+
+CRED = CredentialRecord.__table__
+BATCH = BatchRecord.__table__
+AUDIT = AuditEvent.__table__
+MAX_LIMIT = 1_000
+
+
+def _row(ctx, agency: str, credential_id: str):
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(CRED).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+    if row is None:
+        raise CredentialNotFound([credential_id])
+    return row
+
+
+def _info(r) -> CredentialInfo:
+    return CredentialInfo(
+        id=r.id, agency=r.agency_code, type_name=r.type_name, holder_id=r.subject_id, digest=r.digest, state=r.state,
+        status_reason=r.status_reason, issued_at=r.issued_at, valid_from=r.valid_from, valid_until=r.valid_until,
+        batch_id=r.batch_id, supersedes=r.supersedes,
+    )
+
+
+def get_credential_info(ctx, agency: str, credential_id: str) -> CredentialInfo:
+    """What is in clear about one credential (no decryption)."""
+    return _info(_row(ctx, agency, credential_id))
+
+
+def get_credential(ctx, agency: str, credential_id: str) -> dict:
+    """The signed credential (decrypted: personal data)."""
+    row = _row(ctx, agency, credential_id)
+    return ctx.sealer.open_json(row.sealed_credential, row.id)
+
+
+def get_bundle(ctx, agency: str, credential_id: str) -> Bundle:
+    """The credential's bundle: with its anchor receipt once anchored, ``anchor=None`` before."""
+    row = _row(ctx, agency, credential_id)
+    credential = ctx.sealer.open_json(row.sealed_credential, row.id)
+    if row.batch_id is None:
+        return Bundle(credential, None)
+    with ctx.engine.connect() as conn:
+        batch = conn.execute(select(BATCH).where(BATCH.c.id == row.batch_id)).first()
+    if batch.state not in ("confirmed", "completed"):
+        return Bundle(credential, None)
+    tree = ctx.trees.get(ctx.engine, batch.id, batch.root)
+    return anchored_bundle(ctx, credential, row.digest, row.leaf_index, batch, tree)
+
+
+# ------------------------------------------------------------------ cursors
+
+
+def _encode(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise ValueError("cursor: not a cursor returned by this listing") from None
+
+
+def _limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def list_credentials(ctx, agency: str, *, type_name: str | None = None, holder_id: str | None = None,
+                     state: str | Iterable[str] | None = None, issued_from: datetime | None = None,
+                     issued_until: datetime | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+    """The agency's credentials, newest first; ``issued_from`` inclusive, ``issued_until`` exclusive."""
+    limit = _limit(limit)
+    q = select(CRED).where(CRED.c.agency_code == agency)
+    if type_name is not None:
+        q = q.where(CRED.c.type_name == type_name)
+    if holder_id is not None:
+        q = q.where(CRED.c.subject_id == holder_id)
+    if state is not None:
+        q = q.where(CRED.c.state.in_([state] if isinstance(state, str) else list(state)))
+    if issued_from is not None:
+        q = q.where(CRED.c.issued_at >= issued_from)
+    if issued_until is not None:
+        q = q.where(CRED.c.issued_at < issued_until)
+    if cursor is not None:
+        try:
+            at_text, last_id = _decode(cursor)
+            at = datetime.fromisoformat(at_text)
+        except (TypeError, ValueError):
+            raise ValueError("cursor: not a cursor returned by this listing") from None
+        q = q.where(or_(CRED.c.issued_at < at, and_(CRED.c.issued_at == at, CRED.c.id < last_id)))
+    q = q.order_by(CRED.c.issued_at.desc(), CRED.c.id.desc()).limit(limit + 1)
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    items = [_info(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    next_cursor = _encode([items[-1].issued_at.isoformat(), items[-1].id]) if more else None
+    return Page(items, next_cursor)
+
+
+def audit_log(ctx, agency: str, *, action: str | None = None, subject: str | None = None,
+              since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+              cursor: str | None = None) -> Page:
+    """The agency's audit events, newest first."""
+    limit = _limit(limit)
+    q = select(AUDIT).where(AUDIT.c.agency == agency)
+    if action is not None:
+        q = q.where(AUDIT.c.action == action)
+    if subject is not None:
+        q = q.where(AUDIT.c.subject == subject)
+    if since is not None:
+        q = q.where(AUDIT.c.at >= since)
+    if until is not None:
+        q = q.where(AUDIT.c.at < until)
+    if cursor is not None:
+        try:
+            (last_id,) = _decode(cursor)
+            last_id = int(last_id)
+        except (TypeError, ValueError):
+            raise ValueError("cursor: not a cursor returned by this listing") from None
+        q = q.where(AUDIT.c.id < last_id)
+    q = q.order_by(AUDIT.c.id.desc()).limit(limit + 1)
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    items = [AuditEntry(r.id, r.at, r.actor, r.agency, r.action, r.subject, r.tx_hash, r.details) for r in rows[:limit]]
+    return Page(items, _encode([items[-1].id]) if len(rows) > limit else None)
+
+
+__all__ = ["audit_log", "get_bundle", "get_credential", "get_credential_info", "list_credentials"]

@@ -1,0 +1,113 @@
+"""The agencies this installation issues for, and the credential types it knows, in the database.
+
+A credential type is known when it has a ``credential_type`` row or is one of
+``ledger.credential_types.BUILTIN_TYPES`` (a row of the same name replaces the built-in). An agency
+may issue a type only when the type is in its ``types`` list (kept in step with what governance
+granted on chain by whoever onboards the agency).
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from sqlmodel import Session
+
+from ledger.credential import Issuer
+from ledger.credential_types import BUILTIN_TYPES, CredentialType
+from ledger.identifiers import check_agency_code
+from ledger.storage.audit import add_audit
+from ledger.storage.models import AgencyRecord, CredentialTypeRecord
+
+from .errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
+
+_type_cache: dict[tuple[str, str], CredentialType] = {}
+_type_cache_lock = threading.Lock()
+
+
+def _compiled(name: str, schema: dict, description: str | None) -> CredentialType:
+    """Compiling a JSON Schema validator is costly: one per (name, schema) per process."""
+    key = (name, json.dumps(schema, sort_keys=True))
+    with _type_cache_lock:
+        ctype = _type_cache.get(key)
+    if ctype is None:
+        ctype = CredentialType(name, schema, description or None)
+        with _type_cache_lock:
+            _type_cache[key] = ctype
+    return ctype
+
+
+def register_type(ctx, ctype: CredentialType, *, actor: str = "system") -> None:
+    """Add or replace a credential type (its JSON Schema) in this installation."""
+    with Session(ctx.engine) as session:
+        record = session.get(CredentialTypeRecord, ctype.name)
+        action = "type-update" if record else "type-add"
+        record = record or CredentialTypeRecord(name=ctype.name, subject_schema={})
+        record.subject_schema = ctype.schema
+        record.description = ctype.description or ""
+        session.add(record)
+        add_audit(session, action, actor, subject=ctype.name, at=ctx.now())
+        session.commit()
+
+
+def get_type(ctx, name: str) -> CredentialType:
+    with Session(ctx.engine) as session:
+        record = session.get(CredentialTypeRecord, name)
+    if record is not None:
+        return _compiled(record.name, record.subject_schema, record.description)
+    if name in BUILTIN_TYPES:
+        return BUILTIN_TYPES[name]
+    raise UnknownCredentialType(name)
+
+
+def list_types(ctx) -> list[CredentialType]:
+    with Session(ctx.engine) as session:
+        records = session.query(CredentialTypeRecord).all()
+    known = dict(BUILTIN_TYPES)
+    known.update({r.name: _compiled(r.name, r.subject_schema, r.description) for r in records})
+    return [known[n] for n in sorted(known)]
+
+
+def register_agency(ctx, code: str, name: str, types: list[str], *, actor: str = "system") -> AgencyRecord:
+    """Record (or update) an agency this installation issues for, with the keys of ``ctx.chain``'s
+    keyring (operator address and signing public key) and the types it may issue."""
+    check_agency_code(code)
+    keys = ctx.chain.keyring.get(code)
+    for t in types:
+        get_type(ctx, t)  # refuse unknown types
+    with Session(ctx.engine) as session:
+        record = session.get(AgencyRecord, code) or AgencyRecord(
+            code=code, name=name, operator_address="", signing_public_key="", types=[])
+        record.name = name
+        record.operator_address = keys.operator.address
+        record.signing_public_key = "0x" + keys.signing_key.public_key.raw.hex()
+        record.types = sorted(set(types))
+        session.add(record)
+        add_audit(session, "agency-record", actor, agency=code, subject=code,
+                  details={"types": record.types, "operator": record.operator_address}, at=ctx.now())
+        session.commit()
+        session.refresh(record)
+        return record
+
+
+def get_agency(ctx, code: str) -> AgencyRecord:
+    with Session(ctx.engine) as session:
+        record = session.get(AgencyRecord, code)
+    if record is None:
+        raise AgencyNotFound(code)
+    return record
+
+
+def issuing_setup(ctx, agency: str, type_name: str) -> tuple[Issuer, CredentialType]:
+    """The issuer and the type for one issuance request, after every refusal check:
+    unknown agency, unknown type, type not granted to the agency, key file not matching the record."""
+    record = get_agency(ctx, agency)
+    ctype = get_type(ctx, type_name)
+    if type_name not in (record.types or []):
+        raise TypeNotPermitted(agency, type_name)
+    key = ctx.chain.signing_key(agency)
+    if record.signing_public_key and record.signing_public_key.lower() != "0x" + key.public_key.raw.hex():
+        raise AgencyKeysMissing(agency, "the signing key in the data directory is not the one recorded for the agency")
+    return Issuer(record.code, record.name), ctype
+
+
+__all__ = ["get_agency", "get_type", "issuing_setup", "list_types", "register_agency", "register_type"]
