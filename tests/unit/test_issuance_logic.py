@@ -1,0 +1,166 @@
+"""Pure pieces of the issuance library: sealing, idempotency fingerprints, policies, signing rows,
+crash points, cursors."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from ledger.credential import Issuer
+from ledger.credential_types import BUILTIN_TYPES
+from ledger.digest import credential_digest_hex
+from ledger.errors import ValidationError
+from ledger.issuance import BatchPolicy
+from ledger.issuance.anchoring import _backoff
+from ledger.issuance.errors import BulkRejected, RowError
+from ledger.issuance.idempotency import check_key, request_hash
+from ledger.issuance.queries import _decode, _encode
+from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.errors import FieldError
+from ledger.keys import SigningKey
+from ledger.proof import verify_proof
+from ledger.storage.sealing import SealingError, StorageSealer, derive_storage_key
+
+SUBJECT = {"name": "张三", "idNumber": "330106199001011234", "degree": "学士", "major": "法学",
+           "institution": "浙江大学", "graduationDate": "2024-06-30"}
+
+
+# ------------------------------------------------------------------ sealing
+
+
+def test_seal_open_round_trip_and_binding_to_the_row():
+    sealer = StorageSealer(os.urandom(32))
+    sealed = sealer.seal_json({"name": "张三"}, "urn:uuid:a")
+    assert sealed[:1] == b"\x01" and "张三".encode() not in sealed
+    assert sealer.open_json(sealed, "urn:uuid:a") == {"name": "张三"}
+    with pytest.raises(SealingError):
+        sealer.open_json(sealed, "urn:uuid:b")           # another row's associated data
+    with pytest.raises(SealingError):
+        StorageSealer(os.urandom(32)).open_json(sealed, "urn:uuid:a")
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(SealingError):
+        sealer.open(bytes(tampered), b"urn:uuid:a")
+    with pytest.raises(SealingError):
+        sealer.open(b"\x02" + sealed[1:], b"urn:uuid:a")
+    assert sealer.seal(b"x") != sealer.seal(b"x")         # fresh nonce each time
+    assert "key" not in repr(sealer).replace("<key hidden>", "")
+
+
+def test_storage_key_derivation_is_deterministic_and_cached():
+    salt = os.urandom(16)
+    a = derive_storage_key("pass", salt, 2**10)
+    assert a == derive_storage_key("pass", salt, 2**10) and len(a) == 32
+    assert a != derive_storage_key("pass", os.urandom(16), 2**10)
+    assert a != derive_storage_key("other", salt, 2**10)
+    with pytest.raises(ValueError):
+        derive_storage_key("", salt)
+    with pytest.raises(ValueError):
+        StorageSealer(b"short")
+
+
+# ------------------------------------------------------------------ idempotency
+
+
+def test_request_fingerprint_ignores_key_order_not_values():
+    assert request_hash({"a": 1, "b": {"x": "中", "y": 2}}) == request_hash({"b": {"y": 2, "x": "中"}, "a": 1})
+    assert request_hash({"a": 1}) != request_hash({"a": 2})
+
+
+@pytest.mark.parametrize("key", ["", "a b", "x" * 201, "é", "tab\t"])
+def test_bad_idempotency_keys(key):
+    with pytest.raises(ValidationError):
+        check_key(key)
+
+
+def test_good_idempotency_key():
+    assert check_key("order-42:2024/06") == "order-42:2024/06"
+
+
+# ------------------------------------------------------------------ policies and errors
+
+
+def test_batch_policy_bounds():
+    with pytest.raises(ValueError):
+        BatchPolicy(max_size=0)
+    with pytest.raises(ValueError):
+        BatchPolicy(max_size=2**32)
+    with pytest.raises(ValueError):
+        BatchPolicy(max_age_s=-1)
+
+
+def test_backoff_doubles_up_to_the_maximum():
+    ctx = SimpleNamespace(policy=BatchPolicy(retry_backoff_s=2, retry_backoff_max_s=60))
+    assert [_backoff(ctx, n) for n in (0, 1, 2, 3, 10, 100)] == [
+        timedelta(seconds=s) for s in (2, 2, 4, 8, 60, 60)]
+
+
+def test_bulk_rejected_message_lists_rows():
+    errors = [RowError(n, [FieldError("credentialSubject.name", "is required")]) for n in (2, 3, 5, 9)]
+    message = str(BulkRejected(errors))
+    assert "4 invalid rows" in message and "row 2: credentialSubject.name: is required" in message
+    assert "and 1 more rows" in message
+    assert RowError.from_dict(errors[0].to_dict()) == errors[0]
+
+
+def test_cursor_round_trip():
+    assert _decode(_encode(["2024-01-01T00:00:00+00:00", "urn:uuid:x"])) == ["2024-01-01T00:00:00+00:00", "urn:uuid:x"]
+    with pytest.raises(ValueError):
+        _decode("!!!")
+
+
+# ------------------------------------------------------------------ signing rows
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return RowSigner(Issuer("zj-hz-education", "教育局"), BUILTIN_TYPES["DegreeCertificate"], SigningKey.generate(),
+                     "2024-07-01T00:00:00Z")
+
+
+def test_signed_row_is_a_verifiable_credential(signer):
+    import json
+
+    row = signer.sign(7, {**SUBJECT, "id": "did:example:1"}, None, "2030-01-01T00:00:00Z")
+    credential = json.loads(row.json_text)
+    verify_proof(credential)
+    assert row.digest == credential_digest_hex(credential)
+    assert (row.number, row.subject_id, row.valid_from, row.valid_until) == (
+        7, "did:example:1", "2024-07-01T00:00:00Z", "2030-01-01T00:00:00Z")
+
+
+def test_refused_row_names_the_fields(signer):
+    result = signer.sign_or_refuse(3, {"name": "x"}, None, None)
+    assert isinstance(result, RefusedRow) and result.number == 3
+    assert "credentialSubject.degree" in {e.field for e in result.errors}
+
+
+def test_parallel_signing_keeps_order_and_matches_sequential(signer):
+    items = [(i, {**SUBJECT, "name": f"s{i}"} if i % 7 else {"name": "bad"}, None, None) for i in range(1, 60)]
+    parallel = list(sign_rows(signer, items, workers=2))
+    assert [r.number for r in parallel] == list(range(1, 60))
+    assert all(isinstance(r, RefusedRow) == (r.number % 7 == 0) for r in parallel)
+    ok = [r for r in parallel if isinstance(r, SignedRow)]
+    import json
+
+    for r in ok[:5]:
+        verify_proof(json.loads(r.json_text))
+    spec = signer.spec()
+    assert spec.seed.hex() not in repr(spec) and repr(spec.seed) not in repr(spec)   # the key never printed
+
+
+# ------------------------------------------------------------------ crash points
+
+
+def test_crash_point_kills_only_when_named():
+    code = "from ledger.issuance.crash_points import crash_point; crash_point('before_send'); print('alive')"
+    env = {**os.environ, "CERTLEDGER_CRASH_AT": "after_send"}
+    alive = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert alive.returncode == 0 and "alive" in alive.stdout
+    env["CERTLEDGER_CRASH_AT"] = "before_send"
+    killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert killed.returncode == -9 and "alive" not in killed.stdout
