@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.datetimes import format_utc, parse_utc_datetime
 from ledger.errors import FieldError, ValidationError
+from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import AuditEvent, CredentialRecord
 
 from . import idempotency
@@ -107,10 +108,8 @@ def _store(ctx, credentials: list[dict], audits: list[dict], idem: dict | None) 
     with ctx.engine.begin() as conn:
         if idem is not None:
             conn.execute(insert(idempotency.TABLE), idem)
-        for i in range(0, len(credentials), _INSERT_CHUNK):
-            conn.execute(insert(CRED), credentials[i : i + _INSERT_CHUNK])
-        for i in range(0, len(audits), _INSERT_CHUNK):
-            conn.execute(insert(AUDIT), audits[i : i + _INSERT_CHUNK])
+        bulk_insert(conn, CRED, credentials, _INSERT_CHUNK)
+        bulk_insert(conn, AUDIT, audits, _INSERT_CHUNK)
 
 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
