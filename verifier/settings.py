@@ -1,0 +1,214 @@
+"""The verifier service's settings: one object, every field overridable from the environment.
+
+Environment variables (``CERTLEDGER_VERIFIER_…``) win over the values a caller (the CLI) built:
+
+========================================  =====================================================
+``…_TRUST_ROOTS``                          JSON list of ``{"chainId", "registry", "ledger",
+                                           "name"?, "fromBlock"?}`` — the deployments trusted
+``…_RPC_URLS``                             JSON object ``{"<chainId>": ["url", "fallback url"]}``
+``…_DATABASE_URL``                         the verifier's own index database (SQLite file)
+``…_CONTENT_DIR``                          the local content store's directory
+``…_IPFS_API``                             an IPFS node's RPC API (wins over ``CONTENT_DIR``)
+``…_MAX_BODY_BYTES``                       ``POST /verify`` body limit (default 1 MiB)
+``…_MAX_BATCH_BYTES``                      ``POST /verify/batch`` body limit (default 48 MiB)
+``…_MAX_BATCH_ITEMS``                      bundles per batch (default 10,000)
+``…_CORS_ORIGINS``                         comma-separated origins; empty (default): CORS off
+``…_POLL_INTERVAL_S``                      how often the indexer looks at the chain (0.5 s)
+``…_CONFIRMATIONS``                        blocks before a fact that *adds* validity counts (1)
+``…_REORG_WINDOW``                         recent blocks whose hashes are kept and re-checked (64)
+``…_MAX_STALENESS_S``                      older index: reports say ERROR, never VALID (30 s)
+``…_BATCH_PROCESSES``                      processes verifying a large batch (default: CPUs)
+``…_ROOT_PATH``                            URL path prefix when served below one (``/verify``)
+========================================  =====================================================
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from .trust import TrustedDeployment, TrustRoots
+
+ENV_PREFIX = "CERTLEDGER_VERIFIER_"
+
+MIB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class DeploymentRoot:
+    """A trusted deployment and the block to index it from (its deployment block)."""
+
+    chain_id: int
+    registry: str
+    ledger: str
+    name: str = ""
+    from_block: int = 0
+
+    @property
+    def trusted(self) -> TrustedDeployment:
+        return TrustedDeployment(self.chain_id, self.registry.lower(), self.ledger.lower(), self.name)
+
+    def to_json(self) -> dict:
+        return {"chainId": self.chain_id, "registry": self.registry, "ledger": self.ledger,
+                "name": self.name, "fromBlock": self.from_block}
+
+    @classmethod
+    def from_json(cls, data: object, where: str = "trust root") -> "DeploymentRoot":
+        if not isinstance(data, dict):
+            raise SettingsError(f"{where}: expected an object with chainId, registry, ledger")
+        try:
+            chain_id = int(data["chainId"])
+            registry, ledger = str(data["registry"]), str(data["ledger"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SettingsError(f"{where}: chainId (integer), registry and ledger are required ({exc})") from None
+        for label, address in (("registry", registry), ("ledger", ledger)):
+            if not (address.startswith("0x") and len(address) == 42):
+                raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address")
+            try:
+                int(address[2:], 16)
+            except ValueError:
+                raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address") from None
+        return cls(chain_id, registry.lower(), ledger.lower(), str(data.get("name") or ""),
+                   int(data.get("fromBlock") or 0))
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    trust_roots: tuple[DeploymentRoot, ...] = ()
+    rpc_urls: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    database_url: str = "sqlite:///verifier-index.db"
+    content_dir: str | None = None
+    ipfs_api: str | None = None
+    max_body_bytes: int = 1 * MIB
+    max_batch_bytes: int = 48 * MIB
+    max_batch_items: int = 10_000
+    cors_origins: tuple[str, ...] = ()
+    poll_interval_s: float = 0.5
+    confirmations: int = 1
+    reorg_window: int = 64
+    max_staleness_s: float = 30.0
+    rpc_timeout_s: float = 5.0
+    log_range: int = 5_000
+    batch_processes: int = 0          # 0: one per CPU
+    root_path: str = ""
+
+    # --- derived ---
+    def trust(self) -> TrustRoots:
+        return TrustRoots([r.trusted for r in self.trust_roots])
+
+    @property
+    def effective_batch_processes(self) -> int:
+        return self.batch_processes if self.batch_processes > 0 else max(1, os.cpu_count() or 1)
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite file, when the database is one."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
+            return Path(self.database_url[len(prefix):])
+        return None
+
+    def check(self) -> "VerifierSettings":
+        if not self.trust_roots:
+            raise SettingsError("no trust roots: set CERTLEDGER_VERIFIER_TRUST_ROOTS (or deploy in the data directory)")
+        for root in self.trust_roots:
+            if not self.rpc_urls.get(root.chain_id):
+                raise SettingsError(f"no RPC URL for chain {root.chain_id}: set CERTLEDGER_VERIFIER_RPC_URLS")
+        if self.content_dir is None and self.ipfs_api is None:
+            raise SettingsError("no content store: set CERTLEDGER_VERIFIER_CONTENT_DIR or CERTLEDGER_VERIFIER_IPFS_API")
+        for name in ("max_body_bytes", "max_batch_bytes", "max_batch_items", "reorg_window", "log_range"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive")
+        if self.confirmations < 1:
+            raise SettingsError("confirmations must be at least 1 (1: the block holding the fact)")
+        if self.poll_interval_s <= 0 or self.max_staleness_s <= self.poll_interval_s:
+            raise SettingsError("poll_interval_s must be positive and below max_staleness_s")
+        if self.root_path and (not self.root_path.startswith("/") or self.root_path.endswith("/")):
+            raise SettingsError("root_path must start with '/' and not end with one (e.g. /verify)")
+        return self
+
+    # --- environment ---
+    def to_env(self) -> dict[str, str]:
+        """The settings as environment variables (how the CLI hands them to uvicorn's workers)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[ENV_PREFIX + f.name.upper()] = _dump(f.name, value)
+        return out
+
+    def with_environment(self, environ: dict[str, str] | None = None) -> "VerifierSettings":
+        environ = os.environ if environ is None else environ
+        changes = {}
+        for f in fields(self):
+            text = environ.get(ENV_PREFIX + f.name.upper())
+            if text is not None:
+                changes[f.name] = _load(f.name, text, getattr(self, f.name))
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["trust_roots"] = [r.to_json() for r in self.trust_roots]
+        data["rpc_urls"] = {str(k): list(v) for k, v in self.rpc_urls.items()}
+        return data
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> VerifierSettings:
+    """Settings built from the environment alone (uvicorn workers, a container)."""
+    return VerifierSettings().with_environment(environ).check()
+
+
+def _dump(name: str, value) -> str:
+    if name == "trust_roots":
+        return json.dumps([r.to_json() for r in value])
+    if name == "rpc_urls":
+        return json.dumps({str(k): list(v) for k, v in value.items()})
+    if name == "cors_origins":
+        return ",".join(value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _load(name: str, text: str, current):
+    env = ENV_PREFIX + name.upper()
+    try:
+        if name == "trust_roots":
+            data = json.loads(text)
+            if not isinstance(data, list):
+                raise SettingsError(f"{env}: expected a JSON list of deployments")
+            return tuple(DeploymentRoot.from_json(d, f"{env}[{i}]") for i, d in enumerate(data))
+        if name == "rpc_urls":
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise SettingsError(f'{env}: expected a JSON object {{"<chainId>": ["url", ...]}}')
+            out = {}
+            for key, urls in data.items():
+                if isinstance(urls, str):
+                    urls = [urls]
+                if not isinstance(urls, list) or not all(isinstance(u, str) and u for u in urls):
+                    raise SettingsError(f"{env}: chain {key}: expected a list of URLs")
+                out[int(key)] = tuple(urls)
+            return out
+        if name == "cors_origins":
+            return tuple(o.strip() for o in text.split(",") if o.strip())
+        if name in ("content_dir", "ipfs_api"):
+            return text or None
+        if isinstance(current, bool):
+            return text.lower() in ("1", "true", "yes")
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+        return text
+    except SettingsError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{env}: {exc}") from None
+
+
+__all__ = ["DeploymentRoot", "VerifierSettings", "SettingsError", "settings_from_env", "ENV_PREFIX"]
