@@ -40,10 +40,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import requests
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
@@ -112,35 +113,36 @@ def _pending_stats(ctx, agency: str | None = None):
 
 
 def seal_batch(ctx, agency: str, limit: int) -> int | None:
-    """Close one batch of at most ``limit`` of the agency's oldest pending credentials (one transaction)."""
+    """Close one batch of at most ``limit`` of the agency's oldest pending credentials (one transaction).
+
+    One statement assigns the batch and the leaf indexes (issuance order) in the database; the tree
+    is then built from what was recorded, so it matches the stored leaves whatever else commits meanwhile.
+    """
     now = ctx.now()
+    order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     with ctx.engine.begin() as conn:
-        rows = conn.execute(
-            select(CRED.c.id, CRED.c.digest)
-            .where(CRED.c.agency_code == agency, CRED.c.state == PENDING)
-            .order_by(CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
-            .limit(limit)
-        ).all()
-        if not rows:
+        if conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.state == PENDING).limit(1)).first() is None:
             return None
-        tree = MerkleTree.build([from_hex32(r.digest) for r in rows])
-        root = to_hex32(tree.root)
         batch_id = conn.execute(insert(BATCH).values(
-            agency_code=agency, root=root, count=len(rows), state=SEALED, attempts=0, created_at=now, updated_at=now,
+            agency_code=agency, root=f"sealing:{uuid.uuid4()}", count=0, state=SEALED, attempts=0,
+            created_at=now, updated_at=now,
         )).inserted_primary_key[0]
-        conn.execute(
-            update(CRED)
-            .where(CRED.c.id == bindparam("cid"), CRED.c.state == PENDING)
-            .values(batch_id=batch_id, leaf_index=bindparam("leaf"), state=BATCHED, updated_at=now),
-            [{"cid": r.id, "leaf": i} for i, r in enumerate(rows)],
+        chosen = (
+            select(CRED.c.id.label("cid"), (func.row_number().over(order_by=order) - 1).label("leaf"))
+            .where(CRED.c.agency_code == agency, CRED.c.state == PENDING)
+            .order_by(*order).limit(limit).subquery()
         )
-        joined = conn.execute(select(func.count()).where(CRED.c.batch_id == batch_id)).scalar_one()
-        if joined != len(rows):  # a credential changed under us: nothing of this batch is kept
-            raise RuntimeError(f"sealing a batch of {agency}: {joined} of {len(rows)} credentials joined; retrying later")
+        conn.execute(update(CRED).where(CRED.c.id == chosen.c.cid)
+                     .values(batch_id=batch_id, leaf_index=chosen.c.leaf, state=BATCHED, updated_at=now))
+        digests = conn.execute(select(CRED.c.digest).where(CRED.c.batch_id == batch_id)
+                               .order_by(CRED.c.leaf_index)).scalars().all()
+        tree = MerkleTree.build([from_hex32(d) for d in digests])
+        root = to_hex32(tree.root)
+        conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(root=root, count=len(digests)))
         conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal", subject=root,
-                                          tx_hash=None, details={"batch": batch_id, "count": len(rows)}))
+                                          tx_hash=None, details={"batch": batch_id, "count": len(digests)}))
     ctx.trees.put(batch_id, tree)
-    log.info("batch %d of %s sealed: %d credentials, root %s", batch_id, agency, len(rows), root)
+    log.info("batch %d of %s sealed: %d credentials, root %s", batch_id, agency, len(digests), root)
     crash_point("after_seal")
     return batch_id
 
