@@ -1,0 +1,285 @@
+"""The verifier service (FastAPI): thin routes over ``verifier.service``.
+
+=========================  ===========================================================================
+``POST /verify``           a bundle's JSON -> the report (``Report.to_json()``); 200 even when INVALID
+``POST /verify/batch``     a JSON array of up to 10,000 bundles -> the reports, in order
+``GET /s/{cid}``           the share page (the key stays in the link's fragment, in the browser)
+``GET /content/{cid}``     the encrypted share from the content store, cacheable forever
+``GET /``                  the page: drop a bundle, paste a share link, upload a QR code
+``GET /healthz``           the index's progress and freshness (503 while it cannot vouch for status)
+=========================  ===========================================================================
+
+Bad input gets ``application/problem+json`` with a stable ``code`` (``verifier.problems``), never a
+500. Build it with :func:`create_app` (settings in hand) or :func:`app_from_env` (uvicorn workers).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from .logs import install_access_log_redaction
+from .problems import Problem
+from .service import VerifierService, check_cid
+from .settings import VerifierSettings, settings_from_env
+
+log = logging.getLogger("verifier.app")
+
+STATIC_DIR = Path(__file__).parent / "static"
+DRAIN_LIMIT = 128 * 1024 * 1024   # read (and drop) an oversized body up to this, so the client sees the 413
+IMMUTABLE = "public, max-age=31536000, immutable"
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "Cache-Control": "no-cache",
+}
+_JSON_TYPES = ("", "application/json", "text/plain", "application/octet-stream")
+
+
+class _Components:
+    """What the lifespan starts and stops: the index, its poll thread, the batch pool."""
+
+    def __init__(self):
+        self.index_service = None
+        self.batch_pool = None
+        self.engine = None
+
+
+def create_app(settings: VerifierSettings, *, reader=None, content_store=None, start_indexer: bool = True,
+               use_batch_pool: bool = True) -> FastAPI:
+    """The service. ``reader`` replaces the chain index (tests); ``content_store`` the configured store."""
+    install_access_log_redaction()
+    parts = _Components()
+    if content_store is None:
+        content_store = _content_store(settings)
+    catch_up = None
+    if reader is None:
+        from .index_db import make_index_engine
+        from .indexer import IndexedChainReader, Indexer, IndexLock, IndexService, lock_path_for
+
+        parts.engine = make_index_engine(settings.database_url)
+        reader = IndexedChainReader(parts.engine, settings.trust_roots, confirmations=settings.confirmations,
+                                    max_staleness_s=settings.max_staleness_s)
+        indexer = Indexer(parts.engine, settings.trust_roots, settings.rpc_urls, reorg_window=settings.reorg_window,
+                          log_range=settings.log_range, rpc_timeout_s=settings.rpc_timeout_s)
+        parts.index_service = IndexService(indexer, reader, IndexLock(lock_path_for(settings.database_url)),
+                                           settings.poll_interval_s)
+        catch_up = parts.index_service.catch_up
+        if use_batch_pool and settings.effective_batch_processes > 1:
+            from .batch import BatchPool
+
+            parts.batch_pool = BatchPool(settings)
+    service = VerifierService(settings.trust(), reader, content_store=content_store, catch_up=catch_up,
+                              batch_pool=parts.batch_pool, max_batch_items=settings.max_batch_items)
+    page = _page(settings.root_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if parts.index_service is not None and start_indexer:
+            # Index before serving (bounded): the first reports should not say "not ready".
+            await run_in_threadpool(parts.index_service.tick, True, 10.0)
+            parts.index_service.start()
+        if parts.batch_pool is not None:
+            threading.Thread(target=_quietly(parts.batch_pool.warm), daemon=True).start()
+        yield
+        if parts.index_service is not None:
+            parts.index_service.stop()
+        if parts.batch_pool is not None:
+            parts.batch_pool.close()
+
+    app = FastAPI(title="CertLedger verifier", lifespan=lifespan, root_path=settings.root_path,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.service, app.state.settings, app.state.components = service, settings, parts
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], max_age=600)
+    app.add_middleware(_SecurityHeaders)
+    _install_error_handlers(app)
+
+    @app.post("/verify")
+    async def verify_one(request: Request) -> Response:
+        body = await _read_body(request, settings.max_body_bytes)
+        started = time.time()
+        report = service.verify_bytes(body)
+        if service.needs_catch_up(report):
+            await run_in_threadpool(service.catch_up, started)
+            report = service.verify_bytes(body)
+        return _json(report.to_json())
+
+    @app.post("/verify/batch")
+    async def verify_batch(request: Request) -> Response:
+        body = await _read_body(request, settings.max_batch_bytes)
+        items = await run_in_threadpool(service.split_batch, body)
+        del body
+        reports = await run_in_threadpool(service.verify_batch_items, items)
+        return Response(("[" + ",".join(reports) + "]").encode("utf-8"), media_type="application/json")
+
+    @app.get("/content/{cid}")
+    async def content(cid: str, request: Request) -> Response:
+        check_cid(cid)
+        etag = f'"{cid}"'
+        headers = {"Cache-Control": IMMUTABLE, "ETag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        data = await run_in_threadpool(service.content, cid)
+        return Response(data, media_type="application/json", headers=headers)
+
+    @app.get("/s/{cid}")
+    async def share_page(cid: str) -> Response:
+        check_cid(cid)
+        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+    @app.get("/")
+    async def index_page() -> Response:
+        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        index = reader.state() if hasattr(reader, "state") else []
+        ready = all(d.get("ready") for d in index)
+        return _json({"status": "ok" if ready else "degraded", "index": index,
+                      "contentStore": type(content_store).__name__ if content_store else None},
+                     status=200 if ready else 503)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory verifier.app:app_from_env`` (and the CLI's workers): settings from
+    ``CERTLEDGER_VERIFIER_*``."""
+    return create_app(settings_from_env())
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _content_store(settings: VerifierSettings):
+    if settings.ipfs_api:
+        from ledger.content.ipfs_store import IpfsContentStore
+
+        return IpfsContentStore(settings.ipfs_api, timeout=10.0)
+    if settings.content_dir:
+        from ledger.content import LocalContentStore
+
+        return LocalContentStore(settings.content_dir)
+    return None
+
+
+def _page(root_path: str) -> bytes:
+    html = (STATIC_DIR / "index.html").read_text("utf-8")
+    return html.replace("__ROOT__", root_path).encode("utf-8")
+
+
+def _json(data, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False).encode("utf-8"), status_code=status,
+                    media_type="application/json")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _JSON_TYPES:
+        await _drain(request)
+        raise Problem(415, "UNSUPPORTED_MEDIA_TYPE",
+                      f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise Problem(400, "BAD_REQUEST", "Content-Length is not a number") from None
+        if size > limit:
+            await _drain(request, size)
+            raise _too_large(limit)
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            await _drain(request, total)
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(413, "BODY_TOO_LARGE", f"the body exceeds this endpoint's limit of {limit:,} bytes", limit=limit)
+
+
+async def _drain(request: Request, size: int = 0) -> None:
+    """Read what the client still sends (up to DRAIN_LIMIT) so it gets the answer, not a reset."""
+    if size > DRAIN_LIMIT:
+        return
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > DRAIN_LIMIT:
+                return
+    except Exception:  # noqa: BLE001 - the stream may already be consumed or the client gone
+        return
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(_request: Request, exc: Problem):
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
+        detail = {404: "no such page or endpoint", 405: "this endpoint does not take that method"}.get(
+            exc.status_code, str(exc.detail))
+        return Problem(exc.status_code, code, detail).response(getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        return Problem(422, "BAD_REQUEST", "the request's parameters are malformed").response()
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception):
+        log.exception("unexpected error")  # the exception only: never the request's body or URL
+        return Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged").response()
+
+
+class _SecurityHeaders:
+    """Plain ASGI (cheap on the hot path): no MIME sniffing, no referrer ever."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [
+                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+
+def _quietly(fn):
+    def run():
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - warming is an optimisation
+            log.warning("could not warm the batch pool: %s", exc)
+    return run
+
+
+__all__ = ["create_app", "app_from_env"]

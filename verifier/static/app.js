@@ -1,0 +1,382 @@
+/* CertLedger verifier page. No build step, no framework.
+ *
+ * Three ways in: a certificate (bundle) file, a share link, a QR code image holding a share link.
+ * A share link is <verifier>/s/<cid>#k=<key>: the page fetches the encrypted share from
+ * <root>/content/<cid>, decrypts it here with WebCrypto (AES-256-GCM, the key from the fragment),
+ * then POSTs the bundle to <root>/verify and shows the report. The key never leaves the browser:
+ * it is read from the fragment (which no request carries) and used only in crypto.subtle.
+ * Everything shown is set with textContent: nothing from a file or the server becomes markup.
+ */
+"use strict";
+
+(function () {
+  const I18N = window.CERTLEDGER_I18N;
+  const ROOT = (document.querySelector('meta[name="certledger-root"]') || {}).content || "";
+  const CHECKS = ["format", "integrity", "anchor", "issuer", "status", "validity"];
+  const $ = (id) => document.getElementById(id);
+
+  let lang = initialLanguage();
+  let last = null;  // what is shown: {report, bundle, source} or {problem}, re-rendered on a language switch
+
+  // ------------------------------------------------------------------ language
+
+  function initialLanguage() {
+    let saved = null;
+    try { saved = window.localStorage.getItem("certledger-lang"); } catch (e) { /* storage off */ }
+    if (saved && I18N[saved]) return saved;
+    const asked = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+    return asked.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+  }
+
+  function t(key, vars) {
+    let s = (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
+    if (vars) Object.keys(vars).forEach((k) => { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    document.title = t("pageTitle");
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.querySelectorAll(".lang button").forEach((b) => {
+      b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+    });
+    if (last) render(last, false);
+  }
+
+  function setLanguage(next) {
+    lang = next;
+    try { window.localStorage.setItem("certledger-lang", next); } catch (e) { /* storage off */ }
+    applyLanguage();
+  }
+
+  // ------------------------------------------------------------------ errors
+
+  class PageError extends Error {
+    constructor(code, detail) { super(code); this.code = code; this.detail = detail || ""; }
+  }
+
+  // ------------------------------------------------------------------ base64url, share links
+
+  function b64urlDecode(text) {
+    if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new PageError("SHARE_MALFORMED");
+    let s = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    let binary;
+    try { binary = atob(s); } catch (e) { throw new PageError("SHARE_MALFORMED"); }
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  }
+
+  /** {cid, key} from a share link, or a PageError. The key is not logged, shown or sent. */
+  function parseShareLink(text) {
+    let url;
+    try { url = new URL(String(text).trim(), window.location.href); } catch (e) { throw new PageError("LINK_INVALID"); }
+    const match = url.pathname.match(/\/s\/(b[a-z2-7]{10,100})\/?$/);
+    if (!match) throw new PageError("LINK_INVALID");
+    const fragment = new URLSearchParams(url.hash.replace(/^#/, ""));
+    const key = fragment.get("k");
+    if (!key) throw new PageError("LINK_NO_KEY");
+    if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new PageError("DECRYPT_FAILED");
+    return { cid: match[1], key: key };
+  }
+
+  async function openShare(envelopeBytes, keyText) {
+    let envelope;
+    try { envelope = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(envelopeBytes)); }
+    catch (e) { throw new PageError("SHARE_MALFORMED"); }
+    if (!envelope || envelope.v !== 1 || envelope.alg !== "A256GCM") throw new PageError("SHARE_MALFORMED");
+    const iv = b64urlDecode(envelope.iv);
+    const ct = b64urlDecode(envelope.ct);
+    const raw = b64urlDecode(keyText);
+    if (iv.length !== 12 || raw.length !== 32 || ct.length < 16) throw new PageError("SHARE_MALFORMED");
+    if (!window.crypto || !window.crypto.subtle) throw new PageError("NO_WEBCRYPTO");
+    const key = await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]);
+    let plain;
+    try { plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: iv }, key, ct); }
+    catch (e) { throw new PageError("DECRYPT_FAILED"); }
+    try { return new TextDecoder("utf-8", { fatal: true }).decode(plain); }
+    catch (e) { throw new PageError("SHARE_MALFORMED"); }
+  }
+
+  // ------------------------------------------------------------------ talking to the verifier
+
+  async function problemOf(response) {
+    let body = null;
+    try { body = await response.json(); } catch (e) { /* not JSON */ }
+    const code = body && typeof body.code === "string" ? body.code : "other";
+    return new PageError(code, body && typeof body.detail === "string" ? body.detail : "HTTP " + response.status);
+  }
+
+  async function request(url, options) {
+    try { return await fetch(url, options); } catch (e) { throw new PageError("NETWORK"); }
+  }
+
+  async function fetchShare(cid) {
+    const response = await request(ROOT + "/content/" + encodeURIComponent(cid), { credentials: "omit" });
+    if (!response.ok) throw await problemOf(response);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  async function postVerify(bundleText) {
+    const response = await request(ROOT + "/verify", {
+      method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: bundleText,
+    });
+    if (!response.ok) throw await problemOf(response);
+    return response.json();
+  }
+
+  // ------------------------------------------------------------------ the three ways in
+
+  async function verifyText(text, source) {
+    busy("busy");
+    const report = await postVerify(text);
+    let bundle = null;
+    try { bundle = JSON.parse(text); } catch (e) { /* shown from the report alone */ }
+    show({ report: report, bundle: bundle, source: source });
+  }
+
+  async function verifyLink(text, sourceKind) {
+    const link = parseShareLink(text);
+    busy("busyFetch");
+    const envelope = await fetchShare(link.cid);
+    const bundleText = await openShare(envelope, link.key);
+    await verifyText(bundleText, { kind: sourceKind || "link" });
+  }
+
+  async function verifyFile(file) {
+    let text;
+    try { text = await file.text(); } catch (e) { throw new PageError("FILE_UNREADABLE"); }
+    await verifyText(text, { kind: "file", name: file.name });
+  }
+
+  let jsQRLoading = null;
+  function loadJsQR() {
+    if (window.jsQR) return Promise.resolve(window.jsQR);
+    if (!jsQRLoading) {
+      jsQRLoading = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = ROOT + "/static/vendor/jsQR.js";
+        script.onload = () => resolve(window.jsQR);
+        script.onerror = () => { jsQRLoading = null; reject(new PageError("NETWORK")); };
+        document.head.appendChild(script);
+      });
+    }
+    return jsQRLoading;
+  }
+
+  async function decodeQr(file) {
+    const jsQR = await loadJsQR();
+    let bitmap;
+    try { bitmap = await createImageBitmap(file); } catch (e) { throw new PageError("IMAGE_UNREADABLE"); }
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    const longest = Math.max(bitmap.width, bitmap.height);
+    // Large photos are scanned scaled down first (faster, and often better), then at other sizes.
+    const sizes = [Math.min(longest, 1200), Math.min(longest, 800), Math.min(longest, 2000)]
+      .filter((v, i, all) => all.indexOf(v) === i);
+    for (const size of sizes) {
+      const scale = size / longest;
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      context.imageSmoothingEnabled = scale < 1;
+      context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+      const found = jsQR(pixels.data, pixels.width, pixels.height, { inversionAttempts: "attemptBoth" });
+      if (found && found.data) return found.data;
+    }
+    throw new PageError("QR_NOT_FOUND");
+  }
+
+  async function verifyQr(file) {
+    busy("busyQr");
+    const text = await decodeQr(file);
+    try { parseShareLink(text); } catch (e) {
+      throw e.code === "LINK_NO_KEY" ? e : new PageError("QR_NOT_LINK");
+    }
+    await verifyLink(text, "qr");
+  }
+
+  async function run(task) {
+    try {
+      await task();
+    } catch (e) {
+      show({ problem: e instanceof PageError ? e : new PageError("INTERNAL_ERROR", String(e && e.message || e)) });
+    }
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  function busy(key) {
+    $("status").textContent = t(key);
+    $("result").setAttribute("aria-busy", "true");
+  }
+
+  function show(state) {
+    last = state;
+    render(state, true);
+  }
+
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function messageOf(check) {
+    const messages = check.messages || {};
+    return (lang === "zh-CN" ? messages["zh-CN"] : messages.en) || check.message || check.code;
+  }
+
+  function render(state, announce) {
+    $("result").removeAttribute("aria-busy");
+    if (state.problem) {
+      $("result").hidden = true;
+      $("problem").hidden = false;
+      const code = state.problem.code;
+      $("problem-text").textContent = I18N.en["error." + code] ? t("error." + code) : t("error.other");
+      $("problem-detail").textContent = state.problem.detail ? state.problem.detail + " (" + code + ")" : "";
+      $("status").textContent = t("errorHeading") + ": " + $("problem-text").textContent;
+      return;
+    }
+    $("problem").hidden = true;
+    const report = state.report;
+    const verdict = ["VALID", "INVALID", "ERROR"].includes(report.verdict) ? report.verdict : "ERROR";
+    $("verdict-box").className = "verdict " + verdict;
+    $("verdict").textContent = (verdict === "VALID" ? "✓ " : verdict === "INVALID" ? "✗ " : "? ") + t("verdict." + verdict);
+    $("verdict-lead").textContent = t("verdictLead." + verdict);
+    const failed = (report.checks || []).find((c) => c.status === "INVALID") ||
+                   (report.checks || []).find((c) => c.status === "ERROR");
+    $("verdict-reason").textContent = verdict === "VALID" || !failed ? "" : messageOf(failed);
+
+    const list = $("checks");
+    clear(list);
+    for (const check of report.checks || []) {
+      const item = el("li");
+      item.dataset.check = check.name;
+      item.appendChild(el("span", CHECKS.includes(check.name) ? t("check." + check.name) : check.name, "name"));
+      const badge = el("span", t("status." + check.status), "badge " + check.status);
+      const status = el("span");
+      status.appendChild(badge);
+      item.appendChild(status);
+      const message = el("span");
+      message.appendChild(el("span", messageOf(check) + " "));
+      message.appendChild(el("span", check.code, "code"));
+      item.appendChild(message);
+      list.appendChild(item);
+    }
+    renderCredential(report, state.bundle, state.source, verdict);
+    $("result").hidden = false;
+    if (announce) {
+      $("status").textContent = t("verdict." + verdict) + ($("verdict-reason").textContent ? " — " + $("verdict-reason").textContent : "");
+      $("verdict").focus();
+    } else {
+      $("status").textContent = t("verdict." + verdict);
+    }
+  }
+
+  function renderCredential(report, bundle, source, verdict) {
+    const summary = report.credential || {};
+    const credential = bundle && typeof bundle === "object" && bundle.credential && typeof bundle.credential === "object"
+      ? bundle.credential : {};
+    const anchor = bundle && bundle.anchor && typeof bundle.anchor === "object" ? bundle.anchor : null;
+    $("credential-heading").textContent = verdict === "VALID" ? t("credentialHeading") : t("claimedHeading");
+    const dl = $("credential");
+    clear(dl);
+    const add = (label, value, mono) => {
+      if (value === undefined || value === null || value === "") return;
+      dl.appendChild(el("dt", t(label)));
+      dl.appendChild(el("dd", value, mono ? "mono" : undefined));
+    };
+    const typeName = summary.type || (Array.isArray(credential.type) ? credential.type[credential.type.length - 1] : "");
+    if (typeName) add("field.type", I18N.en["type." + typeName] ? t("type." + typeName) + " (" + typeName + ")" : typeName);
+    const issuer = summary.issuer || credential.issuer || {};
+    add("field.issuer", issuer.name);
+    add("field.issuerId", issuer.id, true);
+    add("field.id", summary.id || credential.id, true);
+    add("field.validFrom", when(credential.validFrom));
+    if (credential.validFrom) add("field.validUntil", credential.validUntil ? when(credential.validUntil) : t("noExpiry"));
+    add("field.anchoredAt", summary.anchoredAt ? when(summary.anchoredAt) : (anchor ? null : t("notAnchored")));
+    if (anchor) {
+      add("field.block", typeof anchor.blockNumber === "number" ? String(anchor.blockNumber) : null, true);
+      add("field.txHash", typeof anchor.txHash === "string" ? anchor.txHash : null, true);
+      add("field.ledger", typeof anchor.ledger === "string" ? anchor.ledger : null, true);
+    }
+    if (source) add("field.source", source.kind === "file" ? t("source.file", { name: source.name || "" }) : t("source." + source.kind));
+
+    const body = $("claims").tBodies[0];
+    clear(body);
+    const subject = credential.credentialSubject && typeof credential.credentialSubject === "object"
+      ? credential.credentialSubject : null;
+    $("claims").hidden = $("claims-heading").hidden = !subject;
+    if (!subject) return;
+    for (const key of Object.keys(subject)) {
+      const row = el("tr");
+      const th = el("th", I18N.en["claim." + key] ? t("claim." + key) : key);
+      th.scope = "row";
+      row.appendChild(th);
+      const value = subject[key];
+      row.appendChild(el("td", typeof value === "string" ? value : JSON.stringify(value)));
+      body.appendChild(row);
+    }
+  }
+
+  function when(value) {
+    if (typeof value !== "string") return null;
+    const m = value.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/);
+    return m ? m[1] + " " + m[2] + " UTC" : value;
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  function start() {
+    document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => setLanguage(b.dataset.lang)));
+    applyLanguage();
+
+    $("file").addEventListener("change", (ev) => {
+      const file = ev.target.files && ev.target.files[0];
+      ev.target.value = "";
+      if (file) run(() => verifyFile(file));
+    });
+    $("qr").addEventListener("change", (ev) => {
+      const file = ev.target.files && ev.target.files[0];
+      ev.target.value = "";
+      if (file) run(() => verifyQr(file));
+    });
+    $("link-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = $("link").value;
+      run(() => verifyLink(text, "link"));
+    });
+
+    const drop = $("drop");
+    ["dragenter", "dragover"].forEach((name) => drop.addEventListener(name, (ev) => {
+      ev.preventDefault();
+      drop.classList.add("dragging");
+    }));
+    ["dragleave", "drop"].forEach((name) => drop.addEventListener(name, () => drop.classList.remove("dragging")));
+    drop.addEventListener("drop", (ev) => {
+      ev.preventDefault();
+      const file = ev.dataTransfer && ev.dataTransfer.files && ev.dataTransfer.files[0];
+      if (file) run(() => (file.type.startsWith("image/") ? verifyQr(file) : verifyFile(file)));
+    });
+    // A file dropped elsewhere must not navigate away from the page.
+    window.addEventListener("dragover", (ev) => ev.preventDefault());
+    window.addEventListener("drop", (ev) => ev.preventDefault());
+
+    // Opened from a share link: <root>/s/<cid>#k=<key>
+    if (/\/s\/[^/]+\/?$/.test(window.location.pathname)) {
+      run(() => verifyLink(window.location.href, "link"));
+    }
+    window.addEventListener("hashchange", () => {
+      if (/\/s\/[^/]+\/?$/.test(window.location.pathname)) run(() => verifyLink(window.location.href, "link"));
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
