@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import Table
+from sqlalchemy import LargeBinary, Table
 from sqlalchemy.engine import Connection
 
 
@@ -32,23 +32,27 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int
     dialect = conn.dialect
     columns = [table.c[key] for key in rows[0]]
     compiled = table.insert().compile(dialect=dialect, column_keys=[c.key for c in columns])
-    processors = []
+    processors = {}
     for column in columns:
+        if isinstance(column.type, LargeBinary):
+            continue  # both drivers take bytes as they are; the DBAPI Binary wrapper only costs time
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        processors.append(_memoised(process) if process is not None else None)
-    keys = [c.key for c in columns]
+        if process is not None:
+            processors[column.key] = _memoised(process)
+    keys = list(compiled.positiontup) if compiled.positional else [c.key for c in columns]
+    if not compiled.positional:
+        assert set(compiled.binds) == set(keys), (list(compiled.binds), keys)  # bind names are the column keys
+    plan = [(k, processors.get(k)) for k in keys]
+
+    def converted(row):
+        return [row[k] if p is None or row[k] is None else p(row[k]) for k, p in plan]
+
     if compiled.positional:
-        order = [keys.index(name) for name in compiled.positiontup]
-
         def params(row):
-            values = [row[k] if p is None or row[k] is None else p(row[k]) for k, p in zip(keys, processors)]
-            return tuple(values[i] for i in order)
+            return tuple(converted(row))
     else:
-        names = list(compiled.binds)  # bind names: the column keys
-        assert set(names) == set(keys), (names, keys)
-
         def params(row):
-            return {k: (row[k] if p is None or row[k] is None else p(row[k])) for k, p in zip(keys, processors)}
+            return dict(zip(keys, converted(row)))
 
     for start in range(0, len(rows), chunk):
         conn.exec_driver_sql(compiled.string, [params(r) for r in rows[start : start + chunk]])
