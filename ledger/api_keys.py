@@ -83,11 +83,12 @@ def revoke_api_key(engine: Engine, key_id: str, agency: str | None, actor: str) 
         row = session.get(ApiKey, key_id)
         if row is None or (agency is not None and row.agency_code != agency):
             return False
+        owner = row.agency_code
         if row.revoked_at is None:
             row.revoked_at = datetime.now(timezone.utc)
             session.add(row)
             session.commit()
-    record_audit(engine, "api_key.revoke", actor, agency=row.agency_code, subject=key_id)
+    record_audit(engine, "api_key.revoke", actor, agency=owner, subject=key_id)
     return True
 
 

@@ -166,3 +166,14 @@ def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def rpc_urls_for(settings) -> list[str]:
+    """The JSON-RPC URLs a configuration uses: the external nodes, or the running embedded chain."""
+    c = settings.chain
+    if not c.embedded:
+        return list(c.rpc_urls)
+    status = EmbeddedChain(settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id).status()
+    if status.state != "running":
+        raise EmbeddedChainError("the embedded chain is not running: `certledger chain up` starts it")
+    return [status.process.rpc_url]

@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from .. import accounts
 from ..chain import Deployment, LedgerClient, RegistryClient, connect, make_sender
 from ..config import Settings, load_settings
-from ..embedded_chain import EmbeddedChain
+from ..embedded_chain import EmbeddedChain, rpc_urls_for
 from ..storage import init_database
 
 
@@ -39,12 +39,7 @@ class App:
         return EmbeddedChain(self.settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id)
 
     def rpc_urls(self) -> list[str]:
-        if not self.settings.chain.embedded:
-            return self.settings.chain.rpc_urls
-        status = self.embedded_chain().status()
-        if status.state != "running":
-            raise CliError("the embedded chain is not running: `certledger chain up` starts it")
-        return [status.process.rpc_url]
+        return rpc_urls_for(self.settings)
 
     @cached_property
     def w3(self):

@@ -50,7 +50,7 @@ class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
 
     id: str = Field(primary_key=True, max_length=32)          # public part, e.g. "clk_3f9a1c2e5b7d"
-    agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
+    agency_code: str | None = Field(default=None, foreign_key="agency.code", index=True, max_length=64)  # None: governance
     secret_hash: str = Field(max_length=64)                   # SHA-256 hex of the secret part
     scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # issue, revoke, read, admin
     label: str = Field(default="", max_length=200)
@@ -162,6 +162,7 @@ class ContentRecord(SQLModel, table=True):
     credential_id: str = Field(primary_key=True, foreign_key="credential.id", max_length=45)
     cid: str = Field(index=True, max_length=100)
     sealed_share_key: bytes
+    pending_blob: bytes | None = None  # the encrypted share until the store has it (a retry queue)
     stored: bool = False              # False: waiting in the retry queue (store unreachable)
     attempts: int = 0
     next_attempt_at: datetime | None = None

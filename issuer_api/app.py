@@ -1,0 +1,116 @@
+"""The agencies' service (FastAPI): thin routes over ledger.issuance.
+
+Every write is authenticated (an API key of the agency, `Authorization: Bearer clk_…`) and acts
+only on the caller's agency; governance endpoints need a governance key. Errors are
+`application/problem+json` with stable codes; bad input is a 4xx, never a 500.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.chain import ChainError
+from ledger.content.store import ContentStoreError
+from ledger.errors import ValidationError
+from ledger.issuance import IssuanceError
+from ledger.problem import Problem
+
+from .errors import problem_for
+from .routes import admin, credentials, sharing
+from .service import IssuerService
+
+log = logging.getLogger("issuer_api")
+
+
+def create_app(service: IssuerService) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.start()
+        yield
+        service.stop()
+
+    app = FastAPI(title="CertLedger issuer API", version="1", lifespan=lifespan,
+                  description="Issue, anchor, share, revoke and audit an agency's credentials.")
+    app.state.service = service
+    app.add_middleware(BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes)
+    for router in (credentials.router, sharing.router, admin.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz():
+        from ledger.issuance import pending_work
+
+        return {"ok": True, **pending_work(service.ctx), "sharesWaiting": service.shares.pending_count()}
+
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, exc: Problem):
+        return exc.response()
+
+    @app.exception_handler(ValidationError)
+    @app.exception_handler(IssuanceError)
+    async def _refused(_: Request, exc: Exception):
+        return problem_for(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
+                  for e in exc.errors()]
+        return Problem(422, "VALIDATION_FAILED", "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5]),
+                       "The request is malformed", errors=errors).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+        return Problem(exc.status_code, codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)).response()
+
+    @app.exception_handler(ChainError)
+    @app.exception_handler(ContentStoreError)
+    async def _upstream(_: Request, exc: Exception):
+        log.warning("upstream failure: %s", exc)
+        return Problem(503, "UPSTREAM_UNAVAILABLE", f"{type(exc).__name__}: {exc}", "Try again later").response(
+            headers={"Retry-After": "5"})
+
+    return app
+
+
+class BodyLimit:
+    """413 before reading past the limit: bulk uploads may be large, everything else is small."""
+
+    def __init__(self, app, json_limit: int, bulk_limit: int):
+        self.app, self.json_limit, self.bulk_limit = app, json_limit, bulk_limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE"):
+            return await self.app(scope, receive, send)
+        limit = self.bulk_limit if scope["path"].endswith("/bulk") else self.json_limit
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await _too_large(limit, send)
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(limit, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send) -> None:
+    response = Problem(413, "BODY_TOO_LARGE", f"the body exceeds {limit} bytes", "The body is too large").response()
+    await response({"type": "http"}, None, send)

@@ -1,0 +1,40 @@
+"""Building the issuer service from a data directory (`certledger serve issuer`, uvicorn workers)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ledger import accounts
+from ledger.config import Settings, load_settings
+from ledger.content.ipfs_store import IpfsContentStore
+from ledger.content.local_store import LocalContentStore
+from ledger.embedded_chain import rpc_urls_for
+from ledger.issuance import IssuanceContext
+from ledger.issuance.sharing import ShareStore
+
+from .app import create_app
+from .service import IssuerService
+from .settings import IssuerSettings
+
+
+def content_store_for(config: Settings):
+    """IPFS when CERTLEDGER_IPFS_API names a node (Kubo RPC), else the embedded local store."""
+    api = os.environ.get("CERTLEDGER_IPFS_API")
+    return IpfsContentStore(api) if api else LocalContentStore(config.data_dir / "content")
+
+
+def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:
+    ctx = IssuanceContext.from_settings(config, rpc_urls)
+    shares = ShareStore(ctx, content_store_for(config))
+    ctx.store_bundle = shares.store_bundle
+    passphrase = accounts.passphrase_for(config)
+    governance_file = config.path(config.governance_key)
+    governance = accounts.load_account(governance_file, passphrase) if governance_file.exists() else None
+    return IssuerService(ctx, shares, settings or IssuerSettings.from_env(), config=config, governance=governance,
+                         passphrase=passphrase)
+
+
+def app_from_env():
+    """For `uvicorn --factory issuer_api.main:app_from_env`: the data directory from CERTLEDGER_HOME."""
+    config = load_settings(Path(os.environ["CERTLEDGER_HOME"]) if os.environ.get("CERTLEDGER_HOME") else None)
+    return create_app(build_service(config, rpc_urls_for(config)))

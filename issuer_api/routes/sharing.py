@@ -1,0 +1,31 @@
+"""Share links and QR codes of the caller's agency's anchored credentials."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from ledger.api_keys import Principal
+from ledger.content.links import qr_png, qr_svg
+
+from ..deps import scope, service
+
+router = APIRouter(prefix="/credentials", tags=["sharing"])
+
+
+@router.get("/{credential_id}/share", summary="The share link (the key sits in its fragment)")
+def share(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
+    link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
+    return {"link": link.url, "cid": link.cid, "qrPng": f"/credentials/{credential_id}/qr.png",
+            "qrSvg": f"/credentials/{credential_id}/qr.svg"}
+
+
+@router.get("/{credential_id}/qr.png", summary="QR code of the share link, PNG", response_class=Response)
+def qr_as_png(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
+    link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
+    return Response(qr_png(link), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{credential_id}/qr.svg", summary="QR code of the share link, SVG", response_class=Response)
+def qr_as_svg(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
+    link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
+    return Response(qr_svg(link), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

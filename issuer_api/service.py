@@ -1,0 +1,74 @@
+"""What the routes share: the issuance context, encrypted shares, settings, and the background workers."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from ledger import accounts
+from ledger.agency_keys import create_or_load_agency_keys
+from ledger.chain import RegistryClient, make_sender
+from ledger.identifiers import check_agency_code
+from ledger.issuance import IssuanceContext, get_type, register_agency, run_anchorer
+from ledger.issuance.sharing import ShareStore
+from ledger.onboarding import onboard_agency
+from ledger.problem import Problem
+
+from .settings import IssuerSettings
+
+log = logging.getLogger("issuer_api")
+
+
+class IssuerService:
+    def __init__(self, ctx: IssuanceContext, shares: ShareStore, settings: IssuerSettings, *, config=None,
+                 governance=None, passphrase: str | None = None):
+        self.ctx, self.shares, self.settings = ctx, shares, settings
+        self.config, self.governance, self._passphrase = config, governance, passphrase
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- background work: anchoring (one process at a time, by lease) and the content retry queue ---
+    def start(self) -> None:
+        if self.settings.run_anchorer and not self._threads:
+            for name, target in (("anchorer", self._anchor), ("content-retry", self._retry_content)):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+
+    def _anchor(self) -> None:
+        try:
+            run_anchorer(self.ctx, self._stop)
+        except Exception:  # noqa: BLE001 - logged; the API keeps accepting, another process may anchor
+            log.exception("the anchoring worker stopped")
+
+    def _retry_content(self) -> None:
+        while not self._stop.wait(5.0):
+            try:
+                self.shares.push_pending()
+            except Exception:  # noqa: BLE001 - the next round retries
+                log.exception("content retry round failed")
+
+    # --- governance ---
+    def onboard(self, code: str, name: str, types: list[str], actor: str):
+        """Keys in the data directory, registration on chain (retry-safe), the agency's record."""
+        if self.governance is None or self.config is None:
+            raise Problem(503, "GOVERNANCE_UNAVAILABLE", "this issuer process holds no governance key",
+                          "Onboarding is not available here")
+        try:
+            check_agency_code(code)  # before it names a folder
+        except ValueError as exc:
+            raise Problem(422, "INVALID_AGENCY", str(exc), "The agency is invalid") from None
+        for type_name in types:
+            get_type(self.ctx, type_name)  # unknown types are refused before anything is sent
+        keys = create_or_load_agency_keys(self.config.data_dir, code, self._passphrase)
+        w3 = self.ctx.chain.w3
+        if self.config.chain.embedded:
+            accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)
+        registry = RegistryClient(w3, self.ctx.chain.deployment.registry, make_sender(w3, self.governance))
+        onboard_agency(registry, code, keys.operator.address, keys.signing_key.public_key.raw, types)
+        return register_agency(self.ctx, code, name, types, actor=actor)

@@ -1,0 +1,23 @@
+"""The issuer service's settings (beyond the data directory's configuration), from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IssuerSettings:
+    verifier_url: str = "http://127.0.0.1:8600"   # share links point at this verifier
+    max_body_bytes: int = 64 * 1024 * 1024        # bulk uploads; larger bodies get 413
+    max_json_bytes: int = 256 * 1024              # single-credential requests
+    run_anchorer: bool = True                     # this process competes for the anchoring lease
+
+    @classmethod
+    def from_env(cls) -> "IssuerSettings":
+        env = os.environ
+        return cls(
+            verifier_url=env.get("CERTLEDGER_VERIFIER_URL", cls.verifier_url),
+            max_body_bytes=int(env.get("CERTLEDGER_MAX_BODY_BYTES", cls.max_body_bytes)),
+            max_json_bytes=int(env.get("CERTLEDGER_MAX_JSON_BYTES", cls.max_json_bytes)),
+            run_anchorer=env.get("CERTLEDGER_RUN_ANCHORER", "1") not in ("0", "false", "no"),
+        )
