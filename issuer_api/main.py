@@ -6,27 +6,16 @@ from pathlib import Path
 
 from ledger import accounts
 from ledger.config import Settings, load_settings
-from ledger.content.ipfs_store import IpfsContentStore
-from ledger.content.local_store import LocalContentStore
 from ledger.embedded_chain import rpc_urls_for
-from ledger.issuance import IssuanceContext
-from ledger.issuance.sharing import ShareStore
+from ledger.issuance.wiring import issuance_for
 
 from .app import create_app
 from .service import IssuerService
 from .settings import IssuerSettings
 
 
-def content_store_for(config: Settings):
-    """IPFS when CERTLEDGER_IPFS_API names a node (Kubo RPC), else the embedded local store."""
-    api = os.environ.get("CERTLEDGER_IPFS_API")
-    return IpfsContentStore(api) if api else LocalContentStore(config.data_dir / "content")
-
-
 def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:
-    ctx = IssuanceContext.from_settings(config, rpc_urls)
-    shares = ShareStore(ctx, content_store_for(config))
-    ctx.store_bundle = shares.store_bundle
+    ctx, shares = issuance_for(config, rpc_urls)
     passphrase = accounts.passphrase_for(config)
     governance_file = config.path(config.governance_key)
     governance = accounts.load_account(governance_file, passphrase) if governance_file.exists() else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class IssuerSettings:
-    verifier_url: str = "http://127.0.0.1:8600"   # share links point at this verifier
+    verifier_url: str = "http://127.0.0.1:8080"   # share links point at this verifier (`serve verifier`)
     max_body_bytes: int = 64 * 1024 * 1024        # bulk uploads; larger bodies get 413
     max_json_bytes: int = 256 * 1024              # single-credential requests
     run_anchorer: bool = True                     # this process competes for the anchoring lease

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..accounts import AccountKeyError
+from ..content.store import ContentStoreError
+from ..issuance.errors import IssuanceError
 from ..keys import KeyStoreError
 from ..onboarding import OnboardingError
 from ..chain import ChainError
@@ -26,9 +28,9 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 def _register_commands() -> None:
-    from . import agency_cmds, chain_cmds, demo_cmd, setup_cmds, verify_cmds
+    from . import agency_cmds, chain_cmds, demo_cmd, issue_cmds, serve_cmds, setup_cmds, verify_cmds
 
-    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, verify_cmds):
+    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, issue_cmds, verify_cmds, serve_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -36,7 +38,7 @@ def _register_commands() -> None:
 _register_commands()
 
 # Errors a person can act on are printed as one line, never as a traceback.
-_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError)
+_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError, IssuanceError, ContentStoreError)
 
 
 def main(argv: list[str] | None = None) -> int:
