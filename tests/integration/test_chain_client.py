@@ -201,3 +201,13 @@ def test_python_merkle_proofs_verify_on_the_deployed_ledger(deployed, funded_acc
         assert err.value.error_name == "InvalidProof"
     ledger.suspend_many([(d, tree.root, tree.proof(i)) for i, d in enumerate(batch)], Reason.ADMINISTRATIVE)
     assert all(ledger.status_of(d).state == CredentialState.SUSPENDED for d in batch)
+
+
+def test_out_of_gas_is_named(deployed, funded_account):
+    from ledger.chain import OutOfGas
+
+    _, ledger = setup_agency(deployed, funded_account, "thrifty-agency")
+    ledger.sender.gas_margin = 0.5  # a limit below what anchoring needs: mined, then out of gas
+    with pytest.raises(OutOfGas) as err:
+        ledger.anchor(digests(1, b"oog")[0], 1)
+    assert "anchor ran out of gas" in str(err.value) and err.value.tx_hash.startswith("0x")
