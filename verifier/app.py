@@ -92,7 +92,7 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             await run_in_threadpool(parts.index_service.tick, True, 10.0)
             parts.index_service.start()
         if parts.batch_pool is not None:
-            threading.Thread(target=_quietly(parts.batch_pool.warm), daemon=True).start()
+            threading.Thread(target=_quietly(lambda: parts.batch_pool.warm(delay_s=3.0)), daemon=True).start()
         yield
         if parts.index_service is not None:
             parts.index_service.stop()

@@ -8,6 +8,8 @@ single requests. Reports travel back as JSON texts (cheaper to pickle than dicts
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -18,7 +20,9 @@ from .settings import VerifierSettings
 _worker: dict = {}
 
 
-def _init_worker(settings_json: dict) -> None:
+def _init_worker(settings_json: dict, parent: int) -> None:
+    # uvicorn kills a hung worker with SIGKILL: its pool must not outlive it.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     from .index_db import make_index_engine
     from .indexer import IndexedChainReader
     from .settings import DeploymentRoot
@@ -30,6 +34,12 @@ def _init_worker(settings_json: dict) -> None:
     from .trust import TrustRoots
 
     _worker.update(reader=reader, trust=TrustRoots([r.trusted for r in roots]), synced=float("-inf"))
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _verify_chunk(items: list[str]) -> tuple[list[str], list[int]]:
@@ -57,13 +67,15 @@ class BatchPool:
         self.min_items = min_items
         self._pool = ProcessPoolExecutor(
             max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(settings.to_json(),))
+            initializer=_init_worker, initargs=(settings.to_json(), os.getpid()))
 
     def worth_it(self, n: int) -> bool:
         return self.processes > 1 and n >= self.min_items
 
-    def warm(self) -> None:
-        """Start every worker now, so the first batch does not pay for their imports."""
+    def warm(self, delay_s: float = 0.0) -> None:
+        """Start the workers now (after ``delay_s``: not in the service's own busy start), so the
+        first batch does not pay for their imports."""
+        time.sleep(delay_s)
         for f in [self._pool.submit(_ready) for _ in range(self.processes * 2)]:
             f.result()
 
@@ -80,8 +92,14 @@ class BatchPool:
             retry.extend(start + i for i in again)
         return reports, retry
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, timeout_s: float = 5.0) -> None:
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        done = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True)
+        done.start()
+        done.join(timeout_s)
+        for p in processes:  # still importing, or stuck: they hold nothing worth waiting for
+            if p.is_alive():
+                p.terminate()
 
 
 __all__ = ["BatchPool"]

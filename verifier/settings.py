@@ -10,7 +10,7 @@ Environment variables (``CERTLEDGER_VERIFIER_…``) win over the values a caller
 ``…_CONTENT_DIR``                          the local content store's directory
 ``…_IPFS_API``                             an IPFS node's RPC API (wins over ``CONTENT_DIR``)
 ``…_MAX_BODY_BYTES``                       ``POST /verify`` body limit (default 1 MiB)
-``…_MAX_BATCH_BYTES``                      ``POST /verify/batch`` body limit (default 48 MiB)
+``…_MAX_BATCH_BYTES``                      ``POST /verify/batch`` body limit (default 40 MiB)
 ``…_MAX_BATCH_ITEMS``                      bundles per batch (default 10,000)
 ``…_CORS_ORIGINS``                         comma-separated origins; empty (default): CORS off
 ``…_POLL_INTERVAL_S``                      how often the indexer looks at the chain (0.5 s)
@@ -85,7 +85,7 @@ class VerifierSettings:
     content_dir: str | None = None
     ipfs_api: str | None = None
     max_body_bytes: int = 1 * MIB
-    max_batch_bytes: int = 48 * MIB
+    max_batch_bytes: int = 40 * MIB       # 10,000 typical bundles, pretty-printed, are ~28 MB
     max_batch_items: int = 10_000
     cors_origins: tuple[str, ...] = ()
     poll_interval_s: float = 0.5

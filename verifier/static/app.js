@@ -209,6 +209,7 @@
   // ------------------------------------------------------------------ rendering
 
   function busy(key) {
+    $("status").classList.remove("done");
     $("status").textContent = t(key);
     $("result").setAttribute("aria-busy", "true");
   }
@@ -234,6 +235,7 @@
 
   function render(state, announce) {
     $("result").removeAttribute("aria-busy");
+    $("status").classList.add("done");
     if (state.problem) {
       $("result").hidden = true;
       $("problem").hidden = false;
