@@ -158,6 +158,7 @@ class ContentRecord(SQLModel, table=True):
     """The encrypted share of a completed bundle in the content store; the share key is sealed."""
 
     __tablename__ = "content"
+    __table_args__ = (Index("ix_content_stored_next", "stored", "next_attempt_at"),)  # migration 0003: the retry queue
 
     credential_id: str = Field(primary_key=True, foreign_key="credential.id", max_length=45)
     cid: str = Field(index=True, max_length=100)
