@@ -61,6 +61,8 @@ class DemoResult:
     revoked_file: str = ""
     suspended_file: str = ""
     sample_file: str = ""
+    share_link: object = None     # ShareLink of the sample credential (its repr hides the key)
+    qr_file: str = ""
 
     @property
     def gas_total(self) -> int:
@@ -71,7 +73,8 @@ class DemoResult:
         return not self.unexpected
 
 
-def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Progress | None = None) -> DemoResult:
+def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Progress | None = None,
+             verifier_url: str = "http://127.0.0.1:8080") -> DemoResult:
     progress = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     rpc_url = _ensure_chain(settings)
@@ -152,6 +155,7 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
         setattr(result, "revoked_file" if label == "REVOKED" else "suspended_file", name)
     result.sample_file = next(name for name, outcome in expected.items() if outcome == "VALID")
     result.timings["lifecycle"] = time.perf_counter() - t0
+    _share_sample(settings, result, verifier_url)
 
     # Verify every bundle as a third party: its own trust roots, public chain state only.
     t0 = time.perf_counter()
@@ -168,6 +172,19 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
     (result.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     result.timings["total"] = time.perf_counter() - started
     return result
+
+
+def _share_sample(settings: Settings, result: DemoResult, verifier_url: str) -> None:
+    """One credential shared as a citizen would: encrypted into the content store, a link and its QR code."""
+    from .content.links import build_share_link, qr_png
+    from .content.local_store import LocalContentStore
+    from .content.share import encrypt_share
+
+    blob, key = encrypt_share((result.out_dir / result.sample_file).read_bytes())
+    cid = LocalContentStore(settings.data_dir / "content").put(blob)
+    result.share_link = build_share_link(verifier_url, cid, key)
+    result.qr_file = "share-qr.png"
+    (result.out_dir / result.qr_file).write_bytes(qr_png(result.share_link))
 
 
 def _plan(count: int) -> list[DemoAgency]:

@@ -84,6 +84,9 @@ def _print_summary(console, result) -> None:
     console.print(table)
     click.echo(f"verify one yourself:  certledger verify {result.out_dir / result.sample_file}")
     click.echo(f"                      certledger verify {result.out_dir / result.revoked_file}")
+    click.echo(f"share link:           {result.share_link.url}")
+    click.echo(f"its QR code:          {result.out_dir / result.qr_file}")
+    click.echo("open it in a browser: start the verifier page with `certledger serve verifier`, then open the link")
     click.echo("stop the chain:       certledger chain down")
 
 

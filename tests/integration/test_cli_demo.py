@@ -6,6 +6,9 @@ import json
 import pytest
 
 from ledger.cli import main
+from ledger.content.links import parse_share_link
+from ledger.content.local_store import LocalContentStore
+from ledger.content.share import decrypt_share
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +30,10 @@ def test_demo_issues_anchors_and_every_verdict_is_as_expected(home, tmp_path, ca
     assert cli(home, "demo", "--count", "30", "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert "as expected" in printed and "VALID 28" in printed
+    link = parse_share_link(next(l.split()[-1] for l in printed.splitlines() if l.startswith("share link:")))
+    assert (out / "share-qr.png").read_bytes().startswith(b"\x89PNG")
+    blob = LocalContentStore(home / "content").get(link.cid)  # what the verifier page will fetch
+    assert json.loads(decrypt_share(blob, link.key))["type"] == "CertLedgerBundle"
 
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"rpcUrl", "chainId", "ledger", "registry", "bundles"}
