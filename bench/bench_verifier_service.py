@@ -114,7 +114,7 @@ def make_world(rpc_url: str, chain_id: int, n: int):
 def start_service(settings: VerifierSettings, workers: int, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **settings.to_env()}
     cmd = [sys.executable, "-m", "uvicorn", "verifier.app:app_from_env", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+           "--port", str(port), "--workers", str(workers), "--log-level", "info", "--no-access-log"]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -179,6 +179,67 @@ async def _python_load(url: str, bodies: list[bytes], seconds: int, connections:
             "max_ms": latencies[-1] * 1000, "not_valid": bad, "socket_errors": 0}
 
 
+class CpuWatch:
+    """CPU seconds used during a phase: by the whole machine, and by processes outside this bench
+    (other work on a shared machine makes every figure here smaller; the report says how much)."""
+
+    def __init__(self, ours: list[int]):
+        self.ours = ours
+
+    def _ours(self) -> float:
+        import psutil
+
+        total = 0.0
+        pids = set()
+        for pid in self.ours:
+            try:
+                root = psutil.Process(pid)
+                pids.add(pid)
+                pids.update(c.pid for c in root.children(recursive=True))
+            except psutil.Error:
+                pass
+        for pid in pids:
+            try:
+                t = psutil.Process(pid).cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.Error:
+                pass
+        return total
+
+    def __enter__(self):
+        import psutil
+
+        t = psutil.cpu_times()
+        self.t0, self.busy0, self.ours0 = time.monotonic(), t.user + t.system + t.nice, self._ours()
+        return self
+
+    def __exit__(self, *exc):
+        import psutil
+
+        t = psutil.cpu_times()
+        self.seconds = time.monotonic() - self.t0
+        self.busy = t.user + t.system + t.nice - self.busy0
+        self.mine = self._ours() - self.ours0
+        self.others_cores = max(0.0, (self.busy - self.mine) / self.seconds)
+
+
+def calibrate(settings: VerifierSettings, bundles: list[bytes], seconds: float = 3.0) -> float:
+    """The verification library alone, in this process, on the service's index: bundles/s now."""
+    from verifier import verify
+    from verifier.index_db import make_index_engine
+    from verifier.indexer import IndexedChainReader
+
+    reader = IndexedChainReader(make_index_engine(settings.database_url), settings.trust_roots)
+    reader.sync()
+    trust = settings.trust()
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for b in bundles[:500]:
+            verify(b, trust, reader)
+        done += 500
+    return done / (time.perf_counter() - t0)
+
+
 def run_batches(url: str, bundles_json: list[str], repeats: int) -> dict:
     body = ("[" + ",".join(bundles_json) + "]").encode("utf-8")
     times, timings = [], []
@@ -224,7 +285,9 @@ def main() -> None:
                 database_url=f"sqlite:///{tmp / 'verifier-index.db'}", content_dir=str(tmp / "content")).check()
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            service = start_service(settings, args.workers, port, tmp / "service.log")
+            results = Path(__file__).resolve().parent / "results"
+            results.mkdir(exist_ok=True)
+            service = start_service(settings, args.workers, port, results / "verifier-service.log")
             wait_ready(url, service)
             time.sleep(5)  # the batch pools' processes start a few seconds after the workers
             compact = [b.dumps(indent=None) for b in bundles]
@@ -236,12 +299,15 @@ def main() -> None:
                 for body in compact[:200]:
                     client.post("/verify", content=body.encode(), headers={"Content-Type": "application/json"})
 
-            if shutil.which("wrk") and not args.python_load:
-                load = run_wrk(url, bodies_file, args.seconds, args.connections, tmp)
-            else:
-                load = asyncio.run(_python_load(url, [c.encode() for c in compact[:2000]], args.seconds,
-                                                args.connections, max_requests=200_000))
-            batch = run_batches(url, [b.dumps() for b in bundles], args.batch_repeats)
+            library_per_s = calibrate(settings, [c.encode() for c in compact])
+            with CpuWatch([service.pid, os.getpid()]) as verify_cpu:
+                if shutil.which("wrk") and not args.python_load:
+                    load = run_wrk(url, bodies_file, args.seconds, args.connections, tmp)
+                else:
+                    load = asyncio.run(_python_load(url, [c.encode() for c in compact[:2000]], args.seconds,
+                                                    args.connections, max_requests=200_000))
+            with CpuWatch([service.pid, os.getpid()]) as batch_cpu:
+                batch = run_batches(url, [b.dumps() for b in bundles], args.batch_repeats)
         finally:
             if service is not None:
                 service.terminate()
@@ -254,6 +320,11 @@ def main() -> None:
     cores = os.cpu_count()
     print(f"machine: {cores} CPU cores; service: {args.workers} uvicorn workers "
           f"(each with a batch pool of {cores} processes); load generator on the same machine")
+    print(f"the verification library alone, one process, right before: {library_per_s:.0f} bundles/s")
+    print(f"other processes on the machine used {verify_cpu.others_cores:.2f} of {cores} cores during the "
+          f"/verify load and {batch_cpu.others_cores:.2f} during the batches; the service used "
+          f"{verify_cpu.mine / max(1, load['requests']) * 1000:.2f} ms of CPU per verification "
+          f"(load generator included when it is Python)")
     print(f"POST /verify: {load['per_s']:.0f} verifications/s, p50 {load['p50_ms']:.1f} ms, "
           f"p90 {load['p90_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms "
           f"over {load['requests']} requests; not a 200 VALID: {load['not_valid']}, socket errors: "
@@ -263,7 +334,9 @@ def main() -> None:
           + f" s (median {batch['median_s']:.2f} s, best {batch['best_s']:.2f} s; target <= 3 s)")
     print(f"  server side (Server-Timing, ms): {batch['server_timing'][-1]}")
     print(json.dumps({"verify": {k: v for k, v in load.items() if k != "raw"}, "batch": batch,
-                      "workers": args.workers, "cores": cores}))
+                      "workers": args.workers, "cores": cores, "library_per_s": round(library_per_s),
+                      "others_cores": {"verify": round(verify_cpu.others_cores, 2),
+                                       "batch": round(batch_cpu.others_cores, 2)}}))
 
 
 if __name__ == "__main__":

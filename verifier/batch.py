@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +36,9 @@ def _init_worker(settings_json: dict, parent: int) -> None:
     from .trust import TrustRoots
 
     _worker.update(reader=reader, trust=TrustRoots([r.trusted for r in roots]), synced=float("-inf"))
+    # web3's imports (py_ecc) raise the recursion limit to 100,000, beyond what the stack holds when
+    # the C JSON decoder recurses: here, deep input must raise RecursionError, not crash the process.
+    sys.setrecursionlimit(5_000)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -52,25 +57,121 @@ def _verify_chunk(items: list[str]) -> tuple[list[str], list[int]]:
     return verify_texts(items, _worker["trust"], reader)
 
 
+_SCANNER = None
+
+
+def _verify_part(part: str, last: bool, max_items: int):
+    """Split one part of a batch array (elements separated by commas; a trailing comma unless
+    ``last``) and verify it. None when the part is not exactly that (the caller splits the whole
+    body itself, which names the error); ``(reports, [(index, text) to retry])`` otherwise."""
+    import json
+
+    from .service import too_deep
+
+    global _SCANNER
+    if _SCANNER is None:
+        _SCANNER = json.JSONDecoder()
+    items: list[str] = []
+    i, n = _skip(part, 0), len(part)
+    while i < n:
+        try:
+            _, end = _SCANNER.raw_decode(part, i)
+        except (ValueError, RecursionError):
+            return None
+        items.append(part[i:end])
+        if len(items) > max_items:
+            return None
+        i = _skip(part, end)
+        if i == n:
+            if not last:
+                return None  # a part other than the last ends with a comma
+            break
+        if part[i] != ",":
+            return None
+        i = _skip(part, i + 1)
+        if i == n and last:
+            return None  # a trailing comma before ']'
+    if any(too_deep(item) for item in items):
+        return None
+    reports, retry = _verify_chunk(items)
+    return reports, [(k, items[k]) for k in retry]
+
+
+def _skip(text: str, i: int) -> int:
+    n = len(text)
+    while i < n and text[i] in " \t\n\r":
+        i += 1
+    return i
+
+
 def _ready() -> bool:
     return "reader" in _worker
 
 
 # ------------------------------------------------------------------- in the service
 
+_CUT = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
+
 
 class BatchPool:
     """A pool of verifier processes for batches of at least ``min_items`` bundles."""
 
-    def __init__(self, settings: VerifierSettings, processes: int | None = None, min_items: int = 256):
+    def __init__(self, settings: VerifierSettings, processes: int | None = None, min_items: int = 256,
+                 min_split_bytes: int = 512 * 1024):
         self.processes = processes or settings.effective_batch_processes
-        self.min_items = min_items
+        self.min_items, self.min_split_bytes = min_items, min_split_bytes
+        self.split_here = self.split_there = 0  # how often verify_array could not / could leave the split to the workers
         self._pool = ProcessPoolExecutor(
             max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker, initargs=(settings.to_json(), os.getpid()))
 
     def worth_it(self, n: int) -> bool:
         return self.processes > 1 and n >= self.min_items
+
+    def worth_splitting(self, body_bytes: int) -> bool:
+        return self.processes > 1 and body_bytes >= self.min_split_bytes
+
+    def verify_array(self, text: str, max_items: int):
+        """Verify a JSON array without splitting it here: cut it at a few places that look like
+        element boundaries (``}, {``) and let each process split and verify its part. A cut that
+        falls elsewhere (inside a string, between two nested objects) is caught: the part before it
+        must end exactly there, with a comma; parsing is deterministic from the array's start, so
+        when every part ends exactly where the next begins, every cut was a true boundary. Returns
+        None when that does not hold (the caller then splits the body itself)."""
+        start, end = _skip(text, 0), len(text.rstrip(" \t\n\r"))
+        if start >= end or text[start] != "[" or text[end - 1] != "]":
+            self.split_here += 1
+            return None
+        first, stop = _skip(text, start + 1), len(text[:end - 1].rstrip(" \t\n\r"))
+        if first >= stop:
+            self.split_here += 1
+            return None
+        parts = self.processes * 2
+        cuts = [first]
+        for k in range(1, parts):
+            found = _CUT.search(text, max(first + k * (stop - first) // parts, cuts[-1] + 1), stop)
+            if found and found.end() - 1 > cuts[-1]:
+                cuts.append(found.end() - 1)
+        cuts.append(stop)
+        bounds = list(zip(cuts, cuts[1:]))
+        futures = [self._pool.submit(_verify_part, text[a:b], k == len(bounds) - 1, max_items)
+                   for k, (a, b) in enumerate(bounds)]
+        reports: list[str] = []
+        retry: list[tuple[int, str]] = []
+        failed = False
+        for future in futures:
+            outcome = future.result()
+            if outcome is None:
+                failed = True
+                continue
+            texts, again = outcome
+            retry.extend((len(reports) + k, item) for k, item in again)
+            reports.extend(texts)
+        if failed or len(reports) > max_items:
+            self.split_here += 1
+            return None
+        self.split_there += 1
+        return reports, retry
 
     def warm(self, delay_s: float = 0.0) -> None:
         """Start the workers now (after ``delay_s``: not in the service's own busy start), so the

@@ -434,6 +434,7 @@ class IndexedChainReader:
         self.keys = {deployment_key(d) for d in deployments}
         self.confirmations, self.max_staleness_s, self.clock = confirmations, max_staleness_s, clock
         self._views: dict[str, _View] = {}
+        self._keys_of: dict = {}  # TrustedDeployment -> its key (the hot path asks five times per bundle)
         self._lock = threading.Lock()
         self.synced_at_monotonic = float("-inf")
 
@@ -533,7 +534,10 @@ class IndexedChainReader:
         return True
 
     def _view(self, d: TrustedDeployment) -> _View:
-        view = self._views.get(deployment_key(d))
+        key = self._keys_of.get(d)
+        if key is None:
+            key = self._keys_of[d] = deployment_key(d)
+        view = self._views.get(key)
         if view is None:
             raise ChainUnavailable("the verifier's chain index is not ready yet (indexing has not completed)")
         problem = self._problem(view, self.clock())

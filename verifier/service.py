@@ -122,12 +122,7 @@ class VerifierService:
         return outcome[0]
 
     def _split_batch(self, body: bytes) -> list[str]:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Problem(400, "NOT_JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
-        if text.startswith("\ufeff"):
-            raise Problem(400, "NOT_JSON", "the body starts with a byte order mark; send plain UTF-8 JSON")
+        text = _decode_batch(body)
         n, i = len(text), _skip(text, 0)
         if i == n:
             raise Problem(400, "EMPTY_BODY", "send a JSON array of bundles as the request body")
@@ -161,19 +156,39 @@ class VerifierService:
             raise Problem(400, "NOT_JSON", f"unexpected text after the array at character {_skip(text, i)}")
         return items
 
-    def verify_batch_items(self, items: list[str]) -> list[str]:
-        """Reports (each as JSON text), in order; spread over the batch pool when there is one."""
+    def verify_batch(self, body: bytes) -> list[str]:
+        """A batch body -> the reports (JSON texts), in order; :class:`Problem` for bad input.
+
+        A large body goes to the batch pool uncut: each process splits and verifies its own part
+        (``verifier.batch``); when that cannot be done safely, the body is split here first."""
         started = self.clock()
+        pool = self.batch_pool
+        if pool is not None and pool.worth_splitting(len(body)):
+            outcome = pool.verify_array(_decode_batch(body), self.max_batch_items)
+            if outcome is not None:
+                reports, retry = outcome
+                self._retry(reports, retry, started)
+                return reports
+        return self.verify_batch_items(self.split_batch(body), started)
+
+    def verify_batch_items(self, items: list[str], started: float | None = None) -> list[str]:
+        """Reports (each as JSON text), in order; spread over the batch pool when there is one."""
+        started = self.clock() if started is None else started
         if self.batch_pool is not None and self.batch_pool.worth_it(len(items)):
             reports, retry = self.batch_pool.verify(items)
         else:
             reports, retry = verify_texts(items, self.trust, self.reader)
-        if retry and self._catch_up is not None:
-            self.catch_up(started)
-            again, _ = verify_texts([items[i] for i in retry], self.trust, self.reader)
-            for i, text in zip(retry, again):
-                reports[i] = text
+        self._retry(reports, [(i, items[i]) for i in retry], started)
         return reports
+
+    def _retry(self, reports: list[str], retry: list[tuple[int, str]], started: float) -> None:
+        """Verify again, after a look at the chain, the bundles whose root the index did not know."""
+        if not retry or self._catch_up is None:
+            return
+        self.catch_up(started)
+        again, _ = verify_texts([text for _, text in retry], self.trust, self.reader)
+        for (i, _), text in zip(retry, again):
+            reports[i] = text
 
     # --- shared content ---
 
@@ -200,13 +215,58 @@ class VerifierService:
 def verify_texts(items: list[str], trust: TrustRoots, reader: ChainReader) -> tuple[list[str], list[int]]:
     """Verify each text; the reports as JSON texts, and the indexes whose root was not found."""
     out, retry = [], []
-    dumps = json.dumps
     for i, item in enumerate(items):
         report = verify(item, trust, reader)
         if report.checks[2].code == "ROOT_NOT_ANCHORED":
             retry.append(i)
-        out.append(dumps(report.to_json(), ensure_ascii=False))
+        out.append(report_json(report))
     return out, retry
+
+
+_CHECK_TEXTS: dict = {}
+_CHECK_TEXTS_MAX = 50_000
+_layout_ok: bool | None = None
+
+
+def report_json(report: Report) -> str:
+    """``json.dumps(report.to_json(), ensure_ascii=False)``, faster: a check's JSON depends only on
+    its name, status, code and data, which repeat from bundle to bundle (same agency, same batch),
+    so each is rendered (messages in two languages) once. The first report is also encoded the
+    plain way and compared: if ``Report.to_json`` ever changes shape, this falls back to it."""
+    global _layout_ok
+    if _layout_ok is False:
+        return json.dumps(report.to_json(), ensure_ascii=False)
+    parts = []
+    for c in report.checks:
+        try:
+            key = (c.name, c.status, c.code, tuple(sorted(c.data.items())))
+            text = _CHECK_TEXTS.get(key)
+        except TypeError:  # unhashable data: render it every time
+            key, text = None, None
+        if text is None:
+            text = json.dumps(c.to_json(), ensure_ascii=False)
+            if key is not None:
+                if len(_CHECK_TEXTS) >= _CHECK_TEXTS_MAX:
+                    _CHECK_TEXTS.clear()
+                _CHECK_TEXTS[key] = text
+        parts.append(text)
+    out = (f'{{"verdict": "{report.verdict.value}", "checks": [{", ".join(parts)}], '
+           f'"credential": {json.dumps(report.credential, ensure_ascii=False)}}}')
+    if _layout_ok is None:
+        _layout_ok = out == json.dumps(report.to_json(), ensure_ascii=False)
+        if not _layout_ok:
+            return json.dumps(report.to_json(), ensure_ascii=False)
+    return out
+
+
+def _decode_batch(body: bytes) -> str:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem(400, "NOT_JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        raise Problem(400, "NOT_JSON", "the body starts with a byte order mark; send plain UTF-8 JSON")
+    return text
 
 
 def check_cid(cid: str) -> None:
@@ -285,4 +345,4 @@ def _kind(doc: object) -> str:
         type(doc), "number")
 
 
-__all__ = ["VerifierService", "verify_texts", "check_cid", "too_deep", "MAX_DEPTH"]
+__all__ = ["VerifierService", "verify_texts", "report_json", "check_cid", "too_deep", "MAX_DEPTH"]

@@ -26,6 +26,8 @@ def verifier_settings(app: App):
     settings = app.settings
     base = VerifierSettings(database_url=f"sqlite:///{settings.data_dir / 'verifier-index.db'}",
                             content_dir=str(settings.data_dir / "content"),
+                            # the issuer's content store: IPFS when CERTLEDGER_IPFS_API names a node
+                            ipfs_api=os.environ.get("CERTLEDGER_IPFS_API") or None,
                             confirmations=max(1, settings.chain.confirmations))
     if settings.deployment:
         d = app.deployment()

@@ -109,7 +109,9 @@ def test_batch_reports_in_order(env):
 
 
 def test_batch_of_a_thousand_through_the_process_pool(env, shared_world, tmp_path):
-    """With worker processes, a batch is verified in parallel and still in order."""
+    """With worker processes, a batch is verified in parallel and still in order, and the reports
+    are exactly those of the single-process path, whatever the body holds (cut candidates
+    ``}, {`` inside strings and between nested objects, odd whitespace)."""
     world = shared_world
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree(f"批{i}")) for i in range(300)])
     server = start_verifier(settings_for(world, tmp_path, batch_processes=2))
@@ -117,14 +119,54 @@ def test_batch_of_a_thousand_through_the_process_pool(env, shared_world, tmp_pat
         texts = [x.dumps(indent=None) for x in bundles] * 3 + [env["bundles"][5].dumps()]
         with server.client() as client:
             r = post(client, "/verify/batch", ("[" + ",".join(texts) + "]").encode())
-        reports = r.json()
-        assert len(reports) == 901
-        assert all(x["verdict"] == "VALID" for x in reports[:900])
-        assert reports[900]["checks"][4]["code"] == "REVOKED"
-        ids = [x["credential"]["id"] for x in reports[:300]]
-        assert ids == [x.credential["id"] for x in bundles]
+            reports = r.json()
+            pool = server.app.state.components.batch_pool
+            assert (pool.split_there, pool.split_here) == (1, 0)  # the workers split it themselves
+            assert len(reports) == 901
+            assert all(x["verdict"] == "VALID" for x in reports[:900])
+            assert reports[900]["checks"][4]["code"] == "REVOKED"
+            ids = [x["credential"]["id"] for x in reports[:300]]
+            assert ids == [x.credential["id"] for x in bundles]
+
+            tricky = json.loads(bundles[7].dumps())
+            tricky["credential"]["credentialSubject"]["name"] = '}, {"type": "CertLedgerBundle"}, {'
+            nested = {"type": "CertLedgerBundle", "version": 1, "x": [{"a": 1}, {"b": [{}, {}]}, {"c": "}, {"}]}
+            pieces = []
+            for i, t in enumerate(texts[:600]):
+                pieces.append(t)
+                if i % 50 == 0:
+                    pieces += [json.dumps(tricky, ensure_ascii=False), json.dumps(nested), "7", '"}, {"']
+            for body in ("[" + ",".join(pieces) + "]", "[ \n" + " ,\n\t ".join(pieces) + "\n ]"):
+                parallel = post(client, "/verify/batch", body.encode())
+                single = post(env["client"], "/verify/batch", body.encode())
+                assert parallel.status_code == single.status_code == 200
+                assert parallel.json() == single.json()
+            for bad in ("[" + ",".join(pieces) + ",]", "[" + ",".join(pieces) + "] x", "[" + ",".join(pieces),
+                        "[" + ",".join(pieces[:300]) + ",[" + "[" * 3000 + "]" * 3000 + "]," + ",".join(pieces[300:]) + "]"):
+                parallel = post(client, "/verify/batch", bad.encode())
+                single = post(env["client"], "/verify/batch", bad.encode())
+                assert parallel.status_code == single.status_code == 400
+                assert parallel.json()["code"] == single.json()["code"] == "NOT_JSON"
     finally:
         server.stop()
+
+
+def test_fast_report_encoding_is_exactly_the_library_json(env):
+    """report_json caches each check's rendering; the text must be json.dumps(report.to_json())."""
+    from verifier import verify
+    from verifier.service import report_json
+
+    world, server = env["world"], env["server"]
+    reader = server.app.state.service.reader
+    samples = [b.to_bytes() for b in env["bundles"]]
+    tampered = json.loads(samples[0])
+    tampered["credential"]["credentialSubject"]["name"] = "李四"
+    odd = json.loads(samples[0])
+    odd["anchor"]["path"] = []
+    samples += [json.dumps(tampered).encode(), json.dumps(odd).encode(), b"[]", b'{"type": "CertLedgerBundle"}']
+    for raw in samples * 2:  # the second round is served from the cache
+        report = verify(raw, world.trust(), reader)
+        assert report_json(report) == json.dumps(report.to_json(), ensure_ascii=False)
 
 
 BAD = {
