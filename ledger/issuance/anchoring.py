@@ -259,27 +259,45 @@ def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
     _set_state(ctx, batch, (SENT,), state=SEALED, last_error=why[:500], next_attempt_at=next_at)
 
 
+def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
+    """A mined anchor transaction found after a restart: confirm, adopt, or send again."""
+    root = from_hex32(batch.root)
+    if receipt["status"] == 1:
+        _wait_depth(ctx, receipt["blockNumber"])
+        crash_point("after_receipt")
+    anchor = ctx.chain.reader().anchor_of(root)
+    if anchor.anchored:
+        if receipt["status"] == 1 and anchor.agency_id == agency_id(batch.agency_code):
+            _confirm(ctx, batch, anchor, batch.tx_hash, report)
+        else:
+            _adopt(ctx, batch, anchor, report)
+        return
+    log.warning("%s: anchor transaction %s reverted and the root is not anchored; will send again",
+                _describe(batch), batch.tx_hash)
+    _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
+    report.retrying.append(batch.id)
+
+
 def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -> None:
     reader = ctx.chain.reader()
     sender = ctx.chain.sender(batch.agency_code)
     root = from_hex32(batch.root)
     if pending is None:  # resumed after a restart or a timeout: what became of the recorded transaction?
         receipt = sender.receipt_of(batch.tx_hash)
-        if receipt is None:
-            anchor = reader.anchor_of(root)
-            if anchor.anchored:
-                _adopt(ctx, batch, anchor, report)
-                return
-            pending = _pending_from_node(ctx, batch.tx_hash)
-            if pending is None:
-                log.warning("%s: anchor transaction %s was dropped (the node no longer knows it); sending again",
-                            _describe(batch), batch.tx_hash)
-                _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
-                report.retrying.append(batch.id)
-                return
-        else:
-            pending = _pending_from_node(ctx, batch.tx_hash) or PendingTx("anchor", batch.tx_hash, batch.tx_nonce or 0,
-                                                                          0, {})
+        if receipt is not None:
+            _settle_receipt(ctx, batch, receipt, report)
+            return
+        anchor = reader.anchor_of(root)
+        if anchor.anchored:
+            _adopt(ctx, batch, anchor, report)
+            return
+        pending = _pending_from_node(ctx, batch.tx_hash)
+        if pending is None:
+            log.warning("%s: anchor transaction %s was dropped (the node no longer knows it); sending again",
+                        _describe(batch), batch.tx_hash)
+            _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
+            report.retrying.append(batch.id)
+            return
     try:
         sender.wait(pending)
     except ContractReverted as exc:

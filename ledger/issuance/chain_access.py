@@ -73,7 +73,9 @@ class ChainAccess:
         self.receipt_timeout_s = receipt_timeout_s
         self._w3 = w3
         self._senders: dict[str, TransactionSender] = {}
-        self._lock = threading.Lock()
+        self._ledgers: dict[str, LedgerClient] = {}
+        self._reader: LedgerClient | None = None
+        self._lock = threading.RLock()
 
     @property
     def w3(self) -> Web3:
@@ -105,13 +107,25 @@ class ChainAccess:
         """Forget the cached nonce (after a dropped transaction the next one must reuse its nonce)."""
         with self._lock:
             self._senders.pop(agency, None)
+            self._ledgers.pop(agency, None)
 
     def ledger(self, agency: str) -> LedgerClient:
         """The ledger contract, sending as the agency's operator."""
-        return LedgerClient(self.w3, self.deployment.ledger, self.sender(agency))
+        sender = self.sender(agency)
+        w3 = self.w3
+        with self._lock:
+            client = self._ledgers.get(agency)
+            if client is None or client.sender is not sender:
+                client = self._ledgers[agency] = LedgerClient(w3, self.deployment.ledger, sender)
+            return client
 
     def reader(self) -> LedgerClient:
-        return LedgerClient(self.w3, self.deployment.ledger)
+        """The ledger contract, read-only."""
+        w3 = self.w3
+        with self._lock:
+            if self._reader is None:
+                self._reader = LedgerClient(w3, self.deployment.ledger)
+            return self._reader
 
 
 __all__ = ["AgencyKeyring", "ChainAccess"]

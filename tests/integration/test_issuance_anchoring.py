@@ -259,3 +259,41 @@ def test_stored_batch_rebuilds_its_root(ctx):
         digests = conn.execute(select(CRED.c.digest).where(CRED.c.batch_id == batch.id)
                                .order_by(CRED.c.leaf_index)).scalars().all()
     assert "0x" + MerkleTree.build([from_hex32(d) for d in digests]).root.hex() == batch.root
+
+
+def test_reverted_because_anchored_first_by_a_colleague_is_adopted(issuer_world, database_url, funded_account):
+    """Our anchor transaction and another operator's for the same root land in one block, theirs
+    first: ours reverts (AlreadyAnchored). After a restart the pipeline finds the reverted receipt,
+    sees the root anchored by its agency, and adopts that anchor (their transaction)."""
+    from ledger.identifiers import agency_id
+
+    world = issuer_world.world
+    colleague = funded_account()
+    world.registry.add_operator(agency_id(EDU), colleague.address)
+    ctx = make_context(issuer_world, database_url)
+    ctx.chain.receipt_timeout_s = 1.0
+    result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(2)]))
+    w3 = world.registry.w3
+    _rpc(world.rpc_url, "evm_setAutomine", [False])
+    try:
+        anchor_once(ctx, flush=True)
+        (batch,) = batches(ctx)
+        assert batch.state == "sent"
+        contract = world.agencies[EDU].ledger.contract
+        tx = contract.functions.anchor(from_hex32(batch.root), 2).build_transaction({
+            "from": colleague.address, "nonce": w3.eth.get_transaction_count(colleague.address), "gas": 200_000,
+            "maxFeePerGas": 500 * 10**9, "maxPriorityFeePerGas": 100 * 10**9, "chainId": w3.eth.chain_id})
+        theirs = "0x" + bytes(w3.eth.send_raw_transaction(colleague.sign_transaction(tx).raw_transaction)).hex()
+        _rpc(world.rpc_url, "evm_mine", [])
+    finally:
+        _rpc(world.rpc_url, "evm_setAutomine", [True])
+    assert w3.eth.get_transaction_receipt(batch.tx_hash)["status"] == 0      # ours reverted
+    release_lease(ctx.engine, "anchorer", ctx.worker_id)                      # the first process is gone
+    fresh = make_context(issuer_world, database_url, register=False)           # "after a restart"
+    assert anchor_once(fresh).lease_held
+    (batch,) = batches(fresh)
+    assert (batch.state, batch.tx_hash) == ("completed", theirs)
+    assert len(anchored_events(world, [batch.root])) == 1
+    assert verdict(world, get_bundle(fresh, EDU, result.issued[0].id))[0] is Verdict.VALID
+    for c in (ctx, fresh):
+        c.engine.dispose()
