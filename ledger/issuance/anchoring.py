@@ -54,7 +54,7 @@ from ledger.identifiers import agency_id
 from ledger.merkle import MerkleTree
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .bundles import anchored_bundle
+from .bundles import anchored_bundle, open_credential
 from .crash_points import crash_point
 from .lease import acquire_lease, release_lease
 from .results import AnchorReport
@@ -345,7 +345,7 @@ def _deliver_bundles(ctx, batch) -> None:
         if not rows:
             return
         for r in rows:
-            credential = ctx.sealer.open_json(r.sealed_credential, r.id)
+            credential = open_credential(ctx, r)
             data = anchored_bundle(ctx, credential, r.digest, r.leaf_index, batch, tree).to_bytes()
             try:
                 hook(r.id, data)

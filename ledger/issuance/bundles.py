@@ -1,8 +1,24 @@
-"""Bundles of anchored credentials: the stored credential (opened) and its batch's anchor receipt."""
+"""Stored credentials opened, and bundles of anchored ones: the credential and its batch's anchor receipt."""
 from __future__ import annotations
+
+import hashlib
+import json
 
 from ledger.bundle import Bundle, make_anchor
 from ledger.digest import from_hex32
+
+
+class StoredCredentialCorrupted(RuntimeError):
+    """A stored credential whose content no longer hashes to its recorded digest."""
+
+
+def open_credential(ctx, row) -> dict:
+    """The signed credential of a ``credential`` row (id, digest, sealed_credential), checked against
+    its digest: it is stored in its RFC 8785 form, whose SHA-256 is the digest."""
+    plain = ctx.sealer.open(row.sealed_credential, row.id.encode("utf-8"))
+    if "0x" + hashlib.sha256(plain).hexdigest() != row.digest:
+        raise StoredCredentialCorrupted(f"credential {row.id}: stored content does not match its digest")
+    return json.loads(plain)
 
 
 def anchored_bundle(ctx, credential: dict, digest: str, leaf_index: int, batch, tree) -> Bundle:
@@ -20,4 +36,4 @@ def anchored_bundle(ctx, credential: dict, digest: str, leaf_index: int, batch, 
     return Bundle(credential, anchor)
 
 
-__all__ = ["anchored_bundle"]
+__all__ = ["StoredCredentialCorrupted", "anchored_bundle", "open_credential"]

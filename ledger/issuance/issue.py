@@ -26,7 +26,6 @@ nothing, and the client's retry with its idempotency key is then safe.
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -43,6 +42,7 @@ from . import idempotency
 from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
 from .registry import issuing_setup
 from .results import BulkResult, IssuedCredential, IssuedRow
+from .bundles import open_credential
 from .registry import get_type
 from .rows import Row, parse_rows
 from .signing import RefusedRow, RowSigner, SignedRow, sign_rows
@@ -79,7 +79,7 @@ class _Request:
             "type_name": self.ctype.name,
             "subject_id": signed.subject_id,
             "digest": signed.digest,
-            "sealed_credential": self.ctx.sealer.seal(signed.json_text.encode("utf-8"), signed.id.encode("utf-8")),
+            "sealed_credential": self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8")),
             "state": PENDING,
             "status_reason": None,
             "batch_id": None,
@@ -126,7 +126,7 @@ def load_issued(ctx, agency: str, credential_id: str, *, replayed: bool = False)
         raise CredentialNotFound([credential_id])
     return IssuedCredential(
         id=row.id, digest=row.digest, type_name=row.type_name, state=row.state, issued_at=row.issued_at,
-        credential=ctx.sealer.open_json(row.sealed_credential, row.id), supersedes=row.supersedes, replayed=replayed,
+        credential=open_credential(ctx, row), supersedes=row.supersedes, replayed=replayed,
     )
 
 
@@ -145,7 +145,7 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
         if used is not None:
             return load_issued(ctx, agency, used.credential_id, replayed=True)
     request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
-    signed = request.signer.sign(0, subject, _date(valid_from), _date(valid_until))
+    credential, signed = request.signer.sign_full(0, subject, _date(valid_from), _date(valid_until))
     values, audit = request.values(signed, supersedes)
     idem = None
     if idempotency_key is not None:
@@ -161,7 +161,7 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
             raise SupersedeRefused(f"credential {supersedes} was superseded by another request just now") from None
         raise
     return IssuedCredential(id=signed.id, digest=signed.digest, type_name=type_name, state=PENDING,
-                            issued_at=request.now, credential=json.loads(signed.json_text), supersedes=supersedes)
+                            issued_at=request.now, credential=credential, supersedes=supersedes)
 
 
 def issue_one(ctx, agency: str, type_name: str, subject: Mapping, *, valid_from: datetime | str | None = None,

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select
 from ledger.bundle import Bundle
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .bundles import anchored_bundle
+from .bundles import anchored_bundle, open_credential
 from .errors import CredentialNotFound
 from .results import AuditEntry, CredentialInfo, Page
 
@@ -49,14 +49,13 @@ def get_credential_info(ctx, agency: str, credential_id: str) -> CredentialInfo:
 
 def get_credential(ctx, agency: str, credential_id: str) -> dict:
     """The signed credential (decrypted: personal data)."""
-    row = _row(ctx, agency, credential_id)
-    return ctx.sealer.open_json(row.sealed_credential, row.id)
+    return open_credential(ctx, _row(ctx, agency, credential_id))
 
 
 def get_bundle(ctx, agency: str, credential_id: str) -> Bundle:
     """The credential's bundle: with its anchor receipt once anchored, ``anchor=None`` before."""
     row = _row(ctx, agency, credential_id)
-    credential = ctx.sealer.open_json(row.sealed_credential, row.id)
+    credential = open_credential(ctx, row)
     if row.batch_id is None:
         return Bundle(credential, None)
     with ctx.engine.connect() as conn:

@@ -3,10 +3,11 @@ or, for a large bulk request, in worker processes (one per core), since signing 
 
 Workers get what they need to sign (issuer, type, the signing key's seed, the proof time) once per
 chunk, through a pipe to our own child processes; nothing is written anywhere. They return the
-signed credential as JSON text with its id and digest; sealing and storing stay in the caller.
+signed credential in its RFC 8785 canonical form (which is what its digest hashes) with its id; sealing and storing stay in the caller.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -18,7 +19,8 @@ from typing import NamedTuple
 
 from ledger.credential import Issuer, issue_credential
 from ledger.credential_types import CredentialType
-from ledger.digest import credential_digest, to_hex32
+from ledger.canonical import canonicalize
+from ledger.digest import to_hex32
 from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
 
@@ -30,7 +32,7 @@ class SignedRow(NamedTuple):  # a tuple: cheap to send back from a worker
     number: int
     id: str
     digest: str               # 0x + 64 hex
-    json_text: str            # the signed credential, compact JSON (personal data)
+    canonical: bytes          # the signed credential, RFC 8785 JSON: its SHA-256 is the digest (personal data)
     subject_id: str | None
     valid_from: str
     valid_until: str | None
@@ -69,20 +71,25 @@ class RowSigner:
         return SigningSpec(self.issuer.code, self.issuer.name, self.ctype.name, json.dumps(self.ctype.schema),
                            self.key.seed_bytes(), self.created)
 
-    def sign(self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None) -> SignedRow:
-        """Raises ValidationError naming every field at fault."""
+    def sign_full(self, number: int, subject: Mapping, valid_from: str | None,
+                  valid_until: str | None) -> tuple[dict, SignedRow]:
+        """(the credential, its signed row); raises ValidationError naming every field at fault."""
         credential = issue_credential(self.ctype, subject, self.issuer, self.key, created=self.created,
                                       valid_from=valid_from, valid_until=valid_until)
+        canonical = canonicalize(credential)  # serialised once: stored as is, and hashed for the digest
         sid = credential["credentialSubject"].get("id")
-        return SignedRow(
+        return credential, SignedRow(
             number=number,
             id=credential["id"],
-            digest=to_hex32(credential_digest(credential)),
-            json_text=json.dumps(credential, ensure_ascii=False, separators=(",", ":")),
+            digest=to_hex32(hashlib.sha256(canonical).digest()),
+            canonical=canonical,
             subject_id=sid if isinstance(sid, str) and len(sid) <= 200 else None,
             valid_from=credential["validFrom"],
             valid_until=credential.get("validUntil"),
         )
+
+    def sign(self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None) -> SignedRow:
+        return self.sign_full(number, subject, valid_from, valid_until)[1]
 
     def sign_or_refuse(self, number: int, subject, valid_from, valid_until) -> SignedRow | RefusedRow:
         try:

@@ -26,6 +26,7 @@ from ledger.issuance import (
     register_type,
     rows_from_objects,
 )
+from ledger.issuance.bundles import StoredCredentialCorrupted
 from ledger.proof import verify_proof
 from ledger.storage.models import CredentialRecord, IdempotencyRecord
 from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
@@ -50,6 +51,7 @@ CRED = CredentialRecord.__table__
 def test_issue_one_signs_validates_and_stores_pending(ctx):
     issued = issue_one(ctx, EDU, DEGREE, degree_subject(id="did:example:holder-1"), actor="api-key:k1")
     assert issued.state == "pending" and not issued.replayed
+    assert list(issued.credential)[:3] == ["@context", "id", "type"]   # as built, not re-ordered
     view = check_credential(issued.credential)
     assert view.type_name == DEGREE and view.agency_code == EDU
     verify_proof(issued.credential)
@@ -82,6 +84,12 @@ def test_personal_data_is_sealed_at_rest(ctx):
         conn.execute(CRED.update().where(CRED.c.id == other.id).values(sealed_credential=raw))
     with pytest.raises(Exception, match="does not open"):
         get_credential(ctx, EDU, other.id)
+    # stored in RFC 8785 form: the content is checked against the digest kept in clear
+    third = issue_one(ctx, EDU, DEGREE, degree_subject("韩梅梅"))
+    with ctx.engine.begin() as conn:
+        conn.execute(CRED.update().where(CRED.c.id == third.id).values(digest="0x" + "00" * 32))
+    with pytest.raises(StoredCredentialCorrupted):
+        get_credential(ctx, EDU, third.id)
 
 
 def test_schema_errors_name_every_field(ctx):

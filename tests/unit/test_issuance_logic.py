@@ -126,7 +126,7 @@ def test_signed_row_is_a_verifiable_credential(signer):
     import json
 
     row = signer.sign(7, {**SUBJECT, "id": "did:example:1"}, None, "2030-01-01T00:00:00Z")
-    credential = json.loads(row.json_text)
+    credential = json.loads(row.canonical)
     verify_proof(credential)
     assert row.digest == credential_digest_hex(credential)
     assert (row.number, row.subject_id, row.valid_from, row.valid_until) == (
@@ -148,7 +148,7 @@ def test_parallel_signing_keeps_order_and_matches_sequential(signer):
     import json
 
     for r in ok[:5]:
-        verify_proof(json.loads(r.json_text))
+        verify_proof(json.loads(r.canonical))
     spec = signer.spec()
     assert spec.seed.hex() not in repr(spec) and repr(spec.seed) not in repr(spec)   # the key never printed
 
