@@ -24,6 +24,8 @@ from ledger.digest import to_hex32
 from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
 
+from .fast_validation import FastValidatedType
+
 PARALLEL_MIN_ROWS = 4_000      # below this, starting workers (~0.4 s) costs more than it saves
 CHUNK_ROWS = 500
 
@@ -61,6 +63,7 @@ class SigningSpec:
 class RowSigner:
     def __init__(self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str) -> None:
         self.issuer, self.ctype, self.key, self.created = issuer, ctype, key, created
+        self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
 
     @classmethod
     def from_spec(cls, spec: SigningSpec) -> "RowSigner":
@@ -74,7 +77,7 @@ class RowSigner:
     def sign_full(self, number: int, subject: Mapping, valid_from: str | None,
                   valid_until: str | None) -> tuple[dict, SignedRow]:
         """(the credential, its signed row); raises ValidationError naming every field at fault."""
-        credential = issue_credential(self.ctype, subject, self.issuer, self.key, created=self.created,
+        credential = issue_credential(self._checked_type, subject, self.issuer, self.key, created=self.created,
                                       valid_from=valid_from, valid_until=valid_until)
         canonical = canonicalize(credential)  # serialised once: stored as is, and hashed for the digest
         sid = credential["credentialSubject"].get("id")
