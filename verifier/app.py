@@ -102,9 +102,6 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
     app = FastAPI(title="CertLedger verifier", lifespan=lifespan, root_path=settings.root_path,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.service, app.state.settings, app.state.components = service, settings, parts
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"], max_age=600)
     app.add_middleware(_SecurityHeaders)
     _install_error_handlers(app)
 
@@ -156,7 +153,10 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
                      status=200 if ready else 503)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # outermost: the hot path
+    app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
+    if settings.cors_origins:  # off unless configured; outermost, so that it covers POST /verify too
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], max_age=600)
     return app
 
 

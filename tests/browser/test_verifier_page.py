@@ -191,6 +191,20 @@ def test_an_uploaded_qr_code_image_resolves_to_the_right_credential(env, open_br
     assert "图片中没有找到二维码" in page.inner_text("#problem")
 
 
+def test_a_dropped_bundle_file(env, open_browser):
+    page = open_browser("en-US")
+    page.goto(env["server"].url + "/")
+    page.evaluate("""([name, text]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([text], name, {type: "application/json"}));
+        const zone = document.getElementById("drop");
+        zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", ["degree.json", env["bundles"][0].dumps()])
+    assert verdict_of(page) == "✓ VALID"
+    assert "file degree.json" in page.inner_text("#credential")
+
+
 def test_a_pasted_link_and_a_wrong_key(env, open_browser):
     link, cid, key = share(env["store"], env["bundles"][0], env["server"].url)
     page = open_browser("en-US")

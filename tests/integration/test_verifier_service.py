@@ -259,6 +259,31 @@ def test_shared_content_is_served_immutable(env):
     assert client.get("/").text == page.text
 
 
+def test_cors_is_off_by_default_and_follows_the_setting(env, shared_world, tmp_path):
+    r = env["client"].post("/verify", content=env["bundles"][0].to_bytes(),
+                           headers={"Content-Type": "application/json", "Origin": "https://bank.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    preflight = env["client"].options("/verify", headers={"Origin": "https://bank.example",
+                                                          "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+    server = start_verifier(settings_for(shared_world, tmp_path, cors_origins=("https://bank.example",)))
+    try:
+        with server.client() as client:
+            preflight = client.options("/verify/batch", headers={"Origin": "https://bank.example",
+                                                                 "Access-Control-Request-Method": "POST",
+                                                                 "Access-Control-Request-Headers": "content-type"})
+            assert preflight.headers["access-control-allow-origin"] == "https://bank.example"
+            for path, body in (("/verify/batch", b"[]"), ("/verify", env["bundles"][0].to_bytes())):
+                r = client.post(path, content=body, headers={"Origin": "https://bank.example",
+                                                             "Content-Type": "application/json"})
+                assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://bank.example"
+            other = client.options("/verify/batch", headers={"Origin": "https://evil.example",
+                                                             "Access-Control-Request-Method": "POST"})
+            assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+    finally:
+        server.stop()
+
+
 def test_healthz(env):
     r = env["client"].get("/healthz")
     assert r.status_code == 200
