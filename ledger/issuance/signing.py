@@ -7,6 +7,7 @@ signed credential in its RFC 8785 canonical form (which is what its digest hashe
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import multiprocessing
@@ -17,9 +18,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ledger.credential import Issuer, issue_credential
+from ledger import did_key
+from ledger.canonical import CanonicalizationError
+from ledger.credential import Issuer, build_credential
 from ledger.credential_types import CredentialType
-from ledger.canonical import canonicalize
+from ledger.datetimes import format_utc, parse_xsd_datetime
+from ledger.proof import (
+    ASSERTION_METHOD,
+    CRYPTOSUITE,
+    PROOF_TYPE,
+    ProofError,
+    hash_data,
+    proof_configuration,
+    transform,
+)
 from ledger.digest import to_hex32
 from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
@@ -60,10 +72,31 @@ class SigningSpec:
         return f"SigningSpec({self.issuer_code!r}, {self.type_name!r}, created={self.created!r})"
 
 
+_TOP_TYPE = b',"type":["VerifiableCredential",'
+_PROOF_TYPE = b',"type":"DataIntegrityProof"'
+
+
+def _with_proof(document: bytes, config: bytes, proof_value: str) -> bytes:
+    """JCS(credential with its proof) from JCS(credential without it) and JCS(proof options).
+
+    Members are sorted by key: ``proof`` goes just before the credential's top-level ``type`` (the
+    last ``,"type":["VerifiableCredential",`` — after it only the validFrom/validUntil dates follow),
+    and ``proofValue`` just before the proof's ``type`` (its members are fixed, see ``sign_full``).
+    """
+    i = document.rfind(_TOP_TYPE)
+    j = config.find(_PROOF_TYPE)
+    if i < 0 or j < 0:
+        raise AssertionError("unexpected canonical form")  # never: build_credential fixes these members
+    proof_text = config[:j] + b',"proofValue":"' + proof_value.encode("ascii") + b'"' + config[j:]
+    return document[:i] + b',"proof":' + proof_text + document[i:]
+
+
 class RowSigner:
     def __init__(self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str) -> None:
-        self.issuer, self.ctype, self.key, self.created = issuer, ctype, key, created
+        self.issuer, self.ctype, self.key = issuer, ctype, key
+        self.created = _date_checked(created)
         self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
+        self._verification_method = key.public_key.verification_method
 
     @classmethod
     def from_spec(cls, spec: SigningSpec) -> "RowSigner":
@@ -76,10 +109,29 @@ class RowSigner:
 
     def sign_full(self, number: int, subject: Mapping, valid_from: str | None,
                   valid_until: str | None) -> tuple[dict, SignedRow]:
-        """(the credential, its signed row); raises ValidationError naming every field at fault."""
-        credential = issue_credential(self._checked_type, subject, self.issuer, self.key, created=self.created,
-                                      valid_from=valid_from, valid_until=valid_until)
-        canonical = canonicalize(credential)  # serialised once: stored as is, and hashed for the digest
+        """(the credential, its signed row); raises ValidationError naming every field at fault.
+
+        The credential is exactly what ``ledger.credential.issue_credential`` makes (Ed25519 is
+        deterministic: tests compare the two byte for byte); its RFC 8785 text is assembled from the
+        canonical texts the proof already needed instead of canonicalising the whole credential again.
+        """
+        credential = build_credential(self._checked_type, subject, self.issuer,
+                                      valid_from=valid_from if valid_from is not None else self.created,
+                                      valid_until=valid_until)
+        # ledger.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
+        options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": self.created,
+                   "verificationMethod": self._verification_method, "proofPurpose": ASSERTION_METHOD}
+        proof = dict(options)
+        proof["@context"] = copy.deepcopy(credential["@context"])
+        try:
+            config = proof_configuration(proof)
+            document = transform(credential, options)
+        except CanonicalizationError as exc:
+            raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
+        proof_value = did_key.b58btc_encode(self.key.sign(hash_data(document, config)))
+        proof["proofValue"] = proof_value
+        credential["proof"] = proof
+        canonical = _with_proof(document, config, proof_value)
         sid = credential["credentialSubject"].get("id")
         return credential, SignedRow(
             number=number,
@@ -99,6 +151,13 @@ class RowSigner:
             return self.sign(number, subject, valid_from, valid_until)
         except ValidationError as exc:
             return RefusedRow(number, exc.errors)
+
+
+def _date_checked(created: str) -> str:
+    """The proof time as written in the credential: YYYY-MM-DDTHH:MM:SSZ."""
+    if format_utc(parse_xsd_datetime(created)) != created:
+        raise ValueError(f"created must be written YYYY-MM-DDTHH:MM:SSZ, got {created!r}")
+    return created
 
 
 _worker_signers: dict[SigningSpec, RowSigner] = {}   # per worker process: one signer per request

@@ -164,3 +164,52 @@ def test_crash_point_kills_only_when_named():
     env["CERTLEDGER_CRASH_AT"] = "before_send"
     killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert killed.returncode == -9 and "alive" not in killed.stdout
+
+
+# ------------------------------------------------------------------ signing = issue_credential, byte for byte
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ledger import credential as credential_module  # noqa: E402
+from ledger.canonical import canonicalize  # noqa: E402
+from ledger.credential import issue_credential  # noqa: E402
+from ledger.credential_types import CredentialType  # noqa: E402
+
+FREE = CredentialType("FreeForm", {"type": "object"})
+_TRICKY_KEYS = st.sampled_from(["type", "proof", "validFrom", "validUntil", "id", "@context", "issuer", "é", "\U0001f600",
+                                "proofValue", "a\"b", "", "Type"])
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**53 + 1, 2**53 - 1), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=8), st.just(["VerifiableCredential", "FreeForm"]),
+              st.just(',"type":["VerifiableCredential","FreeForm"],"validFrom":"')),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=4)),
+                                                                         inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=5)), _json_values, max_size=6),
+       until=st.sampled_from([None, "2099-01-01T00:00:00Z"]), start=st.sampled_from([None, "2024-01-01T00:00:00Z"]))
+def test_row_signer_makes_exactly_what_issue_credential_makes(subject, until, start):
+    key = SigningKey.from_seed(bytes(range(32)))
+    issuer = Issuer("zj-hz-education", "教育局 \"Edu\"")
+    signer = RowSigner(issuer, FREE, key, "2024-07-01T08:00:00Z")
+    credential, row = signer.sign_full(1, subject, start, until)
+    fixed = credential["id"]
+    original = credential_module.new_credential_id
+    credential_module.new_credential_id = lambda: fixed
+    try:
+        reference = issue_credential(FREE, subject, issuer, key, created="2024-07-01T08:00:00Z", valid_from=start,
+                                     valid_until=until)
+    finally:
+        credential_module.new_credential_id = original
+    assert credential == reference                       # Ed25519 is deterministic: same proofValue too
+    assert row.canonical == canonicalize(reference)
+    assert row.digest == credential_digest_hex(reference)
+
+
+def test_row_signer_refuses_a_non_canonical_proof_time():
+    with pytest.raises(ValueError):
+        RowSigner(Issuer("zj-hz-education", "x"), FREE, SigningKey.generate(), "2024-07-01T08:00:00.5Z")
