@@ -148,7 +148,9 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
     async def healthz() -> Response:
         index = reader.state() if hasattr(reader, "state") else []
         ready = all(d.get("ready") for d in index)
+        indexer = parts.index_service
         return _json({"status": "ok" if ready else "degraded", "index": index,
+                      "indexerError": indexer.last_error if indexer else None,
                       "contentStore": type(content_store).__name__ if content_store else None},
                      status=200 if ready else 503)
 

@@ -569,8 +569,10 @@ class IndexService:
     """The poll loop of one process: index when due (whichever process holds the lock), then load
     what was indexed into this process's reader. ``catch_up`` does both now, for a request."""
 
-    def __init__(self, indexer: Indexer, reader: IndexedChainReader, lock: IndexLock, poll_interval_s: float = 0.5):
+    def __init__(self, indexer: Indexer, reader: IndexedChainReader, lock: IndexLock, poll_interval_s: float = 0.5,
+                 min_catch_up_interval_s: float = 0.2):
         self.indexer, self.reader, self.lock, self.poll_interval_s = indexer, reader, lock, poll_interval_s
+        self.min_catch_up_interval_s = min_catch_up_interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._catch_up_lock = threading.Lock()
@@ -605,11 +607,16 @@ class IndexService:
         return got
 
     def catch_up(self, since: float, timeout_s: float = 3.0) -> None:
-        """Make sure the chain was looked at after ``since`` (a request's arrival time)."""
+        """Make sure the chain was looked at after ``since`` (a request's arrival time). Requests
+        waiting together share one look; looks are at least ``min_catch_up_interval_s`` apart, so
+        a flood of unknown roots costs the chain node a few calls a second, not one per request."""
         with self._catch_up_lock:
             if self._last_round_started >= since:
                 self.reader.sync()
                 return
+            pause = self._last_round_started + self.min_catch_up_interval_s - time.time()
+            if pause > 0:
+                time.sleep(pause)
             self.tick(force=True, wait_s=timeout_s)
 
     def _index(self, force: bool) -> None:

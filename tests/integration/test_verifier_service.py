@@ -93,6 +93,22 @@ def test_a_credential_anchored_a_moment_ago_verifies_at_once(env):
     assert report["verdict"] == "VALID", report
 
 
+def test_a_flood_of_unknown_roots_costs_the_chain_a_few_calls_a_second(env):
+    world = env["world"]
+    source = env["server"].app.state.components.index_service.indexer.source(world.chain_id)
+    from ledger.batch import SealedBatch
+
+    unknown = SealedBatch.seal([world.sign(EDU, degree("无人存证"))]).bundle(0, world.deployment, "0x" + "cd" * 32, 1)
+    before, started = source.calls, time.monotonic()
+    for _ in range(15):
+        report = post(env["client"], "/verify", unknown.to_bytes()).json()
+        assert report["checks"][2]["code"] == "ROOT_NOT_ANCHORED"
+    elapsed = time.monotonic() - started
+    rounds = elapsed / 0.2 + elapsed / 0.25 + 2  # catch-ups at most every 0.2 s, plus the poll
+    assert source.calls - before <= rounds * 6, (source.calls - before, elapsed)
+    assert post(env["client"], "/verify", env["bundles"][0].to_bytes()).json()["verdict"] == "VALID"
+
+
 def test_batch_reports_in_order(env):
     b = env["bundles"]
     tampered = json.loads(b[1].to_bytes())
