@@ -10,6 +10,7 @@ import click
 from .context import App, CliError, pass_app
 
 DEFAULT_VERIFIER_PORT = 8080
+DEFAULT_ISSUER_PORT = 8000
 
 
 @click.group("serve")
@@ -98,6 +99,35 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
         os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "verifier.app:app_from_env", "--factory",
                                   "--host", host, "--port", str(port), "--workers", str(workers),
                                   "--log-level", log_level])
+
+
+@serve.command("issuer")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=DEFAULT_ISSUER_PORT, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="uvicorn worker processes; one of them at a time anchors (a database lease).")
+@click.option("--verifier-url", default=f"http://127.0.0.1:{DEFAULT_VERIFIER_PORT}", show_default=True,
+              help="The verifier that share links point to.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@pass_app
+def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str, log_level: str) -> None:
+    """The agencies' API (OpenAPI documentation at /docs): issue, anchor, share, revoke, audit."""
+    app.rpc_urls()  # fail now, clearly, if the chain is not running
+    if not app.settings.deployment:
+        raise CliError("no contracts deployed for this configuration: run `certledger deploy`")
+    if not _is_loopback(host):
+        click.secho(f"warning: listening on {host}, reachable from other machines; put it behind TLS",
+                    fg="yellow", err=True)
+    os.environ["CERTLEDGER_HOME"] = str(app.settings.data_dir)
+    os.environ.setdefault("CERTLEDGER_VERIFIER_URL", verifier_url)
+    click.echo(f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''})")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Workers build the service from the data directory themselves (issuer_api.main.app_from_env).
+    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory",
+                              "--host", host, "--port", str(port), "--workers", str(workers),
+                              "--log-level", log_level])
 
 
 COMMANDS = [serve]
