@@ -38,12 +38,11 @@ from .verify import verify
 _WHITESPACE = " \t\n\r"
 _SCANNER = json.JSONDecoder()
 
-MAX_DEPTH = 256
+MAX_DEPTH = 512
 """Deepest nesting of arrays and objects accepted. Python's JSON decoder recurses in C once per
 level and libraries imported with web3 (py_ecc) raise the recursion limit to 100,000, far beyond
 what a thread's stack holds: a body of 100,000 '[' would crash the process instead of raising.
 No bundle comes anywhere near this depth; deeper input is refused before any decoder sees it."""
-_FAST_BRACKETS = 1_000                        # fewer brackets than this cannot nest too deep
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 _BIG_STACK = 256 * 1024 * 1024                # the batch splitter's thread: RecursionError, never a crash
 
@@ -281,10 +280,10 @@ def check_cid(cid: str) -> None:
 def too_deep(data: bytes | str, limit: int = MAX_DEPTH) -> bool:
     """Whether arrays and objects nest deeper than ``limit`` (strings are skipped)."""
     if isinstance(data, bytes):
-        if data.count(b"[") + data.count(b"{") < _FAST_BRACKETS:
+        if data.count(b"[") + data.count(b"{") <= limit:  # so few cannot nest deeper (a bundle has ~30)
             return False
         data = data.decode("latin-1")  # brackets and quotes are ASCII; UTF-8 never hides them in a sequence
-    elif data.count("[") + data.count("{") < _FAST_BRACKETS:
+    elif data.count("[") + data.count("{") <= limit:
         return False
     depth = 0
     for match in _STRUCTURE.finditer(data):
