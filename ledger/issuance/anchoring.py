@@ -104,7 +104,7 @@ def _set_state(ctx, batch, expected: tuple[str, ...], **values) -> bool:
 
 def _pending_stats(ctx, agency: str | None = None):
     q = (select(CRED.c.agency_code, func.count(), func.min(CRED.c.issued_at))
-         .where(CRED.c.state == PENDING).group_by(CRED.c.agency_code)
+         .where(CRED.c.batch_id.is_(None)).group_by(CRED.c.agency_code)
          .order_by(func.min(CRED.c.issued_at), CRED.c.agency_code))  # the agency waiting longest first
     if agency is not None:
         q = q.where(CRED.c.agency_code == agency)
@@ -121,7 +121,8 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
     now = ctx.now()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     with ctx.engine.begin() as conn:
-        if conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.state == PENDING).limit(1)).first() is None:
+        if conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))
+                        .limit(1)).first() is None:
             return None
         batch_id = conn.execute(insert(BATCH).values(
             agency_code=agency, root=f"sealing:{uuid.uuid4()}", count=0, state=SEALED, attempts=0,
@@ -129,7 +130,7 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
         )).inserted_primary_key[0]
         chosen = (
             select(CRED.c.id.label("cid"), (func.row_number().over(order_by=order) - 1).label("leaf"))
-            .where(CRED.c.agency_code == agency, CRED.c.state == PENDING)
+            .where(CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))   # waiting = not in a batch yet
             .order_by(*order).limit(limit).subquery()
         )
         conn.execute(update(CRED).where(CRED.c.id == chosen.c.cid)
@@ -482,7 +483,7 @@ def run_anchorer(ctx, stop_event: threading.Event) -> None:
 def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
     with ctx.engine.connect() as conn:
-        waiting = conn.execute(select(func.count()).where(CRED.c.state == PENDING)).scalar_one()
+        waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
         states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES + (CONFLICT,)))
                                    .group_by(BATCH.c.state)).all())
     return {"pending_credentials": waiting, "batches": states}

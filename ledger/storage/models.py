@@ -98,24 +98,29 @@ class CredentialRecord(SQLModel, table=True):
 
     __tablename__ = "credential"
     __table_args__ = (
-        Index("ix_credential_agency_state_issued", "agency_code", "state", "issued_at"),
+        Index("ix_credential_agency_unbatched", "agency_code", "batch_id", "issued_at", "request_row", "id"),
         Index("ix_credential_agency_issued", "agency_code", "issued_at", "id"),
         Index("ix_credential_agency_idempotency", "agency_code", "idempotency_key"),
+        Index("ix_credential_batch_leaf", "batch_id", "leaf_index"),
     )
+    # Few indexes on purpose (migration 0004): sealing and confirming a batch rewrite every row of it,
+    # and on PostgreSQL such an update adds an entry to every index of the table. No index holds
+    # ``state``, so confirming (state only) touches no index; waiting credentials are found by
+    # ``batch_id IS NULL`` in issuance order.
 
     id: str = Field(primary_key=True, max_length=45)          # urn:uuid:…
-    agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
-    type_name: str = Field(index=True, max_length=64)
+    agency_code: str = Field(foreign_key="agency.code", max_length=64)
+    type_name: str = Field(max_length=64)
     subject_id: str | None = Field(default=None, index=True, max_length=200)
     digest: str = Field(unique=True, max_length=66)
     sealed_credential: bytes                                   # the signed VC, encrypted at rest
-    state: str = Field(default="pending", index=True, max_length=16)
+    state: str = Field(default="pending", max_length=16)
     status_reason: int | None = None
-    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id")
     leaf_index: int | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)   # of the request that issued it
     supersedes: str | None = Field(default=None, max_length=45, index=True, unique=True)  # one successor at most
-    issued_at: datetime = Field(default_factory=_now, index=True)
+    issued_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
