@@ -39,11 +39,10 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import AuditEvent, CredentialRecord
 
 from . import idempotency
-from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
-from .registry import issuing_setup
-from .results import BulkResult, IssuedCredential, IssuedRow
 from .bundles import open_credential
-from .registry import get_type
+from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
+from .registry import get_type, issuing_setup
+from .results import BulkResult, IssuedCredential, IssuedRow
 from .rows import Row, parse_rows
 from .signing import RefusedRow, RowSigner, SignedRow, sign_rows
 
