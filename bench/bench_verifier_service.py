@@ -183,15 +183,15 @@ class CpuWatch:
     """CPU seconds used during a phase: by the whole machine, and by processes outside this bench
     (other work on a shared machine makes every figure here smaller; the report says how much)."""
 
-    def __init__(self, ours: list[int]):
-        self.ours = ours
+    def __init__(self, service: int, bench: int):
+        self.service_pid, self.bench_pid = service, bench
 
-    def _ours(self) -> float:
+    def _tree(self, roots: list[int]) -> float:
         import psutil
 
         total = 0.0
         pids = set()
-        for pid in self.ours:
+        for pid in roots:
             try:
                 root = psutil.Process(pid)
                 pids.add(pid)
@@ -210,8 +210,16 @@ class CpuWatch:
         import psutil
 
         t = psutil.cpu_times()
-        self.t0, self.busy0, self.ours0 = time.monotonic(), t.user + t.system + t.nice, self._ours()
+        self.t0, self.busy0 = time.monotonic(), t.user + t.system + t.nice
+        self.service0, self.bench0 = self._tree([self.service_pid]), self._bench()
         return self
+
+    def _bench(self) -> float:
+        import psutil
+
+        me = psutil.Process(self.bench_pid)
+        t = me.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system  # wrk, when it ran and exited
 
     def __exit__(self, *exc):
         import psutil
@@ -219,8 +227,9 @@ class CpuWatch:
         t = psutil.cpu_times()
         self.seconds = time.monotonic() - self.t0
         self.busy = t.user + t.system + t.nice - self.busy0
-        self.mine = self._ours() - self.ours0
-        self.others_cores = max(0.0, (self.busy - self.mine) / self.seconds)
+        self.service = self._tree([self.service_pid]) - self.service0
+        self.bench = self._bench() - self.bench0
+        self.others_cores = max(0.0, (self.busy - self.service - self.bench) / self.seconds)
 
 
 def calibrate(settings: VerifierSettings, bundles: list[bytes], seconds: float = 3.0) -> float:
@@ -300,13 +309,13 @@ def main() -> None:
                     client.post("/verify", content=body.encode(), headers={"Content-Type": "application/json"})
 
             library_per_s = calibrate(settings, [c.encode() for c in compact])
-            with CpuWatch([service.pid, os.getpid()]) as verify_cpu:
+            with CpuWatch(service.pid, os.getpid()) as verify_cpu:
                 if shutil.which("wrk") and not args.python_load:
                     load = run_wrk(url, bodies_file, args.seconds, args.connections, tmp)
                 else:
                     load = asyncio.run(_python_load(url, [c.encode() for c in compact[:2000]], args.seconds,
                                                     args.connections, max_requests=200_000))
-            with CpuWatch([service.pid, os.getpid()]) as batch_cpu:
+            with CpuWatch(service.pid, os.getpid()) as batch_cpu:
                 batch = run_batches(url, [b.dumps() for b in bundles], args.batch_repeats)
         finally:
             if service is not None:
@@ -321,10 +330,12 @@ def main() -> None:
     print(f"machine: {cores} CPU cores; service: {args.workers} uvicorn workers "
           f"(each with a batch pool of {cores} processes); load generator on the same machine")
     print(f"the verification library alone, one process, right before: {library_per_s:.0f} bundles/s")
+    batches = args.batch_repeats + 1
     print(f"other processes on the machine used {verify_cpu.others_cores:.2f} of {cores} cores during the "
-          f"/verify load and {batch_cpu.others_cores:.2f} during the batches; the service used "
-          f"{verify_cpu.mine / max(1, load['requests']) * 1000:.2f} ms of CPU per verification "
-          f"(load generator included when it is Python)")
+          f"/verify load and {batch_cpu.others_cores:.2f} during the batches")
+    print(f"service CPU: {verify_cpu.service / max(1, load['requests']) * 1000:.2f} ms per POST /verify; "
+          f"{batch_cpu.service / batches:.2f} CPU-seconds per 10,000-bundle batch "
+          f"(on {cores} free cores: about {batch_cpu.service / batches / cores:.2f} s of verification)")
     print(f"POST /verify: {load['per_s']:.0f} verifications/s, p50 {load['p50_ms']:.1f} ms, "
           f"p90 {load['p90_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms "
           f"over {load['requests']} requests; not a 200 VALID: {load['not_valid']}, socket errors: "
@@ -336,7 +347,9 @@ def main() -> None:
     print(json.dumps({"verify": {k: v for k, v in load.items() if k != "raw"}, "batch": batch,
                       "workers": args.workers, "cores": cores, "library_per_s": round(library_per_s),
                       "others_cores": {"verify": round(verify_cpu.others_cores, 2),
-                                       "batch": round(batch_cpu.others_cores, 2)}}))
+                                       "batch": round(batch_cpu.others_cores, 2)},
+                      "service_cpu_s": {"per_verify_ms": round(verify_cpu.service / max(1, load["requests"]) * 1000, 3),
+                                        "per_batch": round(batch_cpu.service / batches, 2)}}))
 
 
 if __name__ == "__main__":
