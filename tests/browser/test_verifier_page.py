@@ -219,7 +219,7 @@ def test_a_pasted_link_and_a_wrong_key(env, open_browser):
     assert "could not be decrypted" in page.inner_text("#problem")
     page.fill("#link", "https://example.org/not-a-share")
     page.press("#link", "Enter")
-    page.wait_for_function("document.querySelector('#problem-text').textContent.includes('not a share link')")
+    page.wait_for_selector("#problem-text:has-text('not a share link')")
 
 
 class Capture(logging.Handler):
