@@ -1,0 +1,150 @@
+"""Every benchmark the issues name, in one run: `python -m bench` (or `make bench`).
+
+Prints a table with this machine's core count and writes the figures to bench/results/benchmarks.json.
+Each benchmark starts what it needs (anvil, the verifier service) on loopback and stops it after.
+Options: --quick (smaller sizes, for a smoke run), --only NAME[,NAME].
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _last_json_line(text: str) -> dict:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("the benchmark printed no JSON line:\n" + text[-2000:])
+
+
+def _subprocess(args: list[str], timeout_s: int) -> dict:
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return _last_json_line(done.stdout)
+
+
+def bulk_issuance(quick: bool) -> dict:
+    import bench_issue_bulk
+    return bench_issue_bulk.run(10_000 if quick else 100_000, None, 0)
+
+
+def verification_library(quick: bool) -> dict:
+    import bench_verify
+    return bench_verify.run(2_000 if quick else 10_000)
+
+
+def merkle_tree(quick: bool) -> dict:
+    import bench_merkle
+    return bench_merkle.run()
+
+
+def gas(quick: bool) -> dict:
+    import bench_gas
+    return bench_gas.run()
+
+
+def verifier_http(quick: bool) -> dict:
+    args = [sys.executable, "bench/bench_verifier_service.py", "--workers", "2"]
+    if quick:
+        args += ["--seconds", "3", "--bundles", "2000", "--batch-repeats", "1"]
+    return _subprocess(args, 1800)
+
+
+def openattestation(quick: bool) -> dict:
+    return _subprocess(["node", "bench/openattestation.js", "2000" if quick else "10000"], 900)
+
+
+BENCHMARKS = {
+    "bulk_issuance": bulk_issuance,
+    "verification_library": verification_library,
+    "merkle_tree": merkle_tree,
+    "gas": gas,
+    "verifier_http": verifier_http,
+    "openattestation": openattestation,
+}
+
+
+def _rows(results: dict) -> list[tuple[str, str, str]]:
+    """(what, measured, target) for the table."""
+    rows = []
+    b = results.get("bulk_issuance")
+    if b:
+        rows.append((f"issue-bulk {b['n']:,} credentials (sign, digest, encrypt, store, DB, one anchor)",
+                     f"{b['per_s']:,.0f}/s", ">= 5,000/s"))
+    v = results.get("verification_library")
+    if v:
+        rows.append((f"verify {v['bundles']:,} bundles, warm cache, one process", f"{v['verify_warm_per_s']:,}/s", ">= 5,000/s"))
+    m = results.get("merkle_tree")
+    if m:
+        rows.append(("Merkle tree of 100,000 leaves with every proof", f"{m['tree_100000']['root_and_proofs_s']:.2f} s", "<= 2 s"))
+    g = results.get("gas")
+    if g:
+        rows.append(("anchor gas (count 1 .. 2^32-1)", f"{g['anchor_gas_min']:,}-{g['anchor_gas_max']:,}", "<= 60,000"))
+        rows.append(("revoke gas, 17-step proof", f"{g['revoke_17_step_gas']:,}", "<= 90,000"))
+    h = results.get("verifier_http")
+    if h:
+        load = h["verify"]
+        rows.append((f"POST /verify ({h['workers']} workers, {load.get('tool', '?')})",
+                     f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms", ">= 1,000/s, p99 <= 50 ms"))
+        rows.append((f"POST /verify/batch of {h['batch']['bundles']:,}", f"{h['batch']['median_s']:.2f} s", "<= 3 s"))
+    oa = results.get("openattestation")
+    if oa:
+        rows.append((f"OpenAttestation wrapDocuments, {oa['documents']:,} documents", f"{oa['wrap_per_s']:,}/s", "peer"))
+        rows.append(("OpenAttestation verifySignature", f"{oa['verify_signature_per_s']:,}/s", "peer"))
+        if b:
+            rows.append(("ratio: our issue-bulk / OA wrapDocuments", f"{b['per_s'] / oa['wrap_per_s']:.1f}x", ""))
+        if v:
+            rows.append(("ratio: our verify / OA verifySignature",
+                         f"{v['verify_warm_per_s'] / oa['verify_signature_per_s']:.1f}x", ""))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    results, failures = {}, {}
+    for name in names:
+        print(f"running {name} …", flush=True)
+        started = time.perf_counter()
+        try:
+            results[name] = BENCHMARKS[name](args.quick)
+        except Exception as exc:  # noqa: BLE001 - report it and go on with the others
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            print(f"  failed: {failures[name][:500]}", flush=True)
+        else:
+            print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    machine = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+               "quick": args.quick}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "benchmarks.json").write_text(json.dumps({"machine": machine, "results": results,
+                                                         "failures": failures}, indent=2) + "\n")
+    rows = _rows(results)
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"\nmachine: {machine['cores']} cores, Python {machine['python']}{' (quick run)' if args.quick else ''}")
+    print(f"{'benchmark':<{width}}  {'measured':<28}  target")
+    for what, measured, target in rows:
+        print(f"{what:<{width}}  {measured:<28}  {target}")
+    print(f"\nfigures: {RESULTS / 'benchmarks.json'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
