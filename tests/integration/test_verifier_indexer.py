@@ -184,6 +184,19 @@ def test_index_service_keeps_status_fresh_and_catches_up_on_demand(world, tmp_pa
     assert verify(fresh[0].to_bytes(), world.trust(), index.reader).verdict is Verdict.VALID
 
 
+def test_rpc_fallback_urls(world, tmp_path):
+    """A dead first URL: the indexer goes on with the next one."""
+    _, bundles = world.anchor(EDU, [world.sign(EDU, degree("fb"))])
+    index = Index(world, tmp_path)
+    index.indexer = Indexer(index.engine, [index.root], {world.chain_id: ["http://127.0.0.1:9", world.rpc_url]},
+                            rpc_timeout_s=1)
+    index.catch_up()
+    assert verify(bundles[0].to_bytes(), world.trust(), index.reader).verdict is Verdict.VALID
+    dead = Indexer(index.engine, [index.root], {world.chain_id: ["http://127.0.0.1:9"]}, rpc_timeout_s=1)
+    with pytest.raises(ChainUnavailable):
+        dead.run(index.root)
+
+
 def test_index_lock_is_exclusive_across_holders(tmp_path):
     a, b = IndexLock(tmp_path / "x.lock"), IndexLock(tmp_path / "x.lock")
     assert a.acquire(0)
