@@ -300,6 +300,26 @@ def test_cors_is_off_by_default_and_follows_the_setting(env, shared_world, tmp_p
         server.stop()
 
 
+def test_content_from_an_ipfs_node(env, shared_world, ipfs_daemon, tmp_path):
+    """With an IPFS node as the content store, /content serves what was added to the node."""
+    from ledger.content.ipfs_store import IpfsContentStore
+
+    server = start_verifier(settings_for(shared_world, tmp_path, content_dir=None, ipfs_api=ipfs_daemon.api_url))
+    try:
+        link, cid, key = share(IpfsContentStore(ipfs_daemon.api_url), env["bundles"][0], server.url)
+        with server.client() as client:
+            r = client.get(f"/content/{cid}")
+            assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
+            from ledger.content import decrypt_share
+
+            assert decrypt_share(r.content, key) == env["bundles"][0].to_bytes()
+            missing = client.get("/content/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+            assert (missing.status_code, missing.json()["code"]) == (404, "CONTENT_NOT_FOUND")
+            assert client.get("/healthz").json()["contentStore"] == "IpfsContentStore"
+    finally:
+        server.stop()
+
+
 def test_healthz(env):
     r = env["client"].get("/healthz")
     assert r.status_code == 200
