@@ -1,6 +1,6 @@
 """The verifier service under load, on loopback, with a warm chain index.
 
-Run: .venv/bin/python bench/bench_verifier_service.py [--workers 2] [--seconds 10] [--connections 16]
+Run: .venv/bin/python bench/bench_verifier_service.py [--workers 2] [--seconds 10] [--connections 8]
 Targets (issue "Verifier service and web pages"):
   POST /verify         >= 1,000 verifications/s with p99 <= 50 ms
   POST /verify/batch   10,000 bundles in <= 3 s
@@ -271,7 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--seconds", type=int, default=10, help="duration of the /verify load")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections (closed loop)")
     parser.add_argument("--bundles", type=int, default=10_000)
     parser.add_argument("--batch-repeats", type=int, default=3)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
