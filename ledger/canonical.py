@@ -10,12 +10,28 @@ use as a differential oracle): verification canonicalises every credential
 twice, on a hot path. As in RFC 8785 every number is an IEEE 754 double:
 large integers are written as the double they denote; non-finite values are
 refused.
+
+Verification needs three JCS texts of one credential (the document without its
+proof, the proof configuration, the whole credential for its digest). They share
+their members, so :func:`member_texts` canonicalises each member value once and
+:func:`object_text` assembles an object from member texts: the three texts then
+cost one canonicalisation. For values straight from a JSON parser that saw no
+float, no integer beyond ±(2**53-1) and no object key with a character beyond
+U+FFFF ("plain JSON", see :func:`json_text_is_bmp`), the C JSON
+encoder with sorted keys writes exactly the RFC 8785 text, and ``plain_json=True``
+uses it; anything it cannot take falls back to the exact serialiser here.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from json.encoder import encode_basestring  # C-accelerated, JCS escaping rules
+
+try:
+    from json.encoder import c_make_encoder as _c_make_encoder
+except ImportError:  # pragma: no cover - CPython always has it
+    _c_make_encoder = None
 
 _INT_MAX = 2**53 - 1
 
@@ -135,10 +151,114 @@ def canonicalize(obj: object) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of a JSON value (dict/list/str/int/float/bool/None)."""
     out: list[str] = []
     _ser(obj, out)
+    return text_bytes("".join(out))
+
+
+def text_bytes(text: str) -> bytes:
+    """UTF-8 of a canonical text; a lone surrogate (not Unicode) is a :class:`CanonicalizationError`."""
     try:
-        return "".join(out).encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise CanonicalizationError("string contains a lone surrogate (not valid Unicode)") from exc
 
 
-__all__ = ["CanonicalizationError", "canonicalize"]
+# ------------------------------------------------------------ member reuse, plain JSON
+
+# Python orders str by code point, RFC 8785 by UTF-16 code unit. A character up to U+FFFF
+# (a lone surrogate included) is one code unit equal to its code point, so the two orders agree
+# on keys without characters beyond U+FFFF; they can differ once a key holds one (a surrogate
+# pair in UTF-16, which sorts below U+E000..U+FFFF).
+_UTF8_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
+# An integer of at most 15 characters (sign included) is within ±(2**53 - 1).
+PLAIN_INT_MAX_CHARS = 15
+
+
+def json_text_is_bmp(utf8: bytes) -> bool:
+    """True when JSON text (UTF-8 bytes) cannot decode to any character beyond U+FFFF: it has
+    no 4-byte UTF-8 sequence and no ``\\u`` escape. Then every key's Python order is its RFC 8785
+    order. (Cheap: six byte searches.)"""
+    f0, f1, f2, f3, f4 = _UTF8_ASTRAL_LEADS
+    return not (b"\\u" in utf8 or f0 in utf8 or f1 in utf8 or f2 in utf8 or f3 in utf8 or f4 in utf8)
+
+
+def _no_default(obj: object) -> object:
+    raise TypeError(f"cannot canonicalize a {type(obj).__name__}")
+
+
+_C_ENCODE = None
+if _c_make_encoder is not None:
+    try:  # markers=None: no cycle bookkeeping (a cycle ends in RecursionError, as in _ser)
+        _C_ENCODE = _c_make_encoder(None, _no_default, encode_basestring, None, ":", ",", True, False, False)
+    except TypeError:  # pragma: no cover - another CPython signature: use the exact serialiser
+        _C_ENCODE = None
+
+
+def _exact_text(value: object) -> str:
+    out: list[str] = []
+    _ser(value, out)
+    return "".join(out)
+
+
+def _plain_text(value: object) -> str:
+    t = type(value)
+    if t is str:
+        return encode_basestring(value)
+    if (t is dict or t is list) and _C_ENCODE is not None:
+        try:
+            return "".join(_C_ENCODE(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            pass  # not plain after all: the exact serialiser decides (and names the problem)
+    return _exact_text(value)
+
+
+def value_text(value: object, *, plain_json: bool = False) -> str:
+    """JCS text (not yet UTF-8) of one JSON value; see :func:`member_texts` for ``plain_json``."""
+    return _plain_text(value) if plain_json else _exact_text(value)
+
+
+def _sort_keys(keys: list) -> None:
+    if "".join(keys).isascii():
+        keys.sort()
+    else:
+        keys.sort(key=_utf16_key)
+
+
+def member_texts(obj: Mapping, *, plain_json: bool = False) -> dict[str, str]:
+    """``{name: JCS text of the value}`` for each member of a JSON object, in RFC 8785 order.
+
+    ``object_text(member_texts(o))`` is the canonical text of ``o``; errors are those (and in
+    the order) :func:`canonicalize` raises. ``plain_json=True`` promises that ``obj`` came from
+    a JSON parser that met no float, no integer longer than ``PLAIN_INT_MAX_CHARS`` characters
+    and no key with a character beyond U+FFFF (:func:`json_text_is_bmp`); the C encoder then
+    writes the values (anything it cannot take still goes to the exact serialiser).
+    """
+    if type(obj) is not dict:
+        if not isinstance(obj, dict):
+            raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
+        obj = dict(obj)
+    keys = list(obj)
+    for key in keys:
+        if type(key) is not str and not isinstance(key, str):
+            raise CanonicalizationError("object keys must be strings")
+    _sort_keys(keys)
+    text = _plain_text if plain_json else _exact_text
+    return {key: text(obj[key]) for key in keys}
+
+
+def object_text(members: Mapping[str, str]) -> str:
+    """Canonical text of an object from its members' canonical texts (any order given)."""
+    keys = list(members)
+    _sort_keys(keys)
+    return "{" + ",".join([encode_basestring(k) + ":" + members[k] for k in keys]) + "}"
+
+
+__all__ = [
+    "PLAIN_INT_MAX_CHARS",
+    "CanonicalizationError",
+    "canonicalize",
+    "json_text_is_bmp",
+    "member_texts",
+    "object_text",
+    "text_bytes",
+    "value_text",
+]

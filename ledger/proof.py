@@ -27,7 +27,16 @@ from datetime import datetime
 from cryptography.exceptions import InvalidSignature
 
 from ledger import did_key
-from ledger.canonical import CanonicalizationError, canonicalize
+from json.encoder import encode_basestring
+
+from ledger.canonical import (
+    CanonicalizationError,
+    canonicalize,
+    member_texts,
+    object_text,
+    text_bytes,
+    value_text,
+)
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.keys import PublicKey, SigningKey
 
@@ -170,6 +179,31 @@ def verify_proof(
     for keys resolved by the caller (another DID method or URL); with a did:key
     method it must be the same key.
     """
+    return _verify(secured_document, public_key, expected_proof_purpose, False)[0]
+
+
+def verify_proof_and_digest(
+    secured_document: Mapping,
+    *,
+    public_key: PublicKey | None = None,
+    expected_proof_purpose: str = ASSERTION_METHOD,
+    plain_json: bool = False,
+) -> tuple[VerifiedProof, bytes | None]:
+    """:func:`verify_proof`, and the credential digest (``ledger.digest.credential_digest``)
+    assembled from the canonical texts the proof check already made, or None when it could not
+    be had that way (the document is not a plain ``dict``, or its own ``@context`` does not
+    canonicalise): then compute it separately. ``plain_json`` as in
+    ``ledger.canonical.member_texts``: only for a document straight from a JSON parser that
+    found it plain (``ledger.bundle.parse_bundle_plain``)."""
+    return _verify(secured_document, public_key, expected_proof_purpose, plain_json)
+
+
+def _verify(
+    secured_document: Mapping,
+    public_key: PublicKey | None,
+    expected_proof_purpose: str,
+    plain_json: bool,
+) -> tuple[VerifiedProof, bytes | None]:
     if not isinstance(secured_document, Mapping):
         raise _fail(PROOF_MALFORMED, "the document is not a JSON object")
     if "proof" not in secured_document:
@@ -238,8 +272,13 @@ def verify_proof(
                 "the document's @context does not start with the proof's @context",
             )
         unsecured["@context"] = options["@context"]
+    # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them,
+    # member by member so that the whole credential's text can be assembled from the same parts.
     try:
-        data = hash_data(transform(unsecured, options), canonicalize(options))
+        doc_members = member_texts(unsecured, plain_json=plain_json)
+        document_bytes = text_bytes(object_text(doc_members))
+        option_members = member_texts(options, plain_json=plain_json)
+        data = hash_data(document_bytes, text_bytes(object_text(option_members)))
     except CanonicalizationError as exc:
         raise _fail(NOT_CANONICALIZABLE, f"cannot canonicalise (RFC 8785): {exc}") from None
     try:
@@ -249,13 +288,44 @@ def verify_proof(
             INVALID_SIGNATURE,
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
-    return VerifiedProof(
+    verified = VerifiedProof(
         public_key=key,
         verification_method=vm,
         proof_purpose=purpose,
         created=created,
         document=unsecured,
     )
+    return verified, _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
+
+
+def _digest_from_members(
+    secured_document: Mapping,
+    proof: Mapping,
+    doc_members: dict[str, str],
+    option_members: dict[str, str],
+    proof_value: str,
+    plain_json: bool,
+) -> bytes | None:
+    """SHA-256 of JCS(secured document), from the member texts of its unsecured form and of
+    its proof options; None where that would not be exactly ``canonicalize(secured_document)``."""
+    if type(secured_document) is not dict or type(proof) is not dict:
+        return None  # canonicalize may see such mappings differently (or refuse them)
+    members = dict(doc_members)
+    if "@context" in option_members:  # the unsecured form carries the proof's @context
+        if "@context" in secured_document:
+            try:
+                members["@context"] = value_text(secured_document["@context"], plain_json=plain_json)
+            except (CanonicalizationError, RecursionError):
+                return None  # the anchor check canonicalises the credential itself and reports it
+        else:
+            del members["@context"]
+    proof_members = dict(option_members)
+    proof_members["proofValue"] = encode_basestring(proof_value)
+    members["proof"] = object_text(proof_members)
+    try:
+        return hashlib.sha256(text_bytes(object_text(members))).digest()
+    except CanonicalizationError:
+        return None
 
 
 __all__ = [
@@ -271,4 +341,5 @@ __all__ = [
     "proof_configuration",
     "transform",
     "verify_proof",
+    "verify_proof_and_digest",
 ]
