@@ -24,8 +24,10 @@ class VerificationContext:
     type_name: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    plain_json: bool = False         # the bundle JSON was plain (ledger.bundle.parse_bundle_plain)
     # set by `integrity`
     proof: VerifiedProof | None = None
+    credential_digest: bytes | None = None  # SHA-256(JCS(credential)) when integrity had it at hand
     # set by `anchor`
     digest: bytes | None = None
     deployment: TrustedDeployment | None = None

@@ -7,7 +7,7 @@ from .chain_state import ChainReader
 from .checks import check_anchor, check_format, check_integrity, check_issuer, check_status, check_validity
 from .context import VerificationContext
 from .report import CHECK_NAMES, Report, Status, error, skipped
-from .timefmt import iso_utc
+from .checks.anchor import anchored_at_text
 from .trust import TrustRoots
 
 
@@ -45,5 +45,5 @@ def _summary(ctx: VerificationContext) -> dict:
         "id": ctx.credential.get("id"),
         "type": ctx.type_name,
         "issuer": {"id": issuer.get("id"), "name": issuer.get("name")},
-        "anchoredAt": iso_utc(ctx.anchor.timestamp) if ctx.anchor else None,
+        "anchoredAt": anchored_at_text(ctx.anchor.timestamp) if ctx.anchor else None,
     }

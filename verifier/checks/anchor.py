@@ -1,5 +1,7 @@
 """3. anchor — recomputed digest equals the bundle's, the path leads to the root, the root is
 anchored in a trusted ledger."""
+from functools import lru_cache
+
 from ledger.canonical import CanonicalizationError
 from ledger.digest import credential_digest, to_hex32
 from ledger.merkle import compute_root
@@ -11,6 +13,9 @@ from ..timefmt import iso_utc
 
 NAME = "anchor"
 
+# A batch's bundles share one anchor time: format it once (strftime is costly on the hot path).
+anchored_at_text = lru_cache(maxsize=1024)(iso_utc)
+
 
 def check_anchor(ctx: VerificationContext) -> CheckResult:
     anchor = ctx.bundle.anchor
@@ -19,10 +24,12 @@ def check_anchor(ctx: VerificationContext) -> CheckResult:
     ctx.deployment = ctx.trust.find(anchor.ledger, anchor.registry)
     if ctx.deployment is None:
         return invalid(NAME, "UNTRUSTED_DEPLOYMENT", ledger=str(anchor.ledger), registry=str(anchor.registry))
-    try:
-        digest = credential_digest(ctx.credential)
-    except CanonicalizationError as exc:
-        return invalid(NAME, "NOT_CANONICALIZABLE", reason=str(exc))
+    digest = ctx.credential_digest  # made on the way by `integrity` when it could
+    if digest is None:
+        try:
+            digest = credential_digest(ctx.credential)
+        except CanonicalizationError as exc:
+            return invalid(NAME, "NOT_CANONICALIZABLE", reason=str(exc))
     if digest != anchor.digest:
         return invalid(NAME, "DIGEST_MISMATCH", expected=to_hex32(anchor.digest), actual=to_hex32(digest))
     if compute_root(digest, anchor.path) != anchor.root:
@@ -34,4 +41,4 @@ def check_anchor(ctx: VerificationContext) -> CheckResult:
     if not record.anchored:
         return invalid(NAME, "ROOT_NOT_ANCHORED", root=to_hex32(anchor.root))
     ctx.digest, ctx.anchor = digest, record
-    return valid(NAME, "ANCHORED", anchoredAt=iso_utc(record.timestamp), blockNumber=record.block_number)
+    return valid(NAME, "ANCHORED", anchoredAt=anchored_at_text(record.timestamp), blockNumber=record.block_number)

@@ -1,5 +1,5 @@
 """1. format — bundle and credential well-formed; dates parse; required fields present."""
-from ledger.bundle import BundleFormatError, bundle_from_json, parse_bundle
+from ledger.bundle import BundleFormatError, bundle_from_json, parse_bundle_plain
 from ledger.credential import check_credential
 from ledger.errors import ValidationError
 
@@ -11,7 +11,10 @@ NAME = "format"
 
 def check_format(ctx: VerificationContext) -> CheckResult:
     try:
-        ctx.bundle = bundle_from_json(ctx.raw) if isinstance(ctx.raw, dict) else parse_bundle(ctx.raw)
+        if isinstance(ctx.raw, dict):
+            ctx.bundle = bundle_from_json(ctx.raw)
+        else:
+            ctx.bundle, ctx.plain_json = parse_bundle_plain(ctx.raw)
     except BundleFormatError as exc:
         return invalid(NAME, "BUNDLE_MALFORMED", field=exc.field, reason=exc.reason)
     ctx.credential = ctx.bundle.credential

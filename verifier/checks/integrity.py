@@ -1,5 +1,5 @@
 """2. integrity — the eddsa-jcs-2022 proof verifies under the did:key."""
-from ledger.proof import ProofVerificationError, verify_proof
+from ledger.proof import ProofVerificationError, verify_proof_and_digest
 
 from ..context import VerificationContext
 from ..report import CheckResult, invalid, valid
@@ -9,7 +9,7 @@ NAME = "integrity"
 
 def check_integrity(ctx: VerificationContext) -> CheckResult:
     try:
-        ctx.proof = verify_proof(ctx.credential)
+        ctx.proof, ctx.credential_digest = verify_proof_and_digest(ctx.credential, plain_json=ctx.plain_json)
     except ProofVerificationError as exc:
         return invalid(NAME, exc.code, reason=exc.reason)
     return valid(NAME, "SIGNATURE_VALID", key=ctx.proof.public_key.did)

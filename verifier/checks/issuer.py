@@ -1,5 +1,7 @@
 """4. issuer — at the anchor time the signing key belonged to the issuing agency and was not revoked;
 the agency may issue this type; the proof's `created` is not after the anchor time."""
+from functools import lru_cache
+
 from ledger.identifiers import agency_id, type_id
 
 from ..chain_state import ChainUnavailable
@@ -9,15 +11,19 @@ from ..timefmt import iso_utc
 
 NAME = "issuer"
 
+# keccak256 of the same few agency codes and type names, bundle after bundle: keep them.
+_agency_id = lru_cache(maxsize=4096)(agency_id)
+_type_id = lru_cache(maxsize=4096)(type_id)
+
 
 def check_issuer(ctx: VerificationContext) -> CheckResult:
-    agency, anchored_at = agency_id(ctx.agency_code), ctx.anchor.timestamp
+    agency, anchored_at = _agency_id(ctx.agency_code), ctx.anchor.timestamp
     names = {"agency": ctx.agency_code, "type": ctx.type_name}
     if ctx.anchor.agency_id != agency:
         return invalid(NAME, "ANCHORED_BY_OTHER_AGENCY", **names)
     try:
         key = ctx.chain.key_of(ctx.deployment, ctx.proof.public_key.raw)
-        permitted = ctx.chain.is_permitted(ctx.deployment, agency, type_id(ctx.type_name))
+        permitted = ctx.chain.is_permitted(ctx.deployment, agency, _type_id(ctx.type_name))
     except ChainUnavailable as exc:
         return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
     if not key.registered:
