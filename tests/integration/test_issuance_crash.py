@@ -125,3 +125,30 @@ def _anchored_roots(world) -> Counter:
 
     events = LedgerClient(world.registry.w3, world.deployment.ledger).events(names=["Anchored"])
     return Counter(to_hex32(bytes(e.args["root"])) for e in events)
+
+
+def test_two_anchorer_processes_at_once_anchor_each_root_once(crash_world, database_url, tmp_path):
+    """Two anchorers started together on one database: the lease lets one act at a time; both finish,
+    and every root is anchored exactly once."""
+    iw, data_dir, deployment_file = crash_world
+    world = iw.world
+    ctx = make_context(iw, database_url)
+    bundles_dir = tmp_path / "bundles"
+    bundles_dir.mkdir()
+    issued = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(8)])).issued
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env["CERTLEDGER_KEY_PASSPHRASE"] = TEST_PASSPHRASE
+    command = [sys.executable, "-m", "tests.integration.crash_runner", "--data-dir", str(data_dir),
+               "--database-url", database_url, "--rpc-url", world.rpc_url, "--deployment", str(deployment_file),
+               "--max-size", "3", "--bundles-dir", str(bundles_dir)]
+    procs = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+    with ctx.engine.connect() as conn:
+        batches = conn.execute(select(BATCH)).all()
+    assert sorted(b.count for b in batches) == [2, 3, 3] and {b.state for b in batches} == {"completed"}
+    assert _anchored_roots(world) == Counter({b.root: 1 for b in batches})
+    for r in issued:
+        assert verdict(world, get_bundle(ctx, EDU, r.id))[0] is Verdict.VALID
+    ctx.engine.dispose()
