@@ -13,9 +13,9 @@ refused.
 
 Verification needs three JCS texts of one credential (the document without its
 proof, the proof configuration, the whole credential for its digest). They share
-their members, so :func:`member_texts` canonicalises each member value once and
-:func:`object_text` assembles an object from member texts: the three texts then
-cost one canonicalisation. For values straight from a JSON parser that saw no
+their members, so :class:`Members` canonicalises each member value once and
+assembles objects that differ by a member from the same pieces: the three texts
+then cost one canonicalisation. For values straight from a JSON parser that saw no
 float, no integer beyond ±(2**53-1) and no object key with a character beyond
 U+FFFF ("plain JSON", see :func:`json_text_is_bmp`), the C JSON
 encoder with sorted keys writes exactly the RFC 8785 text, and ``plain_json=True``
@@ -25,6 +25,7 @@ uses it; anything it cannot take falls back to the exact serialiser here.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping
 from json.encoder import encode_basestring  # C-accelerated, JCS escaping rules
 
@@ -178,7 +179,9 @@ def json_text_is_bmp(utf8: bytes) -> bool:
     no 4-byte UTF-8 sequence and no ``\\u`` escape. Then every key's Python order is its RFC 8785
     order. (Cheap: six byte searches.)"""
     f0, f1, f2, f3, f4 = _UTF8_ASTRAL_LEADS
-    return not (b"\\u" in utf8 or f0 in utf8 or f1 in utf8 or f2 in utf8 or f3 in utf8 or f4 in utf8)
+    if f0 in utf8 or f1 in utf8 or f2 in utf8 or f3 in utf8 or f4 in utf8:
+        return False
+    return b"\\" not in utf8 or b"\\u" not in utf8  # one-byte search first: far faster
 
 
 def _no_default(obj: object) -> object:
@@ -216,45 +219,98 @@ def value_text(value: object, *, plain_json: bool = False) -> str:
     return _plain_text(value) if plain_json else _exact_text(value)
 
 
-def _sort_keys(keys: list) -> None:
-    if "".join(keys).isascii():
-        keys.sort()
-    else:
-        keys.sort(key=_utf16_key)
+class Members:
+    """An object's members as canonical pieces ``"name":value``, in RFC 8785 order.
+
+    ``Members.of(o).text()`` is the canonical text of ``o`` (errors as :func:`canonicalize`
+    raises them, in the same order); :meth:`with_member` and :meth:`without` give the members of
+    an object that differs by one member, without canonicalising the others again.
+    ``plain_json=True`` promises that the object came from a JSON parser that met no float, no
+    integer longer than ``PLAIN_INT_MAX_CHARS`` characters and no key with a character beyond
+    U+FFFF (:func:`json_text_is_bmp`): the C encoder then writes the values (anything it cannot
+    take still goes to the exact serialiser).
+    """
+
+    __slots__ = ("keys", "pieces", "_ascii")
+
+    def __init__(self, keys: list[str], pieces: list[str], ascii_keys: bool) -> None:
+        self.keys = keys
+        self.pieces = pieces
+        self._ascii = ascii_keys
+
+    @classmethod
+    def of(cls, obj: Mapping, *, plain_json: bool = False) -> "Members":
+        if type(obj) is not dict:
+            if not isinstance(obj, dict):
+                raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
+            obj = dict(obj)
+        keys = list(obj)
+        for key in keys:
+            if type(key) is not str and not isinstance(key, str):
+                raise CanonicalizationError("object keys must be strings")
+        ascii_keys = "".join(keys).isascii()
+        if ascii_keys:
+            keys.sort()
+        else:
+            keys.sort(key=_utf16_key)
+        pieces = []
+        append = pieces.append
+        if plain_json:
+            for key in keys:
+                value = obj[key]
+                append(encode_basestring(key) + ":" + (encode_basestring(value) if type(value) is str else _plain_text(value)))
+        else:
+            for key in keys:
+                append(encode_basestring(key) + ":" + _exact_text(obj[key]))
+        return cls(keys, pieces, ascii_keys)
+
+    def text(self) -> str:
+        return "{" + ",".join(self.pieces) + "}"
+
+    def _find(self, key: str) -> tuple[int, bool, bool]:
+        keys = self.keys
+        ascii_keys = self._ascii and key.isascii()
+        i = bisect_left(keys, key) if ascii_keys else bisect_left(keys, _utf16_key(key), key=_utf16_key)
+        return i, i < len(keys) and keys[i] == key, ascii_keys
+
+    def with_member(self, key: str, value_text: str) -> "Members":
+        """These members with ``key`` set to the value whose canonical text is ``value_text``."""
+        i, present, ascii_keys = self._find(key)
+        piece = encode_basestring(key) + ":" + value_text
+        if present:
+            return Members(self.keys, self.pieces[:i] + [piece] + self.pieces[i + 1 :], self._ascii)
+        return Members(self.keys[:i] + [key] + self.keys[i:], self.pieces[:i] + [piece] + self.pieces[i:], ascii_keys)
+
+    def without(self, key: str) -> "Members":
+        i, present, _ = self._find(key)
+        if not present:
+            return self
+        keys = self.keys[:i] + self.keys[i + 1 :]
+        return Members(keys, self.pieces[:i] + self.pieces[i + 1 :], "".join(keys).isascii())
 
 
 def member_texts(obj: Mapping, *, plain_json: bool = False) -> dict[str, str]:
-    """``{name: JCS text of the value}`` for each member of a JSON object, in RFC 8785 order.
-
-    ``object_text(member_texts(o))`` is the canonical text of ``o``; errors are those (and in
-    the order) :func:`canonicalize` raises. ``plain_json=True`` promises that ``obj`` came from
-    a JSON parser that met no float, no integer longer than ``PLAIN_INT_MAX_CHARS`` characters
-    and no key with a character beyond U+FFFF (:func:`json_text_is_bmp`); the C encoder then
-    writes the values (anything it cannot take still goes to the exact serialiser).
-    """
-    if type(obj) is not dict:
-        if not isinstance(obj, dict):
-            raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
-        obj = dict(obj)
-    keys = list(obj)
-    for key in keys:
-        if type(key) is not str and not isinstance(key, str):
-            raise CanonicalizationError("object keys must be strings")
-    _sort_keys(keys)
-    text = _plain_text if plain_json else _exact_text
-    return {key: text(obj[key]) for key in keys}
+    """``{name: JCS text of the value}`` for each member of a JSON object, in RFC 8785 order
+    (see :class:`Members` for ``plain_json``); ``object_text(member_texts(o))`` is the
+    canonical text of ``o``."""
+    members = Members.of(obj, plain_json=plain_json)
+    return {k: p[len(encode_basestring(k)) + 1 :] for k, p in zip(members.keys, members.pieces)}
 
 
 def object_text(members: Mapping[str, str]) -> str:
     """Canonical text of an object from its members' canonical texts (any order given)."""
     keys = list(members)
-    _sort_keys(keys)
+    if "".join(keys).isascii():
+        keys.sort()
+    else:
+        keys.sort(key=_utf16_key)
     return "{" + ",".join([encode_basestring(k) + ":" + members[k] for k in keys]) + "}"
 
 
 __all__ = [
     "PLAIN_INT_MAX_CHARS",
     "CanonicalizationError",
+    "Members",
     "canonicalize",
     "json_text_is_bmp",
     "member_texts",

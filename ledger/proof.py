@@ -29,14 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from ledger import did_key
 from json.encoder import encode_basestring
 
-from ledger.canonical import (
-    CanonicalizationError,
-    canonicalize,
-    member_texts,
-    object_text,
-    text_bytes,
-    value_text,
-)
+from ledger.canonical import CanonicalizationError, Members, canonicalize, text_bytes, value_text
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.keys import PublicKey, SigningKey
 
@@ -275,10 +268,10 @@ def _verify(
     # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them,
     # member by member so that the whole credential's text can be assembled from the same parts.
     try:
-        doc_members = member_texts(unsecured, plain_json=plain_json)
-        document_bytes = text_bytes(object_text(doc_members))
-        option_members = member_texts(options, plain_json=plain_json)
-        data = hash_data(document_bytes, text_bytes(object_text(option_members)))
+        doc_members = Members.of(unsecured, plain_json=plain_json)
+        document_bytes = text_bytes(doc_members.text())
+        option_members = Members.of(options, plain_json=plain_json)
+        data = hash_data(document_bytes, text_bytes(option_members.text()))
     except CanonicalizationError as exc:
         raise _fail(NOT_CANONICALIZABLE, f"cannot canonicalise (RFC 8785): {exc}") from None
     try:
@@ -301,29 +294,28 @@ def _verify(
 def _digest_from_members(
     secured_document: Mapping,
     proof: Mapping,
-    doc_members: dict[str, str],
-    option_members: dict[str, str],
+    doc_members: Members,
+    option_members: Members,
     proof_value: str,
     plain_json: bool,
 ) -> bytes | None:
-    """SHA-256 of JCS(secured document), from the member texts of its unsecured form and of
-    its proof options; None where that would not be exactly ``canonicalize(secured_document)``."""
+    """SHA-256 of JCS(secured document), from the members of its unsecured form and of its
+    proof options; None where that would not be exactly ``canonicalize(secured_document)``."""
     if type(secured_document) is not dict or type(proof) is not dict:
         return None  # canonicalize may see such mappings differently (or refuse them)
-    members = dict(doc_members)
-    if "@context" in option_members:  # the unsecured form carries the proof's @context
+    members = doc_members
+    if "@context" in option_members.keys:  # the unsecured form carries the proof's @context
         if "@context" in secured_document:
             try:
-                members["@context"] = value_text(secured_document["@context"], plain_json=plain_json)
+                own = value_text(secured_document["@context"], plain_json=plain_json)
             except (CanonicalizationError, RecursionError):
                 return None  # the anchor check canonicalises the credential itself and reports it
+            members = members.with_member("@context", own)
         else:
-            del members["@context"]
-    proof_members = dict(option_members)
-    proof_members["proofValue"] = encode_basestring(proof_value)
-    members["proof"] = object_text(proof_members)
+            members = members.without("@context")
+    proof_text = option_members.with_member("proofValue", encode_basestring(proof_value)).text()
     try:
-        return hashlib.sha256(text_bytes(object_text(members))).digest()
+        return hashlib.sha256(text_bytes(members.with_member("proof", proof_text).text())).digest()
     except CanonicalizationError:
         return None
 

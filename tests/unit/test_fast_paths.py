@@ -480,3 +480,23 @@ def test_hex32_agrees_with_the_regex_rule(value):
     else:
         with pytest.raises(BundleFormatError):
             bundle_mod._hex32(value, "f")
+
+
+# ------------------------------------------------------------------ Members: one member more or less
+
+from ledger.canonical import Members, value_text  # noqa: E402
+
+
+@settings(max_examples=800, deadline=None)
+@given(_objects, _keys, _values)
+def test_members_with_and_without_a_member_are_the_canonical_forms(obj, key, value):
+    try:
+        expected_with = _exact({**obj, key: value})
+    except CanonicalizationError:
+        return
+    members = Members.of(obj)
+    assert text_bytes(members.text()) == _exact(obj)
+    assert text_bytes(members.with_member(key, value_text(value)).text()) == expected_with
+    without = {k: v for k, v in obj.items() if k != key}
+    assert text_bytes(members.without(key).text()) == _exact(without)
+    assert text_bytes(Members.of({**obj, key: value}).without(key).text()) == _exact(without)
