@@ -1,7 +1,8 @@
 """Fast bulk inserts: one prepared statement, values converted by the columns' own bind processors,
 each distinct value converted once (a bulk request's rows share their timestamps), then the
 driver's ``executemany``. Same stored bytes as an ORM or Core insert, without the per-row,
-per-column Python calls that dominate a 100,000-row insert."""
+per-column Python calls that dominate a 100,000-row insert. On PostgreSQL (psycopg 3) the rows go
+through ``COPY ... FROM STDIN`` instead, several times faster than any INSERT."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -47,6 +48,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int
     def converted(row):
         return [row[k] if p is None or row[k] is None else p(row[k]) for k, p in plan]
 
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy(conn, table, keys, (converted(r) for r in rows))
+        return
     if compiled.positional:
         def params(row):
             return tuple(converted(row))
@@ -56,6 +60,17 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int
 
     for start in range(0, len(rows), chunk):
         conn.exec_driver_sql(compiled.string, [params(r) for r in rows[start : start + chunk]])
+
+
+def _copy(conn: Connection, table: Table, keys: list[str], values) -> None:
+    """PostgreSQL's COPY through psycopg 3, in the connection's current transaction."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(table.c[k].name) for k in keys)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
 
 
 __all__ = ["bulk_insert"]
