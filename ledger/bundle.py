@@ -50,6 +50,8 @@ BUNDLE_VERSION = 1
 MAX_PATH_LENGTH = 64  # 2**64 leaves: more than any batch
 _TOP_FIELDS = ("type", "version", "credential", "anchor")
 _ANCHOR_FIELDS = ("ledger", "registry", "digest", "root", "path", "txHash", "blockNumber")
+_TOP_FIELD_SET = frozenset(_TOP_FIELDS)
+_ANCHOR_FIELD_SET = frozenset(_ANCHOR_FIELDS)
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
 _CAIP10 = re.compile(r"eip155:(0|[1-9][0-9]{0,31}):(0x[0-9a-fA-F]{40})")
 
@@ -245,7 +247,7 @@ _DECODER = json.JSONDecoder(
 def _hex32(value: object, field: str) -> bytes:
     # bytes.fromhex also takes uppercase and spaces: requiring its result to re-encode to
     # exactly the text leaves only 64 lowercase hex digits (as _HEX32 says, without a regex).
-    if type(value) is str and len(value) == 66 and value[:2] == "0x":
+    if type(value) is str and len(value) == 66 and value[0] == "0" and value[1] == "x":
         body = value[2:]
         try:
             raw = bytes.fromhex(body)
@@ -256,37 +258,41 @@ def _hex32(value: object, field: str) -> bytes:
     raise BundleFormatError(field, 'must be "0x" followed by 64 lowercase hex digits')
 
 
+# Path element text -> its 32 bytes, for texts already accepted. The bundles of one batch share
+# their upper path nodes (the sibling at height h is on 2**h consecutive paths), so most elements
+# are known; bounded, emptied when full.
+_KNOWN_NODES: dict[str, bytes] = {}
+_KNOWN_NODES_MAX = 4096
+
+
 def _path(path: list) -> tuple[bytes, ...]:
-    # Fast path (bundles are verified by the thousand): each element a 66-character str with
-    # "0x" at its fixed place in the joined text, the hex decoded in one call and required to
-    # re-encode to exactly the text (so only lowercase hex passes). The slow path below runs
-    # only to name the first bad element.
-    n = len(path)
+    known = _KNOWN_NODES
     try:
-        joined = "".join(path)
-    except TypeError:
-        joined = None
-    if joined is not None and set(map(len, path)) <= {66}:
-        if joined[0::66] == "0" * n and joined[1::66] == "x" * n:
-            body = "".join([p[2:] for p in path])
-            try:
-                raw = bytes.fromhex(body)
-            except ValueError:
-                raw = None
-            if raw is not None and raw.hex() == body:
-                return tuple([raw[i : i + 32] for i in range(0, 32 * n, 32)])
-    return tuple(_hex32(p, f"anchor.path[{i}]") for i, p in enumerate(path))
+        nodes = [known.get(p) for p in path]
+    except TypeError:  # an unhashable element: the slow path names it
+        nodes = [None] * len(path)
+    if None in nodes:
+        if len(known) >= _KNOWN_NODES_MAX:
+            known.clear()
+        for i, node in enumerate(nodes):
+            if node is None:
+                text = path[i]
+                if type(text) is not str and isinstance(text, str):
+                    text = str.__str__(text)  # as before: a str subclass is read as its text
+                nodes[i] = known[text] = _hex32(text, f"anchor.path[{i}]")
+    return tuple(nodes)
 
 
 def _anchor_from_json(a: object) -> Anchor:
     if not isinstance(a, Mapping):
         raise BundleFormatError("anchor", "must be an object or null")
-    for key in a:
-        if key not in _ANCHOR_FIELDS:
-            raise BundleFormatError(f"anchor.{key}", "unknown field")
-    for key in _ANCHOR_FIELDS:
-        if key not in a:
-            raise BundleFormatError(f"anchor.{key}", "is required")
+    if a.keys() != _ANCHOR_FIELD_SET:  # otherwise name the first unknown or missing field
+        for key in a:
+            if key not in _ANCHOR_FIELDS:
+                raise BundleFormatError(f"anchor.{key}", "unknown field")
+        for key in _ANCHOR_FIELDS:
+            if key not in a:
+                raise BundleFormatError(f"anchor.{key}", "is required")
     ledger = Caip10.parse(a["ledger"], "anchor.ledger")
     registry = Caip10.parse(a["registry"], "anchor.registry")
     if registry.chain_id != ledger.chain_id:
@@ -313,9 +319,10 @@ def bundle_from_json(obj: object) -> Bundle:
     use :func:`parse_bundle` on the raw text)."""
     if not isinstance(obj, Mapping):
         raise BundleFormatError("(bundle)", "must be a JSON object")
-    for key in obj:
-        if key not in _TOP_FIELDS:
-            raise BundleFormatError(key, "unknown field")
+    if obj.keys() != _TOP_FIELD_SET:
+        for key in obj:
+            if key not in _TOP_FIELDS:
+                raise BundleFormatError(key, "unknown field")
     if obj.get("type") != BUNDLE_TYPE:
         raise BundleFormatError("type", f"must be {BUNDLE_TYPE!r}")
     if "version" not in obj:

@@ -500,3 +500,24 @@ def test_members_with_and_without_a_member_are_the_canonical_forms(obj, key, val
     without = {k: v for k, v in obj.items() if k != key}
     assert text_bytes(members.without(key).text()) == _exact(without)
     assert text_bytes(Members.of({**obj, key: value}).without(key).text()) == _exact(without)
+
+
+def test_known_path_nodes_are_bounded_and_never_hide_a_bad_element(monkeypatch):
+    monkeypatch.setattr(bundle_mod, "_KNOWN_NODES", {})
+    monkeypatch.setattr(bundle_mod, "_KNOWN_NODES_MAX", 3)
+    good = ["0x" + (bytes([i]) * 32).hex() for i in range(6)]
+    for _ in range(3):
+        assert _path_outcome(good) == _reference_path(good)
+        assert len(bundle_mod._KNOWN_NODES) <= 6
+    bad = good[:2] + [good[2].upper()] + good[3:] + ["0x"]
+    assert _path_outcome(bad) == ("error", "anchor.path[2]")
+    assert _path_outcome(good + [[1]]) == ("error", "anchor.path[6]")
+
+
+class _HexStr(str):
+    pass
+
+
+def test_path_elements_may_be_str_subclasses():
+    good = "0x" + "ab" * 32
+    assert bundle_mod._path([_HexStr(good), good]) == (bytes.fromhex("ab" * 32),) * 2
