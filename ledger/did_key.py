@@ -19,6 +19,7 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 _CHUNK = 10  # 58**10 < 2**64: convert ten digits at a time with small ints
 _B58_CHUNK = 58**_CHUNK
+_B58_DIGITS = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))  # byte -> digit value
 
 
 class DidKeyError(ValueError):
@@ -45,6 +46,23 @@ def b58decode(text: str) -> bytes:
     Base58 with the leading-``'1'`` rule is a bijection, so there is no
     non-canonical spelling to reject beyond foreign characters.
     """
+    if type(text) is str:
+        # bytes.translate gives the digit values (0xff: not in the alphabet) in one C call;
+        # what is left per character is the small-int multiply-add.
+        try:
+            digits = text.encode("ascii").translate(_B58_DIGITS)
+        except UnicodeEncodeError:
+            digits = b"\xff"
+        if b"\xff" in digits:
+            raise DidKeyError("contains characters outside the base58btc alphabet")
+        n, size = 0, len(digits)
+        for start in range(0, size, _CHUNK):
+            v = 0
+            for d in digits[start : start + _CHUNK]:
+                v = v * 58 + d
+            n = n * (_B58_CHUNK if size - start >= _CHUNK else 58 ** (size - start)) + v
+        pad = size - len(digits.lstrip(b"\x00"))
+        return b"\0" * pad + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
     n = 0
     try:
         for start in range(0, len(text), _CHUNK):
