@@ -1,6 +1,7 @@
 """The verification report: one result per check, and the verdict, computed in one place."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -51,21 +52,38 @@ class CheckResult:
         }
 
 
+def _result(name: str, status: Status, code: str, data: dict) -> CheckResult:
+    # What the frozen dataclass __init__ does (set the four fields), minus its per-field
+    # object.__setattr__ calls: six results per verification. The fields are checked below.
+    result = _new(CheckResult)
+    fields = result.__dict__
+    fields["name"] = name
+    fields["status"] = status
+    fields["code"] = code
+    fields["data"] = data
+    return result
+
+
+_new = object.__new__
+if tuple(f.name for f in dataclasses.fields(CheckResult)) != ("name", "status", "code", "data"):  # pragma: no cover
+    _result = CheckResult  # noqa: F811 - the fields changed: use the real constructor
+
+
 def valid(name: str, code: str, **data) -> CheckResult:
-    return CheckResult(name, Status.VALID, code, data)
+    return _result(name, _VALID, code, data)
 
 
 def invalid(name: str, code: str, **data) -> CheckResult:
-    return CheckResult(name, Status.INVALID, code, data)
+    return _result(name, _INVALID, code, data)
 
 
 def error(name: str, code: str, **data) -> CheckResult:
-    return CheckResult(name, Status.ERROR, code, data)
+    return _result(name, _ERROR, code, data)
 
 
 def skipped(name: str, after: str) -> CheckResult:
     """`name` was not run because the check `after`, which it needs, did not pass."""
-    return CheckResult(name, Status.SKIPPED, "SKIPPED", {"after": after})
+    return _result(name, _SKIPPED, "SKIPPED", {"after": after})
 
 
 def verdict_of(checks: list[CheckResult]) -> Verdict:
@@ -74,13 +92,26 @@ def verdict_of(checks: list[CheckResult]) -> Verdict:
     INVALID wins over ERROR: a proven defect is reported even when another check could not decide.
     """
     statuses = {c.name: c.status for c in checks}
-    if any(s is Status.INVALID for s in statuses.values()):
-        return Verdict.INVALID
-    if any(s is Status.ERROR for s in statuses.values()):
-        return Verdict.ERROR
-    if set(statuses) == set(CHECK_NAMES) and all(s is Status.VALID for s in statuses.values()):
-        return Verdict.VALID
-    return Verdict.INVALID  # a missing or skipped check with no failure is still not a pass
+    # one pass (this runs for every report): INVALID wins at once, ERROR is remembered
+    has_error, all_valid = False, True
+    for s in statuses.values():
+        if s is _INVALID:
+            return _V_INVALID
+        if s is _ERROR:
+            has_error = True
+        elif s is not _VALID:
+            all_valid = False
+    if has_error:
+        return _V_ERROR
+    if all_valid and statuses.keys() == _CHECK_NAME_SET:
+        return _V_VALID
+    return _V_INVALID  # a missing or skipped check with no failure is still not a pass
+
+
+# Enum members bound once: attribute access on an Enum class is slow, and this is the hot path.
+_VALID, _INVALID, _ERROR, _SKIPPED = Status.VALID, Status.INVALID, Status.ERROR, Status.SKIPPED
+_V_VALID, _V_INVALID, _V_ERROR = Verdict.VALID, Verdict.INVALID, Verdict.ERROR
+_CHECK_NAME_SET = frozenset(CHECK_NAMES)
 
 
 @dataclass(frozen=True)

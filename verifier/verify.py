@@ -10,22 +10,25 @@ from .report import CHECK_NAMES, Report, Status, error, skipped
 from .checks.anchor import anchored_at_text
 from .trust import TrustRoots
 
+_VALID = Status.VALID  # bound once: Enum attribute access is slow on this hot path
+
 
 def verify(bundle, trust: TrustRoots, chain: ChainReader, now: datetime | None = None) -> Report:
     """Verify a bundle (bytes, str or parsed JSON). Never raises for bad input: the report says why."""
     ctx = VerificationContext(raw=bundle, trust=trust, chain=chain, now=now or datetime.now(timezone.utc))
     fmt = _run(check_format, ctx)
-    if fmt.status is not Status.VALID:
+    if fmt.status is not _VALID:
         return Report([fmt] + [skipped(name, "format") for name in CHECK_NAMES[1:]], {})
     integrity = _run(check_integrity, ctx)
     anchor = _run(check_anchor, ctx)
-    if anchor.status is not Status.VALID:
+    anchored = anchor.status is _VALID
+    if not anchored:
         issuer = skipped("issuer", "anchor")
-    elif integrity.status is not Status.VALID:
+    elif integrity.status is not _VALID:
         issuer = skipped("issuer", "integrity")
     else:
         issuer = _run(check_issuer, ctx)
-    status = _run(check_status, ctx) if anchor.status is Status.VALID else skipped("status", "anchor")
+    status = _run(check_status, ctx) if anchored else skipped("status", "anchor")
     checks = [fmt, integrity, anchor, issuer, status, _run(check_validity, ctx)]
     return Report(checks, _summary(ctx))
 
