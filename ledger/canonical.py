@@ -214,6 +214,32 @@ def _plain_text(value: object) -> str:
     return _exact_text(value)
 
 
+def plain_object_text(obj: object) -> str | None:
+    """Canonical text of a dict straight from a plain parse (see :class:`Members`), written by
+    the C encoder in one call; None when the encoder refuses it (then use :class:`Members`)."""
+    if _C_ENCODE is None or type(obj) is not dict:
+        return None
+    try:
+        return "".join(_C_ENCODE(obj, 0))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def plain_text_with_member(text: str, obj: dict, key: str, value_text: str) -> str | None:
+    """Canonical text of ``obj`` with the member ``key`` (not in ``obj``) added, from ``text``,
+    the canonical text of ``obj`` from a plain parse; None if ``text`` does not end as it must."""
+    later = sorted([k for k in obj if k > key])  # plain keys: code-point order is RFC 8785 order
+    piece = encode_basestring(key) + ":" + value_text
+    if not later:
+        return text[:-1] + ("," if obj else "") + piece + "}"
+    tail = ",".join([encode_basestring(k) + ":" + _plain_text(obj[k]) for k in later]) + "}"
+    if len(later) == len(obj):
+        return "{" + piece + "," + tail if text == "{" + tail else None
+    if not text.endswith("," + tail):
+        return None
+    return text[: -len(tail)] + piece + "," + tail
+
+
 def value_text(value: object, *, plain_json: bool = False) -> str:
     """JCS text (not yet UTF-8) of one JSON value; see :func:`member_texts` for ``plain_json``."""
     return _plain_text(value) if plain_json else _exact_text(value)
@@ -313,6 +339,8 @@ __all__ = [
     "Members",
     "canonicalize",
     "json_text_is_bmp",
+    "plain_object_text",
+    "plain_text_with_member",
     "member_texts",
     "object_text",
     "text_bytes",

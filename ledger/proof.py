@@ -29,7 +29,15 @@ from cryptography.exceptions import InvalidSignature
 from ledger import did_key
 from json.encoder import encode_basestring
 
-from ledger.canonical import CanonicalizationError, Members, canonicalize, text_bytes, value_text
+from ledger.canonical import (
+    CanonicalizationError,
+    Members,
+    canonicalize,
+    plain_object_text,
+    plain_text_with_member,
+    text_bytes,
+    value_text,
+)
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.keys import PublicKey, SigningKey
 
@@ -265,13 +273,22 @@ def _verify(
                 "the document's @context does not start with the proof's @context",
             )
         unsecured["@context"] = options["@context"]
-    # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them,
-    # member by member so that the whole credential's text can be assembled from the same parts.
+    # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them.
+    # Plain parsed JSON: each text by the C encoder in one call, the credential's text then
+    # spliced from them. Otherwise member by member, so that the credential's text is assembled
+    # from the same parts.
+    doc_text = option_text = doc_members = option_members = None
+    if plain_json and type(secured_document) is dict and type(proof) is dict:
+        doc_text = plain_object_text(unsecured)
+        option_text = plain_object_text(options)
     try:
-        doc_members = Members.of(unsecured, plain_json=plain_json)
-        document_bytes = text_bytes(doc_members.text())
-        option_members = Members.of(options, plain_json=plain_json)
-        data = hash_data(document_bytes, text_bytes(option_members.text()))
+        if doc_text is None or option_text is None:
+            doc_members = Members.of(unsecured, plain_json=plain_json)
+            document_bytes = text_bytes(doc_members.text())
+            option_members = Members.of(options, plain_json=plain_json)
+            data = hash_data(document_bytes, text_bytes(option_members.text()))
+        else:
+            data = hash_data(text_bytes(doc_text), text_bytes(option_text))
     except CanonicalizationError as exc:
         raise _fail(NOT_CANONICALIZABLE, f"cannot canonicalise (RFC 8785): {exc}") from None
     try:
@@ -288,7 +305,42 @@ def _verify(
         created=created,
         document=unsecured,
     )
-    return verified, _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
+    if doc_members is None:
+        digest = _digest_from_plain_texts(secured_document, unsecured, options, doc_text, option_text, pv)
+    else:
+        digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
+    return verified, digest
+
+
+def _digest_from_plain_texts(
+    secured_document: dict,
+    unsecured: dict,
+    options: dict,
+    doc_text: str,
+    option_text: str,
+    proof_value: str,
+) -> bytes | None:
+    """SHA-256 of JCS(secured document) from the plain texts of its unsecured form and proof
+    options (see ``ledger.canonical.plain_text_with_member``); None if it cannot be had so."""
+    if "@context" in options:  # the unsecured form carries the proof's @context
+        if "@context" not in secured_document:
+            return None
+        own, signed = secured_document["@context"], options["@context"]
+        if own is not signed and value_text(own, plain_json=True) != value_text(signed, plain_json=True):
+            unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
+            doc_text = plain_object_text(unsecured)
+            if doc_text is None:
+                return None
+    proof_text = plain_text_with_member(option_text, options, "proofValue", encode_basestring(proof_value))
+    if proof_text is None:
+        return None
+    text = plain_text_with_member(doc_text, unsecured, "proof", proof_text)
+    if text is None:
+        return None
+    try:
+        return hashlib.sha256(text_bytes(text)).digest()
+    except CanonicalizationError:
+        return None
 
 
 def _digest_from_members(
