@@ -225,21 +225,6 @@ def plain_object_text(obj: object) -> str | None:
         return None
 
 
-def plain_text_with_member(text: str, obj: dict, key: str, value_text: str) -> str | None:
-    """Canonical text of ``obj`` with the member ``key`` (not in ``obj``) added, from ``text``,
-    the canonical text of ``obj`` from a plain parse; None if ``text`` does not end as it must."""
-    later = sorted([k for k in obj if k > key])  # plain keys: code-point order is RFC 8785 order
-    piece = encode_basestring(key) + ":" + value_text
-    if not later:
-        return text[:-1] + ("," if obj else "") + piece + "}"
-    tail = ",".join([encode_basestring(k) + ":" + _plain_text(obj[k]) for k in later]) + "}"
-    if len(later) == len(obj):
-        return "{" + piece + "," + tail if text == "{" + tail else None
-    if not text.endswith("," + tail):
-        return None
-    return text[: -len(tail)] + piece + "," + tail
-
-
 def value_text(value: object, *, plain_json: bool = False) -> str:
     """JCS text (not yet UTF-8) of one JSON value; see :func:`member_texts` for ``plain_json``."""
     return _plain_text(value) if plain_json else _exact_text(value)
@@ -340,7 +325,6 @@ __all__ = [
     "canonicalize",
     "json_text_is_bmp",
     "plain_object_text",
-    "plain_text_with_member",
     "member_texts",
     "object_text",
     "text_bytes",

@@ -34,7 +34,6 @@ from ledger.canonical import (
     Members,
     canonicalize,
     plain_object_text,
-    plain_text_with_member,
     text_bytes,
     value_text,
 )
@@ -274,9 +273,9 @@ def _verify(
             )
         unsecured["@context"] = options["@context"]
     # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them.
-    # Plain parsed JSON: each text by the C encoder in one call, the credential's text then
-    # spliced from them. Otherwise member by member, so that the credential's text is assembled
-    # from the same parts.
+    # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
+    # one call. Otherwise member by member, so that the credential's text is assembled from the
+    # same parts.
     doc_text = option_text = doc_members = option_members = None
     if plain_json and type(secured_document) is dict and type(proof) is dict:
         doc_text = plain_object_text(unsecured)
@@ -306,35 +305,15 @@ def _verify(
         document=unsecured,
     )
     if doc_members is None:
-        digest = _digest_from_plain_texts(secured_document, unsecured, options, doc_text, option_text, pv)
+        digest = _digest_from_plain_text(secured_document)
     else:
         digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
     return verified, digest
 
 
-def _digest_from_plain_texts(
-    secured_document: dict,
-    unsecured: dict,
-    options: dict,
-    doc_text: str,
-    option_text: str,
-    proof_value: str,
-) -> bytes | None:
-    """SHA-256 of JCS(secured document) from the plain texts of its unsecured form and proof
-    options (see ``ledger.canonical.plain_text_with_member``); None if it cannot be had so."""
-    if "@context" in options:  # the unsecured form carries the proof's @context
-        if "@context" not in secured_document:
-            return None
-        own, signed = secured_document["@context"], options["@context"]
-        if own is not signed and value_text(own, plain_json=True) != value_text(signed, plain_json=True):
-            unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
-            doc_text = plain_object_text(unsecured)
-            if doc_text is None:
-                return None
-    proof_text = plain_text_with_member(option_text, options, "proofValue", encode_basestring(proof_value))
-    if proof_text is None:
-        return None
-    text = plain_text_with_member(doc_text, unsecured, "proof", proof_text)
+def _digest_from_plain_text(secured_document: dict) -> bytes | None:
+    """SHA-256 of JCS(secured document) from a plain parse: the C encoder's text, one call."""
+    text = plain_object_text(secured_document)
     if text is None:
         return None
     try:
