@@ -6,11 +6,8 @@ lives only in a link's fragment, which no request carries, and no detail quotes 
 """
 from __future__ import annotations
 
-import json
-
-from starlette.responses import Response
-
-PROBLEM_JSON = "application/problem+json"
+from ledger.problem import PROBLEM_JSON
+from ledger.problem import Problem as _Problem
 
 TITLES = {
     "NOT_JSON": "The body is not JSON",
@@ -31,26 +28,11 @@ TITLES = {
 }
 
 
-class Problem(Exception):
+class Problem(_Problem):
     """Raised by the service layer; turned into a problem+json response by the app."""
 
     def __init__(self, status: int, code: str, detail: str, **extra):
-        super().__init__(f"{status} {code}: {detail}")
-        self.status, self.code, self.detail, self.extra = status, code, detail, extra
-
-    def to_json(self) -> dict:
-        return {
-            "type": f"urn:certledger:problem:{self.code.lower().replace('_', '-')}",
-            "title": TITLES.get(self.code, self.code),
-            "status": self.status,
-            "code": self.code,
-            "detail": self.detail,
-            **self.extra,
-        }
-
-    def response(self, headers: dict | None = None) -> Response:
-        body = json.dumps(self.to_json(), ensure_ascii=False).encode("utf-8")
-        return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=headers)
+        super().__init__(status, code, detail, TITLES.get(code, code), **extra)
 
 
 __all__ = ["Problem", "PROBLEM_JSON", "TITLES"]
