@@ -276,7 +276,7 @@ def _verify(
     # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
     # one call. Otherwise member by member, so that the credential's text is assembled from the
     # same parts.
-    doc_text = option_text = doc_members = option_members = None
+    doc_text = option_text = doc_members = option_members = spliced = None
     if plain_json and type(secured_document) is dict and type(proof) is dict:
         doc_text = plain_object_text(unsecured)
         option_text = plain_object_text(options)
@@ -287,7 +287,11 @@ def _verify(
             option_members = Members.of(options, plain_json=plain_json)
             data = hash_data(document_bytes, text_bytes(option_members.text()))
         else:
-            data = hash_data(text_bytes(doc_text), text_bytes(option_text))
+            spliced = _PlainSplice.of(secured_document, unsecured, options, doc_text, option_text)
+            if spliced is None:
+                data = hash_data(text_bytes(doc_text), text_bytes(option_text))
+            else:
+                data = spliced.hash_data()
     except CanonicalizationError as exc:
         raise _fail(NOT_CANONICALIZABLE, f"cannot canonicalise (RFC 8785): {exc}") from None
     try:
@@ -304,11 +308,80 @@ def _verify(
         created=created,
         document=unsecured,
     )
-    if doc_members is None:
+    if spliced is not None:
+        digest = spliced.credential_digest(pv)
+    elif doc_members is None:
         digest = _digest_from_plain_text(secured_document)
     else:
         digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
     return verified, digest
+
+
+class _PlainSplice:
+    """The canonical bytes of a plainly parsed credential, its unsecured document and its proof
+    options share nearly everything: the document is ``head + tail`` with ``tail`` the members
+    that sort after ``proof``, the credential ``head + "proof":<proof>, + tail``; the options are
+    ``o_head + o_tail`` around where ``proofValue`` goes, the proof ``o_head + "proofValue":…, +
+    o_tail``. So the document's SHA-256 state after ``head`` serves both hashes, and the
+    credential's bytes are never built. Each tail is written by the C encoder from the members
+    that sort after the inserted key and must be exactly how the text ends."""
+
+    __slots__ = ("_head_hash", "_tail", "_doc_hash", "_o_head", "_o_tail")
+
+    @classmethod
+    def of(cls, secured: dict, unsecured: dict, options: dict, doc_text: str, option_text: str) -> "_PlainSplice | None":
+        if "@context" in options:  # the document was signed with the proof's @context
+            if "@context" not in secured or not _same_plain_text(secured["@context"], options["@context"]):
+                return None
+        doc = _split_before(doc_text, unsecured, "proof")
+        opt = _split_before(option_text, options, "proofValue")
+        if doc is None or opt is None:
+            return None
+        self = cls()
+        self._head_hash = hashlib.sha256(text_bytes(doc[0]))
+        self._tail = text_bytes(doc[1])
+        self._o_head, self._o_tail = text_bytes(opt[0]), text_bytes(opt[1])
+        return self
+
+    def hash_data(self) -> bytes:
+        """§3.3.4: SHA-256(proof config) || SHA-256(document)."""
+        doc_hash = self._head_hash.copy()
+        doc_hash.update(self._tail)
+        return hashlib.sha256(self._o_head + self._o_tail).digest() + doc_hash.digest()
+
+    def credential_digest(self, proof_value: str) -> bytes:
+        """SHA-256 of the credential's canonical bytes (its proof with ``proofValue``). Call it
+        after :meth:`hash_data`: it continues the shared hash state instead of copying it."""
+        value = encode_basestring(proof_value).encode("utf-8", "surrogatepass")
+        h = self._head_hash
+        h.update(b'"proof":' + self._o_head + b'"proofValue":' + value + b"," + self._o_tail + b",")
+        h.update(self._tail)
+        return h.digest()
+
+
+def _split_before(text: str, obj: dict, key: str) -> tuple[str, str] | None:
+    """``(head, tail)`` with ``text == head + tail``, ``head`` ending with the comma after the
+    members that sort before ``key`` (absent from ``obj``) and ``tail`` the members after it and
+    the closing brace; None unless members sort on both sides and the text ends with them."""
+    later = {k: v for k, v in obj.items() if k > key}  # plain keys: code-point order is RFC 8785's
+    if not later or len(later) == len(obj):
+        return None
+    tail = plain_object_text(later)
+    if tail is None:
+        return None
+    tail = tail[1:]
+    cut = len(text) - len(tail)
+    if cut < 2 or text[cut - 1] != "," or not text.endswith(tail):
+        return None
+    return text[:cut], tail
+
+
+def _same_plain_text(a: object, b: object) -> bool:
+    if a is b:
+        return True
+    if type(a) is list and type(b) is list and a == b and all(type(x) is str for x in a):
+        return True  # the usual @context: equal lists of strings, equal texts
+    return value_text(a, plain_json=True) == value_text(b, plain_json=True)
 
 
 def _digest_from_plain_text(secured_document: dict) -> bytes | None:

@@ -541,3 +541,36 @@ def test_plain_object_text_refuses_what_the_encoder_cannot_take():
     assert plain_object_text({"x": {1, 2}}) is None
     assert plain_object_text([1]) is None
     assert plain_object_text({"a": float("nan")}) is None
+
+
+# ------------------------------------------------------------------ plain splice of document, proof, credential
+
+from ledger import proof as proof_mod  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # the usual shape: @context, credentialSubject, id, issuer | proof | type, validFrom
+        {"zzz": {"proof": {"type": "x"}, "type": ',"type":["x"]'}},  # look-alikes after proof
+        {"a": ',"proof":{}', "credentialSubject": {"proof": 1, "type": "DataIntegrityProof"}},
+        {"\ue000": [{"proofValue": "z1"}]},  # BMP key beyond ASCII, still plain
+        {"type": {}, "validFrom": []},
+    ],
+)
+def test_spliced_document_proof_and_credential_are_exact(extra):
+    doc = {"@context": [_V2], "id": "urn:uuid:1", "credentialSubject": {"n": "中文"}, "type": ["A", "B"], **extra}
+    signed = add_proof(doc, _KEY, created="2024-01-01T00:00:00Z")
+    bundle, plain = parse_bundle_plain(_bundle_text(signed, False).encode("utf-8"))
+    assert plain
+    proof, digest = verify_proof_and_digest(bundle.credential, plain_json=True)
+    assert proof == verify_proof(signed) and digest == credential_digest(signed)
+
+
+def test_split_before_needs_members_on_both_sides():
+    assert proof_mod._split_before('{"a":1,"c":3}', {"a": 1, "c": 3}, "b") == ('{"a":1,', '"c":3}')
+    assert proof_mod._split_before('{"a":1,"c":3}', {"a": 1, "c": 3}, "0") is None  # would be first
+    assert proof_mod._split_before('{"a":1,"c":3}', {"a": 1, "c": 3}, "d") is None  # would be last
+    assert proof_mod._split_before('{"a":1,"c":4}', {"a": 1, "c": 3}, "b") is None  # text differs
+    assert proof_mod._same_plain_text(["a"], ["a"]) and not proof_mod._same_plain_text([True], [1])
+    assert proof_mod._same_plain_text({"x": [1]}, {"x": [1]})
