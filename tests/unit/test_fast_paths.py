@@ -574,3 +574,14 @@ def test_split_before_needs_members_on_both_sides():
     assert proof_mod._split_before('{"a":1,"c":4}', {"a": 1, "c": 3}, "b") is None  # text differs
     assert proof_mod._same_plain_text(["a"], ["a"]) and not proof_mod._same_plain_text([True], [1])
     assert proof_mod._same_plain_text({"x": [1]}, {"x": [1]})
+
+
+@pytest.mark.parametrize("length", [1, 2, 43, 44, 86, 87, 88, 127, 128, 129, 200])
+@pytest.mark.parametrize("fill", ["z", "1", "2", "9", "mixed"])
+def test_b58decode_at_the_lane_boundaries(length, fill):
+    import random as _random
+
+    rng = _random.Random(length)
+    text = "".join(rng.choice(_B58) for _ in range(length)) if fill == "mixed" else fill * length
+    for candidate in (text, "1" * 3 + text[3:], text[:-1] + "1"):
+        assert did_key.b58decode(candidate) == base58.b58decode(candidate)
