@@ -265,6 +265,19 @@ _KNOWN_NODES: dict[str, bytes] = {}
 _KNOWN_NODES_MAX = 4096
 
 
+def _known_hex32(value: object, field: str) -> bytes:
+    """:func:`_hex32` for a value the bundles of a batch share (the root, the anchor txHash)."""
+    if type(value) is str:
+        raw = _KNOWN_NODES.get(value)
+        if raw is not None:
+            return raw
+    raw = _hex32(value, field)
+    if len(_KNOWN_NODES) >= _KNOWN_NODES_MAX:
+        _KNOWN_NODES.clear()
+    _KNOWN_NODES[value] = raw
+    return raw
+
+
 def _path(path: list) -> tuple[bytes, ...]:
     known = _KNOWN_NODES
     try:
@@ -298,14 +311,14 @@ def _anchor_from_json(a: object) -> Anchor:
     if registry.chain_id != ledger.chain_id:
         raise BundleFormatError("anchor.registry", "must be on the same chain as anchor.ledger")
     digest = _hex32(a["digest"], "anchor.digest")
-    root = _hex32(a["root"], "anchor.root")
+    root = _known_hex32(a["root"], "anchor.root")  # one root (and one txHash) per batch
     path = a["path"]
     if type(path) is not list:
         raise BundleFormatError("anchor.path", "must be an array of 0x-hex hashes")
     if len(path) > MAX_PATH_LENGTH:
         raise BundleFormatError("anchor.path", f"has more than {MAX_PATH_LENGTH} elements")
     path_b = _path(path)
-    tx_hash = _hex32(a["txHash"], "anchor.txHash")
+    tx_hash = _known_hex32(a["txHash"], "anchor.txHash")
     bn = a["blockNumber"]
     if type(bn) is not int:
         raise BundleFormatError("anchor.blockNumber", "must be an integer")

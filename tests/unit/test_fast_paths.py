@@ -585,3 +585,13 @@ def test_b58decode_at_the_lane_boundaries(length, fill):
     text = "".join(rng.choice(_B58) for _ in range(length)) if fill == "mixed" else fill * length
     for candidate in (text, "1" * 3 + text[3:], text[:-1] + "1"):
         assert did_key.b58decode(candidate) == base58.b58decode(candidate)
+
+
+def test_known_root_and_tx_hash_keep_the_strict_rule():
+    good = "0x" + "cd" * 32
+    assert bundle_mod._known_hex32(good, "anchor.root") == bytes.fromhex("cd" * 32)
+    assert bundle_mod._known_hex32(good, "anchor.root") == bytes.fromhex("cd" * 32)  # remembered
+    for bad in (_HexStr(good), good.upper(), good[:-1], None, ["x"]):
+        with pytest.raises(BundleFormatError) as exc:
+            bundle_mod._known_hex32(bad, "anchor.root")
+        assert exc.value.field == "anchor.root"
