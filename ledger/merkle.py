@@ -182,27 +182,49 @@ def compute_root(digest: bytes, proof: Sequence[bytes]) -> bytes:
         return node
     # Hot path (every verification): sizes checked up front, C keccak called directly, and
     # parents remembered: the bundles of one batch share their upper nodes (a node at height h
-    # lies on the path of 2**h leaves), so verifying a batch hashes each node about once.
+    # lies on the path of 2**h leaves), so verifying a batch hashes each node about once. The
+    # memory is keyed by the node objects themselves (node -> sibling -> parent): remembered
+    # nodes and path elements are the same bytes objects bundle after bundle, whose hashes
+    # Python keeps, so a known level costs two dict look-ups and no new bytes.
     if proof and set(map(len, proof)) != {HASH_LEN}:
         raise MerkleError(f"proof element is not {HASH_LEN} bytes")
     parents = _PARENTS
     for sibling in proof:
-        pair = node + sibling if node < sibling else sibling + node
-        parent = parents.get(pair)
+        known = parents.get(node)
+        try:
+            parent = known.get(sibling) if known is not None else None
+        except TypeError:  # an unhashable element (bytearray): computed, not remembered
+            parent = None
         if parent is None:
-            parent = _k(pair).digest()
-            if len(parents) >= _PARENTS_MAX:
-                parents.clear()
-            parents[pair] = parent
+            parent = _k(node + sibling).digest() if node < sibling else _k(sibling + node).digest()
+            if type(sibling) is bytes:
+                _remember(node, sibling, parent)
         node = parent
     return node
 
 
-# keccak256(pair) by pair (64 bytes -> 32): a pure function's results, bounded (< 1 MB) and
-# emptied when full. Bundles verified in batch order reuse a node for the next 2**h bundles in a
-# row, so even this small memory keeps nearly every upper node.
-_PARENTS: dict[bytes, bytes] = {}
+def _remember(a: bytes, b: bytes, parent: bytes) -> None:
+    global _PARENT_COUNT
+    parents = _PARENTS
+    if _PARENT_COUNT >= _PARENTS_MAX:
+        parents.clear()
+        _PARENT_COUNT = 0
+    for node, sibling in ((a, b), (b, a)):  # both children find it
+        known = parents.get(node)
+        if known is None:
+            parents[node] = {sibling: parent}
+        else:
+            known[sibling] = parent
+    _PARENT_COUNT += 2
+
+
+# keccak256 of a pair, remembered by child -> sibling -> parent: a pure function's results,
+# bounded (entries counted, all dropped when full; < 1 MB). Bundles verified in batch order
+# reuse a node for the next 2**h bundles in a row, so even this small memory keeps nearly every
+# upper node.
+_PARENTS: dict[bytes, dict[bytes, bytes]] = {}
 _PARENTS_MAX = 4096
+_PARENT_COUNT = 0
 
 
 def verify(digest: bytes, proof: Sequence[bytes], root: bytes) -> bool:

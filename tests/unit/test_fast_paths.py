@@ -400,18 +400,40 @@ def test_compute_root_equals_the_plain_fold(digest, proof):
     assert compute_root(digest, tuple(proof)) == _reference_root(digest, proof)  # now from memory
 
 
+def _remembered():
+    return sum(len(v) for v in merkle._PARENTS.values())
+
+
 def test_remembered_parents_stay_right_across_clears(monkeypatch):
     monkeypatch.setattr(merkle, "_PARENTS", {})
+    monkeypatch.setattr(merkle, "_PARENT_COUNT", 0)
     monkeypatch.setattr(merkle, "_PARENTS_MAX", 5)
     digests = [bytes([i]) * 32 for i in range(1, 40)]
     tree = MerkleTree.build(digests)
     for _ in range(3):
         for i, d in enumerate(digests):
             assert compute_root(d, tree.proof(i)) == tree.root
-            assert len(merkle._PARENTS) <= 5
+            assert _remembered() <= 6
     wrong = list(tree.proof(3))
     wrong[1] = bytes(32)
     assert compute_root(digests[3], wrong) != tree.root
+    assert compute_root(digests[3], tree.proof(3)) == tree.root
+
+
+def test_remembered_parents_bounded_for_one_node_with_many_siblings(monkeypatch):
+    monkeypatch.setattr(merkle, "_PARENTS", {})
+    monkeypatch.setattr(merkle, "_PARENT_COUNT", 0)
+    monkeypatch.setattr(merkle, "_PARENTS_MAX", 64)
+    for i in range(1000):  # the same leaf with ever new siblings (a forger's pattern)
+        sibling = i.to_bytes(32, "big")
+        assert compute_root(bytes(32), [sibling]) == hash_pair(leaf_hash(bytes(32)), sibling)
+        assert _remembered() <= 65
+
+
+def test_bytearray_siblings_are_folded_but_not_remembered():
+    digest, sibling = bytes(32), bytearray(b"\x07" * 32)
+    assert compute_root(digest, [sibling]) == hash_pair(leaf_hash(digest), bytes(sibling))
+    assert compute_root(digest, (sibling, bytes(32))) == _reference_root(digest, [bytes(sibling), bytes(32)])
 
 
 def test_compute_root_checks_sizes_first():
