@@ -297,7 +297,7 @@ def _path(path: list) -> tuple[bytes, ...]:
 
 
 def _anchor_from_json(a: object) -> Anchor:
-    if not isinstance(a, Mapping):
+    if type(a) is not dict and not isinstance(a, Mapping):
         raise BundleFormatError("anchor", "must be an object or null")
     if a.keys() != _ANCHOR_FIELD_SET:  # otherwise name the first unknown or missing field
         for key in a:
@@ -330,7 +330,7 @@ def _anchor_from_json(a: object) -> Anchor:
 def bundle_from_json(obj: object) -> Bundle:
     """Validate an already-decoded bundle (note: duplicate keys cannot be seen here;
     use :func:`parse_bundle` on the raw text)."""
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise BundleFormatError("(bundle)", "must be a JSON object")
     if obj.keys() != _TOP_FIELD_SET:
         for key in obj:

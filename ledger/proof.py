@@ -162,6 +162,9 @@ def _fail(code: str, reason: str) -> ProofVerificationError:
     return ProofVerificationError(code, reason)
 
 
+_ABSENT = object()
+
+
 def _as_list(ctx: object) -> list:
     return list(ctx) if isinstance(ctx, list) else [ctx]
 
@@ -204,14 +207,14 @@ def _verify(
     expected_proof_purpose: str,
     plain_json: bool,
 ) -> tuple[VerifiedProof, bytes | None]:
-    if not isinstance(secured_document, Mapping):
+    if type(secured_document) is not dict and not isinstance(secured_document, Mapping):
         raise _fail(PROOF_MALFORMED, "the document is not a JSON object")
     if "proof" not in secured_document:
         raise _fail(PROOF_MISSING, "the document has no proof")
     proof = secured_document["proof"]
     if isinstance(proof, list):
         raise _fail(PROOF_SET_UNSUPPORTED, "a proof set is not accepted; exactly one proof is required")
-    if not isinstance(proof, Mapping):
+    if type(proof) is not dict and not isinstance(proof, Mapping):
         raise _fail(PROOF_MALFORMED, "proof is not a JSON object")
     if proof.get("type") != PROOF_TYPE:
         raise _fail(WRONG_PROOF_TYPE, f"proof type is {proof.get('type')!r}, expected {PROOF_TYPE!r}")
@@ -264,14 +267,16 @@ def _verify(
     unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     if "@context" in options:
-        doc_ctx = _as_list(secured_document.get("@context")) if "@context" in secured_document else []
-        proof_ctx = _as_list(options["@context"])
-        if doc_ctx[: len(proof_ctx)] != proof_ctx:
-            raise _fail(
-                CONTEXT_MISMATCH,
-                "the document's @context does not start with the proof's @context",
-            )
-        unsecured["@context"] = options["@context"]
+        own, signed = secured_document.get("@context", _ABSENT), options["@context"]
+        if not (own is signed or (type(own) is list and type(signed) is list and own == signed)):
+            doc_ctx = _as_list(own) if own is not _ABSENT else []
+            proof_ctx = _as_list(signed)
+            if doc_ctx[: len(proof_ctx)] != proof_ctx:
+                raise _fail(
+                    CONTEXT_MISMATCH,
+                    "the document's @context does not start with the proof's @context",
+                )
+        unsecured["@context"] = signed
     # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them.
     # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
     # one call. Otherwise member by member, so that the credential's text is assembled from the
@@ -301,13 +306,7 @@ def _verify(
             INVALID_SIGNATURE,
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
-    verified = VerifiedProof(
-        public_key=key,
-        verification_method=vm,
-        proof_purpose=purpose,
-        created=created,
-        document=unsecured,
-    )
+    verified = VerifiedProof(key, vm, purpose, created, unsecured)  # positional: a hot path
     if spliced is not None:
         digest = spliced.credential_digest(pv)
     elif doc_members is None:

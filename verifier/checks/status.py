@@ -8,6 +8,7 @@ from ..report import CheckResult, error, invalid, valid
 from ..timefmt import iso_utc
 
 NAME = "status"
+_REVOKED, _SUSPENDED = CredentialState.REVOKED, CredentialState.SUSPENDED  # bound once (hot path)
 
 
 def check_status(ctx: VerificationContext) -> CheckResult:
@@ -16,10 +17,10 @@ def check_status(ctx: VerificationContext) -> CheckResult:
         own = ctx.chain.status_of(ctx.deployment, ctx.digest)
     except ChainUnavailable as exc:
         return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
-    if batch.state == CredentialState.REVOKED:
+    if batch.state == _REVOKED:
         return invalid(NAME, "BATCH_REVOKED", since=iso_utc(batch.since), **reason_texts(batch.reason))
-    if own.state == CredentialState.REVOKED:
+    if own.state == _REVOKED:
         return invalid(NAME, "REVOKED", since=iso_utc(own.since), **reason_texts(own.reason))
-    if own.state == CredentialState.SUSPENDED:
+    if own.state == _SUSPENDED:
         return invalid(NAME, "SUSPENDED", since=iso_utc(own.since), **reason_texts(own.reason))
     return valid(NAME, "STATUS_ACTIVE")
