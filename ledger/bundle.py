@@ -198,7 +198,7 @@ def make_anchor(
 
 
 # While a bundle is decoded, the number hooks below note whether the JSON is "plain" in the
-# sense of ledger.canonical.member_texts (no float, no long integer; the keys are checked on the
+# sense of ledger.canonical.Members (no float, no long integer; the keys are checked on the
 # raw text), so verification may canonicalise it with the C encoder. Per thread: the decoder is
 # shared.
 _plain = threading.local()
@@ -360,7 +360,7 @@ def parse_bundle(data: bytes | bytearray | str) -> Bundle:
 
 
 def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
-    """:func:`parse_bundle`, and whether the JSON was plain (see ``ledger.canonical.member_texts``):
+    """:func:`parse_bundle`, and whether the JSON was plain (see ``ledger.canonical.Members``):
     no float, no integer beyond 15 characters, no key whose Python order may differ from RFC 8785's."""
     if isinstance(data, (bytes, bytearray)):
         utf8 = bytes(data)

@@ -226,7 +226,7 @@ def plain_object_text(obj: object) -> str | None:
 
 
 def value_text(value: object, *, plain_json: bool = False) -> str:
-    """JCS text (not yet UTF-8) of one JSON value; see :func:`member_texts` for ``plain_json``."""
+    """JCS text (not yet UTF-8) of one JSON value; see :class:`Members` for ``plain_json``."""
     return _plain_text(value) if plain_json else _exact_text(value)
 
 

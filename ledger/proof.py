@@ -23,12 +23,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring
 
 from cryptography.exceptions import InvalidSignature
 
 from ledger import did_key
-from json.encoder import encode_basestring
-
 from ledger.canonical import (
     CanonicalizationError,
     Members,
@@ -196,8 +195,8 @@ def verify_proof_and_digest(
     assembled from the canonical texts the proof check already made, or None when it could not
     be had that way (the document is not a plain ``dict``, or its own ``@context`` does not
     canonicalise): then compute it separately. ``plain_json`` as in
-    ``ledger.canonical.member_texts``: only for a document straight from a JSON parser that
-    found it plain (``ledger.bundle.parse_bundle_plain``)."""
+    ``ledger.canonical.Members``: only for a document straight from a JSON parser that found
+    it plain (``ledger.bundle.parse_bundle_plain``)."""
     return _verify(secured_document, public_key, expected_proof_purpose, plain_json)
 
 
@@ -325,7 +324,7 @@ class _PlainSplice:
     credential's bytes are never built. Each tail is written by the C encoder from the members
     that sort after the inserted key and must be exactly how the text ends."""
 
-    __slots__ = ("_head_hash", "_tail", "_doc_hash", "_o_head", "_o_tail")
+    __slots__ = ("_head_hash", "_tail", "_o_head", "_o_tail")
 
     @classmethod
     def of(cls, secured: dict, unsecured: dict, options: dict, doc_text: str, option_text: str) -> "_PlainSplice | None":
