@@ -43,6 +43,7 @@ from typing import Any
 
 from ledger.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
 from ledger.digest import credential_digest, to_hex32
+from ledger.json_depth import MAX_DEPTH, too_deep, value_too_deep
 from ledger.keccak import keccak256
 
 BUNDLE_TYPE = "CertLedgerBundle"
@@ -330,6 +331,12 @@ def _anchor_from_json(a: object) -> Anchor:
 def bundle_from_json(obj: object) -> Bundle:
     """Validate an already-decoded bundle (note: duplicate keys cannot be seen here;
     use :func:`parse_bundle` on the raw text)."""
+    if value_too_deep(obj):  # before anything recursive (canonical JSON, digests) meets it
+        raise BundleFormatError("(bundle)", f"is nested more than {MAX_DEPTH} levels deep")
+    return _bundle_from_obj(obj)
+
+
+def _bundle_from_obj(obj: object) -> Bundle:
     if type(obj) is not dict and not isinstance(obj, Mapping):
         raise BundleFormatError("(bundle)", "must be a JSON object")
     if obj.keys() != _TOP_FIELD_SET:
@@ -375,6 +382,8 @@ def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
         utf8 = text.encode("utf-8", "surrogatepass")
     else:
         raise TypeError("parse_bundle takes bytes or str")
+    if too_deep(text):  # the decoder recurses in C: refuse before it could overflow the stack
+        raise BundleFormatError("(bundle)", f"is nested more than {MAX_DEPTH} levels deep")
     _plain.ok = json_text_is_bmp(utf8)
     try:
         obj = _DECODER.decode(text)
@@ -384,7 +393,7 @@ def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
         raise BundleFormatError("(bundle)", "is nested too deeply") from None
     except ValueError as exc:
         raise BundleFormatError("(bundle)", f"is not valid JSON: {exc}") from None
-    return bundle_from_json(obj), _plain.ok
+    return _bundle_from_obj(obj), _plain.ok
 
 
 __all__ = [

@@ -66,7 +66,7 @@ def _verify_part(part: str, last: bool, max_items: int):
     body itself, which names the error); ``(reports, [(index, text) to retry])`` otherwise."""
     import json
 
-    from .service import too_deep
+    from ledger.json_depth import too_deep
 
     global _SCANNER
     if _SCANNER is None:

@@ -14,7 +14,6 @@ The routes (``verifier.app``) only move bytes in and out; tests call these funct
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from ledger.content.store import (
     ContentStoreUnavailable,
     ContentTooLarge,
 )
+from ledger.json_depth import MAX_DEPTH, too_deep  # why: see ledger.json_depth
 
 from .chain_state import ChainReader
 from .problems import Problem
@@ -38,12 +38,6 @@ from .verify import verify
 _WHITESPACE = " \t\n\r"
 _SCANNER = json.JSONDecoder()
 
-MAX_DEPTH = 512
-"""Deepest nesting of arrays and objects accepted. Python's JSON decoder recurses in C once per
-level and libraries imported with web3 (py_ecc) raise the recursion limit to 100,000, far beyond
-what a thread's stack holds: a body of 100,000 '[' would crash the process instead of raising.
-No bundle comes anywhere near this depth; deeper input is refused before any decoder sees it."""
-_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 _BIG_STACK = 256 * 1024 * 1024                # the batch splitter's thread: RecursionError, never a crash
 
 
@@ -94,7 +88,7 @@ class VerifierService:
 
     def split_batch(self, body: bytes) -> list[str]:
         """The elements of a JSON array, each as its own JSON text; :class:`Problem` otherwise.
-        Runs in a thread of its own with a large stack (see :data:`MAX_DEPTH`)."""
+        Runs in a thread of its own with a large stack (see ``ledger.json_depth``)."""
         outcome: list = []
 
         def run():
@@ -275,26 +269,6 @@ def check_cid(cid: str) -> None:
         # The reason, not the text: a mistyped link may carry more than a CID.
         raise Problem(400, "CID_MALFORMED", "a CID here is CIDv1 in lower-case base32 (bafk…), "
                                             "as the share link gives it") from None
-
-
-def too_deep(data: bytes | str, limit: int = MAX_DEPTH) -> bool:
-    """Whether arrays and objects nest deeper than ``limit`` (strings are skipped)."""
-    if isinstance(data, bytes):
-        if data.count(b"[") + data.count(b"{") <= limit:  # so few cannot nest deeper (a bundle has ~30)
-            return False
-        data = data.decode("latin-1")  # brackets and quotes are ASCII; UTF-8 never hides them in a sequence
-    elif data.count("[") + data.count("{") <= limit:
-        return False
-    depth = 0
-    for match in _STRUCTURE.finditer(data):
-        c = match.group()[0]
-        if c in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
 
 
 def _skip(text: str, i: int) -> int:
