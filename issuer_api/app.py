@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger.chain import ChainError
 from ledger.content.store import ContentStoreError
 from ledger.errors import ValidationError
+from ledger.http_limits import RequestLimits, limiter_for
 from ledger.issuance import IssuanceError
 from ledger.problem import Problem
 
 from .errors import problem_for
+from .limits import JsonDepthGuard, api_key_or_address
 from .routes import admin, credentials, sharing
 from .service import IssuerService
 
@@ -36,7 +38,10 @@ def create_app(service: IssuerService) -> FastAPI:
     app = FastAPI(title="CertLedger issuer API", version="1", lifespan=lifespan,
                   description="Issue, anchor, share, revoke and audit an agency's credentials.")
     app.state.service = service
+    app.add_middleware(JsonDepthGuard)  # inside BodyLimit, which caps what it buffers
     app.add_middleware(BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes)
+    app.add_middleware(RequestLimits, key_for=api_key_or_address, limiter=limiter_for(
+        service.settings.rate_limit_per_s, service.settings.rate_limit_burst))  # outermost: floods cost least
     for router in (credentials.router, sharing.router, admin.router):
         app.include_router(router)
 

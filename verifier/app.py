@@ -29,6 +29,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from ledger.http_limits import RequestLimits, by_client_address, limiter_for
+
 from .logs import install_access_log_redaction
 from .problems import Problem
 from .service import VerifierService, check_cid, report_json
@@ -156,6 +158,8 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
+    app.add_middleware(RequestLimits, key_for=by_client_address,  # URL/header sizes, 429 per client address
+                       limiter=limiter_for(settings.rate_limit_per_s, settings.rate_limit_burst))
     if settings.cors_origins:  # off unless configured; outermost, so that it covers POST /verify too
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"], max_age=600)

@@ -19,6 +19,9 @@ Environment variables (``CERTLEDGER_VERIFIER_…``) win over the values a caller
 ``…_MAX_STALENESS_S``                      older index: reports say ERROR, never VALID (30 s)
 ``…_BATCH_PROCESSES``                      processes verifying a large batch (default: CPUs)
 ``…_ROOT_PATH``                            URL path prefix when served below one (``/verify``)
+``…_RATE_LIMIT_PER_S``                     requests per second per client address and worker
+                                           (10,000; 0: off); 429 with ``Retry-After`` beyond
+``…_RATE_LIMIT_BURST``                     requests an address may send at once (20,000)
 ========================================  =====================================================
 """
 from __future__ import annotations
@@ -96,6 +99,8 @@ class VerifierSettings:
     log_range: int = 5_000
     batch_processes: int = 0          # 0: one per CPU
     root_path: str = ""
+    rate_limit_per_s: float = 10_000.0   # requests per second per client address, per worker; 0: off
+    rate_limit_burst: int = 20_000
 
     # --- derived ---
     def trust(self) -> TrustRoots:
@@ -124,6 +129,8 @@ class VerifierSettings:
         for name in ("max_body_bytes", "max_batch_bytes", "max_batch_items", "reorg_window", "log_range"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive")
+        if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
+            raise SettingsError("rate_limit_per_s must be 0 (off) or positive, rate_limit_burst at least 1")
         if self.confirmations < 1:
             raise SettingsError("confirmations must be at least 1 (1: the block holding the fact)")
         if self.poll_interval_s <= 0 or self.max_staleness_s <= self.poll_interval_s:

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from ledger.bundle import Bundle
+from ledger.json_depth import too_deep
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .bundles import anchored_bundle, open_credential
@@ -75,7 +76,10 @@ def _encode(values: list) -> str:
 
 def _decode(cursor: str) -> list:
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if too_deep(raw):  # before the C decoder recurses (see ledger.json_depth)
+            raise ValueError("too deep")
+        return json.loads(raw)
     except ValueError:
         raise ValueError("cursor: not a cursor returned by this listing") from None
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from ledger.credential_types import SUBJECT_FIELD, CredentialType
 from ledger.errors import FieldError, ValidationError
+from ledger.json_depth import MAX_DEPTH, too_deep
 
 VALID_FROM, VALID_UNTIL = "validFrom", "validUntil"
 _DATE_COLUMNS = (VALID_FROM, VALID_UNTIL)
@@ -105,6 +106,8 @@ def _convert(text: str, kind: str):
             return None
         raise ValueError("not null")
     if kind in ("array", "object"):
+        if too_deep(text):  # before the C decoder recurses (see ledger.json_depth)
+            raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         value = json.loads(text)
         if (kind == "array") != isinstance(value, list) or (kind == "object" and not isinstance(value, dict)):
             raise ValueError(f"not a JSON {kind}")
@@ -240,6 +243,9 @@ def rows_from_jsonl(data: str | bytes) -> list[Row]:
     rows = []
     for number, line in enumerate(_text(data).splitlines(), 1):
         if not line.strip():
+            continue
+        if too_deep(line):  # before the C decoder recurses (see ledger.json_depth)
+            rows.append(Row(number, {}, problems=(FieldError("(row)", f"is nested more than {MAX_DEPTH} levels deep"),)))
             continue
         try:
             obj = json.loads(line)
