@@ -1,0 +1,407 @@
+"""Who may call what: every endpoint of both services x every kind of caller -> the status.
+
+The issuer's rule (issuer_api/deps.py, ledger/api_keys.py), as the API applies it today:
+
+* **401** ``UNAUTHENTICATED`` — no key, a malformed or unknown key, a revoked key: no hint which.
+* **403** ``FORBIDDEN`` — a valid key that lacks the endpoint's scope (``admin`` implies every agency
+  scope; supersede needs ``issue`` *and* ``revoke``), or of the wrong kind: a governance key is not
+  an agency's (agency endpoints), an agency key is not governance (``POST /types``, ``/agencies``).
+* **404** ``NOT_FOUND`` — another agency's credential or API key: the same answer as an id that does
+  not exist, so an agency cannot even learn that another's credential exists.
+* Collections (list, search, audit, API keys, issuing) act on the caller's own agency: another
+  agency's key gets *its own* (empty of ours) answer, never ours.
+* ``/healthz`` and the API's documents are public.
+
+The matrix is keyed by the app's own route table: a new endpoint without an entry fails
+:func:`test_every_issuer_route_is_in_the_matrix`. The verifier is public: every endpoint answers
+without credentials (and ignores any sent), and methods it does not take are refused (405).
+Runs in process (TestClient, real anvil, real SQLite); one row runs through a real uvicorn process.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.api_keys import SCOPES, create_api_key, revoke_api_key
+from ledger.cli import main
+from ledger.config import load_settings
+from ledger.embedded_chain import rpc_urls_for
+from ledger.issuance import anchor_once
+from issuer_api.app import create_app
+from issuer_api.main import build_service
+from issuer_api.settings import IssuerSettings
+from tests.integration.conftest import degree
+from tests.integration.verifier_server import free_port, settings_for, share, start_verifier
+
+EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
+SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "数学",
+           "institution": "浙江大学", "graduationDate": "2024-06-30"}
+RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+CASES: list[tuple[str, str, str, int]] = []   # (endpoint, caller, expected, got): counted and printed at the end
+
+
+# ------------------------------------------------------------------------------------- the world
+
+
+@dataclass
+class Api:
+    client: TestClient
+    service: object
+    home: object
+    governance: str
+    keys: dict = field(default_factory=dict)          # caller kind -> key (fixed ones)
+    pool: list = field(default_factory=list)          # anchored EDU credentials not yet touched
+
+    def key(self, agency: str | None, scopes: list[str]) -> str:
+        return create_api_key(self.service.ctx.engine, agency, scopes, "matrix")[1]
+
+    def fresh_credential(self) -> str:
+        if not self.pool:
+            auth = bearer(self.keys["edu-admin"])
+            for i in range(8):
+                reply = self.client.post("/credentials", json={"type": "DegreeCertificate",
+                                                               "subject": {**SUBJECT, "name": f"矩阵{i}"}}, headers=auth)
+                assert reply.status_code == 201, reply.text
+                self.pool.append(reply.json()["id"])
+            anchor_once(self.service.ctx, flush=True)
+        return self.pool.pop()
+
+
+def bearer(key: str | None) -> dict:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    home = tmp_path_factory.mktemp("matrix") / "home"
+    for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
+        assert main(["--data-dir", str(home), *args]) == 0
+    try:
+        config = load_settings(home)
+        service = build_service(config, rpc_urls_for(config), IssuerSettings(
+            verifier_url="http://127.0.0.1:8600", run_anchorer=False))
+        _, governance = create_api_key(service.ctx.engine, None, ["governance"], "matrix governance")
+        with TestClient(create_app(service)) as client:
+            api = Api(client, service, home, governance)
+            for code in (EDU, CIVIL):
+                reply = client.post("/agencies", json={"code": code, "name": f"{code} bureau",
+                                                       "types": ["DegreeCertificate", "ResidenceCertificate"]},
+                                    headers=bearer(governance))
+                assert reply.status_code == 201, reply.text
+                api.keys[f"{code}-first-admin"] = reply.json()["apiKey"]
+            api.keys["edu-admin"] = api.key(EDU, ["admin"])
+            api.keys["other-agency"] = api.key(CIVIL, ["admin"])
+            api.keys["read-only"] = api.key(EDU, ["read"])
+            revoked = create_api_key(service.ctx.engine, EDU, ["admin"], "to revoke")
+            revoke_api_key(service.ctx.engine, revoked[0].id, EDU, "matrix")
+            api.keys["revoked"] = revoked[1]
+            revoked_gov = create_api_key(service.ctx.engine, None, ["governance"], "to revoke")
+            revoke_api_key(service.ctx.engine, revoked_gov[0].id, None, "matrix")
+            api.keys["revoked-governance"] = revoked_gov[1]
+            yield api
+    finally:
+        main(["--data-dir", str(home), "chain", "down"])
+
+
+# --------------------------------------------------------------------------------- the matrix
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """``scopes``: what the right key holds (None: public; ("governance",): governance).
+    ``request(api, cid)`` -> (path, kwargs) with ``cid`` a credential of EDU (or None).
+    ``ok``: the right key's status. ``foreign``: what another agency's admin key gets."""
+
+    scopes: tuple[str, ...] | None
+    request: Callable
+    ok: int
+    foreign: int = 404
+    needs_credential: bool = False
+    check_foreign: Callable | None = None      # (api, reply, cid) -> None: asserts nothing of EDU's leaked
+    fresh_for_success: bool = False           # the right key's call changes the credential
+
+
+def _json(body):
+    return {"json": body}
+
+
+def _ids(reply) -> set:
+    return {item["id"] for item in reply.json()["items"]}
+
+
+def _no_edu_credentials(api, reply, cid):
+    assert cid not in _ids(reply) and all(c["issuer"] != EDU for c in reply.json()["items"] if "issuer" in c)
+
+
+def _no_edu_audit(api, reply, cid):
+    assert cid not in json.dumps(reply.json(), ensure_ascii=False)
+
+
+def _no_edu_keys(api, reply, cid):
+    edu_ids = {k["id"] for k in api.client.get("/api-keys", headers=bearer(api.keys["edu-admin"])).json()}
+    assert edu_ids and not edu_ids & {k["id"] for k in reply.json()}
+
+
+def _issued_for_other(api, reply, cid):
+    other = reply.json()["id"]
+    assert api.client.get(f"/credentials/{other}", headers=bearer(api.keys["edu-admin"])).status_code == 404
+
+
+_type_names = (f"MatrixType{i}" for i in itertools.count())
+_agency_codes = (f"matrix-agency-{i}" for i in itertools.count())
+_CSV = "name,idNumber,degree,major,institution,graduationDate\n张三,330106199001011234,学士,数学,浙江大学,2024-06-30\n"
+
+
+def _drop_key_request(api, cid):
+    key_id = create_api_key(api.service.ctx.engine, EDU, ["read"], "to drop")[0].id
+    return "DELETE", f"/api-keys/{key_id}", {}
+
+
+ISSUER: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/healthz"): Endpoint(None, lambda a, c: ("GET", "/healthz", {}), 200),
+    ("GET", "/types"): Endpoint(("read",), lambda a, c: ("GET", "/types", {}), 200, foreign=200),
+    ("POST", "/types"): Endpoint(("governance",), lambda a, c: (
+        "POST", "/types", _json({"name": next(_type_names), "schema": {"type": "object"}})), 201),
+    ("POST", "/agencies"): Endpoint(("governance",), lambda a, c: (
+        "POST", "/agencies", _json({"code": next(_agency_codes), "name": "matrix", "types": ["DegreeCertificate"]})), 201),
+    ("POST", "/api-keys"): Endpoint(("admin",), lambda a, c: ("POST", "/api-keys", _json({"scopes": ["read"]})), 201,
+                                    foreign=201),
+    ("GET", "/api-keys"): Endpoint(("admin",), lambda a, c: ("GET", "/api-keys", {}), 200, foreign=200,
+                                   check_foreign=_no_edu_keys),
+    ("DELETE", "/api-keys/{key_id}"): Endpoint(("admin",), _drop_key_request, 200),
+    ("GET", "/audit"): Endpoint(("read",), lambda a, c: ("GET", "/audit", {}), 200, foreign=200,
+                                needs_credential=True, check_foreign=_no_edu_audit),
+    ("POST", "/credentials"): Endpoint(("issue",), lambda a, c: (
+        "POST", "/credentials", _json({"type": "DegreeCertificate", "subject": SUBJECT})), 201, foreign=201,
+        check_foreign=_issued_for_other),
+    ("POST", "/credentials/bulk"): Endpoint(("issue",), lambda a, c: (
+        "POST", "/credentials/bulk?type=DegreeCertificate",
+        {"content": _CSV.encode(), "headers": {"content-type": "text/csv"}}), 200, foreign=200),
+    ("GET", "/credentials"): Endpoint(("read",), lambda a, c: ("GET", "/credentials", {}), 200, foreign=200,
+                                      needs_credential=True, check_foreign=_no_edu_credentials),
+    ("POST", "/credentials/status"): Endpoint(("revoke",), lambda a, c: (
+        "POST", "/credentials/status", _json({"action": "suspend", "ids": [c], "reason": 0})), 200,
+        needs_credential=True, fresh_for_success=True),
+    ("GET", "/credentials/{credential_id}"): Endpoint(("read",), lambda a, c: ("GET", f"/credentials/{c}", {}), 200,
+                                                      needs_credential=True),
+    ("GET", "/credentials/{credential_id}/bundle"): Endpoint(("read",), lambda a, c: (
+        "GET", f"/credentials/{c}/bundle", {}), 200, needs_credential=True),
+    ("POST", "/credentials/{credential_id}/supersede"): Endpoint(("issue", "revoke"), lambda a, c: (
+        "POST", f"/credentials/{c}/supersede", _json({"subject": {**SUBJECT, "name": "更正"}})), 201,
+        needs_credential=True, fresh_for_success=True),
+    ("POST", "/credentials/{credential_id}/{action}"): Endpoint(("revoke",), lambda a, c: (
+        "POST", f"/credentials/{c}/revoke", _json({"reason": 2})), 200, needs_credential=True, fresh_for_success=True),
+    ("GET", "/credentials/{credential_id}/share"): Endpoint(("read",), lambda a, c: (
+        "GET", f"/credentials/{c}/share", {}), 200, needs_credential=True),
+    ("GET", "/credentials/{credential_id}/qr.png"): Endpoint(("read",), lambda a, c: (
+        "GET", f"/credentials/{c}/qr.png", {}), 200, needs_credential=True),
+    ("GET", "/credentials/{credential_id}/qr.svg"): Endpoint(("read",), lambda a, c: (
+        "GET", f"/credentials/{c}/qr.svg", {}), 200, needs_credential=True),
+}
+DOCUMENTS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+
+CALLERS = ("no key", "malformed key", "unknown key", "revoked key", "other agency", "read-only key",
+           "key lacking the scope", "governance key", "revoked governance key", "right key")
+
+
+def expected(endpoint: Endpoint, caller: str) -> int:
+    if endpoint.scopes is None:
+        return endpoint.ok
+    governance = endpoint.scopes == ("governance",)
+    if caller in ("no key", "malformed key", "unknown key", "revoked key", "revoked governance key"):
+        return 401
+    if caller == "right key":
+        return endpoint.ok
+    if governance:
+        return endpoint.ok if caller == "governance key" else 403  # any agency key, whatever its scopes
+    if caller == "governance key":
+        return 403   # governance is not an agency
+    if caller == "other agency":
+        return endpoint.foreign
+    if caller == "read-only key":
+        return endpoint.ok if endpoint.scopes == ("read",) else 403
+    return 403       # lacking the scope
+
+
+def caller_key(api: Api, endpoint: Endpoint, caller: str) -> str | None:
+    fixed = {"no key": None, "malformed key": "not-a-key", "unknown key": "clk_000000000000_" + "x" * 43,
+             "revoked key": api.keys["revoked"], "other agency": api.keys["other-agency"],
+             "read-only key": api.keys["read-only"], "governance key": api.governance,
+             "revoked governance key": api.keys["revoked-governance"]}
+    if caller in fixed:
+        return fixed[caller]
+    scopes = endpoint.scopes or ("read",)
+    if scopes == ("governance",):
+        return api.governance if caller == "right key" else api.keys["edu-admin"]
+    if caller == "right key":
+        return api.key(EDU, list(scopes))
+    lacking = [s for s in SCOPES if s not in scopes and s != "admin"]
+    if len(scopes) > 1:
+        lacking = [scopes[0]]  # supersede: one of the two scopes it needs is not enough
+    return api.key(EDU, lacking)
+
+
+def call(client, method: str, path: str, key: str | None, kwargs: dict):
+    kwargs = dict(kwargs)
+    headers = {**kwargs.pop("headers", {}), **bearer(key)}
+    return client.request(method, path, headers=headers, **kwargs)
+
+
+def route_table(routes, prefix: str = ""):
+    """(method, path) of every route, API or not, through included routers (hidden ones too)."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI >= 0.120 wraps an included router
+            yield from route_table(route.original_router.routes, prefix + route.include_context.prefix)
+        else:
+            for method in getattr(route, "methods", None) or ():
+                if method != "HEAD":
+                    yield method, prefix + route.path
+
+
+def test_every_issuer_route_is_in_the_matrix(api):
+    routes = set(route_table(api.client.app.routes))
+    documented = {(m.upper(), p) for p, ops in api.client.get("/openapi.json").json()["paths"].items() for m in ops}
+    assert documented and documented <= routes
+    missing = routes - set(ISSUER) - DOCUMENTS
+    assert not missing, f"endpoints without an authorisation matrix entry: {sorted(missing)}"
+    assert not set(ISSUER) - routes, "matrix entries for endpoints that no longer exist"
+    assert set(ISSUER) > documented - {("GET", "/healthz")}
+
+
+@pytest.mark.parametrize("route", list(ISSUER), ids=[f"{m} {p}" for m, p in ISSUER])
+def test_issuer_matrix(api, route):
+    endpoint = ISSUER[route]
+    edu_admin = bearer(api.keys["edu-admin"])
+    shared = api.fresh_credential() if endpoint.needs_credential else None
+    before = api.client.get(f"/credentials/{shared}", headers=edu_admin).json() if shared else None
+    mismatches = []
+    for caller in CALLERS:
+        want = expected(endpoint, caller)
+        success = 200 <= want < 300
+        cid = api.fresh_credential() if (endpoint.needs_credential and endpoint.fresh_for_success and success) \
+            else shared
+        method, path, kwargs = endpoint.request(api, cid)
+        reply = call(api.client, method, path, caller_key(api, endpoint, caller), kwargs)
+        CASES.append((f"{route[0]} {route[1]}", caller, str(want), reply.status_code))
+        if reply.status_code != want:
+            mismatches.append(f"{caller}: expected {want}, got {reply.status_code} {reply.text[:200]}")
+            continue
+        if want >= 400:
+            assert reply.headers["content-type"].startswith("application/problem+json"), (caller, reply.headers)
+            code = reply.json()["code"]
+            assert code == {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND"}.get(want, code), (caller, code)
+            if want == 404 and cid:  # exactly what a credential that does not exist gets
+                _, ghost_path, ghost_kw = endpoint.request(api, "urn:uuid:00000000-0000-4000-8000-000000000000")
+                ghost = call(api.client, method, ghost_path, caller_key(api, endpoint, caller), ghost_kw)
+                assert (ghost.status_code, ghost.json()["code"]) == (404, code)
+        if caller == "other agency" and success and endpoint.check_foreign:
+            endpoint.check_foreign(api, reply, shared)
+    assert not mismatches, "\n".join(mismatches)
+    if shared:  # every refused caller left our credential exactly as it was
+        assert api.client.get(f"/credentials/{shared}", headers=edu_admin).json() == before
+
+
+# --------------------------------------------------------------------------------- the verifier
+
+
+@pytest.fixture(scope="module")
+def verifier(shared_world, tmp_path_factory):
+    world = shared_world
+    tmp = tmp_path_factory.mktemp("matrix-verifier")
+    _, bundles = world.anchor(EDU, [world.sign(EDU, degree("矩阵验证"))])
+    server = start_verifier(settings_for(world, tmp))
+    _, cid, _ = share(__import__("ledger.content", fromlist=["LocalContentStore"]).LocalContentStore(
+        server.settings.content_dir), bundles[0], server.url)
+    try:
+        yield server, bundles[0].to_bytes(), cid
+    finally:
+        server.stop()
+
+
+def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
+    server, bundle, cid = verifier
+    requests = {("POST", "/verify"): ({"content": bundle}, 200), ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
+                ("GET", f"/content/{cid}"): ({}, 200), ("GET", f"/s/{cid}"): ({}, 200), ("GET", "/"): ({}, 200),
+                ("GET", "/healthz"): ({}, 200), ("GET", "/openapi.json"): ({}, 200), ("GET", "/static/app.js"): ({}, 200)}
+    paths = {r.path for r in server.app.routes if getattr(r, "path", None)}
+    assert paths >= {"/verify", "/verify/batch", "/content/{cid}", "/s/{cid}", "/", "/healthz"}
+    credentials = {"none": {}, "bearer": {"Authorization": "Bearer clk_000000000000_" + "x" * 43},
+                   "basic": {"Authorization": "Basic dXNlcjpwYXNz"}, "cookie": {"Cookie": "session=1"}}
+    mismatches = []
+    with server.client() as client:
+        for (method, path), (kwargs, want) in requests.items():
+            for label, headers in credentials.items():
+                reply = client.request(method, path, headers={"Content-Type": "application/json", **headers}, **kwargs)
+                CASES.append((f"verifier {method} {path.split('/bafk')[0]}", label, str(want), reply.status_code))
+                if reply.status_code != want:
+                    mismatches.append(f"{method} {path} with {label}: {reply.status_code}")
+        for path in ("/verify", "/verify/batch", f"/content/{cid}", f"/s/{cid}", "/", "/healthz"):
+            allowed = {"POST"} if path.startswith("/verify") else {"GET", "HEAD"}
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                if method in allowed:
+                    continue
+                reply = client.request(method, path, content=b"{}")
+                CASES.append((f"verifier {method} {path.split('/bafk')[0]}", "none", "405", reply.status_code))
+                if reply.status_code != 405 or reply.json()["code"] != "METHOD_NOT_ALLOWED":
+                    mismatches.append(f"{method} {path}: {reply.status_code} {reply.text[:100]}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+# ------------------------------------------------------------------ one row through a real uvicorn
+
+
+def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
+    """GET /credentials/{id} and POST /credentials/{id}/revoke, every caller, over HTTP to
+    `certledger serve issuer` on the same data directory."""
+    cid = api.fresh_credential()
+    port = free_port()
+    log = tmp_path / "issuer.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(api.home), "serve", "issuer",
+                                   "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the issuer did not start"
+                time.sleep(0.2)
+            for route in (("GET", "/credentials/{credential_id}"), ("POST", "/credentials/{credential_id}/{action}")):
+                endpoint = ISSUER[route]
+                for caller in CALLERS:
+                    want = expected(endpoint, caller)
+                    method, path, kwargs = endpoint.request(api, cid)
+                    reply = call(client, method, path, caller_key(api, endpoint, caller), kwargs)
+                    CASES.append((f"uvicorn {route[0]} {route[1]}", caller, str(want), reply.status_code))
+                    assert reply.status_code == want, (route, caller, reply.text)
+            assert client.get(f"/credentials/{cid}", headers=bearer(api.keys["edu-admin"])).json()["state"] == "revoked"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_print_the_number_of_cases(capsys):
+    issuer = sum(1 for e, *_ in CASES if not e.startswith(("verifier", "uvicorn")))
+    verifier_cases = sum(1 for e, *_ in CASES if e.startswith("verifier"))
+    uvicorn_cases = len(CASES) - issuer - verifier_cases
+    with capsys.disabled():
+        print(f"\nauthorisation matrix: {len(CASES)} cases ({issuer} issuer in process, {uvicorn_cases} issuer "
+              f"through uvicorn, {verifier_cases} verifier), all as expected")
+    if CASES:  # the whole module ran
+        assert issuer >= len(ISSUER) * len(CALLERS) and verifier_cases > 0
