@@ -27,6 +27,14 @@ def utc_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Environment overrides of the batch policy (the services build their context from a data directory).
+POLICY_ENV = {
+    "max_size": ("CERTLEDGER_BATCH_MAX_SIZE", int),
+    "max_age_s": ("CERTLEDGER_BATCH_MAX_AGE_S", float),
+    "lease_ttl_s": ("CERTLEDGER_ANCHOR_LEASE_TTL_S", float),
+}
+
+
 def _worker_id() -> str:
     return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -48,6 +56,23 @@ class BatchPolicy:
             raise ValueError("max_size must be between 1 and 2**32-1")
         if self.max_age_s < 0 or self.lease_ttl_s <= 0:
             raise ValueError("max_age_s must be >= 0 and lease_ttl_s > 0")
+
+    @classmethod
+    def from_env(cls, env=None) -> "BatchPolicy":
+        """The defaults, overridden by ``CERTLEDGER_BATCH_MAX_SIZE``, ``CERTLEDGER_BATCH_MAX_AGE_S`` and
+        ``CERTLEDGER_ANCHOR_LEASE_TTL_S`` (after a kill -9 the next anchorer waits for the lease to expire)."""
+        env = os.environ if env is None else env
+        values = {}
+        for name, (var, parse) in POLICY_ENV.items():
+            if env.get(var):
+                try:
+                    values[name] = parse(env[var])
+                except ValueError:
+                    raise ValueError(f"{var} must be a number, not {env[var]!r}") from None
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"batch policy from the environment: {exc}") from None
 
 
 @dataclass
@@ -88,6 +113,7 @@ class IssuanceContext:
             AgencyKeyring.from_data_dir(Path(settings.data_dir), passphrase),
             confirmations=settings.chain.confirmations,
         )
+        kw.setdefault("policy", BatchPolicy.from_env())
         return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
 
 

@@ -93,6 +93,17 @@ def test_batch_policy_bounds():
         BatchPolicy(max_age_s=-1)
 
 
+def test_batch_policy_from_the_environment():
+    assert BatchPolicy.from_env({}) == BatchPolicy()
+    policy = BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "0.5",
+                                   "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3"})
+    assert (policy.max_size, policy.max_age_s, policy.lease_ttl_s) == (250, 0.5, 3.0)
+    with pytest.raises(ValueError, match="CERTLEDGER_BATCH_MAX_SIZE"):
+        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
+    with pytest.raises(ValueError, match="max_size"):
+        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "0"})
+
+
 def test_backoff_doubles_up_to_the_maximum():
     ctx = SimpleNamespace(policy=BatchPolicy(retry_backoff_s=2, retry_backoff_max_s=60))
     assert [_backoff(ctx, n) for n in (0, 1, 2, 3, 10, 100)] == [
