@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.chain import ChainError
@@ -19,6 +20,7 @@ from ledger.errors import ValidationError
 from ledger.http_limits import RequestLimits, limiter_for
 from ledger.issuance import IssuanceError
 from ledger.problem import Problem
+from ledger.storage.db import database_unavailable
 
 from .errors import problem_for
 from .limits import JsonDepthGuard, api_key_or_address
@@ -71,6 +73,15 @@ def create_app(service: IssuerService) -> FastAPI:
     async def _http(_: Request, exc: StarletteHTTPException):
         codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
         return Problem(exc.status_code, codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)).response()
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError):
+        if not database_unavailable(exc):
+            raise exc  # a bug, not an outage: the server's 500
+        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+        return Problem(503, "DATABASE_UNAVAILABLE", "the database is not reachable now; send the same request "
+                       "again (with the same Idempotency-Key) later", "Try again later").response(
+            headers={"Retry-After": "2"})
 
     @app.exception_handler(ChainError)
     @app.exception_handler(ContentStoreError)

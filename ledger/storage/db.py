@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import create_engine
 
 from . import models  # noqa: F401  (registers the tables)
@@ -45,6 +46,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database is unreachable or dropped the connection (a restart, a failover, SQLite busy past
+    its timeout): nothing was committed by the failed statement's transaction unless its COMMIT was
+    under way, and the same request may succeed later (the pool re-connects: ``pool_pre_ping``), so
+    services answer 503 with Retry-After, and idempotency keys make the client's retry safe."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def init_database(url: str) -> Engine:

@@ -5,6 +5,9 @@ port (trust authentication, no fsync: nothing here outlives the session), stoppe
 the session. Root cannot run postgres, so as root the cluster runs as the system user ``postgres``
 (created if missing) in a directory it owns.
 
+``restartable_postgres``: a cluster of the test's own, which the test may stop and start again
+(``Cluster.stop`` / ``Cluster.start``) under a running service.
+
 ``database_url`` is parametrized over both back ends: ``sqlite`` (a file in the test's temporary
 directory) and ``postgresql`` (a fresh database per test in the session's cluster). Without the
 PostgreSQL binaries the ``postgresql`` cases are skipped, unless CERTLEDGER_REQUIRE_POSTGRES=1 (then
@@ -72,8 +75,39 @@ def _ensure_system_user(name: str) -> None:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
 
 
-def start_postgres(base: Path) -> tuple[PostgresServer, callable]:
-    """Start a cluster under `base`; returns the server and a function that stops it and removes `base`."""
+@dataclass
+class Cluster:
+    """The cluster under `base`, driven by pg_ctl as the user it runs as: it can be stopped and
+    started again (a database restart under a running service), and destroyed."""
+    base: Path
+    bin_dir: Path
+    options: str
+    run_user: str | None
+
+    def pg_ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), *args],
+                              capture_output=True, cwd=self.base, **_run_as(self.run_user))
+
+    def start(self) -> None:
+        done = self.pg_ctl("-o", self.options, "-l", str(self.base / "server.log"), "-w", "-t", "60", "start")
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, "pg_ctl start", done.stdout, done.stderr)
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` disconnects the clients and shuts down cleanly; `immediate` is a crash."""
+        self.pg_ctl("-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_postgres(base: Path, *, durable: bool = False) -> tuple[PostgresServer, Cluster]:
+    """Start a cluster under `base`; returns the server and the cluster (``destroy()`` when done).
+
+    Not `durable`: commits are acknowledged before their WAL is written (synchronous_commit=off), so
+    a crash of the server (``stop("immediate")``) may lose the last ones. Durable keeps that promise
+    (fsync stays off either way: only a crash of the machine would need it)."""
     bin_dir = _bin_dir()
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL binaries not found under /usr/lib/postgresql (run scripts/install-system-deps.sh)")
@@ -95,37 +129,51 @@ def start_postgres(base: Path) -> tuple[PostgresServer, callable]:
         check=True, capture_output=True, cwd=base, **as_user,
     )
     port = _free_port()
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    subprocess.run(
-        [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "-t", "60", "start"],
-        check=True, capture_output=True, cwd=base, **as_user,
-    )
-
-    def stop() -> None:
-        subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, cwd=base, **as_user)
-        shutil.rmtree(base, ignore_errors=True)
-
-    return PostgresServer("127.0.0.1", port, db_user), stop
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+    if not durable:
+        options += " -c synchronous_commit=off"
+    cluster = Cluster(base, bin_dir, options, run_user)
+    cluster.start()
+    return PostgresServer("127.0.0.1", port, db_user), cluster
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
+def _require_binaries() -> None:
     if _bin_dir() is None:
         message = "PostgreSQL is not installed: run scripts/install-system-deps.sh"
         if os.environ.get("CERTLEDGER_REQUIRE_POSTGRES") == "1":
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    _require_binaries()
     base = Path(tempfile.mkdtemp(prefix="certledger-pg-"))
     try:
-        server, stop = start_postgres(base)
+        server, cluster = start_postgres(base)
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"could not start PostgreSQL: {exc.stderr.decode(errors='replace')}") from exc
     try:
         yield server
     finally:
-        stop()
+        cluster.destroy()
+
+
+@pytest.fixture
+def restartable_postgres():
+    """(server, cluster) of a durable cluster for this test alone."""
+    _require_binaries()
+    base = Path(tempfile.mkdtemp(prefix="certledger-pg-"))
+    try:
+        server, cluster = start_postgres(base, durable=True)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    try:
+        yield server, cluster
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture
@@ -142,4 +190,5 @@ def database_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-__all__ = ["PostgresServer", "database_url", "postgres_server", "postgres_url", "start_postgres"]
+__all__ = ["Cluster", "PostgresServer", "database_url", "postgres_server", "postgres_url", "restartable_postgres",
+           "start_postgres"]

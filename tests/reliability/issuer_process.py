@@ -1,0 +1,211 @@
+"""The issuer API as a real process (uvicorn on ``issuer_api.main:app_from_env``, what `certledger
+serve issuer` runs; one worker, which also anchors) on a data directory of its own: an embedded anvil with freshly deployed contracts (so every Anchored
+event on it is the test's), and the database the test names. It can be killed and started again on
+the same port; clients see the same base URL throughout."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from ledger.api_keys import create_api_key
+from ledger.cli import main
+from ledger.config import load_settings
+from ledger.embedded_chain import rpc_urls_for
+from ledger.issuance.anchoring import LEASE_NAME
+from ledger.issuance.crash_points import ENV as CRASH_ENV
+from ledger.issuance.lease import acquire_lease, release_lease
+from ledger.storage.db import init_database
+from ledger.storage.models import BatchRecord, CredentialRecord
+from tests.integration.verifier_server import free_port
+from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+
+REPO = Path(__file__).resolve().parents[2]
+BATCH = BatchRecord.__table__
+CRED = CredentialRecord.__table__
+AGENCY = "zj-hz-education"
+DEGREE = "DegreeCertificate"
+
+
+def degree_subject(i: int) -> dict:
+    return {"name": f"学生 {i:05d}", "idNumber": f"3301061990{i:08d}"[:18], "degree": "学士 Bachelor of Engineering",
+            "major": "计算机科学与技术", "institution": "浙江大学 Zhejiang University", "graduationDate": "2024-06-30"}
+
+
+def make_home(base: Path) -> Path:
+    """init (free anvil port), chain up, deploy; the caller runs `chain down` (``chain_down``)."""
+    home = base / "home"
+    for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
+        assert main(["--data-dir", str(home), *args]) == 0, args
+    return home
+
+
+def chain_down(home: Path) -> None:
+    main(["--data-dir", str(home), "chain", "down"])
+
+
+@dataclass
+class IssuerProcess:
+    home: Path
+    database_url: str
+    logs: Path
+    env: dict = field(default_factory=dict)       # e.g. the batch policy
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    runs: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs / f"issuer-{self.runs}.log"
+
+    def start(self, crash_at: str | None = None) -> subprocess.Popen:
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.runs += 1
+        env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+        env.update({"CERTLEDGER_HOME": str(self.home), "CERTLEDGER_DATABASE_URL": self.database_url,
+                    "CERTLEDGER_RUN_ANCHORER": "1", **self.env})
+        if crash_at:
+            env[CRASH_ENV] = crash_at
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--workers", "1", "--log-level", "warning"],
+                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+        return self.proc
+
+    def output(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, f"the issuer exited ({self.proc.returncode}):\n{self.output()[-3000:]}"
+            assert time.monotonic() < deadline, f"the issuer did not become ready:\n{self.output()[-3000:]}"
+            time.sleep(0.2)
+
+    def wait_killed(self, timeout: float) -> None:
+        """Until the process has killed itself (a crash point); fails if it lives on or exits otherwise."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no crash within {timeout} s:\n{self.output()[-3000:]}") from None
+        assert code == -signal.SIGKILL, f"exit {code}, not SIGKILL:\n{self.output()[-3000:]}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def onboard(issuer: IssuerProcess, agency: str = AGENCY, types=(DEGREE,)) -> str:
+    """The agency's API key, onboarded through the API with a governance key made for the test."""
+    engine = init_database(issuer.database_url)
+    try:
+        _, governance = create_api_key(engine, None, ["governance"], "reliability test")
+    finally:
+        engine.dispose()
+    reply = httpx.post(issuer.url + "/agencies", json={"code": agency, "name": "杭州市教育局", "types": list(types)},
+                       headers={"Authorization": f"Bearer {governance}"}, timeout=120)
+    assert reply.status_code == 201, reply.text
+    return reply.json()["apiKey"]
+
+
+@contextmanager
+def anchoring_held(database_url: str, timeout: float = 60):
+    """Hold the anchoring lease (after the previous holder's expires) while the block runs: the
+    service issues but does not anchor until it is released."""
+    engine = init_database(database_url)
+    holder = f"test-{uuid.uuid4().hex[:8]}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not acquire_lease(engine, LEASE_NAME, holder, 300, datetime.now(timezone.utc)):
+            assert time.monotonic() < deadline, "the anchoring lease was not released"
+            time.sleep(0.2)
+        yield
+    finally:
+        release_lease(engine, LEASE_NAME, holder)
+        engine.dispose()
+
+
+def wait_anchored(client: httpx.Client, timeout: float) -> dict:
+    """Poll /healthz until nothing waits and no batch is open; returns the last report."""
+    deadline = time.monotonic() + timeout
+    while True:
+        work = client.get("/healthz").json()
+        if work["pending_credentials"] == 0 and not work["batches"]:
+            return work
+        assert time.monotonic() < deadline, f"not anchored within {timeout} s: {work}"
+        time.sleep(0.5)
+
+
+def stored_batches(database_url: str):
+    """(batches, credential rows) as the database holds them."""
+    engine = init_database(database_url)
+    try:
+        with engine.connect() as conn:
+            batches = conn.execute(select(BATCH)).all()
+            creds = conn.execute(select(CRED.c.id, CRED.c.digest, CRED.c.state, CRED.c.batch_id, CRED.c.leaf_index,
+                                        CRED.c.idempotency_key, CRED.c.request_row)).all()
+        return batches, creds
+    finally:
+        engine.dispose()
+
+
+def idempotency_records(database_url: str) -> list:
+    from ledger.issuance.idempotency import TABLE
+
+    engine = init_database(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(TABLE.c.key, TABLE.c.credential_id, TABLE.c.operation)).all()
+    finally:
+        engine.dispose()
+
+
+def anchored_roots(home: Path) -> list[str]:
+    """Every root the fresh deployment's ledger emitted an Anchored event for (repeats kept)."""
+    from ledger.chain import LedgerClient, connect
+    from ledger.digest import to_hex32
+
+    config = load_settings(home)
+    d = config.deployment
+    w3 = connect(rpc_urls_for(config), d["chain_id"])
+    events = LedgerClient(w3, d["ledger"]).events(names=["Anchored"])
+    return [to_hex32(bytes(e.args["root"])) for e in events]
+
+
+def verifier_for(home: Path):
+    """verify(bundle) -> report, against the data directory's deployment and chain."""
+    config = load_settings(home)
+    d = config.deployment
+    trust = TrustRoots.single(d["chain_id"], d["registry"], d["ledger"])
+    reader = CachedChainReader(RpcChainReader({d["chain_id"]: rpc_urls_for(config)}))
+    return lambda bundle: verify(bundle, trust, reader)
+
+
+__all__ = ["AGENCY", "DEGREE", "IssuerProcess", "Verdict", "anchored_roots", "anchoring_held", "chain_down", "degree_subject",
+           "idempotency_records", "make_home", "onboard", "stored_batches", "verifier_for", "wait_anchored"]
