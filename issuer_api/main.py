@@ -1,6 +1,7 @@
 """Building the issuer service from a data directory (`certledger serve issuer`, uvicorn workers)."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -23,7 +24,20 @@ def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSetting
                          passphrase=passphrase)
 
 
+def log_to_stderr() -> None:
+    """The library's lines (anchoring progress, a chain node that stopped answering) beside uvicorn's:
+    without a handler Python would print warnings only, without time or origin."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("ledger", "issuer_api"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
 def app_from_env():
     """For `uvicorn --factory issuer_api.main:app_from_env`: the data directory from CERTLEDGER_HOME."""
+    log_to_stderr()
     config = load_settings(Path(os.environ["CERTLEDGER_HOME"]) if os.environ.get("CERTLEDGER_HOME") else None)
     return create_app(build_service(config, rpc_urls_for(config)))

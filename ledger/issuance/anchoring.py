@@ -57,6 +57,8 @@ from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 from .bundles import anchored_bundle, open_credential
 from .crash_points import crash_point
 from .lease import acquire_lease, release_lease
+from .node_watch import NodeWatch, unreachable
+from .reorg_watch import ReorgWatch
 from .results import AnchorReport
 
 log = logging.getLogger(__name__)
@@ -441,14 +443,16 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
     return done
 
 
-def anchor_once(ctx, *, flush: bool = False) -> AnchorReport:
-    """One round: take the lease, close due batches (all pending with ``flush``), advance every open
-    batch, revoke superseded credentials. Returns what happened (``lease_held=False``: another worker
-    holds the lease and nothing was done)."""
+def anchor_once(ctx, *, flush: bool = False, reorgs: ReorgWatch | None = None) -> AnchorReport:
+    """One round: take the lease, undo what a chain reorganisation undid (``reorgs`` remembers the
+    chain between rounds; without it every round checks the whole window), close due batches (all
+    pending with ``flush``), advance every open batch, revoke superseded credentials. Returns what
+    happened (``lease_held=False``: another worker holds the lease and nothing was done)."""
     report = AnchorReport()
     if not _hold_lease(ctx):
         report.lease_held = False
         return report
+    report.reanchoring = (reorgs or ReorgWatch()).round(ctx)
     report.sealed = close_batches(ctx, flush=flush)
     for batch_id in _open_batches(ctx):
         if not _hold_lease(ctx):
@@ -465,14 +469,22 @@ def run_anchorer(ctx, stop_event: threading.Event) -> None:
     the round found work. Errors are logged and the round retried; the lease is released on exit."""
     log.info("anchorer %s started (batches of at most %d, closed after %.1f s)", ctx.worker_id,
              ctx.policy.max_size, ctx.policy.max_age_s)
+    node, reorgs = NodeWatch(), ReorgWatch.from_env()
     try:
         while not stop_event.is_set():
+            pause = node.check(ctx)  # an unreachable node pauses the rounds (with backoff), not each batch
+            if pause is not None:
+                stop_event.wait(pause)
+                continue
             busy = False
             try:
-                report = anchor_once(ctx)
+                report = anchor_once(ctx, reorgs=reorgs)
                 busy = report.busy
-            except Exception:  # keep anchoring; the cause is in the log
-                log.exception("anchoring round failed; retrying")
+            except Exception as exc:  # keep anchoring; the cause is in the log
+                if unreachable(exc):  # the node went away during the round: the next check says so
+                    log.warning("anchoring round interrupted: the chain node stopped answering")
+                else:
+                    log.exception("anchoring round failed; retrying")
             if not busy:
                 stop_event.wait(ctx.policy.poll_interval_s)
     finally:

@@ -108,6 +108,7 @@ class AnchorReport:
     confirmed: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)       # failed this round, will be retried
+    reanchoring: list[int] = field(default_factory=list)    # anchors a chain reorganisation undid: sent again
     superseded_revoked: list[str] = field(default_factory=list)
 
     @property
