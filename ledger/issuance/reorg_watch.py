@@ -69,6 +69,11 @@ class ReorgWatch:
         self._checked_at: float | None = None
         self._unsettled = False                       # something lost is still being redone
 
+    @property
+    def redoing(self) -> bool:
+        """Something lost is still being redone (the window is checked again next round)."""
+        return self._unsettled
+
     @classmethod
     def from_env(cls, env=None) -> "ReorgWatch":
         env = os.environ if env is None else env

@@ -33,6 +33,7 @@ from ledger.issuance.sharing import ShareStore
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 from tests.integration.conftest import build_world
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world_of, make_context
+from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.integration.verifier_server import free_port
 from verifier import Verdict, verify
 from verifier.index_db import make_index_engine
@@ -114,16 +115,16 @@ def settle(ctx, watch, rounds: int = 6):
     for _ in range(rounds):
         report = anchor_once(ctx, flush=True, reorgs=watch)
         reports.append(report)
-        if not (report.reanchoring or report.confirmed or report.completed or report.sealed or watch._unsettled):
+        if not (report.reanchoring or report.confirmed or report.completed or report.sealed or watch.redoing):
             return reports
     raise AssertionError(f"still busy after {rounds} rounds: {reports}")
 
 
 @pytest.mark.parametrize("how", ["evm_revert", "anvil_reorg", "restart_older_state"])
-def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, tmp_path, caplog):
+def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, database_url, tmp_path, caplog):
     embedded, process = chain
     world = build_world(connect(process.rpc_url, process.chain_id), process)
-    ctx = make_context(issuer_world_of(world), f"sqlite:///{tmp_path / 'issuer.db'}")
+    ctx = make_context(issuer_world_of(world), database_url)
     store = LocalContentStore(tmp_path / "content")
     shares = ShareStore(ctx, store)
     ctx.store_bundle = shares.store_bundle
