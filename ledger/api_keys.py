@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from .storage.audit import record_audit
+from .storage.db import reading
 from .storage.models import ApiKey
 
 SCOPES = ("issue", "revoke", "read", "admin")   # an agency's keys
@@ -68,7 +69,7 @@ def authenticate(engine: Engine, token: str | None) -> Principal | None:
     match = _TOKEN.fullmatch(token or "")
     if not match:
         return None
-    with Session(engine) as session:
+    with Session(reading(engine)) as session:
         row = session.get(ApiKey, f"clk_{match.group(1)}")
     if row is None or row.revoked_at is not None:
         return None

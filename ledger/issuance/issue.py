@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.datetimes import format_utc, parse_utc_datetime
 from ledger.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, CredentialRecord
 
 from . import idempotency
@@ -114,12 +115,12 @@ def _store(ctx, credentials: list[dict], audits: list[dict], idem: dict | None) 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
     if key is None:
         return None
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         return idempotency.find(conn, agency, key, fingerprint)
 
 
 def load_issued(ctx, agency: str, credential_id: str, *, replayed: bool = False) -> IssuedCredential:
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         row = conn.execute(select(CRED).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
     if row is None:
         raise CredentialNotFound([credential_id])

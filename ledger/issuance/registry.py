@@ -16,6 +16,7 @@ from ledger.credential import Issuer
 from ledger.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
+from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
 
 from .errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
@@ -50,7 +51,7 @@ def register_type(ctx, ctype: CredentialType, *, actor: str = "system") -> None:
 
 
 def get_type(ctx, name: str) -> CredentialType:
-    with Session(ctx.engine) as session:
+    with Session(reading(ctx.engine)) as session:
         record = session.get(CredentialTypeRecord, name)
     if record is not None:
         return _compiled(record.name, record.subject_schema, record.description)
@@ -60,7 +61,7 @@ def get_type(ctx, name: str) -> CredentialType:
 
 
 def list_types(ctx) -> list[CredentialType]:
-    with Session(ctx.engine) as session:
+    with Session(reading(ctx.engine)) as session:
         records = session.query(CredentialTypeRecord).all()
     known = dict(BUILTIN_TYPES)
     known.update({r.name: _compiled(r.name, r.subject_schema, r.description) for r in records})
@@ -74,7 +75,7 @@ def register_agency(ctx, code: str, name: str, types: list[str], *, actor: str =
     keys = ctx.chain.keyring.get(code)
     for t in types:
         get_type(ctx, t)  # refuse unknown types
-    with Session(ctx.engine) as session:
+    with Session(reading(ctx.engine)) as session:
         record = session.get(AgencyRecord, code) or AgencyRecord(
             code=code, name=name, operator_address="", signing_public_key="", types=[])
         record.name = name
@@ -90,7 +91,7 @@ def register_agency(ctx, code: str, name: str, types: list[str], *, actor: str =
 
 
 def get_agency(ctx, code: str) -> AgencyRecord:
-    with Session(ctx.engine) as session:
+    with Session(reading(ctx.engine)) as session:
         record = session.get(AgencyRecord, code)
     if record is None:
         raise AgencyNotFound(code)

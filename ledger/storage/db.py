@@ -3,7 +3,9 @@
 SQLite (the embedded default) gets real transactions: pysqlite's own transaction handling is
 switched off and every transaction starts with ``BEGIN IMMEDIATE``, so DDL is transactional (a
 migration is all or nothing) and a read-then-write transaction never fails half way because another
-process wrote in between; writers queue on the busy timeout instead. PostgreSQL URLs use psycopg 3
+process wrote in between; writers queue on the busy timeout instead. Read-only work goes through
+``reading(engine)``: a deferred ``BEGIN`` there (a WAL snapshot that takes no lock), so lookups such as
+authentication never queue behind writers. PostgreSQL URLs use psycopg 3
 (``postgresql://`` is read as ``postgresql+psycopg://``).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from . import models  # noqa: F401  (registers the tables)
 from .migrate import upgrade_to_head
 
 SQLITE_BUSY_TIMEOUT_S = 60
+READ_ONLY = "certledger_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -42,10 +45,22 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for read-only transactions (same pool). A write through it on SQLite may fail with
+    "database is locked" instead of queueing: use it for lookups only."""
+    if engine.get_execution_options().get(READ_ONLY):
+        return engine
+    cached = getattr(engine, "_certledger_reading", None)
+    if cached is None:
+        cached = engine.execution_options(**{READ_ONLY: True})
+        engine._certledger_reading = cached
+    return cached
 
 
 def database_unavailable(exc: BaseException) -> bool:
