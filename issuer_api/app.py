@@ -51,7 +51,8 @@ def create_app(service: IssuerService) -> FastAPI:
     def healthz():
         from ledger.issuance import pending_work
 
-        return {"ok": True, **pending_work(service.ctx), "sharesWaiting": service.shares.pending_count()}
+        return {"ok": True, **pending_work(service.ctx), "sharesWaiting": service.shares.pending_count(),
+                "anchorer": service.anchorer_health()}
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem):

@@ -9,6 +9,7 @@ from ledger.agency_keys import create_or_load_agency_keys
 from ledger.chain import RegistryClient, make_sender
 from ledger.identifiers import check_agency_code
 from ledger.issuance import IssuanceContext, get_type, register_agency, run_anchorer
+from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.onboarding import onboard_agency
 from ledger.problem import Problem
@@ -25,6 +26,7 @@ class IssuerService:
         self.config, self.governance, self._passphrase = config, governance, passphrase
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._node = NodeWatch()  # the anchorer's view of the chain node, for /healthz
 
     # --- background work: anchoring (one process at a time, by lease) and the content retry queue ---
     def start(self) -> None:
@@ -40,9 +42,14 @@ class IssuerService:
             thread.join(timeout=10)
         self._threads.clear()
 
+    def anchorer_health(self) -> dict:
+        """Whether this process's anchoring worker runs, and whether it reaches the chain node."""
+        running = any(t.name == "anchorer" and t.is_alive() for t in self._threads)
+        return {"running": running, **(self._node.health() if running else {})}
+
     def _anchor(self) -> None:
         try:
-            run_anchorer(self.ctx, self._stop)
+            run_anchorer(self.ctx, self._stop, node=self._node)
         except Exception:  # noqa: BLE001 - logged; the API keeps accepting, another process may anchor
             log.exception("the anchoring worker stopped")
 

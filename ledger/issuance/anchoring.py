@@ -464,12 +464,13 @@ def anchor_once(ctx, *, flush: bool = False, reorgs: ReorgWatch | None = None) -
     return report
 
 
-def run_anchorer(ctx, stop_event: threading.Event) -> None:
+def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None) -> None:
     """Anchor until ``stop_event`` is set: a round, then a pause of ``policy.poll_interval_s`` unless
-    the round found work. Errors are logged and the round retried; the lease is released on exit."""
+    the round found work. Errors are logged and the round retried; the lease is released on exit.
+    ``node`` (given to watch it from outside, e.g. a health check) says whether the chain answers."""
     log.info("anchorer %s started (batches of at most %d, closed after %.1f s)", ctx.worker_id,
              ctx.policy.max_size, ctx.policy.max_age_s)
-    node, reorgs = NodeWatch(), ReorgWatch.from_env()
+    node, reorgs = node or NodeWatch(), ReorgWatch.from_env()
     try:
         while not stop_event.is_set():
             pause = node.check(ctx)  # an unreachable node pauses the rounds (with backoff), not each batch

@@ -47,6 +47,10 @@ class NodeWatch:
     def reachable(self) -> bool:
         return self.down_since is None
 
+    def health(self) -> dict:
+        down = None if self.down_since is None else round(self.clock() - self.down_since, 1)
+        return {"chainReachable": self.down_since is None, "chainDownForS": down}
+
     def check(self, ctx) -> float | None:
         """None when the node answers; otherwise how long to wait before asking again."""
         try:

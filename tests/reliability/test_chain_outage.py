@@ -181,6 +181,11 @@ def test_chain_stopped_30s_during_issuance_and_anchoring(home, tmp_path):
             assert all(status in (200, 201) for _, status, _ in singles.results), \
                 [r for r in singles.results if r[1] not in (200, 201)][:5]
             assert all(h.status_code == 200 and h.json()["ok"] for h in healths)
+            anchorer = [h.json()["anchorer"] for h in healths]
+            assert all(a["running"] for a in anchorer)  # the worker thread lives through the outage
+            assert not anchorer[-1]["chainReachable"] and anchorer[-1]["chainDownForS"] >= OUTAGE_S - 5
+            assert client.get("/healthz").json()["anchorer"] == {"running": True, "chainReachable": True,
+                                                                  "chainDownForS": None}
             assert max(h.json()["pending_credentials"] for h in healths) >= 300  # work piled up, visibly
 
             issued = before + during + after + [cid for _, _, cid in singles.results]
