@@ -24,6 +24,7 @@ from ledger.storage.db import database_unavailable
 
 from .errors import problem_for
 from .limits import JsonDepthGuard, api_key_or_address
+from .logs import install_access_log_redaction
 from .routes import admin, credentials, sharing
 from .service import IssuerService
 
@@ -31,6 +32,7 @@ log = logging.getLogger("issuer_api")
 
 
 def create_app(service: IssuerService) -> FastAPI:
+    install_access_log_redaction()  # no API key or share key from a URL in the access log
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         service.start()

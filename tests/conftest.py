@@ -7,6 +7,13 @@ from eth_account import Account
 from ledger.accounts import fund_on_anvil
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender
 from ledger.embedded_chain import EmbeddedChain
+# No secret in any log of the session: the scan's hooks (tests/secret_scan.py) run for every session.
+from tests.secret_scan import (  # noqa: F401 - pytest hooks
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+)
 
 
 @pytest.fixture(scope="session")
