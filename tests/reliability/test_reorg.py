@@ -225,3 +225,33 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     assert anchor_once(ctx, reorgs=watch).reanchoring == []
     assert anchored_roots(world).count(before.root) == 1
     ctx.engine.dispose()
+
+
+def test_a_revocation_lost_above_the_seen_head_is_found_by_the_periodic_check(chain, tmp_path):
+    """A reorganisation of only the blocks above the head the watch last saw leaves that block's
+    hash unchanged: the periodic re-check (here after 30 s of a fake clock) still finds it."""
+    embedded, process = chain
+    world = build_world(connect(process.rpc_url, process.chain_id), process)
+    ctx = make_context(issuer_world_of(world), f"sqlite:///{tmp_path / 'issuer.db'}")
+    now = [1000.0]
+    watch = ReorgWatch(window_blocks=64, check_interval_s=30, clock=lambda: now[0])
+    ids = issue(ctx, "p", 2)
+    settle(ctx, watch)
+    assert anchor_once(ctx, reorgs=watch).reanchoring == []  # the watch has seen the head
+    assert revoke(ctx, EDU, ids[0], Reason.HOLDER_REQUEST).changed == [ids[0]]
+    rpc(world.rpc_url, "anvil_reorg", 1, [])  # the revocation's block replaced by an empty one
+    b = batch_of(ctx, ids[0])
+    with ctx.engine.connect() as conn:
+        digest = from_hex32(conn.execute(select(CRED.c.digest).where(CRED.c.id == ids[0])).scalar_one())
+    ledger = world.agencies[EDU].ledger
+    assert ledger.credential_status(digest, from_hex32(b.root)).state == 0  # lost on chain, "revoked" in the database
+
+    anchor_once(ctx, reorgs=watch)
+    assert ledger.credential_status(digest, from_hex32(b.root)).state == 0  # not due yet: the head it saw is unchanged
+    now[0] += 31
+    anchor_once(ctx, reorgs=watch)
+    assert ledger.credential_status(digest, from_hex32(b.root)).state == 2  # sent again
+    with ctx.engine.connect() as conn:
+        revokes = conn.execute(select(AUDIT.c.tx_hash).where(AUDIT.c.action == "revoke", AUDIT.c.subject == ids[0])).all()
+    assert len(revokes) == 2 and revokes[0] != revokes[1]  # the lost transaction and the one that stuck
+    ctx.engine.dispose()
