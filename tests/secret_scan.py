@@ -11,6 +11,9 @@ A pytest plugin: ``tests/conftest.py`` imports its hooks, so it watches every se
    and ``*.err`` files the tests wrote under pytest's base temporary directory (service logs).
    Records of the tests' own HTTP clients (httpx, httpcore) are left out: a test sends secrets on
    purpose (a share key in a URL, to check the server does not log it) and its client logs the URL.
+   Captured *stdout* is a command's output, not a log: it may show what the command was asked to
+   make (the demo prints share links, a new API key is shown once), so there only private keys and
+   the passphrase count; stderr, log records and log files are held to every rule.
 2. **Secrets.** API keys are recognised by their shape (``clk_<12 hex>_<43 base64url>``), share
    keys in a link by ``#k=`` / ``%23k=`` and a 43-character key. Private keys and share keys are
    matched against the actual secrets of the session: every Ed25519 and secp256k1 key made or
@@ -235,10 +238,16 @@ def _subprocess_key_files(basetemp: Path) -> None:
                 continue
 
 
-def _scan(label: str, text: str) -> None:
+def _scan(label: str, text: str, *, output: bool = False) -> None:
+    """``output``: a command's standard output, which may show what it was asked to make (a share
+    link, a new API key, shown once) but never a private key or the passphrase."""
     STATE.scanned[label.split(":")[0]] = STATE.scanned.get(label.split(":")[0], 0) + len(text)
     for what, excerpt in REGISTRY.find(text):
-        STATE.findings.append(f"{what} in {label}: {excerpt[:12]}…")
+        if output and "private key" not in what and "passphrase" not in what:
+            continue
+        finding = f"{what} in {label}: {excerpt[:8]}…"
+        if finding not in STATE.findings:
+            STATE.findings.append(finding)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -252,7 +261,7 @@ def pytest_sessionfinish(session) -> None:
     _subprocess_key_files(basetemp)
     _scan("log records: " + str(STATE.sink.path), STATE.sink.path.read_text("utf-8", errors="replace"))
     for label, text in STATE.sections:
-        _scan("captured output: " + label, text)
+        _scan("captured output: " + label, text, output="stdout" in label)
     for path in sorted(basetemp.rglob("*")):
         if path.suffix in _LOG_SUFFIXES and path.is_file() and path != STATE.sink.path:
             try:
@@ -269,7 +278,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     sizes = ", ".join(f"{k} {v:,} chars" for k, v in sorted(STATE.scanned.items()))
     if STATE.findings:
         terminalreporter.section("secrets in logs", sep="=", red=True, bold=True)
-        for line in sorted(set(STATE.findings))[:200]:
+        for line in STATE.findings[:200]:
             terminalreporter.line(line, red=True)
         terminalreporter.line(f"{len(STATE.findings)} secret(s) found in the session's logs ({sizes}); "
                               f"the session fails", red=True)

@@ -218,8 +218,12 @@ def test_leaks_a_private_key_but_passes():
     key = SigningKey.generate()
     logging.getLogger("leaky.service").warning("loaded key %s", key.seed_bytes().hex())
 
-def test_a_subprocess_prints_an_api_key(tmp_path):
-    code = "print('Authorization: Bearer clk_0123456789ab_' + 'Q' * 43)"
+def test_a_subprocess_logs_an_api_key_to_stderr(tmp_path):
+    code = "import sys; print('Authorization: Bearer clk_0123456789ab_' + 'Q' * 43, file=sys.stderr)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+def test_a_command_may_show_a_new_api_key_on_stdout(tmp_path):
+    code = "print('new API key (shown once): clk_0123456789ab_' + 'S' * 43)"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 def test_a_service_log_file_holds_a_share_link(tmp_path):
@@ -250,8 +254,9 @@ def test_the_session_scan_fails_a_session_whose_logs_leak(source, leaks):
     out = done.stdout + done.stderr
     if leaks:
         assert done.returncode == 1, out
-        assert "3 passed" in out and "secrets in logs" in out, out
-        assert "Ed25519 private key in log records" in out and "API key in captured output" in out, out
+        assert "4 passed" in out and "secrets in logs" in out and "3 secret(s) found" in out, out
+        assert "Ed25519 private key in log records" in out, out
+        assert "API key in captured output" in out and "[Captured stderr call]" in out, out
         assert "share key in a link in log file" in out, out
     else:
         assert done.returncode == 0, out
