@@ -4,7 +4,7 @@
 the service (`certledger serve issuer`, one uvicorn worker that also anchors) kills itself with
 SIGKILL at one point of the anchoring pipeline after another (CERTLEDGER_CRASH_AT): before the
 anchor transaction is sent, after it is sent (before its receipt), after the receipt (before the
-batch is confirmed and its bundles written). After each kill the service is started again with the
+batch is confirmed), after the confirmation (before its bundles are written). After each kill the service is started again with the
 next point, and finally with none. A client whose request fails because the service died sends THE
 SAME request with THE SAME key again until it gets an answer.
 
@@ -44,7 +44,7 @@ from .issuer_process import (
 TOTAL = 2_000
 CLIENTS = 8
 STEP = 150  # credentials issued in each run before its anchorer may act
-KILLS = ("before_send", "after_send", "after_receipt")
+KILLS = ("before_send", "after_send", "after_receipt", "after_confirm")
 POLICY = {"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "1",
           # a killed anchorer's lease expires soon, so the restarted service anchors again quickly
           "CERTLEDGER_ANCHOR_LEASE_TTL_S": "2"}
