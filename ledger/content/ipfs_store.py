@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import ipfshttpclient
 from ipfshttpclient import exceptions as ipfs_errors
 
-from ledger.content.cid import compute_cid, parse_cid
+from ledger.content.cid import check_cid, compute_cid
 from ledger.content.store import (
     DEFAULT_MAX_OBJECT_BYTES,
     ContentCorrupt,
@@ -131,8 +131,20 @@ class IpfsContentStore:
                 "would not give", expected)
         return expected
 
+    def put_many(self, items: Sequence[bytes]) -> list[str]:
+        """``put`` of each object in turn (each ``add`` pins and is durable on the node when it
+        answers); on a failure the error's ``stored`` names the CIDs added before it."""
+        cids: list[str] = []
+        for data in items:
+            try:
+                cids.append(self.put(data))
+            except ContentStoreError as exc:
+                exc.stored = list(cids)
+                raise
+        return cids
+
     def get(self, cid: str) -> bytes:
-        parse_cid(cid)
+        check_cid(cid)
         if not self.has(cid):
             raise ContentNotFound(f"no object {cid} on the IPFS node at {self.api}", cid)
         data = self._call(lambda: self._client.cat(cid, length=self.max_object_bytes + 1), "read", cid)
@@ -144,7 +156,7 @@ class IpfsContentStore:
         return data
 
     def has(self, cid: str) -> bool:
-        parse_cid(cid)
+        check_cid(cid)
         if self._pinned(cid, "recursive"):      # fast: no walk of the pinned DAGs
             return True
         opts = {"offline": "true", "timeout": f"{int(self.has_timeout * 1000)}ms"}
@@ -164,7 +176,7 @@ class IpfsContentStore:
 
     def is_pinned(self, cid: str) -> bool:
         """Whether the node pins ``cid`` (recursively, directly or as part of a pinned DAG)."""
-        parse_cid(cid)
+        check_cid(cid)
         return self._pinned(cid, "all")
 
     def _pinned(self, cid: str, pin_type: str) -> bool:

@@ -23,6 +23,7 @@ A malformed CID is the caller's error: :class:`ledger.content.cid.CIDError`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024
@@ -35,6 +36,7 @@ class ContentStoreError(Exception):
     def __init__(self, message: str, cid: str | None = None) -> None:
         super().__init__(message)
         self.cid = cid
+        self.stored: list[str] = []   # put_many: the CIDs of the batch stored before the failure
 
 
 class ContentStoreUnavailable(ContentStoreError):
@@ -64,6 +66,12 @@ class ContentStore(Protocol):
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its CID. Idempotent: the same bytes give the same CID and
         storing them again changes nothing. The object is kept (pinned)."""
+        ...
+
+    def put_many(self, items: Sequence[bytes]) -> list[str]:
+        """``put`` of each object, in order, returning their CIDs; a store may batch the work (one
+        durability barrier, one request). On a failure the error's ``stored`` names the CIDs of
+        the objects before the failing one, which are stored."""
         ...
 
     def get(self, cid: str) -> bytes:

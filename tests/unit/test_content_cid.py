@@ -135,3 +135,35 @@ def test_parse_refuses_other_hash_functions():
 def test_parse_refuses_non_strings():
     with pytest.raises(CIDError, match="string"):
         parse_cid(b"bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e")  # type: ignore[arg-type]
+
+
+def test_binary_and_text_forms_agree_with_multiformats():
+    from ledger.content.cid import check_cid, cid_bytes, cid_text, compute_cid_bytes
+
+    for data in (b"", b"hello world", pattern(CHUNK_SIZE), pattern(CHUNK_SIZE + 1)):
+        binary = compute_cid_bytes(data)
+        text = compute_cid(data)
+        assert bytes(CID.decode(text)) == binary
+        assert cid_text(binary) == text == str(CID.decode(text))
+        assert cid_bytes(text) == binary
+        assert check_cid(text) == text
+    with pytest.raises(CIDError):
+        cid_text(b"\x01\x71\x12\x20" + bytes(32))          # dag-cbor: not a codec this system writes
+
+
+@pytest.mark.parametrize("bad", [
+    "",
+    "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5E",   # upper case
+    "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5f",   # non-zero trailing bits
+    "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5",    # too short
+    "bafyreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e",   # dag-cbor
+    "QmRaaUwTNfwgFZpeUy8qrZwrp2dY4kCKmmB5xEqvH3vtD1",                # CIDv0
+    None,
+])
+def test_check_cid_refuses_what_parse_cid_refuses(bad):
+    from ledger.content.cid import check_cid
+
+    with pytest.raises(CIDError):
+        check_cid(bad)
+    with pytest.raises(CIDError):
+        parse_cid(bad)
