@@ -17,9 +17,10 @@ Batch states (``batch.state``)::
 3. **Confirm**: after the receipt and ``confirmations`` blocks, ``anchorOf(root)`` gives the block and
    the anchor time (the block timestamp); the batch (confirmed) and its credentials (anchored, so
    their status can change from now on) are updated in one transaction.
-4. **Complete**: each bundle is handed to ``ctx.store_bundle(credential_id, bundle_bytes)`` (at least
-   once: after a crash a confirmed batch is delivered again, so the hook must be idempotent), then
-   the batch is completed.
+4. **Complete**: the bundles are handed to ``ctx.store_bundles([(credential_id, bundle_bytes), …])``
+   a chunk at a time (or to ``ctx.store_bundle(credential_id, bundle_bytes)`` one by one), at least
+   once: after a crash or a failed chunk a confirmed batch is delivered again from its first chunk,
+   so the hook must be idempotent. Then the batch is completed.
 
 Crash safety (kill -9 anywhere, then restart): every step is a state recorded before the next
 begins, and every open batch is resumed from its state. A "sealed" batch is checked on chain before
@@ -335,7 +336,14 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
 
 
 def _deliver_bundles(ctx, batch) -> None:
-    hook = ctx.store_bundle
+    """Hand the batch's bundles to the content hook, ``_DELIVERY_CHUNK`` at a time: the chunk hook
+    (``ctx.store_bundles``) gets each chunk in one call, else ``ctx.store_bundle`` each bundle."""
+    if ctx.store_bundles is not None:
+        hook = ctx.store_bundles
+    else:
+        def hook(items):
+            for credential_id, data in items:
+                ctx.store_bundle(credential_id, data)
     tree = ctx.trees.get(ctx.engine, batch.id, batch.root)
     last = -1
     while True:
@@ -347,18 +355,19 @@ def _deliver_bundles(ctx, batch) -> None:
             ).all()
         if not rows:
             return
-        for r in rows:
-            credential = open_credential(ctx, r)
-            data = anchored_bundle(ctx, credential, r.digest, r.leaf_index, batch, tree).to_bytes()
-            try:
-                hook(r.id, data)
-            except Exception as exc:
-                raise ContentHookFailed(f"store_bundle failed for {r.id}: {type(exc).__name__}: {exc}") from exc
+        # Compact JSON: the C encoder (the indented form is ~3x slower) and a smaller share.
+        items = [(r.id, anchored_bundle(ctx, open_credential(ctx, r), r.digest, r.leaf_index, batch, tree)
+                  .to_bytes(indent=None)) for r in rows]
+        try:
+            hook(items)
+        except Exception as exc:
+            raise ContentHookFailed(f"storing the bundles of credentials {rows[0].id} … {rows[-1].id} failed: "
+                                    f"{type(exc).__name__}: {exc}") from exc
         last = rows[-1].leaf_index
 
 
 def _complete(ctx, batch, report: AnchorReport) -> None:
-    if ctx.store_bundle is not None:
+    if ctx.store_bundles is not None or ctx.store_bundle is not None:
         _deliver_bundles(ctx, batch)
     if _set_state(ctx, batch, (CONFIRMED,), state=COMPLETED, last_error=None, next_attempt_at=None):
         report.completed.append(batch.id)

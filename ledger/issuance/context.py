@@ -21,6 +21,7 @@ from .chain_access import AgencyKeyring, ChainAccess
 from .merkle_cache import TreeCache
 
 BundleHook = Callable[[str, bytes], None]
+BundlesHook = Callable[[list[tuple[str, bytes]]], None]
 
 
 def utc_clock() -> datetime:
@@ -83,6 +84,7 @@ class IssuanceContext:
     clock: Callable[[], datetime] = utc_clock
     policy: BatchPolicy = field(default_factory=BatchPolicy)
     store_bundle: BundleHook | None = None   # called with (credential id, bundle bytes) once anchored
+    store_bundles: BundlesHook | None = None  # the same for a chunk of bundles at once (preferred when set)
     signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
@@ -117,4 +119,4 @@ class IssuanceContext:
         return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
 
 
-__all__ = ["BatchPolicy", "BundleHook", "IssuanceContext", "utc_clock"]
+__all__ = ["BatchPolicy", "BundleHook", "BundlesHook", "IssuanceContext", "utc_clock"]

@@ -1,10 +1,17 @@
 """Completed bundles as encrypted shares in the content store, and the links citizens share.
 
-The anchoring pipeline hands every completed bundle here (at least once). Each is encrypted under a
-fresh key (DESIGN.md "Encrypted share"); the CID is computed locally, so a share link exists at once,
-even while the store (an IPFS node) is down: the encrypted object then waits in the database and
-`push_pending` retries with exponential backoff. The share key is sealed at rest and appears only
-in the link's fragment.
+The anchoring pipeline hands completed bundles here, a chunk at a time (`store_bundles`), at least
+once. Each is encrypted under a fresh key (DESIGN.md "Encrypted share") and its CID computed
+locally, so a share link exists at once, even while the store is down or full. The chunk goes to
+the store in one `put_many` (one durability barrier for the embedded store), THEN the records are
+written in one transaction: a share is recorded as stored only once the store has it durably.
+What the store did not take is recorded with its encrypted object (`pending_blob`), a retry queue
+that `push_pending` drains with exponential backoff per share (capped).
+
+Idempotent: a credential whose share is recorded is skipped. A crash between the store's write
+and the records leaves unreferenced encrypted objects in the store (their keys were never
+recorded); the redelivered bundle gets a new share. Nothing is lost, nothing is linked twice.
+The share key is sealed at rest and appears only in the link's fragment.
 """
 from __future__ import annotations
 
@@ -18,79 +25,125 @@ from ledger.content.cid import compute_cid
 from ledger.content.links import ShareLink, build_share_link
 from ledger.content.share import encrypt_share
 from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFull, ContentStoreUnavailable
+from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import ContentRecord, CredentialRecord
 
 from .errors import CredentialNotFound, NotAnchored
 
 log = logging.getLogger(__name__)
 CONTENT = ContentRecord.__table__
-_BACKOFF_S, _BACKOFF_MAX_S = 2.0, 600.0
+BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
+_PUSH_CHUNK = 1_000
+
+# (credential id, CID, encrypted object, attempts so far)
+_Share = tuple[str, str, bytes, int]
 
 
 class ShareStore:
-    def __init__(self, ctx, content: ContentStore):
+    def __init__(self, ctx, content: ContentStore, *, backoff_s: float = BACKOFF_S,
+                 backoff_max_s: float = BACKOFF_MAX_S):
+        if backoff_s <= 0 or backoff_max_s < backoff_s:
+            raise ValueError("the content retry backoff must be > 0 and its cap >= it")
         self.ctx, self.content = ctx, content
+        self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
 
     def store_bundles(self, items: list[tuple[str, bytes]]) -> None:
-        """Record and push the shares of completed bundles; already recorded ones are skipped."""
-        ids = [cid for cid, _ in items]
+        """Encrypt, store and record the shares of completed bundles ``(credential id, bundle bytes)``;
+        already recorded ones are skipped. A store that is down or full only delays them (queued)."""
         with self.ctx.engine.connect() as conn:
-            known = set(conn.execute(select(CONTENT.c.credential_id).where(CONTENT.c.credential_id.in_(ids))).scalars())
-        rows = []
+            known = set(conn.execute(select(CONTENT.c.credential_id)
+                                     .where(CONTENT.c.credential_id.in_([i for i, _ in items]))).scalars())
+        shares: list[_Share] = []
+        keys: list[bytes] = []
         for credential_id, bundle_bytes in items:
             if credential_id in known:
                 continue
+            known.add(credential_id)
             blob, key = encrypt_share(bundle_bytes)
-            rows.append({"credential_id": credential_id, "cid": compute_cid(blob), "pending_blob": blob,
-                         "sealed_share_key": self.ctx.sealer.seal(key, credential_id.encode()), "stored": False,
-                         "attempts": 0, "next_attempt_at": None})
-        if rows:
-            with self.ctx.engine.begin() as conn:
-                conn.execute(CONTENT.insert(), rows)
-            self._push([(r["credential_id"], r["cid"], r["pending_blob"], 0) for r in rows])
+            shares.append((credential_id, compute_cid(blob), blob, 0))
+            keys.append(key)
+        if not shares:
+            return
+        _, waiting, _ = self._put(shares)
+        retry_at = {share[0]: self._retry_time(share) for share in waiting}
+        seal = self.ctx.sealer.seal
+        rows = []
+        for (credential_id, cid, blob, _), key in zip(shares, keys):
+            later = retry_at.get(credential_id)
+            rows.append({"credential_id": credential_id, "cid": cid, "sealed_share_key": seal(key, credential_id.encode()),
+                         "pending_blob": None if later is None else blob, "stored": later is None,
+                         "attempts": 0 if later is None else 1, "next_attempt_at": later})
+        with self.ctx.engine.begin() as conn:
+            bulk_insert(conn, CONTENT, rows)
 
     def store_bundle(self, credential_id: str, bundle_bytes: bytes) -> None:
         self.store_bundles([(credential_id, bundle_bytes)])
 
-    def push_pending(self, limit: int = 1000) -> int:
-        """Retry shares the store did not take yet (due ones only). Returns how many it took now."""
-        now = self.ctx.now()
-        with self.ctx.engine.connect() as conn:
-            due = conn.execute(
-                select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.pending_blob, CONTENT.c.attempts)
-                .where(CONTENT.c.stored.is_(False))
-                .where((CONTENT.c.next_attempt_at.is_(None)) | (CONTENT.c.next_attempt_at <= now))
-                .limit(limit)).all()
-        return self._push([tuple(r) for r in due])
-
-    def _push(self, items: list[tuple[str, str, bytes, int]]) -> int:
+    def push_pending(self, limit: int = _PUSH_CHUNK) -> int:
+        """Retry the queued shares that are due, ``limit`` at a time, until none is due or the store
+        fails. Returns how many the store took."""
         done = 0
-        for credential_id, cid, blob, attempts in items:
-            try:
-                stored_cid = self.content.put(blob)
-                if stored_cid != cid:
-                    raise ContentStoreError(f"the store returned {stored_cid}, expected {cid}", cid=cid)
-                self.content.pin(cid)
-            except (ContentStoreUnavailable, ContentStoreFull) as exc:
-                self._later(items[done:], exc)
-                return done  # the store is down or full: the rest waits too, no point hammering it
-            except ContentStoreError as exc:
-                self._later([(credential_id, cid, blob, attempts)], exc)
-                continue
+        while True:
+            now = self.ctx.now()
+            with self.ctx.engine.connect() as conn:
+                due = [tuple(r) for r in conn.execute(
+                    select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.pending_blob, CONTENT.c.attempts)
+                    .where(CONTENT.c.stored.is_(False))
+                    .where((CONTENT.c.next_attempt_at.is_(None)) | (CONTENT.c.next_attempt_at <= now))
+                    .limit(limit))]
+            if not due:
+                return done
+            stored, waiting, halted = self._put(due)
             with self.ctx.engine.begin() as conn:
-                conn.execute(update(CONTENT).where(CONTENT.c.credential_id == credential_id)
-                             .values(stored=True, pending_blob=None, next_attempt_at=None))
-            done += 1
-        return done
+                if stored:
+                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id.in_(stored))
+                                 .values(stored=True, pending_blob=None, next_attempt_at=None))
+                for share in waiting:
+                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id == share[0])
+                                 .values(attempts=share[3] + 1, next_attempt_at=self._retry_time(share)))
+            done += len(stored)
+            if halted or len(due) < limit:
+                return done   # the store is down or full, or the queue is drained
 
-    def _later(self, items, exc: Exception) -> None:
-        now = self.ctx.now()
-        log.warning("content store did not take %d share(s), retrying later: %s", len(items), exc)
-        with self.ctx.engine.begin() as conn:
-            for credential_id, _cid, _blob, attempts in items:
-                delay = min(_BACKOFF_S * 2 ** attempts, _BACKOFF_MAX_S)
-                conn.execute(update(CONTENT).where(CONTENT.c.credential_id == credential_id)
-                             .values(attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=delay)))
+    def _put(self, shares: list[_Share]) -> tuple[list[str], list[_Share], bool]:
+        """Hand the shares to the store; returns (credential ids stored, shares to retry later,
+        whether the store is down or full).
+        A store that is down or full stops the round (no point hammering it); a share it refuses
+        for itself (a wrong CID, say) waits alone and the rest go on."""
+        stored: list[str] = []
+        waiting: list[_Share] = []
+        rest = shares
+        while rest:
+            try:
+                cids = self.content.put_many([blob for _, _, blob, _ in rest])
+                failed_at, error = len(rest), None
+            except ContentStoreError as exc:
+                cids, failed_at, error = exc.stored, len(exc.stored), exc
+            for share, cid in zip(rest[:failed_at], cids):
+                if cid == share[1]:
+                    stored.append(share[0])
+                else:
+                    log.warning("the content store named the share %s of %s %s instead: retrying later",
+                                share[1], share[0], cid)
+                    waiting.append(share)
+            if error is None:
+                return stored, waiting, False
+            transient = isinstance(error, (ContentStoreUnavailable, ContentStoreFull))
+            log.warning("the content store did not take %d share(s), retrying later: %s",
+                        len(rest) - failed_at if transient else 1, error)
+            if transient:
+                return stored, waiting + rest[failed_at:], True
+            waiting.append(rest[failed_at])
+            rest = rest[failed_at + 1:]
+        return stored, waiting, False
+
+    def _retry_time(self, share: _Share):
+        """When to try a share again: doubling per attempt, capped."""
+        return self.ctx.now() + timedelta(seconds=self.backoff_delay(share[3]))
+
+    def backoff_delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts + 1``-th failed attempt."""
+        return min(self.backoff_s * 2 ** min(attempts, 32), self.backoff_max_s)
 
     def link(self, agency: str, credential_id: str, verifier_url: str) -> ShareLink:
         """The share link of one of `agency`'s credentials (NotAnchored until its bundle is complete)."""

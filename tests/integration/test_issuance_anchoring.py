@@ -116,7 +116,7 @@ def test_content_hook_gets_every_bundle_and_failures_are_retried(issuer_world, d
     assert report.completed == [batches(ctx)[0].id]
     assert set(stored) == {r.id for r in result.issued}
     for r in result.issued:
-        assert stored[r.id] == get_bundle(ctx, EDU, r.id).to_bytes()
+        assert stored[r.id] == get_bundle(ctx, EDU, r.id).to_bytes(indent=None)  # compact JSON
         assert verdict(issuer_world.world, get_bundle(ctx, EDU, r.id))[0] is Verdict.VALID
     ctx.engine.dispose()
 
