@@ -107,3 +107,26 @@ def test_guard_refuses_long_urls_and_large_headers():
     assert _call(guard, path="/x", query=b"q=" + b"a" * 200)[0] == 414
     status, _, body = _call(guard, headers=[("x-pad", "a" * 200)])
     assert (status, json.loads(body)["code"]) == (431, "HEADERS_TOO_LARGE")
+
+
+@pytest.mark.parametrize("settings,rate", [("verifier", 5_000), ("issuer", 200)])
+def test_default_limits_never_throttle_the_benchmarks(settings, rate):
+    """bench_verifier_service.py: ~5,000 requests/s from one address (all on one worker, at worst);
+    HTTP issuance: ~200/s with one key. Thirty seconds of that at the defaults: not one refusal.
+    Ten times the verifier's figure, though, is refused."""
+    from issuer_api.settings import IssuerSettings
+    from verifier.settings import VerifierSettings
+
+    config = VerifierSettings() if settings == "verifier" else IssuerSettings()
+    clock = Clock()
+    limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst, clock=clock)
+    refused = 0
+    for _ in range(rate * 30):
+        clock.now += 1 / rate
+        refused += limiter.take("127.0.0.1") > 0
+    assert refused == 0
+    if settings == "verifier":
+        for _ in range(50_000 * 2):
+            clock.now += 1 / 50_000
+            refused += limiter.take("127.0.0.1") > 0
+        assert refused > 50_000
