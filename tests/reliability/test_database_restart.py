@@ -62,6 +62,8 @@ class Clients:
         self.single: dict[str, str] = {}            # key -> id
         self.bulk: dict[str, list[str]] = {}        # key -> ids in row order
         self.answers: Counter = Counter()           # (kind, status)
+        self.phase = "before"
+        self.refused: Counter = Counter()           # 503s by phase of the test
         self.unclean: list[str] = []                # anything but success or a 503 problem
         self.counter = iter(range(10**9))
         self.threads = ([threading.Thread(target=self._run, args=(self._single,), daemon=True)
@@ -110,6 +112,8 @@ class Clients:
                 return None
             with self.lock:
                 self.answers[(kind, reply.status_code)] += 1
+                if reply.status_code == 503:
+                    self.refused[self.phase] += 1
             if reply.status_code in (200, 201):
                 return reply.json()
             clean = (reply.status_code == 503 and reply.headers.get("content-type", "").startswith("application/problem+json")
@@ -165,22 +169,36 @@ def test_postgres_restarts_under_the_running_service(issuer):
     for mode, down_s in (("fast", 2.0), ("immediate", 0.0)):
         before = clients.issued
         t = time.monotonic()
+        clients.phase = f"{mode} stop"
         cluster.stop(mode)
         time.sleep(down_s)
         cluster.start()
+        clients.phase = f"after {mode} stop"
         outages.append((mode, round(time.monotonic() - t, 1)))
         clients.wait_for(before + STEP, timeout=60)  # the service serves again by itself
     clients.finish(timeout=90)
     assert issuer.proc.poll() is None and issuer.runs == 1  # never restarted
     assert clients.unclean == [], clients.unclean[:5]
-    refused = clients.answers[("single", 503)] + clients.answers[("bulk", 503)]
-    assert refused > 0, clients.answers  # the clients did meet the outages
+    assert clients.refused["fast stop"] > 0, clients.refused  # the clients did meet the outage
 
     told = list(clients.single.values()) + [cid for ids in clients.bulk.values() for cid in ids]
     assert len(told) == len(set(told))
     assert all(len(ids) == BULK_ROWS for ids in clients.bulk.values())
     with httpx.Client(base_url=issuer.url, timeout=60, headers=clients.auth) as client:
         wait_anchored(client, timeout=90)
+        # the same requests again, with their keys: the same credentials, nothing new
+        for key in list(clients.single)[:10]:
+            n = int(key.removeprefix("single-"))
+            again = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(n)},
+                                headers={"Idempotency-Key": key})
+            assert (again.status_code, again.json()["id"]) == (200, clients.single[key]), again.text
+        for key in list(clients.bulk)[:3]:
+            n = int(key.removeprefix("bulk-"))
+            again = client.post("/credentials/bulk", params={"type": DEGREE, "all_or_nothing": "true"},
+                                content=bulk_csv(100_000 + n * BULK_ROWS),
+                                headers={"Idempotency-Key": key, "Content-Type": "text/csv"})
+            assert again.status_code == 200 and again.json()["replayed"], again.text
+            assert [r["id"] for r in sorted(again.json()["issued"], key=lambda r: r["row"])] == clients.bulk[key]
         check = verifier_for(issuer.home)
         verdicts = {}
         for cid in told:
@@ -208,4 +226,4 @@ def test_postgres_restarts_under_the_running_service(issuer):
     assert Counter(anchored_roots(issuer.home)) == Counter({b.root: 1 for b in batches})
     assert [cid for cid, v in verdicts.items() if v is not Verdict.VALID] == []
     print(f"\n{len(told)} credentials ({len(clients.single)} single, {len(clients.bulk)} bulk uploads); outages "
-          f"{outages}; answers {dict(clients.answers)}; {len(batches)} batches; {time.monotonic() - started:.1f} s")
+          f"{outages}; answers {dict(clients.answers)}; 503s by phase {dict(clients.refused)}; {len(batches)} batches; {time.monotonic() - started:.1f} s")
