@@ -67,7 +67,8 @@ class Registry:
             return
         with self.lock:
             for form in (secret.hex(), base64.b64encode(secret).decode().rstrip("="),
-                         base64.urlsafe_b64encode(secret).decode().rstrip("="), _b58(secret)):
+                         base64.urlsafe_b64encode(secret).decode().rstrip("="), _b58(secret),
+                         _b58(b"\x80\x26" + secret)):  # multibase of a multicodec ed25519-priv key
                 self.forms.setdefault(form, what)
             if public:
                 self.publics.add(public.lower())

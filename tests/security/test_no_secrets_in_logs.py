@@ -193,7 +193,7 @@ def test_registry_finds_secrets_in_every_form_and_nothing_else():
     registry.add(key.seed_bytes(), "Ed25519 private key")
     seed = key.seed_bytes()
     for form in (seed.hex(), seed.hex().upper(), "0x" + seed.hex(), base64.b64encode(seed).decode(),
-                 base64.urlsafe_b64encode(seed).decode().rstrip("="), "z" + _b58(seed),
+                 base64.urlsafe_b64encode(seed).decode().rstrip("="), "z" + _b58(seed), "z" + _b58(b"\x80\x26" + seed),
                  "expanded " + (seed + key.public_key.raw).hex()):
         assert registry.find(f"INFO x: value={form} end"), form
     public, other = key.public_key.raw, os.urandom(32)
