@@ -302,7 +302,7 @@ class LocalContentStore:
         fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.packs)
         try:
             entries = []
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb", buffering=1 << 20) as f:     # few large writes: system calls cost here
                 f.write(_MAGIC)
                 offset = len(_MAGIC)
                 for _, binary, data in new:

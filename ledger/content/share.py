@@ -30,13 +30,14 @@ tag check); :class:`ShareDecryptionError` says so rather than guessing.
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.content.encoding import b64url_decode, b64url_encode
+from ledger.content.encoding import b64url_decode
 
 VERSION = 1
 ALG = "A256GCM"
@@ -52,6 +53,13 @@ MAX_SHARE_BYTES = 64 + 4 * ((MAX_PLAINTEXT_BYTES + TAG_BYTES + 2) // 3)
 anything larger is refused before it is parsed."""
 
 _FIELDS = ("v", "alg", "iv", "ct")
+_ENVELOPE_HEAD = f'{{"v":{VERSION},"alg":"{ALG}","iv":"'.encode("ascii")
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64url(data: bytes) -> bytes:
+    """Unpadded base64url, as bytes (``b64url_encode`` without the round trip through text)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 class ShareError(ValueError):
@@ -114,9 +122,9 @@ def encrypt_share(bundle_bytes: bytes) -> tuple[bytes, bytes]:
     secret = os.urandom(KEY_BYTES + IV_BYTES)      # one system call for the key and the nonce
     key, iv = secret[:KEY_BYTES], secret[KEY_BYTES:]
     ct = AESGCM(key).encrypt(iv, plaintext, None)
-    # The envelope exactly as documented above (what json.dumps with compact separators writes).
-    envelope = f'{{"v":{VERSION},"alg":"{ALG}","iv":"{b64url_encode(iv)}","ct":"{b64url_encode(ct)}"}}'
-    return envelope.encode("ascii"), key
+    # The envelope exactly as documented above (what json.dumps with compact separators writes),
+    # assembled as bytes: formatting text and encoding it again cost more than the encryption.
+    return b"".join((_ENVELOPE_HEAD, _b64url(iv), b'","ct":"', _b64url(ct), b'"}')), key
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:

@@ -35,8 +35,8 @@ CONTENT = ContentRecord.__table__
 BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
 _PUSH_CHUNK = 1_000
 
-# (credential id, CID, encrypted object, attempts so far)
-_Share = tuple[str, str, bytes, int]
+# (credential id, CID (None until known), encrypted object, attempts so far)
+_Share = tuple[str, "str | None", bytes, int]
 
 
 class ShareStore:
@@ -60,16 +60,18 @@ class ShareStore:
                 continue
             known.add(credential_id)
             blob, key = encrypt_share(bundle_bytes)
-            shares.append((credential_id, compute_cid(blob), blob, 0))
+            shares.append((credential_id, None, blob, 0))    # the store computes the CID
             keys.append(key)
         if not shares:
             return
-        _, waiting, _ = self._put(shares)
+        stored, waiting, _ = self._put(shares)
+        cids = dict(stored)
         retry_at = {share[0]: self._retry_time(share) for share in waiting}
         seal = self.ctx.sealer.seal
         rows = []
-        for (credential_id, cid, blob, _), key in zip(shares, keys):
+        for (credential_id, _, blob, _), key in zip(shares, keys):
             later = retry_at.get(credential_id)
+            cid = cids.get(credential_id) or compute_cid(blob)
             rows.append({"credential_id": credential_id, "cid": cid, "sealed_share_key": seal(key, credential_id.encode()),
                          "pending_blob": None if later is None else blob, "stored": later is None,
                          "attempts": 0 if later is None else 1, "next_attempt_at": later})
@@ -96,7 +98,7 @@ class ShareStore:
             stored, waiting, halted = self._put(due)
             with self.ctx.engine.begin() as conn:
                 if stored:
-                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id.in_(stored))
+                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id.in_([i for i, _ in stored]))
                                  .values(stored=True, pending_blob=None, next_attempt_at=None))
                 for share in waiting:
                     conn.execute(update(CONTENT).where(CONTENT.c.credential_id == share[0])
@@ -105,12 +107,12 @@ class ShareStore:
             if halted or len(due) < limit:
                 return done   # the store is down or full, or the queue is drained
 
-    def _put(self, shares: list[_Share]) -> tuple[list[str], list[_Share], bool]:
-        """Hand the shares to the store; returns (credential ids stored, shares to retry later,
-        whether the store is down or full).
+    def _put(self, shares: list[_Share]) -> tuple[list[tuple[str, str]], list[_Share], bool]:
+        """Hand the shares to the store; returns ((credential id, CID) stored, shares to retry later,
+        whether the store is down or full). A share's CID, when known, must be the store's.
         A store that is down or full stops the round (no point hammering it); a share it refuses
         for itself (a wrong CID, say) waits alone and the rest go on."""
-        stored: list[str] = []
+        stored: list[tuple[str, str]] = []
         waiting: list[_Share] = []
         rest = shares
         while rest:
@@ -120,8 +122,8 @@ class ShareStore:
             except ContentStoreError as exc:
                 cids, failed_at, error = exc.stored, len(exc.stored), exc
             for share, cid in zip(rest[:failed_at], cids):
-                if cid == share[1]:
-                    stored.append(share[0])
+                if share[1] is None or cid == share[1]:
+                    stored.append((share[0], cid))
                 else:
                     log.warning("the content store named the share %s of %s %s instead: retrying later",
                                 share[1], share[0], cid)
