@@ -33,6 +33,7 @@ log = logging.getLogger("issuer_api")
 
 def create_app(service: IssuerService) -> FastAPI:
     install_access_log_redaction()  # no API key or share key from a URL in the access log
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         service.start()
