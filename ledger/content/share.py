@@ -107,6 +107,27 @@ def encrypt_share(bundle_bytes: bytes) -> tuple[bytes, bytes]:
     shares of the same bundle differ (and so do their CIDs). Keep the key out
     of logs: it is the only thing protecting the citizen's data.
     """
+    return encrypt_shares([bundle_bytes])[0]
+
+
+def encrypt_shares(bundles: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """:func:`encrypt_share` of each bundle, the random keys and nonces drawn in one system call
+    (which costs more than the encryption of a bundle on this machine's virtualised kernel)."""
+    plaintexts = [_check_bundle(b) for b in bundles]
+    secrets = os.urandom((KEY_BYTES + IV_BYTES) * len(plaintexts))
+    out = []
+    at = 0
+    for plaintext in plaintexts:
+        key, iv = secrets[at:at + KEY_BYTES], secrets[at + KEY_BYTES:at + KEY_BYTES + IV_BYTES]
+        at += KEY_BYTES + IV_BYTES
+        ct = AESGCM(key).encrypt(iv, plaintext, None)
+        # The envelope exactly as documented above (what json.dumps with compact separators
+        # writes), assembled as bytes: formatting text and encoding it again cost more than AES.
+        out.append((b"".join((_ENVELOPE_HEAD, _b64url(iv), b'","ct":"', _b64url(ct), b'"}')), key))
+    return out
+
+
+def _check_bundle(bundle_bytes: object) -> bytes:
     if not isinstance(bundle_bytes, (bytes, bytearray, memoryview)):
         raise ShareError(f"the bundle must be bytes (its UTF-8 JSON), not {type(bundle_bytes).__name__}")
     plaintext = bundle_bytes if type(bundle_bytes) is bytes else bytes(bundle_bytes)
@@ -119,12 +140,7 @@ def encrypt_share(bundle_bytes: bytes) -> tuple[bytes, bytes]:
         plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ShareError(f"the bundle is not UTF-8 (byte {exc.start})") from None
-    secret = os.urandom(KEY_BYTES + IV_BYTES)      # one system call for the key and the nonce
-    key, iv = secret[:KEY_BYTES], secret[KEY_BYTES:]
-    ct = AESGCM(key).encrypt(iv, plaintext, None)
-    # The envelope exactly as documented above (what json.dumps with compact separators writes),
-    # assembled as bytes: formatting text and encoding it again cost more than the encryption.
-    return b"".join((_ENVELOPE_HEAD, _b64url(iv), b'","ct":"', _b64url(ct), b'"}')), key
+    return plaintext
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
@@ -238,5 +254,6 @@ __all__ = [
     "ShareUnsupportedError",
     "decrypt_share",
     "encrypt_share",
+    "encrypt_shares",
     "parse_envelope",
 ]

@@ -32,27 +32,28 @@ class BatchBundles:
                                root=from_hex32(batch.root), path=tree.proof(0), tx_hash=from_hex32(batch.tx_hash),
                                block_number=batch.block_number).to_json()
         self._open = ctx.sealer.open
-        self._tree = tree
         self._head = (_compact({"type": BUNDLE_TYPE, "version": BUNDLE_VERSION})[:-1] + ',"credential":').encode()
         self._anchor_head = (f',"anchor":{{"ledger":{_compact(template["ledger"])},'
                              f'"registry":{_compact(template["registry"])},"digest":"').encode()
         self._root = f'","root":{_compact(template["root"])},"path":['.encode()
         self._tail = (f'],"txHash":{_compact(template["txHash"])},'
                       f'"blockNumber":{_compact(template["blockNumber"])}}}}}').encode()
-        self._nodes: dict[bytes, str] = {}     # a path node -> its quoted hex (upper nodes recur)
+        # Every node below the root, as quoted hex, level by level: a proof picks one per level
+        # (what MerkleTree.proof does, without converting the shared upper nodes again and again).
+        self._levels = [[f'"{to_hex32(node)}"' for node in level] for level in tree.levels[:-1]]
 
     def bundle_bytes(self, row) -> bytes:
         plain = self._open(row.sealed_credential, row.id.encode("utf-8"))
         digest = "0x" + hashlib.sha256(plain).hexdigest()
         if digest != row.digest:
             raise StoredCredentialCorrupted(f"credential {row.id}: stored content does not match its digest")
-        nodes = self._nodes
         path = []
-        for node in self._tree.proof(row.leaf_index):
-            quoted = nodes.get(node)
-            if quoted is None:
-                quoted = nodes[node] = f'"{to_hex32(node)}"'
-            path.append(quoted)
+        i = row.leaf_index
+        for level in self._levels:
+            sibling = i ^ 1
+            if sibling < len(level):      # the last node of an odd level is carried up: no sibling
+                path.append(level[sibling])
+            i >>= 1
         return b"".join((self._head, plain, self._anchor_head, digest.encode("ascii"), self._root,
                          ",".join(path).encode("ascii"), self._tail))
 

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from ledger.content.cid import compute_cid
 from ledger.content.links import ShareLink, build_share_link
-from ledger.content.share import encrypt_share
+from ledger.content.share import encrypt_shares
 from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFull, ContentStoreUnavailable
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import ContentRecord, CredentialRecord
@@ -53,17 +53,16 @@ class ShareStore:
         with self.ctx.engine.connect() as conn:
             known = set(conn.execute(select(CONTENT.c.credential_id)
                                      .where(CONTENT.c.credential_id.in_([i for i, _ in items]))).scalars())
-        shares: list[_Share] = []
-        keys: list[bytes] = []
+        fresh = {}
         for credential_id, bundle_bytes in items:
-            if credential_id in known:
-                continue
-            known.add(credential_id)
-            blob, key = encrypt_share(bundle_bytes)
-            shares.append((credential_id, None, blob, 0))    # the store computes the CID
-            keys.append(key)
-        if not shares:
+            if credential_id not in known:
+                fresh.setdefault(credential_id, bundle_bytes)
+        if not fresh:
             return
+        encrypted = encrypt_shares(list(fresh.values()))
+        shares: list[_Share] = [(credential_id, None, blob, 0)      # the store computes the CID
+                                for credential_id, (blob, _) in zip(fresh, encrypted)]
+        keys = [key for _, key in encrypted]
         stored, waiting, _ = self._put(shares)
         cids = dict(stored)
         retry_at = {share[0]: self._retry_time(share) for share in waiting}

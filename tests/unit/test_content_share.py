@@ -237,3 +237,17 @@ def test_b64url_round_trip(n):
     text = b64url_encode(data)
     assert "=" not in text and "+" not in text and "/" not in text
     assert b64url_decode(text) == data
+
+
+def test_encrypt_shares_in_bulk_gives_fresh_keys_and_nonces():
+    from ledger.content.share import encrypt_shares, parse_envelope
+
+    bundles = [f'{{"n":{i},"name":"张三"}}'.encode() for i in range(50)] + [b'{"same":1}', b'{"same":1}']
+    shares = encrypt_shares(bundles)
+    assert [decrypt_share(blob, key) for blob, key in shares] == bundles
+    assert len({key for _, key in shares}) == len(bundles)
+    assert len({parse_envelope(blob)[0] for blob, _ in shares}) == len(bundles)       # nonces
+    assert len({blob for blob, _ in shares}) == len(bundles)
+    assert encrypt_shares([]) == []
+    with pytest.raises(ShareError):
+        encrypt_shares([b'{"ok":1}', b"\xff"])
