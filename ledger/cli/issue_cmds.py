@@ -54,7 +54,7 @@ def _flush_anchor(ctx, timeout_s: float = 120.0) -> None:
     while True:
         anchor_once(ctx, flush=True)
         work = pending_work(ctx)
-        if not work.get("waiting") and not any(work.get("batches", {}).values()):
+        if not work["pending_credentials"] and not any(work.get("batches", {}).values()):
             return
         if time.monotonic() > deadline:
             raise CliError(f"credentials are still waiting to be anchored after {timeout_s:.0f} s: {work}")
