@@ -19,6 +19,7 @@ from ledger.content.store import ContentStoreError
 from ledger.errors import ValidationError
 from ledger.http_limits import RequestLimits, limiter_for
 from ledger.issuance import IssuanceError
+from ledger.openapi_problems import document_problems
 from ledger.problem import Problem
 from ledger.storage.db import database_unavailable
 
@@ -43,6 +44,7 @@ def create_app(service: IssuerService) -> FastAPI:
     app = FastAPI(title="CertLedger issuer API", version="1", lifespan=lifespan,
                   description="Issue, anchor, share, revoke and audit an agency's credentials.")
     app.state.service = service
+    document_problems(app, every_operation=(414, 429, 431, 503))  # RequestLimits', a database outage
     app.add_middleware(JsonDepthGuard)  # inside BodyLimit, which caps what it buffers
     app.add_middleware(BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes)
     app.add_middleware(RequestLimits, key_for=api_key_or_address, limiter=limiter_for(
@@ -75,7 +77,7 @@ def create_app(service: IssuerService) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
-        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+        codes = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
         return Problem(exc.status_code, codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)).response()
 
     @app.exception_handler(DBAPIError)

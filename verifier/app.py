@@ -26,11 +26,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ledger.http_limits import RequestLimits, by_client_address, limiter_for
+from ledger.openapi_problems import document_problems
 
+from . import openapi_docs as docs
 from .logs import install_access_log_redaction
 from .problems import Problem
 from .service import VerifierService, check_cid, report_json
@@ -106,14 +108,15 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
     app.state.service, app.state.settings, app.state.components = service, settings, parts
     app.add_middleware(_SecurityHeaders)
     _install_error_handlers(app)
+    document_problems(app, every_operation=(414, 429, 431))  # RequestLimits' refusals
 
-    @app.post("/verify")
+    @app.post("/verify", **docs.VERIFY)
     async def verify_one(request: Request) -> Response:
         """Documented here; served by :class:`_VerifyEndpoint` in front of the app (the hot path)."""
         body = await _read_body(request, settings.max_body_bytes)
         return _json((await _verify_async(service, body)).to_json())
 
-    @app.post("/verify/batch")
+    @app.post("/verify/batch", **docs.VERIFY_BATCH)
     async def verify_batch(request: Request) -> Response:
         t0 = time.perf_counter()
         body = await _read_body(request, settings.max_batch_bytes)
@@ -127,7 +130,7 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             ("read", (t1 - t0) * 1e3), ("verify", (t2 - t1) * 1e3), ("encode", (t3 - t2) * 1e3)))
         return Response(payload, media_type="application/json", headers={"Server-Timing": timing})
 
-    @app.get("/content/{cid}")
+    @app.get("/content/{cid}", **docs.CONTENT)
     async def content(cid: str, request: Request) -> Response:
         check_cid(cid)
         etag = f'"{cid}"'
@@ -137,16 +140,16 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         data = await run_in_threadpool(service.content, cid)
         return Response(data, media_type="application/json", headers=headers)
 
-    @app.get("/s/{cid}")
+    @app.get("/s/{cid}", response_class=HTMLResponse, **docs.SHARE_PAGE)
     async def share_page(cid: str) -> Response:
         check_cid(cid)
         return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
-    @app.get("/")
+    @app.get("/", response_class=HTMLResponse, **docs.INDEX_PAGE)
     async def index_page() -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
-    @app.get("/healthz")
+    @app.get("/healthz", **docs.HEALTHZ)
     async def healthz() -> Response:
         index = reader.state() if hasattr(reader, "state") else []
         ready = all(d.get("ready") for d in index)

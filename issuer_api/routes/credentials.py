@@ -11,8 +11,10 @@ from starlette.responses import JSONResponse, Response
 
 from ledger import issuance
 from ledger.api_keys import Principal
+from ledger.openapi_problems import problem_responses as refusals
 from ledger.problem import Problem
 
+from .. import schemas as out
 from ..deps import scope, service
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
@@ -21,6 +23,16 @@ SUBJECT_EXAMPLE = {
     "name": "王伟 (Wang Wei)", "idNumber": "330106199001011234", "degree": "工学学士 Bachelor of Engineering",
     "major": "计算机科学与技术", "institution": "浙江大学", "graduationDate": "2024-06-30",
 }
+
+
+# A status change names credentials (404 when not the agency's), may be refused by their state (409)
+# or by the chain (502), and needs the chain (503 while it is unreachable).
+STATUS_REFUSALS = refusals(400, 401, 403, 404, 409, 413, 422, 502, 503,
+                           s409="not anchored yet, or not in a state this change applies to")
+BULK_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}, "example": "name,idNumber,degree,major,institution,graduationDate\n"
+                                                           "张三,330106199001011234,学士,数学,浙江大学,2024-06-30\n"},
+    "application/x-ndjson": {"schema": {"type": "string"}}}}}
 
 
 class IssueRequest(BaseModel):
@@ -57,9 +69,11 @@ def _issued(issued) -> JSONResponse:
 
 
 @router.post("", status_code=201, summary="Issue one credential",
-             responses={201: {"description": "issued (pending anchoring)"}, 200: {"description": "an idempotent retry"},
-                        409: {"description": "Idempotency-Key reused for another request"},
-                        422: {"description": "schema violation, naming each field"}})
+             responses={201: {"description": "issued (pending anchoring)", "model": out.Issued},
+                        200: {"description": "an idempotent retry", "model": out.Issued},
+                        **refusals(400, 401, 403, 409, 413, 422, 503, s403="a key without the issue scope, or a type "
+                                   "the agency may not issue", s409="Idempotency-Key reused for another request",
+                                   s422="schema violation, naming each field")})
 def issue(body: IssueRequest, who: Principal = Depends(scope("issue")), svc=Depends(service),
           idempotency_key: str | None = Header(None, max_length=200)):
     issued = issuance.issue_one(svc.ctx, who.agency, body.type, body.subject, valid_from=body.validFrom,
@@ -71,7 +85,9 @@ def issue(body: IssueRequest, who: Principal = Depends(scope("issue")), svc=Depe
              description="Body: `text/csv` (header = subject fields, optional validFrom/validUntil columns) or "
                          "`application/x-ndjson` (one subject object per line). Valid rows are issued and every bad "
                          "row is reported with its number and fields; with `all_or_nothing=true` one bad row "
-                         "refuses the whole upload (422) and nothing is issued.")
+                         "refuses the whole upload (422) and nothing is issued.",
+             responses={200: {"model": out.BulkIssued}, **refusals(400, 401, 403, 409, 413, 415, 422, 503)},
+             openapi_extra=BULK_BODY)
 async def issue_bulk(request: Request, type: str = Query(..., description="credential type"),
                      all_or_nothing: bool = False, who: Principal = Depends(scope("issue")), svc=Depends(service),
                      idempotency_key: str | None = Header(None, max_length=200)):
@@ -86,7 +102,8 @@ async def issue_bulk(request: Request, type: str = Query(..., description="crede
     return result.to_dict()
 
 
-@router.get("", summary="List and search the agency's credentials (newest first)")
+@router.get("", summary="List and search the agency's credentials (newest first)",
+            responses={200: {"model": out.CredentialPage}, **refusals(401, 403, 422)})
 def search(type: str | None = None, holder: str | None = None, state: str | None = None,
            issued_from: datetime | None = Query(None, alias="from"), issued_until: datetime | None = Query(None, alias="until"),
            limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
@@ -96,23 +113,28 @@ def search(type: str | None = None, holder: str | None = None, state: str | None
     return {"items": [c.to_dict() for c in page.items], "nextCursor": page.next_cursor}
 
 
-@router.post("/status", summary="Revoke, suspend or reinstate many credentials (one transaction per chunk)")
+@router.post("/status", summary="Revoke, suspend or reinstate many credentials (one transaction per chunk)",
+             responses={200: {"model": out.StatusChanged}, **STATUS_REFUSALS})
 def change_many(body: ManyStatusRequest, who: Principal = Depends(scope("revoke")), svc=Depends(service)):
     return _status(issuance.change_status(svc.ctx, who.agency, body.ids, body.action, body.reason, actor=who.key_id))
 
 
-@router.get("/{credential_id}", summary="What is stored in clear about one credential")
+@router.get("/{credential_id}", summary="What is stored in clear about one credential",
+            responses={200: {"model": out.CredentialInfo}, **refusals(401, 403, 404)})
 def info(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
     return issuance.get_credential_info(svc.ctx, who.agency, credential_id).to_dict()
 
 
-@router.get("/{credential_id}/bundle", summary="The citizen's bundle (anchor null until anchored)")
+@router.get("/{credential_id}/bundle", summary="The citizen's bundle (anchor null until anchored)",
+            responses={200: out.BUNDLE, **refusals(401, 403, 404)})
 def bundle(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
     data = issuance.get_bundle(svc.ctx, who.agency, credential_id).to_bytes()
     return Response(data, media_type="application/json")
 
 
-@router.post("/{credential_id}/supersede", status_code=201, summary="Issue a corrected credential replacing this one")
+@router.post("/{credential_id}/supersede", status_code=201, summary="Issue a corrected credential replacing this one",
+             responses={201: {"model": out.Issued}, 200: {"description": "an idempotent retry", "model": out.Issued},
+                        **STATUS_REFUSALS})
 def supersede(credential_id: str, body: SupersedeRequest, who: Principal = Depends(scope("issue")),
               svc=Depends(service), idempotency_key: str | None = Header(None, max_length=200)):
     _require(who, "revoke")  # the old credential is revoked with reason "superseded"
@@ -121,7 +143,8 @@ def supersede(credential_id: str, body: SupersedeRequest, who: Principal = Depen
     return _issued(issued)
 
 
-@router.post("/{credential_id}/{action}", summary="Revoke, suspend or reinstate one credential")
+@router.post("/{credential_id}/{action}", summary="Revoke, suspend or reinstate one credential",
+             responses={200: {"model": out.StatusChanged}, **STATUS_REFUSALS})
 def change_one(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
                who: Principal = Depends(scope("revoke")), svc=Depends(service)):
     return _status(issuance.change_status(svc.ctx, who.agency, [credential_id], action, body.reason, actor=who.key_id))
