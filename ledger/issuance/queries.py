@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_, select
 
 from ledger.bundle import Bundle
+from ledger.errors import FieldError, ValidationError
 from ledger.json_depth import too_deep
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
@@ -25,6 +26,7 @@ CRED = CredentialRecord.__table__
 BATCH = BatchRecord.__table__
 AUDIT = AuditEvent.__table__
 MAX_LIMIT = 1_000
+MAX_ROW_ID = 2**63 - 1  # the databases' integer keys
 
 
 def _row(ctx, agency: str, credential_id: str):
@@ -84,6 +86,33 @@ def _decode(cursor: str) -> list:
         raise ValueError("cursor: not a cursor returned by this listing") from None
 
 
+def _cursor(cursor: str, *kinds: type) -> list:
+    """A cursor's values, which must be of `kinds`: a 422 naming `cursor` otherwise (never a 500)."""
+    try:
+        values = _decode(cursor)
+    except ValueError:
+        values = None
+    if not (isinstance(values, list) and len(values) == len(kinds)
+            and all(type(v) is k for v, k in zip(values, kinds))):
+        raise _bad("cursor", "not a cursor returned by this listing")
+    return values
+
+
+def _instant(value: datetime | None, field: str) -> datetime | None:
+    """An aware time in UTC, as stored; a 422 naming `field` when it has none (an offset at the edge
+    of the calendar), not an OverflowError deep in the database driver. Naive times pass as they are."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise _bad(field, "out of range once converted to UTC") from None
+
+
+def _bad(field: str, reason: str) -> ValidationError:
+    return ValidationError([FieldError(field, reason)])
+
+
 def _limit(limit: int) -> int:
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
@@ -102,16 +131,17 @@ def list_credentials(ctx, agency: str, *, type_name: str | None = None, holder_i
         q = q.where(CRED.c.subject_id == holder_id)
     if state is not None:
         q = q.where(CRED.c.state.in_([state] if isinstance(state, str) else list(state)))
+    issued_from, issued_until = _instant(issued_from, "from"), _instant(issued_until, "until")
     if issued_from is not None:
         q = q.where(CRED.c.issued_at >= issued_from)
     if issued_until is not None:
         q = q.where(CRED.c.issued_at < issued_until)
     if cursor is not None:
+        at_text, last_id = _cursor(cursor, str, str)
         try:
-            at_text, last_id = _decode(cursor)
-            at = datetime.fromisoformat(at_text)
-        except (TypeError, ValueError):
-            raise ValueError("cursor: not a cursor returned by this listing") from None
+            at = _instant(datetime.fromisoformat(at_text), "cursor")
+        except ValueError:
+            raise _bad("cursor", "not a cursor returned by this listing") from None
         q = q.where(or_(CRED.c.issued_at < at, and_(CRED.c.issued_at == at, CRED.c.id < last_id)))
     q = q.order_by(CRED.c.issued_at.desc(), CRED.c.id.desc()).limit(limit + 1)
     with ctx.engine.connect() as conn:
@@ -132,16 +162,15 @@ def audit_log(ctx, agency: str, *, action: str | None = None, subject: str | Non
         q = q.where(AUDIT.c.action == action)
     if subject is not None:
         q = q.where(AUDIT.c.subject == subject)
+    since, until = _instant(since, "since"), _instant(until, "until")
     if since is not None:
         q = q.where(AUDIT.c.at >= since)
     if until is not None:
         q = q.where(AUDIT.c.at < until)
     if cursor is not None:
-        try:
-            (last_id,) = _decode(cursor)
-            last_id = int(last_id)
-        except (TypeError, ValueError):
-            raise ValueError("cursor: not a cursor returned by this listing") from None
+        (last_id,) = _cursor(cursor, int)
+        if not 0 < last_id <= MAX_ROW_ID:
+            raise _bad("cursor", "not a cursor returned by this listing")
         q = q.where(AUDIT.c.id < last_id)
     q = q.order_by(AUDIT.c.id.desc()).limit(limit + 1)
     with ctx.engine.connect() as conn:

@@ -2,8 +2,10 @@
 idempotency, bad input, anchoring, sharing, lifecycle, and agency isolation."""
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -175,3 +177,46 @@ def test_authentication_and_scopes(api):
     assert client.get("/credentials", headers=_auth(governance)).status_code == 403  # governance is not an agency
     listed = client.get("/api-keys", headers=edu).json()
     assert all("apiKey" not in k and "secret" not in json.dumps(k) for k in listed)
+
+
+def _cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path,field", [
+    ("/credentials?cursor=garbage!", "cursor"),
+    (f"/credentials?cursor={_cursor(['2024-01-01T00:00:00', {'id': 1}])}", "cursor"),  # JSON, wrong types
+    (f"/credentials?cursor={_cursor(['0001-01-01T00:00:00+00:01', 'x'])}", "cursor"),
+    ("/credentials?cursor=MQ", "cursor"),                                              # JSON, not a list
+    (f"/audit?cursor={_cursor([10 ** 30])}", "cursor"),                                # past any row id
+    ("/audit?cursor=BODY_TOO_LARGE", "cursor"),
+    ("/credentials?from=0001-01-01T00:00:00%2B00:01", "from"),                        # no UTC equivalent
+    ("/audit?until=0001-01-01T00:00:00%2B00:01", "until"),
+])
+def test_hostile_query_parameters_are_a_422_naming_the_parameter(api, path, field):
+    # found by tests/security/test_schemathesis.py: these were 500s
+    client, _, keys, _, _ = api
+    reply = client.get(path, headers=_auth(keys["zj-hz-education"]))
+    assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.json()["errors"][0]["field"] == field
+
+
+def test_times_with_an_offset_are_compared_as_instants(api):
+    # the bounds are converted to UTC before the query (tests/security/test_schemathesis.py found an overflow there)
+    client, _, keys, _, _ = api
+    edu = _auth(keys["zj-hz-education"])
+    issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=edu).json()
+    at = datetime.fromisoformat(issued["issuedAt"]).astimezone(timezone(timedelta(hours=8)))
+    window = {"from": (at - timedelta(seconds=1)).isoformat(), "until": (at + timedelta(seconds=1)).isoformat()}
+    found = client.get("/credentials", params=window, headers=edu).json()["items"]
+    assert issued["id"] in [c["id"] for c in found]
+
+
+def test_an_unreadable_body_is_a_400_problem(api):
+    client, _, keys, _, _ = api
+    reply = client.post("/credentials", content=b"\x1e\xc7\xae\xff", headers={**_auth(keys["zj-hz-education"]),
+                                                                               "content-type": "application/json"})
+    assert reply.status_code in (400, 422), reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.json()["code"] in ("BAD_REQUEST", "VALIDATION_FAILED")
