@@ -59,12 +59,13 @@ class Fuzzer:
         self.name = name
         self.requests = 0
         self.statuses: Counter = Counter()
+        self.verdicts: Counter = Counter()  # of the verifier's single reports
         self.failures: list[str] = []
 
     def run(self, operation, *, headers: dict | None = None, path_parameters: dict | None = None,
-            modes=MODES, examples: int = EXAMPLES, label: str = "") -> None:
+            modes=MODES, examples: int = EXAMPLES, label: str = "", **fixed) -> None:
         for mode in modes:
-            strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters, **fixed)
 
             @settings(max_examples=examples, derandomize=True, deadline=None, database=None, print_blob=False,
                       suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
@@ -73,6 +74,8 @@ class Fuzzer:
                 self.requests += 1
                 response = case.call(headers=headers)
                 self.statuses[response.status_code] += 1
+                if case.operation.path == "/verify" and response.status_code == 200:
+                    self.verdicts[response.json()["verdict"]] += 1
                 case.validate_response(response, checks=CHECKS, headers=headers)
 
             try:
@@ -84,12 +87,14 @@ class Fuzzer:
 
     def report(self) -> str:
         summary = {"service": self.name, "requests": self.requests, "statuses": dict(sorted(self.statuses.items())),
+                   "verdicts": dict(self.verdicts),
                    "failures": len(self.failures), "examplesPerOperationAndMode": EXAMPLES}
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / "schemathesis.json"
         previous = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**previous, self.name: summary}, indent=2))
-        line = f"schemathesis {self.name}: {self.requests} requests, statuses {summary['statuses']}"
+        line = f"schemathesis {self.name}: {self.requests} requests, statuses {summary['statuses']}" + (
+            f", verdicts {summary['verdicts']}" if self.verdicts else "")
         print(line)
         return line
 
@@ -171,15 +176,17 @@ def verifier(shared_world, tmp_path_factory):
     _, cid, _ = share(LocalContentStore(settings.content_dir), bundles[0], "http://127.0.0.1:8600")
     app = create_verifier_app(settings)
     try:
-        yield {"app": app, "settings": settings, "cid": cid, "bundle": bundles[0]}
+        yield {"app": app, "settings": settings, "cid": cid, "bundle": json.loads(bundles[0].to_bytes())}
     finally:
         shutdown_lifespans()
 
 
-def _fuzz_verifier(schema, fuzz: Fuzzer, cid: str, examples: int = EXAMPLES) -> None:
+def _fuzz_verifier(schema, fuzz: Fuzzer, cid: str, bundle: dict, examples: int = EXAMPLES) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         fuzz.run(operation, examples=examples)
+        if operation.path == "/verify":  # a real anchored bundle, so that a VALID report is held to the schema too
+            fuzz.run(operation, body=bundle, modes=(GenerationMode.POSITIVE,), examples=3, label=", a real bundle")
         if any(p.name == "cid" for p in operation.path_parameters):
             fuzz.run(operation, path_parameters={"cid": cid}, modes=(GenerationMode.POSITIVE,), examples=5,
                      label=", a stored share")
@@ -188,9 +195,10 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, cid: str, examples: int = EXAMPLES) -> 
 def test_verifier_survives_hostile_input(verifier):
     schema = schemathesis.openapi.from_asgi("/openapi.json", verifier["app"])
     fuzz = Fuzzer("verifier")
-    _fuzz_verifier(schema, fuzz, verifier["cid"])
+    _fuzz_verifier(schema, fuzz, verifier["cid"], verifier["bundle"])
     fuzz.report()
     assert fuzz.requests > 4 * EXAMPLES
+    assert fuzz.verdicts["VALID"] >= 1 and fuzz.verdicts["INVALID"] >= 1, fuzz.verdicts
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
 
 
@@ -213,7 +221,7 @@ def test_verifier_over_real_http_survives_hostile_input(verifier, tmp_path):
     try:
         schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
         fuzz = Fuzzer("verifier-uvicorn")
-        _fuzz_verifier(schema, fuzz, verifier["cid"], examples=8)
+        _fuzz_verifier(schema, fuzz, verifier["cid"], verifier["bundle"], examples=8)
         fuzz.report()
         assert not fuzz.failures, "\n\n".join(fuzz.failures)
     finally:
