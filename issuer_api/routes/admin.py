@@ -44,7 +44,8 @@ class KeyRequest(BaseModel):
     label: str = Field("", max_length=200)
 
 
-@router.get("/types", summary="Credential types and their subject schemas", responses={200: {"model": list[out.TypeInfo]}, **refusals(401, 403)})
+@router.get("/types", summary="Credential types and their subject schemas",
+            responses={200: {"model": list[out.TypeInfo]}, **refusals(401, 403)})
 def types(svc=Depends(service), who: Principal = Depends(scope("read"))):
     return [{"name": t.name, "description": t.description, "schema": t.schema} for t in issuance.list_types(svc.ctx)]
 
@@ -82,7 +83,8 @@ def new_key(body: KeyRequest, svc=Depends(service), who: Principal = Depends(sco
     return {"id": row.id, "scopes": row.scopes, "label": row.label, "apiKey": key}
 
 
-@router.get("/api-keys", summary="The caller's agency's API keys (never their secrets)", responses={200: {"model": list[out.KeyInfo]}, **refusals(401, 403)})
+@router.get("/api-keys", summary="The caller's agency's API keys (never their secrets)",
+            responses={200: {"model": list[out.KeyInfo]}, **refusals(401, 403)})
 def keys(svc=Depends(service), who: Principal = Depends(scope("admin"))):
     return [{"id": k.id, "scopes": k.scopes, "label": k.label, "createdAt": k.created_at.isoformat(),
              "revokedAt": k.revoked_at.isoformat() if k.revoked_at else None}
@@ -97,7 +99,8 @@ def drop_key(key_id: str, svc=Depends(service), who: Principal = Depends(scope("
     return {"id": key_id, "revoked": True}
 
 
-@router.get("/audit", summary="The caller's agency's audit log (newest first)", responses={200: {"model": out.AuditPage}, **refusals(401, 403, 422)})
+@router.get("/audit", summary="The caller's agency's audit log (newest first)",
+            responses={200: {"model": out.AuditPage}, **refusals(401, 403, 422)})
 def audit(action: str | None = None, subject: str | None = None, since: datetime | None = None,
           until: datetime | None = None, limit: int = Query(100, ge=1, le=1000), cursor: str | None = None,
           svc=Depends(service), who: Principal = Depends(scope("read"))):

@@ -3,9 +3,10 @@
 Every operation of the issuer API and of the verifier is called with schema-conforming and
 schema-violating requests (hypothesis, derandomised, so a run is reproducible), on real anvil
 worlds: as an agency (its admin key), as governance where governance is needed, without a key, and
-with real path identifiers (an anchored credential, a stored share) so that the routes' insides are
-reached, not only their 404s. Every response must be: not a 5xx, of a documented status code and
-content type, and conform to the documented schema (problem+json for refusals).
+with real identifiers (anchored credentials, a stored share, a real bundle) so that the routes'
+insides are reached, not only their 404s; in process (ASGI), and for a shorter run through real
+uvicorn servers. Every response must be: not a 5xx, of a documented status code and content type,
+and conform to the documented schema (problem+json for refusals).
 
 The number of requests each run made is printed and written to test-artifacts/schemathesis.json.
 FUZZ_EXAMPLES=<n> changes the examples per operation and mode (default 30).
@@ -14,9 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -40,7 +45,7 @@ from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import settings_for, share, start_verifier
+from tests.integration.verifier_server import free_port, settings_for, share, start_verifier
 from verifier.app import create_app as create_verifier_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -152,7 +157,7 @@ def issuer(tmp_path_factory):
             pending = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT},
                                   headers=_auth(admin))
             spare = client.post("/api-keys", json={"scopes": ["read"], "label": "to be deleted"}, headers=_auth(admin))
-        yield {"app": app, "service": service, "admin": admin, "governance": governance,
+        yield {"app": app, "service": service, "admin": admin, "governance": governance, "home": home,
                "credential": issued[0].json()["id"], "spare_key": spare.json()["id"],
                "credentials": [r.json()["id"] for r in issued] + [pending.json()["id"]]}
     finally:
@@ -161,6 +166,7 @@ def issuer(tmp_path_factory):
 
 
 GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies")}
+RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_issuer_api_survives_hostile_input(issuer):
@@ -185,6 +191,45 @@ def test_issuer_api_survives_hostile_input(issuer):
     fuzz.report()
     assert fuzz.requests > 10 * EXAMPLES
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
+
+
+def test_issuer_over_real_http_survives_hostile_input(issuer):
+    """A short run through a real `certledger serve issuer` process (uvicorn) on the same data directory."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(issuer["home"]), "serve", "issuer",
+                               "--port", str(port), "--workers", "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, server)
+        schema = schemathesis.openapi.from_url(url + "/openapi.json")
+        fuzz = Fuzzer("issuer-uvicorn")
+        agency = _auth(issuer["admin"])
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            fuzz.run(operation, headers=agency, examples=5)
+            if any(p.name == "credential_id" for p in operation.path_parameters):
+                fuzz.run(operation, headers=agency, path_parameters={"credential_id": issuer["credential"]},
+                         modes=(GenerationMode.POSITIVE,), examples=5, label=", a real credential")
+        fuzz.report()
+        assert not fuzz.failures, "\n\n".join(fuzz.failures)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert issuer["admin"] not in output and issuer["governance"] not in output
+
+
+def _wait_until_up(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.stdout.read()
+        assert time.monotonic() < deadline, "the issuer did not become ready"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
