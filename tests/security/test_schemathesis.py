@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -38,9 +39,9 @@ from ledger.cli import main
 from ledger.config import load_settings
 from ledger.content import LocalContentStore
 from ledger.embedded_chain import rpc_urls_for
+from ledger.issuance import anchor_once
 from ledger.openapi_problems import PROBLEM_REF
 from ledger.problem import PROBLEM_JSON
-from ledger.issuance import anchor_once
 from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
@@ -268,21 +269,24 @@ def test_verifier_survives_hostile_input(verifier):
 
 
 def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
-    for app in (issuer["app"], verifier["app"]):
+    for app, authenticated in ((issuer["app"], True), (verifier["app"], False)):
         doc = app.openapi()
         assert "HTTPValidationError" not in json.dumps(doc)  # FastAPI's default 422 is not what is sent
         for path, operations in doc["paths"].items():
             for method, operation in operations.items():
                 refusals = {s: r for s, r in operation["responses"].items() if s[0] in "45"
                             and (path, s) != ("/healthz", "503")}  # the verifier's health report, not a refusal
-                assert {"401", "429"} & refusals.keys() or path in ("/", "/healthz"), (method, path)
+                assert {"414", "429", "431"} <= refusals.keys(), (method, path)  # the request limits, everywhere
+                if authenticated and path != "/healthz":
+                    assert "401" in refusals, (method, path)
                 for status, response in refusals.items():
                     assert response["content"] == {PROBLEM_JSON: {"schema": PROBLEM_REF}}, (method, path, status)
 
 
 def test_verifier_over_real_http_survives_hostile_input(verifier, tmp_path):
     """A short run through a real uvicorn: the same checks over the wire (headers, framing, encodings)."""
-    server = start_verifier(settings_for_real(verifier, tmp_path))
+    # its own index database: the in-process app's index is still open
+    server = start_verifier(replace(verifier["settings"], database_url=f"sqlite:///{tmp_path / 'index.db'}").check())
     try:
         schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
         fuzz = Fuzzer("verifier-uvicorn")
@@ -291,9 +295,3 @@ def test_verifier_over_real_http_survives_hostile_input(verifier, tmp_path):
         assert not fuzz.failures, "\n\n".join(fuzz.failures)
     finally:
         server.stop()
-
-
-def settings_for_real(verifier, tmp_path):
-    from dataclasses import replace
-
-    return replace(verifier["settings"], database_url=f"sqlite:///{tmp_path / 'index.db'}").check()
