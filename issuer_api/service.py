@@ -54,11 +54,7 @@ class IssuerService:
             log.exception("the anchoring worker stopped")
 
     def _retry_content(self) -> None:
-        while not self._stop.wait(5.0):
-            try:
-                self.shares.push_pending()
-            except Exception:  # noqa: BLE001 - the next round retries
-                log.exception("content retry round failed")
+        self.shares.run_retries(self._stop)
 
     # --- governance ---
     def onboard(self, code: str, name: str, types: list[str], actor: str):

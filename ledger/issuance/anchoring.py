@@ -53,10 +53,12 @@ from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, Transa
 from ledger.digest import from_hex32, to_hex32
 from ledger.identifiers import agency_id
 from ledger.merkle import MerkleTree
+from ledger.storage.db import database_unavailable
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .batch_bundles import BatchBundles
 from .crash_points import crash_point
+from .database_watch import DatabaseWatch
 from .lease import acquire_lease, release_lease
 from .node_watch import NodeWatch, unreachable
 from .reorg_watch import ReorgWatch
@@ -478,25 +480,36 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
     log.info("anchorer %s started (batches of at most %d, closed after %.1f s)", ctx.worker_id,
              ctx.policy.max_size, ctx.policy.max_age_s)
     node, reorgs = node or NodeWatch(), ReorgWatch.from_env()
+    database = DatabaseWatch(ctx.engine, "anchoring", log)
     try:
         while not stop_event.is_set():
             pause = node.check(ctx)  # an unreachable node pauses the rounds (with backoff), not each batch
             if pause is not None:
                 stop_event.wait(pause)
                 continue
-            busy = False
+            busy, error = False, None
             try:
-                report = anchor_once(ctx, reorgs=reorgs)
-                busy = report.busy
+                busy = anchor_once(ctx, reorgs=reorgs).busy
             except Exception as exc:  # keep anchoring; the cause is in the log
-                if unreachable(exc):  # the node went away during the round: the next check says so
-                    log.warning("anchoring round interrupted: the chain node stopped answering")
-                else:
-                    log.exception("anchoring round failed; retrying")
+                error = exc
+            pause = database.after(error)  # so does an unavailable database (one line per try)
+            if pause is not None:
+                stop_event.wait(pause)
+                continue
+            if unreachable(error):  # the node went away during the round: the next check says so
+                log.warning("anchoring round interrupted: the chain node stopped answering")
+            elif error is not None:
+                log.error("anchoring round failed; retrying", exc_info=error)
             if not busy:
                 stop_event.wait(ctx.policy.poll_interval_s)
     finally:
-        release_lease(ctx.engine, LEASE_NAME, ctx.worker_id)
+        try:
+            release_lease(ctx.engine, LEASE_NAME, ctx.worker_id)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("anchoring lease not released (the database is unavailable); it lapses after %.0f s",
+                        ctx.policy.lease_ttl_s)
         log.info("anchorer %s stopped", ctx.worker_id)
 
 

@@ -10,12 +10,13 @@ the node was away.
 from __future__ import annotations
 
 import logging
-import time
 from urllib.parse import urlsplit
 
 import requests
 
 from ledger.chain import NodeUnreachable
+
+from .outage import Outage, root_cause
 
 log = logging.getLogger("ledger.issuance.anchoring")
 
@@ -25,24 +26,13 @@ def unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (NodeUnreachable, requests.ConnectionError))
 
 
-def _root_cause(exc: BaseException) -> str:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
-    return str(exc).rsplit(": ", 1)[-1][:160] or type(exc).__name__
-
-
 def _where(url: str) -> str:
     """scheme://host:port only: a provider's URL path or query may hold an API key."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
 
 
-class NodeWatch:
-    def __init__(self, first_delay_s: float = 1.0, max_delay_s: float = 15.0, clock=time.monotonic):
-        self.first_delay_s, self.max_delay_s, self.clock = first_delay_s, max_delay_s, clock
-        self.down_since: float | None = None
-        self.failures = 0
-
+class NodeWatch(Outage):
     @property
     def reachable(self) -> bool:
         return self.down_since is None
@@ -58,21 +48,14 @@ class NodeWatch:
         except Exception as exc:  # noqa: BLE001 - only "no answer" pauses; other errors are the round's to report
             if not unreachable(exc):
                 return None
-            return self._failed(ctx, exc)
-        if self.down_since is not None:
-            log.warning("chain node reachable again after %.0f s; anchoring resumes", self.clock() - self.down_since)
-            self.down_since, self.failures = None, 0
+            away, delay = self.failed()
+            log.warning("chain node unreachable at %s (%s) for %.0f s; anchoring paused, issuance continues; "
+                        "next try in %.0f s", ", ".join(map(_where, ctx.chain.rpc_urls)), root_cause(exc), away, delay)
+            return delay
+        away = self.ended()
+        if away is not None:
+            log.warning("chain node reachable again after %.0f s; anchoring resumes", away)
         return None
-
-    def _failed(self, ctx, exc: BaseException) -> float:
-        now = self.clock()
-        if self.down_since is None:
-            self.down_since = now
-        delay = min(self.first_delay_s * 2 ** min(self.failures, 16), self.max_delay_s)
-        self.failures += 1
-        log.warning("chain node unreachable at %s (%s) for %.0f s; anchoring paused, issuance continues; "
-                    "next try in %.0f s", ", ".join(map(_where, ctx.chain.rpc_urls)), _root_cause(exc), now - self.down_since, delay)
-        return delay
 
 
 __all__ = ["NodeWatch", "unreachable"]

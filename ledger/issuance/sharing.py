@@ -28,6 +28,7 @@ from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFu
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.models import ContentRecord, CredentialRecord
 
+from .database_watch import DatabaseWatch
 from .errors import CredentialNotFound, NotAnchored
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,25 @@ class ShareStore:
             done += len(stored)
             if halted or len(due) < limit:
                 return done   # the store is down or full, or the queue is drained
+
+    def run_retries(self, stop_event, interval_s: float = 5.0) -> None:
+        """``push_pending`` every ``interval_s`` until ``stop_event`` is set. An unavailable database
+        pauses the rounds (one line per try, a growing delay); any other error is logged with its
+        traceback and the next round retries."""
+        database = DatabaseWatch(self.ctx.engine, "the content retry queue", log, first_delay_s=interval_s,
+                                 max_delay_s=max(interval_s, 15.0))
+        pause: float | None = interval_s
+        while not stop_event.wait(pause):
+            error = None
+            try:
+                self.push_pending()
+            except Exception as exc:  # noqa: BLE001 - the next round retries
+                error = exc
+            pause = database.after(error)
+            if pause is None:
+                if error is not None:
+                    log.error("content retry round failed", exc_info=error)
+                pause = interval_s
 
     def _put(self, shares: list[_Share]) -> tuple[list[tuple[str, str]], list[_Share], bool]:
         """Hand the shares to the store; returns ((credential id, CID) stored, shares to retry later,

@@ -221,9 +221,22 @@ def test_postgres_restarts_under_the_running_service(issuer):
     assert set(records) == set(per_key)
     assert all(records[k].credential_id == cid for k, cid in clients.single.items())
 
+    # the background loops met the outage quietly: one line per try (growing delays), a line when the
+    # database was back, no traceback (the request path logs one line per 503, no traceback either)
+    output = issuer.output()
+    assert "Traceback" not in output, output[output.index("Traceback") - 300:][:3000]
+    paused = [line for line in output.splitlines() if " paused; next try in " in line and "database" in line]
+    back = [line for line in output.splitlines() if "database" in line and "reachable again after" in line]
+    anchorer = [line for line in paused + back if "anchoring paused" in line or "anchoring resumes" in line]
+    assert 1 <= sum("anchoring paused" in line for line in paused) and len(paused) <= 12, paused
+    assert 1 <= sum(line.endswith("anchoring resumes") for line in back) <= len(outages), back
+    assert sorted(anchorer, key=lambda line: line[:23])[-1].endswith("anchoring resumes"), anchorer
+    assert all("@" not in line for line in paused + back)  # scheme://host:port/name, never a user or password
+
     # anchored once each, every bundle valid
     assert {b.state for b in batches} == {"completed"} and {c.state for c in creds} == {"anchored"}
     assert Counter(anchored_roots(issuer.home)) == Counter({b.root: 1 for b in batches})
     assert [cid for cid, v in verdicts.items() if v is not Verdict.VALID] == []
     print(f"\n{len(told)} credentials ({len(clients.single)} single, {len(clients.bulk)} bulk uploads); outages "
-          f"{outages}; answers {dict(clients.answers)}; 503s by phase {dict(clients.refused)}; {len(batches)} batches; {time.monotonic() - started:.1f} s")
+          f"{outages}; answers {dict(clients.answers)}; 503s by phase {dict(clients.refused)}; {len(batches)} batches; "
+          f"{len(paused)} outage lines, {len(back)} recovery lines; {time.monotonic() - started:.1f} s")
