@@ -12,6 +12,12 @@ final) is :class:`InvalidTransition`. A credential already in the wanted state i
 The chain is the truth: before sending, each credential's status is read from the ledger and a
 database that lags behind (a crash between a transaction and its database update) is brought in
 line first. Retrying any call is therefore safe.
+
+One exception: a revocation the database records but the chain does not show. It is recorded only
+once mined, so its transaction was lost in a chain reorganisation; revocation is final, so the
+record stands (suspend and reinstate are refused, revoke sends it again, and so does the reorg watch,
+``reorg_watch``). A lost suspension or reinstatement is not final: the chain's state is taken, and a
+newer explicit change of that credential wins over sending the lost one again.
 """
 from __future__ import annotations
 
@@ -83,7 +89,7 @@ def _reconcile(ctx, agency: str, rows: list, actor: str) -> dict[str, str]:
         status = reader.credential_status(from_hex32(r.digest), from_hex32(r.root))
         state = _CHAIN_STATE.get(status.state, ACTIVE)
         states[r.id] = state
-        if state != r.state:
+        if state != r.state and r.state != REVOKED:  # a revocation the chain lost stands (see above)
             fixes.append((r.id, state, status.reason, r.digest))
     if fixes:
         log.info("%d credentials of %s had a status on chain the database did not show; corrected", len(fixes), agency)
@@ -122,7 +128,7 @@ def change_status(ctx, agency: str, ids: str | Iterable[str], action: str, reaso
     states = _reconcile(ctx, agency, rows, actor)
     target = _TARGET[action]
     if action != "revoke":
-        final = [i for i in ids if states[i] == REVOKED]
+        final = [i for i in ids if REVOKED in (states[i], found[i].state)]
         if final:
             raise InvalidTransition(f"cannot {action} a revoked credential (revocation is final): {', '.join(final[:5])}",
                                     final)

@@ -19,6 +19,10 @@ database records whose transaction is gone. Each anchoring round, under the anch
    whose transaction has no receipt any more, and which is still the credential's latest change, is
    sent again through ``lifecycle.change_status`` (it brings the database in line with the chain
    first, then sends: retry-safe). A credential whose batch is being re-anchored waits for it.
+   A lost suspension or reinstatement that someone overrode meanwhile (the credential's state
+   changed since) is not sent again: the newer explicit change wins. A lost revocation cannot be
+   overridden: ``lifecycle`` keeps the database's record of it and refuses suspend / reinstate, so
+   it is always sent again (revocation is final).
 
 **Bundles** of a re-anchored batch carry a new ``txHash`` and ``blockNumber``. Verifiers do not rely
 on those two fields (the anchor check reads ``anchorOf(root)`` from the chain), so bundles already

@@ -27,7 +27,8 @@ from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.digest import from_hex32, to_hex32
 from ledger.embedded_chain import EmbeddedChain
-from ledger.issuance import anchor_once, get_bundle, issue_many, revoke, rows_from_objects
+from ledger.issuance import (InvalidTransition, anchor_once, get_bundle, issue_many, reinstate, revoke, rows_from_objects,
+                             suspend)
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
@@ -254,4 +255,47 @@ def test_a_revocation_lost_above_the_seen_head_is_found_by_the_periodic_check(ch
     with ctx.engine.connect() as conn:
         revokes = conn.execute(select(AUDIT.c.tx_hash).where(AUDIT.c.action == "revoke", AUDIT.c.subject == ids[0])).all()
     assert len(revokes) == 2 and revokes[0] != revokes[1]  # the lost transaction and the one that stuck
+    ctx.engine.dispose()
+
+
+def test_a_lost_revocation_stands_against_a_later_change_and_a_lost_suspension_does_not(chain, tmp_path):
+    """A reorganisation loses a revocation and a suspension; before the watch sends them again,
+    someone changes both credentials' status. Revocation is final: the database's record of it
+    stands, suspend and reinstate are refused, and the watch sends it again. A suspension is not:
+    the chain shows the credential active, so reinstating it is a no-op that the database takes up,
+    and the watch leaves it (the newer explicit change wins)."""
+    embedded, process = chain
+    world = build_world(connect(process.rpc_url, process.chain_id), process)
+    ctx = make_context(issuer_world_of(world), f"sqlite:///{tmp_path / 'issuer.db'}")
+    now = [1000.0]
+    watch = ReorgWatch(window_blocks=64, check_interval_s=30, clock=lambda: now[0])
+    revoked, suspended = issue(ctx, "l", 2)
+    settle(ctx, watch)
+    assert anchor_once(ctx, reorgs=watch).reanchoring == []  # the watch has seen the head
+    assert revoke(ctx, EDU, revoked, Reason.HOLDER_REQUEST).changed == [revoked]
+    assert suspend(ctx, EDU, suspended).changed == [suspended]
+    rpc(world.rpc_url, "anvil_reorg", 2, [])  # both transactions' blocks replaced by empty ones
+    ledger = world.agencies[EDU].ledger
+
+    def on_chain(cid: str) -> int:
+        b = batch_of(ctx, cid)
+        with ctx.engine.connect() as conn:
+            digest = conn.execute(select(CRED.c.digest).where(CRED.c.id == cid)).scalar_one()
+        return ledger.credential_status(from_hex32(digest), from_hex32(b.root)).state
+
+    def in_database() -> dict:
+        with ctx.engine.connect() as conn:
+            return dict(conn.execute(select(CRED.c.id, CRED.c.state).where(CRED.c.id.in_([revoked, suspended]))).all())
+
+    assert (on_chain(revoked), on_chain(suspended)) == (0, 0)  # both lost on chain
+    for change in (suspend, reinstate):
+        with pytest.raises(InvalidTransition):
+            change(ctx, EDU, revoked)
+    assert reinstate(ctx, EDU, suspended).unchanged == [suspended]
+    assert in_database() == {revoked: "revoked", suspended: "anchored"}
+
+    now[0] += 31  # the watch's periodic check (the head it saw is unchanged)
+    anchor_once(ctx, reorgs=watch)
+    assert (on_chain(revoked), on_chain(suspended)) == (2, 0)
+    assert in_database() == {revoked: "revoked", suspended: "anchored"}
     ctx.engine.dispose()
