@@ -57,6 +57,7 @@ from ledger.storage.db import database_unavailable
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .batch_bundles import BatchBundles
+from .merkle_cache import BatchIntegrityError
 from .crash_points import crash_point
 from .database_watch import DatabaseWatch
 from .lease import acquire_lease, release_lease
@@ -347,23 +348,25 @@ def _deliver_bundles(ctx, batch) -> None:
             for credential_id, data in items:
                 ctx.store_bundle(credential_id, data)
     bundles = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
-    last = -1
-    while True:
+    # Leaf indexes run 0 … count-1: a bounded range per chunk. (``leaf_index > last … LIMIT`` let
+    # PostgreSQL, its statistics stale after the batch's updates, sort every remaining row per chunk.)
+    for start in range(0, batch.count, _DELIVERY_CHUNK):
         with ctx.engine.connect() as conn:
             rows = conn.execute(
                 select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.sealed_credential)
-                .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index > last)
-                .order_by(CRED.c.leaf_index).limit(_DELIVERY_CHUNK)
+                .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index >= start,
+                       CRED.c.leaf_index < start + _DELIVERY_CHUNK)
+                .order_by(CRED.c.leaf_index)
             ).all()
-        if not rows:
-            return
+        if len(rows) != min(_DELIVERY_CHUNK, batch.count - start):
+            raise BatchIntegrityError(f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where "
+                                      f"{min(_DELIVERY_CHUNK, batch.count - start)} were sealed")
         items = [(r.id, bundles.bundle_bytes(r)) for r in rows]
         try:
             hook(items)
         except Exception as exc:
             raise ContentHookFailed(f"storing the bundles of credentials {rows[0].id} … {rows[-1].id} failed: "
                                     f"{type(exc).__name__}: {exc}") from exc
-        last = rows[-1].leaf_index
 
 
 def _complete(ctx, batch, report: AnchorReport) -> None:
