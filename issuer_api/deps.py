@@ -7,7 +7,9 @@ from ledger.api_keys import GOVERNANCE_SCOPE, Principal, authenticate
 from ledger.problem import Problem
 
 
-def service(request: Request):
+# Dependencies that do no I/O are coroutines: FastAPI runs a plain function in the thread pool, a
+# hand-off that costs more than the function itself on every request.
+async def service(request: Request):
     return request.app.state.service
 
 
@@ -24,7 +26,7 @@ def principal(request: Request) -> Principal:
 def scope(name: str):
     """The caller, if its key has `name`; agency scopes need an agency key, governance a governance key."""
 
-    def check(who: Principal = Depends(principal)) -> Principal:
+    async def check(who: Principal = Depends(principal)) -> Principal:
         if not who.allows(name) or (name != GOVERNANCE_SCOPE and who.agency is None):
             raise Problem(403, "FORBIDDEN", f"this API key lacks the {name!r} scope", "Not allowed")
         return who

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -23,6 +24,7 @@ from .storage.models import ApiKey
 SCOPES = ("issue", "revoke", "read", "admin")   # an agency's keys
 GOVERNANCE_SCOPE = "governance"                  # keys without an agency: onboarding, types
 _TOKEN = re.compile(r"clk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+_KEYS = ApiKey.__table__
 
 
 class ApiKeyError(ValueError):
@@ -69,13 +71,15 @@ def authenticate(engine: Engine, token: str | None) -> Principal | None:
     match = _TOKEN.fullmatch(token or "")
     if not match:
         return None
-    with Session(reading(engine)) as session:
-        row = session.get(ApiKey, f"clk_{match.group(1)}")
+    # every request asks this: a read-only connection and a plain row, no ORM session
+    with reading(engine).connect() as conn:
+        row = conn.execute(sa_select(_KEYS.c.agency_code, _KEYS.c.secret_hash, _KEYS.c.scopes, _KEYS.c.revoked_at)
+                           .where(_KEYS.c.id == f"clk_{match.group(1)}")).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.secret_hash, _hash(match.group(2))):
         return None
-    return Principal(row.id, row.agency_code, frozenset(row.scopes))
+    return Principal(f"clk_{match.group(1)}", row.agency_code, frozenset(row.scopes))
 
 
 def revoke_api_key(engine: Engine, key_id: str, agency: str | None, actor: str) -> bool:

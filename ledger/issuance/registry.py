@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from ledger.credential import Issuer
@@ -20,6 +21,9 @@ from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
 
 from .errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
+
+AGENCY = AgencyRecord.__table__
+TYPE = CredentialTypeRecord.__table__
 
 _type_cache: dict[tuple[str, str], CredentialType] = {}
 _type_cache_lock = threading.Lock()
@@ -51,10 +55,14 @@ def register_type(ctx, ctype: CredentialType, *, actor: str = "system") -> None:
 
 
 def get_type(ctx, name: str) -> CredentialType:
-    with Session(reading(ctx.engine)) as session:
-        record = session.get(CredentialTypeRecord, name)
-    if record is not None:
-        return _compiled(record.name, record.subject_schema, record.description)
+    with reading(ctx.engine).connect() as conn:
+        return _type_from(conn, name)
+
+
+def _type_from(conn, name: str) -> CredentialType:
+    row = conn.execute(select(TYPE.c.subject_schema, TYPE.c.description).where(TYPE.c.name == name)).first()
+    if row is not None:
+        return _compiled(name, row.subject_schema, row.description)
     if name in BUILTIN_TYPES:
         return BUILTIN_TYPES[name]
     raise UnknownCredentialType(name)
@@ -75,7 +83,7 @@ def register_agency(ctx, code: str, name: str, types: list[str], *, actor: str =
     keys = ctx.chain.keyring.get(code)
     for t in types:
         get_type(ctx, t)  # refuse unknown types
-    with Session(reading(ctx.engine)) as session:
+    with Session(ctx.engine) as session:
         record = session.get(AgencyRecord, code) or AgencyRecord(
             code=code, name=name, operator_address="", signing_public_key="", types=[])
         record.name = name
@@ -100,9 +108,14 @@ def get_agency(ctx, code: str) -> AgencyRecord:
 
 def issuing_setup(ctx, agency: str, type_name: str) -> tuple[Issuer, CredentialType]:
     """The issuer and the type for one issuance request, after every refusal check:
-    unknown agency, unknown type, type not granted to the agency, key file not matching the record."""
-    record = get_agency(ctx, agency)
-    ctype = get_type(ctx, type_name)
+    unknown agency, unknown type, type not granted to the agency, key file not matching the record.
+    Every single issuance asks this: one read-only connection, plain rows (no ORM objects)."""
+    with reading(ctx.engine).connect() as conn:
+        record = conn.execute(select(AGENCY.c.code, AGENCY.c.name, AGENCY.c.types, AGENCY.c.signing_public_key)
+                              .where(AGENCY.c.code == agency)).first()
+        if record is None:
+            raise AgencyNotFound(agency)
+        ctype = _type_from(conn, type_name)
     if type_name not in (record.types or []):
         raise TypeNotPermitted(agency, type_name)
     key = ctx.chain.signing_key(agency)

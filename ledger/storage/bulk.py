@@ -6,6 +6,7 @@ through ``COPY ... FROM STDIN`` instead, several times faster than any INSERT.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from sqlalchemy import LargeBinary, Table
 from sqlalchemy.engine import Connection
@@ -26,32 +27,40 @@ def _memoised(process: Callable) -> Callable:
     return convert
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int = 5_000) -> None:
-    """Insert ``rows`` (dicts with the same keys, all of them columns of ``table``)."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    columns = [table.c[key] for key in rows[0]]
-    compiled = table.insert().compile(dialect=dialect, column_keys=[c.key for c in columns])
+@lru_cache(maxsize=64)
+def _statement(dialect, table: Table, column_keys: tuple[str, ...]):
+    """(SQL, parameter keys in order, positional?, bind processors) for inserting these columns:
+    compiled once per process, since a single issuance inserts one row and compiling costs more."""
+    columns = [table.c[key] for key in column_keys]
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(column_keys))
     processors = {}
     for column in columns:
         if isinstance(column.type, LargeBinary):
             continue  # both drivers take bytes as they are; the DBAPI Binary wrapper only costs time
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
-            processors[column.key] = _memoised(process)
-    keys = list(compiled.positiontup) if compiled.positional else [c.key for c in columns]
+            processors[column.key] = process
+    keys = tuple(compiled.positiontup) if compiled.positional else column_keys
     if not compiled.positional:
         assert set(compiled.binds) == set(keys), (list(compiled.binds), keys)  # bind names are the column keys
-    plan = [(k, processors.get(k)) for k in keys]
+    return compiled.string, keys, compiled.positional, processors
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int = 5_000) -> None:
+    """Insert ``rows`` (dicts with the same keys, all of them columns of ``table``)."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    sql, keys, positional, processors = _statement(dialect, table, tuple(rows[0]))
+    plan = [(k, _memoised(processors[k]) if k in processors else None) for k in keys]
 
     def converted(row):
         return [row[k] if p is None or row[k] is None else p(row[k]) for k, p in plan]
 
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(conn, table, keys, (converted(r) for r in rows))
+        _copy(conn, table, list(keys), (converted(r) for r in rows))
         return
-    if compiled.positional:
+    if positional:
         def params(row):
             return tuple(converted(row))
     else:
@@ -59,7 +68,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int
             return dict(zip(keys, converted(row)))
 
     for start in range(0, len(rows), chunk):
-        conn.exec_driver_sql(compiled.string, [params(r) for r in rows[start : start + chunk]])
+        conn.exec_driver_sql(sql, [params(r) for r in rows[start : start + chunk]])
 
 
 def _copy(conn: Connection, table: Table, keys: list[str], values) -> None:
