@@ -124,7 +124,7 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
     One statement assigns the batch and the leaf indexes (issuance order) in the database; the tree
     is then built from what was recorded, so it matches the stored leaves whatever else commits meanwhile.
     """
-    now = ctx.now()
+    now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     with ctx.engine.begin() as conn:
         if conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))
@@ -149,7 +149,8 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
         conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal", subject=root,
                                           tx_hash=None, details={"batch": batch_id, "count": len(digests)}))
     ctx.trees.put(batch_id, tree)
-    log.info("batch %d of %s sealed: %d credentials, root %s", batch_id, agency, len(digests), root)
+    log.info("batch %d of %s sealed: %d credentials, root %s (%.0f ms)", batch_id, agency, len(digests), root,
+             (time.perf_counter() - started) * 1000)
     crash_point("after_seal")
     return batch_id
 
