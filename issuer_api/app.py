@@ -25,7 +25,7 @@ from ledger.storage.db import database_unavailable
 
 from .errors import problem_for
 from .limits import JsonDepthGuard, api_key_or_address
-from .logs import install_access_log_redaction
+from ledger.access_log import install_access_log_redaction
 from .routes import admin, credentials, sharing
 from .service import IssuerService
 

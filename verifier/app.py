@@ -33,7 +33,7 @@ from ledger.http_limits import RequestLimits, by_client_address, limiter_for
 from ledger.openapi_problems import document_problems
 
 from . import openapi_docs as docs
-from .logs import install_access_log_redaction
+from ledger.access_log import install_access_log_redaction
 from .problems import Problem
 from .service import VerifierService, check_cid, report_json
 from .settings import VerifierSettings, settings_from_env
