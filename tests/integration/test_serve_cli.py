@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from ledger.cli import main
 from ledger.content import LocalContentStore, encrypt_share
 from ledger.cli.serve_cmds import _is_loopback
-from tests.integration.verifier_server import free_port
+from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -53,16 +52,7 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
     cid = LocalContentStore(home / "content").put(envelope)
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "the verifier did not become ready"
-                time.sleep(0.2)
+            wait_healthy(client, server, server.stdout.read, "the verifier")
             for entry in summary["bundles"]:
                 report = client.post("/verify", content=(out / entry["file"]).read_bytes(),
                                      headers={"Content-Type": "application/json"}).json()

@@ -13,7 +13,7 @@ import pytest
 from ledger.api_keys import create_api_key
 from ledger.cli import main
 from ledger.cli.context import App
-from tests.integration.verifier_server import free_port
+from tests.integration.verifier_server import free_port, wait_healthy
 from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 
 pytestmark = pytest.mark.integration
@@ -40,16 +40,7 @@ def test_serve_issuer_end_to_end(home):
                               env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "the issuer did not become ready"
-                time.sleep(0.2)
+            wait_healthy(client, server, server.stdout.read, "the issuer")
             assert "/credentials" in client.get("/openapi.json").json()["paths"]
             agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
                                                     "types": ["DegreeCertificate"]},

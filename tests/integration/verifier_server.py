@@ -22,6 +22,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(client: httpx.Client, process, output, what: str, timeout_s: float = 90) -> None:
+    """Until ``GET /healthz`` answers 200; fails with the server's output (``output()``) if the
+    process ``what`` names exits first, or after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, output()
+        assert time.monotonic() < deadline, f"{what} did not become ready"
+        time.sleep(0.2)
+
+
 def settings_for(world, tmp: Path, **overrides) -> VerifierSettings:
     d = world.deployment
     base = VerifierSettings(

@@ -28,7 +28,7 @@ from ledger.cli.context import App
 from ledger.digest import to_hex32
 from ledger.embedded_chain import EmbeddedChain
 from ledger.storage.models import BatchRecord, CredentialRecord
-from tests.integration.verifier_server import free_port
+from tests.integration.verifier_server import free_port, wait_healthy
 from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 
 OUTAGE_S = 30.0  # the issue says 30 s
@@ -64,16 +64,7 @@ class Issuer:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, client: httpx.Client, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.output()
-            assert time.monotonic() < deadline, "the issuer did not become ready"
-            time.sleep(0.2)
+        wait_healthy(client, self.process, self.output, "the issuer", timeout_s)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,7 +40,7 @@ from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, share, start_verifier
+from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "数学",
@@ -372,16 +371,7 @@ def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
                                   env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the issuer did not start"
-                time.sleep(0.2)
+            wait_healthy(client, server, log.read_text, "the issuer", timeout_s=60)
             for route in (("GET", "/credentials/{credential_id}"), ("POST", "/credentials/{credential_id}/{action}")):
                 endpoint = ISSUER[route]
                 for caller in CALLERS:

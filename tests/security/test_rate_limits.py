@@ -17,24 +17,11 @@ from ledger.api_keys import create_api_key
 from ledger.cli import main
 from ledger.cli.context import App
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, start_verifier
+from tests.integration.verifier_server import free_port, settings_for, start_verifier, wait_healthy
 
 RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
 EDU = "zj-hz-education"
 PROBLEM = "application/problem+json"
-
-
-def _wait_ready(client: httpx.Client, server: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the issuer did not start"
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +40,7 @@ def issuer(tmp_path_factory):
                                    "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            _wait_ready(client, server, log)
+            wait_healthy(client, server, log.read_text, "the issuer", timeout_s=60)
             engine = App(home).engine
             _, governance = create_api_key(engine, None, ["governance"], "rate limits")
             for code in (EDU, "zj-hz-civil"):

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +45,7 @@ from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, share, start_verifier
+from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
 from verifier.app import create_app as create_verifier_app
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -202,7 +201,8 @@ def test_issuer_over_real_http_survives_hostile_input(issuer):
                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server)
+        with httpx.Client(base_url=url, timeout=5) as client:
+            wait_healthy(client, server, server.stdout.read, "the issuer")
         schema = schemathesis.openapi.from_url(url + "/openapi.json")
         fuzz = Fuzzer("issuer-uvicorn")
         agency = _auth(issuer["admin"])
@@ -218,19 +218,6 @@ def test_issuer_over_real_http_survives_hostile_input(issuer):
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert issuer["admin"] not in output and issuer["governance"] not in output
-
-
-def _wait_until_up(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, server.stdout.read()
-        assert time.monotonic() < deadline, "the issuer did not become ready"
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
