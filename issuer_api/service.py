@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from ledger import accounts
 from ledger.agency_keys import create_or_load_agency_keys
@@ -14,6 +15,7 @@ from ledger.issuance.sharing import ShareStore
 from ledger.onboarding import onboard_agency
 from ledger.problem import Problem
 
+from .anchorer_status import read_status
 from .settings import IssuerSettings
 
 log = logging.getLogger("issuer_api")
@@ -43,7 +45,10 @@ class IssuerService:
         self._threads.clear()
 
     def anchorer_health(self) -> dict:
-        """Whether this process's anchoring worker runs, and whether it reaches the chain node."""
+        """Whether the anchoring worker runs (in this process, or else in the background process whose
+        state file the settings name), and whether it reaches the chain node."""
+        if not self.settings.run_anchorer:
+            return read_status(self.settings.anchorer_status and Path(self.settings.anchorer_status))
         running = any(t.name == "anchorer" and t.is_alive() for t in self._threads)
         return {"running": running, **(self._node.health() if running else {})}
 

@@ -11,6 +11,7 @@ class IssuerSettings:
     max_body_bytes: int = 64 * 1024 * 1024        # bulk uploads; larger bodies get 413
     max_json_bytes: int = 256 * 1024              # single-credential requests
     run_anchorer: bool = True                     # this process competes for the anchoring lease
+    anchorer_status: str | None = None            # else: the anchoring process's state file (`serve issuer`)
     rate_limit_per_s: float = 1000.0              # per API key (keyless: per address), per worker; 0: off
     rate_limit_burst: int = 2000                  # requests a key may send at once before the rate applies
 
@@ -22,6 +23,7 @@ class IssuerSettings:
             max_body_bytes=int(env.get("CERTLEDGER_MAX_BODY_BYTES", cls.max_body_bytes)),
             max_json_bytes=int(env.get("CERTLEDGER_MAX_JSON_BYTES", cls.max_json_bytes)),
             run_anchorer=env.get("CERTLEDGER_RUN_ANCHORER", "1") not in ("0", "false", "no"),
+            anchorer_status=env.get("CERTLEDGER_ANCHORER_STATUS") or None,
             rate_limit_per_s=float(env.get("CERTLEDGER_RATE_LIMIT_PER_S", cls.rate_limit_per_s)),
             rate_limit_burst=int(env.get("CERTLEDGER_RATE_LIMIT_BURST", cls.rate_limit_burst)),
         )

@@ -105,7 +105,7 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=DEFAULT_ISSUER_PORT, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="uvicorn worker processes; one of them at a time anchors (a database lease).")
+              help="uvicorn worker processes answering requests; anchoring runs beside them in a process of its own.")
 @click.option("--verifier-url", default=f"http://127.0.0.1:{DEFAULT_VERIFIER_PORT}", show_default=True,
               help="The verifier that share links point to.")
 @click.option("--log-level", default="info", show_default=True,
@@ -121,13 +121,15 @@ def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str
                     fg="yellow", err=True)
     os.environ["CERTLEDGER_HOME"] = str(app.settings.data_dir)
     os.environ.setdefault("CERTLEDGER_VERIFIER_URL", verifier_url)
-    click.echo(f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''})")
+    anchorer = os.environ.get("CERTLEDGER_RUN_ANCHORER", "1") not in ("0", "false", "no")
+    click.echo(f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''}"
+               f"{', anchoring in a process of its own' if anchorer else ', not anchoring'})")
     sys.stdout.flush()
-    sys.stderr.flush()
+    from issuer_api.supervisor import serve as supervise
+
     # Workers build the service from the data directory themselves (issuer_api.main.app_from_env).
-    os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory",
-                              "--host", host, "--port", str(port), "--workers", str(workers),
-                              "--log-level", log_level])
+    return supervise(["--host", host, "--port", str(port), "--workers", str(workers), "--log-level", log_level],
+                     app.settings.data_dir, anchorer)
 
 
 COMMANDS = [serve]

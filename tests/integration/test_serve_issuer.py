@@ -1,13 +1,16 @@
-"""`certledger serve issuer` as real processes (two uvicorn workers, one anchoring by lease):
-onboard an agency, issue over HTTP, the bundle anchors by itself and verifies VALID."""
+"""`certledger serve issuer` as real processes (two uvicorn workers, and the anchorer in a process of
+its own beside them): onboard an agency, issue over HTTP, the bundle anchors by itself and verifies
+VALID; the anchoring process is restarted when it dies, and nothing outlives the service."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 
 import httpx
+import psutil
 import pytest
 
 from ledger.api_keys import create_api_key
@@ -41,6 +44,7 @@ def test_serve_issuer_end_to_end(home):
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             wait_healthy(client, server, server.stdout.read, "the issuer")
+            assert wait_for_anchorer(client) == {"running": True, "chainReachable": True, "chainDownForS": None}
             assert "/credentials" in client.get("/openapi.json").json()["paths"]
             agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
                                                     "types": ["DegreeCertificate"]},
@@ -65,4 +69,75 @@ def test_serve_issuer_end_to_end(home):
     reader = CachedChainReader(RpcChainReader({d.chain_id: App(home).rpc_urls()}))
     assert verify(bundle, TrustRoots.single(d.chain_id, d.registry, d.ledger), reader).verdict is Verdict.VALID
     assert "issuer API: http://127.0.0.1" in output
+    assert not list((home / "run").glob("anchorer-*.json"))  # a clean stop removes the anchorer's state file
     assert governance not in output
+
+
+def wait_for_anchorer(client: httpx.Client, timeout_s: float = 60) -> dict:
+    """The workers' view of the anchoring process, once it reports running."""
+    deadline = time.monotonic() + timeout_s
+    while (health := client.get("/healthz").json()["anchorer"])["running"] is not True:
+        assert time.monotonic() < deadline, health
+        time.sleep(0.2)
+    return health
+
+
+def background_processes(server: subprocess.Popen) -> list[psutil.Process]:
+    return [p for p in psutil.Process(server.pid).children(recursive=True)
+            if "issuer_api.background" in " ".join(p.cmdline())]
+
+
+def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_with_it(home, tmp_path):
+    app = App(home)
+    _, governance = create_api_key(app.engine, None, ["governance"], "test")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
+                               "--port", str(port), "--workers", "1"],
+                              stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                              env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1", "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
+                                   "CERTLEDGER_BATCH_MAX_AGE_S": "1"})
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            wait_healthy(client, server, log.read_text, "the issuer")
+            wait_for_anchorer(client)
+            [first] = background_processes(server)
+            workers = [p for p in psutil.Process(server.pid).children(recursive=True) if p.pid != first.pid]
+            assert workers and all("issuer_api.background" not in " ".join(p.cmdline()) for p in workers)
+
+            first.kill()  # as the kernel's OOM killer would
+            deadline = time.monotonic() + 30
+            while "the anchoring process exited (code -9); restarting it in 1 s" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            while not (restarted := background_processes(server)):
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+            assert restarted[0].pid != first.pid
+            wait_for_anchorer(client)
+
+            # The restarted process anchors (once the killed one's lease lapses).
+            agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
+                                                    "types": ["DegreeCertificate"]},
+                                 headers={"Authorization": f"Bearer {governance}"})
+            assert agency.status_code == 201, agency.text
+            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
+            issued = client.post("/credentials", headers=auth, json={"type": "DegreeCertificate", "subject": {
+                "name": "李四", "degree": "学士", "major": "物理", "institution": "浙江大学", "graduationDate": "2024-06-30"}})
+            assert issued.status_code == 201, issued.text
+            deadline = time.monotonic() + 60
+            while client.get(f"/credentials/{issued.json()['id']}", headers=auth).json()["state"] != "anchored":
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.3)
+
+        # kill -9 of the service itself leaves no worker and no anchorer behind.
+        children = psutil.Process(server.pid).children(recursive=True)
+        assert children
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(30)

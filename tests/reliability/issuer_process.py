@@ -1,5 +1,5 @@
-"""The issuer API as a real process (uvicorn on ``issuer_api.main:app_from_env``, what `certledger
-serve issuer` runs; one worker, which also anchors) on a data directory of its own: an embedded
+"""The issuer API as a real process (uvicorn on ``issuer_api.main:app_from_env``, the app `certledger
+serve issuer` runs, here as one process that also anchors) on a data directory of its own: an embedded
 anvil with freshly deployed contracts (so every Anchored event on it is the test's), and the
 database the test names. It can be killed and started again on the same port; clients see the same
 base URL throughout."""

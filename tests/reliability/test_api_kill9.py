@@ -1,7 +1,8 @@
 """kill -9 of the issuer service while clients issue through the HTTP API (issue #4, "Must show").
 
 2,000 credentials are issued by 8 client threads, each request with its own Idempotency-Key, while
-the service (`certledger serve issuer`, one uvicorn worker that also anchors) kills itself with
+the service (the issuer app under uvicorn in ONE process that serves and anchors, so a crash
+point takes the whole service down with the batch in flight) kills itself with
 SIGKILL at one point of the anchoring pipeline after another (CERTLEDGER_CRASH_AT): before the
 anchor transaction is sent, after it is sent (before its receipt), after the receipt (before the
 batch is confirmed), after the confirmation (before its bundles are written). After each kill the service is started again with the

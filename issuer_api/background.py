@@ -1,0 +1,61 @@
+"""The issuer's background work (the anchorer and the content retry queue) as a process of its own,
+beside the API workers: `python -m issuer_api.background`, started by `certledger serve issuer`.
+
+Why a process: closing and completing a batch of thousands of credentials holds the interpreter
+lock for tens to hundreds of milliseconds, and requests to a worker that anchors queue behind it
+(bench/bench_issue_http.py at 200 requests/s: p99 35-188 ms with the anchorer inside a worker,
+14 ms beside them). The process exits when its parent does, and every second writes its state to
+$CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ledger.config import load_settings
+from ledger.embedded_chain import rpc_urls_for
+
+from .anchorer_status import write_status
+from .main import build_service, log_to_stderr
+from .settings import IssuerSettings
+
+STATUS_ENV = "CERTLEDGER_ANCHORER_STATUS"
+PARENT_ENV = "CERTLEDGER_ANCHORER_PARENT"
+
+log = logging.getLogger("issuer_api")
+
+
+def main() -> int:
+    log_to_stderr()
+    parent = int(os.environ.get(PARENT_ENV, os.getppid()))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    config = load_settings(Path(os.environ["CERTLEDGER_HOME"]) if os.environ.get("CERTLEDGER_HOME") else None)
+    settings = dataclasses.replace(IssuerSettings.from_env(), run_anchorer=True)
+    service = build_service(config, rpc_urls_for(config), settings)
+    status = Path(os.environ[STATUS_ENV]) if os.environ.get(STATUS_ENV) else None
+    gc.collect()
+    gc.freeze()  # as in the API workers: full collections would otherwise walk web3's heap
+    service.start()
+    try:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:  # the supervisor is gone (even by kill -9): so is this service
+                log.warning("background process: the service that started it is gone; stopping")
+                break
+            if status is not None:
+                write_status(status, service.anchorer_health())
+    finally:
+        service.stop()
+        if status is not None:
+            status.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
