@@ -112,6 +112,28 @@ def _store(ctx, credentials: list[dict], audits: list[dict], idem: dict | None) 
         bulk_insert(conn, AUDIT, audits, _INSERT_CHUNK)
 
 
+class _Chunk:
+    """Credential and audit rows gathered and inserted ``_INSERT_CHUNK`` at a time on ``conn``."""
+
+    def __init__(self, conn):
+        self.conn, self.credentials, self.audits = conn, [], []
+
+    def add(self, credential: dict, audit: dict) -> None:
+        self.credentials.append(credential)
+        self.audits.append(audit)
+        if len(self.credentials) >= _INSERT_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.credentials:
+            return
+        if not self.conn.in_transaction():
+            self.conn.begin()  # explicitly: on PostgreSQL the rows go through the driver's COPY
+        bulk_insert(self.conn, CRED, self.credentials, _INSERT_CHUNK)
+        bulk_insert(self.conn, AUDIT, self.audits, _INSERT_CHUNK)
+        self.credentials, self.audits = [], []
+
+
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
     if key is None:
         return None
@@ -210,8 +232,6 @@ def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_
         if used is not None:
             return _replay_bulk(ctx, agency, idempotency_key, used)
     request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
-    values_list: list[dict] = []
-    audits: list[dict] = []
     issued: list[IssuedRow] = []
     errors: list[RowError] = []
     total = len(rows)
@@ -222,25 +242,32 @@ def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_
         else:
             items.append((row.number, row.subject, _date(row.valid_from), _date(row.valid_until)))
     done = len(errors)
-    for n, result in enumerate(sign_rows(request.signer, items, ctx.signing_workers), done + 1):
-        if isinstance(result, RefusedRow):
-            errors.append(RowError(result.number, result.errors))
-        else:
-            values, audit = request.values(result)
-            values_list.append(values)
-            audits.append(audit)
-            issued.append(IssuedRow(result.number, result.id, result.digest))
-        if progress is not None and (n % 1000 == 0 or n == total):
-            progress(n, total)
-    errors.sort(key=lambda e: e.row)
-    if errors and all_or_nothing:
-        raise BulkRejected(errors)
-    idem = None
-    if idempotency_key is not None:
-        idem = idempotency.record_values(agency, idempotency_key, fingerprint, "issue-bulk", at=request.now,
-                                         result={"errors": [e.to_dict() for e in errors], "issued": len(issued)})
     try:
-        _store(ctx, values_list, audits, idem)
+        with ctx.engine.connect() as conn:
+            # ONE transaction, begun by the first chunk written (on SQLite: the write lock is taken then)
+            # and written a chunk at a time while the workers sign on, so the database's work overlaps
+            # theirs instead of following it. Refused rows under all-or-nothing stop the writing; the
+            # transaction is rolled back unless committed at the end.
+            chunk = _Chunk(conn)
+            for n, result in enumerate(sign_rows(request.signer, items, ctx.signing_workers), done + 1):
+                if isinstance(result, RefusedRow):
+                    errors.append(RowError(result.number, result.errors))
+                else:
+                    issued.append(IssuedRow(result.number, result.id, result.digest))
+                    if not (errors and all_or_nothing):
+                        chunk.add(*request.values(result))
+                if progress is not None and (n % 1000 == 0 or n == total):
+                    progress(n, total)
+            errors.sort(key=lambda e: e.row)
+            if errors and all_or_nothing:
+                raise BulkRejected(errors)
+            chunk.flush()
+            if idempotency_key is not None:
+                conn.execute(insert(idempotency.TABLE), idempotency.record_values(
+                    agency, idempotency_key, fingerprint, "issue-bulk", at=request.now,
+                    result={"errors": [e.to_dict() for e in errors], "issued": len(issued)}))
+            if conn.in_transaction():
+                conn.commit()
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
         if used is not None:

@@ -248,3 +248,43 @@ def test_bulk_large_request_signs_in_worker_processes(ctx):
     assert credential_digest_hex(sample) == result.issued[700].digest
     with ctx.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'issue'")).scalar_one() == 1200
+
+
+def _count(ctx, table: str) -> int:
+    with ctx.engine.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def test_bulk_written_chunk_by_chunk_is_still_one_transaction(ctx, monkeypatch):
+    """Rows go to the database in chunks while signing goes on; a refusal found after several chunks
+    (all-or-nothing) or a failure while writing a later chunk leaves nothing behind."""
+    import ledger.issuance.issue as issue_module
+
+    monkeypatch.setattr(issue_module, "_INSERT_CHUNK", 100)
+    good = [degree_subject(f"学生{i}") for i in range(350)]
+    with pytest.raises(BulkRejected) as err:
+        issue_many(ctx, EDU, DEGREE, rows_from_objects(good + [{"name": "only a name"}]), all_or_nothing=True,
+                   idempotency_key="chunks-1")
+    assert [e.row for e in err.value.errors] == [351]
+    assert _count(ctx, "credential") == 0 and _count(ctx, "audit_event WHERE action = 'issue'") == 0
+
+    real, calls = issue_module.bulk_insert, []
+
+    def failing_third_chunk(conn, table, rows, chunk=5_000):
+        calls.append(table.name)
+        if calls.count("credential") == 3:
+            raise OSError("disk I/O error (injected)")
+        return real(conn, table, rows, chunk)
+
+    monkeypatch.setattr(issue_module, "bulk_insert", failing_third_chunk)
+    with pytest.raises(OSError):
+        issue_many(ctx, EDU, DEGREE, rows_from_objects(good), idempotency_key="chunks-2")
+    assert calls.count("credential") == 3  # two chunks were written before the failure
+    assert _count(ctx, "credential") == 0 and _count(ctx, "idempotency_key") == 0
+
+    monkeypatch.setattr(issue_module, "bulk_insert", real)
+    result = issue_many(ctx, EDU, DEGREE, rows_from_objects(good), idempotency_key="chunks-2")
+    assert len(result.issued) == 350 and _count(ctx, "credential") == 350
+    assert _count(ctx, "audit_event WHERE action = 'issue'") == 350
+    again = issue_many(ctx, EDU, DEGREE, rows_from_objects(good), idempotency_key="chunks-2")
+    assert again.replayed and again.issued == result.issued
