@@ -5,8 +5,8 @@ Target (issue "Issuer service and CLI"): p99 <= 50 ms at 200 requests/s.
 
 What it does: a fresh data directory on the embedded defaults (`certledger init`, `chain up`,
 `deploy`), a governance API key, `certledger serve issuer --workers N` as a real process (its
-anchorer closes batches by age while the load runs), one agency onboarded through POST /agencies,
-then an OPEN-loop load: request i is due at start + i/rate whatever the earlier ones are doing, and
+anchoring process, beside the workers, closes batches by age while the load runs), one agency
+onboarded through POST /agencies, then an OPEN-loop load: request i is due at start + i/rate whatever the earlier ones are doing, and
 its latency is measured from when it was due (so a stalled server is not hidden by a client that
 waits: no coordinated omission). Every request is a distinct credential (its own Idempotency-Key)
 and must answer 201. After the load it waits until every credential is anchored and checks the
@@ -222,7 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200, help="requests per second (open loop)")
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (one of them anchors)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (anchoring runs beside them)")
     args = parser.parse_args()
     result = run(args.rate, min(args.seconds, 300), args.workers)
     print(f"POST /credentials at {result['offered_per_s']:.0f}/s offered ({result['achieved_per_s']}/s achieved) for "
