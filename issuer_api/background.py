@@ -4,8 +4,8 @@ beside the API workers: `python -m issuer_api.background`, started by `certledge
 Why a process: closing and completing a batch of thousands of credentials holds the interpreter
 lock for tens to hundreds of milliseconds, and requests to a worker that anchors queue behind it
 (bench/bench_issue_http.py at 200 requests/s: median p99 73 ms over 7 runs with the anchorer inside
-a worker, 29 ms over 16 runs beside them). The process exits when its parent does, and every second writes its state to
-$CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
+a worker, 29 ms over 16 runs beside them). The process exits when its parent does, and every second
+writes its state to $CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
 """
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ process if it dies, and stops when uvicorn does. Both children die with it, even
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import signal
 import subprocess
@@ -14,8 +13,6 @@ import time
 from pathlib import Path
 
 from .background import PARENT_ENV, STATUS_ENV
-
-log = logging.getLogger("issuer_api")
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAYS_S = (1, 2, 4, 8, 15, 30)
