@@ -86,6 +86,12 @@ class Undo:
             shutil.copy(self.saved, self.embedded.state_file)
             self.embedded.up()
         assert connect(self.url).eth.block_number <= head
+        # A real chain's clock does not go back; anvil's does (evm_revert restores the snapshot's time,
+        # measured: the next block stamped 3 s in the past). Stamp the next block no earlier than now,
+        # as a block mined after a real reorganisation is; else a re-anchor could be dated before the
+        # proofs of the credentials it anchors (CREATED_AFTER_ANCHOR, a flaky failure).
+        latest = connect(self.url).eth.get_block("latest")["timestamp"]
+        rpc(self.url, "evm_setNextBlockTimestamp", max(int(time.time()) + 1, latest + 1))
 
 
 def anchored_roots(world) -> list[str]:
