@@ -9,20 +9,14 @@ writes its state to $CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
 """
 from __future__ import annotations
 
-import dataclasses
-import gc
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
 
-from ledger.config import load_settings
-from ledger.embedded_chain import rpc_urls_for
-
 from .anchorer_status import write_status
-from .main import build_service, log_to_stderr
-from .settings import IssuerSettings
+from .main import freeze_startup_heap, log_to_stderr, service_from_env
 
 STATUS_ENV = "CERTLEDGER_ANCHORER_STATUS"
 PARENT_ENV = "CERTLEDGER_ANCHORER_PARENT"
@@ -36,12 +30,9 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    config = load_settings(Path(os.environ["CERTLEDGER_HOME"]) if os.environ.get("CERTLEDGER_HOME") else None)
-    settings = dataclasses.replace(IssuerSettings.from_env(), run_anchorer=True)
-    service = build_service(config, rpc_urls_for(config), settings)
+    service = service_from_env()
     status = Path(os.environ[STATUS_ENV]) if os.environ.get(STATUS_ENV) else None
-    gc.collect()
-    gc.freeze()  # as in the API workers: full collections would otherwise walk web3's heap
+    freeze_startup_heap()
     service.start()
     try:
         while not stop.wait(1.0):

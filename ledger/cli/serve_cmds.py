@@ -121,12 +121,13 @@ def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str
                     fg="yellow", err=True)
     os.environ["CERTLEDGER_HOME"] = str(app.settings.data_dir)
     os.environ.setdefault("CERTLEDGER_VERIFIER_URL", verifier_url)
-    anchorer = os.environ.get("CERTLEDGER_RUN_ANCHORER", "1") not in ("0", "false", "no")
+    from issuer_api.settings import IssuerSettings
+    from issuer_api.supervisor import serve as supervise
+
+    anchorer = IssuerSettings.from_env().run_anchorer  # CERTLEDGER_RUN_ANCHORER, read as the service reads it
     click.echo(f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''}"
                f"{', anchoring in a process of its own' if anchorer else ', not anchoring'})")
     sys.stdout.flush()
-    from issuer_api.supervisor import serve as supervise
-
     # Workers build the service from the data directory themselves (issuer_api.main.app_from_env).
     return supervise(["--host", host, "--port", str(port), "--workers", str(workers), "--log-level", log_level],
                      app.settings.data_dir, anchorer)

@@ -57,10 +57,10 @@ from ledger.storage.db import database_unavailable
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .batch_bundles import BatchBundles
-from .merkle_cache import BatchIntegrityError
 from .crash_points import crash_point
 from .database_watch import DatabaseWatch
 from .lease import acquire_lease, release_lease
+from .merkle_cache import BatchIntegrityError
 from .node_watch import NodeWatch, unreachable
 from .reorg_watch import ReorgWatch
 from .results import AnchorReport
