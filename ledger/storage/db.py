@@ -3,9 +3,9 @@
 SQLite (the embedded default) gets real transactions: pysqlite's own transaction handling is
 switched off and every transaction starts with ``BEGIN IMMEDIATE``, so DDL is transactional (a
 migration is all or nothing) and a read-then-write transaction never fails half way because another
-process wrote in between; writers queue on the busy timeout instead. Read-only work goes through
-``reading(engine)``: a deferred ``BEGIN`` there (a WAL snapshot that takes no lock), so lookups such as
-authentication never queue behind writers. PostgreSQL URLs use psycopg 3
+process wrote in between; writers queue for it in the kernel (``ledger.storage.writer_queue``).
+Read-only work goes through ``reading(engine)``: a deferred ``BEGIN`` there (a WAL snapshot that
+takes no lock), so lookups such as authentication never queue behind writers. PostgreSQL URLs use psycopg 3
 (``postgresql://`` is read as ``postgresql+psycopg://``).
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlmodel import create_engine
 
 from . import models  # noqa: F401  (registers the tables)
 from .migrate import upgrade_to_head
+from .writer_queue import WriterQueue, lock_path
 
 SQLITE_BUSY_TIMEOUT_S = 60
 READ_ONLY = "certledger_read_only"
@@ -43,9 +44,22 @@ def make_engine(url: str) -> Engine:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: bulk batches touch 100,000s of rows
 
+        path = lock_path(engine)
+        writers = WriterQueue(engine, path) if path else None
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if writers is not None:
+                writers.acquire(conn.info)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if writers is not None:
+                    writers.release(conn.info)
+                raise
 
         return engine
     return create_engine(url, pool_pre_ping=True)
