@@ -37,6 +37,7 @@ from ledger.datetimes import format_utc, parse_utc_datetime
 from ledger.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
+from ledger.storage.group_commit import group_writer
 from ledger.storage.models import AuditEvent, CredentialRecord
 
 from . import idempotency
@@ -104,14 +105,6 @@ def _date(value):
     return format_utc(value) if isinstance(value, datetime) else value
 
 
-def _store(ctx, credentials: list[dict], audits: list[dict], idem: dict | None) -> None:
-    with ctx.engine.begin() as conn:
-        if idem is not None:
-            conn.execute(insert(idempotency.TABLE), idem)
-        bulk_insert(conn, CRED, credentials, _INSERT_CHUNK)
-        bulk_insert(conn, AUDIT, audits, _INSERT_CHUNK)
-
-
 class _Chunk:
     """Credential and audit rows gathered and inserted ``_INSERT_CHUNK`` at a time on ``conn``."""
 
@@ -174,7 +167,9 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
         idem = idempotency.record_values(agency, idempotency_key, fingerprint, operation,
                                          credential_id=values["id"], at=request.now)
     try:
-        _store(ctx, [values], [audit], idem)
+        # written with concurrent requests' rows in one transaction (ledger.storage.group_commit)
+        rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (AUDIT, audit)]
+        group_writer(ctx.engine).insert(rows)
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
         if used is not None:  # a concurrent duplicate won the race
