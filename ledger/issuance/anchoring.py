@@ -41,11 +41,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import requests
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
@@ -53,7 +52,7 @@ from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, Transa
 from ledger.digest import from_hex32, to_hex32
 from ledger.identifiers import agency_id
 from ledger.merkle import MerkleTree
-from ledger.storage.db import database_unavailable
+from ledger.storage.db import database_unavailable, reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .batch_bundles import BatchBundles
@@ -93,7 +92,7 @@ def _describe(batch) -> str:
 
 
 def _load(engine, batch_id: int):
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         return conn.execute(select(BATCH).where(BATCH.c.id == batch_id)).first()
 
 
@@ -114,45 +113,58 @@ def _pending_stats(ctx, agency: str | None = None):
          .order_by(func.min(CRED.c.issued_at), CRED.c.agency_code))  # the agency waiting longest first
     if agency is not None:
         q = q.where(CRED.c.agency_code == agency)
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         return conn.execute(q).all()
 
 
-def seal_batch(ctx, agency: str, limit: int) -> int | None:
-    """Close one batch of at most ``limit`` of the agency's oldest pending credentials (one transaction).
+class _OutOfOrder(Exception):
+    """Rolls back a sealing whose credentials changed since they were read."""
 
-    One statement assigns the batch and the leaf indexes (issuance order) in the database; the tree
-    is then built from what was recorded, so it matches the stored leaves whatever else commits meanwhile.
+
+def seal_batch(ctx, agency: str, limit: int) -> int | None:
+    """Close one batch of at most ``limit`` of the agency's oldest pending credentials.
+
+    The credentials and their order (issuance order) are read, and the tree built, before the write
+    transaction, which then only records the batch and assigns the same credentials their leaf
+    indexes: SQLite's write lock, which every issuance needs, is held for the update alone (reading
+    and hashing inside it held up issuance by 25-60 ms per batch, measured with bench_issue_http).
+    The update takes the pending credentials up to the last one read; a credential committed meanwhile
+    that sorts before it changes the count, and the sealing is then undone and tried again.
     """
     now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
-    with ctx.engine.begin() as conn:
-        if conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))
-                        .limit(1)).first() is None:
+    waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))   # waiting = not in a batch yet
+    for _ in range(3):
+        with reading(ctx.engine).connect() as conn:
+            chosen = conn.execute(select(*order, CRED.c.digest).where(*waiting).order_by(*order).limit(limit)).all()
+        if not chosen:
             return None
-        batch_id = conn.execute(insert(BATCH).values(
-            agency_code=agency, root=f"sealing:{uuid.uuid4()}", count=0, state=SEALED, attempts=0,
-            created_at=now, updated_at=now,
-        )).inserted_primary_key[0]
-        chosen = (
-            select(CRED.c.id.label("cid"), (func.row_number().over(order_by=order) - 1).label("leaf"))
-            .where(CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))   # waiting = not in a batch yet
-            .order_by(*order).limit(limit).subquery()
-        )
-        conn.execute(update(CRED).where(CRED.c.id == chosen.c.cid)
-                     .values(batch_id=batch_id, leaf_index=chosen.c.leaf, state=BATCHED, updated_at=now))
-        digests = conn.execute(select(CRED.c.digest).where(CRED.c.batch_id == batch_id)
-                               .order_by(CRED.c.leaf_index)).scalars().all()
-        tree = MerkleTree.build([from_hex32(d) for d in digests])
+        tree = MerkleTree.build([from_hex32(row.digest) for row in chosen])
         root = to_hex32(tree.root)
-        conn.execute(update(BATCH).where(BATCH.c.id == batch_id).values(root=root, count=len(digests)))
-        conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal", subject=root,
-                                          tx_hash=None, details={"batch": batch_id, "count": len(digests)}))
-    ctx.trees.put(batch_id, tree)
-    log.info("batch %d of %s sealed: %d credentials, root %s (%.0f ms)", batch_id, agency, len(digests), root,
-             (time.perf_counter() - started) * 1000)
-    crash_point("after_seal")
-    return batch_id
+        try:
+            with ctx.engine.begin() as conn:
+                batch_id = conn.execute(insert(BATCH).values(
+                    agency_code=agency, root=root, count=len(chosen), state=SEALED, attempts=0, created_at=now,
+                    updated_at=now)).inserted_primary_key[0]
+                leaves = (
+                    select(CRED.c.id.label("cid"), (func.row_number().over(order_by=order) - 1).label("leaf"))
+                    .where(*waiting, tuple_(*order) <= tuple_(*chosen[-1][:3])).subquery()
+                )
+                taken = conn.execute(update(CRED).where(CRED.c.id == leaves.c.cid).values(
+                    batch_id=batch_id, leaf_index=leaves.c.leaf, state=BATCHED, updated_at=now)).rowcount
+                if taken != len(chosen):
+                    raise _OutOfOrder
+                conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal",
+                                                  subject=root, tx_hash=None,
+                                                  details={"batch": batch_id, "count": len(chosen)}))
+        except _OutOfOrder:  # a credential committed meanwhile sorts among the ones read: read again
+            continue
+        ctx.trees.put(batch_id, tree)
+        log.info("batch %d of %s sealed: %d credentials, root %s (%.0f ms)", batch_id, agency, len(chosen), root,
+                 (time.perf_counter() - started) * 1000)
+        crash_point("after_seal")
+        return batch_id
+    return None  # credentials kept arriving out of order: the next round seals them
 
 
 def close_batches(ctx, *, flush: bool = False) -> list[int]:
@@ -352,7 +364,7 @@ def _deliver_bundles(ctx, batch) -> None:
     # Leaf indexes run 0 … count-1: a bounded range per chunk. (``leaf_index > last … LIMIT`` let
     # PostgreSQL, its statistics stale after the batch's updates, sort every remaining row per chunk.)
     for start in range(0, batch.count, _DELIVERY_CHUNK):
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine).connect() as conn:
             rows = conn.execute(
                 select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.sealed_credential)
                 .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index >= start,
@@ -418,7 +430,7 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
 
 
 def _open_batches(ctx) -> list[int]:
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         return conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
 
 
@@ -431,7 +443,7 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
     from .lifecycle import revoke
 
     new, old = CRED.alias("new"), CRED.alias("old")
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         rows = conn.execute(
             select(old.c.agency_code, old.c.id)
             .join(new, new.c.supersedes == old.c.id)
@@ -519,7 +531,7 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
 
 def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
-    with ctx.engine.connect() as conn:
+    with reading(ctx.engine).connect() as conn:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
         states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES + (CONFLICT,)))
                                    .group_by(BATCH.c.state)).all())

@@ -15,6 +15,7 @@ from sqlalchemy import insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from ledger.storage.db import reading
 from ledger.storage.models import Lease
 
 LEASE = Lease.__table__
@@ -48,7 +49,7 @@ def release_lease(engine: Engine, name: str, holder: str) -> None:
 
 def lease_holder(engine: Engine, name: str, now: datetime) -> str | None:
     """Who holds ``name`` now (None: nobody)."""
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         row = conn.execute(LEASE.select().where(LEASE.c.name == name)).first()
     return row.holder if row is not None and row.expires_at >= now else None
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ledger.digest import from_hex32, to_hex32
 from ledger.merkle import MerkleTree
+from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
 
 _C = CredentialRecord.__table__.c
@@ -48,7 +49,7 @@ class TreeCache:
 def build_batch_tree(db: Engine | Connection, batch_id: int, root: str) -> MerkleTree:
     query = select(_C.digest).where(_C.batch_id == batch_id).order_by(_C.leaf_index)
     if isinstance(db, Engine):
-        with db.connect() as conn:
+        with reading(db).connect() as conn:
             digests = conn.execute(query).scalars().all()
     else:
         digests = db.execute(query).scalars().all()

@@ -45,6 +45,7 @@ from web3.exceptions import BlockNotFound, TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError
 from ledger.digest import from_hex32
+from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .errors import InvalidTransition, NotAnchored, StatusChangeFailed
@@ -124,7 +125,7 @@ class ReorgWatch:
     # ------------------------------------------------------------------ anchors
 
     def _lost_anchors(self, ctx, head: int) -> list[int]:
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine).connect() as conn:
             batches = conn.execute(select(BATCH).where(BATCH.c.state.in_(_ANCHORED_STATES),
                                                        BATCH.c.block_number >= head - self.window_blocks)
                                    .order_by(BATCH.c.id)).all()
@@ -149,7 +150,7 @@ class ReorgWatch:
         w3 = ctx.chain.w3
         first = w3.eth.get_block(max(head - self.window_blocks, 0))
         since = datetime.fromtimestamp(first["timestamp"], timezone.utc) - _CLOCK_SLACK
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine).connect() as conn:
             events = conn.execute(select(AUDIT.c.id, AUDIT.c.agency, AUDIT.c.action, AUDIT.c.subject, AUDIT.c.tx_hash,
                                          AUDIT.c.details)
                                   .where(AUDIT.c.action.in_(_STATUS_ACTIONS), AUDIT.c.tx_hash.is_not(None),
@@ -169,7 +170,7 @@ class ReorgWatch:
             return waiting
         gone = set(vanished)
         redo: dict[tuple[str, str, int], list[str]] = defaultdict(list)
-        with ctx.engine.connect() as conn:
+        with reading(ctx.engine).connect() as conn:
             for e in events:
                 if e.tx_hash not in gone or latest[e.subject] != e.id:
                     continue

@@ -26,6 +26,7 @@ from ledger.content.links import ShareLink, build_share_link
 from ledger.content.share import encrypt_shares
 from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFull, ContentStoreUnavailable
 from ledger.storage.bulk import bulk_insert
+from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
 
 from .database_watch import DatabaseWatch
@@ -51,7 +52,7 @@ class ShareStore:
     def store_bundles(self, items: list[tuple[str, bytes]]) -> None:
         """Encrypt, store and record the shares of completed bundles ``(credential id, bundle bytes)``;
         already recorded ones are skipped. A store that is down or full only delays them (queued)."""
-        with self.ctx.engine.connect() as conn:
+        with reading(self.ctx.engine).connect() as conn:
             known = set(conn.execute(select(CONTENT.c.credential_id)
                                      .where(CONTENT.c.credential_id.in_([i for i, _ in items]))).scalars())
         fresh = {}
@@ -87,7 +88,7 @@ class ShareStore:
         done = 0
         while True:
             now = self.ctx.now()
-            with self.ctx.engine.connect() as conn:
+            with reading(self.ctx.engine).connect() as conn:
                 due = [tuple(r) for r in conn.execute(
                     select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.pending_blob, CONTENT.c.attempts)
                     .where(CONTENT.c.stored.is_(False))
@@ -179,5 +180,5 @@ class ShareStore:
         return build_share_link(verifier_url, record.cid, key)
 
     def pending_count(self) -> int:
-        with self.ctx.engine.connect() as conn:
+        with reading(self.ctx.engine).connect() as conn:
             return conn.execute(select(func.count()).where(CONTENT.c.stored.is_(False))).scalar_one()

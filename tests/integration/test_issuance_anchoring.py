@@ -298,3 +298,37 @@ def test_reverted_because_anchored_first_by_a_colleague_is_adopted(issuer_world,
     assert verdict(world, get_bundle(fresh, EDU, result.issued[0].id))[0] is Verdict.VALID
     for c in (ctx, fresh):
         c.engine.dispose()
+
+
+def test_a_credential_committed_while_sealing_that_sorts_earlier_is_not_left_out_of_order(ctx, monkeypatch):
+    """Sealing reads the batch's credentials before its write transaction: one issued meanwhile that
+    sorts among them (an earlier signing time, committed late) makes it read again, so the tree and
+    the leaf indexes always describe the same credentials in the same order."""
+    from ledger.issuance import anchoring
+
+    issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(6)]))
+    late = ctx.now() - timedelta(hours=1)
+    builds = []
+    real_build = anchoring.MerkleTree.build
+
+    def build_then_commit_a_late_one(leaves):
+        builds.append(len(leaves))
+        if len(builds) == 1:  # between the read and the write, as a slow request would
+            real_clock = ctx.clock
+            ctx.clock = lambda: late
+            try:
+                issue_one(ctx, EDU, DEGREE, degree_subject("late"))
+            finally:
+                ctx.clock = real_clock
+        return real_build(leaves)
+
+    monkeypatch.setattr(anchoring.MerkleTree, "build", staticmethod(build_then_commit_a_late_one))
+    anchor_once(ctx, flush=True)
+    assert builds[:2] == [6, 6]  # read again: the first six in order now start with the late one
+    assert [(b.count, b.state) for b in batches(ctx)] == [(6, "completed"), (1, "completed")]
+    first = batches(ctx)[0]
+    with ctx.engine.connect() as conn:
+        leaves = conn.execute(select(CRED.c.digest, CRED.c.issued_at).where(CRED.c.batch_id == first.id)
+                              .order_by(CRED.c.leaf_index)).all()
+    assert abs(leaves[0].issued_at.replace(tzinfo=timezone.utc) - late) < timedelta(seconds=1)
+    assert MerkleTree.build([from_hex32(d) for d, _ in leaves]).root == from_hex32(first.root)
