@@ -8,7 +8,8 @@ What it does: a fresh data directory on the embedded defaults (`certledger init`
 anchoring process, beside the workers, closes batches by age while the load runs), one agency
 onboarded through POST /agencies, then an OPEN-loop load: request i is due at start + i/rate whatever the earlier ones are doing, and
 its latency is measured from when it was due (so a stalled server is not hidden by a client that
-waits: no coordinated omission). Every request is a distinct credential (its own Idempotency-Key)
+waits: no coordinated omission). Meanwhile it times small fsyncs on the same disk (FsyncProbe), since
+every commit waits for one. Every request is a distinct credential (its own Idempotency-Key)
 and must answer 201. After the load it waits until every credential is anchored and checks the
 count. Loopback only; everything it started is stopped at the end.
 """
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -152,6 +154,45 @@ async def open_loop(port: int, auth: dict, rate: float, seconds: float, first: i
             "connections": pool.opened, "failures": len(failures), "first_failures": failures[:5]}
 
 
+class FsyncProbe:
+    """Latency of a small write + fsync on the data directory's disk, 20 times a second, while the load
+    runs: every credential's commit waits for one (SQLite synchronous=FULL), so a slow percentile can
+    be told apart from a disk that stalled (seen on this VM: single fsyncs of 0.1-0.4 s, idle)."""
+
+    def __init__(self, directory: Path, interval_s: float = 0.05):
+        self.path, self.interval_s = directory / "fsync-probe.bin", interval_s
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            block = os.urandom(4096)
+            while not self._stop.wait(self.interval_s):
+                os.pwrite(fd, block, 0)
+                started = time.perf_counter()
+                os.fsync(fd)
+                self.samples.append((time.perf_counter() - started) * 1000)
+        finally:
+            os.close(fd)
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "FsyncProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        ordered = sorted(self.samples) or [0.0]
+        return {"samples": len(self.samples), "p50_ms": round(ordered[len(ordered) // 2], 2),
+                "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+                "max_ms": round(ordered[-1], 1), "over_20ms": sum(1 for x in ordered if x > 20)}
+
+
 def count_anchored(client: httpx.Client, auth: dict) -> int:
     count, cursor = 0, None
     while True:
@@ -191,7 +232,7 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
                     raise RuntimeError(f"onboarding failed: {agency.status_code} {agency.text[:300]}")
                 auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
             warm = asyncio.run(open_loop(port, auth, rate, warmup_s, first=0))
-            with CpuWatch(server.pid, os.getpid()) as cpu:
+            with CpuWatch(server.pid, os.getpid()) as cpu, FsyncProbe(home) as disk:
                 load = asyncio.run(open_loop(port, auth, rate, seconds, first=warm["requests"]))
             issued = warm["requests"] + load["requests"] - warm["failures"] - load["failures"]
             with httpx.Client(base_url=url, timeout=60) as client:
@@ -213,7 +254,7 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
                     server.kill()
             cli(home, "chain", "down")
     return {"workers": workers, "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")}, **load,
-            "issued": issued, "anchored": anchored,
+            "issued": issued, "anchored": anchored, "disk_fsync": disk.summary(),
             "cpu": {"service_cores": round(cpu.service / cpu.seconds, 2), "client_cores": round(cpu.bench / cpu.seconds, 2),
                     "other_cores": round(cpu.others_cores, 2)}}
 
@@ -228,7 +269,8 @@ def main() -> None:
     print(f"POST /credentials at {result['offered_per_s']:.0f}/s offered ({result['achieved_per_s']}/s achieved) for "
           f"{args.seconds:.0f} s, {result['workers']} worker(s): p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
           f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms, failures {result['failures']}; "
-          f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}")
+          f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}; "
+          f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms")
     print(json.dumps(result))
 
 
