@@ -87,8 +87,8 @@ __all__ = ["bulk_insert"]
 
 @lru_cache(maxsize=256)
 def _many_values(sql: str, count: int) -> str:
-    head, values = sql[: sql.rindex("VALUES ") + 7], sql[sql.rindex("VALUES ") + 7 :]
-    return head + ", ".join([values] * count)
+    head, keyword, values = sql.rpartition("VALUES ")
+    return head + keyword + ", ".join([values] * count)
 
 
 def insert_as_one_statement(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
