@@ -1,6 +1,7 @@
 """Single issuance over HTTP at a fixed arrival rate, on loopback, with the anchorer running.
 
 Run: .venv/bin/python bench/bench_issue_http.py [--rate 200] [--seconds 30] [--workers 2]
+     [--commit-durability power-loss|process-crash]
 Target (issue "Issuer service and CLI"): p99 <= 50 ms at 200 requests/s.
 
 What it does: a fresh data directory on the embedded defaults (`certledger init`, `chain up`,
@@ -204,7 +205,8 @@ def count_anchored(client: httpx.Client, auth: dict) -> int:
             return count
 
 
-def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: float = 5) -> dict:
+def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: float = 5,
+        durability: str = "power-loss") -> dict:
     from ledger.api_keys import create_api_key
     from ledger.cli.context import App
 
@@ -222,7 +224,8 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
             server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
                                        "--port", str(port), "--workers", str(workers)],
                                       stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT,
-                                      env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
+                                      env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1",
+                                           "CERTLEDGER_COMMIT_DURABILITY": durability})
             with httpx.Client(base_url=url, timeout=60) as client:
                 wait_ready(client, server)
                 agency = client.post("/agencies", json={"code": "bench-university", "name": "基准大学",
@@ -253,7 +256,7 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
                 except subprocess.TimeoutExpired:
                     server.kill()
             cli(home, "chain", "down")
-    return {"workers": workers, "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")}, **load,
+    return {"workers": workers, "commit_durability": durability, "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")}, **load,
             "issued": issued, "anchored": anchored, "disk_fsync": disk.summary(),
             "cpu": {"service_cores": round(cpu.service / cpu.seconds, 2), "client_cores": round(cpu.bench / cpu.seconds, 2),
                     "other_cores": round(cpu.others_cores, 2)}}
@@ -264,10 +267,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second (open loop)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (anchoring runs beside them)")
+    parser.add_argument("--commit-durability", choices=("power-loss", "process-crash"), default="power-loss",
+                        help="when the workers' commits count (ledger.storage.request_path)")
     args = parser.parse_args()
-    result = run(args.rate, min(args.seconds, 300), args.workers)
+    result = run(args.rate, min(args.seconds, 300), args.workers, durability=args.commit_durability)
     print(f"POST /credentials at {result['offered_per_s']:.0f}/s offered ({result['achieved_per_s']}/s achieved) for "
-          f"{args.seconds:.0f} s, {result['workers']} worker(s): p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
+          f"{args.seconds:.0f} s, {result['workers']} worker(s), commits durable against {args.commit_durability}: p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
           f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms, failures {result['failures']}; "
           f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}; "
           f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms")

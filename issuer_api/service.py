@@ -14,6 +14,7 @@ from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.onboarding import onboard_agency
 from ledger.problem import Problem
+from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
 
 from .anchorer_status import read_status
 from .settings import IssuerSettings
@@ -29,9 +30,12 @@ class IssuerService:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._node = NodeWatch()  # the anchorer's view of the chain node, for /healthz
+        self._checkpoints: CheckpointThread | None = None
 
     # --- background work: anchoring (one process at a time, by lease) and the content retry queue ---
     def start(self) -> None:
+        if self._checkpoints is None:
+            self._checkpoints = checkpoint_in_background(self.ctx.engine)
         if self.settings.run_anchorer and not self._threads:
             for name, target in (("anchorer", self._anchor), ("content-retry", self._retry_content)):
                 thread = threading.Thread(target=target, name=name, daemon=True)
@@ -43,6 +47,9 @@ class IssuerService:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
+            self._checkpoints = None
 
     def anchorer_health(self) -> dict:
         """Whether the anchoring worker runs (in this process, or else in the background process whose

@@ -141,3 +141,84 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
         if server.poll() is None:
             server.terminate()
             server.wait(30)
+
+
+def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9(home, tmp_path):
+    """CERTLEDGER_COMMIT_DURABILITY=process-crash: the workers answer once the operating system has
+    the commit; the anchoring process keeps full durability; kill -9 of everything loses nothing."""
+    app = App(home)
+    _, governance = create_api_key(app.engine, None, ["governance"], "test")
+    port = free_port()
+    log = tmp_path / "serve.log"
+
+    def start(**env):
+        return subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
+                                 "--port", str(port), "--workers", "1"],
+                                stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                                env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1", "CERTLEDGER_BATCH_MAX_AGE_S": "1",
+                                     "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3", **env})
+
+    server = start(CERTLEDGER_COMMIT_DURABILITY="process-crash")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            wait_healthy(client, server, log.read_text, "the issuer")
+            wait_for_anchorer(client)
+            [background] = background_processes(server)
+            workers = [p for p in psutil.Process(server.pid).children(recursive=True)
+                       if p.pid != background.pid and "issuer_api" in " ".join(p.cmdline())]
+            assert workers and all(p.environ().get("CERTLEDGER_COMMIT_DURABILITY") == "process-crash" for p in workers)
+            assert "CERTLEDGER_COMMIT_DURABILITY" not in background.environ()
+
+            agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
+                                                    "types": ["DegreeCertificate"]},
+                                 headers={"Authorization": f"Bearer {governance}"})
+            assert agency.status_code == 201, agency.text
+            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
+            ids = []
+            for n in range(20):
+                issued = client.post("/credentials", headers=auth, json={"type": "DegreeCertificate", "subject": {
+                    "name": f"学生{n}", "degree": "学士", "major": "物理", "institution": "浙江大学",
+                    "graduationDate": "2024-06-30"}})
+                assert issued.status_code == 201, issued.text
+                ids.append(issued.json()["id"])
+        children = psutil.Process(server.pid).children(recursive=True)
+        for process in [psutil.Process(server.pid), *children]:
+            process.kill()
+        server.wait(10)
+        psutil.wait_procs(children, timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+
+    server = start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            wait_healthy(client, server, log.read_text, "the issuer")
+            deadline = time.monotonic() + 90
+            for cid in ids:
+                while (state := client.get(f"/credentials/{cid}", headers=auth)).json().get("state") != "anchored":
+                    assert state.status_code == 200, state.text
+                    assert time.monotonic() < deadline, log.read_text()[-3000:]
+                    time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.mark.parametrize("durability, synchronous", [("power-loss", 2), ("process-crash", 1)])
+def test_a_workers_database_connections_follow_its_commit_durability(home, durability, synchronous):
+    from issuer_api.main import build_service
+    from issuer_api.settings import IssuerSettings
+    from ledger.storage import reading
+
+    app = App(home)
+    service = build_service(app.settings, app.rpc_urls(), IssuerSettings(commit_durability=durability, run_anchorer=False))
+    service.start()  # and its WAL checkpoint thread
+    try:
+        with reading(service.ctx.engine).connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == synchronous  # 2: FULL, 1: NORMAL
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+    finally:
+        service.stop()
+        service.ctx.engine.dispose()

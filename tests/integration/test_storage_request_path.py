@@ -1,0 +1,137 @@
+"""WAL checkpoints in a thread of their own, and commits that count once the operating system has
+them ("process-crash" durability), on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from sqlalchemy import text
+
+from issuer_api.main import build_service
+from issuer_api.settings import IssuerSettings
+from ledger.config import ConfigError
+from ledger.storage.db import make_engine, reading
+from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, checkpoint_in_background, relax_commit_durability
+
+from .postgres import database_url  # noqa: F401  (fixture)
+
+BLOB = 8 * 1024 * 1024  # 2,048 pages: past SQLite's own automatic checkpoint (1,000), short of the safety net
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"))
+    yield engine
+    engine.dispose()
+
+
+def _database_file_size(engine) -> int:
+    return os.path.getsize(engine.url.database)
+
+
+def _write_blob(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO blobs (data) VALUES (:data)"), {"data": os.urandom(BLOB)})
+
+
+def _pragma(engine, name: str):
+    with reading(engine).connect() as conn:
+        return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+
+def test_without_the_thread_the_commit_that_fills_the_wal_checkpoints_it_itself(sqlite_engine):
+    before = _database_file_size(sqlite_engine)
+    _write_blob(sqlite_engine)
+    assert _pragma(sqlite_engine, "wal_autocheckpoint") == 1000
+    assert _database_file_size(sqlite_engine) > before + BLOB  # copied into the database inside the commit
+
+
+def test_with_the_thread_commits_leave_the_wal_to_it(sqlite_engine):
+    idle = CheckpointThread(sqlite_engine, interval_s=3600).start()  # started, but never due during the test
+    try:
+        before = _database_file_size(sqlite_engine)
+        _write_blob(sqlite_engine)
+        assert _pragma(sqlite_engine, "wal_autocheckpoint") == SAFETY_NET_PAGES
+        assert _database_file_size(sqlite_engine) < before + BLOB  # still only in the WAL
+        assert idle.checkpoints == 0
+    finally:
+        idle.stop()
+
+    running = CheckpointThread(sqlite_engine, interval_s=0.05).start()
+    try:
+        deadline = time.monotonic() + 10
+        while _database_file_size(sqlite_engine) < before + BLOB or running.checkpoints == 0:
+            assert time.monotonic() < deadline, "the checkpoint thread did not copy the WAL into the database"
+            time.sleep(0.05)
+        with reading(sqlite_engine).connect() as conn:
+            assert conn.execute(text("SELECT length(data) FROM blobs")).scalar() == BLOB
+    finally:
+        running.stop()
+    assert not running._thread.is_alive()
+
+
+def test_only_file_backed_sqlite_gets_a_checkpoint_thread(database_url):  # noqa: F811
+    engine = make_engine(database_url)
+    try:
+        thread = checkpoint_in_background(engine)
+        assert (thread is not None) == database_url.startswith("sqlite")
+        if thread is not None:
+            thread.stop()
+    finally:
+        engine.dispose()
+    memory = make_engine("sqlite://")
+    assert checkpoint_in_background(memory) is None
+    memory.dispose()
+
+
+def _durability_setting(engine) -> str:
+    with reading(engine).connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return {2: "full", 1: "normal"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
+        return {"on": "full", "off": "normal"}[conn.exec_driver_sql("SHOW synchronous_commit").scalar()]
+
+
+def test_relaxed_durability_reaches_every_connection_and_transactions_still_roll_back(database_url):  # noqa: F811
+    if database_url.startswith("postgres"):  # the test cluster itself commits asynchronously (for speed)
+        database_url += "?options=-csynchronous_commit%3Don"
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # a connection pooled before the change must not keep the old setting
+            conn.execute(text("DROP TABLE IF EXISTS rp_items"))
+            conn.execute(text("CREATE TABLE rp_items (key VARCHAR(20) PRIMARY KEY)"))
+        assert _durability_setting(engine) == "full"
+        relax_commit_durability(engine)
+        assert _durability_setting(engine) == "normal"
+
+        with engine.connect() as conn:  # still transactional (PostgreSQL: autocommit was put back)
+            conn.begin()
+            conn.execute(text("INSERT INTO rp_items (key) VALUES ('rolled-back')"))
+            conn.rollback()
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO rp_items (key) VALUES ('kept')"))
+        with reading(engine).connect() as conn:
+            assert conn.execute(text("SELECT key FROM rp_items")).scalars().all() == ["kept"]
+            conn.rollback()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE rp_items"))
+    finally:
+        engine.dispose()
+
+
+def test_an_unknown_durability_is_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("CERTLEDGER_COMMIT_DURABILITY", "eventually")
+    with pytest.raises(ConfigError, match="CERTLEDGER_COMMIT_DURABILITY must be one of power-loss, process-crash"):
+        IssuerSettings.from_env()
+    monkeypatch.setenv("CERTLEDGER_COMMIT_DURABILITY", "process-crash")
+    assert IssuerSettings.from_env().commit_durability == "process-crash"
+    monkeypatch.delenv("CERTLEDGER_COMMIT_DURABILITY")
+    assert IssuerSettings.from_env().commit_durability == "power-loss"
+
+
+def test_a_process_that_anchors_refuses_relaxed_durability():
+    settings = IssuerSettings(commit_durability="process-crash", run_anchorer=True)
+    with pytest.raises(ConfigError, match="for workers that do not anchor"):
+        build_service(None, [], settings)  # refused before anything is opened
