@@ -38,6 +38,7 @@ import httpx  # noqa: E402
 from bench_verifier_service import CpuWatch, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+SLOW_S = 0.05  # the target's p99
 RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -118,8 +119,10 @@ class RawPool:
 async def open_loop(port: int, auth: dict, rate: float, seconds: float, first: int) -> dict:
     n = int(rate * seconds)
     latencies: list[float] = []
+    slow: list[tuple[float, float]] = []  # (wall-clock time due, seconds) of requests over SLOW_S
     failures: list[str] = []
     pool = RawPool(port)
+    wall_offset = time.time() - time.perf_counter()
 
     async def one(i: int, due: float) -> None:
         delay = due - time.perf_counter()
@@ -133,6 +136,8 @@ async def open_loop(port: int, auth: dict, rate: float, seconds: float, first: i
         except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as exc:
             failures.append(f"{type(exc).__name__}: {exc}")
         latencies.append(time.perf_counter() - due)
+        if latencies[-1] > SLOW_S:
+            slow.append((due + wall_offset, latencies[-1]))
 
     # The generator's own garbage collections (thousands of pending coroutines) would pause its loop
     # and show up as server latency: the load runs with the collector off (its memory is bounded).
@@ -152,7 +157,18 @@ async def open_loop(port: int, auth: dict, rate: float, seconds: float, first: i
     return {"requests": n, "offered_per_s": rate, "achieved_per_s": round(n / elapsed, 1),
             "p50_ms": round(pick(0.50), 2), "p90_ms": round(pick(0.90), 2), "p99_ms": round(pick(0.99), 2),
             "max_ms": round(latencies[-1] * 1000, 2), "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-            "connections": pool.opened, "failures": len(failures), "first_failures": failures[:5]}
+            "connections": pool.opened, "failures": len(failures), "first_failures": failures[:5],
+            "slow_seconds": slow_seconds(slow)}
+
+
+def slow_seconds(slow: list[tuple[float, float]], top: int = 5) -> list[str]:
+    """The wall-clock seconds with the most requests over SLOW_S ("HH:MM:SS count max_ms"): whether a
+    tail is one event or spread out, to set beside the fsync probe's stalls and the service's log."""
+    seconds: dict[int, list[float]] = {}
+    for due, latency in slow:
+        seconds.setdefault(int(due), []).append(latency)
+    worst = sorted(seconds.items(), key=lambda item: -len(item[1]))[:top]
+    return [f"{time.strftime('%H:%M:%S', time.localtime(second))} {len(ls)} {max(ls) * 1000:.0f}" for second, ls in worst]
 
 
 class FsyncProbe:
@@ -163,6 +179,7 @@ class FsyncProbe:
     def __init__(self, directory: Path, interval_s: float = 0.05):
         self.path, self.interval_s = directory / "fsync-probe.bin", interval_s
         self.samples: list[float] = []
+        self.stalls: list[str] = []  # "HH:MM:SS ms" of fsyncs over 20 ms
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -175,6 +192,8 @@ class FsyncProbe:
                 started = time.perf_counter()
                 os.fsync(fd)
                 self.samples.append((time.perf_counter() - started) * 1000)
+                if self.samples[-1] > 20:
+                    self.stalls.append(f"{time.strftime('%H:%M:%S')} {self.samples[-1]:.0f}")
         finally:
             os.close(fd)
             self.path.unlink(missing_ok=True)
@@ -191,7 +210,8 @@ class FsyncProbe:
         ordered = sorted(self.samples) or [0.0]
         return {"samples": len(self.samples), "p50_ms": round(ordered[len(ordered) // 2], 2),
                 "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
-                "max_ms": round(ordered[-1], 1), "over_20ms": sum(1 for x in ordered if x > 20)}
+                "max_ms": round(ordered[-1], 1), "over_20ms": sum(1 for x in ordered if x > 20),
+                "stalls": self.stalls[:10]}
 
 
 def count_anchored(client: httpx.Client, auth: dict) -> int:
@@ -259,7 +279,7 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
     return {"workers": workers, "commit_durability": durability, "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")}, **load,
             "issued": issued, "anchored": anchored, "disk_fsync": disk.summary(),
             "cpu": {"service_cores": round(cpu.service / cpu.seconds, 2), "client_cores": round(cpu.bench / cpu.seconds, 2),
-                    "other_cores": round(cpu.others_cores, 2)}}
+                    "other_cores": round(cpu.others_cores, 2), "stolen_cores": round(cpu.steal_cores, 3)}}
 
 
 def main() -> None:
@@ -275,7 +295,9 @@ def main() -> None:
           f"{args.seconds:.0f} s, {result['workers']} worker(s), commits durable against {args.commit_durability}: p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
           f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms, failures {result['failures']}; "
           f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}; "
-          f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms")
+          f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms; "
+          f"seconds with most requests over {SLOW_S * 1000:.0f} ms: {', '.join(result['slow_seconds']) or 'none'}; "
+          f"fsync stalls: {', '.join(result['disk_fsync']['stalls']) or 'none'}")
     print(json.dumps(result))
 
 

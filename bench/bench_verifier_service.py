@@ -210,7 +210,7 @@ class CpuWatch:
         import psutil
 
         t = psutil.cpu_times()
-        self.t0, self.busy0 = time.monotonic(), t.user + t.system + t.nice
+        self.t0, self.busy0, self.steal0 = time.monotonic(), t.user + t.system + t.nice, getattr(t, "steal", 0.0)
         self.service0, self.bench0 = self._tree([self.service_pid]), self._bench()
         return self
 
@@ -230,6 +230,8 @@ class CpuWatch:
         self.service = self._tree([self.service_pid]) - self.service0
         self.bench = self._bench() - self.bench0
         self.others_cores = max(0.0, (self.busy - self.service - self.bench) / self.seconds)
+        # CPU time the hypervisor gave to other guests while this VM wanted it (Linux; 0 elsewhere)
+        self.steal_cores = (getattr(t, "steal", 0.0) - self.steal0) / self.seconds
 
 
 def calibrate(settings: VerifierSettings, bundles: list[bytes], seconds: float = 3.0) -> float:

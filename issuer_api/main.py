@@ -7,25 +7,21 @@ import os
 from pathlib import Path
 
 from ledger import accounts
-from ledger.config import ConfigError, Settings, load_settings
+from ledger.config import Settings, load_settings
 from ledger.embedded_chain import rpc_urls_for
 from ledger.issuance.wiring import issuance_for
-from ledger.storage.request_path import PROCESS_CRASH, relax_commit_durability
+from ledger.storage.group_commit import group_writer
+from ledger.storage.request_path import POWER_LOSS
 
 from .app import create_app
 from .service import IssuerService
-from .settings import DURABILITY_ENV, IssuerSettings
+from .settings import IssuerSettings
 
 
 def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:
     settings = settings or IssuerSettings.from_env()
-    if settings.commit_durability == PROCESS_CRASH and settings.run_anchorer:
-        # The anchorer's own commits (a sent transaction, a completed batch) must survive a power loss.
-        raise ConfigError(f"{DURABILITY_ENV}={PROCESS_CRASH} is for workers that do not anchor: run "
-                          "`certledger serve issuer`, which anchors in a process of its own")
     ctx, shares = issuance_for(config, rpc_urls)
-    if settings.commit_durability == PROCESS_CRASH:
-        relax_commit_durability(ctx.engine)
+    group_writer(ctx.engine).durable = settings.commit_durability == POWER_LOSS  # single issuance only
     passphrase = accounts.passphrase_for(config)
     governance_file = config.path(config.governance_key)
     governance = accounts.load_account(governance_file, passphrase) if governance_file.exists() else None

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from .background import PARENT_ENV, STATUS_ENV
-from .settings import DURABILITY_ENV
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAYS_S = (1, 2, 4, 8, 15, 30)
@@ -44,9 +43,7 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
     status.parent.mkdir(exist_ok=True)
     # Workers never anchor themselves; they report the background process's state from `status`.
     workers_env = {**os.environ, "CERTLEDGER_RUN_ANCHORER": "0", STATUS_ENV: str(status)}
-    # The anchoring process commits at full durability whatever the workers do (settings.DURABILITY_ENV).
-    background_env = {**{k: v for k, v in os.environ.items() if k != DURABILITY_ENV},
-                      STATUS_ENV: str(status), PARENT_ENV: str(os.getpid())}
+    background_env = {**os.environ, STATUS_ENV: str(status), PARENT_ENV: str(os.getpid())}
     stopping = False
 
     def on_signal(sig, _frame):

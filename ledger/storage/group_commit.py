@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from .bulk import insert_as_one_statement
+from .request_path import begin
 
 Rows = Sequence[tuple[Table, dict]]  # (table, row) in the order they must be inserted
 
@@ -46,6 +47,7 @@ class GroupWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        self.durable = True  # False: commits return once the OS has them (request_path, "process-crash")
         self.transactions = 0  # groups written (or failed), for tests and benchmarks
         self.inserts = 0
 
@@ -83,7 +85,7 @@ class GroupWriter:
     def _write(self, group: list[_Pending]) -> None:
         try:
             try:
-                with self.engine.begin() as conn:
+                with self.engine.connect() as conn, begin(conn, durable=self.durable):
                     _insert_all(conn, [row for item in group for row in item.rows])
             except IntegrityError:
                 if len(group) == 1:
@@ -100,7 +102,7 @@ class GroupWriter:
                 item.done.set()
 
     def _write_one_by_one(self, group: list[_Pending]) -> None:
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn, begin(conn, durable=self.durable):
             for item in group:
                 try:
                     with conn.begin_nested():

@@ -19,8 +19,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from contextlib import contextmanager
+
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from .writer_queue import lock_path
 
@@ -40,20 +42,29 @@ def _on_every_connection(engine: Engine, configure) -> None:
     engine.dispose()
 
 
-def relax_commit_durability(engine: Engine) -> None:
-    """Commits of ``engine`` return before they reach the disk ("process-crash", above)."""
-    if engine.dialect.name == "sqlite":
-        _on_every_connection(engine, lambda c: c.execute("PRAGMA synchronous=NORMAL"))
-    elif engine.dialect.name == "postgresql":
-        def asynchronous_commit(dbapi_connection):
-            autocommit = dbapi_connection.autocommit
-            dbapi_connection.autocommit = True  # a SET outside any transaction, so it lasts the session
-            dbapi_connection.execute("SET synchronous_commit TO off")
-            dbapi_connection.autocommit = autocommit
-
-        _on_every_connection(engine, asynchronous_commit)
+@contextmanager
+def begin(conn: Connection, *, durable: bool = True):
+    """A transaction on ``conn``; ``durable=False``: its commit returns once the operating system has
+    it ("process-crash", above). Every other transaction of the connection keeps full durability."""
+    if durable:
+        with conn.begin():
+            yield
+    elif conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection  # SQLite refuses the setting inside a transaction
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                yield
+        finally:
+            try:
+                raw.execute("PRAGMA synchronous=FULL")
+            except Exception:  # noqa: BLE001 - the commit stands; only this connection must not return relaxed
+                log.exception("could not restore synchronous=FULL; discarding the connection")
+                conn.invalidate()
     else:
-        raise ValueError(f"commit durability cannot be relaxed on {engine.dialect.name}")
+        with conn.begin():
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")  # this transaction only
+            yield
 
 
 class CheckpointThread:

@@ -1,18 +1,18 @@
-"""WAL checkpoints in a thread of their own, and commits that count once the operating system has
-them ("process-crash" durability), on SQLite and PostgreSQL."""
+"""WAL checkpoints in a thread of their own, and transactions that count once the operating system
+has them ("process-crash" durability, single issuance only), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
 from ledger.config import ConfigError
 from ledger.storage.db import make_engine, reading
-from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, checkpoint_in_background, relax_commit_durability
+from ledger.storage.group_commit import GroupWriter
+from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, begin, checkpoint_in_background
 
 from .postgres import database_url  # noqa: F401  (fixture)
 
@@ -89,36 +89,72 @@ def test_only_file_backed_sqlite_gets_a_checkpoint_thread(database_url):  # noqa
 
 def _durability_setting(engine) -> str:
     with reading(engine).connect() as conn:
-        if engine.dialect.name == "sqlite":
-            return {2: "full", 1: "normal"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
-        return {"on": "full", "off": "normal"}[conn.exec_driver_sql("SHOW synchronous_commit").scalar()]
+        return _setting_of(conn.connection.driver_connection, engine.dialect.name)
 
 
-def test_relaxed_durability_reaches_every_connection_and_transactions_still_roll_back(database_url):  # noqa: F811
+def _setting_of(dbapi_connection, dialect: str) -> str:
+    if dialect == "sqlite":
+        return {2: "full", 1: "normal"}[dbapi_connection.execute("PRAGMA synchronous").fetchone()[0]]
+    return {"on": "full", "off": "normal"}[dbapi_connection.execute("SHOW synchronous_commit").fetchone()[0]]
+
+
+@pytest.fixture
+def items_engine(database_url):  # noqa: F811
     if database_url.startswith("postgres"):  # the test cluster itself commits asynchronously (for speed)
         database_url += "?options=-csynchronous_commit%3Don"
     engine = make_engine(database_url)
-    try:
-        with engine.begin() as conn:  # a connection pooled before the change must not keep the old setting
-            conn.execute(text("DROP TABLE IF EXISTS rp_items"))
-            conn.execute(text("CREATE TABLE rp_items (key VARCHAR(20) PRIMARY KEY)"))
-        assert _durability_setting(engine) == "full"
-        relax_commit_durability(engine)
-        assert _durability_setting(engine) == "normal"
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS rp_items"))
+        conn.execute(text("CREATE TABLE rp_items (key VARCHAR(20) PRIMARY KEY)"))
+    seen: list[str] = []
 
-        with engine.connect() as conn:  # still transactional (PostgreSQL: autocommit was put back)
-            conn.begin()
-            conn.execute(text("INSERT INTO rp_items (key) VALUES ('rolled-back')"))
-            conn.rollback()
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO rp_items (key) VALUES ('kept')"))
-        with reading(engine).connect() as conn:
-            assert conn.execute(text("SELECT key FROM rp_items")).scalars().all() == ["kept"]
-            conn.rollback()
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE rp_items"))
-    finally:
-        engine.dispose()
+    @event.listens_for(engine, "before_cursor_execute")
+    def _setting_at_insert(_conn, cursor, statement, *_):
+        if statement.startswith("INSERT INTO rp_items"):
+            seen.append(_setting_of(cursor.connection, engine.dialect.name))
+
+    engine.settings_seen = seen
+    yield engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE rp_items"))
+    engine.dispose()
+
+
+def _keys(engine) -> list[str]:
+    with reading(engine).connect() as conn:
+        return conn.execute(text("SELECT key FROM rp_items ORDER BY key")).scalars().all()
+
+
+def test_only_the_transaction_that_asks_commits_without_the_disk(items_engine):
+    assert _durability_setting(items_engine) == "full"
+    with items_engine.connect() as conn, begin(conn, durable=False):
+        conn.execute(text("INSERT INTO rp_items (key) VALUES ('relaxed')"))
+    with items_engine.connect() as conn, begin(conn):
+        conn.execute(text("INSERT INTO rp_items (key) VALUES ('durable')"))
+    assert items_engine.settings_seen == ["normal", "full"]
+    assert _keys(items_engine) == ["durable", "relaxed"]
+    assert _durability_setting(items_engine) == "full"  # the pooled connection went back durable
+
+
+def test_a_relaxed_transaction_that_fails_writes_nothing_and_leaves_the_connection_durable(items_engine):
+    with pytest.raises(RuntimeError, match="refused"):
+        with items_engine.connect() as conn, begin(conn, durable=False):
+            conn.execute(text("INSERT INTO rp_items (key) VALUES ('half')"))
+            raise RuntimeError("refused")
+    assert _keys(items_engine) == []
+    assert _durability_setting(items_engine) == "full"
+
+
+def test_group_commit_relaxed_for_single_issuance(items_engine):
+    from sqlalchemy import Column, MetaData, String, Table
+
+    items = Table("rp_items", MetaData(), Column("key", String(20), primary_key=True))
+    writer = GroupWriter(items_engine)
+    writer.durable = False
+    writer.insert([(items, {"key": "issued"})])
+    assert items_engine.settings_seen == ["normal"]
+    assert _keys(items_engine) == ["issued"]
+    assert _durability_setting(items_engine) == "full"
 
 
 def test_an_unknown_durability_is_refused_naming_the_variable(monkeypatch):
@@ -129,9 +165,3 @@ def test_an_unknown_durability_is_refused_naming_the_variable(monkeypatch):
     assert IssuerSettings.from_env().commit_durability == "process-crash"
     monkeypatch.delenv("CERTLEDGER_COMMIT_DURABILITY")
     assert IssuerSettings.from_env().commit_durability == "power-loss"
-
-
-def test_a_process_that_anchors_refuses_relaxed_durability():
-    settings = IssuerSettings(commit_durability="process-crash", run_anchorer=True)
-    with pytest.raises(ConfigError, match="for workers that do not anchor"):
-        build_service(None, [], settings)  # refused before anything is opened
