@@ -7,18 +7,18 @@ second; the connections keep their automatic checkpoint only as a safety net, at
 
 Durability: by default a request is answered once its commit is on disk ("power-loss": SQLite
 synchronous=FULL, PostgreSQL synchronous_commit on), so every answer waits for an fsync, and on a
-disk that stalls now and then every writer stalls with it. "process-crash" answers once the commit
-is in the operating system's hands: it survives the service being killed (kill -9) but not a power
-loss or a kernel crash within the next moment, until the next checkpoint (SQLite: at most about
-half a second, synced at FULL) or WAL flush (PostgreSQL: wal_writer_delay, 200 ms by default, up
-to three times that) puts it on disk. The database itself stays consistent either way; the anchoring
-process always commits at FULL, so a batch once anchored is never forgotten.
+disk that stalls now and then every writer stalls with it. "process-crash", for the transactions
+that ask for it (``begin(conn, durable=False)``: the group commit of single issuance), answers once
+the commit is in the operating system's hands: it survives the service being killed (kill -9) but
+not a power loss or a kernel crash within the next moment, until the next fully synced commit or
+checkpoint (SQLite: at most about half a second) or WAL flush (PostgreSQL: wal_writer_delay, 200 ms
+by default, up to three times that) puts it on disk. The database stays consistent either way, and
+every other transaction (revocations, keys, anchoring) still waits for the disk.
 """
 from __future__ import annotations
 
 import logging
 import threading
-
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -69,7 +69,8 @@ def begin(conn: Connection, *, durable: bool = True):
 
 class CheckpointThread:
     """Checkpoints a SQLite database's WAL (PASSIVE: it never holds up readers or writers) from a
-    thread of its own, on a connection that syncs fully."""
+    thread of its own; its connection syncs fully (db.py), so each checkpoint also puts every commit
+    before it on disk."""
 
     def __init__(self, engine: Engine, interval_s: float = CHECKPOINT_INTERVAL_S):
         self.engine, self.interval_s = engine, interval_s
@@ -91,7 +92,6 @@ class CheckpointThread:
     def _run(self) -> None:
         raw = self.engine.raw_connection()  # autocommit (db.py): the PRAGMA needs no transaction
         try:
-            raw.driver_connection.execute("PRAGMA synchronous=FULL")
             while not self._stop.wait(self.interval_s):
                 try:
                     raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -99,7 +99,7 @@ class CheckpointThread:
                 except Exception as exc:  # noqa: BLE001 - the safety net checkpoints meanwhile
                     log.warning("WAL checkpoint failed (%s); retrying in %.1f s", exc, self.interval_s)
         finally:
-            raw.invalidate()  # its synchronous setting is not the pool's
+            raw.invalidate()  # held for the thread's life: closed, not handed back to a pool disposed since
 
 
 def checkpoint_in_background(engine: Engine) -> CheckpointThread | None:
