@@ -82,8 +82,6 @@ def _copy(conn: Connection, table: Table, keys: list[str], values) -> None:
                 copy.write_row(row)
 
 
-__all__ = ["bulk_insert"]
-
 
 @lru_cache(maxsize=256)
 def _many_values(sql: str, count: int) -> str:
@@ -109,3 +107,6 @@ def insert_as_one_statement(conn: Connection, table: Table, rows: Sequence[dict]
     plan = [(k, processors.get(k)) for k in keys]
     params = [row[k] if p is None or row[k] is None else p(row[k]) for row in rows for k, p in plan]
     conn.exec_driver_sql(_many_values(sql, len(rows)), tuple(params))
+
+
+__all__ = ["bulk_insert", "insert_as_one_statement"]
