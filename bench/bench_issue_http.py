@@ -173,8 +173,9 @@ def slow_seconds(slow: list[tuple[float, float]], top: int = 5) -> list[str]:
 
 class FsyncProbe:
     """Latency of a small write + fsync on the data directory's disk, 20 times a second, while the load
-    runs: every credential's commit waits for one (SQLite synchronous=FULL), so a slow percentile can
-    be told apart from a disk that stalled (seen on this VM: single fsyncs of 0.1-0.4 s, idle)."""
+    runs: by default every credential's commit waits for one (the WAL synced after COMMIT), so a slow
+    percentile can be told apart from a disk that stalled (seen on this VM: single fsyncs of 0.1-0.4 s,
+    idle)."""
 
     def __init__(self, directory: Path, interval_s: float = 0.05):
         self.path, self.interval_s = directory / "fsync-probe.bin", interval_s

@@ -17,6 +17,7 @@ from sqlmodel import create_engine
 
 from . import models  # noqa: F401  (registers the tables)
 from .migrate import upgrade_to_head
+from .request_path import SyncAfterCommit
 from .writer_queue import WriterQueue, lock_path
 
 SQLITE_BUSY_TIMEOUT_S = 60
@@ -33,19 +34,20 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S,
+                                                  "factory": SyncAfterCommit})
+        path = lock_path(engine)
+        writers = WriterQueue(engine, path) if path else None
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):
             conn.isolation_level = None  # we issue BEGIN ourselves (below)
-            # WAL lets readers and one writer work at once; FULL sync so a crash loses no commit.
+            # WAL lets readers and one writer work at once. A commit is on disk when it returns:
+            # NORMAL here, and the WAL fsynced after COMMIT, outside the write lock (SyncAfterCommit).
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={'NORMAL' if path else 'FULL'}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: bulk batches touch 100,000s of rows
-
-        path = lock_path(engine)
-        writers = WriterQueue(engine, path) if path else None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
@@ -56,6 +58,7 @@ def make_engine(url: str) -> Engine:
                 writers.acquire(conn.info)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.connection.driver_connection.wrote = path is not None
             except BaseException:
                 if writers is not None:
                     writers.release(conn.info)

@@ -6,12 +6,20 @@ pages a second; checkpoints of half a second's WAL took 4-8 ms median, up to 254
 ``CheckpointThread`` does that work in a thread of its own every half second; the connections keep
 their automatic checkpoint only as a safety net, at 10,000 pages.
 
-Durability: by default a request is answered once its commit is on disk ("power-loss": SQLite
-synchronous=FULL, PostgreSQL synchronous_commit on), so every answer waits for an fsync, and on a
-disk that stalls now and then every writer stalls with it. "process-crash", for the transactions
-that ask for it (``begin(conn, durable=False)``: the group commit of single issuance), answers once
-the commit is in the operating system's hands: it survives the service being killed (kill -9) but
-not a power loss or a kernel crash within the next moment, until the next fully synced commit or
+Commits and the disk (file-backed SQLite): SQLite syncs the WAL inside COMMIT (synchronous=FULL), so
+its write lock stayed taken for the fsync, and every other writer waited for it too, in SQLite's
+busy handler, which sleeps in growing steps and so wakes late (bench_issue_http: a batch's seal
+whose commit met a 244 ms fsync held up the workers' requests with it). The connections therefore
+commit with synchronous=NORMAL, and ``SyncAfterCommit`` syncs the WAL itself (fdatasync, as SQLite
+does) once COMMIT has returned, and with it the lock: the commit returns only once it is on disk, as
+with FULL, but the next writer does not wait for that.
+
+Durability: by default a request is answered once its commit is on disk ("power-loss": the sync
+above; PostgreSQL synchronous_commit on), so every answer waits for an fsync, and on a disk that
+stalls now and then every answer stalls with it. "process-crash", for the transactions that ask for
+it (``begin(conn, durable=False)``: the group commit of single issuance), answers once the commit is
+in the operating system's hands (no sync after it): it survives the service being killed (kill -9)
+but not a power loss or a kernel crash within the next moment, until the next synced commit or
 checkpoint (SQLite: at most about half a second) or WAL flush (PostgreSQL: wal_writer_delay, 200 ms
 by default, up to three times that) puts it on disk. The database stays consistent either way, and
 every other transaction (revocations, keys, anchoring) still waits for the disk.
@@ -19,6 +27,8 @@ every other transaction (revocations, keys, anchoring) still waits for the disk.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 from contextlib import contextmanager
 
@@ -43,6 +53,42 @@ def _on_every_connection(engine: Engine, configure) -> None:
     engine.dispose()
 
 
+class SyncAfterCommit(sqlite3.Connection):
+    """A SQLite connection (``sqlite3.connect(..., factory=SyncAfterCommit)``, synchronous=NORMAL)
+    whose write transactions are on disk when ``commit()`` returns: the WAL is synced after COMMIT,
+    so SQLite's write lock is not held for it. Sound because NORMAL still syncs the WAL before each
+    checkpoint and the database after it: a commit's frames are either still in the WAL when it is
+    synced, or in the database file, synced, if a checkpoint took them and the WAL was reused (or
+    removed) meanwhile."""
+
+    wrote = False     # set by BEGIN IMMEDIATE (db.py): read-only transactions have nothing to sync
+    relaxed = False   # begin(conn, durable=False): this transaction's commit skips the sync
+    _wal: str | None = None
+
+    def commit(self) -> None:
+        sync = self.wrote and not self.relaxed
+        self.wrote = False
+        super().commit()
+        if sync:
+            self.sync_wal()
+
+    def rollback(self) -> None:
+        self.wrote = False
+        super().rollback()
+
+    def sync_wal(self) -> None:
+        if self._wal is None:
+            self._wal = self.execute("PRAGMA database_list").fetchone()[2] + "-wal"
+        try:
+            fd = os.open(self._wal, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return  # checkpointed and removed: the frames are in the database file, synced
+        try:
+            os.fdatasync(fd)  # as SQLite itself syncs: the WAL is reused in place, its size rarely changes
+        finally:
+            os.close(fd)
+
+
 @contextmanager
 def begin(conn: Connection, *, durable: bool = True):
     """A transaction on ``conn``; ``durable=False``: its commit returns once the operating system has
@@ -51,17 +97,13 @@ def begin(conn: Connection, *, durable: bool = True):
         with conn.begin():
             yield
     elif conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection  # SQLite refuses the setting inside a transaction
-        raw.execute("PRAGMA synchronous=NORMAL")
+        raw = conn.connection.driver_connection
+        raw.relaxed = True
         try:
             with conn.begin():
                 yield
         finally:
-            try:
-                raw.execute("PRAGMA synchronous=FULL")
-            except Exception:  # noqa: BLE001 - the commit stands; only this connection must not return relaxed
-                log.exception("could not restore synchronous=FULL; discarding the connection")
-                conn.invalidate()
+            raw.relaxed = False
     else:
         with conn.begin():
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")  # this transaction only
@@ -70,8 +112,8 @@ def begin(conn: Connection, *, durable: bool = True):
 
 class CheckpointThread:
     """Checkpoints a SQLite database's WAL (PASSIVE: it never holds up readers or writers) from a
-    thread of its own; its connection syncs fully (db.py), so each checkpoint also puts every commit
-    before it on disk."""
+    thread of its own; a checkpoint syncs the WAL before it and the database after it, so it also
+    puts every commit before it on disk."""
 
     def __init__(self, engine: Engine, interval_s: float = CHECKPOINT_INTERVAL_S):
         self.engine, self.interval_s = engine, interval_s

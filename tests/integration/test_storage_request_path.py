@@ -1,8 +1,10 @@
-"""WAL checkpoints in a thread of their own, and transactions that count once the operating system
-has them ("process-crash" durability, single issuance only), on SQLite and PostgreSQL."""
+"""WAL checkpoints in a thread of their own, SQLite's WAL synced after COMMIT (outside the write
+lock), and transactions that count once the operating system has them ("process-crash" durability,
+single issuance only), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 
 import pytest
@@ -12,6 +14,7 @@ from issuer_api.settings import IssuerSettings
 from ledger.config import ConfigError
 from ledger.storage.db import make_engine, reading
 from ledger.storage.group_commit import GroupWriter
+from ledger.storage import request_path
 from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, begin, checkpoint_in_background
 
 from .postgres import database_url  # noqa: F401  (fixture)
@@ -87,15 +90,78 @@ def test_only_file_backed_sqlite_gets_a_checkpoint_thread(database_url):  # noqa
     memory.dispose()
 
 
+class WalSyncs:
+    """Every fdatasync of ``database``'s WAL; at each one, whether another connection could take the
+    write lock at once and already saw the rows of ``table``."""
+
+    def __init__(self, monkeypatch, database: str, table: str):
+        self.seen: list[tuple[bool, int]] = []
+        real_sync = os.fdatasync
+
+        def fdatasync(fd):
+            if os.readlink(f"/proc/self/fd/{fd}") == database + "-wal":
+                self.seen.append(self._lock_free_and_rows(database, table))
+            return real_sync(fd)
+
+        monkeypatch.setattr(request_path.os, "fdatasync", fdatasync)
+
+    @staticmethod
+    def _lock_free_and_rows(database: str, table: str) -> tuple[bool, int]:
+        other = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            free = True
+        except sqlite3.OperationalError:  # database is locked
+            free = False
+        try:
+            return free, other.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            other.close()
+
+
+def test_a_write_is_synced_once_committed_with_the_write_lock_already_free(sqlite_engine, monkeypatch):
+    syncs = WalSyncs(monkeypatch, sqlite_engine.url.database, "blobs")
+    assert _pragma(sqlite_engine, "synchronous") == 1  # NORMAL: SQLite itself does not sync at COMMIT
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("INSERT INTO blobs (data) VALUES (x'00')"))
+        assert syncs.seen == []
+    assert syncs.seen == [(True, 1)]  # after COMMIT, before begin() returned
+    with reading(sqlite_engine).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM blobs")).scalar() == 1
+    with pytest.raises(RuntimeError), sqlite_engine.begin() as conn:
+        conn.execute(text("INSERT INTO blobs (data) VALUES (x'01')"))
+        raise RuntimeError("rolled back")
+    assert syncs.seen == [(True, 1)]  # nothing to sync for a read or a rollback
+
+
+def test_an_in_memory_database_keeps_sqlites_own_full_sync():
+    engine = make_engine("sqlite://")
+    try:
+        assert _pragma(engine, "synchronous") == 2
+    finally:
+        engine.dispose()
+
+
 def _durability_setting(engine) -> str:
     with reading(engine).connect() as conn:
         return _setting_of(conn.connection.driver_connection, engine.dialect.name)
 
 
 def _setting_of(dbapi_connection, dialect: str) -> str:
-    if dialect == "sqlite":
-        return {2: "full", 1: "normal"}[dbapi_connection.execute("PRAGMA synchronous").fetchone()[0]]
+    if dialect == "sqlite":  # what the commit will do (the WAL fsync itself: test above and below)
+        return "normal" if dbapi_connection.relaxed else "full"
     return {"on": "full", "off": "normal"}[dbapi_connection.execute("SHOW synchronous_commit").fetchone()[0]]
+
+
+def test_a_relaxed_sqlite_commit_skips_the_wal_sync(sqlite_engine, monkeypatch):
+    syncs = WalSyncs(monkeypatch, sqlite_engine.url.database, "blobs")
+    with sqlite_engine.connect() as conn, begin(conn, durable=False):
+        conn.execute(text("INSERT INTO blobs (data) VALUES (x'00')"))
+    assert syncs.seen == []
+    with sqlite_engine.connect() as conn, begin(conn):
+        conn.execute(text("INSERT INTO blobs (data) VALUES (x'01')"))
+    assert syncs.seen == [(True, 2)]
 
 
 @pytest.fixture
