@@ -43,7 +43,7 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(conn, _record):
             conn.isolation_level = None  # we issue BEGIN ourselves (below)
             # WAL lets readers and one writer work at once. A commit is on disk when it returns:
-            # NORMAL here, and the WAL fsynced after COMMIT, outside the write lock (SyncAfterCommit).
+            # NORMAL here, and the WAL synced after COMMIT, outside the write lock (SyncAfterCommit).
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={'NORMAL' if path else 'FULL'}")
             conn.execute("PRAGMA foreign_keys=ON")

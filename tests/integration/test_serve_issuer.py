@@ -211,6 +211,7 @@ def test_only_single_issuance_follows_the_commit_durability(home, durability):
     from issuer_api.settings import IssuerSettings
     from ledger.storage import reading
     from ledger.storage.group_commit import group_writer
+    from ledger.storage.request_path import SyncAfterCommit
 
     app = App(home)
     service = build_service(app.settings, app.rpc_urls(), IssuerSettings(commit_durability=durability, run_anchorer=False))
@@ -218,7 +219,8 @@ def test_only_single_issuance_follows_the_commit_durability(home, durability):
     try:
         assert group_writer(service.ctx.engine).durable is (durability == "power-loss")
         with reading(service.ctx.engine).connect() as conn:
-            assert conn.connection.driver_connection.relaxed is False  # WAL synced at commit for everything else
+            raw = conn.connection.driver_connection  # everything else: the WAL synced at each commit
+            assert isinstance(raw, SyncAfterCommit) and raw.relaxed is False
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     finally:
         service.stop()
