@@ -82,7 +82,6 @@ def _copy(conn: Connection, table: Table, keys: list[str], values) -> None:
                 copy.write_row(row)
 
 
-
 @lru_cache(maxsize=256)
 def _many_values(sql: str, count: int) -> str:
     head, keyword, values = sql.rpartition("VALUES ")
