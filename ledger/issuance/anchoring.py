@@ -17,10 +17,10 @@ Batch states (``batch.state``)::
 3. **Confirm**: after the receipt and ``confirmations`` blocks, ``anchorOf(root)`` gives the block and
    the anchor time (the block timestamp); the batch (confirmed) and its credentials (anchored, so
    their status can change from now on) are updated in one transaction.
-4. **Complete**: the bundles are handed to ``ctx.store_bundles([(credential_id, bundle_bytes), …])``
-   a chunk at a time (or to ``ctx.store_bundle(credential_id, bundle_bytes)`` one by one), at least
-   once: after a crash or a failed chunk a confirmed batch is delivered again from its first chunk,
-   so the hook must be idempotent. Then the batch is completed.
+4. **Complete**: the bundles are handed to ``ctx.bundle_sink`` a chunk at a time (or to
+   ``ctx.store_bundle(credential_id, bundle_bytes)`` one by one), at least once: after a crash or a
+   failed chunk a confirmed batch is delivered again from its first chunk, so the hook must be
+   idempotent (``ledger.issuance.delivery``). Then the batch is completed.
 
 Crash safety (kill -9 anywhere, then restart): every step is a state recorded before the next
 begins, and every open batch is resumed from its state. A "sealed" batch is checked on chain before
@@ -55,11 +55,10 @@ from ledger.merkle import MerkleTree
 from ledger.storage.db import database_unavailable, reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .batch_bundles import BatchBundles
 from .crash_points import crash_point
 from .database_watch import DatabaseWatch
+from .delivery import ContentHookFailed, deliver_bundles, sink_of
 from .lease import acquire_lease, release_lease
-from .merkle_cache import BatchIntegrityError
 from .node_watch import NodeWatch, unreachable
 from .reorg_watch import ReorgWatch
 from .results import AnchorReport
@@ -75,12 +74,7 @@ BATCH = BatchRecord.__table__
 CRED = CredentialRecord.__table__
 AUDIT = AuditEvent.__table__
 _ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
-_DELIVERY_CHUNK = 5_000   # bundles per content-hook call: one pack, one fsync, one commit each
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
-
-
-class ContentHookFailed(Exception):
-    pass
 
 
 class _LeaseLost(Exception):
@@ -351,40 +345,10 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
 # ------------------------------------------------------------------ 4. complete
 
 
-def _deliver_bundles(ctx, batch) -> None:
-    """Hand the batch's bundles to the content hook, ``_DELIVERY_CHUNK`` at a time: the chunk hook
-    (``ctx.store_bundles``) gets each chunk in one call, else ``ctx.store_bundle`` each bundle."""
-    if ctx.store_bundles is not None:
-        hook = ctx.store_bundles
-    else:
-        def hook(items):
-            for credential_id, data in items:
-                ctx.store_bundle(credential_id, data)
-    bundles = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
-    # Leaf indexes run 0 … count-1: a bounded range per chunk. (``leaf_index > last … LIMIT`` let
-    # PostgreSQL, its statistics stale after the batch's updates, sort every remaining row per chunk.)
-    for start in range(0, batch.count, _DELIVERY_CHUNK):
-        with reading(ctx.engine).connect() as conn:
-            rows = conn.execute(
-                select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.sealed_credential)
-                .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index >= start,
-                       CRED.c.leaf_index < start + _DELIVERY_CHUNK)
-                .order_by(CRED.c.leaf_index)
-            ).all()
-        if len(rows) != min(_DELIVERY_CHUNK, batch.count - start):
-            raise BatchIntegrityError(f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where "
-                                      f"{min(_DELIVERY_CHUNK, batch.count - start)} were sealed")
-        items = [(r.id, bundles.bundle_bytes(r)) for r in rows]
-        try:
-            hook(items)
-        except Exception as exc:
-            raise ContentHookFailed(f"storing the bundles of credentials {rows[0].id} … {rows[-1].id} failed: "
-                                    f"{type(exc).__name__}: {exc}") from exc
-
-
 def _complete(ctx, batch, report: AnchorReport) -> None:
-    if ctx.store_bundles is not None or ctx.store_bundle is not None:
-        _deliver_bundles(ctx, batch)
+    sink = sink_of(ctx)
+    if sink is not None:
+        deliver_bundles(ctx, batch, sink)
     if _set_state(ctx, batch, (CONFIRMED,), state=COMPLETED, last_error=None, next_attempt_at=None):
         report.completed.append(batch.id)
         log.info("%s: completed", _describe(batch))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -21,7 +22,20 @@ from .chain_access import AgencyKeyring, ChainAccess
 from .merkle_cache import TreeCache
 
 BundleHook = Callable[[str, bytes], None]
-BundlesHook = Callable[[list[tuple[str, bytes]]], None]
+
+
+def as_is(items):
+    return items
+
+
+@dataclass(frozen=True)
+class BundleSink:
+    """Where completed bundles go, a chunk ``[(credential id, bundle bytes), …]`` at a time, in two
+    steps: ``prepare(chunk)`` (a module-level function without side effects: delivery may run it in a
+    worker process), then ``store(prepared)`` here, in delivery order. Delivery is at least once."""
+
+    prepare: Callable[[list[tuple[str, bytes]]], Any]
+    store: Callable[[Any], None]
 
 
 def utc_clock() -> datetime:
@@ -84,7 +98,7 @@ class IssuanceContext:
     clock: Callable[[], datetime] = utc_clock
     policy: BatchPolicy = field(default_factory=BatchPolicy)
     store_bundle: BundleHook | None = None   # called with (credential id, bundle bytes) once anchored
-    store_bundles: BundlesHook | None = None  # the same for a chunk of bundles at once (preferred when set)
+    bundle_sink: BundleSink | None = None    # the same a chunk of bundles at a time (preferred when set)
     signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
@@ -119,4 +133,4 @@ class IssuanceContext:
         return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
 
 
-__all__ = ["BatchPolicy", "BundleHook", "BundlesHook", "IssuanceContext", "utc_clock"]
+__all__ = ["BatchPolicy", "BundleHook", "BundleSink", "IssuanceContext", "as_is", "utc_clock"]

@@ -1,8 +1,8 @@
 """Completed bundles as encrypted shares in the content store, and the links citizens share.
 
-The anchoring pipeline hands completed bundles here, a chunk at a time (`store_bundles`), at least
-once. Each is encrypted under a fresh key (DESIGN.md "Encrypted share") and its CID computed
-locally, so a share link exists at once, even while the store is down or full. The chunk goes to
+The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `encrypt_bundles`,
+then `store_encrypted`), at least once. Each is encrypted under a fresh key (DESIGN.md "Encrypted
+share") and its CID computed locally, so a share link exists at once, even while the store is down or full. The chunk goes to
 the store in one `put_many` (one durability barrier for the embedded store), THEN the records are
 written in one transaction: a share is recorded as stored only once the store has it durably.
 What the store did not take is recorded with its encrypted object (`pending_blob`), a retry queue
@@ -29,6 +29,7 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
 
+from .context import BundleSink
 from .database_watch import DatabaseWatch
 from .errors import CredentialNotFound, NotAnchored
 
@@ -41,6 +42,20 @@ _PUSH_CHUNK = 1_000
 _Share = tuple[str, "str | None", bytes, int]
 
 
+def _first_of_each(pairs) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def encrypt_bundles(items: list[tuple[str, bytes]]) -> list[tuple[str, bytes, bytes]]:
+    """``(credential id, encrypted object, key)`` of each ``(credential id, bundle bytes)``: no I/O,
+    so the anchoring pipeline may run it in a worker process."""
+    return [(credential_id, blob, key) for (credential_id, _), (blob, key)
+            in zip(items, encrypt_shares([data for _, data in items]))]
+
+
 class ShareStore:
     def __init__(self, ctx, content: ContentStore, *, backoff_s: float = BACKOFF_S,
                  backoff_max_s: float = BACKOFF_MAX_S):
@@ -49,28 +64,40 @@ class ShareStore:
         self.ctx, self.content = ctx, content
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
 
+    def sink(self) -> BundleSink:
+        """The anchoring pipeline's sink: ``encrypt_bundles`` (possibly in a worker process), then
+        ``store_encrypted``."""
+        return BundleSink(encrypt_bundles, self.store_encrypted)
+
     def store_bundles(self, items: list[tuple[str, bytes]]) -> None:
         """Encrypt, store and record the shares of completed bundles ``(credential id, bundle bytes)``;
         already recorded ones are skipped. A store that is down or full only delays them (queued)."""
+        self._store(encrypt_bundles(list(self._unrecorded(_first_of_each(items)).items())))
+
+    def store_encrypted(self, encrypted: list[tuple[str, bytes, bytes]]) -> None:
+        """Store and record shares ``(credential id, encrypted object, key)`` (``encrypt_bundles``);
+        already recorded ones are skipped (their new encryption is dropped)."""
+        fresh = self._unrecorded(_first_of_each((share[0], share) for share in encrypted))
+        self._store(list(fresh.values()))
+
+    def _unrecorded(self, by_id: dict) -> dict:
+        """``by_id`` without the credentials whose share is recorded."""
         with reading(self.ctx.engine).connect() as conn:
             known = set(conn.execute(select(CONTENT.c.credential_id)
-                                     .where(CONTENT.c.credential_id.in_([i for i, _ in items]))).scalars())
-        fresh = {}
-        for credential_id, bundle_bytes in items:
-            if credential_id not in known:
-                fresh.setdefault(credential_id, bundle_bytes)
-        if not fresh:
+                                     .where(CONTENT.c.credential_id.in_(list(by_id)))).scalars())
+        return {i: v for i, v in by_id.items() if i not in known}
+
+    def _store(self, encrypted: list[tuple[str, bytes, bytes]]) -> None:
+        if not encrypted:
             return
-        encrypted = encrypt_shares(list(fresh.values()))
-        shares: list[_Share] = [(credential_id, None, blob, 0)      # the store computes the CID
-                                for credential_id, (blob, _) in zip(fresh, encrypted)]
-        keys = [key for _, key in encrypted]
+        # the store computes the CIDs
+        shares: list[_Share] = [(credential_id, None, blob, 0) for credential_id, blob, _ in encrypted]
         stored, waiting, _ = self._put(shares)
         cids = dict(stored)
         retry_at = {share[0]: self._retry_time(share) for share in waiting}
         seal = self.ctx.sealer.seal
         rows = []
-        for (credential_id, _, blob, _), key in zip(shares, keys):
+        for credential_id, blob, key in encrypted:
             later = retry_at.get(credential_id)
             cid = cids.get(credential_id) or compute_cid(blob)
             rows.append({"credential_id": credential_id, "cid": cid, "sealed_share_key": seal(key, credential_id.encode()),

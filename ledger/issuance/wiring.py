@@ -29,7 +29,7 @@ def attach_shares(ctx: IssuanceContext, content: ContentStore) -> ShareStore:
         shares = ShareStore(ctx, content, backoff_s=min(2.0, backoff_max_s), backoff_max_s=backoff_max_s)
     except ValueError:
         raise ValueError(f"{RETRY_MAX_ENV} must be a positive number of seconds, not {cap!r}") from None
-    ctx.store_bundles = shares.store_bundles
+    ctx.bundle_sink = shares.sink()
     return shares
 
 

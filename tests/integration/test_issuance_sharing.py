@@ -1,5 +1,7 @@
 """Encrypted shares of completed bundles, on a real anvil, on SQLite and PostgreSQL: delivered a
-chunk at a time into the embedded store (one pack per chunk), every share decrypting to its bundle;
+chunk at a time into the embedded store (one pack per chunk), built and encrypted here or, for a
+large batch, in a forked worker process (never with other threads running; a failure there leaves the
+batch to retry), every share decrypting to its bundle;
 a full disk queues them (exponential backoff, capped) without holding up anchoring, and the queue
 drains once space returns; redelivery changes nothing."""
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,8 +20,9 @@ from ledger.content.links import parse_share_link
 from ledger.content.local_store import PACK_DIR, LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
-from ledger.issuance import anchoring
-from ledger.issuance.sharing import ShareStore
+from ledger.issuance import anchoring, delivery
+from ledger.issuance.context import BundleSink
+from ledger.issuance.sharing import ShareStore, encrypt_bundles
 from ledger.issuance.wiring import attach_shares
 from ledger.storage.models import ContentRecord
 
@@ -53,23 +57,37 @@ def content_rows(ctx) -> list:
         return conn.execute(select(CONTENT).order_by(CONTENT.c.credential_id)).all()
 
 
+def _encrypted_with_pid(items):
+    return [(share, os.getpid()) for share in encrypt_bundles(items)]
+
+
 def issue(ctx, n: int, prefix: str) -> list[str]:
     result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"{prefix}{i}") for i in range(n)]))
     return [r.id for r in result.issued]
 
 
-def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(anchoring, "_DELIVERY_CHUNK", 4)
+@pytest.mark.parametrize("where", ["here", "worker-process", "here-while-a-thread-runs"])
+def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, tmp_path, monkeypatch, where):
+    monkeypatch.setattr(delivery, "CHUNK", 4)
+    monkeypatch.setattr(delivery, "PARALLEL_MIN", 11 if where == "here" else 10)   # a batch of 10
+    worker = where == "worker-process"
+    stop = threading.Event()
+    if where == "here-while-a-thread-runs":    # forking then would copy that thread's locks mid-step
+        threading.Thread(target=stop.wait, daemon=True).start()
     ctx = make_context(issuer_world, database_url)
     store = LocalContentStore(tmp_path / "content")
     shares = attach_shares(ctx, store)
-    calls = []
-    chunk_hook = ctx.store_bundles
-    ctx.store_bundles = lambda items: (calls.append(len(items)), chunk_hook(items))
+    calls, built_by = [], set()
+    sink = ctx.bundle_sink
+    ctx.bundle_sink = BundleSink(_encrypted_with_pid, lambda prepared: (
+        calls.append(len(prepared)), built_by.update(pid for _, pid in prepared),
+        sink.store([share for share, _ in prepared])))
     ids = issue(ctx, 10, "chunk")
     report = anchor_once(ctx, flush=True)
     assert len(report.completed) == 1
     assert calls == [4, 4, 2]
+    stop.set()
+    assert (built_by != {os.getpid()}) if worker else (built_by == {os.getpid()})
     assert len(list((store.root / PACK_DIR).glob("*.pack"))) == 3          # one pack (one fsync) per chunk
     rows = content_rows(ctx)
     assert len(rows) == 10 and all(r.stored and r.pending_blob is None for r in rows)
@@ -86,13 +104,45 @@ def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, t
     ctx.engine.dispose()
 
 
+def _fails(items):
+    raise ValueError(f"cannot prepare {len(items)} bundles")
+
+
+def test_a_chunk_that_fails_in_the_worker_process_leaves_the_batch_to_retry(issuer_world, database_url, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(delivery, "CHUNK", 4)
+    monkeypatch.setattr(delivery, "PARALLEL_MIN", 4)
+    clock = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
+    ctx = make_context(issuer_world, database_url, clock=lambda: clock[0])
+    store = LocalContentStore(tmp_path / "content")
+    shares = attach_shares(ctx, store)
+    working = ctx.bundle_sink
+    ctx.bundle_sink = BundleSink(_fails, working.store)
+    ids = issue(ctx, 6, "fails")
+    report = anchor_once(ctx, flush=True)
+    assert report.completed == [] and len(report.retrying) == 1
+    with ctx.engine.connect() as conn:
+        batch = conn.execute(select(anchoring.BATCH)).one()
+    assert batch.state == "confirmed"
+    assert f"preparing the bundles of credentials {ids[0]} … {ids[3]} failed: ValueError: cannot prepare 4 bundles" \
+        in batch.last_error
+    assert content_rows(ctx) == []
+    ctx.bundle_sink = working
+    clock[0] += timedelta(hours=1)                                          # past the backoff
+    assert anchor_once(ctx).completed == [batch.id]
+    assert {r.credential_id for r in content_rows(ctx)} == set(ids)
+    for credential_id in ids:
+        assert json.loads(share_of(shares, store, credential_id)) == json.loads(get_bundle(ctx, EDU, credential_id).to_bytes())
+    ctx.engine.dispose()
+
+
 def test_a_full_disk_queues_the_shares_and_they_are_stored_when_space_returns(issuer_world, database_url, tmp_path):
     clock = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
     ctx = make_context(issuer_world, database_url, clock=lambda: clock[0])
     disk = SwitchableDisk()
     store = LocalContentStore(tmp_path / "content", writer=disk)
     shares = ShareStore(ctx, store, backoff_s=2.0, backoff_max_s=10.0)
-    ctx.store_bundles = shares.store_bundles
+    ctx.bundle_sink = shares.sink()
     disk.full = True
     ids = issue(ctx, 5, "full")
     report = anchor_once(ctx, flush=True)
