@@ -6,15 +6,25 @@ import json
 
 from ledger.bundle import Bundle, make_anchor
 from ledger.digest import from_hex32
+from ledger.storage.models import CredentialBodyRecord, CredentialRecord
+
+CRED = CredentialRecord.__table__
+BODY = CredentialBodyRecord.__table__
 
 
 class StoredCredentialCorrupted(RuntimeError):
     """A stored credential whose content no longer hashes to its recorded digest."""
 
 
+def with_body(query):
+    """``query`` (a select from ``credential``) with the credential's ``sealed_credential``."""
+    return query.add_columns(BODY.c.sealed_credential).join(BODY, BODY.c.credential_id == CRED.c.id)
+
+
 def open_credential(ctx, row) -> dict:
-    """The signed credential of a ``credential`` row (id, digest, sealed_credential), checked against
-    its digest: it is stored in its RFC 8785 form, whose SHA-256 is the digest."""
+    """The signed credential of a ``credential`` row with its body (id, digest, sealed_credential:
+    ``with_body``), checked against its digest: it is stored in its RFC 8785 form, whose SHA-256 is
+    the digest."""
     plain = ctx.sealer.open(row.sealed_credential, row.id.encode("utf-8"))
     if "0x" + hashlib.sha256(plain).hexdigest() != row.digest:
         raise StoredCredentialCorrupted(f"credential {row.id}: stored content does not match its digest")
@@ -36,4 +46,4 @@ def anchored_bundle(ctx, credential: dict, digest: str, leaf_index: int, batch, 
     return Bundle(credential, anchor)
 
 
-__all__ = ["StoredCredentialCorrupted", "anchored_bundle", "open_credential"]
+__all__ = ["StoredCredentialCorrupted", "anchored_bundle", "open_credential", "with_body"]

@@ -32,6 +32,7 @@ from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
 
 from .batch_bundles import BatchBundles
+from .bundles import with_body
 from .context import BundleSink, as_is
 from .merkle_cache import BatchIntegrityError
 
@@ -89,7 +90,7 @@ def _read(ctx, batch, start: int) -> list[_Stored]:
     expected = min(CHUNK, batch.count - start)
     with reading(ctx.engine).connect() as conn:
         rows = conn.execute(
-            select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.sealed_credential)
+            with_body(select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index))
             .where(CRED.c.batch_id == batch.id, CRED.c.leaf_index >= start, CRED.c.leaf_index < start + CHUNK)
             .order_by(CRED.c.leaf_index)
         ).all()

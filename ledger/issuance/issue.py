@@ -38,10 +38,10 @@ from ledger.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
-from ledger.storage.models import AuditEvent, CredentialRecord
+from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
 
 from . import idempotency
-from .bundles import open_credential
+from .bundles import open_credential, with_body
 from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
 from .registry import get_type, issuing_setup
 from .results import BulkResult, IssuedCredential, IssuedRow
@@ -51,6 +51,7 @@ from .signing import RefusedRow, RowSigner, SignedRow, sign_rows
 log = logging.getLogger(__name__)
 
 CRED = CredentialRecord.__table__
+BODY = CredentialBodyRecord.__table__
 AUDIT = AuditEvent.__table__
 _INSERT_CHUNK = 5_000
 PENDING = "pending"
@@ -72,15 +73,14 @@ class _Request:
         self.actor = actor
         self.idempotency_key = idempotency_key
 
-    def values(self, signed: SignedRow, supersedes: str | None = None) -> tuple[dict, dict]:
-        """(credential row, audit row) for the database."""
+    def values(self, signed: SignedRow, supersedes: str | None = None) -> tuple[dict, dict, dict]:
+        """(credential row, its body row, audit row) for the database."""
         values = {
             "id": signed.id,
             "agency_code": self.agency,
             "type_name": self.ctype.name,
             "subject_id": signed.subject_id,
             "digest": signed.digest,
-            "sealed_credential": self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8")),
             "state": PENDING,
             "status_reason": None,
             "batch_id": None,
@@ -93,12 +93,14 @@ class _Request:
             "valid_until": parse_utc_datetime(signed.valid_until) if signed.valid_until else None,
             "request_row": signed.number,
         }
+        body = {"credential_id": signed.id,
+                "sealed_credential": self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))}
         details = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
             details["supersedes"] = supersedes
         audit = {"at": self.now, "actor": self.actor, "agency": self.agency, "action": "issue", "subject": signed.id,
                  "tx_hash": None, "details": details}
-        return values, audit
+        return values, body, audit
 
 
 def _date(value):
@@ -109,10 +111,11 @@ class _Chunk:
     """Credential and audit rows gathered and inserted ``_INSERT_CHUNK`` at a time on ``conn``."""
 
     def __init__(self, conn):
-        self.conn, self.credentials, self.audits = conn, [], []
+        self.conn, self.credentials, self.bodies, self.audits = conn, [], [], []
 
-    def add(self, credential: dict, audit: dict) -> None:
+    def add(self, credential: dict, body: dict, audit: dict) -> None:
         self.credentials.append(credential)
+        self.bodies.append(body)
         self.audits.append(audit)
         if len(self.credentials) >= _INSERT_CHUNK:
             self.flush()
@@ -123,8 +126,9 @@ class _Chunk:
         if not self.conn.in_transaction():
             self.conn.begin()  # explicitly: on PostgreSQL the rows go through the driver's COPY
         bulk_insert(self.conn, CRED, self.credentials, _INSERT_CHUNK)
+        bulk_insert(self.conn, BODY, self.bodies, _INSERT_CHUNK)
         bulk_insert(self.conn, AUDIT, self.audits, _INSERT_CHUNK)
-        self.credentials, self.audits = [], []
+        self.credentials, self.bodies, self.audits = [], [], []
 
 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
@@ -136,7 +140,7 @@ def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
 
 def load_issued(ctx, agency: str, credential_id: str, *, replayed: bool = False) -> IssuedCredential:
     with reading(ctx.engine).connect() as conn:
-        row = conn.execute(select(CRED).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+        row = conn.execute(with_body(select(CRED)).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
     if row is None:
         raise CredentialNotFound([credential_id])
     return IssuedCredential(
@@ -161,14 +165,14 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
             return load_issued(ctx, agency, used.credential_id, replayed=True)
     request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
     credential, signed = request.signer.sign_full(0, subject, _date(valid_from), _date(valid_until))
-    values, audit = request.values(signed, supersedes)
+    values, body, audit = request.values(signed, supersedes)
     idem = None
     if idempotency_key is not None:
         idem = idempotency.record_values(agency, idempotency_key, fingerprint, operation,
                                          credential_id=values["id"], at=request.now)
     try:
         # written with concurrent requests' rows in one transaction (ledger.storage.group_commit)
-        rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (AUDIT, audit)]
+        rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
         group_writer(ctx.engine).insert(rows)
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)

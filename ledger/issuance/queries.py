@@ -18,7 +18,7 @@ from ledger.errors import FieldError, ValidationError
 from ledger.json_depth import too_deep
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .bundles import anchored_bundle, open_credential
+from .bundles import anchored_bundle, open_credential, with_body
 from .errors import CredentialNotFound
 from .results import AuditEntry, CredentialInfo, Page
 
@@ -29,9 +29,10 @@ MAX_LIMIT = 1_000
 MAX_ROW_ID = 2**63 - 1  # the databases' integer keys
 
 
-def _row(ctx, agency: str, credential_id: str):
+def _row(ctx, agency: str, credential_id: str, *, body: bool = True):
+    query = with_body(select(CRED)) if body else select(CRED)
     with ctx.engine.connect() as conn:
-        row = conn.execute(select(CRED).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+        row = conn.execute(query.where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
     if row is None:
         raise CredentialNotFound([credential_id])
     return row
@@ -47,7 +48,7 @@ def _info(r) -> CredentialInfo:
 
 def get_credential_info(ctx, agency: str, credential_id: str) -> CredentialInfo:
     """What is in clear about one credential (no decryption)."""
-    return _info(_row(ctx, agency, credential_id))
+    return _info(_row(ctx, agency, credential_id, body=False))
 
 
 def get_credential(ctx, agency: str, credential_id: str) -> dict:

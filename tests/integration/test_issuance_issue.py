@@ -28,7 +28,7 @@ from ledger.issuance import (
 )
 from ledger.issuance.bundles import StoredCredentialCorrupted
 from ledger.proof import verify_proof
-from ledger.storage.models import CredentialRecord, IdempotencyRecord
+from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
 from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
 
 from .issuance_support import (  # noqa: F401  (fixtures)
@@ -46,6 +46,7 @@ from .issuance_support import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.integration
 
 CRED = CredentialRecord.__table__
+BODY = CredentialBodyRecord.__table__
 
 
 def test_issue_one_signs_validates_and_stores_pending(ctx):
@@ -70,8 +71,8 @@ def test_issue_one_signs_validates_and_stores_pending(ctx):
 def test_personal_data_is_sealed_at_rest(ctx):
     issued = issue_one(ctx, EDU, DEGREE, degree_subject("王小明"))
     with ctx.engine.connect() as conn:
-        raw = conn.execute(select(CRED.c.sealed_credential).where(CRED.c.id == issued.id)).scalar_one()
-        dump = " ".join(str(v) for row in conn.execute(select(CRED)).all() for v in row)
+        raw = conn.execute(select(BODY.c.sealed_credential).where(BODY.c.credential_id == issued.id)).scalar_one()
+        dump = " ".join(str(v) for table in (CRED, BODY) for row in conn.execute(select(table)).all() for v in row)
     for secret in ("王小明", "330106199001011234", "计算机"):
         assert secret.encode("utf-8") not in bytes(raw) and secret not in dump
     assert get_credential(ctx, EDU, issued.id) == issued.credential
@@ -81,7 +82,7 @@ def test_personal_data_is_sealed_at_rest(ctx):
     # a sealed value moved onto another row does not open
     other = issue_one(ctx, EDU, DEGREE, degree_subject("李雷"))
     with ctx.engine.begin() as conn:
-        conn.execute(CRED.update().where(CRED.c.id == other.id).values(sealed_credential=raw))
+        conn.execute(BODY.update().where(BODY.c.credential_id == other.id).values(sealed_credential=raw))
     with pytest.raises(Exception, match="does not open"):
         get_credential(ctx, EDU, other.id)
     # stored in RFC 8785 form: the content is checked against the digest kept in clear

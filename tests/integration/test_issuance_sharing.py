@@ -71,6 +71,8 @@ def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, t
     monkeypatch.setattr(delivery, "CHUNK", 4)
     monkeypatch.setattr(delivery, "PARALLEL_MIN", 11 if where == "here" else 10)   # a batch of 10
     worker = where == "worker-process"
+    if worker:   # other tests' idle threads (a group writer) may still run in this process
+        monkeypatch.setattr(delivery, "_can_fork", lambda: True)
     stop = threading.Event()
     if where == "here-while-a-thread-runs":    # forking then would copy that thread's locks mid-step
         threading.Thread(target=stop.wait, daemon=True).start()
@@ -112,6 +114,7 @@ def test_a_chunk_that_fails_in_the_worker_process_leaves_the_batch_to_retry(issu
                                                                             monkeypatch):
     monkeypatch.setattr(delivery, "CHUNK", 4)
     monkeypatch.setattr(delivery, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(delivery, "_can_fork", lambda: True)
     clock = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
     ctx = make_context(issuer_world, database_url, clock=lambda: clock[0])
     store = LocalContentStore(tmp_path / "content")

@@ -51,3 +51,32 @@ def test_downgrade_to_the_initial_revision_and_back(database_url):
     assert "idempotency_key" not in inspect(engine).get_table_names()
     engine = init_database(database_url)
     assert _diff(engine) == []
+
+
+def test_sealed_credentials_move_to_their_own_table_and_back(database_url):
+    """0005 moves every row's sealed credential into credential_body, byte for byte; its downgrade
+    moves them back."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0004")
+        conn.execute(text("INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                          f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"))
+        for i in range(3):
+            conn.execute(text(
+                "INSERT INTO credential (id, agency_code, type_name, digest, sealed_credential, state, "
+                "issued_at, updated_at, request_row) VALUES (:id, 'edu', 'T', :digest, :sealed, 'pending', "
+                "'2026-01-01', '2026-01-01', :i)"), {"id": f"urn:uuid:{i}", "digest": f"0x{i:064x}",
+                                                    "sealed": bytes([i]) * (1500 + i), "i": i})
+    engine = init_database(database_url)
+    assert _diff(engine) == []
+    assert "sealed_credential" not in {c["name"] for c in inspect(engine).get_columns("credential")}
+    with engine.connect() as conn:
+        moved = conn.execute(text("SELECT credential_id, sealed_credential FROM credential_body "
+                                  "ORDER BY credential_id")).all()
+    assert [(i, bytes(b)) for i, b in moved] == [(f"urn:uuid:{i}", bytes([i]) * (1500 + i)) for i in range(3)]
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT id, sealed_credential FROM credential ORDER BY id")).all()
+    assert [(i, bytes(b)) for i, b in back] == [(f"urn:uuid:{i}", bytes([i]) * (1500 + i)) for i in range(3)]
+    assert "credential_body" not in inspect(engine).get_table_names()
