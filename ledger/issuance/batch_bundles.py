@@ -12,10 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import select
+
 from ledger.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.digest import from_hex32, to_hex32
+from ledger.storage.db import reading
+from ledger.storage.models import BatchRecord
 
-from .bundles import StoredCredentialCorrupted
+from .bundles import CRED, StoredCredentialCorrupted, with_body
+from .errors import CredentialNotFound, NotAnchored
+
+BATCH = BatchRecord.__table__
+_READ_CHUNK = 5_000
 
 
 def _compact(value) -> str:
@@ -58,4 +68,31 @@ class BatchBundles:
                          ",".join(path).encode("ascii"), self._tail))
 
 
-__all__ = ["BatchBundles"]
+def anchored_bundles(ctx, agency: str, credential_ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    """``(credential id, bundle bytes)`` of each of ``agency``'s anchored credentials, in the order
+    given, ``_READ_CHUNK`` rows read at a time and each batch's template built once: the bundle
+    ``get_bundle`` gives, as compact JSON (a database read, a proof and a document per credential
+    made ``issue-bulk`` take 85 s to write 100,000 bundle files). Raises
+    CredentialNotFound and NotAnchored for the first chunk holding such ids."""
+    batches: dict[int, BatchBundles] = {}
+    for start in range(0, len(credential_ids), _READ_CHUNK):
+        ids = credential_ids[start:start + _READ_CHUNK]
+        with reading(ctx.engine).connect() as conn:
+            rows = {r.id: r for r in conn.execute(
+                with_body(select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.batch_id))
+                .where(CRED.c.agency_code == agency, CRED.c.id.in_(ids)))}
+            missing = [i for i in ids if i not in rows]
+            if missing:
+                raise CredentialNotFound(missing)
+            wanted = {r.batch_id for r in rows.values()} - batches.keys() - {None}
+            found = conn.execute(select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(("confirmed", "completed"))))
+            for batch in found:
+                batches[batch.id] = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
+        waiting = [i for i in ids if rows[i].batch_id not in batches]
+        if waiting:
+            raise NotAnchored(waiting)
+        for i in ids:
+            yield i, batches[rows[i].batch_id].bundle_bytes(rows[i])
+
+
+__all__ = ["BatchBundles", "anchored_bundles"]

@@ -46,7 +46,7 @@ class ContentHookFailed(Exception):
     pass
 
 
-class _Stored(NamedTuple):   # a credential row as the bundle needs it; a tuple: cheap to send to a worker
+class _Stored(NamedTuple):   # a credential row as the bundle needs it (sent as a plain tuple: pickled faster)
     id: str
     digest: str
     leaf_index: int
@@ -77,14 +77,14 @@ def deliver_bundles(ctx, batch, sink: BundleSink) -> None:
         waiting: deque = deque()
         for start in range(0, batch.count, CHUNK):
             rows = _read(ctx, batch, start)
-            waiting.append((rows[0].id, rows[-1].id, submit(rows)))
+            waiting.append((rows[0][0], rows[-1][0], submit(rows)))
             if len(waiting) > AHEAD:
                 _store(sink, *waiting.popleft())
         while waiting:
             _store(sink, *waiting.popleft())
 
 
-def _read(ctx, batch, start: int) -> list[_Stored]:
+def _read(ctx, batch, start: int) -> list[tuple]:
     # Leaf indexes run 0 … count-1: a bounded range per chunk. (``leaf_index > last … LIMIT`` let
     # PostgreSQL, its statistics stale after the batch's updates, sort every remaining row per chunk.)
     expected = min(CHUNK, batch.count - start)
@@ -97,7 +97,7 @@ def _read(ctx, batch, start: int) -> list[_Stored]:
     if len(rows) != expected:
         raise BatchIntegrityError(f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where "
                                   f"{expected} were sealed")
-    return [_Stored(*row) for row in rows]
+    return [tuple(row) for row in rows]
 
 
 def _store(sink: BundleSink, first: str, last: str, result: Callable) -> None:
@@ -121,8 +121,8 @@ class _Chunk:
     def __init__(self, bundles: BatchBundles, prepare: Callable) -> None:
         self.bundles, self.prepare = bundles, prepare
 
-    def __call__(self, rows: list[_Stored]):
-        items = [(row.id, self.bundles.bundle_bytes(row)) for row in rows]
+    def __call__(self, rows: list[tuple]):
+        items = [(row.id, self.bundles.bundle_bytes(row)) for row in map(_Stored._make, rows)]
         try:
             return self.prepare(items)
         except Exception as exc:  # noqa: BLE001 - reported as the chunk's hook failure
@@ -161,7 +161,7 @@ def _install(chunk: _Chunk) -> None:
         pass
 
 
-def _build(rows: list[_Stored]):
+def _build(rows: list[tuple]):
     return _installed(rows)
 
 

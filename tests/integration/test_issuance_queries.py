@@ -1,6 +1,7 @@
 """Listing and searching an agency's credentials and its audit log, paginated, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from ledger.issuance import (
     anchor_once,
     audit_log,
+    get_bundle,
     get_credential_info,
     issue_many,
     issue_one,
@@ -15,6 +17,10 @@ from ledger.issuance import (
     revoke,
     rows_from_objects,
 )
+
+from ledger.issuance import batch_bundles
+from ledger.issuance.batch_bundles import anchored_bundles
+from ledger.issuance.errors import CredentialNotFound, NotAnchored
 
 from .issuance_support import (  # noqa: F401  (fixtures)
     CIVIL,
@@ -98,3 +104,26 @@ def test_audit_log_is_per_agency_newest_first_and_paginated(clocked):
     assert [e.id for e in page1.items + page2.items] == sorted((e.id for e in page1.items + page2.items), reverse=True)
     assert all(e.agency == EDU for e in page1.items + page2.items)
     assert audit_log(ctx, EDU, since=clock[0] + timedelta(seconds=1)).items == []
+
+
+def test_anchored_bundles_in_bulk_are_get_bundles_in_the_order_asked(issuer_world, database_url, monkeypatch):
+    monkeypatch.setattr(batch_bundles, "_READ_CHUNK", 3)
+    ctx = make_context(issuer_world, database_url)
+    first = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"a{i}") for i in range(4)])).issued]
+    anchor_once(ctx, flush=True)
+    second = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"b{i}") for i in range(3)])).issued]
+    anchor_once(ctx, flush=True)
+    asked = [second[2], first[0], second[0], first[3], first[1], second[1], first[2]]   # two batches, mixed
+    got = list(anchored_bundles(ctx, EDU, asked))
+    assert [i for i, _ in got] == asked
+    for credential_id, data in got:
+        assert json.loads(data) == json.loads(get_bundle(ctx, EDU, credential_id).to_bytes())
+    # another agency's credential is not found; a pending one is not anchored; nothing is guessed
+    pending = issue_one(ctx, EDU, DEGREE, degree_subject("c")).id
+    with pytest.raises(NotAnchored) as waiting:
+        list(anchored_bundles(ctx, EDU, [first[0], pending]))
+    assert waiting.value.ids == [pending]
+    with pytest.raises(CredentialNotFound) as missing:
+        list(anchored_bundles(ctx, CIVIL, [first[0]]))
+    assert missing.value.ids == [first[0]]
+    ctx.engine.dispose()
