@@ -57,7 +57,8 @@ def test_issue_rejects_a_subject_that_breaks_the_schema(home, tmp_path, capsys):
     assert "graduationDate" in err and "degree" in err
 
 
-def test_issue_bulk_with_a_bad_row(home, tmp_path, capsys):
+def test_issue_bulk_with_a_bad_row(home, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CERTLEDGER_BATCH_MAX_SIZE", "10")   # the services' batch size: the upload is still one
     rows = tmp_path / "rows.csv"
     lines = ["name,degree,major,institution,graduationDate"]
     lines += [f"学生{i},学士,数学,浙江大学,2024-06-30" for i in range(40)]
@@ -69,6 +70,8 @@ def test_issue_bulk_with_a_bad_row(home, tmp_path, capsys):
     assert "issued 40, refused 1 rows" in printed
     files = sorted(out.glob("*.json"))
     assert len(files) == 40
+    anchors = {json.loads(f.read_bytes())["anchor"]["txHash"] for f in files}
+    assert len(anchors) == 1                                   # one batch, one anchor transaction
     assert cli(home, "verify", str(files[0])) == 0 and cli(home, "verify", str(files[-1])) == 0
 
     assert cli(home, "issue-bulk", "--type", "DegreeCertificate", "--csv", str(rows), "--out-dir", str(out),
