@@ -6,11 +6,13 @@ leaf order, at least once: a failed chunk fails the delivery, which starts again
 chunk later, so the sink must be idempotent.
 
 A large batch (a bulk issuance: 100,000 credentials in one batch) builds and prepares its chunks in
-a worker process, up to ``AHEAD`` chunks ahead of the one this process is storing. That work kept
-one core busy for ~5 s of a bulk issuance of 100,000 credentials while the other core idled
+a worker process, up to ``AHEAD`` chunks ahead of the one this process is storing: building and
+encrypting 100,000 bundles took ~3 s of this process's CPU while the other core idled
 (bench_issue_bulk). Storing stays here and in order, so what a crash leaves behind is the same as
-without the worker. The worker is forked (it inherits the storage key and the tree, nothing is
-sent); with other threads running, forking is unsafe and the chunks are built here instead.
+without the worker. The worker is forked: it inherits the storage key and the tree, is sent the
+rows of a chunk and sends back what ``prepare`` made of them (through a pipe between the two
+processes, nothing written anywhere). With other threads running, forking is unsafe and the chunks
+are built here instead.
 """
 from __future__ import annotations
 

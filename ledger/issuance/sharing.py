@@ -2,9 +2,10 @@
 
 The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `encrypt_bundles`,
 then `store_encrypted`), at least once. Each is encrypted under a fresh key (DESIGN.md "Encrypted
-share") and its CID computed locally, so a share link exists at once, even while the store is down or full. The chunk goes to
-the store in one `put_many` (one durability barrier for the embedded store), THEN the records are
-written in one transaction: a share is recorded as stored only once the store has it durably.
+share") and its CID computed locally, so a share link exists at once, even while the store is down
+or full. The chunk goes to the store in one `put_many` (one durability barrier for the embedded
+store), THEN the records are written in one transaction: a share is recorded as stored only once
+the store has it durably.
 What the store did not take is recorded with its encrypted object (`pending_blob`), a retry queue
 that `push_pending` drains with exponential backoff per share (capped).
 
