@@ -20,7 +20,6 @@ import ctypes
 import multiprocessing
 import os
 import signal
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +35,7 @@ from ledger.storage.models import CredentialRecord
 from .batch_bundles import BatchBundles
 from .bundles import with_body
 from .context import BundleSink, as_is
+from .forking import fork_is_safe
 from .merkle_cache import BatchIntegrityError
 
 CRED = CredentialRecord.__table__
@@ -147,8 +147,7 @@ def _builder(chunk: _Chunk, *, parallel: bool):
 
 
 def _can_fork() -> bool:
-    # fork copies other threads' locks mid-step (a web server, a connection pool): only when alone
-    return (os.cpu_count() or 1) > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    return (os.cpu_count() or 1) > 1 and fork_is_safe()
 
 
 _installed: _Chunk | None = None   # in the worker: the batch's chunk builder, inherited through fork

@@ -12,7 +12,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
 
 from .fast_validation import FastValidatedType
+from .forking import fork_is_safe
 
 PARALLEL_MIN_ROWS = 4_000      # below this, starting workers (~0.4 s) costs more than it saves
 CHUNK_ROWS = 500
@@ -184,10 +184,8 @@ def sign_rows(signer: RowSigner, items: list[tuple], workers: int = 0) -> Iterat
         return
     spec = signer.spec()
     chunks = [items[i : i + CHUNK_ROWS] for i in range(0, len(items), CHUNK_ROWS)]
-    # fork is fast and imports nothing again, but copies other threads' locks mid-step: with other
-    # threads running (a web server, a connection pool), spawn (the caller's main module must then be
-    # import-safe, as for any multiprocessing use)
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # spawn: the caller's main module must then be import-safe, as for any multiprocessing use
+    method = "fork" if fork_is_safe() else "spawn"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         for results in pool.map(_sign_chunk, [spec] * len(chunks), chunks):
             yield from results
