@@ -7,7 +7,6 @@ signed credential in its RFC 8785 canonical form (which is what its digest hashe
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import multiprocessing
@@ -19,7 +18,7 @@ from typing import NamedTuple
 
 from ledger import did_key
 from ledger.canonical import CanonicalizationError
-from ledger.credential import Issuer, build_credential
+from ledger.credential import VC_V2_CONTEXT, Issuer, build_credential
 from ledger.credential_types import CredentialType
 from ledger.datetimes import format_utc, parse_xsd_datetime
 from ledger.proof import (
@@ -27,7 +26,6 @@ from ledger.proof import (
     CRYPTOSUITE,
     PROOF_TYPE,
     ProofError,
-    hash_data,
     proof_configuration,
     transform,
 )
@@ -96,7 +94,12 @@ class RowSigner:
         self.issuer, self.ctype, self.key = issuer, ctype, key
         self.created = _date_checked(created)
         self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
-        self._verification_method = key.public_key.verification_method
+        # The proof options are the same for every credential this signer makes (build_credential
+        # always gives the one context): their canonical form and its hash are made once.
+        self._options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": self.created,
+                         "verificationMethod": key.public_key.verification_method, "proofPurpose": ASSERTION_METHOD}
+        self._config = proof_configuration({**self._options, "@context": [VC_V2_CONTEXT]})
+        self._config_hash = hashlib.sha256(self._config).digest()
 
     @classmethod
     def from_spec(cls, spec: SigningSpec) -> "RowSigner":
@@ -119,19 +122,16 @@ class RowSigner:
                                       valid_from=valid_from if valid_from is not None else self.created,
                                       valid_until=valid_until)
         # ledger.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
-        options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": self.created,
-                   "verificationMethod": self._verification_method, "proofPurpose": ASSERTION_METHOD}
-        proof = dict(options)
-        proof["@context"] = copy.deepcopy(credential["@context"])
+        if credential["@context"] != [VC_V2_CONTEXT]:
+            raise AssertionError("unexpected context")  # never: build_credential fixes it
         try:
-            config = proof_configuration(proof)
-            document = transform(credential, options)
+            document = transform(credential, self._options)
         except CanonicalizationError as exc:
             raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
-        proof_value = did_key.b58btc_encode(self.key.sign(hash_data(document, config)))
-        proof["proofValue"] = proof_value
-        credential["proof"] = proof
-        canonical = _with_proof(document, config, proof_value)
+        # hash_data(document, config): SHA-256(proof config) || SHA-256(document)
+        proof_value = did_key.b58btc_encode(self.key.sign(self._config_hash + hashlib.sha256(document).digest()))
+        credential["proof"] = {**self._options, "@context": [VC_V2_CONTEXT], "proofValue": proof_value}
+        canonical = _with_proof(document, self._config, proof_value)
         sid = credential["credentialSubject"].get("id")
         return credential, SignedRow(
             number=number,

@@ -205,3 +205,22 @@ def test_format_check_reports_all_problems_at_once(key):
     assert {x.field for x in e.value.errors} == {"id", "validFrom"}
     with pytest.raises(ValidationError):
         check_credential("not an object")
+
+
+def test_new_credential_ids_are_random_version_4_uuids():
+    import uuid
+
+    from ledger.credential import new_credential_id
+
+    ids = [new_credential_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for cid in ids:
+        assert cid.startswith("urn:uuid:")
+        parsed = uuid.UUID(cid[len("urn:uuid:"):])
+        assert str(parsed) == cid[len("urn:uuid:"):]          # canonical lowercase, hyphenated
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # the 122 random bits do vary: each hex digit outside the fixed version/variant ones takes many values
+    hexes = [cid[len("urn:uuid:"):].replace("-", "") for cid in ids]
+    for position in (0, 11, 13, 17, 31):
+        assert len({h[position] for h in hexes}) > 8
+    assert {h[12] for h in hexes} == {"4"} and {h[16] for h in hexes} <= set("89ab")
