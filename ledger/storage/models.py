@@ -3,8 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def only_where(condition: str) -> dict:
+    """A partial index's condition, for both databases (the same SQL on each)."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 def _now() -> datetime:
@@ -98,27 +103,35 @@ class CredentialRecord(SQLModel, table=True):
 
     __tablename__ = "credential"
     __table_args__ = (
-        Index("ix_credential_agency_unbatched", "agency_code", "batch_id", "issued_at", "request_row", "id"),
+        Index("ix_credential_agency_unbatched", "agency_code", "issued_at", "request_row", "id",
+              **only_where("batch_id IS NULL")),
         Index("ix_credential_agency_issued", "agency_code", "issued_at", "id"),
-        Index("ix_credential_agency_idempotency", "agency_code", "idempotency_key"),
-        Index("ix_credential_batch_leaf", "batch_id", "leaf_index"),
+        Index("ix_credential_agency_idempotency", "agency_code", "idempotency_key",
+              **only_where("idempotency_key IS NOT NULL")),
+        Index("ix_credential_batch_leaf", "batch_id", "leaf_index", **only_where("batch_id IS NOT NULL")),
+        Index("ix_credential_agency_holder", "agency_code", "subject_id", "issued_at", "id",
+              **only_where("subject_id IS NOT NULL")),   # a holder's credentials, newest first
+        Index("ix_credential_supersedes", "supersedes", unique=True, **only_where("supersedes IS NOT NULL")),
     )
-    # Few indexes on purpose (migration 0004): sealing and confirming a batch rewrite every row of it,
-    # and on PostgreSQL such an update adds an entry to every index of the table. No index holds
-    # ``state``, so confirming (state only) touches no index; waiting credentials are found by
-    # ``batch_id IS NULL`` in issuance order.
+    # Few index entries on purpose (migrations 0004, 0006): sealing and confirming a batch rewrite
+    # every row of it, and on PostgreSQL such an update adds an entry to every index that holds the
+    # new row. No index holds ``state``, so confirming (state only) touches no index. Partial indexes
+    # leave out the rows a query never looks for: waiting credentials (``batch_id IS NULL``, in
+    # issuance order) drop out of theirs when sealed, and the mostly empty holder id, predecessor
+    # and idempotency key are indexed only where present. The holder's index is in listing order:
+    # SQLite otherwise walked all the agency's credentials by date to find one holder's.
 
     id: str = Field(primary_key=True, max_length=45)          # urn:uuid:…
     agency_code: str = Field(foreign_key="agency.code", max_length=64)
     type_name: str = Field(max_length=64)
-    subject_id: str | None = Field(default=None, index=True, max_length=200)
+    subject_id: str | None = Field(default=None, max_length=200)
     digest: str = Field(unique=True, max_length=66)
     state: str = Field(default="pending", max_length=16)
     status_reason: int | None = None
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     leaf_index: int | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)   # of the request that issued it
-    supersedes: str | None = Field(default=None, max_length=45, index=True, unique=True)  # one successor at most
+    supersedes: str | None = Field(default=None, max_length=45)  # one successor at most (unique index)
     issued_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     valid_from: datetime | None = None

@@ -1,0 +1,152 @@
+"""The credential table's partial indexes (migration 0006) serve the queries that need them, on SQLite
+and PostgreSQL: each query below, captured as the library sends it, is planned with its index.
+
+A partial index is only used when the planner can prove the query's condition implies the index's
+(``batch_id IS NULL``; ``subject_id = ?`` implies ``subject_id IS NOT NULL``...): a query written
+another way would silently scan the table. PostgreSQL is asked with sequential scans disabled, so
+the test checks that the index is usable, not the planner's choice on a small table."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import event, insert, inspect, text
+
+from ledger.issuance import anchoring
+from ledger.issuance.merkle_cache import build_batch_tree
+from ledger.issuance.queries import list_credentials
+from ledger.storage.db import init_database
+from ledger.storage.models import BatchRecord, CredentialRecord
+
+pytestmark = pytest.mark.integration
+CRED = CredentialRecord.__table__
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+
+class _Ctx:
+    """What the functions under test use of an issuance context."""
+
+    worker_id = "plan-test"
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def now(self):
+        return NOW
+
+    class trees:  # noqa: N801 - stands for the context's tree cache
+        @staticmethod
+        def put(*_):
+            pass
+
+
+def _credential(i: int, **extra) -> dict:
+    return {"id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "agency_code": "edu", "type_name": "T",
+            "digest": f"0x{i:064x}", "state": "pending", "issued_at": NOW, "updated_at": NOW, "request_row": i,
+            **extra}
+
+
+@pytest.fixture
+def filled(database_url):
+    engine = init_database(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                          f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"))
+        conn.execute(insert(CRED), [_credential(i, subject_id=f"did:example:{i}" if i % 10 == 0 else None,
+                                                idempotency_key=f"key-{i}" if i % 7 == 0 else None)
+                                    for i in range(300)])
+        conn.execute(insert(CRED), [_credential(300, supersedes=_credential(5)["id"])])
+    yield engine
+    engine.dispose()
+
+
+def _captured(engine, action) -> list[tuple[str, object]]:
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "WITH")) and not executemany:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return statements
+
+
+def _plan(engine, statement: str, parameters) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            return "\n".join(str(row[-1]) for row in rows)
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters).all())
+
+
+def _planned_with(engine, index: str, statements) -> None:
+    assert statements
+    for statement, parameters in statements:
+        plan = _plan(engine, statement, parameters)
+        assert index in plan, f"{statement}\nplanned without {index}:\n{plan}"
+
+
+def test_the_indexes_are_partial(filled):
+    found = {ix["name"]: ix for ix in inspect(filled).get_indexes("credential")}
+    key = f"{filled.dialect.name}_where"
+    for name, condition in [("ix_credential_agency_unbatched", "batch_id IS NULL"),
+                            ("ix_credential_batch_leaf", "batch_id IS NOT NULL"),
+                            ("ix_credential_agency_holder", "subject_id IS NOT NULL"),
+                            ("ix_credential_supersedes", "supersedes IS NOT NULL"),
+                            ("ix_credential_agency_idempotency", "idempotency_key IS NOT NULL")]:
+        where = str(found[name].get("dialect_options", {}).get(key, ""))
+        assert condition.replace(" ", "").lower() in where.replace(" ", "").replace("(", "").replace(")", "").lower(), \
+            (name, where)
+
+
+def test_waiting_credentials_are_found_and_sealed_through_their_index(filled):
+    ctx = _Ctx(filled)
+    stats = _captured(filled, lambda: anchoring._pending_stats(ctx, "edu"))
+    _planned_with(filled, "ix_credential_agency_unbatched", stats)
+    sealing = _captured(filled, lambda: anchoring.seal_batch(ctx, "edu", 250))
+    chosen = [s for s in sealing if s[0].lstrip().upper().startswith("SELECT")]
+    _planned_with(filled, "ix_credential_agency_unbatched", chosen)
+    with filled.connect() as conn:
+        batch_id, root = conn.execute(text("SELECT id, root FROM batch")).one()
+        waiting = conn.execute(text("SELECT count(*) FROM credential WHERE batch_id IS NULL")).scalar_one()
+    assert waiting == 301 - 250
+    leaves = _captured(filled, lambda: build_batch_tree(filled, batch_id, root))
+    _planned_with(filled, "ix_credential_batch_leaf", leaves)
+
+
+def test_holder_successor_and_idempotency_lookups_use_their_index(filled):
+    ctx = _Ctx(filled)
+    by_holder = _captured(filled, lambda: list_credentials(ctx, "edu", holder_id="did:example:20"))
+    _planned_with(filled, "ix_credential_agency_holder", by_holder)
+    page = list_credentials(ctx, "edu", holder_id="did:example:20")
+    assert [c.holder_id for c in page.items] == ["did:example:20"]
+    marker = "?" if filled.dialect.name == "sqlite" else "%(p)s"
+    params = ("urn:uuid:00000000-0000-4000-8000-000000000005",) if marker == "?" else \
+        {"p": "urn:uuid:00000000-0000-4000-8000-000000000005"}
+    _planned_with(filled, "ix_credential_supersedes",
+                  [(f"SELECT id FROM credential WHERE supersedes = {marker}", params)])
+    key_params = ("key-14",) if marker == "?" else {"p": "key-14"}
+    _planned_with(filled, "ix_credential_agency_idempotency",
+                  [(f"SELECT id FROM credential WHERE agency_code = 'edu' AND idempotency_key = {marker}",
+                    key_params)])
+
+
+def test_superseded_credentials_are_joined_through_the_successor_index(filled):
+    ctx = _Ctx(filled)
+    assert BatchRecord.__tablename__ == "batch"
+    joined = _captured(filled, lambda: anchoring.revoke_superseded(ctx))
+    assert joined
+    _planned_with(filled, "ix_credential_supersedes", joined[:1])
+
+
+def test_a_successor_is_still_unique(filled):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        with filled.begin() as conn:
+            conn.execute(insert(CRED), [_credential(301, supersedes=_credential(5)["id"])])
