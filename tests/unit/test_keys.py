@@ -67,6 +67,20 @@ def test_rfc8032_test_vector_1():
     )
 
 
+def test_libsodium_signatures_are_openssls_byte_for_byte():
+    """SigningKey signs through libsodium; Ed25519 is deterministic, so OpenSSL (cryptography) must
+    give the same 64 bytes, for any key and message, and verify them."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    for size in [0, 1, 32, 64, 65, 1000, 100_000]:
+        seed, message = os.urandom(32), os.urandom(size)
+        ours = SigningKey.from_seed(seed).sign(message)
+        reference = Ed25519PrivateKey.from_private_bytes(seed)
+        assert ours == reference.sign(message)
+        reference.public_key().verify(ours, message)
+    assert SigningKey.from_seed(seed).sign(b"x") != SigningKey.from_seed(os.urandom(32)).sign(b"x")
+
+
 def test_signing_key_file_round_trip_and_no_secret_in_file(tmp_path):
     key = SigningKey.generate()
     path = save_signing_key(tmp_path / "agency.key", key, PASS, **FAST)
