@@ -58,6 +58,7 @@ from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 from .crash_points import crash_point
 from .database_watch import DatabaseWatch
 from .delivery import ContentHookFailed, deliver_bundles, sink_of
+from .heap import collection_paused
 from .lease import acquire_lease, release_lease
 from .node_watch import NodeWatch, unreachable
 from .reorg_watch import ReorgWatch
@@ -125,6 +126,11 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
     The update takes the pending credentials up to the last one read; a credential committed meanwhile
     that sorts before it changes the count, and the sealing is then undone and tried again.
     """
+    with collection_paused():  # ledger.issuance.heap: up to a batch's rows, and their tree
+        return _seal_batch(ctx, agency, limit)
+
+
+def _seal_batch(ctx, agency: str, limit: int) -> int | None:
     now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))   # waiting = not in a batch yet

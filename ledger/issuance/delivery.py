@@ -36,6 +36,7 @@ from .batch_bundles import BatchBundles
 from .bundles import with_body
 from .context import BundleSink, as_is
 from .forking import fork_is_safe
+from .heap import collection_paused, freeze_inherited
 from .merkle_cache import BatchIntegrityError
 
 CRED = CredentialRecord.__table__
@@ -73,6 +74,11 @@ def sink_of(ctx) -> BundleSink | None:
 
 def deliver_bundles(ctx, batch, sink: BundleSink) -> None:
     """Build, prepare and store every bundle of ``batch`` (confirmed), a chunk at a time."""
+    with collection_paused():  # ledger.issuance.heap
+        _deliver(ctx, batch, sink)
+
+
+def _deliver(ctx, batch, sink: BundleSink) -> None:
     bundles = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
     chunk = _Chunk(bundles, sink.prepare)
     with _builder(chunk, parallel=batch.count >= PARALLEL_MIN) as submit:
@@ -156,6 +162,7 @@ _installed: _Chunk | None = None   # in the worker: the batch's chunk builder, i
 def _install(chunk: _Chunk) -> None:
     global _installed
     _installed = chunk
+    freeze_inherited()
     try:  # Linux: the worker ends with this process, even after a kill -9
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -43,6 +43,7 @@ from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRe
 from . import idempotency
 from .bundles import open_credential, with_body
 from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
+from .heap import collection_paused
 from .registry import get_type, issuing_setup
 from .results import BulkResult, IssuedCredential, IssuedRow
 from .rows import Row, parse_rows
@@ -220,7 +221,12 @@ def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_
     ``all_or_nothing=True``, :class:`BulkRejected` and nothing issued. ``progress(done, total)`` is
     called while signing.
     """
-    rows = list(rows)
+    with collection_paused():  # ledger.issuance.heap: 100,000s of rows live through the request
+        return _issue_many(ctx, agency, type_name, list(rows), all_or_nothing, idempotency_key, actor, progress)
+
+
+def _issue_many(ctx, agency: str, type_name: str, rows: list[Row], all_or_nothing: bool,
+                idempotency_key: str | None, actor: str, progress: Progress | None) -> BulkResult:
     fingerprint = None
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
@@ -278,7 +284,8 @@ def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_
 
 def issue_file(ctx, agency: str, type_name: str, data: str | bytes, fmt: str, **kw) -> BulkResult:
     """:func:`issue_many` on a CSV or JSON Lines document (``fmt``: csv | jsonl)."""
-    return issue_many(ctx, agency, type_name, parse_rows(data, fmt, get_type(ctx, type_name)), **kw)
+    with collection_paused():
+        return issue_many(ctx, agency, type_name, parse_rows(data, fmt, get_type(ctx, type_name)), **kw)
 
 
 # ------------------------------------------------------------------ supersede

@@ -35,6 +35,7 @@ from ledger.keys import SigningKey
 
 from .fast_validation import FastValidatedType
 from .forking import fork_is_safe
+from .heap import freeze_inherited
 
 PARALLEL_MIN_ROWS = 4_000      # below this, starting workers (~0.4 s) costs more than it saves
 CHUNK_ROWS = 500
@@ -186,7 +187,7 @@ def sign_rows(signer: RowSigner, items: list[tuple], workers: int = 0) -> Iterat
     chunks = [items[i : i + CHUNK_ROWS] for i in range(0, len(items), CHUNK_ROWS)]
     # spawn: the caller's main module must then be import-safe, as for any multiprocessing use
     method = "fork" if fork_is_safe() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=freeze_inherited) as pool:
         for results in pool.map(_sign_chunk, [spec] * len(chunks), chunks):
             yield from results
 
