@@ -7,9 +7,11 @@ from sqlalchemy import Index, text
 from sqlmodel import JSON, Column, Field, SQLModel
 
 
-def only_where(condition: str) -> dict:
-    """A partial index's condition, for both databases (the same SQL on each)."""
-    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+def only_where(condition: str, postgresql: str | None = None) -> dict:
+    """A partial index's condition on each database (the same SQL unless told otherwise). Write it
+    as the queries that need the index are written: SQLite uses a partial index only when the
+    query's WHERE contains the index's condition."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(postgresql or condition)}
 
 
 def _now() -> datetime:
@@ -186,10 +188,12 @@ class ContentRecord(SQLModel, table=True):
     """The encrypted share of a completed bundle in the content store; the share key is sealed."""
 
     __tablename__ = "content"
-    __table_args__ = (Index("ix_content_stored_next", "stored", "next_attempt_at"),)  # migration 0003: the retry queue
+    # the retry queue (migrations 0003, 0006): only the shares waiting in it, as push_pending asks
+    # for them (``stored IS false``); no index on ``cid``: nothing looks a share up by it
+    __table_args__ = (Index("ix_content_queued", "next_attempt_at", **only_where("stored IS 0", "stored IS false")),)
 
     credential_id: str = Field(primary_key=True, foreign_key="credential.id", max_length=45)
-    cid: str = Field(index=True, max_length=100)
+    cid: str = Field(max_length=100)
     sealed_share_key: bytes
     pending_blob: bytes | None = None  # the encrypted share until the store has it (a retry queue)
     stored: bool = False              # False: waiting in the retry queue (store unreachable)

@@ -150,3 +150,18 @@ def test_a_successor_is_still_unique(filled):
     with pytest.raises(IntegrityError):
         with filled.begin() as conn:
             conn.execute(insert(CRED), [_credential(301, supersedes=_credential(5)["id"])])
+
+
+def test_the_share_retry_queue_is_read_through_its_index(filled):
+    from ledger.issuance.sharing import ShareStore
+    from ledger.storage.models import ContentRecord
+
+    with filled.begin() as conn:
+        conn.execute(insert(ContentRecord.__table__), [
+            {"credential_id": _credential(i)["id"], "cid": f"bafk{i}", "sealed_share_key": b"k", "stored": i != 3,
+             "attempts": 0, "next_attempt_at": datetime(2030, 1, 1, tzinfo=timezone.utc) if i == 3 else None}
+            for i in range(10)])
+    shares = ShareStore(_Ctx(filled), content=None)   # nothing is due: the store is never called
+    queries = _captured(filled, lambda: (shares.push_pending(), shares.pending_count()))
+    _planned_with(filled, "ix_content_queued", queries)
+    assert shares.pending_count() == 1
