@@ -31,8 +31,9 @@ def as_is(items):
 @dataclass(frozen=True)
 class BundleSink:
     """Where completed bundles go, a chunk ``[(credential id, bundle bytes), …]`` at a time, in two
-    steps: ``prepare(chunk)`` (a module-level function without side effects: delivery may run it in a
-    worker process), then ``store(prepared)`` here, in delivery order. Delivery is at least once."""
+    steps: ``prepare(chunk)``, which delivery may run in a forked worker process (so: no side
+    effects but idempotent ones, such as writing a bundle file), then ``store(prepared)`` here, in
+    delivery order. Delivery is at least once."""
 
     prepare: Callable[[list[tuple[str, bytes]]], Any]
     store: Callable[[Any], None]
