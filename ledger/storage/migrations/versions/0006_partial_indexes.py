@@ -34,51 +34,48 @@ down_revision: Union[str, Sequence[str], None] = "0005"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-# name -> (columns, unique, condition) after this revision, and before it (no condition)
+# table -> {name: (columns, unique, condition)} after this revision, and before it; a condition is
+# the same SQL on both databases, or (on SQLite, on PostgreSQL) where a boolean is spelled differently
 _AFTER = {
-    "ix_credential_agency_unbatched": (["agency_code", "issued_at", "request_row", "id"], False, "batch_id IS NULL"),
-    "ix_credential_batch_leaf": (["batch_id", "leaf_index"], False, "batch_id IS NOT NULL"),
-    "ix_credential_agency_idempotency": (["agency_code", "idempotency_key"], False, "idempotency_key IS NOT NULL"),
-    "ix_credential_agency_holder": (["agency_code", "subject_id", "issued_at", "id"], False, "subject_id IS NOT NULL"),
-    "ix_credential_supersedes": (["supersedes"], True, "supersedes IS NOT NULL"),
+    "credential": {
+        "ix_credential_agency_unbatched": (["agency_code", "issued_at", "request_row", "id"], False, "batch_id IS NULL"),
+        "ix_credential_batch_leaf": (["batch_id", "leaf_index"], False, "batch_id IS NOT NULL"),
+        "ix_credential_agency_idempotency": (["agency_code", "idempotency_key"], False, "idempotency_key IS NOT NULL"),
+        "ix_credential_agency_holder": (["agency_code", "subject_id", "issued_at", "id"], False, "subject_id IS NOT NULL"),
+        "ix_credential_supersedes": (["supersedes"], True, "supersedes IS NOT NULL"),
+    },
+    "content": {"ix_content_queued": (["next_attempt_at"], False, ("stored IS 0", "stored IS false"))},
 }
 _BEFORE = {
-    "ix_credential_agency_unbatched": (["agency_code", "batch_id", "issued_at", "request_row", "id"], False, None),
-    "ix_credential_batch_leaf": (["batch_id", "leaf_index"], False, None),
-    "ix_credential_agency_idempotency": (["agency_code", "idempotency_key"], False, None),
-    "ix_credential_subject_id": (["subject_id"], False, None),
-    "ix_credential_supersedes": (["supersedes"], True, None),
+    "credential": {
+        "ix_credential_agency_unbatched": (["agency_code", "batch_id", "issued_at", "request_row", "id"], False, None),
+        "ix_credential_batch_leaf": (["batch_id", "leaf_index"], False, None),
+        "ix_credential_agency_idempotency": (["agency_code", "idempotency_key"], False, None),
+        "ix_credential_subject_id": (["subject_id"], False, None),
+        "ix_credential_supersedes": (["supersedes"], True, None),
+    },
+    "content": {"ix_content_stored_next": (["stored", "next_attempt_at"], False, None),
+                "ix_content_cid": (["cid"], False, None)},
 }
-
-
-# content: (columns, condition on SQLite, on PostgreSQL) after, and before
-_CONTENT_AFTER = {"ix_content_queued": (["next_attempt_at"], "stored IS 0", "stored IS false")}
-_CONTENT_BEFORE = {"ix_content_stored_next": (["stored", "next_attempt_at"], None, None),
-                   "ix_content_cid": (["cid"], None, None)}
-
-
-def _replace_content(old: dict, new: dict) -> None:
-    for name in old:
-        op.drop_index(name, table_name="content")
-    for name, (columns, on_sqlite, on_postgresql) in new.items():
-        where = {} if on_sqlite is None else {"sqlite_where": sa.text(on_sqlite), "postgresql_where": sa.text(on_postgresql)}
-        op.create_index(name, "content", columns, unique=False, **where)
 
 
 def _replace(old: dict, new: dict) -> None:
     # Index DDL is native on both databases: no table rebuild (see 0005 for why one would fail).
-    for name in old:
-        op.drop_index(name, table_name="credential")
-    for name, (columns, unique, condition) in new.items():
-        where = {} if condition is None else {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
-        op.create_index(name, "credential", columns, unique=unique, **where)
+    for table, indexes in old.items():
+        for name in indexes:
+            op.drop_index(name, table_name=table)
+    for table, indexes in new.items():
+        for name, (columns, unique, condition) in indexes.items():
+            where = {}
+            if condition is not None:
+                on_sqlite, on_postgresql = (condition, condition) if isinstance(condition, str) else condition
+                where = {"sqlite_where": sa.text(on_sqlite), "postgresql_where": sa.text(on_postgresql)}
+            op.create_index(name, table, columns, unique=unique, **where)
 
 
 def upgrade() -> None:
     _replace(_BEFORE, _AFTER)
-    _replace_content(_CONTENT_BEFORE, _CONTENT_AFTER)
 
 
 def downgrade() -> None:
     _replace(_AFTER, _BEFORE)
-    _replace_content(_CONTENT_AFTER, _CONTENT_BEFORE)
