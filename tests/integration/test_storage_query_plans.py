@@ -16,7 +16,7 @@ from ledger.issuance import anchoring
 from ledger.issuance.merkle_cache import build_batch_tree
 from ledger.issuance.queries import list_credentials
 from ledger.storage.db import init_database
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.models import CredentialRecord
 
 pytestmark = pytest.mark.integration
 CRED = CredentialRecord.__table__
@@ -138,7 +138,6 @@ def test_holder_successor_and_idempotency_lookups_use_their_index(filled):
 
 def test_superseded_credentials_are_joined_through_the_successor_index(filled):
     ctx = _Ctx(filled)
-    assert BatchRecord.__tablename__ == "batch"
     joined = _captured(filled, lambda: anchoring.revoke_superseded(ctx))
     assert joined
     _planned_with(filled, "ix_credential_supersedes", joined[:1])
