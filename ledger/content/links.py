@@ -122,7 +122,7 @@ class ShareLink:
     @property
     def url(self) -> str:
         """The full link, key included. Never log it."""
-        return f"{self.verifier_url}/s/{self.cid}#k={b64url_encode(self.key)}"
+        return share_url(self.verifier_url, self.cid, self.key)
 
     @property
     def redacted(self) -> str:
@@ -134,6 +134,12 @@ class ShareLink:
 
     def __str__(self) -> str:
         return self.redacted
+
+
+def share_url(verifier_url: str, cid: str, key: bytes) -> str:
+    """The link's text from parts already checked (a normalised verifier URL, a CID, a 32-byte
+    key), for many links at a time; :class:`ShareLink` checks them."""
+    return f"{verifier_url}/s/{cid}#k={b64url_encode(key)}"
 
 
 def build_share_link(verifier_url: str, cid: str, key: bytes) -> ShareLink:

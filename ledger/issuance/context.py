@@ -33,7 +33,8 @@ class BundleSink:
     """Where completed bundles go, a chunk ``[(credential id, bundle bytes), …]`` at a time, in two
     steps: ``prepare(chunk)``, which delivery may run in a forked worker process (so: no side
     effects but idempotent ones, such as writing a bundle file), then ``store(prepared)`` here, in
-    delivery order. Delivery is at least once."""
+    delivery order. Delivery is at least once. ``store`` may return what it recorded (ShareStore:
+    the shares recorded now, whose links open them)."""
 
     prepare: Callable[[list[tuple[str, bytes]]], Any]
     store: Callable[[Any], None]

@@ -1,11 +1,11 @@
 """Completed bundles as encrypted shares in the content store, and the links citizens share.
 
-The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `encrypt_bundles`,
-then `store_encrypted`), at least once. Each is encrypted under a fresh key (DESIGN.md "Encrypted
-share") and its CID computed locally, so a share link exists at once, even while the store is down
-or full. The chunk goes to the store in one `put_many` (one durability barrier for the embedded
-store), THEN the records are written in one transaction: a share is recorded as stored only once
-the store has it durably.
+The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `prepare`, then
+`store_prepared`), at least once. Each is encrypted under a fresh key (DESIGN.md "Encrypted
+share"), its CID computed locally and its key sealed, so a share link exists at once, even while
+the store is down or full. The chunk goes to the store in one `put_many` (one durability barrier
+for the embedded store), THEN the records are written in one transaction: a share is recorded as
+stored only once the store has it durably.
 What the store did not take is recorded with its encrypted object (`pending_blob`), a retry queue
 that `push_pending` drains with exponential backoff per share (capped).
 
@@ -17,13 +17,15 @@ The share key is sealed at rest and appears only in the link's fragment.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from ledger.content.cid import compute_cid
-from ledger.content.links import ShareLink, build_share_link
+from ledger.content.links import ShareLink, build_share_link, normalise_verifier_url, share_url
 from ledger.content.share import encrypt_shares
 from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFull, ContentStoreUnavailable
 from ledger.storage.bulk import bulk_insert
@@ -36,10 +38,12 @@ from .errors import CredentialNotFound, NotAnchored
 
 log = logging.getLogger(__name__)
 CONTENT = ContentRecord.__table__
+CRED = CredentialRecord.__table__
 BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
 _PUSH_CHUNK = 1_000
+_LINK_CHUNK = 5_000
 
-# (credential id, CID (None until known), encrypted object, attempts so far)
+# (credential id, CID (None until known), encrypted object, attempts so far): what _put hands the store
 _Share = tuple[str, "str | None", bytes, int]
 
 
@@ -50,11 +54,13 @@ def _first_of_each(pairs) -> dict:
     return out
 
 
-def encrypt_bundles(items: list[tuple[str, bytes]]) -> list[tuple[str, bytes, bytes]]:
-    """``(credential id, encrypted object, key)`` of each ``(credential id, bundle bytes)``: no I/O,
-    so the anchoring pipeline may run it in a worker process."""
-    return [(credential_id, blob, key) for (credential_id, _), (blob, key)
-            in zip(items, encrypt_shares([data for _, data in items]))]
+class PreparedShare(NamedTuple):
+    """A completed bundle's share, ready to store and record: what ``ShareStore.prepare`` makes."""
+    credential_id: str
+    blob: bytes          # the encrypted object (DESIGN.md "Encrypted share")
+    key: bytes           # its key: only ever in the link's fragment, sealed at rest
+    cid: str             # the object's CID, as the store must name it
+    sealed_key: bytes    # the key sealed with the storage key, bound to the credential id
 
 
 class ShareStore:
@@ -66,20 +72,31 @@ class ShareStore:
         self.backoff_s, self.backoff_max_s = backoff_s, backoff_max_s
 
     def sink(self) -> BundleSink:
-        """The anchoring pipeline's sink: ``encrypt_bundles`` (possibly in a worker process), then
-        ``store_encrypted``."""
-        return BundleSink(encrypt_bundles, self.store_encrypted)
+        """The anchoring pipeline's sink: ``prepare`` (possibly in a worker process), then
+        ``store_prepared``."""
+        return BundleSink(self.prepare, self.store_prepared)
 
-    def store_bundles(self, items: list[tuple[str, bytes]]) -> None:
+    def prepare(self, items: list[tuple[str, bytes]]) -> list[PreparedShare]:
+        """The share of each ``(credential id, bundle bytes)``: encrypted, its CID computed, its key
+        sealed. No I/O, so the anchoring pipeline may run it in a worker process (it inherits the
+        storage key), off the process that stores and records."""
+        encrypted = encrypt_shares([data for _, data in items])
+        sealed = self.ctx.sealer.seal_many([(key, credential_id.encode()) for (credential_id, _), (_, key)
+                                            in zip(items, encrypted)])
+        return [PreparedShare(credential_id, blob, key, compute_cid(blob), sealed_key)
+                for (credential_id, _), (blob, key), sealed_key in zip(items, encrypted, sealed)]
+
+    def store_bundles(self, items: list[tuple[str, bytes]]) -> list[PreparedShare]:
         """Encrypt, store and record the shares of completed bundles ``(credential id, bundle bytes)``;
-        already recorded ones are skipped. A store that is down or full only delays them (queued)."""
-        self._store(encrypt_bundles(list(self._unrecorded(_first_of_each(items)).items())))
+        already recorded ones are skipped. A store that is down or full only delays them (queued).
+        Returns the shares recorded now."""
+        return self._store(self.prepare(list(self._unrecorded(_first_of_each(items)).items())))
 
-    def store_encrypted(self, encrypted: list[tuple[str, bytes, bytes]]) -> None:
-        """Store and record shares ``(credential id, encrypted object, key)`` (``encrypt_bundles``);
-        already recorded ones are skipped (their new encryption is dropped)."""
-        fresh = self._unrecorded(_first_of_each((share[0], share) for share in encrypted))
-        self._store(list(fresh.values()))
+    def store_prepared(self, prepared: list[PreparedShare]) -> list[PreparedShare]:
+        """Store and record shares made by ``prepare``; already recorded ones are skipped (their new
+        encryption is dropped). Returns the shares recorded now: their links are the ones that open."""
+        fresh = self._unrecorded(_first_of_each((share.credential_id, share) for share in prepared))
+        return self._store(list(fresh.values()))
 
     def _unrecorded(self, by_id: dict) -> dict:
         """``by_id`` without the credentials whose share is recorded."""
@@ -88,24 +105,21 @@ class ShareStore:
                                      .where(CONTENT.c.credential_id.in_(list(by_id)))).scalars())
         return {i: v for i, v in by_id.items() if i not in known}
 
-    def _store(self, encrypted: list[tuple[str, bytes, bytes]]) -> None:
-        if not encrypted:
-            return
-        # the store computes the CIDs
-        shares: list[_Share] = [(credential_id, None, blob, 0) for credential_id, blob, _ in encrypted]
-        stored, waiting, _ = self._put(shares)
-        cids = dict(stored)
+    def _store(self, prepared: list[PreparedShare]) -> list[PreparedShare]:
+        if not prepared:
+            return []
+        # A CID given is checked against the store's (_put); a share it names otherwise waits.
+        stored, waiting, _ = self._put([(share.credential_id, share.cid, share.blob, 0) for share in prepared])
         retry_at = {share[0]: self._retry_time(share) for share in waiting}
-        seal = self.ctx.sealer.seal
         rows = []
-        for credential_id, blob, key in encrypted:
-            later = retry_at.get(credential_id)
-            cid = cids.get(credential_id) or compute_cid(blob)
-            rows.append({"credential_id": credential_id, "cid": cid, "sealed_share_key": seal(key, credential_id.encode()),
-                         "pending_blob": None if later is None else blob, "stored": later is None,
+        for share in prepared:
+            later = retry_at.get(share.credential_id)
+            rows.append({"credential_id": share.credential_id, "cid": share.cid, "sealed_share_key": share.sealed_key,
+                         "pending_blob": None if later is None else share.blob, "stored": later is None,
                          "attempts": 0 if later is None else 1, "next_attempt_at": later})
         with self.ctx.engine.begin() as conn:
             bulk_insert(conn, CONTENT, rows)
+        return prepared
 
     def store_bundle(self, credential_id: str, bundle_bytes: bytes) -> None:
         self.store_bundles([(credential_id, bundle_bytes)])
@@ -206,6 +220,28 @@ class ShareStore:
             raise NotAnchored([credential_id])
         key = self.ctx.sealer.open(record.sealed_share_key, credential_id.encode())
         return build_share_link(verifier_url, record.cid, key)
+
+    def link_urls(self, agency: str, credential_ids: Sequence[str], verifier_url: str) -> Iterator[tuple[str, str]]:
+        """``(credential id, share link)`` of each of ``agency``'s credentials, in the order given,
+        read ``_LINK_CHUNK`` at a time (a bulk upload's links). CredentialNotFound or NotAnchored
+        for the first chunk holding such ids. The links carry their keys: never log them."""
+        base = normalise_verifier_url(verifier_url)
+        open_key = self.ctx.sealer.open
+        for start in range(0, len(credential_ids), _LINK_CHUNK):
+            ids = credential_ids[start:start + _LINK_CHUNK]
+            with reading(self.ctx.engine).connect() as conn:
+                mine = set(conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.id.in_(ids)))
+                           .scalars())
+                shares = {r.credential_id: r for r in conn.execute(
+                    select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.sealed_share_key)
+                    .where(CONTENT.c.credential_id.in_(ids)))}
+            if len(mine) < len(ids):
+                raise CredentialNotFound([i for i in ids if i not in mine])
+            if len(shares) < len(ids):
+                raise NotAnchored([i for i in ids if i not in shares])
+            for i in ids:
+                share = shares[i]
+                yield i, share_url(base, share.cid, open_key(share.sealed_share_key, i.encode()))
 
     def pending_count(self) -> int:
         with reading(self.ctx.engine).connect() as conn:

@@ -22,7 +22,7 @@ from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
 from ledger.issuance import anchoring, delivery
 from ledger.issuance.context import BundleSink
-from ledger.issuance.sharing import ShareStore, encrypt_bundles
+from ledger.issuance.sharing import ShareStore
 from ledger.issuance.wiring import attach_shares
 from ledger.storage.models import ContentRecord
 
@@ -57,10 +57,6 @@ def content_rows(ctx) -> list:
         return conn.execute(select(CONTENT).order_by(CONTENT.c.credential_id)).all()
 
 
-def _encrypted_with_pid(items):
-    return [(share, os.getpid()) for share in encrypt_bundles(items)]
-
-
 def issue(ctx, n: int, prefix: str) -> list[str]:
     result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"{prefix}{i}") for i in range(n)]))
     return [r.id for r in result.issued]
@@ -81,7 +77,11 @@ def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, t
     shares = attach_shares(ctx, store)
     calls, built_by = [], set()
     sink = ctx.bundle_sink
-    ctx.bundle_sink = BundleSink(_encrypted_with_pid, lambda prepared: (
+
+    def prepare_with_pid(items):   # inherited by the forked worker, not pickled
+        return [(share, os.getpid()) for share in shares.prepare(items)]
+
+    ctx.bundle_sink = BundleSink(prepare_with_pid, lambda prepared: (
         calls.append(len(prepared)), built_by.update(pid for _, pid in prepared),
         sink.store([share for share, _ in prepared])))
     ids = issue(ctx, 10, "chunk")
@@ -100,7 +100,8 @@ def test_bundles_go_to_the_store_a_chunk_at_a_time(issuer_world, database_url, t
         assert verdict(issuer_world.world, parse_bundle(share))[0] is Verdict.VALID
     # At least once: delivering the same bundles again records and stores nothing new.
     items = [(i, get_bundle(ctx, EDU, i).to_bytes()) for i in ids]
-    shares.store_bundles(items)
+    assert shares.store_bundles(items) == []
+    assert shares.store_prepared(shares.prepare(items)) == []
     assert content_rows(ctx) == rows
     assert len(list((store.root / PACK_DIR).glob("*.pack"))) == 3
     ctx.engine.dispose()

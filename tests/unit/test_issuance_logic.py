@@ -51,6 +51,17 @@ def test_seal_open_round_trip_and_binding_to_the_row():
     assert "key" not in repr(sealer).replace("<key hidden>", "")
 
 
+def test_seal_many_seals_each_value_for_its_row_with_its_own_nonce():
+    sealer = StorageSealer(os.urandom(32))
+    pairs = [(os.urandom(32), f"urn:uuid:{i}".encode()) for i in range(50)] + [(b"", b"urn:uuid:empty")]
+    sealed = sealer.seal_many(pairs)
+    assert [sealer.open(s, associated) for s, (_, associated) in zip(sealed, pairs)] == [p for p, _ in pairs]
+    assert len({s[1:13] for s in sealed}) == len(pairs)   # a nonce per value
+    with pytest.raises(SealingError):
+        sealer.open(sealed[0], pairs[1][1])                 # bound to its own row
+    assert sealer.seal_many([]) == []
+
+
 def test_storage_key_derivation_is_deterministic_and_cached():
     salt = os.urandom(16)
     a = derive_storage_key("pass", salt, 2**10)
