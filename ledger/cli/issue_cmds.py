@@ -112,27 +112,45 @@ def issue(app: App, agency: str | None, type_name: str, subject_file: Path, vali
     click.echo(f"issued {issued.id} ({type_name}), anchored; bundle: {out_file}")
 
 
+VERIFIER_URL = "http://127.0.0.1:8080"   # where share links point unless told otherwise (`serve verifier`)
+
+
 @click.command("issue-bulk")
 @click.option("--agency", default=None, help="Issuing agency code (default: the only agency here).")
 @click.option("--type", "type_name", required=True)
 @click.option("--csv", "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jsonl", "jsonl_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the bundles (bundles.jsonl, one per line) and links.csv go.")
+@click.option("--files", "one_file_each", is_flag=True,
+              help="One file per bundle (NNNNNN.json, by row) instead of bundles.jsonl: slow for large uploads.")
+@click.option("--verifier-url", default=VERIFIER_URL, show_default=True, help="The verifier the share links name.")
 @click.option("--all-or-nothing", is_flag=True, help="Refuse the whole file if any row is invalid.")
 @pass_app
-def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path, all_or_nothing: bool) -> None:
-    """Issue one credential per row (CSV header = subject fields), anchor them in one batch, write bundles."""
+def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path, one_file_each: bool, verifier_url: str,
+               all_or_nothing: bool) -> None:
+    """Issue one credential per row (CSV header = subject fields), anchor them in one batch, and write
+    their bundles and share links (links.csv: row, credential id, link) to --out-dir."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..content.links import ShareLinkError, normalise_verifier_url
     from ..issuance import BulkRejected, issue_file
-    from ..issuance.bundle_files import BundleFiles
+    from ..issuance.bundle_files import LINKS_NAME, UploadOutput, earlier_output
     from ..issuance.delivery import sink_of
 
     if bool(csv_file) == bool(jsonl_file):
         raise CliError("give exactly one of --csv or --jsonl")
+    try:
+        normalise_verifier_url(verifier_url)
+    except ShareLinkError as exc:
+        raise CliError(f"--verifier-url: {exc.reason}") from None
     source, fmt = (csv_file, "csv") if csv_file else (jsonl_file, "jsonl")
-    ctx, _ = _issuance(app)
+    # Refused before anything is issued: an earlier upload's output is never overwritten.
+    if clash := earlier_output(out_dir):
+        raise CliError(f"--out-dir {out_dir} holds an earlier upload's output ({', '.join(clash[:3])}"
+                       f"{' …' if len(clash) > 3 else ''}): choose another directory")
+    ctx, shares = _issuance(app)
     code = _agency(ctx, agency)
     out_dir.mkdir(parents=True, exist_ok=True)
     console = Console(emoji=False, highlight=False)
@@ -154,23 +172,26 @@ def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path,
         anchoring = bar.add_task("anchor", total=1)
         writing = bar.add_task("write", total=len(result.issued))
         bar.refresh()
-        # The bundle files are written as the bundles are delivered (ledger.issuance.bundle_files).
-        files = BundleFiles(out_dir, {row.id: f"{row.row:06d}.json" for row in result.issued},
-                            progress=lambda n: bar.update(writing, completed=n, refresh=True))
-        ctx.bundle_sink = files.around(sink_of(ctx))
-        # The upload as one batch, one anchor transaction, whatever the configured batch size (the
-        # services' batches keep theirs): one seal, one receipt and one confirmation for the lot.
-        ctx.policy = dataclasses.replace(ctx.policy, max_size=max(ctx.policy.max_size, min(len(result.issued), 2**32 - 1)))
-        _flush_anchor(ctx)
-        bar.update(anchoring, completed=1, refresh=True)
-        files.write_missing(ctx, code)
+        rows = {row.id: row.row for row in result.issued}
+        with UploadOutput(out_dir, rows, verifier_url, one_file_each=one_file_each,
+                          progress=lambda n: bar.update(writing, completed=n, refresh=True)) as output:
+            # Bundles and links are written as the bundles are delivered (ledger.issuance.bundle_files).
+            ctx.bundle_sink = output.around(sink_of(ctx))
+            # The upload as one batch, one anchor transaction, whatever the configured batch size (the
+            # services' batches keep theirs): one seal, one receipt and one confirmation for the lot.
+            ctx.policy = dataclasses.replace(ctx.policy, max_size=max(ctx.policy.max_size,
+                                                                      min(len(result.issued), 2**32 - 1)))
+            _flush_anchor(ctx)
+            bar.update(anchoring, completed=1, refresh=True)
+            output.finish(ctx, code, shares)
     total_s = time.perf_counter() - started
     for row in result.errors[:20]:
         console.print(f"[red]row {row.row}[/]: " + "; ".join(f"{e.field}: {e.reason}" for e in row.errors))
     rate = len(result.issued) / total_s if total_s else 0
-    click.echo(f"issued {len(result.issued)}, refused {len(result.errors)} rows; anchored; bundles in {out_dir}")
+    click.echo(f"issued {len(result.issued)}, refused {len(result.errors)} rows; anchored; bundles in "
+               f"{output.bundles_path}, share links in {out_dir / LINKS_NAME}")
     click.echo(f"time: {total_s:.1f} s ({rate:,.0f} credentials/s end to end): issued {issued_s:.1f} s, then anchored "
-               f"with the shares stored and the bundle files written {total_s - issued_s:.1f} s")
+               f"with the shares stored and the bundles and links written {total_s - issued_s:.1f} s")
     if result.errors:
         raise click.exceptions.Exit(1)
 
@@ -204,7 +225,7 @@ def _status_command(action: str):
 
 @click.command("share")
 @click.argument("bundle_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--verifier-url", default="http://127.0.0.1:8080", show_default=True)
+@click.option("--verifier-url", default=VERIFIER_URL, show_default=True)
 @click.option("--png", "png_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR code as PNG.")
 @click.option("--svg", "svg_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the QR code as SVG.")
 @pass_app
