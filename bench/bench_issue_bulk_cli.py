@@ -9,8 +9,9 @@ database, one anchor transaction, the encrypted share of every bundle in the con
 the command's output in ``--out-dir`` (``bundles.jsonl`` and ``links.csv``; with ``--files``, one
 file per bundle instead of ``bundles.jsonl``). The command's own time line is printed beside it.
 
-Checked after the run: the output holds N bundles of one anchor transaction, and the first and
-the last verify VALID (``certledger verify``), their share links resolving in the content store.
+Checked after the run: the output holds N bundles of one anchor transaction and N share links;
+the first and the last bundle verify VALID (``certledger verify``); the first and the last link
+open their credential's share in the content store.
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_issue_bulk import TYPE, csv_rows  # noqa: E402
+
+from ledger.content.links import parse_share_link  # noqa: E402
+from ledger.content.local_store import LocalContentStore  # noqa: E402
+from ledger.content.share import decrypt_share  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [str(Path(sys.executable).parent / "certledger")]
@@ -75,6 +80,11 @@ def _check(home: Path, out: Path, n: int, files: bool) -> int:
     assert len(anchors) == 1, f"{len(anchors)} anchor transactions, expected one"
     links = (out / "links.csv").read_text("utf-8").splitlines()
     assert len(links) == n + 1, f"{len(links) - 1} share links, expected {n}"
+    for line in (links[1], links[-1]):   # a link opens its credential's bundle in the content store
+        credential_id, url = line.split(",")[1:]
+        link = parse_share_link(url)
+        share = json.loads(decrypt_share(LocalContentStore(home / "content").get(link.cid), link.key))
+        assert share["credential"]["id"] == credential_id, f"the link of {credential_id} opens another credential"
     for bundle in (first, last):
         verdict = subprocess.run([*CLI, "--data-dir", str(home), "verify", "-"], cwd=ROOT, input=bundle,
                                  capture_output=True)

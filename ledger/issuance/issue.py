@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from itertools import repeat
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -74,8 +75,10 @@ class _Request:
         self.actor = actor
         self.idempotency_key = idempotency_key
 
-    def values(self, signed: SignedRow, supersedes: str | None = None) -> tuple[dict, dict, dict]:
-        """(credential row, its body row, audit row) for the database."""
+    def values(self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
+               ) -> tuple[dict, dict, dict]:
+        """(credential row, its body row, audit row) for the database; ``sealed``: the credential
+        sealed already (``seal_all``), else it is sealed here."""
         values = {
             "id": signed.id,
             "agency_code": self.agency,
@@ -94,8 +97,9 @@ class _Request:
             "valid_until": parse_utc_datetime(signed.valid_until) if signed.valid_until else None,
             "request_row": signed.number,
         }
-        body = {"credential_id": signed.id,
-                "sealed_credential": self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))}
+        if sealed is None:
+            sealed = self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))
+        body = {"credential_id": signed.id, "sealed_credential": sealed}
         details = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
             details["supersedes"] = supersedes
@@ -109,27 +113,28 @@ def _date(value):
 
 
 class _Chunk:
-    """Credential and audit rows gathered and inserted ``_INSERT_CHUNK`` at a time on ``conn``."""
+    """Signed rows gathered, then sealed (the nonces in one system call) and inserted with their audit
+    rows ``_INSERT_CHUNK`` at a time on ``conn``."""
 
-    def __init__(self, conn):
-        self.conn, self.credentials, self.bodies, self.audits = conn, [], [], []
+    def __init__(self, conn, request: _Request):
+        self.conn, self.request, self.signed = conn, request, []
 
-    def add(self, credential: dict, body: dict, audit: dict) -> None:
-        self.credentials.append(credential)
-        self.bodies.append(body)
-        self.audits.append(audit)
-        if len(self.credentials) >= _INSERT_CHUNK:
+    def add(self, signed: SignedRow) -> None:
+        self.signed.append(signed)
+        if len(self.signed) >= _INSERT_CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        if not self.credentials:
+        if not self.signed:
             return
         if not self.conn.in_transaction():
             self.conn.begin()  # explicitly: on PostgreSQL the rows go through the driver's COPY
-        bulk_insert(self.conn, CRED, self.credentials, _INSERT_CHUNK)
-        bulk_insert(self.conn, BODY, self.bodies, _INSERT_CHUNK)
-        bulk_insert(self.conn, AUDIT, self.audits, _INSERT_CHUNK)
-        self.credentials, self.bodies, self.audits = [], [], []
+        sealed = self.request.ctx.sealer.seal_many([(s.canonical, s.id.encode("utf-8")) for s in self.signed])
+        credentials, bodies, audits = zip(*map(self.request.values, self.signed, repeat(None), sealed))
+        bulk_insert(self.conn, CRED, credentials, _INSERT_CHUNK)
+        bulk_insert(self.conn, BODY, bodies, _INSERT_CHUNK)
+        bulk_insert(self.conn, AUDIT, audits, _INSERT_CHUNK)
+        self.signed = []
 
 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
@@ -253,14 +258,14 @@ def _issue_many(ctx, agency: str, type_name: str, rows: list[Row], all_or_nothin
             # and written a chunk at a time while the workers sign on, so the database's work overlaps
             # theirs instead of following it. Refused rows under all-or-nothing stop the writing; the
             # transaction is rolled back unless committed at the end.
-            chunk = _Chunk(conn)
+            chunk = _Chunk(conn, request)
             for n, result in enumerate(sign_rows(request.signer, items, ctx.signing_workers), done + 1):
                 if isinstance(result, RefusedRow):
                     errors.append(RowError(result.number, result.errors))
                 else:
                     issued.append(IssuedRow(result.number, result.id, result.digest))
                     if not (errors and all_or_nothing):
-                        chunk.add(*request.values(result))
+                        chunk.add(result)
                 if progress is not None and (n % 1000 == 0 or n == total):
                     progress(n, total)
             errors.sort(key=lambda e: e.row)
