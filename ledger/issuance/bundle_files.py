@@ -2,24 +2,27 @@
 delivered: the bundles, and ``links.csv`` (row, credential id, share link).
 
 Delivery already builds every bundle of a batch once it is confirmed, in a worker process for a
-large batch, and prepares its share there (``ledger.issuance.delivery``, ``.sharing``); the output
-rides along instead of building them again afterwards. The bundles take one of two forms:
+large batch, and prepares its share there (``ledger.issuance.delivery``, ``.sharing``); the bundles
+are written there too, as each chunk is built, instead of being built again afterwards or sent
+back to this process. They take one of two forms:
 
-* ``bundles.jsonl`` (the default): a compact bundle per line, appended here as each chunk is
-  stored, in delivery (= row) order;
-* one file per bundle, ``NNNNNN.json`` by its row (``--files``), written in ``prepare`` (possibly in
-  the worker). Creating 100,000 files cost 3-53 s of kernel time on this machine's disk, varying
-  with what was deleted on it before: the reason it is not the default.
+* ``bundles.jsonl`` (the default): a compact bundle per line, in delivery (= row) order, appended
+  through a descriptor the worker inherits;
+* one file per bundle, ``NNNNNN.json`` by its row (``--files``). Creating 100,000 files cost 3-53 s
+  of kernel time on this machine's disk, varying with what was deleted on it before: the reason it
+  is not the default.
 
-A share's link is written once the share is recorded, from the shares the sink says it recorded
-(``ShareStore.store_prepared``): those are the keys that open the stored objects. Delivery is at
-least once: what is written already is not written again (a file is rewritten with the same
-bytes). Whatever was delivered elsewhere (another process held the anchoring lease) is written by
+A share's link is written here once the share is recorded, from the shares the sink says it
+recorded (``ShareStore.store_prepared``): those are the keys that open the stored objects.
+Delivery is at least once: a bundle is not written again once its chunk was stored (a file is
+rewritten with the same bytes), and lines a failed delivery wrote twice are dropped at the end.
+Whatever was delivered elsewhere (another process held the anchoring lease) is written by
 ``finish``. ``bundles.jsonl`` and ``links.csv`` are written under ``.partial`` names and renamed
 when complete, so neither is ever half-written under its own name.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -55,24 +58,30 @@ class UploadOutput:
         self.verifier_url = normalise_verifier_url(verifier_url)
         self.written: set[str] = set()   # bundles written (stored chunks, in this process)
         self.linked: set[str] = set()    # links written
-        self._files: dict[str, object] = {}
+        self._fds: dict[str, int] = {}
 
     @property
     def bundles_path(self) -> Path:
         return self.out_dir if self.one_file_each else self.out_dir / LINES_NAME
 
     def __enter__(self) -> "UploadOutput":
-        names = [LINKS_NAME] + ([] if self.one_file_each else [LINES_NAME])
-        for name in names:
-            self._files[name] = open(self.out_dir / (name + ".partial"), "wb")
-        self._files[LINKS_NAME].write(b"row,credentialId,link\n")
+        # Unbuffered and appending: the worker that builds the bundles writes lines through the
+        # same descriptor (inherited), each write landing whole at the end.
+        self._fds[LINKS_NAME] = os.open(self._partial(LINKS_NAME), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        _write_all(self._fds[LINKS_NAME], b"row,credentialId,link\n")
+        if not self.one_file_each:
+            self._fds[LINES_NAME] = os.open(self._partial(LINES_NAME), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+                                            0o600)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for name, file in self._files.items():
-            file.close()
+        for name, fd in self._fds.items():
+            os.close(fd)
             if exc_type is None:
-                os.replace(self.out_dir / (name + ".partial"), self.out_dir / name)
+                os.replace(self._partial(name), self.out_dir / name)
+
+    def _partial(self, name: str) -> Path:
+        return self.out_dir / (name + ".partial")
 
     def around(self, sink: BundleSink | None) -> BundleSink:
         """``sink``, with the upload's bundles and links written along."""
@@ -80,14 +89,14 @@ class UploadOutput:
 
         def prepare_too(items):
             mine = [(credential_id, data) for credential_id, data in items if credential_id in self.rows]
-            return (prepare(items) if prepare is not None else None), self._prepared(mine)
+            return (prepare(items) if prepare is not None else None), self._write_bundles(mine)
 
         def store(prepared) -> None:
-            result, mine = prepared
+            result, written = prepared
             recorded = sink.store(result) if sink is not None else None
             self._write_links((share.credential_id, share.cid, share.key) for share in recorded or ()
                               if share.credential_id in self.rows)
-            self._stored(mine)
+            self._written(written)
 
         return BundleSink(prepare_too, store)
 
@@ -95,26 +104,46 @@ class UploadOutput:
         """Write the bundles and links not written during delivery (``shares``: the ShareStore that
         recorded them); returns how many bundles."""
         missing = [credential_id for credential_id in self.rows if credential_id not in self.written]
-        self._stored(self._prepared(list(anchored_bundles(ctx, agency, missing))))
+        self._written(self._write_bundles(list(anchored_bundles(ctx, agency, missing))))
+        if not self.one_file_each:
+            self._drop_repeated_lines()
         unlinked = [credential_id for credential_id in self.rows if credential_id not in self.linked]
         self._write_lines(LINKS_NAME, [f"{self.rows[i]},{i},{url}".encode() for i, url
                                        in shares.link_urls(agency, unlinked, self.verifier_url)])
         self.linked.update(unlinked)
         return len(missing)
 
-    def _prepared(self, items: list[tuple[str, bytes]]):
-        if not self.one_file_each:
-            return items
-        for credential_id, data in items:
-            (self.out_dir / f"{self.rows[credential_id]:06d}.json").write_bytes(data)
-        return [(credential_id, None) for credential_id, _ in items]   # nothing more to send back
-
-    def _stored(self, items) -> None:
-        if not self.one_file_each:
+    def _write_bundles(self, items: list[tuple[str, bytes]]) -> list[str]:
+        """Write ``items`` (possibly in the worker, where ``written`` is as it was when it started);
+        returns their ids."""
+        if self.one_file_each:
+            for credential_id, data in items:
+                (self.out_dir / f"{self.rows[credential_id]:06d}.json").write_bytes(data)
+        else:
             self._write_lines(LINES_NAME, [data for credential_id, data in items if credential_id not in self.written])
-        self.written.update(credential_id for credential_id, _ in items)
+        return [credential_id for credential_id, _ in items]
+
+    def _written(self, ids: list[str]) -> None:
+        self.written.update(ids)
         if self.progress is not None:
             self.progress(len(self.written))
+
+    def _drop_repeated_lines(self) -> None:
+        """A chunk the worker wrote whose storing then failed is written again when delivery starts
+        over: keep the first line of each bundle (rare; counting the lines is cheap)."""
+        path = self._partial(LINES_NAME)
+        with open(path, "rb") as f:
+            lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 24), b""))
+        if lines == len(self.rows):
+            return
+        seen, kept = set(), []
+        for line in path.read_bytes().splitlines():
+            credential_id = json.loads(line)["credential"]["id"]
+            if credential_id not in seen:
+                seen.add(credential_id)
+                kept.append(line)
+        os.ftruncate(self._fds[LINES_NAME], 0)
+        self._write_lines(LINES_NAME, kept)
 
     def _write_links(self, shares) -> None:
         lines = []
@@ -126,7 +155,13 @@ class UploadOutput:
 
     def _write_lines(self, name: str, lines: list[bytes]) -> None:
         if lines:
-            self._files[name].write(b"\n".join(lines) + b"\n")
+            _write_all(self._fds[name], b"\n".join(lines) + b"\n")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 __all__ = ["LINES_NAME", "LINKS_NAME", "UploadOutput", "earlier_output"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +16,7 @@ from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
 from ledger.issuance import delivery
+from ledger.issuance.context import BundleSink
 from ledger.issuance.bundle_files import LINES_NAME, LINKS_NAME, UploadOutput, earlier_output
 from ledger.issuance.delivery import sink_of
 from ledger.issuance.wiring import attach_shares
@@ -35,7 +37,9 @@ def _bundles(out, one_file_each: bool) -> dict:
     else:
         texts = (out / LINES_NAME).read_bytes().splitlines()
     bundles = [json.loads(text) for text in texts]
-    return {b["credential"]["id"]: b for b in bundles}
+    by_id = {b["credential"]["id"]: b for b in bundles}
+    assert len(by_id) == len(bundles), "a bundle written twice"
+    return by_id
 
 
 def _check(ctx, store, out, upload, one_file_each: bool) -> None:
@@ -122,4 +126,34 @@ def test_a_failed_upload_leaves_nothing_under_the_final_names(issuer_world, tmp_
             raise RuntimeError("the command failed after writing")
     assert not (out / LINES_NAME).exists() and not (out / LINKS_NAME).exists()
     assert earlier_output(out) == []
+    ctx.engine.dispose()
+
+
+def test_lines_written_before_a_failed_delivery_are_not_repeated(issuer_world, tmp_path, monkeypatch):
+    monkeypatch.setattr(delivery, "CHUNK", 4)
+    monkeypatch.setattr(delivery, "PARALLEL_MIN", 4)
+    monkeypatch.setattr(delivery, "_can_fork", lambda: True)   # the worker writes lines ahead of the storing
+    clock = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
+    ctx = make_context(issuer_world, f"sqlite:///{tmp_path / 'db.sqlite'}", clock=lambda: clock[0])
+    store = LocalContentStore(tmp_path / "content")
+    shares = attach_shares(ctx, store)
+    working, calls = ctx.bundle_sink, []
+
+    def store_failing_once(prepared):   # the second chunk's storing fails, the first time only
+        calls.append(len(prepared))
+        if len(calls) == 2:
+            raise OSError("the content store went away")
+        return working.store(prepared)
+
+    ctx.bundle_sink = BundleSink(working.prepare, store_failing_once)
+    upload = _issue(ctx, 10, "again")
+    out = tmp_path / "out"
+    out.mkdir()
+    with UploadOutput(out, {row.id: row.row for row in upload}, VERIFIER) as output:
+        ctx.bundle_sink = output.around(ctx.bundle_sink)
+        assert anchor_once(ctx, flush=True).retrying
+        clock[0] += timedelta(hours=1)                       # past the backoff
+        assert anchor_once(ctx).completed
+        assert output.finish(ctx, EDU, shares) == 0
+    _check(ctx, store, out, upload, False)                  # each bundle once, each link opens its share
     ctx.engine.dispose()
