@@ -44,7 +44,8 @@ def earlier_output(out_dir: Path) -> list[str]:
     would overwrite or mix with."""
     if not out_dir.is_dir():
         return []
-    return sorted(name for name in os.listdir(out_dir) if name in (LINES_NAME, LINKS_NAME) or _FILE_NAME.fullmatch(name))
+    return sorted(name for name in os.listdir(out_dir)
+                  if name in (LINES_NAME, LINKS_NAME) or _FILE_NAME.fullmatch(name))
 
 
 class UploadOutput:
@@ -67,11 +68,10 @@ class UploadOutput:
     def __enter__(self) -> "UploadOutput":
         # Unbuffered and appending: the worker that builds the bundles writes lines through the
         # same descriptor (inherited), each write landing whole at the end.
-        self._fds[LINKS_NAME] = os.open(self._partial(LINKS_NAME), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        # Mode 0600: personal data, and the links' keys.
+        for name in [LINKS_NAME] + ([] if self.one_file_each else [LINES_NAME]):
+            self._fds[name] = os.open(self._partial(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         _write_all(self._fds[LINKS_NAME], b"row,credentialId,link\n")
-        if not self.one_file_each:
-            self._fds[LINES_NAME] = os.open(self._partial(LINES_NAME), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
-                                            0o600)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -150,7 +150,8 @@ class UploadOutput:
         for credential_id, cid, key in shares:
             if credential_id not in self.linked:
                 self.linked.add(credential_id)
-                lines.append(f"{self.rows[credential_id]},{credential_id},{share_url(self.verifier_url, cid, key)}".encode())
+                url = share_url(self.verifier_url, cid, key)
+                lines.append(f"{self.rows[credential_id]},{credential_id},{url}".encode())
         self._write_lines(LINKS_NAME, lines)
 
     def _write_lines(self, name: str, lines: list[bytes]) -> None:

@@ -37,7 +37,7 @@ class BundleSink:
     the shares recorded now, whose links open them)."""
 
     prepare: Callable[[list[tuple[str, bytes]]], Any]
-    store: Callable[[Any], None]
+    store: Callable[[Any], Any]
 
 
 def utc_clock() -> datetime:

@@ -78,7 +78,7 @@ class _Request:
     def values(self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
                ) -> tuple[dict, dict, dict]:
         """(credential row, its body row, audit row) for the database; ``sealed``: the credential
-        sealed already (``seal_all``), else it is sealed here."""
+        sealed already (``StorageSealer.seal_many``), else it is sealed here."""
         values = {
             "id": signed.id,
             "agency_code": self.agency,
