@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from nacl.bindings import crypto_sign
 
 from ledger import did_key
+from ledger.ed25519_checks import weak_key_reason
 from ledger.keccak import keccak256
 
 PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
@@ -79,11 +80,17 @@ class PassphraseMissingError(KeyStoreError):
     """No passphrase was configured for opening key files."""
 
 
+class WeakKeyError(ValueError):
+    """32 bytes that are not an acceptable Ed25519 public key (``ledger.ed25519_checks``)."""
+
+
 # ---------------------------------------------------------------- Ed25519 types
 
 
 class PublicKey:
-    """An Ed25519 public key (32 bytes), as named by a did:key."""
+    """An Ed25519 public key (32 bytes), as named by a did:key. Constructing one refuses weak keys
+    (small order, non-canonical, off the curve) with :class:`WeakKeyError`: every key CertLedger reads
+    — registration, key files, verification — becomes one of these first."""
 
     __slots__ = ("_raw", "_key", "_multibase")
 
@@ -91,6 +98,9 @@ class PublicKey:
         raw = bytes(raw)
         if len(raw) != 32:
             raise ValueError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
+        weak = weak_key_reason(raw)
+        if weak is not None:
+            raise WeakKeyError(f"not an acceptable Ed25519 public key: {weak}")
         self._raw = raw
         self._key = Ed25519PublicKey.from_public_bytes(raw)
         self._multibase: str | None = None  # encoded on first use, then kept (keys are immutable)
@@ -318,6 +328,14 @@ class KeyFile:
         return f"KeyFile(kind={self.kind!r}, public={self.public!r})"
 
 
+def _check_public_did(public: str) -> None:
+    """The clear public part of an Ed25519 key file names an acceptable key (never a weak one)."""
+    try:
+        PublicKey.from_did(public)
+    except (did_key.DidKeyError, ValueError) as exc:
+        raise KeyFileError(f"key file field public is not an acceptable Ed25519 did:key: {exc}") from None
+
+
 def _public_for(kind: str, secret: bytes) -> str:
     if kind == KIND_ED25519:
         return SigningKey.from_seed(secret).public_key.did
@@ -387,6 +405,8 @@ def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> Key
     public = document.get("public")
     if not isinstance(public, str):
         raise KeyFileError("key file field public must be a string")
+    if file_kind == KIND_ED25519:
+        _check_public_did(public)
     header = {k: document[k] for k in ("type", "version", "kind", "public", "kdf")}
     key = _derive(passphrase, salt, n, r, p)
     try:
@@ -437,7 +457,10 @@ def save_key_file(
 def read_key_file_public(path: str | os.PathLike) -> tuple[str, str]:
     """``(kind, public)`` from a key file, without the passphrase."""
     doc = _read_json(path)
-    return doc.get("kind"), doc.get("public")
+    kind, public = doc.get("kind"), doc.get("public")
+    if kind == KIND_ED25519:
+        _check_public_did(public)
+    return kind, public
 
 
 def _read_json(path: str | os.PathLike) -> dict:
@@ -495,6 +518,7 @@ __all__ = [
     "PassphraseMissingError",
     "PublicKey",
     "SigningKey",
+    "WeakKeyError",
     "WrongPassphraseError",
     "generate_operator_key",
     "load_key_file",

@@ -37,7 +37,7 @@ from ledger.canonical import (
     value_text,
 )
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
-from ledger.keys import PublicKey, SigningKey
+from ledger.keys import PublicKey, SigningKey, WeakKeyError
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
@@ -53,6 +53,7 @@ WRONG_PROOF_PURPOSE = "WRONG_PROOF_PURPOSE"
 INVALID_CREATED = "INVALID_CREATED"
 INVALID_VERIFICATION_METHOD = "INVALID_VERIFICATION_METHOD"
 KEY_MISMATCH = "KEY_MISMATCH"
+WEAK_KEY = "WEAK_KEY"
 INVALID_PROOF_VALUE = "INVALID_PROOF_VALUE"
 CONTEXT_MISMATCH = "CONTEXT_MISMATCH"
 NOT_CANONICALIZABLE = "NOT_CANONICALIZABLE"
@@ -241,6 +242,8 @@ def _verify(
     if vm.startswith(did_key.DID_KEY_PREFIX):
         try:
             key = PublicKey.from_verification_method(vm)
+        except WeakKeyError as exc:
+            raise _fail(WEAK_KEY, f"verificationMethod {vm!r}: {exc}") from None
         except (did_key.DidKeyError, ValueError) as exc:
             raise _fail(INVALID_VERIFICATION_METHOD, f"verificationMethod {vm!r}: {exc}") from None
         if public_key is not None and public_key != key:
