@@ -1,25 +1,34 @@
-"""The CertLedger credential: a W3C Verifiable Credential 2.0 (DESIGN.md, "Credential").
+"""The CertLedger credential, protocol v2: a W3C Verifiable Credential 2.0 (docs/protocol.md,
+"Credential").
 
 Shape::
 
-    {"@context": ["https://www.w3.org/ns/credentials/v2"],
+    {"@context": ["https://www.w3.org/ns/credentials/v2",
+                  "https://www.w3.org/ns/credentials/undefined-terms/v2"],
      "id": "urn:uuid:…",
      "type": ["VerifiableCredential", "<type name>"],
-     "issuer": {"id": "urn:certledger:agency:<code>", "name": "…"},
+     "issuer": {"id": "did:key:z6Mk…", "name": "…", "agency": "urn:certledger:agency:<code>"},
      "validFrom": "YYYY-MM-DDTHH:MM:SSZ", "validUntil": "…" (optional),
      "credentialSubject": {…claims, checked against the type's JSON Schema…},
+     "credentialStatus": [<revocation entry>, <suspension entry>],   (Bitstring Status List)
      "proof": {eddsa-jcs-2022 DataIntegrityProof, see ledger.proof}}
 
-:func:`issue_credential` validates, builds and signs; :func:`check_credential`
-is the verifier's ``format`` check: it reports every deviation from this
-profile as ``{field, reason}`` and returns a typed view of the credential.
+The issuer is the did:key of the signing key, because W3C verifiers require the issuer to control
+the proof's verification method; ``issuer.agency`` names the agency, which a verifier trusts only
+once the chain confirms that this key belonged to it. The second context (W3C's issuer-dependent
+``@vocab``) makes every type name and claim a defined term, so JSON-LD processors in safe mode
+keep them all.
+
+:func:`issue_credential` validates, builds and signs; :func:`check_credential` is the verifier's
+``format`` check: it reports every deviation from this profile as ``{field, reason}`` and returns a
+typed view of the credential.
 """
 
 from __future__ import annotations
 
-import re
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -28,25 +37,25 @@ from ledger import did_key
 from ledger.credential_types import CredentialType
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.errors import FieldError, ValidationError
-from ledger.identifiers import (
-    agency_code_from_issuer_id,
-    agency_id,
-    check_agency_code,
-    is_type_name,
-    issuer_id,
-    type_id,
-)
+from ledger.identifiers import agency_code_from_iri, agency_id, agency_iri, check_agency_code, is_type_name, type_id
+from ledger.ijson import number_errors
 from ledger.keys import PublicKey, SigningKey
 from ledger.proof import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE, create_proof
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+UNDEFINED_TERMS_CONTEXT = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+CREDENTIAL_CONTEXT = (VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT)
 VERIFIABLE_CREDENTIAL = "VerifiableCredential"
+STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
+STATUS_PURPOSES = ("revocation", "suspension")
 _URN_UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
+_LIST_URL = re.compile(r"https?://[^\s#]+")
 
 
 @dataclass(frozen=True)
 class Issuer:
-    """An issuing agency as named in credentials: code and display name."""
+    """An issuing agency as credentials name it: code and display name."""
 
     code: str
     name: str
@@ -57,15 +66,17 @@ class Issuer:
             raise ValueError("issuer name must be a non-empty string")
 
     @property
-    def id(self) -> str:
-        return issuer_id(self.code)
+    def agency(self) -> str:
+        """The agency's IRI, ``urn:certledger:agency:<code>``."""
+        return agency_iri(self.code)
 
     @property
     def agency_id(self) -> bytes:
         return agency_id(self.code)
 
-    def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name}
+    def to_json(self, public_key: PublicKey) -> dict:
+        """The credential's ``issuer``: the signing key's did:key, the name, the agency."""
+        return {"id": public_key.did, "name": self.name, "agency": self.agency}
 
 
 def new_credential_id() -> str:
@@ -92,21 +103,25 @@ def build_credential(
     ctype: CredentialType,
     subject: Mapping,
     issuer: Issuer,
+    public_key: PublicKey,
     *,
+    status: Sequence[Mapping],
     valid_from: datetime | str,
     valid_until: datetime | str | None = None,
     credential_id: str | None = None,
 ) -> dict:
     """The unsigned credential, after validating ``subject`` against the type's schema.
 
-    Raises :class:`ValidationError` listing every problem (subject fields,
-    dates, id) before anything is signed.
+    ``status`` is the two Bitstring Status List entries of the credential's slot
+    (``ledger.status_list.status_entries``). Raises :class:`ValidationError` listing every problem
+    (subject fields and numbers, dates, id, status entries) before anything is signed.
     """
     errors: list[FieldError] = []
     if not isinstance(subject, Mapping):
         errors.append(FieldError("credentialSubject", "must be a JSON object"))
     else:
         errors.extend(ctype.subject_errors(dict(subject)))
+        errors.extend(number_errors(subject, "credentialSubject"))
     vf = vu = None
     try:
         vf = _date_str(valid_from, "validFrom")
@@ -122,18 +137,20 @@ def build_credential(
     cid = credential_id or new_credential_id()
     if _URN_UUID.fullmatch(cid) is None:
         errors.append(FieldError("id", "must be urn:uuid:<UUID>"))
+    _check_status(status, errors.append)
     if errors:
         raise ValidationError(errors, f"cannot issue {ctype.name}")
     credential = {
-        "@context": [VC_V2_CONTEXT],
+        "@context": list(CREDENTIAL_CONTEXT),
         "id": cid,
         "type": [VERIFIABLE_CREDENTIAL, ctype.name],
-        "issuer": issuer.to_json(),
+        "issuer": issuer.to_json(public_key),
         "validFrom": vf,
     }
     if vu is not None:
         credential["validUntil"] = vu
     credential["credentialSubject"] = dict(subject)
+    credential["credentialStatus"] = [dict(entry) for entry in status]
     return credential
 
 
@@ -143,6 +160,7 @@ def issue_credential(
     issuer: Issuer,
     signing_key: SigningKey,
     *,
+    status: Sequence[Mapping],
     created: datetime | str | None = None,
     valid_from: datetime | str | None = None,
     valid_until: datetime | str | None = None,
@@ -158,6 +176,8 @@ def issue_credential(
         ctype,
         subject,
         issuer,
+        signing_key.public_key,
+        status=status,
         valid_from=valid_from if valid_from is not None else created_s,
         valid_until=valid_until,
         credential_id=credential_id,
@@ -168,10 +188,19 @@ def issue_credential(
 
 # ------------------------------------------------------------- format check
 
-# Verifiers meet the same few issuers and types bundle after bundle: remember the answers for
-# valid texts (an invalid one raises or is False every time, as before).
-_agency_code_of = lru_cache(maxsize=1024)(agency_code_from_issuer_id)
+# Verifiers meet the same few agencies, keys and types bundle after bundle: remember the answers
+# for valid texts (an invalid one raises or is False every time).
+_agency_code_of = lru_cache(maxsize=1024)(agency_code_from_iri)
 _known_type_name = lru_cache(maxsize=1024)(is_type_name)
+_key_of_did = lru_cache(maxsize=1024)(did_key.public_key_from_did)
+
+
+@dataclass(frozen=True)
+class StatusSlot:
+    """Where a credential's status bits are published: one index in two lists."""
+
+    index: int
+    lists: dict  # purpose -> status list credential URL
 
 
 @dataclass(frozen=True)
@@ -181,16 +210,18 @@ class CredentialView:
     id: str
     type_name: str
     agency_code: str
+    issuer_did: str
     issuer_name: str
     valid_from: datetime
     valid_until: datetime | None
     proof_created: datetime
     verification_method: str
-    public_key: PublicKey
+    public_key_raw: bytes  # the issuer's key; whether it is acceptable is the integrity check's
+    status: StatusSlot
 
     @property
-    def issuer_id(self) -> str:
-        return issuer_id(self.agency_code)
+    def agency(self) -> str:
+        return agency_iri(self.agency_code)
 
     @property
     def agency_id(self) -> bytes:
@@ -201,23 +232,69 @@ class CredentialView:
         return type_id(self.type_name)
 
 
-def check_credential(credential: object) -> CredentialView:
+def _is_object(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _check_status(status: object, add) -> StatusSlot | None:
+    """``credentialStatus``: exactly one revocation and one suspension entry of a Bitstring Status
+    List, both at the same index; each entry's id is its list's URL and ``#<index>``."""
+    if not isinstance(status, (list, tuple)) or len(status) != 2:
+        add(FieldError("credentialStatus", "must be an array of two entries (revocation and suspension)"))
+        return None
+    index, lists, ok = None, {}, True
+    for i, entry in enumerate(status):
+        here = f"credentialStatus[{i}]"
+        if not _is_object(entry):
+            add(FieldError(here, "must be an object"))
+            ok = False
+            continue
+        if entry.get("type") != STATUS_ENTRY_TYPE:
+            add(FieldError(f"{here}.type", f"must be {STATUS_ENTRY_TYPE}"))
+            ok = False
+        purpose = entry.get("statusPurpose")
+        if purpose not in STATUS_PURPOSES or purpose in lists:
+            add(FieldError(f"{here}.statusPurpose", "must be revocation or suspension, one entry each"))
+            ok = False
+        raw_index = entry.get("statusListIndex")
+        if type(raw_index) is not str or _INDEX.fullmatch(raw_index) is None:
+            add(FieldError(f"{here}.statusListIndex", "must be a decimal integer written as a string"))
+            ok = False
+        elif index is not None and raw_index != index:
+            add(FieldError(f"{here}.statusListIndex", "must be the same index in both entries"))
+            ok = False
+        else:
+            index = raw_index
+        url = entry.get("statusListCredential")
+        if type(url) is not str or _LIST_URL.fullmatch(url) is None:
+            add(FieldError(f"{here}.statusListCredential", "must be an http(s) URL without a fragment"))
+            ok = False
+        elif entry.get("id") != f"{url}#{raw_index}":
+            add(FieldError(f"{here}.id", "must be the statusListCredential URL followed by #<statusListIndex>"))
+            ok = False
+        if ok:
+            lists[purpose] = url
+    if not ok or index is None:
+        return None
+    return StatusSlot(int(index), lists)
+
+
+def check_credential(credential: object, *, numbers_checked: bool = False) -> CredentialView:
     """Check the CertLedger credential profile (not the signature, see ``ledger.proof``).
 
-    Raises :class:`ValidationError` listing every deviation; returns a
-    :class:`CredentialView` when the credential is well formed.
+    Raises :class:`ValidationError` listing every deviation; returns a :class:`CredentialView`
+    when the credential is well formed. ``numbers_checked``: the caller's JSON parser already saw
+    that every number is I-JSON (``ledger.bundle.parse_bundle_plain``), so the walk is skipped.
     """
     errs: list[FieldError] = []
     add = lambda field, reason: errs.append(FieldError(field, reason))  # noqa: E731
-    if type(credential) is not dict and not isinstance(credential, Mapping):
+    if not _is_object(credential):
         raise ValidationError([FieldError("credential", "must be a JSON object")])
     c = credential
 
     ctx = c.get("@context")
-    if not isinstance(ctx, list) or not ctx:
-        add("@context", "must be a non-empty array")
-    elif ctx[0] != VC_V2_CONTEXT:
-        add("@context", f"first item must be {VC_V2_CONTEXT}")
+    if not isinstance(ctx, list) or tuple(ctx) != CREDENTIAL_CONTEXT:
+        add("@context", f'must be ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]')
 
     cid = c.get("id")
     if not isinstance(cid, str) or _URN_UUID.fullmatch(cid) is None:
@@ -233,15 +310,20 @@ def check_credential(credential: object) -> CredentialView:
         type_name = ctype[1]
 
     issuer = c.get("issuer")
-    code = name = None
-    if type(issuer) is not dict and not isinstance(issuer, Mapping):
-        add("issuer", 'must be an object {"id": "urn:certledger:agency:<code>", "name": …}')
+    code = name = did = raw_key = None
+    if not _is_object(issuer):
+        add("issuer", 'must be an object {"id": "did:key:…", "name": …, "agency": "urn:certledger:agency:<code>"}')
     else:
+        did = issuer.get("id")
         try:
-            iid = issuer.get("id")
-            code = _agency_code_of(iid) if type(iid) is str else agency_code_from_issuer_id(iid)
+            raw_key = _key_of_did(did) if type(did) is str else did_key.public_key_from_did(did)
+        except did_key.DidKeyError as exc:
+            add("issuer.id", f"must be the did:key of an Ed25519 key ({exc})")
+        try:
+            iri = issuer.get("agency")
+            code = _agency_code_of(iri) if type(iri) is str else agency_code_from_iri(iri)
         except ValueError as exc:
-            add("issuer.id", str(exc))
+            add("issuer.agency", str(exc))
         name = issuer.get("name")
         if not isinstance(name, str) or not name.strip():
             add("issuer.name", "must be a non-empty string")
@@ -262,15 +344,16 @@ def check_credential(credential: object) -> CredentialView:
     if valid_from and valid_until and valid_until <= valid_from:
         add("validUntil", "must be later than validFrom")
 
-    subject = c.get("credentialSubject")
-    if type(subject) is not dict and not isinstance(subject, Mapping):
+    if not _is_object(c.get("credentialSubject")):
         add("credentialSubject", "must be a JSON object")
 
+    slot = _check_status(c.get("credentialStatus"), errs.append)
+
     proof = c.get("proof")
-    created = vm = key = None
+    created = vm = None
     if proof is None:
         add("proof", "is required")
-    elif type(proof) is not dict and not isinstance(proof, Mapping):
+    elif not _is_object(proof):
         add("proof", "must be a single proof object")
     else:
         if proof.get("type") != PROOF_TYPE:
@@ -287,13 +370,14 @@ def check_credential(credential: object) -> CredentialView:
             except DateTimeFormatError as exc:
                 add("proof.created", str(exc))
         vm = proof.get("verificationMethod")
-        try:
-            key = PublicKey.from_verification_method(vm)
-        except (did_key.DidKeyError, ValueError) as exc:
-            add("proof.verificationMethod", f"must be did:key:<key>#<key> of an Ed25519 key ({exc})")
+        if raw_key is not None and vm != f"{did}#{did[len(did_key.DID_KEY_PREFIX):]}":
+            add("proof.verificationMethod", "must be the issuer's key: <issuer.id>#<multibase key>")
         pv = proof.get("proofValue")
         if not isinstance(pv, str) or not pv.startswith("z"):
             add("proof.proofValue", "must be a base58btc multibase string (z…)")
+
+    if not numbers_checked:
+        errs.extend(number_errors(c))
 
     if errs:
         raise ValidationError(errs, "malformed credential")
@@ -301,19 +385,25 @@ def check_credential(credential: object) -> CredentialView:
         id=cid,
         type_name=type_name,
         agency_code=code,
+        issuer_did=did,
         issuer_name=name,
         valid_from=valid_from,
         valid_until=valid_until,
         proof_created=created,
         verification_method=vm,
-        public_key=key,
+        public_key_raw=raw_key,
+        status=slot,
     )
 
 
 __all__ = [
+    "CREDENTIAL_CONTEXT",
+    "STATUS_PURPOSES",
+    "UNDEFINED_TERMS_CONTEXT",
     "VC_V2_CONTEXT",
     "CredentialView",
     "Issuer",
+    "StatusSlot",
     "build_credential",
     "check_credential",
     "issue_credential",

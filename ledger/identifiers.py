@@ -1,8 +1,9 @@
 """Agency and credential-type identifiers (DESIGN.md, "Agency and type identifiers").
 
 An agency has a short code (``[a-z0-9-]{3,64}``, e.g. ``zj-hz-education``);
-on chain it is ``agencyId = keccak256(utf8(code))`` and in a credential its
-issuer id is ``urn:certledger:agency:<code>``. A credential type name (e.g.
+on chain it is ``agencyId = keccak256(utf8(code))`` and in a credential it is
+named by the IRI ``urn:certledger:agency:<code>`` (``issuer.agency``; the
+issuer's ``id`` is the did:key of the signing key, docs/protocol.md). A credential type name (e.g.
 ``DegreeCertificate``) is ``typeId = keccak256(utf8(name))`` on chain.
 """
 
@@ -13,7 +14,7 @@ import re
 from ledger.keccak import keccak256
 
 AGENCY_CODE_RE = re.compile(r"[a-z0-9-]{3,64}")
-ISSUER_ID_PREFIX = "urn:certledger:agency:"
+AGENCY_IRI_PREFIX = "urn:certledger:agency:"
 # Type names are VC type terms: PascalCase ASCII, 3..64 characters.
 TYPE_NAME_RE = re.compile(r"[A-Z][A-Za-z0-9]{2,63}")
 _RESERVED_TYPE_NAMES = frozenset({"VerifiableCredential", "VerifiablePresentation"})
@@ -59,28 +60,28 @@ def type_id(name: str) -> bytes:
     return keccak256(check_type_name(name).encode("utf-8"))
 
 
-def issuer_id(code: str) -> str:
+def agency_iri(code: str) -> str:
     """``urn:certledger:agency:<code>``."""
-    return ISSUER_ID_PREFIX + check_agency_code(code)
+    return AGENCY_IRI_PREFIX + check_agency_code(code)
 
 
-def agency_code_from_issuer_id(value: str) -> str:
+def agency_code_from_iri(value: str) -> str:
     """The agency code inside ``urn:certledger:agency:<code>`` (``ValueError`` otherwise)."""
-    if not isinstance(value, str) or not value.startswith(ISSUER_ID_PREFIX):
-        raise ValueError(f"issuer id must be {ISSUER_ID_PREFIX}<agency code>")
-    return check_agency_code(value[len(ISSUER_ID_PREFIX) :])
+    if not isinstance(value, str) or not value.startswith(AGENCY_IRI_PREFIX):
+        raise ValueError(f"must be {AGENCY_IRI_PREFIX}<agency code>")
+    return check_agency_code(value[len(AGENCY_IRI_PREFIX) :])
 
 
 __all__ = [
     "AGENCY_CODE_RE",
-    "ISSUER_ID_PREFIX",
+    "AGENCY_IRI_PREFIX",
     "TYPE_NAME_RE",
-    "agency_code_from_issuer_id",
+    "agency_code_from_iri",
     "agency_id",
+    "agency_iri",
     "check_agency_code",
     "check_type_name",
     "is_agency_code",
     "is_type_name",
-    "issuer_id",
     "type_id",
 ]
