@@ -2,7 +2,7 @@
 
 ::
 
-    {"type": "CertLedgerBundle", "version": 1,
+    {"type": "CertLedgerBundle", "version": 2,
      "credential": {…the signed VC…},
      "anchor": {"ledger": "eip155:<chainId>:<0xaddress>",
                 "registry": "eip155:<chainId>:<0xaddress>",
@@ -12,9 +12,11 @@
                | null}
 
 Parsing is strict, because a verifier must not guess: duplicate JSON keys,
-unknown fields (top level and in ``anchor``), another ``type`` or
-``version``, malformed hex, malformed CAIP-10 accounts, a non-integer block
-number are each a :class:`BundleFormatError` naming the field and the reason.
+unknown fields (top level and in ``anchor``), another ``type``, malformed hex,
+malformed CAIP-10 accounts, a non-integer block number are each a
+:class:`BundleFormatError` naming the field and the reason. A bundle of another
+``version`` (v1 bundles, whose chain records had no agency namespace) is one
+too, with the code ``UNSUPPORTED_VERSION``.
 
 Conventions chosen here (the wire format for other implementations):
 
@@ -47,7 +49,7 @@ from ledger.json_depth import MAX_DEPTH, too_deep, value_too_deep
 from ledger.keccak import keccak256
 
 BUNDLE_TYPE = "CertLedgerBundle"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 MAX_PATH_LENGTH = 64  # 2**64 leaves: more than any batch
 _TOP_FIELDS = ("type", "version", "credential", "anchor")
 _ANCHOR_FIELDS = ("ledger", "registry", "digest", "root", "path", "txHash", "blockNumber")
@@ -58,12 +60,14 @@ _CAIP10 = re.compile(r"eip155:(0|[1-9][0-9]{0,31}):(0x[0-9a-fA-F]{40})")
 
 
 class BundleFormatError(ValueError):
-    """A bundle that is not well formed: ``field`` (dotted path) and ``reason``."""
+    """A bundle that is not well formed: ``field`` (dotted path), ``reason``, and ``code``
+    (``BUNDLE_MALFORMED``, or ``UNSUPPORTED_VERSION`` for a bundle of another protocol version)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, code: str = "BUNDLE_MALFORMED") -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
 
 
 @lru_cache(maxsize=1024)  # a verifier sees the same few deployments
@@ -348,8 +352,11 @@ def _bundle_from_obj(obj: object) -> Bundle:
     if "version" not in obj:
         raise BundleFormatError("version", "is required")
     version = obj["version"]
-    if type(version) is not int or version != BUNDLE_VERSION:
-        raise BundleFormatError("version", f"unsupported version {version!r}; this software reads version {BUNDLE_VERSION}")
+    if type(version) is not int:
+        raise BundleFormatError("version", "must be an integer")
+    if version != BUNDLE_VERSION:
+        raise BundleFormatError("version", f"unsupported version {version}; this software reads version {BUNDLE_VERSION}",
+                                "UNSUPPORTED_VERSION")
     if "credential" not in obj:
         raise BundleFormatError("credential", "is required")
     credential = obj["credential"]
