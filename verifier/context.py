@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ledger.chain.records import AnchorRecord
+from ledger.chain.records import AgencyInfo, AnchorRecord
 from ledger.proof import VerifiedProof
 
 from .chain_state import ChainReader
@@ -20,7 +20,8 @@ class VerificationContext:
     # set by `format`
     bundle: object | None = None     # ledger.bundle.Bundle
     credential: dict | None = None
-    agency_code: str | None = None
+    agency_code: str | None = None   # from credential.issuer.agency: the namespace every chain read uses
+    agency_id: bytes | None = None   # keccak256(agency_code)
     type_name: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
@@ -32,3 +33,5 @@ class VerificationContext:
     digest: bytes | None = None
     deployment: TrustedDeployment | None = None
     anchor: AnchorRecord | None = None
+    # set by `issuer`
+    agency: AgencyInfo | None = None  # the agency as the chain names it

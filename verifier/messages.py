@@ -18,6 +18,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # format
     "FORMAT_OK": ("The bundle and its credential are well-formed.", "凭证包及其凭证格式正确。"),
     "BUNDLE_MALFORMED": ("The bundle is malformed: {field}: {reason}", "凭证包格式错误：{field}：{reason}"),
+    "UNSUPPORTED_VERSION": (
+        "This bundle uses another version of the protocol: {reason}",
+        "该凭证包使用其他版本的协议：{reason}",
+    ),
     "CREDENTIAL_MALFORMED": ("The credential is malformed: {field}: {reason}", "凭证格式错误：{field}：{reason}"),
     # integrity
     "SIGNATURE_VALID": ("The issuer's signature is valid ({key}).", "签发机构的签名有效（{key}）。"),
@@ -30,6 +34,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_CREATED": ("The proof's creation time is invalid: {reason}", "签名时间无效：{reason}"),
     "INVALID_VERIFICATION_METHOD": ("The signing key reference is invalid: {reason}", "签名密钥标识无效：{reason}"),
     "KEY_MISMATCH": ("The proof names another key: {reason}", "签名证明指向其他密钥：{reason}"),
+    "WEAK_KEY": ("The signing key is not an acceptable Ed25519 key: {reason}", "签名密钥不是可接受的 Ed25519 密钥：{reason}"),
     "INVALID_PROOF_VALUE": ("The signature value is malformed: {reason}", "签名值格式错误：{reason}"),
     "CONTEXT_MISMATCH": ("The proof's @context does not match the credential: {reason}", "签名证明的 @context 与凭证不符：{reason}"),
     "NOT_CANONICALIZABLE": ("The credential cannot be canonicalised: {reason}", "凭证无法规范化：{reason}"),
@@ -49,28 +54,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "凭证摘要 {actual} 与凭证包记录的 {expected} 不符：内容已被改动。",
     ),
     "MERKLE_PATH_INVALID": ("The Merkle path does not lead to the anchored root {root}.", "默克尔路径不能推导出存证根 {root}。"),
-    "ROOT_NOT_ANCHORED": ("The batch root {root} is not anchored in the trusted ledger.", "批次根 {root} 未在受信任账本中存证。"),
+    "ROOT_NOT_ANCHORED": (
+        "The batch root {root} is not anchored by {agency} in the trusted ledger.",
+        "批次根 {root} 未由 {agency} 在受信任账本中存证。",
+    ),
     "CHAIN_UNAVAILABLE": ("Could not read the chain: {detail}", "无法读取区块链：{detail}"),
     # issuer
     "ISSUER_AUTHORISED": (
-        "Signed by a key of {agency}, valid at the anchor time; the agency may issue {type}.",
-        "由 {agency} 的有效密钥签名（以存证时间为准）；该机构有权签发 {type}。",
+        "Signed by a key of {agencyName} ({agency}) on chain, valid at the anchor time; the agency may issue {type}.",
+        "由链上登记的 {agencyName}（{agency}）的有效密钥签名（以存证时间为准）；该机构有权签发 {type}。",
     ),
-    "ANCHORED_BY_OTHER_AGENCY": (
-        "The batch was anchored by another agency than the issuer {agency}.",
-        "该批次并非由签发机构 {agency} 存证。",
-    ),
-    "KEY_NOT_REGISTERED": ("The signing key is not registered for any agency.", "签名密钥未在任何机构登记。"),
-    "KEY_OF_OTHER_AGENCY": ("The signing key belongs to another agency than {agency}.", "签名密钥属于 {agency} 以外的机构。"),
-    "KEY_NOT_YET_VALID": ("The signing key was not yet valid at the anchor time.", "存证时签名密钥尚未生效。"),
+    "AGENCY_NOT_REGISTERED": ("The agency {agency} is not registered on chain.", "机构 {agency} 未在链上登记。"),
+    "KEY_NOT_REGISTERED": ("The signing key is not registered for {agencyName} ({agency}).", "签名密钥未登记为 {agencyName}（{agency}）的密钥。"),
+    "KEY_NOT_YET_VALID": ("The signing key was not yet valid at the anchor time (valid from {validFrom}).", "存证时签名密钥尚未生效（生效时间 {validFrom}）。"),
     "KEY_REVOKED": ("The signing key was revoked as of {revokedAt}, before the anchor time.", "签名密钥已于 {revokedAt} 撤销，早于存证时间。"),
-    "TYPE_NOT_PERMITTED": ("{agency} is not permitted to issue {type}.", "{agency} 无权签发 {type}。"),
+    "TYPE_NOT_PERMITTED": ("{agencyName} ({agency}) is not permitted to issue {type}.", "{agencyName}（{agency}）无权签发 {type}。"),
     "CREATED_AFTER_ANCHOR": ("The proof claims to be created after the anchor time.", "签名时间晚于存证时间。"),
     # status
     "STATUS_ACTIVE": ("Not revoked, not suspended.", "未被撤销，未被暂停。"),
     "REVOKED": ("Revoked ({reasonText}) on {since}.", "已于 {since} 撤销（{reasonTextZh}）。"),
     "BATCH_REVOKED": ("The whole batch was revoked ({reasonText}) on {since}.", "整个批次已于 {since} 撤销（{reasonTextZh}）。"),
     "SUSPENDED": ("Suspended ({reasonText}) since {since}.", "自 {since} 起暂停（{reasonTextZh}）。"),
+    "BATCH_SUSPENDED": ("The whole batch is suspended ({reasonText}) since {since}.", "整个批次自 {since} 起暂停（{reasonTextZh}）。"),
+    "UNKNOWN_STATE": (
+        "The chain records an unknown state {state} for the {scope}: it is not accepted as active.",
+        "区块链记录的{scopeZh}状态 {state} 无法识别，不能视为有效。",
+    ),
     # validity
     "WITHIN_VALIDITY": ("Within its validity period.", "在有效期内。"),
     "NOT_YET_VALID": ("Not valid before {validFrom}.", "{validFrom} 之前无效。"),

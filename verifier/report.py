@@ -42,13 +42,15 @@ class CheckResult:
     def message_zh(self) -> str:
         return render(self.code, "zh-CN", self.data)
 
-    def to_json(self) -> dict:
+    def to_json(self, language: str = "en") -> dict:
+        """``message`` is in ``language`` (``en`` or ``zh-CN``); ``messages`` holds both."""
+        en, zh = self.message, self.message_zh
         return {
             "name": self.name,
             "status": self.status.value,
             "code": self.code,
-            "message": self.message,
-            "messages": {"en": self.message, "zh-CN": self.message_zh},
+            "message": zh if language.startswith("zh") else en,
+            "messages": {"en": en, "zh-CN": zh},
         }
 
 
@@ -117,7 +119,7 @@ _CHECK_NAME_SET = frozenset(CHECK_NAMES)
 @dataclass(frozen=True)
 class Report:
     checks: list[CheckResult]
-    credential: dict  # {"id", "type", "issuer", "anchoredAt"} as far as known
+    credential: dict  # {"id", "type", "issuer": {"id", "name", "agency": {"code", "name"}}, "anchoredAt"} as far as known
 
     @property
     def verdict(self) -> Verdict:
@@ -126,9 +128,9 @@ class Report:
     def check(self, name: str) -> CheckResult:
         return next(c for c in self.checks if c.name == name)
 
-    def to_json(self) -> dict:
+    def to_json(self, language: str = "en") -> dict:
         return {
             "verdict": self.verdict.value,
-            "checks": [c.to_json() for c in self.checks],
+            "checks": [c.to_json(language) for c in self.checks],
             "credential": self.credential,
         }

@@ -43,10 +43,16 @@ def _run(check, ctx: VerificationContext):
 
 
 def _summary(ctx: VerificationContext) -> dict:
+    """The credential as the report names it: the issuer's key and display name as the credential
+    says, and the agency by its code and its name as the chain records it (None until read)."""
     issuer = ctx.credential.get("issuer", {})
     return {
         "id": ctx.credential.get("id"),
         "type": ctx.type_name,
-        "issuer": {"id": issuer.get("id"), "name": issuer.get("name")},
+        "issuer": {
+            "id": issuer.get("id"),
+            "name": issuer.get("name"),
+            "agency": {"code": ctx.agency_code, "name": ctx.agency.name if ctx.agency else None},
+        },
         "anchoredAt": anchored_at_text(ctx.anchor.timestamp) if ctx.anchor else None,
     }

@@ -26,7 +26,7 @@ def verify_command(app: App, bundle: str, as_json: bool, lang: str) -> None:
     raw = sys.stdin.buffer.read() if bundle == "-" else _read(Path(bundle))
     report = verify(raw, app.trust_roots(), app.chain_reader())
     if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report.to_json("zh-CN" if lang == "zh" else "en"), ensure_ascii=False, indent=2))
     else:
         _print_table(report, lang)
     raise click.exceptions.Exit(report.verdict.exit_code)
@@ -47,8 +47,11 @@ def _print_table(report, lang: str) -> None:
     console = Console(emoji=False, highlight=False)  # "did:key:" must not become an emoji
     credential = report.credential
     if credential:
-        issuer = (credential.get("issuer") or {}).get("name") or ""
-        console.print(f"[bold]{escape(str(credential.get('type')))}[/bold]  {escape(str(credential.get('id')))}  {escape(issuer)}")
+        issuer = credential.get("issuer") or {}
+        agency = issuer.get("agency") or {}
+        # the agency as the chain names it once the issuer check read it; the credential's claim until then
+        who = f"{agency.get('name')} ({agency.get('code')})" if agency.get("name") else f"{issuer.get('name') or ''} ({agency.get('code') or '?'}, {'not confirmed by the chain' if lang == 'en' else '未经链上确认'})"
+        console.print(f"[bold]{escape(str(credential.get('type')))}[/bold]  {escape(str(credential.get('id')))}  {escape(who)}")
     table = Table(show_header=True, header_style="bold")
     table.add_column("check")
     table.add_column("status")

@@ -1,5 +1,5 @@
 """3. anchor — recomputed digest equals the bundle's, the path leads to the root, the root is
-anchored in a trusted ledger."""
+anchored in a trusted ledger, in the namespace of the agency the credential names (anchorOf(A, root))."""
 from functools import lru_cache
 
 from ledger.canonical import CanonicalizationError
@@ -35,10 +35,10 @@ def check_anchor(ctx: VerificationContext) -> CheckResult:
     if compute_root(digest, anchor.path) != anchor.root:
         return invalid(NAME, "MERKLE_PATH_INVALID", root=to_hex32(anchor.root))
     try:
-        record = ctx.chain.anchor_of(ctx.deployment, anchor.root)
+        record = ctx.chain.anchor_of(ctx.deployment, ctx.agency_id, anchor.root)
     except ChainUnavailable as exc:
         return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
     if not record.anchored:
-        return invalid(NAME, "ROOT_NOT_ANCHORED", root=to_hex32(anchor.root))
+        return invalid(NAME, "ROOT_NOT_ANCHORED", root=to_hex32(anchor.root), agency=ctx.agency_code)
     ctx.digest, ctx.anchor = digest, record
     return valid(NAME, "ANCHORED", anchoredAt=anchored_at_text(record.timestamp), blockNumber=record.block_number)

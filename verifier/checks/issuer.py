@@ -1,8 +1,10 @@
-"""4. issuer — at the anchor time the signing key belonged to the issuing agency and was not revoked;
-the agency may issue this type; the proof's `created` is not after the anchor time."""
+"""4. issuer — in the namespace of the agency A the credential names: A is registered; the signing key
+K was registered for A and in force at the anchor time t (validFrom <= t, and not revoked as of t or
+earlier); A may issue the type; the proof's `created` is not after t. Reports the agency's on-chain
+name."""
 from functools import lru_cache
 
-from ledger.identifiers import agency_id, type_id
+from ledger.identifiers import type_id
 
 from ..chain_state import ChainUnavailable
 from ..context import VerificationContext
@@ -11,27 +13,26 @@ from ..timefmt import iso_utc
 
 NAME = "issuer"
 
-# keccak256 of the same few agency codes and type names, bundle after bundle: keep them.
-_agency_id = lru_cache(maxsize=4096)(agency_id)
-_type_id = lru_cache(maxsize=4096)(type_id)
+_type_id = lru_cache(maxsize=4096)(type_id)  # keccak256 of the same few type names, bundle after bundle
 
 
 def check_issuer(ctx: VerificationContext) -> CheckResult:
-    agency, anchored_at = _agency_id(ctx.agency_code), ctx.anchor.timestamp
+    agency, anchored_at, d = ctx.agency_id, ctx.anchor.timestamp, ctx.deployment
     names = {"agency": ctx.agency_code, "type": ctx.type_name}
-    if ctx.anchor.agency_id != agency:
-        return invalid(NAME, "ANCHORED_BY_OTHER_AGENCY", **names)
     try:
-        key = ctx.chain.key_of(ctx.deployment, ctx.proof.public_key.raw)
-        permitted = ctx.chain.is_permitted(ctx.deployment, agency, _type_id(ctx.type_name))
+        info = ctx.chain.agency_info(d, agency)
+        if not info.registered:
+            return invalid(NAME, "AGENCY_NOT_REGISTERED", **names)
+        ctx.agency = info
+        names["agencyName"] = info.name
+        key = ctx.chain.key_of(d, agency, ctx.proof.public_key.raw)
+        permitted = ctx.chain.is_permitted(d, agency, _type_id(ctx.type_name))
     except ChainUnavailable as exc:
         return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
     if not key.registered:
         return invalid(NAME, "KEY_NOT_REGISTERED", **names)
-    if key.agency_id != agency:
-        return invalid(NAME, "KEY_OF_OTHER_AGENCY", **names)
     if key.valid_from > anchored_at:
-        return invalid(NAME, "KEY_NOT_YET_VALID", **names)
+        return invalid(NAME, "KEY_NOT_YET_VALID", validFrom=iso_utc(key.valid_from), **names)
     if key.revoked_at and key.revoked_at <= anchored_at:
         return invalid(NAME, "KEY_REVOKED", revokedAt=iso_utc(key.revoked_at), **names)
     if not permitted:

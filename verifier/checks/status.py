@@ -1,4 +1,6 @@
-"""5. status — not revoked, not suspended, as of now (the credential's own status and its batch's)."""
+"""5. status — in the namespace of the credential's agency A: the batch's status (rootStatusOf(A, root))
+and then the credential's own (statusOf(A, digest)). VALID only when both states are exactly 0
+(active); 1 is suspended, 2 revoked, and any other value is INVALID: an unknown state never passes."""
 from ledger.chain.records import CredentialState
 
 from ..chain_state import ChainUnavailable
@@ -8,19 +10,22 @@ from ..report import CheckResult, error, invalid, valid
 from ..timefmt import iso_utc
 
 NAME = "status"
-_REVOKED, _SUSPENDED = CredentialState.REVOKED, CredentialState.SUSPENDED  # bound once (hot path)
+_ACTIVE, _SUSPENDED, _REVOKED = CredentialState.ACTIVE, CredentialState.SUSPENDED, CredentialState.REVOKED
 
 
 def check_status(ctx: VerificationContext) -> CheckResult:
     try:
-        batch = ctx.chain.root_status_of(ctx.deployment, ctx.bundle.anchor.root)
-        own = ctx.chain.status_of(ctx.deployment, ctx.digest)
+        batch = ctx.chain.root_status_of(ctx.deployment, ctx.agency_id, ctx.bundle.anchor.root)
+        own = ctx.chain.status_of(ctx.deployment, ctx.agency_id, ctx.digest)
     except ChainUnavailable as exc:
         return error(NAME, "CHAIN_UNAVAILABLE", detail=str(exc))
-    if batch.state == _REVOKED:
-        return invalid(NAME, "BATCH_REVOKED", since=iso_utc(batch.since), **reason_texts(batch.reason))
-    if own.state == _REVOKED:
-        return invalid(NAME, "REVOKED", since=iso_utc(own.since), **reason_texts(own.reason))
-    if own.state == _SUSPENDED:
-        return invalid(NAME, "SUSPENDED", since=iso_utc(own.since), **reason_texts(own.reason))
+    for record, prefix in ((batch, "BATCH_"), (own, "")):
+        if record.state == _ACTIVE:
+            continue
+        if record.state == _REVOKED:
+            return invalid(NAME, f"{prefix}REVOKED", since=iso_utc(record.since), **reason_texts(record.reason))
+        if record.state == _SUSPENDED:
+            return invalid(NAME, f"{prefix}SUSPENDED", since=iso_utc(record.since), **reason_texts(record.reason))
+        scope = ("batch", "批次") if prefix else ("credential", "凭证")
+        return invalid(NAME, "UNKNOWN_STATE", scope=scope[0], scopeZh=scope[1], state=record.state)
     return valid(NAME, "STATUS_ACTIVE")
