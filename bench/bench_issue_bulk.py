@@ -97,7 +97,7 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
     for a in (governance, keys.operator):
         fund_on_anvil(process.rpc_url, a.address)
     deployment = deploy_contracts(make_sender(w3, governance))
-    onboard_agency(RegistryClient(w3, deployment.registry, make_sender(w3, governance)), CODE, keys.operator.address,
+    onboard_agency(RegistryClient(w3, deployment.registry, make_sender(w3, governance)), CODE, "Bench University", keys.operator.address,
                    keys.signing_key.public_key.raw, [TYPE])
     engine = init_database(database_url)
     ctx = IssuanceContext(engine, StorageSealer(os.urandom(32)),

@@ -85,5 +85,5 @@ class IssuerService:
         if self.config.chain.embedded:
             accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)
         registry = RegistryClient(w3, self.ctx.chain.deployment.registry, make_sender(w3, self.governance))
-        onboard_agency(registry, code, keys.operator.address, keys.signing_key.public_key.raw, types)
+        onboard_agency(registry, code, name, keys.operator.address, keys.signing_key.public_key.raw, types)
         return register_agency(self.ctx, code, name, types, actor=actor)

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from .. import accounts
 from ..agency_keys import create_or_load_agency_keys
 from ..identifiers import check_agency_code, check_type_name
+from ..keys import PublicKey
 from ..onboarding import onboard_agency
 from ..storage import AgencyRecord, record_audit
 from .context import App, CliError, pass_app
@@ -39,13 +40,18 @@ def register(app: App, code: str, name: str, operator: str | None, public_key: s
         public_key = public_key or "0x" + keys.signing_key.public_key.raw.hex()
     try:
         raw_key = bytes.fromhex(public_key.removeprefix("0x"))
-        assert len(raw_key) == 32
-    except (ValueError, AssertionError):
-        raise CliError("--key: expected an Ed25519 public key as 0x + 64 hex digits") from None
+    except ValueError:
+        raw_key = b""
+    if len(raw_key) != 32:
+        raise CliError("--key: expected an Ed25519 public key as 0x + 64 hex digits")
+    try:
+        PublicKey(raw_key)
+    except ValueError as exc:
+        raise CliError(f"--key: {exc}") from None
     if app.settings.chain.embedded:
         accounts.fund_on_anvil(app.rpc_urls()[0], operator)
     governance = app.governance
-    result = onboard_agency(app.registry(governance), code, operator, raw_key, type_names)
+    result = onboard_agency(app.registry(governance), code, name, operator, raw_key, type_names)
     for step, tx in zip(result.done, result.tx_hashes):
         record_audit(app.engine, "onboard", governance.address, agency=code, subject=step, tx_hash=tx)
     with Session(app.engine) as session:

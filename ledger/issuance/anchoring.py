@@ -4,17 +4,17 @@ Batch states (``batch.state``)::
 
     sealed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
       ^                │
-      └── dropped / ───┘          conflict: the root was anchored by another agency (never completes)
+      └── dropped / ───┘
           reverted
 
 1. **Close** (per agency): when ``policy.max_size`` credentials wait, or the oldest has waited
    ``policy.max_age_s`` (or ``flush=True``), the oldest pending credentials (issuance order) become a
    batch: the tree is built, and the batch row (state sealed, root) and every credential's
    ``batch_id``/``leaf_index`` (state batched) are written in ONE transaction.
-2. **Send**: if ``anchorOf(root)`` already shows the root (a restart after an unrecorded broadcast),
+2. **Send**: if ``anchorOf(agency, root)`` already shows the root (a restart after an unrecorded broadcast),
    the anchor is adopted; otherwise the anchor transaction is broadcast and its hash, nonce and
    time are recorded (state sent) before waiting for it.
-3. **Confirm**: after the receipt and ``confirmations`` blocks, ``anchorOf(root)`` gives the block and
+3. **Confirm**: after the receipt and ``confirmations`` blocks, ``anchorOf(agency, root)`` gives the block and
    the anchor time (the block timestamp); the batch (confirmed) and its credentials (anchored, so
    their status can change from now on) are updated in one transaction.
 4. **Complete**: the bundles are handed to ``ctx.bundle_sink`` a chunk at a time (or to
@@ -27,7 +27,8 @@ begins, and every open batch is resumed from its state. A "sealed" batch is chec
 it is (re)sent; a "sent" batch's transaction is looked up: mined -> confirm; reverted with
 ``AlreadyAnchored`` or its root anchored by us anyway -> adopt that anchor (its transaction found
 from the ``Anchored`` event); unknown to the node (dropped) -> sent again, with a log line; still
-pending -> waited for. A root can be anchored once on chain, so no credential is anchored twice;
+pending -> waited for. A root can be anchored once in an agency's namespace (what another agency
+anchors is its own affair, protocol v2), so no credential is anchored twice;
 a credential joins exactly one batch (a compare-and-set on its state), so none is lost or doubled.
 
 One anchorer acts at a time: each round takes the ``anchorer`` lease (``ledger.issuance.lease``)
@@ -67,7 +68,7 @@ from .results import AnchorReport
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "anchorer"
-SEALED, SENT, CONFIRMED, COMPLETED, CONFLICT = "sealed", "sent", "confirmed", "completed", "conflict"
+SEALED, SENT, CONFIRMED, COMPLETED = "sealed", "sent", "confirmed", "completed"
 OPEN_STATES = (SEALED, SENT, CONFIRMED)
 PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
 
@@ -190,12 +191,12 @@ def close_batches(ctx, *, flush: bool = False) -> list[int]:
 # ------------------------------------------------------------------ 2-3. send, confirm
 
 
-def _anchor_tx_hash(ctx, root: str, block_number: int) -> str | None:
-    """The transaction that anchored ``root`` (from its Anchored event in that block)."""
+def _anchor_tx_hash(ctx, agency: str, root: str, block_number: int) -> str | None:
+    """The transaction that anchored ``root`` for ``agency`` (from its Anchored event in that block)."""
     logs = ctx.chain.w3.eth.get_logs({
         "address": Web3.to_checksum_address(ctx.chain.deployment.ledger),
         "fromBlock": block_number, "toBlock": block_number,
-        "topics": [_ANCHORED_TOPIC, None, root],
+        "topics": [_ANCHORED_TOPIC, "0x" + agency_id(agency).hex(), root],
     })
     return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
 
@@ -229,20 +230,19 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
 
 
 def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
-    """The root is on chain already: confirm the batch with that anchor (or flag a foreign one)."""
-    if anchor.agency_id != agency_id(batch.agency_code):
-        message = f"root anchored by another agency (0x{anchor.agency_id.hex()}); these credentials cannot verify"
-        log.error("%s: %s", _describe(batch), message)
-        _set_state(ctx, batch, OPEN_STATES, state=CONFLICT, last_error=message)
-        return
+    """The root is in the agency's namespace already: confirm the batch with that anchor."""
     _wait_depth(ctx, anchor.block_number)
-    tx_hash = _anchor_tx_hash(ctx, batch.root, anchor.block_number) or batch.tx_hash
+    tx_hash = _anchor_tx_hash(ctx, batch.agency_code, batch.root, anchor.block_number) or batch.tx_hash
     _confirm(ctx, batch, anchor, tx_hash, report)
 
 
+def _anchor_of(ctx, batch):
+    """``anchorOf(agency, root)``: the batch's anchor in its own agency's namespace."""
+    return ctx.chain.reader().anchor_of(agency_id(batch.agency_code), from_hex32(batch.root))
+
+
 def _send(ctx, batch, report: AnchorReport) -> None:
-    reader = ctx.chain.reader()
-    anchor = reader.anchor_of(from_hex32(batch.root))
+    anchor = _anchor_of(ctx, batch)
     if anchor.anchored:
         log.info("%s: already anchored on chain (block %d); adopting that anchor", _describe(batch), anchor.block_number)
         _adopt(ctx, batch, anchor, report)
@@ -252,7 +252,7 @@ def _send(ctx, batch, report: AnchorReport) -> None:
         pending = ctx.chain.ledger(batch.agency_code).submit_anchor(from_hex32(batch.root), batch.count)
     except ContractReverted as exc:
         if exc.error_name == "AlreadyAnchored":
-            _adopt(ctx, batch, reader.anchor_of(from_hex32(batch.root)), report)
+            _adopt(ctx, batch, _anchor_of(ctx, batch), report)
             return
         raise
     crash_point("after_broadcast")
@@ -281,13 +281,12 @@ def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
 
 def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
     """A mined anchor transaction found after a restart: confirm, adopt, or send again."""
-    root = from_hex32(batch.root)
     if receipt["status"] == 1:
         _wait_depth(ctx, receipt["blockNumber"])
         crash_point("after_receipt")
-    anchor = ctx.chain.reader().anchor_of(root)
+    anchor = _anchor_of(ctx, batch)
     if anchor.anchored:
-        if receipt["status"] == 1 and anchor.agency_id == agency_id(batch.agency_code):
+        if receipt["status"] == 1:
             _confirm(ctx, batch, anchor, batch.tx_hash, report)
         else:
             _adopt(ctx, batch, anchor, report)
@@ -299,15 +298,13 @@ def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
 
 
 def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -> None:
-    reader = ctx.chain.reader()
     sender = ctx.chain.sender(batch.agency_code)
-    root = from_hex32(batch.root)
     if pending is None:  # resumed after a restart or a timeout: what became of the recorded transaction?
         receipt = sender.receipt_of(batch.tx_hash)
         if receipt is not None:
             _settle_receipt(ctx, batch, receipt, report)
             return
-        anchor = reader.anchor_of(root)
+        anchor = _anchor_of(ctx, batch)
         if anchor.anchored:
             _adopt(ctx, batch, anchor, report)
             return
@@ -321,7 +318,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
     try:
         sender.wait(pending)
     except ContractReverted as exc:
-        anchor = reader.anchor_of(root)
+        anchor = _anchor_of(ctx, batch)
         if exc.error_name == "AlreadyAnchored" or anchor.anchored:
             log.info("%s: transaction %s reverted with %s; the root is anchored, adopting that anchor",
                      _describe(batch), pending.tx_hash, exc.error_name)
@@ -339,12 +336,10 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
         report.retrying.append(batch.id)
         return
     crash_point("after_receipt")
-    anchor = reader.anchor_of(root)
+    anchor = _anchor_of(ctx, batch)
     if not anchor.anchored:
-        raise ChainError(f"transaction {pending.tx_hash} succeeded but anchorOf({batch.root}) is empty (reorganised?)")
-    if anchor.agency_id != agency_id(batch.agency_code):
-        _adopt(ctx, batch, anchor, report)  # flags the conflict
-        return
+        raise ChainError(f"transaction {pending.tx_hash} succeeded but anchorOf({batch.agency_code}, {batch.root}) "
+                         "is empty (reorganised?)")
     _confirm(ctx, batch, anchor, pending.tx_hash, report)
 
 
@@ -503,7 +498,7 @@ def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
     with reading(ctx.engine).connect() as conn:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
-        states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES + (CONFLICT,)))
+        states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES))
                                    .group_by(BATCH.c.state)).all())
     return {"pending_credentials": waiting, "batches": states}
 

@@ -28,6 +28,7 @@ from sqlalchemy import insert, select, update
 
 from ledger.chain import ContractReverted, Reason
 from ledger.digest import from_hex32
+from ledger.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from .errors import CredentialNotFound, InvalidTransition, NotAnchored, StatusChangeFailed
@@ -83,10 +84,10 @@ def _record(ctx, agency: str, changes: list[tuple[str, str, int, str]], action: 
 
 def _reconcile(ctx, agency: str, rows: list, actor: str) -> dict[str, str]:
     """Each credential's state on chain; the database is corrected where it lags."""
-    reader = ctx.chain.reader()
+    reader, aid = ctx.chain.reader(), agency_id(agency)
     states, fixes = {}, []
     for r in rows:
-        status = reader.credential_status(from_hex32(r.digest), from_hex32(r.root))
+        status = reader.credential_status(aid, from_hex32(r.digest), from_hex32(r.root))
         state = _CHAIN_STATE.get(status.state, ACTIVE)
         states[r.id] = state
         if state != r.state and r.state != REVOKED:  # a revocation the chain lost stands (see above)

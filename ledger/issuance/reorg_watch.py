@@ -45,6 +45,7 @@ from web3.exceptions import BlockNotFound, TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError
 from ledger.digest import from_hex32
+from ledger.identifiers import agency_id
 from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
@@ -132,7 +133,7 @@ class ReorgWatch:
         reader = ctx.chain.reader()
         lost = []
         for batch in batches:
-            anchor = reader.anchor_of(from_hex32(batch.root))
+            anchor = reader.anchor_of(agency_id(batch.agency_code), from_hex32(batch.root))
             if anchor.anchored and anchor.block_number == batch.block_number:
                 continue
             now = f"now in block {anchor.block_number}" if anchor.anchored else "no longer on chain"
