@@ -4,17 +4,23 @@ Kept apart from the issuer's schema (``ledger.storage``): its own SQLModel regis
 created with ``create_all`` — the tables are a cache of public chain state and can always be rebuilt
 by deleting the file.
 
-* ``index_cursor`` — per trusted deployment: the last indexed block and its hash, the chain head
+* ``index2_cursor`` — per trusted deployment: the last indexed block and its hash, the chain head
   seen, when the indexer last looked (``synced_at``), and a ``generation`` bumped at every rollback.
-* ``indexed_block`` — hashes (and timestamps) of recent indexed blocks: the reorganisation check.
-* ``indexed_event`` — every ledger and registry event, in chain order; the current state of a
-  credential, key or permission is the fold of its events.
+* ``index2_block`` — hashes (and timestamps) of recent indexed blocks: the reorganisation check.
+* ``index2_event`` — every ledger and registry event, in chain order, with the agency whose namespace
+  it belongs to; the current state of an anchor, credential, key, permission or agency is the fold
+  of its events.
+
+**Format.** The tables' names carry the index format (:data:`INDEX_FORMAT`, 2: protocol v2, every
+fact in an agency's namespace). A database written by an earlier format is never read: its tables
+(v1: ``index_cursor``, ``indexed_block``, ``indexed_event``) are dropped when the database is opened,
+and the deployments are indexed again from their deployment blocks into the new tables.
 """
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import BigInteger, Index, LargeBinary, UniqueConstraint, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
@@ -22,13 +28,29 @@ from sqlmodel import Column, Field, SQLModel, create_engine
 
 _REGISTRY = registry()
 
+INDEX_FORMAT = 2
+# Tables of earlier formats: dropped on opening (a cache; misreading them would be worse than a rebuild).
+OLD_FORMAT_TABLES = ("indexed_event", "indexed_block", "index_cursor")
+
+_U64_WRAP = 1 << 64
+
+
+def to_i64(value: int) -> int:
+    """A uint64 event value (validFrom may be any uint64) as the signed 64-bit integer a column holds."""
+    return value - _U64_WRAP if value >= 1 << 63 else value
+
+
+def from_i64(value: int) -> int:
+    """The inverse of :func:`to_i64`."""
+    return value + _U64_WRAP if value < 0 else value
+
 
 class IndexBase(SQLModel, registry=_REGISTRY):
     """Base of the verifier's tables (its own metadata, not ``SQLModel.metadata``)."""
 
 
 class IndexCursor(IndexBase, table=True):
-    __tablename__ = "index_cursor"
+    __tablename__ = "index2_cursor"
 
     deployment: str = Field(primary_key=True)   # "eip155:<chainId>:<ledger>/<registry>"
     start_block: int
@@ -40,7 +62,7 @@ class IndexCursor(IndexBase, table=True):
 
 
 class IndexedBlock(IndexBase, table=True):
-    __tablename__ = "indexed_block"
+    __tablename__ = "index2_block"
 
     deployment: str = Field(primary_key=True)
     number: int = Field(primary_key=True)
@@ -49,11 +71,10 @@ class IndexedBlock(IndexBase, table=True):
 
 
 class IndexedEvent(IndexBase, table=True):
-    __tablename__ = "indexed_event"
+    __tablename__ = "index2_event"
     __table_args__ = (
         UniqueConstraint("deployment", "block_number", "log_index"),
-        Index("ix_indexed_event_lookup", "deployment", "name", "key"),
-        Index("ix_indexed_event_block", "deployment", "block_number"),
+        Index("ix_index2_event_block", "deployment", "block_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,15 +84,17 @@ class IndexedEvent(IndexBase, table=True):
     tx_hash: str
     timestamp: int                 # the block's timestamp: the anchor time, a status's "since"
     name: str                      # the event's name
-    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))        # root, digest, public key, …
-    agency_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    value: int = 0                 # state, validFrom, revokedAt, permitted, count, index, active
+    agency_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the namespace
+    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))        # root, digest, public key, type id; b"" for agency events
+    value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    #                              count, state, validFrom, revokedAt, permitted, index, active (uint64: to_i64)
     reason: int = 0
-    extra: str = ""                # agency code, operator address
+    extra: str = ""                # agency code (AgencyRegistered), operator address (Anchored, Operator*)
+    agency_name: str = ""          # AgencyRegistered, AgencyNameChanged
 
 
 def make_index_engine(url: str) -> Engine:
-    """An engine on the index database, its tables created if missing."""
+    """An engine on the index database: tables of an earlier format dropped, the current ones created."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -83,6 +106,11 @@ def make_index_engine(url: str) -> Engine:
         engine = create_engine(url)
     for attempt in range(5):  # several workers may start at once: another may create a table first
         try:
+            old = [t for t in OLD_FORMAT_TABLES if t in inspect(engine).get_table_names()]
+            if old:
+                with engine.begin() as conn:
+                    for table in old:
+                        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
             IndexBase.metadata.create_all(engine)
             break
         except OperationalError:
@@ -92,4 +120,5 @@ def make_index_engine(url: str) -> Engine:
     return engine
 
 
-__all__ = ["IndexBase", "IndexCursor", "IndexedBlock", "IndexedEvent", "make_index_engine"]
+__all__ = ["INDEX_FORMAT", "IndexBase", "IndexCursor", "IndexedBlock", "IndexedEvent", "from_i64",
+           "make_index_engine", "to_i64"]

@@ -1,27 +1,34 @@
-"""The chain indexer: follows the ledger's and the registry's events into the verifier's database, and
-a ``ChainReader`` served from that index, so that steady-state verification makes no RPC call.
+"""The chain indexer: follows the ledger's and the registry's events (protocol v2) into the verifier's
+database, and a ``ChainReader`` served from that index, so that steady-state verification makes no
+RPC call.
 
 **Indexing** (:class:`Indexer`, one round at a time under a lock shared by every process on the
 database): for each trusted deployment, from its deployment block up to the chain head, read the
 events of both contracts (``eth_getLogs``, chunked), stamp each with its block's timestamp (the
-anchor time; a status's "since"), and store them in chain order. The hash of every recent indexed
-block is kept (``reorg_window`` blocks). Each round first checks that the block the index ends on
-is still on the chain; when it is not (a reorganisation), it walks back through the kept hashes to
-the last block still on the chain, deletes every fact above it, bumps the deployment's
-``generation`` (readers reload) and indexes the new branch. A reorganisation deeper than the window
-re-indexes the deployment from scratch. A round reads the target block's hash before and after
-reading the logs and checks every log's block hash, so a reorganisation during a round is never
-half-recorded: the round is abandoned and retried.
+anchor time; a status's "since"), and store them in chain order with the agency whose namespace
+they belong to (every v2 event names it). The hash of every recent indexed block is kept
+(``reorg_window`` blocks). Each round first checks that the block the index ends on is still on the
+chain; when it is not (a reorganisation), it walks back through the kept hashes to the last block
+still on the chain, deletes every fact above it, bumps the deployment's ``generation`` (readers
+reload) and indexes the new branch. A reorganisation deeper than the window re-indexes the
+deployment from scratch. A round reads the target block's hash before and after reading the logs
+and checks every log's block hash, so a reorganisation during a round is never half-recorded: the
+round is abandoned and retried. An index written by an earlier format (v1) is not read: see
+:mod:`verifier.index_db` — it is rebuilt from the deployment block.
 
 **Reading** (:class:`IndexedChainReader`): each process holds the facts in memory, synchronised from
 the database (new rows by id; everything after a rollback) by a background thread every poll
-interval and on demand. Answers are exactly what the contracts' views answer (the fold of the
-events in chain order), with one rule for freshness and finality: a fact that takes validity away
-(a revocation, a suspension, a key revocation, a permission withdrawn) counts as soon as it is
-indexed; a fact that gives validity (an anchor, a reinstatement, a key, a permission) counts once
-it has ``confirmations`` blocks (1: the block holding it). The reader fails closed: while the index
-is not caught up with the chain, or has not looked at it for ``max_staleness_s``, every read raises
-:class:`ChainUnavailable` (the report says ERROR, never VALID).
+interval and on demand. Every fact is kept in its agency's namespace — anchors (agency, root),
+statuses (agency, digest), root statuses (agency, root), keys (agency, key), permissions (agency,
+type), and per agency its code, on-chain name (AgencyRegistered, then AgencyNameChanged) and active
+flag — so an event of agency B can never change an answer about agency A. Answers are exactly what
+the contracts' views answer (the fold of the events in chain order), with one rule for freshness and
+finality: a fact that takes validity away (a revocation, a suspension, a batch revocation, a key
+revocation, a permission withdrawn, an agency deactivated) counts as soon as it is indexed; every
+other fact (an anchor, a reinstatement, a key, a permission, an agency's registration, name or
+reactivation) counts once it has ``confirmations`` blocks (1: the block holding it). The reader
+fails closed: while the index is not caught up with the chain, or has not looked at it for
+``max_staleness_s``, every read raises :class:`ChainUnavailable` (the report says ERROR, never VALID).
 
 :class:`IndexService` runs the poll loop in a process and offers :meth:`IndexService.catch_up`.
 """
@@ -46,22 +53,21 @@ from web3.exceptions import BlockNotFound
 
 from ledger.chain import ChainError, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
-from ledger.chain.records import AnchorRecord, KeyRecord, StatusRecord
+from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
 
 from .chain_state import ChainUnavailable
-from .index_db import IndexCursor, IndexedBlock, IndexedEvent
+from .index_db import IndexCursor, IndexedBlock, IndexedEvent, from_i64, to_i64
 from .settings import DeploymentRoot
 from .trust import TrustedDeployment
 
 log = logging.getLogger("verifier.indexer")
 
-ZERO32 = bytes(32)
 ACTIVE = 0
 
 # The events the index keeps; everything else (AccessControl's role events) is skipped.
 LEDGER_EVENTS = ("Anchored", "StatusChanged", "RootStatusChanged")
-REGISTRY_EVENTS = ("AgencyRegistered", "AgencyActiveChanged", "OperatorAdded", "OperatorRemoved",
-                   "KeyAdded", "KeyRevoked", "TypePermissionChanged")
+REGISTRY_EVENTS = ("AgencyRegistered", "AgencyNameChanged", "AgencyActiveChanged", "OperatorAdded",
+                   "OperatorRemoved", "KeyAdded", "KeyRevoked", "TypePermissionChanged")
 
 
 def deployment_key(d: TrustedDeployment | DeploymentRoot) -> str:
@@ -89,11 +95,38 @@ class DecodedEvent:
     block_hash: str
     log_index: int
     tx_hash: str
-    key: bytes
-    agency_id: bytes
-    value: int = 0
+    agency_id: bytes               # the namespace (every v2 event names its agency)
+    key: bytes = b""               # root, digest, public key or type id; b"" for agency and operator events
+    value: int = 0                 # count, state, validFrom, revokedAt, permitted, index, active
     reason: int = 0
-    extra: str = ""
+    extra: str = ""                # agency code (AgencyRegistered), operator address (Anchored, Operator*)
+    agency_name: str = ""          # AgencyRegistered, AgencyNameChanged
+
+
+def decode_args(name: str, args, common: dict) -> DecodedEvent | None:
+    """One event's arguments (as web3 decodes them) as the row the index stores; None: not kept."""
+    common = {**common, "agency_id": bytes(args["agencyId"])}
+    if name == "Anchored":
+        return DecodedEvent(key=bytes(args["root"]), value=args["count"], extra=str(args["operator"]).lower(), **common)
+    if name == "StatusChanged":
+        return DecodedEvent(key=bytes(args["digest"]), value=args["state"], reason=args["reason"], **common)
+    if name == "RootStatusChanged":
+        return DecodedEvent(key=bytes(args["root"]), value=args["state"], reason=args["reason"], **common)
+    if name == "AgencyRegistered":
+        return DecodedEvent(value=args["index"], extra=args["code"], agency_name=args["name"], **common)
+    if name == "AgencyNameChanged":
+        return DecodedEvent(agency_name=args["name"], **common)
+    if name == "AgencyActiveChanged":
+        return DecodedEvent(value=int(args["active"]), **common)
+    if name in ("OperatorAdded", "OperatorRemoved"):
+        return DecodedEvent(value=int(name == "OperatorAdded"), extra=str(args["operator"]).lower(), **common)
+    if name == "KeyAdded":
+        return DecodedEvent(key=bytes(args["publicKey"]), value=args["validFrom"], **common)
+    if name == "KeyRevoked":
+        return DecodedEvent(key=bytes(args["publicKey"]), value=args["revokedAt"], **common)
+    if name == "TypePermissionChanged":
+        return DecodedEvent(key=bytes(args["typeId"]), value=int(args["permitted"]), **common)
+    return None
 
 
 class _EventDecoder:
@@ -122,30 +155,10 @@ class _EventDecoder:
             return None
         name, event = found
         args = event.process_log(log_entry)["args"]
-        common = dict(name=name, block_number=log_entry["blockNumber"],
-                      block_hash="0x" + bytes(log_entry["blockHash"]).hex(), log_index=log_entry["logIndex"],
-                      tx_hash="0x" + bytes(log_entry["transactionHash"]).hex(),
-                      agency_id=bytes(args["agencyId"]))
-        if name == "Anchored":
-            return DecodedEvent(key=bytes(args["root"]), value=args["count"], extra=str(args["operator"]).lower(), **common)
-        if name == "StatusChanged":
-            return DecodedEvent(key=bytes(args["digest"]), value=args["state"], reason=args["reason"], **common)
-        if name == "RootStatusChanged":
-            return DecodedEvent(key=bytes(args["root"]), value=args["state"], reason=args["reason"], **common)
-        if name == "AgencyRegistered":
-            return DecodedEvent(key=bytes(args["agencyId"]), value=args["index"], extra=args["code"], **common)
-        if name == "AgencyActiveChanged":
-            return DecodedEvent(key=bytes(args["agencyId"]), value=int(args["active"]), **common)
-        if name in ("OperatorAdded", "OperatorRemoved"):
-            return DecodedEvent(key=bytes(args["agencyId"]), value=int(name == "OperatorAdded"),
-                                extra=str(args["operator"]).lower(), **common)
-        if name == "KeyAdded":
-            return DecodedEvent(key=bytes(args["publicKey"]), value=args["validFrom"], **common)
-        if name == "KeyRevoked":
-            return DecodedEvent(key=bytes(args["publicKey"]), value=args["revokedAt"], **common)
-        if name == "TypePermissionChanged":
-            return DecodedEvent(key=bytes(args["agencyId"]) + bytes(args["typeId"]), value=int(args["permitted"]), **common)
-        return None
+        return decode_args(name, args, {
+            "name": name, "block_number": log_entry["blockNumber"], "log_index": log_entry["logIndex"],
+            "block_hash": "0x" + bytes(log_entry["blockHash"]).hex(),
+            "tx_hash": "0x" + bytes(log_entry["transactionHash"]).hex()})
 
 
 class ChainSource:
@@ -346,7 +359,8 @@ class Indexer:
             for e in events:
                 s.add(IndexedEvent(deployment=key, block_number=e.block_number, log_index=e.log_index,
                                    tx_hash=e.tx_hash, timestamp=blocks[e.block_number].timestamp, name=e.name,
-                                   key=e.key, agency_id=e.agency_id, value=e.value, reason=e.reason, extra=e.extra))
+                                   agency_id=e.agency_id, key=e.key, value=to_i64(e.value), reason=e.reason,
+                                   extra=e.extra, agency_name=e.agency_name))
             for b in blocks.values():
                 s.merge(IndexedBlock(deployment=key, number=b.number, hash=b.hash, timestamp=b.timestamp))
             s.exec(delete(IndexedBlock).where(IndexedBlock.deployment == key,
@@ -383,18 +397,33 @@ class Indexer:
 # ----------------------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Fact:
     block: int
     timestamp: int
-    agency_id: bytes
     value: int
     reason: int
 
 
+@dataclass(frozen=True, slots=True)
+class _AgencyFact:
+    event: str
+    block: int
+    value: int
+    code: str
+    name: str
+
+
+# Events keyed (agency, key) and the view's table for each; agency events are keyed by the agency.
+_NAMESPACED = {"Anchored": "anchors", "StatusChanged": "statuses", "RootStatusChanged": "root_statuses",
+               "KeyAdded": "keys_added", "KeyRevoked": "keys_revoked", "TypePermissionChanged": "permissions"}
+_AGENCY_EVENTS = frozenset({"AgencyRegistered", "AgencyNameChanged", "AgencyActiveChanged"})
+
+
 @dataclass
 class _View:
-    """One deployment's facts in memory, as of the last synchronisation."""
+    """One deployment's facts in memory, as of the last synchronisation. Every table is keyed by the
+    agency id followed by the fact's own key (root, digest, public key, type id): one namespace per agency."""
 
     generation: int
     last_id: int = 0
@@ -409,20 +438,18 @@ class _View:
     permissions: dict = field(default_factory=dict)
     agencies: dict = field(default_factory=dict)
 
-    def apply(self, name: str, fact: _Fact, key: bytes, extra: str) -> None:
-        table = {
-            "Anchored": self.anchors, "StatusChanged": self.statuses, "RootStatusChanged": self.root_statuses,
-            "KeyAdded": self.keys_added, "KeyRevoked": self.keys_revoked,
-        }.get(name)
+    def apply(self, name: str, agency_id: bytes, key: bytes, block: int, timestamp: int, value: int, reason: int,
+              extra: str, agency_name: str) -> None:
+        table = _NAMESPACED.get(name)
         if table is not None:
-            table.setdefault(key, []).append(fact)
-        elif name == "TypePermissionChanged":
-            self.permissions.setdefault((key[:32], key[32:]), []).append(fact)
-        elif name == "AgencyRegistered":
-            self.agencies[key] = extra
+            getattr(self, table).setdefault(agency_id + key, []).append(_Fact(block, timestamp, value, reason))
+        elif name in _AGENCY_EVENTS:
+            self.agencies.setdefault(agency_id, []).append(_AgencyFact(name, block, value, extra, agency_name))
 
 
-_EVENT_COLUMNS = "id, block_number, timestamp, name, key, agency_id, value, reason, extra"
+_EVENT_COLUMNS = "id, block_number, timestamp, name, agency_id, key, value, reason, extra, agency_name"
+_NOT_ANCHORED = AnchorRecord(0, 0, 0)
+_NO_KEY = KeyRecord(0, 0)
 
 
 class IndexedChainReader:
@@ -434,53 +461,56 @@ class IndexedChainReader:
         self.keys = {deployment_key(d) for d in deployments}
         self.confirmations, self.max_staleness_s, self.clock = confirmations, max_staleness_s, clock
         self._views: dict[str, _View] = {}
-        self._keys_of: dict = {}  # TrustedDeployment -> its key (the hot path asks five times per bundle)
+        self._keys_of: dict = {}  # TrustedDeployment -> its key (the hot path asks six times per bundle)
         self._lock = threading.Lock()
         self.synced_at_monotonic = float("-inf")
 
     # --- the ChainReader interface ---
 
-    def anchor_of(self, d: TrustedDeployment, root: bytes) -> AnchorRecord:
+    def anchor_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> AnchorRecord:
         view = self._view(d)
         visible = view.head - self.confirmations + 1
-        for f in view.anchors.get(root, ()):
+        for f in view.anchors.get(bytes(agency_id) + bytes(root), ()):
             if f.block <= visible:
-                return AnchorRecord(f.agency_id, f.timestamp, f.block)
-        return AnchorRecord(ZERO32, 0, 0)
+                return AnchorRecord(f.timestamp, f.block, f.value)
+        return _NOT_ANCHORED
 
-    def status_of(self, d: TrustedDeployment, digest: bytes) -> StatusRecord:
+    def status_of(self, d: TrustedDeployment, agency_id: bytes, digest: bytes) -> StatusRecord:
         view = self._view(d)
-        return self._fold_status(view.statuses.get(digest, ()), view.head - self.confirmations + 1)
+        return _fold_status(view.statuses.get(bytes(agency_id) + bytes(digest), ()), view.head - self.confirmations + 1)
 
-    def root_status_of(self, d: TrustedDeployment, root: bytes) -> StatusRecord:
+    def root_status_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> StatusRecord:
         view = self._view(d)
-        return self._fold_status(view.root_statuses.get(root, ()), view.head - self.confirmations + 1)
+        return _fold_status(view.root_statuses.get(bytes(agency_id) + bytes(root), ()),
+                            view.head - self.confirmations + 1)
 
-    def key_of(self, d: TrustedDeployment, public_key: bytes) -> KeyRecord:
+    def key_of(self, d: TrustedDeployment, agency_id: bytes, public_key: bytes) -> KeyRecord:
         view = self._view(d)
+        key = bytes(agency_id) + bytes(public_key)
         visible = view.head - self.confirmations + 1
-        added = next((f for f in view.keys_added.get(public_key, ()) if f.block <= visible), None)
+        added = next((f for f in view.keys_added.get(key, ()) if f.block <= visible), None)
         if added is None:
-            return KeyRecord(ZERO32, 0, 0)
+            return _NO_KEY
         revoked_at = 0
-        for f in view.keys_revoked.get(public_key, ()):  # takes validity away: counts at once
+        for f in view.keys_revoked.get(key, ()):  # takes validity away: counts at once (and only moves earlier)
             revoked_at = f.value
-        return KeyRecord(added.agency_id, added.value, revoked_at)
+        return KeyRecord(added.value, revoked_at)
 
     def is_permitted(self, d: TrustedDeployment, agency_id: bytes, type_id: bytes) -> bool:
         view = self._view(d)
         visible = view.head - self.confirmations + 1
         permitted = False
-        for f in view.permissions.get((agency_id, type_id), ()):
+        for f in view.permissions.get(bytes(agency_id) + bytes(type_id), ()):
             if not f.value or f.block <= visible:
                 permitted = bool(f.value)
         return permitted
 
-    # --- beyond the interface ---
+    def agency_info(self, d: TrustedDeployment, agency_id: bytes) -> AgencyInfo:
+        view = self._view(d)
+        return _fold_agency(bytes(agency_id), view.agencies.get(bytes(agency_id), ()),
+                            view.head - self.confirmations + 1)
 
-    def agency_code(self, d: TrustedDeployment, agency_id: bytes) -> str | None:
-        view = self._views.get(deployment_key(d))
-        return view.agencies.get(agency_id) if view else None
+    # --- beyond the interface ---
 
     def state(self) -> list[dict]:
         """What /healthz shows: per deployment, how far the index is and how fresh."""
@@ -509,7 +539,7 @@ class IndexedChainReader:
 
     def _sync_one(self, conn, key: str) -> bool:
         def cursor():
-            return conn.execute(text("SELECT head, chain_head, generation, synced_at FROM index_cursor "
+            return conn.execute(text(f"SELECT head, chain_head, generation, synced_at FROM {IndexCursor.__tablename__} "
                                      "WHERE deployment = :k"), {"k": key}).first()
 
         before = cursor()
@@ -519,14 +549,15 @@ class IndexedChainReader:
         fresh = view is None or view.generation != before.generation
         if fresh:
             view = _View(generation=before.generation)
-        rows = conn.execute(text(f"SELECT {_EVENT_COLUMNS} FROM indexed_event WHERE deployment = :k AND id > :last "
-                                 "ORDER BY id"), {"k": key, "last": view.last_id}).all()
+        rows = conn.execute(text(f"SELECT {_EVENT_COLUMNS} FROM {IndexedEvent.__tablename__} "
+                                 "WHERE deployment = :k AND id > :last ORDER BY id"),
+                            {"k": key, "last": view.last_id}).all()
         after = cursor()
         if after.generation != view.generation:
             return False  # rolled back meanwhile: read again
         for row in rows:
-            view.apply(row.name, _Fact(row.block_number, row.timestamp, bytes(row.agency_id), row.value, row.reason),
-                       bytes(row.key), row.extra)
+            view.apply(row.name, bytes(row.agency_id), bytes(row.key), row.block_number, row.timestamp,
+                       from_i64(row.value), row.reason, row.extra, row.agency_name)
             view.last_id = row.id
         view.head, view.chain_head, view.synced_at = after.head, after.chain_head, after.synced_at
         if fresh:
@@ -553,13 +584,34 @@ class IndexedChainReader:
             return f"the verifier's chain index has not reached the chain for {age:.0f} s"
         return None
 
-    @staticmethod
-    def _fold_status(facts, visible: int) -> StatusRecord:
-        state = StatusRecord(ACTIVE, 0, 0)
-        for f in facts:
-            if f.value != ACTIVE or f.block <= visible:  # a reinstatement waits for its confirmations
-                state = StatusRecord(f.value, f.reason, f.timestamp)
-        return state
+
+def _fold_status(facts, visible: int) -> StatusRecord:
+    """statusOf / rootStatusOf: the last change, where a reinstatement waits for its confirmations and
+    a suspension or revocation counts at once."""
+    state = StatusRecord(ACTIVE, 0, 0)
+    for f in facts:
+        if f.value != ACTIVE or f.block <= visible:
+            state = StatusRecord(f.value, f.reason, f.timestamp)
+    return state
+
+
+def _fold_agency(agency_id: bytes, facts, visible: int) -> AgencyInfo:
+    """agencyInfo: code and name from AgencyRegistered, the name from each later AgencyNameChanged, the
+    active flag (true at registration) from AgencyActiveChanged. A deactivation counts at once; the
+    registration, a new name and a reactivation once confirmed. Unregistered: ("", "", false)."""
+    code, name, active = "", "", False
+    for f in facts:
+        if f.event == "AgencyRegistered":
+            if f.block > visible:
+                break  # not yet confirmed: as if not registered (what follows is later still)
+            code, name, active = f.code, f.name, True
+        elif not code:
+            continue
+        elif f.event == "AgencyNameChanged" and f.block <= visible:
+            name = f.name
+        elif f.event == "AgencyActiveChanged" and (not f.value or f.block <= visible):
+            active = bool(f.value)
+    return AgencyInfo(agency_id, code, name, active)
 
 
 # ----------------------------------------------------------------------------------------- running
@@ -646,6 +698,6 @@ class IndexService:
 
 
 __all__ = [
-    "ChainSource", "Indexer", "IndexLock", "IndexedChainReader", "IndexService", "RoundResult",
-    "deployment_key", "lock_path_for",
+    "ChainSource", "DecodedEvent", "Indexer", "IndexLock", "IndexedChainReader", "IndexService", "RoundResult",
+    "decode_args", "deployment_key", "lock_path_for",
 ]
