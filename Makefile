@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup system-deps demo test test-contracts test-python bench clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed interop/digitalbazaar/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(VENV)/.installed: pyproject.toml
 # for other platforms are absent from it; install still follows the lock and leaves it unchanged.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
+	touch $@
+
+# The Digital Bazaar cross-check's own packages (interop/digitalbazaar/README.md), pinned by its lock.
+interop/digitalbazaar/node_modules/.installed: interop/digitalbazaar/package.json interop/digitalbazaar/package-lock.json
+	npm ci --prefix interop/digitalbazaar --no-audit --no-fund
 	touch $@
 
 demo: setup
