@@ -256,20 +256,19 @@ def _check_status(status: object, add) -> StatusSlot | None:
         if purpose not in STATUS_PURPOSES or purpose in lists:
             add(FieldError(f"{here}.statusPurpose", "must be revocation or suspension, one entry each"))
             ok = False
-        raw_index = entry.get("statusListIndex")
+        raw_index, index_ok = entry.get("statusListIndex"), False
         if type(raw_index) is not str or _INDEX.fullmatch(raw_index) is None:
             add(FieldError(f"{here}.statusListIndex", "must be a decimal integer written as a string"))
-            ok = False
         elif index is not None and raw_index != index:
             add(FieldError(f"{here}.statusListIndex", "must be the same index in both entries"))
-            ok = False
         else:
-            index = raw_index
+            index, index_ok = raw_index, True
+        ok = ok and index_ok
         url = entry.get("statusListCredential")
         if type(url) is not str or _LIST_URL.fullmatch(url) is None:
             add(FieldError(f"{here}.statusListCredential", "must be an http(s) URL without a fragment"))
             ok = False
-        elif entry.get("id") != f"{url}#{raw_index}":
+        elif index_ok and entry.get("id") != f"{url}#{raw_index}":
             add(FieldError(f"{here}.id", "must be the statusListCredential URL followed by #<statusListIndex>"))
             ok = False
         if ok:

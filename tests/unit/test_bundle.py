@@ -18,6 +18,7 @@ from ledger.bundle import (
     parse_bundle,
 )
 from ledger.credential import Issuer, issue_credential
+from ledger.status_list import status_entries
 from ledger.credential_types import BUILTIN_TYPES
 from ledger.digest import credential_digest
 from ledger.keys import SigningKey
@@ -37,6 +38,7 @@ def anchored() -> tuple[Bundle, MerkleTree]:
             {"name": f"李四{i}", "idNumber": "33010619900101123X"},
             issuer,
             key,
+            status=status_entries("https://status.example.gov.cn", "zj-hz-education", 1, i),
         )
         for i in range(5)
     ]
@@ -59,7 +61,7 @@ def test_round_trip_and_shape(anchored):
     doc = json.loads(data)
     assert list(doc) == ["type", "version", "credential", "anchor"]
     assert list(doc["anchor"]) == ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"]
-    assert doc["type"] == "CertLedgerBundle" and doc["version"] == 1
+    assert doc["type"] == "CertLedgerBundle" and doc["version"] == 2
     back = parse_bundle(data)
     assert back == bundle
     assert parse_bundle(data.decode()) == bundle
@@ -89,10 +91,11 @@ def _err(doc_or_text) -> BundleFormatError:
     [
         (lambda d: d.__setitem__("type", "Bundle"), "type"),
         (lambda d: d.pop("type"), "type"),
-        (lambda d: d.__setitem__("version", 2), "version"),
-        (lambda d: d.__setitem__("version", 1.0), "version"),
+        (lambda d: d.__setitem__("version", 1), "version"),
+        (lambda d: d.__setitem__("version", 3), "version"),
+        (lambda d: d.__setitem__("version", 2.0), "version"),
         (lambda d: d.__setitem__("version", True), "version"),
-        (lambda d: d.__setitem__("version", "1"), "version"),
+        (lambda d: d.__setitem__("version", "2"), "version"),
         (lambda d: d.pop("version"), "version"),
         (lambda d: d.__setitem__("extra", 1), "extra"),
         (lambda d: d.pop("credential"), "credential"),
@@ -132,7 +135,7 @@ def test_strict_parse_names_the_field(anchored, edit, field):
 
 def test_duplicate_keys_are_refused_anywhere(anchored):
     text = anchored[0].dumps()
-    top = text.replace('"version": 1,', '"version": 1, "version": 1,', 1)
+    top = text.replace('"version": 2,', '"version": 2, "version": 2,', 1)
     assert _err(top).field == "version"
     nested = text.replace('"blockNumber": 42', '"blockNumber": 42, "blockNumber": 43', 1)
     assert _err(nested).field == "blockNumber"
@@ -201,3 +204,11 @@ def anchors(draw):
 def test_serialise_parse_round_trip(credential, anchor, indent):
     b = Bundle(credential, anchor)
     assert parse_bundle(b.to_bytes(indent=indent)) == b
+
+
+@pytest.mark.parametrize("version,code", [(1, "UNSUPPORTED_VERSION"), (3, "UNSUPPORTED_VERSION"),
+                                          ("2", "BUNDLE_MALFORMED"), (2.0, "BUNDLE_MALFORMED")])
+def test_another_protocol_version_has_its_own_code(anchored, version, code):
+    doc = good_json(anchored)
+    doc["version"] = version
+    assert _err(doc).code == code

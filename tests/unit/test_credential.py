@@ -7,13 +7,22 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ledger.credential import VC_V2_CONTEXT, Issuer, build_credential, check_credential, issue_credential
+from ledger.credential import (
+    CREDENTIAL_CONTEXT,
+    UNDEFINED_TERMS_CONTEXT,
+    VC_V2_CONTEXT,
+    Issuer,
+    build_credential,
+    check_credential,
+    issue_credential,
+)
 from ledger.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.digest import credential_digest
 from ledger.errors import FieldError, ValidationError
 from ledger.identifiers import agency_id, type_id
 from ledger.keys import SigningKey
 from ledger.proof import verify_proof
+from ledger.status_list import status_entries
 
 DEGREE = BUILTIN_TYPES["DegreeCertificate"]
 ISSUER = Issuer("zj-hz-education", "杭州市教育局")
@@ -26,6 +35,8 @@ SUBJECT = {
     "graduationDate": "2024-06-30",
 }
 CREATED = datetime(2024, 7, 1, 9, 30, tzinfo=timezone.utc)
+STATUS_BASE = "https://status.example.gov.cn/status"
+STATUS = status_entries(STATUS_BASE, "zj-hz-education", 3, 4711)
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +45,30 @@ def key() -> SigningKey:
 
 
 def issue(key, **kw):
+    kw.setdefault("status", STATUS)
     return issue_credential(DEGREE, kw.pop("subject", SUBJECT), ISSUER, key, created=CREATED, **kw)
 
 
 def test_issue_produces_the_design_shape(key):
     c = issue(key, valid_until="2034-07-01T00:00:00Z")
-    assert c["@context"] == [VC_V2_CONTEXT]
+    assert c["@context"] == [VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT] == list(CREDENTIAL_CONTEXT)
     assert c["id"].startswith("urn:uuid:")
     assert c["type"] == ["VerifiableCredential", "DegreeCertificate"]
-    assert c["issuer"] == {"id": "urn:certledger:agency:zj-hz-education", "name": "杭州市教育局"}
+    assert c["issuer"] == {"id": key.public_key.did, "name": "杭州市教育局",
+                           "agency": "urn:certledger:agency:zj-hz-education"}
+    url = f"{STATUS_BASE}/zj-hz-education/3"
+    assert c["credentialStatus"] == [
+        {"id": f"{url}/revocation#4711", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+         "statusListIndex": "4711", "statusListCredential": f"{url}/revocation"},
+        {"id": f"{url}/suspension#4711", "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+         "statusListIndex": "4711", "statusListCredential": f"{url}/suspension"},
+    ]
     assert c["validFrom"] == "2024-07-01T09:30:00Z" and c["validUntil"] == "2034-07-01T00:00:00Z"
     assert c["credentialSubject"] == SUBJECT
     p = c["proof"]
     assert (p["type"], p["cryptosuite"], p["proofPurpose"]) == ("DataIntegrityProof", "eddsa-jcs-2022", "assertionMethod")
     assert p["created"] == "2024-07-01T09:30:00Z"
-    assert p["verificationMethod"] == key.public_key.verification_method
+    assert p["verificationMethod"] == key.public_key.verification_method == c["issuer"]["id"] + "#" + key.public_key.multibase
     assert p["proofValue"].startswith("z")
     assert verify_proof(c).public_key == key.public_key
 
@@ -58,9 +78,12 @@ def test_check_credential_view(key):
     v = check_credential(c)
     assert v.type_name == "DegreeCertificate" and v.type_id == type_id("DegreeCertificate")
     assert v.agency_code == "zj-hz-education" and v.agency_id == agency_id("zj-hz-education")
-    assert v.issuer_id == "urn:certledger:agency:zj-hz-education" and v.issuer_name == "杭州市教育局"
+    assert v.agency == "urn:certledger:agency:zj-hz-education" and v.issuer_name == "杭州市教育局"
+    assert v.issuer_did == key.public_key.did and v.public_key_raw == key.public_key.raw
     assert v.valid_from == CREATED and v.valid_until is None and v.proof_created == CREATED
-    assert v.public_key == key.public_key and v.id == c["id"]
+    assert v.id == c["id"]
+    assert v.status.index == 4711
+    assert v.status.lists == {p: f"{STATUS_BASE}/zj-hz-education/3/{p}" for p in ("revocation", "suspension")}
 
 
 def test_explicit_id_and_validity(key):
@@ -125,7 +148,8 @@ def test_subject_must_be_an_object(key):
 
 def test_bad_dates_and_ids_are_field_errors():
     with pytest.raises(ValidationError) as e:
-        build_credential(DEGREE, SUBJECT, ISSUER, valid_from="2024-07-01", credential_id="123")
+        build_credential(DEGREE, SUBJECT, ISSUER, SigningKey.generate().public_key, status=STATUS,
+                         valid_from="2024-07-01", credential_id="123")
     assert {x.field for x in e.value.errors} == {"validFrom", "id"}
 
 
@@ -164,13 +188,31 @@ def test_issuer_validation():
 MUTATIONS = [
     (lambda c: c.__setitem__("@context", ["https://www.w3.org/2018/credentials/v1"]), "@context"),
     (lambda c: c.__setitem__("@context", "https://www.w3.org/ns/credentials/v2"), "@context"),
+    (lambda c: c.__setitem__("@context", [VC_V2_CONTEXT]), "@context"),
+    (lambda c: c.__setitem__("@context", [VC_V2_CONTEXT, {"@vocab": "https://example.com/#"}]), "@context"),
     (lambda c: c.__setitem__("id", "http://example.com/1"), "id"),
     (lambda c: c.__setitem__("type", ["VerifiableCredential"]), "type"),
     (lambda c: c.__setitem__("type", ["VerifiableCredential", "bad name"]), "type[1]"),
     (lambda c: c.__setitem__("issuer", "urn:certledger:agency:zj-hz-education"), "issuer"),
     (lambda c: c["issuer"].__setitem__("id", "did:web:example.com"), "issuer.id"),
-    (lambda c: c["issuer"].__setitem__("id", "urn:certledger:agency:ZJ"), "issuer.id"),
+    (lambda c: c["issuer"].__setitem__("id", "urn:certledger:agency:zj-hz-education"), "issuer.id"),
+    (lambda c: c["issuer"].pop("agency"), "issuer.agency"),
+    (lambda c: c["issuer"].__setitem__("agency", "urn:certledger:agency:ZJ"), "issuer.agency"),
     (lambda c: c["issuer"].pop("name"), "issuer.name"),
+    (lambda c: c.pop("credentialStatus"), "credentialStatus"),
+    (lambda c: c["credentialStatus"].pop(), "credentialStatus"),
+    (lambda c: c["credentialStatus"][0].__setitem__("type", "StatusList2021Entry"), "credentialStatus[0].type"),
+    (lambda c: c["credentialStatus"][1].__setitem__("statusPurpose", "revocation"), "credentialStatus[1].statusPurpose"),
+    (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", 4711), "credentialStatus[0].statusListIndex"),
+    (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", "04711"), "credentialStatus[0].statusListIndex"),
+    (lambda c: c["credentialStatus"][1].__setitem__("statusListIndex", "4712"), "credentialStatus[1].statusListIndex"),
+    (lambda c: c["credentialStatus"][0].__setitem__("statusListCredential", "ftp://x/1"),
+     "credentialStatus[0].statusListCredential"),
+    (lambda c: c["credentialStatus"][0].__setitem__("id", "urn:uuid:1"), "credentialStatus[0].id"),
+    (lambda c: c["credentialSubject"].__setitem__("serial", 2**53), "credentialSubject.serial"),
+    (lambda c: c["credentialSubject"].__setitem__("serial", 9007199254740992.0), "credentialSubject.serial"),
+    (lambda c: c["credentialSubject"].__setitem__("list", [1, -(2**60)]), "credentialSubject.list[1]"),
+    (lambda c: c["credentialSubject"].__setitem__("x", float("nan")), "credentialSubject.x"),
     (lambda c: c.pop("validFrom"), "validFrom"),
     (lambda c: c.__setitem__("validFrom", "2024-07-01T17:30:00+08:00"), "validFrom"),
     (lambda c: c.__setitem__("validUntil", "2000-01-01T00:00:00Z"), "validUntil"),
@@ -183,6 +225,9 @@ MUTATIONS = [
     (lambda c: c["proof"].pop("created"), "proof.created"),
     (lambda c: c["proof"].__setitem__("created", "now"), "proof.created"),
     (lambda c: c["proof"].__setitem__("verificationMethod", "https://example.com/keys/1"), "proof.verificationMethod"),
+    (lambda c: c["proof"].__setitem__("verificationMethod", SigningKey.generate().public_key.verification_method),
+     "proof.verificationMethod"),
+    (lambda c: c["proof"].__setitem__("verificationMethod", c["issuer"]["id"]), "proof.verificationMethod"),
     (lambda c: c["proof"].__setitem__("proofValue", 12), "proof.proofValue"),
 ]
 
@@ -224,3 +269,40 @@ def test_new_credential_ids_are_random_version_4_uuids():
     for position in (0, 11, 13, 17, 31):
         assert len({h[position] for h in hexes}) > 8
     assert {h[12] for h in hexes} == {"4"} and {h[16] for h in hexes} <= set("89ab")
+
+
+# ------------------------------------------------------------- I-JSON numbers at issuance
+
+
+NUMERIC = CredentialType("ScoreRecord", {"type": "object", "properties": {"score": {"type": "number"},
+                                                                         "items": {"type": "array"}}})
+
+
+@pytest.mark.parametrize("value", [9007199254740993, 9007199254740992, -(2**53), 9007199254740992.0, 1e300,
+                                   float("inf"), float("nan")])
+def test_numbers_a_double_cannot_hold_exactly_are_refused_before_signing(key, value):
+    with pytest.raises(ValidationError) as e:
+        issue_credential(NUMERIC, {"score": value}, ISSUER, key, status=STATUS, created=CREATED)
+    assert [x.field for x in e.value.errors] == ["credentialSubject.score"]
+
+
+@pytest.mark.parametrize("value", [0, 2**53 - 1, -(2**53 - 1), 0.5, 1e-7, 123456.75])
+def test_i_json_numbers_are_issued_and_pass_the_format_check(key, value):
+    c = issue_credential(NUMERIC, {"score": value, "items": [value]}, ISSUER, key, status=STATUS, created=CREATED)
+    check_credential(c)
+    verify_proof(c)
+
+
+def test_a_nested_big_integer_is_named_by_its_path(key):
+    with pytest.raises(ValidationError) as e:
+        issue_credential(NUMERIC, {"items": [1, {"deep": [2**63]}]}, ISSUER, key, status=STATUS, created=CREATED)
+    assert [x.field for x in e.value.errors] == ["credentialSubject.items[1].deep[0]"]
+
+
+def test_status_entries_are_checked_before_signing(key):
+    bad = copy.deepcopy(STATUS)
+    bad[1]["statusListIndex"] = "1"
+    with pytest.raises(ValidationError) as e:
+        issue(key, status=bad)
+    assert "credentialSubject" not in {x.field for x in e.value.errors}
+    assert {x.field for x in e.value.errors} == {"credentialStatus[1].statusListIndex"}

@@ -10,7 +10,7 @@ import pytest
 from ledger.canonical import canonicalize
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
 from ledger.digest import credential_digest, credential_digest_hex, from_hex32, is_hex32, to_hex32
-from ledger.identifiers import agency_code_from_issuer_id, agency_id, check_type_name, issuer_id, type_id
+from ledger.identifiers import agency_code_from_iri, agency_id, agency_iri, check_type_name, type_id
 
 UTC = timezone.utc
 
@@ -75,8 +75,8 @@ def test_identifiers_known_values():
     # keccak256("") and keccak256("abc") are well known; the rule is keccak256(utf8(code))
     assert agency_id("abc").hex() == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
     assert type_id("DegreeCertificate") == agency_id.__globals__["keccak256"](b"DegreeCertificate")
-    assert issuer_id("zj-hz-education") == "urn:certledger:agency:zj-hz-education"
-    assert agency_code_from_issuer_id("urn:certledger:agency:zj-hz-education") == "zj-hz-education"
+    assert agency_iri("zj-hz-education") == "urn:certledger:agency:zj-hz-education"
+    assert agency_code_from_iri("urn:certledger:agency:zj-hz-education") == "zj-hz-education"
 
 
 @pytest.mark.parametrize("code", ["ab", "A-b-c", "zj_hz", "a" * 65, "", "教育局", None])

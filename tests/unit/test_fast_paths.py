@@ -168,7 +168,7 @@ def _walk(v):
 
 def _bundle_text(credential: dict, ensure_ascii: bool) -> str:
     return json.dumps(
-        {"type": "CertLedgerBundle", "version": 1, "credential": credential, "anchor": None},
+        {"type": "CertLedgerBundle", "version": 2, "credential": credential, "anchor": None},
         ensure_ascii=ensure_ascii,
     )
 
