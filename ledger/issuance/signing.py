@@ -1,8 +1,10 @@
 """Signing rows: validate against the type's schema, sign (eddsa-jcs-2022), digest — in this process,
 or, for a large bulk request, in worker processes (one per core), since signing is CPU-bound Python.
 
-Workers get what they need to sign (issuer, type, the signing key's seed, the proof time) once per
-chunk, through a pipe to our own child processes; nothing is written anywhere. They return the
+Workers get what they need to sign (issuer, type, the signing key's seed, the proof time, the status
+lists' base URL) once per chunk, through a pipe to our own child processes; nothing is written
+anywhere. Each row comes with its status-list slot (list id, index), reserved before signing
+(``ledger.issuance.status_slots``). They return the
 signed credential in its RFC 8785 canonical form (which is what its digest hashes) with its id; sealing and storing stay in the caller.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import NamedTuple
 
 from ledger import did_key
 from ledger.canonical import CanonicalizationError
-from ledger.credential import VC_V2_CONTEXT, Issuer, build_credential
+from ledger.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
 from ledger.credential_types import CredentialType
 from ledger.datetimes import format_utc, parse_xsd_datetime
 from ledger.proof import (
@@ -32,6 +34,7 @@ from ledger.proof import (
 from ledger.digest import to_hex32
 from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
+from ledger.status_list import status_entries
 
 from .fast_validation import FastValidatedType
 from .forking import fork_is_safe
@@ -49,6 +52,8 @@ class SignedRow(NamedTuple):  # a tuple: cheap to send back from a worker
     subject_id: str | None
     valid_from: str
     valid_until: str | None
+    status_list_id: int
+    status_index: int
 
 
 class RefusedRow(NamedTuple):
@@ -66,6 +71,7 @@ class SigningSpec:
     schema_json: str
     seed: bytes
     created: str
+    status_base_url: str
 
     def __repr__(self) -> str:  # never print the seed
         return f"SigningSpec({self.issuer_code!r}, {self.type_name!r}, created={self.created!r})"
@@ -91,39 +97,43 @@ def _with_proof(document: bytes, config: bytes, proof_value: str) -> bytes:
 
 
 class RowSigner:
-    def __init__(self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str) -> None:
+    def __init__(self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str,
+                 status_base_url: str) -> None:
         self.issuer, self.ctype, self.key = issuer, ctype, key
         self.created = _date_checked(created)
+        self.status_base_url = status_base_url
         self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
         # The proof options are the same for every credential this signer makes (build_credential
         # always gives the one context): their canonical form and its hash are made once.
         self._options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": self.created,
                          "verificationMethod": key.public_key.verification_method, "proofPurpose": ASSERTION_METHOD}
-        self._config = proof_configuration({**self._options, "@context": [VC_V2_CONTEXT]})
+        self._config = proof_configuration({**self._options, "@context": list(CREDENTIAL_CONTEXT)})
         self._config_hash = hashlib.sha256(self._config).digest()
 
     @classmethod
     def from_spec(cls, spec: SigningSpec) -> "RowSigner":
         return cls(Issuer(spec.issuer_code, spec.issuer_name), CredentialType(spec.type_name, json.loads(spec.schema_json)),
-                   SigningKey.from_seed(spec.seed), spec.created)
+                   SigningKey.from_seed(spec.seed), spec.created, spec.status_base_url)
 
     def spec(self) -> SigningSpec:
         return SigningSpec(self.issuer.code, self.issuer.name, self.ctype.name, json.dumps(self.ctype.schema),
-                           self.key.seed_bytes(), self.created)
+                           self.key.seed_bytes(), self.created, self.status_base_url)
 
     def sign_full(self, number: int, subject: Mapping, valid_from: str | None,
-                  valid_until: str | None) -> tuple[dict, SignedRow]:
+                  valid_until: str | None, slot: tuple[int, int]) -> tuple[dict, SignedRow]:
         """(the credential, its signed row); raises ValidationError naming every field at fault.
 
         The credential is exactly what ``ledger.credential.issue_credential`` makes (Ed25519 is
         deterministic: tests compare the two byte for byte); its RFC 8785 text is assembled from the
         canonical texts the proof already needed instead of canonicalising the whole credential again.
         """
-        credential = build_credential(self._checked_type, subject, self.issuer,
+        list_id, index = slot
+        credential = build_credential(self._checked_type, subject, self.issuer, self.key.public_key,
+                                      status=status_entries(self.status_base_url, self.issuer.code, list_id, index),
                                       valid_from=valid_from if valid_from is not None else self.created,
                                       valid_until=valid_until)
         # ledger.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
-        if credential["@context"] != [VC_V2_CONTEXT]:
+        if tuple(credential["@context"]) != CREDENTIAL_CONTEXT:
             raise AssertionError("unexpected context")  # never: build_credential fixes it
         try:
             document = transform(credential, self._options)
@@ -131,7 +141,7 @@ class RowSigner:
             raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
         # hash_data(document, config): SHA-256(proof config) || SHA-256(document)
         proof_value = did_key.b58btc_encode(self.key.sign(self._config_hash + hashlib.sha256(document).digest()))
-        credential["proof"] = {**self._options, "@context": [VC_V2_CONTEXT], "proofValue": proof_value}
+        credential["proof"] = {**self._options, "@context": list(CREDENTIAL_CONTEXT), "proofValue": proof_value}
         canonical = _with_proof(document, self._config, proof_value)
         sid = credential["credentialSubject"].get("id")
         return credential, SignedRow(
@@ -142,14 +152,17 @@ class RowSigner:
             subject_id=sid if isinstance(sid, str) and len(sid) <= 200 else None,
             valid_from=credential["validFrom"],
             valid_until=credential.get("validUntil"),
+            status_list_id=list_id,
+            status_index=index,
         )
 
-    def sign(self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None) -> SignedRow:
-        return self.sign_full(number, subject, valid_from, valid_until)[1]
+    def sign(self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None,
+             slot: tuple[int, int]) -> SignedRow:
+        return self.sign_full(number, subject, valid_from, valid_until, slot)[1]
 
-    def sign_or_refuse(self, number: int, subject, valid_from, valid_until) -> SignedRow | RefusedRow:
+    def sign_or_refuse(self, number: int, subject, valid_from, valid_until, slot) -> SignedRow | RefusedRow:
         try:
-            return self.sign(number, subject, valid_from, valid_until)
+            return self.sign(number, subject, valid_from, valid_until, slot)
         except ValidationError as exc:
             return RefusedRow(number, exc.errors)
 
@@ -173,7 +186,7 @@ def _sign_chunk(spec: SigningSpec, items: list[tuple]) -> list[SignedRow | Refus
 
 
 def sign_rows(signer: RowSigner, items: list[tuple], workers: int = 0) -> Iterator[SignedRow | RefusedRow]:
-    """Sign ``items`` ``(number, subject, valid_from, valid_until)`` in order.
+    """Sign ``items`` ``(number, subject, valid_from, valid_until, (status list id, index))`` in order.
 
     ``workers``: 0 chooses (one per core for at least PARALLEL_MIN_ROWS rows), 1 signs here.
     """

@@ -19,7 +19,9 @@ from ledger.issuance.anchoring import _backoff
 from ledger.issuance.errors import BulkRejected, RowError
 from ledger.issuance.idempotency import check_key, request_hash
 from ledger.issuance.queries import _decode, _encode
+from ledger.credential import check_credential
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.status_list import status_entries
 from ledger.errors import FieldError
 from ledger.keys import SigningKey
 from ledger.proof import verify_proof
@@ -27,6 +29,8 @@ from ledger.storage.sealing import SealingError, StorageSealer, derive_storage_k
 
 SUBJECT = {"name": "张三", "idNumber": "330106199001011234", "degree": "学士", "major": "法学",
            "institution": "浙江大学", "graduationDate": "2024-06-30"}
+
+STATUS_BASE = "http://127.0.0.1:8000/status"
 
 
 # ------------------------------------------------------------------ sealing
@@ -141,30 +145,35 @@ def test_cursor_round_trip():
 @pytest.fixture(scope="module")
 def signer():
     return RowSigner(Issuer("zj-hz-education", "教育局"), BUILTIN_TYPES["DegreeCertificate"], SigningKey.generate(),
-                     "2024-07-01T00:00:00Z")
+                     "2024-07-01T00:00:00Z", STATUS_BASE)
 
 
 def test_signed_row_is_a_verifiable_credential(signer):
     import json
 
-    row = signer.sign(7, {**SUBJECT, "id": "did:example:1"}, None, "2030-01-01T00:00:00Z")
+    row = signer.sign(7, {**SUBJECT, "id": "did:example:1"}, None, "2030-01-01T00:00:00Z", (2, 99))
     credential = json.loads(row.canonical)
     verify_proof(credential)
+    check_credential(credential)
     assert row.digest == credential_digest_hex(credential)
     assert (row.number, row.subject_id, row.valid_from, row.valid_until) == (
         7, "did:example:1", "2024-07-01T00:00:00Z", "2030-01-01T00:00:00Z")
+    assert (row.status_list_id, row.status_index) == (2, 99)
+    assert credential["credentialStatus"] == status_entries(STATUS_BASE, "zj-hz-education", 2, 99)
 
 
 def test_refused_row_names_the_fields(signer):
-    result = signer.sign_or_refuse(3, {"name": "x"}, None, None)
+    result = signer.sign_or_refuse(3, {"name": "x"}, None, None, (1, 3))
     assert isinstance(result, RefusedRow) and result.number == 3
     assert "credentialSubject.degree" in {e.field for e in result.errors}
 
 
 def test_parallel_signing_keeps_order_and_matches_sequential(signer):
-    items = [(i, {**SUBJECT, "name": f"s{i}"} if i % 7 else {"name": "bad"}, None, None) for i in range(1, 60)]
+    items = [(i, {**SUBJECT, "name": f"s{i}"} if i % 7 else {"name": "bad"}, None, None, (1, 1000 + i))
+             for i in range(1, 60)]
     parallel = list(sign_rows(signer, items, workers=2))
     assert [r.number for r in parallel] == list(range(1, 60))
+    assert all(r.status_index == 1000 + r.number for r in parallel if isinstance(r, SignedRow))
     assert all(isinstance(r, RefusedRow) == (r.number % 7 == 0) for r in parallel)
     ok = [r for r in parallel if isinstance(r, SignedRow)]
     import json
@@ -202,7 +211,8 @@ FREE = CredentialType("FreeForm", {"type": "object"})
 _TRICKY_KEYS = st.sampled_from(["type", "proof", "validFrom", "validUntil", "id", "@context", "issuer", "é", "\U0001f600",
                                 "proofValue", "a\"b", "", "Type"])
 _json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**53 + 1, 2**53 - 1), st.floats(allow_nan=False, allow_infinity=False),
+    st.one_of(st.none(), st.booleans(), st.integers(-2**53 + 1, 2**53 - 1),
+              st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer() or abs(f) < 2**53),
               st.text(max_size=8), st.just(["VerifiableCredential", "FreeForm"]),
               st.just(',"type":["VerifiableCredential","FreeForm"],"validFrom":"')),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=4)),
@@ -217,14 +227,14 @@ _json_values = st.recursive(
 def test_row_signer_makes_exactly_what_issue_credential_makes(subject, until, start):
     key = SigningKey.from_seed(bytes(range(32)))
     issuer = Issuer("zj-hz-education", "教育局 \"Edu\"")
-    signer = RowSigner(issuer, FREE, key, "2024-07-01T08:00:00Z")
-    credential, row = signer.sign_full(1, subject, start, until)
+    signer = RowSigner(issuer, FREE, key, "2024-07-01T08:00:00Z", STATUS_BASE)
+    credential, row = signer.sign_full(1, subject, start, until, (7, 131071))
     fixed = credential["id"]
     original = credential_module.new_credential_id
     credential_module.new_credential_id = lambda: fixed
     try:
         reference = issue_credential(FREE, subject, issuer, key, created="2024-07-01T08:00:00Z", valid_from=start,
-                                     valid_until=until)
+                                     valid_until=until, status=status_entries(STATUS_BASE, issuer.code, 7, 131071))
     finally:
         credential_module.new_credential_id = original
     assert credential == reference                       # Ed25519 is deterministic: same proofValue too
@@ -234,4 +244,4 @@ def test_row_signer_makes_exactly_what_issue_credential_makes(subject, until, st
 
 def test_row_signer_refuses_a_non_canonical_proof_time():
     with pytest.raises(ValueError):
-        RowSigner(Issuer("zj-hz-education", "x"), FREE, SigningKey.generate(), "2024-07-01T08:00:00.5Z")
+        RowSigner(Issuer("zj-hz-education", "x"), FREE, SigningKey.generate(), "2024-07-01T08:00:00.5Z", STATUS_BASE)
