@@ -6,39 +6,35 @@ import {ICertLedger} from "./interfaces/ICertLedger.sol";
 import {ICertRegistry} from "./interfaces/ICertRegistry.sol";
 
 /// @title CertLedger: anchored Merkle roots of credential batches and the status of each credential.
-/// @notice See ICertLedger and DESIGN.md ("Merkle batch", "Anchor"). Gas targets: anchor <= 60k,
-/// revoke with a 17-step proof <= 90k; the storage layout below exists to meet them.
+/// @notice See ICertLedger and the protocol v2 decisions ("Contracts v2"). Every record is keyed by
+/// the agency first, and a write only ever reaches the caller's own agency's namespace (found from
+/// msg.sender through the registry, never from an argument). Gas targets: anchor <= 60k, revoke
+/// with a 17-step proof <= 90k; the storage layout below exists to meet them.
 contract CertLedger is ICertLedger {
     uint8 private constant ACTIVE = 0;
     uint8 private constant SUSPENDED = 1;
     uint8 private constant REVOKED = 2;
 
-    /// One slot per root (a fresh anchor is a single zero->nonzero SSTORE). The agency is kept as the
-    /// registry's compact index, not its 32-byte id, so that everything fits; index 0 = not anchored.
+    /// One slot per (agency, root): a fresh anchor is a single zero->nonzero SSTORE.
+    /// blockNumber 0 = not anchored (no transaction is ever mined in block 0).
     struct Anchor {
-        uint32 agencyIndex;
         uint64 timestamp;
         uint64 blockNumber;
         uint32 count;
     }
 
-    /// One slot per credential digest (and per revoked root). Digests are public (citizens share
-    /// bundles), so another agency could anchor a root of its own containing someone else's digest;
-    /// the status therefore belongs to the agency whose root containing the digest was anchored
-    /// first (`ownerIndex`, `ownerAnchorBlock`): only the signer knows a digest before its anchor.
+    /// One slot per (agency, digest) and per (agency, root) for whole-batch revocations.
     struct Status {
         uint8 state;
         uint8 reason;
         uint64 since;
-        uint32 ownerIndex;
-        uint64 ownerAnchorBlock;
     }
 
     /// Immutable, so the hot paths pay no SLOAD to find it.
     ICertRegistry private immutable _registry;
-    mapping(bytes32 root => Anchor) private _anchors;
-    mapping(bytes32 digest => Status) private _status;
-    mapping(bytes32 root => Status) private _rootStatus;
+    mapping(bytes32 agencyId => mapping(bytes32 root => Anchor)) private _anchors;
+    mapping(bytes32 agencyId => mapping(bytes32 digest => Status)) private _status;
+    mapping(bytes32 agencyId => mapping(bytes32 root => Status)) private _rootStatus;
 
     constructor(address registry_) {
         _registry = ICertRegistry(registry_);
@@ -47,34 +43,34 @@ contract CertLedger is ICertLedger {
     // ------------------------------------------------------------------ writes
 
     /// @inheritdoc ICertLedger
+    /// @dev The same root anchored by another agency, before or after, is a separate record: copying
+    /// a root from the mempool and anchoring it first no longer blocks the rightful agency.
     function anchor(bytes32 root, uint32 count) external {
         if (root == bytes32(0)) revert ZeroRoot();
         if (count == 0) revert EmptyBatch();
-        // One external call gives agency, index and active flag (two cold SLOADs in the registry).
-        (bytes32 agencyId, uint32 index, bool active) = _registry.operatorInfo(msg.sender);
+        // One external call gives agency and active flag (two cold SLOADs in the registry).
+        (bytes32 agencyId, bool active) = _registry.operatorInfo(msg.sender);
         if (agencyId == bytes32(0)) revert NotOperator(msg.sender);
         if (!active) revert AgencyInactive(agencyId);
-        if (_anchors[root].agencyIndex != 0) revert AlreadyAnchored(root); // anchor time must never move
-        _anchors[root] = Anchor(index, uint64(block.timestamp), uint64(block.number), count);
+        Anchor storage a = _anchors[agencyId][root];
+        if (a.blockNumber != 0) revert AlreadyAnchored(agencyId, root); // anchor time must never move
+        (a.timestamp, a.blockNumber, a.count) = (uint64(block.timestamp), uint64(block.number), count);
         emit Anchored(agencyId, root, count, msg.sender);
     }
 
     /// @inheritdoc ICertLedger
     function revoke(bytes32 digest, bytes32 root, bytes32[] calldata proof, uint8 reason) external {
-        (bytes32 agencyId, uint32 index) = _caller();
-        _change(agencyId, index, digest, root, proof, REVOKED, reason);
+        _change(_caller(), digest, root, proof, REVOKED, reason);
     }
 
     /// @inheritdoc ICertLedger
     function suspend(bytes32 digest, bytes32 root, bytes32[] calldata proof, uint8 reason) external {
-        (bytes32 agencyId, uint32 index) = _caller();
-        _change(agencyId, index, digest, root, proof, SUSPENDED, reason);
+        _change(_caller(), digest, root, proof, SUSPENDED, reason);
     }
 
     /// @inheritdoc ICertLedger
     function reinstate(bytes32 digest, bytes32 root, bytes32[] calldata proof, uint8 reason) external {
-        (bytes32 agencyId, uint32 index) = _caller();
-        _change(agencyId, index, digest, root, proof, ACTIVE, reason);
+        _change(_caller(), digest, root, proof, ACTIVE, reason);
     }
 
     /// @inheritdoc ICertLedger
@@ -102,11 +98,14 @@ contract CertLedger is ICertLedger {
     }
 
     /// @inheritdoc ICertLedger
+    /// @dev Only the caller's own record of the root: another agency that anchored the same root
+    /// keeps its batch as it was.
     function revokeRoot(bytes32 root, uint8 reason) external {
-        (bytes32 agencyId, uint32 index) = _caller();
-        _requireRootOwner(root, agencyId, index);
-        if (_rootStatus[root].state == REVOKED) revert RootRevoked(root); // final, and its time must not move
-        _rootStatus[root] = Status(REVOKED, reason, uint64(block.timestamp), index, 0);
+        bytes32 agencyId = _caller();
+        _requireAnchored(agencyId, root);
+        Status storage s = _rootStatus[agencyId][root];
+        if (s.state == REVOKED) revert RootRevoked(root); // final, and its time must not move
+        (s.state, s.reason, s.since) = (REVOKED, reason, uint64(block.timestamp));
         emit RootStatusChanged(agencyId, root, REVOKED, reason);
     }
 
@@ -118,52 +117,53 @@ contract CertLedger is ICertLedger {
     }
 
     /// @inheritdoc ICertLedger
-    function anchorOf(bytes32 root) external view returns (bytes32 agencyId, uint64 timestamp, uint64 blockNumber) {
-        Anchor memory a = _anchors[root];
-        if (a.agencyIndex == 0) return (bytes32(0), 0, 0);
-        return (_registry.agencyIdAt(a.agencyIndex), a.timestamp, a.blockNumber);
+    function anchorOf(bytes32 agencyId, bytes32 root)
+        external
+        view
+        returns (uint64 timestamp, uint64 blockNumber, uint32 count)
+    {
+        Anchor storage a = _anchors[agencyId][root];
+        return (a.timestamp, a.blockNumber, a.count);
     }
 
     /// @inheritdoc ICertLedger
-    function statusOf(bytes32 digest) external view returns (uint8 state, uint8 reason, uint64 since) {
-        Status memory s = _status[digest];
+    function statusOf(bytes32 agencyId, bytes32 digest) external view returns (uint8 state, uint8 reason, uint64 since) {
+        Status storage s = _status[agencyId][digest];
         return (s.state, s.reason, s.since);
     }
 
     /// @inheritdoc ICertLedger
-    function rootStatusOf(bytes32 root) external view returns (uint8 state, uint8 reason, uint64 since) {
-        Status memory s = _rootStatus[root];
+    function rootStatusOf(bytes32 agencyId, bytes32 root) external view returns (uint8 state, uint8 reason, uint64 since) {
+        Status storage s = _rootStatus[agencyId][root];
         return (s.state, s.reason, s.since);
     }
 
     /// @inheritdoc ICertLedger
-    /// @dev Does not check that `digest` belongs to `root`; the verifier checks the proof itself.
-    function credentialStatus(bytes32 digest, bytes32 root)
+    /// @dev Does not check that `digest` belongs to `root`, nor that the root is anchored; the
+    /// verifier checks the proof and reads anchorOf itself.
+    function credentialStatus(bytes32 agencyId, bytes32 digest, bytes32 root)
         external
         view
         returns (uint8 state, uint8 reason, uint64 since)
     {
-        Status memory s = _rootStatus[root];
-        if (s.state != REVOKED) s = _status[digest];
+        Status storage s = _rootStatus[agencyId][root];
+        if (s.state != REVOKED) s = _status[agencyId][digest];
         return (s.state, s.reason, s.since);
     }
 
     // ------------------------------------------------------------------ internals
 
-    /// The caller's agency; any operator, active agency or not (a deactivated agency must still be
-    /// able to withdraw what it issued).
-    function _caller() private view returns (bytes32 agencyId, uint32 index) {
-        (agencyId, index,) = _registry.operatorInfo(msg.sender);
+    /// The caller's agency: the only namespace it may write. Any operator, active agency or not (a
+    /// deactivated agency must still be able to withdraw what it issued).
+    function _caller() private view returns (bytes32 agencyId) {
+        (agencyId,) = _registry.operatorInfo(msg.sender);
         if (agencyId == bytes32(0)) revert NotOperator(msg.sender);
     }
 
-    /// The root was anchored, by the caller's agency: no agency can touch another's credentials.
-    /// Returns the root's anchor block.
-    function _requireRootOwner(bytes32 root, bytes32 agencyId, uint32 index) private view returns (uint64) {
-        Anchor memory a = _anchors[root];
-        if (a.agencyIndex == 0) revert RootNotAnchored(root);
-        if (a.agencyIndex != index) revert NotRootOwner(root, agencyId);
-        return a.blockNumber;
+    /// The root is anchored in `agencyId`'s namespace. Another agency's anchor of the same root does
+    /// not count: it is that agency's batch, not this one's.
+    function _requireAnchored(bytes32 agencyId, bytes32 root) private view {
+        if (_anchors[agencyId][root].blockNumber == 0) revert RootNotAnchored(agencyId, root);
     }
 
     /// Same checks per element as the single-credential functions; one registry call for all.
@@ -176,42 +176,30 @@ contract CertLedger is ICertLedger {
     ) private {
         uint256 n = digests.length;
         if (roots.length != n || proofs.length != n) revert LengthMismatch();
-        (bytes32 agencyId, uint32 index) = _caller();
+        bytes32 agencyId = _caller();
         for (uint256 i; i < n; ++i) {
-            _change(agencyId, index, digests[i], roots[i], proofs[i], to, reason);
+            _change(agencyId, digests[i], roots[i], proofs[i], to, reason);
         }
     }
 
-    /// Moves one credential to state `to` after proving it belongs to a root the caller's agency owns.
-    function _change(
-        bytes32 agencyId,
-        uint32 index,
-        bytes32 digest,
-        bytes32 root,
-        bytes32[] calldata proof,
-        uint8 to,
-        uint8 reason
-    ) private {
-        uint64 anchorBlock = _requireRootOwner(root, agencyId, index);
+    /// Moves one credential of `agencyId` to state `to` after proving it belongs to a root anchored
+    /// in that agency's namespace. The status written is `agencyId`'s alone: the same (public) digest
+    /// in another agency's root has a status of its own there, which this never touches.
+    function _change(bytes32 agencyId, bytes32 digest, bytes32 root, bytes32[] calldata proof, uint8 to, uint8 reason)
+        private
+    {
+        _requireAnchored(agencyId, root);
         // leaf = keccak256(digest), 32 bytes, while inner nodes hash 64: no leaf/node confusion.
         if (!MerkleProof.verifyCalldata(proof, root, keccak256(abi.encodePacked(digest)))) {
             revert InvalidProof(digest, root);
         }
-        if (_rootStatus[root].state == REVOKED) revert RootRevoked(root);
-        Status memory current = _status[digest];
-        uint8 from = current.state;
-        if (current.ownerIndex != 0 && current.ownerIndex != index) {
-            // Another agency set this status; only an earlier anchor of the digest outranks it, and
-            // then what that agency did never counted.
-            if (anchorBlock >= current.ownerAnchorBlock) revert StatusOwnedByOtherAgency(digest);
-            from = ACTIVE;
-        } else if (current.ownerIndex == index && current.ownerAnchorBlock < anchorBlock) {
-            anchorBlock = current.ownerAnchorBlock;
-        }
+        if (_rootStatus[agencyId][root].state == REVOKED) revert RootRevoked(root);
+        Status storage s = _status[agencyId][digest];
+        uint8 from = s.state;
         if (from == REVOKED) revert CredentialRevoked(digest); // revocation is final
         if (to == SUSPENDED && from == SUSPENDED) revert AlreadySuspended(digest);
         if (to == ACTIVE && from != SUSPENDED) revert NotSuspended(digest);
-        _status[digest] = Status(to, reason, uint64(block.timestamp), index, anchorBlock);
+        (s.state, s.reason, s.since) = (to, reason, uint64(block.timestamp));
         emit StatusChanged(agencyId, digest, to, reason);
     }
 }

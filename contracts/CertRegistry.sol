@@ -5,28 +5,46 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ICertRegistry} from "./interfaces/ICertRegistry.sol";
 
 /// @title CertRegistry: agencies, their operators, signing keys and permitted credential types.
-/// @notice Governance is DEFAULT_ADMIN_ROLE. See ICertRegistry and DESIGN.md ("Registry").
+/// @notice Governance is DEFAULT_ADMIN_ROLE. See ICertRegistry and the protocol v2 decisions
+/// ("Contracts v2"): signing keys live in the namespace of one agency.
 contract CertRegistry is ICertRegistry, AccessControl {
-    /// Packed in one slot so that `operatorInfo` (the ledger's hot path) costs two cold SLOADs:
-    /// operator -> agencyId, then agencyId -> this.
-    struct AgencyInfo {
-        uint32 index; // compact index from 1; lets the ledger store an anchor in one slot
-        bool active;
+    /// `exists` and `active` share the struct's first slot, so that `operatorInfo` (the ledger's hot
+    /// path) costs two cold SLOADs: operator -> agencyId, then that slot. The strings follow in
+    /// slots of their own and are only read by `agencyInfo`.
+    struct Agency {
         bool exists;
+        bool active;
+        string code;
+        string name;
     }
 
-    struct KeyInfo {
-        bytes32 agencyId;
+    /// One slot per (agency, key). validFrom 0 = not registered (a registered key always has a
+    /// nonzero validFrom: 0 in addKey means block.timestamp).
+    struct Key {
         uint64 validFrom;
         uint64 revokedAt; // 0: not revoked
     }
 
+    uint256 private constant MAX_NAME_BYTES = 200;
+
+    /// The eight small-order points of edwards25519, as bytes32 read as uint256 with the sign bit
+    /// (0x80 of the last byte) cleared: y = 0, 1, p-1 and the two order-8 y values. Under such a key
+    /// the "trivial" signature (R = small-order point, S = 0) verifies any message.
+    uint256 private constant SMALL_ORDER_Y0 = 0;
+    uint256 private constant SMALL_ORDER_Y1 = 0x0100000000000000000000000000000000000000000000000000000000000000;
+    uint256 private constant SMALL_ORDER_P_MINUS_1 = 0xecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f;
+    uint256 private constant SMALL_ORDER_8A = 0x26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05;
+    uint256 private constant SMALL_ORDER_8B = 0xc7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a;
+    uint256 private constant SIGN_BIT = 0x80;
+    /// The low 31 bytes of every encoding with y >= p (sign cleared): bytes 1..30 0xff, last byte 0x7f.
+    uint256 private constant HIGH_Y_TAIL = (1 << 248) - 0x81;
+    uint256 private constant TAIL_MASK = (1 << 248) - 1;
+
     mapping(address operator => bytes32 agencyId) private _operatorAgency;
-    mapping(bytes32 agencyId => AgencyInfo) private _agencies;
-    mapping(bytes32 agencyId => string) private _codes; // kept apart from AgencyInfo to keep that one slot
+    mapping(bytes32 agencyId => Agency) private _agencies;
     mapping(uint32 index => bytes32 agencyId) private _agencyIdAt;
     uint32 private _agencyCount;
-    mapping(bytes32 publicKey => KeyInfo) private _keys;
+    mapping(bytes32 agencyId => mapping(bytes32 publicKey => Key)) private _keys;
     mapping(bytes32 agencyId => mapping(bytes32 typeId => bool)) private _permitted;
 
     constructor(address admin) {
@@ -37,15 +55,30 @@ contract CertRegistry is ICertRegistry, AccessControl {
     // ------------------------------------------------------------------ governance
 
     /// @inheritdoc ICertRegistry
-    function registerAgency(string calldata code) external onlyRole(DEFAULT_ADMIN_ROLE) returns (bytes32 agencyId) {
+    function registerAgency(string calldata code, string calldata name)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (bytes32 agencyId)
+    {
         if (!_isValidCode(bytes(code))) revert InvalidAgencyCode(code);
+        _requireValidName(name);
         agencyId = keccak256(bytes(code));
-        if (_agencies[agencyId].exists) revert AgencyExists(agencyId);
+        Agency storage agency = _agencies[agencyId];
+        if (agency.exists) revert AgencyExists(agencyId);
         uint32 index = ++_agencyCount;
-        _agencies[agencyId] = AgencyInfo({index: index, active: true, exists: true});
-        _codes[agencyId] = code;
+        (agency.exists, agency.active, agency.code, agency.name) = (true, true, code, name);
         _agencyIdAt[index] = agencyId;
-        emit AgencyRegistered(agencyId, index, code);
+        emit AgencyRegistered(agencyId, index, code, name);
+    }
+
+    /// @inheritdoc ICertRegistry
+    /// @dev The code (and so the agencyId) never changes; the display name may, e.g. after a
+    /// reorganisation. Credentials carry the name they were issued under.
+    function setAgencyName(bytes32 agencyId, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireAgency(agencyId);
+        _requireValidName(name);
+        _agencies[agencyId].name = name;
+        emit AgencyNameChanged(agencyId, name);
     }
 
     /// @inheritdoc ICertRegistry
@@ -60,7 +93,8 @@ contract CertRegistry is ICertRegistry, AccessControl {
         _requireAgency(agencyId);
         if (operator == address(0)) revert ZeroAddress();
         bytes32 current = _operatorAgency[operator];
-        // One agency per operator, so the ledger can tell whose an operator is without an argument.
+        // One agency per operator, so the ledger can tell whose namespace an operator writes
+        // without an argument (an argument could name another agency's namespace).
         if (current != bytes32(0)) revert OperatorAssigned(operator, current);
         _operatorAgency[operator] = agencyId;
         emit OperatorAdded(agencyId, operator);
@@ -85,13 +119,17 @@ contract CertRegistry is ICertRegistry, AccessControl {
 
     /// @inheritdoc ICertRegistry
     /// @dev Allowed for an inactive agency too: deactivation stops anchoring, not key management.
+    /// Keyed (agencyId, publicKey): another agency holding the same bytes neither blocks nor is
+    /// affected by this registration (v1's global key table let an agency squat another's key).
     function addKey(bytes32 agencyId, bytes32 publicKey, uint64 validFrom) external {
         _requireAgencyAuthority(agencyId);
         _requireAgency(agencyId);
-        if (publicKey == bytes32(0)) revert ZeroKey();
-        if (_keys[publicKey].agencyId != bytes32(0)) revert KeyExists(publicKey); // a key never changes owner
+        if (_isWeakKey(publicKey)) revert WeakKey(publicKey);
+        Key storage key = _keys[agencyId][publicKey];
+        // A key is registered once per agency: re-adding could move validFrom and re-validate.
+        if (key.validFrom != 0) revert KeyExists(agencyId, publicKey);
         uint64 from = validFrom == 0 ? uint64(block.timestamp) : validFrom;
-        _keys[publicKey] = KeyInfo({agencyId: agencyId, validFrom: from, revokedAt: 0});
+        key.validFrom = from;
         emit KeyAdded(agencyId, publicKey, from);
     }
 
@@ -99,12 +137,11 @@ contract CertRegistry is ICertRegistry, AccessControl {
     /// @dev Revocation may only move earlier: a later time would re-validate credentials anchored in
     /// between, which is exactly what a compromise revocation must rule out. "Now" (0) on a key whose
     /// validFrom is still in the future is recorded as validFrom, i.e. the key never becomes valid.
-    function revokeKey(bytes32 publicKey, uint64 revokedAt) external {
-        KeyInfo storage key = _keys[publicKey];
-        bytes32 agencyId = key.agencyId;
-        if (agencyId == bytes32(0)) revert UnknownKey(publicKey);
+    function revokeKey(bytes32 agencyId, bytes32 publicKey, uint64 revokedAt) external {
         _requireAgencyAuthority(agencyId);
+        Key storage key = _keys[agencyId][publicKey];
         uint64 validFrom = key.validFrom;
+        if (validFrom == 0) revert UnknownKey(agencyId, publicKey);
         uint64 at = revokedAt;
         if (at == 0) at = uint64(block.timestamp) < validFrom ? validFrom : uint64(block.timestamp);
         else if (at > block.timestamp || at < validFrom) revert InvalidRevocationTime(publicKey, at);
@@ -117,9 +154,16 @@ contract CertRegistry is ICertRegistry, AccessControl {
     // ------------------------------------------------------------------ reads
 
     /// @inheritdoc ICertRegistry
-    function keyOf(bytes32 ed25519PublicKey) external view returns (bytes32 agencyId, uint64 validFrom, uint64 revokedAt) {
-        KeyInfo storage key = _keys[ed25519PublicKey];
-        return (key.agencyId, key.validFrom, key.revokedAt);
+    /// @dev ("", "", false) when the agency does not exist.
+    function agencyInfo(bytes32 agencyId) external view returns (string memory code, string memory name, bool active) {
+        Agency storage agency = _agencies[agencyId];
+        return (agency.code, agency.name, agency.active);
+    }
+
+    /// @inheritdoc ICertRegistry
+    function keyOf(bytes32 agencyId, bytes32 ed25519PublicKey) external view returns (uint64 validFrom, uint64 revokedAt) {
+        Key storage key = _keys[agencyId][ed25519PublicKey];
+        return (key.validFrom, key.revokedAt);
     }
 
     /// @inheritdoc ICertRegistry
@@ -134,13 +178,6 @@ contract CertRegistry is ICertRegistry, AccessControl {
     }
 
     /// @inheritdoc ICertRegistry
-    /// @dev All zero / empty when the agency does not exist.
-    function agency(bytes32 agencyId) external view returns (bool exists, bool active, uint32 index, string memory code) {
-        AgencyInfo storage info = _agencies[agencyId];
-        return (info.exists, info.active, info.index, _codes[agencyId]);
-    }
-
-    /// @inheritdoc ICertRegistry
     /// @dev Zero for 0 or an index past agencyCount().
     function agencyIdAt(uint32 index) external view returns (bytes32 agencyId) {
         return _agencyIdAt[index];
@@ -152,13 +189,10 @@ contract CertRegistry is ICertRegistry, AccessControl {
     }
 
     /// @inheritdoc ICertRegistry
-    /// @dev All zero when the address is not an operator.
-    function operatorInfo(address operator) external view returns (bytes32 agencyId, uint32 index, bool active) {
+    /// @dev (0, false) when the address is not an operator.
+    function operatorInfo(address operator) external view returns (bytes32 agencyId, bool active) {
         agencyId = _operatorAgency[operator];
-        if (agencyId != bytes32(0)) {
-            AgencyInfo storage info = _agencies[agencyId];
-            (index, active) = (info.index, info.active);
-        }
+        if (agencyId != bytes32(0)) active = _agencies[agencyId].active;
     }
 
     /// @dev Advertises ICertRegistry beside AccessControl's interfaces.
@@ -181,8 +215,8 @@ contract CertRegistry is ICertRegistry, AccessControl {
         }
     }
 
-    /// [a-z0-9-]{3,64}, as DESIGN.md requires; checked on chain so no off-chain tool can register a
-    /// code that other implementations would reject.
+    /// [a-z0-9-]{3,64}; checked on chain so no off-chain tool can register a code that other
+    /// implementations would reject.
     function _isValidCode(bytes calldata code) private pure returns (bool) {
         uint256 n = code.length;
         if (n < 3 || n > 64) return false;
@@ -191,5 +225,26 @@ contract CertRegistry is ICertRegistry, AccessControl {
             if (!((c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "-")) return false;
         }
         return true;
+    }
+
+    /// 1..200 bytes: a credential's issuer.name repeats it, so it must exist and stay small.
+    function _requireValidName(string calldata name) private pure {
+        uint256 n = bytes(name).length;
+        if (n == 0 || n > MAX_NAME_BYTES) revert InvalidAgencyName();
+    }
+
+    /// Zero, y >= p (non-canonical: a second spelling of a point) or a small-order point. The key is
+    /// the raw Ed25519 encoding: little-endian y, sign of x in the top bit of the last byte, which is
+    /// the least significant byte when the bytes32 is read as uint256. Whether y is on the curve at
+    /// all takes a modular square root, too costly here; off chain, CertLedger refuses such a key
+    /// wherever it reads one (key files, registration, verification).
+    function _isWeakKey(bytes32 publicKey) private pure returns (bool) {
+        uint256 y = uint256(publicKey) & ~SIGN_BIT; // both signs of x are equally weak
+        if (
+            y == SMALL_ORDER_Y0 || y == SMALL_ORDER_Y1 || y == SMALL_ORDER_P_MINUS_1 || y == SMALL_ORDER_8A
+                || y == SMALL_ORDER_8B
+        ) return true;
+        // y >= p = 2^255 - 19: little-endian bytes 0xed..0xff, then 30 x 0xff, then 0x7f.
+        return (y & TAIL_MASK) == HIGH_Y_TAIL && (y >> 248) >= 0xed;
     }
 }

@@ -14,8 +14,8 @@ async function anchoredFixture() {
   return { ...f, batchA, batchB };
 }
 
-async function expectStatus(ledger, digest, state, reason, since) {
-  expect(await ledger.statusOf(digest)).to.deep.equal([BigInt(state), BigInt(reason), BigInt(since)]);
+async function expectStatus(ledger, agencyId, digest, state, reason, since) {
+  expect(await ledger.statusOf(agencyId, digest)).to.deep.equal([BigInt(state), BigInt(reason), BigInt(since)]);
 }
 
 describe("CertLedger", function () {
@@ -27,25 +27,29 @@ describe("CertLedger", function () {
   });
 
   describe("anchor", function () {
-    it("stores agency, block time and block number; emits Anchored(agencyId, root, count, operator)", async function () {
-      const { ledger, opA, A } = await loadFixture(deployFixture);
+    it("stores block time, block number and count under the caller's agency; emits Anchored(agencyId, root, count, operator)", async function () {
+      const { ledger, opA, A, B } = await loadFixture(deployFixture);
       const root = ethers.id("root-1");
       const tx = await ledger.connect(opA).anchor(root, 42);
       const receipt = await tx.wait();
       await expect(tx).to.emit(ledger, "Anchored").withArgs(A, root, 42, opA.address);
-      expect(await ledger.anchorOf(root)).to.deep.equal([A, BigInt(await blockTime(receipt)), BigInt(receipt.blockNumber)]);
+      expect(await ledger.anchorOf(A, root)).to.deep.equal([BigInt(await blockTime(receipt)), BigInt(receipt.blockNumber), 42n]);
+      expect(await ledger.anchorOf(B, root)).to.deep.equal([0n, 0n, 0n]); // another agency's namespace
     });
 
     it("reports zeros for a root never anchored", async function () {
-      const { ledger } = await loadFixture(deployFixture);
-      expect(await ledger.anchorOf(ethers.id("nothing"))).to.deep.equal([ethers.ZeroHash, 0n, 0n]);
-      expect(await ledger.anchorOf(ethers.ZeroHash)).to.deep.equal([ethers.ZeroHash, 0n, 0n]);
+      const { ledger, A } = await loadFixture(deployFixture);
+      expect(await ledger.anchorOf(A, ethers.id("nothing"))).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.anchorOf(A, ethers.ZeroHash)).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.anchorOf(ethers.ZeroHash, ethers.id("nothing"))).to.deep.equal([0n, 0n, 0n]);
     });
 
-    it("maps each agency's anchors back to its own id", async function () {
+    it("keeps each agency's anchors in its own namespace", async function () {
       const { ledger, A, B, batchA, batchB } = await loadFixture(anchoredFixture);
-      expect((await ledger.anchorOf(batchA.root))[0]).to.equal(A);
-      expect((await ledger.anchorOf(batchB.root))[0]).to.equal(B);
+      expect((await ledger.anchorOf(A, batchA.root))[2]).to.equal(5n);
+      expect((await ledger.anchorOf(B, batchB.root))[2]).to.equal(4n);
+      expect(await ledger.anchorOf(B, batchA.root)).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.anchorOf(A, batchB.root)).to.deep.equal([0n, 0n, 0n]);
     });
 
     it("any operator of the agency may anchor", async function () {
@@ -60,31 +64,45 @@ describe("CertLedger", function () {
       await expect(ledger.connect(opA).anchor(root, 2n ** 32n - 1n))
         .to.emit(ledger, "Anchored")
         .withArgs(A, root, 2n ** 32n - 1n, opA.address);
+      expect((await ledger.anchorOf(A, root))[2]).to.equal(2n ** 32n - 1n);
     });
 
     it("a non-operator cannot anchor (strangers, governance, removed operators)", async function () {
-      const { ledger, registry, gov, opA, stranger } = await loadFixture(deployFixture);
+      const { ledger, registry, gov, opA, stranger, A } = await loadFixture(deployFixture);
       await registry.removeOperator(opA.address);
       for (const who of [stranger, gov, opA]) {
         await expect(ledger.connect(who).anchor(ethers.id("r"), 1))
           .to.be.revertedWithCustomError(ledger, "NotOperator")
           .withArgs(who.address);
       }
-      expect(await ledger.anchorOf(ethers.id("r"))).to.deep.equal([ethers.ZeroHash, 0n, 0n]);
+      for (const id of [A, ethers.ZeroHash]) expect(await ledger.anchorOf(id, ethers.id("r"))).to.deep.equal([0n, 0n, 0n]);
     });
 
-    it("a root cannot be anchored twice, by the same or another agency", async function () {
-      const { ledger, opA, opA2, opB } = await loadFixture(deployFixture);
+    it("a root cannot be anchored twice by the same agency, by any of its operators (AlreadyAnchored(agencyId, root))", async function () {
+      const { ledger, opA, opA2, A } = await loadFixture(deployFixture);
       const root = ethers.id("once");
       const tx = await ledger.connect(opA).anchor(root, 3);
       const receipt = await tx.wait();
-      const before = await ledger.anchorOf(root);
+      const before = await ledger.anchorOf(A, root);
       await time.increase(60);
-      for (const who of [opA, opA2, opB]) {
-        await expect(ledger.connect(who).anchor(root, 3)).to.be.revertedWithCustomError(ledger, "AlreadyAnchored").withArgs(root);
+      for (const [who, count] of [[opA, 3], [opA2, 3], [opA2, 7]]) {
+        await expect(ledger.connect(who).anchor(root, count)).to.be.revertedWithCustomError(ledger, "AlreadyAnchored").withArgs(A, root);
       }
-      expect(await ledger.anchorOf(root)).to.deep.equal(before); // anchor time never moves
-      expect(before[2]).to.equal(BigInt(receipt.blockNumber));
+      expect(await ledger.anchorOf(A, root)).to.deep.equal(before); // anchor time never moves
+      expect(before[1]).to.equal(BigInt(receipt.blockNumber));
+    });
+
+    it("the same root anchored by another agency is a separate record (afterwards too: AlreadyAnchored only in its namespace)", async function () {
+      const { ledger, opA, opB, A, B } = await loadFixture(deployFixture);
+      const root = ethers.id("shared");
+      const a = await (await ledger.connect(opA).anchor(root, 3)).wait();
+      await time.increase(60);
+      const tx = await ledger.connect(opB).anchor(root, 9);
+      await expect(tx).to.emit(ledger, "Anchored").withArgs(B, root, 9, opB.address);
+      const b = await tx.wait();
+      expect(await ledger.anchorOf(A, root)).to.deep.equal([BigInt(await blockTime(a)), BigInt(a.blockNumber), 3n]);
+      expect(await ledger.anchorOf(B, root)).to.deep.equal([BigInt(await blockTime(b)), BigInt(b.blockNumber), 9n]);
+      await expect(ledger.connect(opB).anchor(root, 9)).to.be.revertedWithCustomError(ledger, "AlreadyAnchored").withArgs(B, root);
     });
 
     it("a deactivated agency cannot anchor; after reactivation it can", async function () {
@@ -97,9 +115,10 @@ describe("CertLedger", function () {
     });
 
     it("refuses the zero root and an empty batch", async function () {
-      const { ledger, opA } = await loadFixture(deployFixture);
+      const { ledger, opA, A } = await loadFixture(deployFixture);
       await expect(ledger.connect(opA).anchor(ethers.ZeroHash, 1)).to.be.revertedWithCustomError(ledger, "ZeroRoot");
       await expect(ledger.connect(opA).anchor(ethers.id("r"), 0)).to.be.revertedWithCustomError(ledger, "EmptyBatch");
+      expect(await ledger.anchorOf(A, ethers.id("r"))).to.deep.equal([0n, 0n, 0n]);
     });
   });
 
@@ -109,9 +128,9 @@ describe("CertLedger", function () {
       const d = batchA.digests[4]; // the carried-up odd leaf
       const tx = await ledger.connect(opA).revoke(d, batchA.root, batchA.proofs[4], REASON.compromise);
       await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, REVOKED, REASON.compromise);
-      await expectStatus(ledger, d, REVOKED, REASON.compromise, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, REVOKED, REASON.compromise, await blockTime(await tx.wait()));
       // the other credentials of the batch are untouched
-      await expectStatus(ledger, batchA.digests[0], ACTIVE, 0, 0);
+      await expectStatus(ledger, A, batchA.digests[0], ACTIVE, 0, 0);
     });
 
     it("revokes a suspended credential", async function () {
@@ -121,11 +140,11 @@ describe("CertLedger", function () {
       // any operator of the same agency may act on its credentials
       const tx = await ledger.connect(opA2).revoke(d, batchA.root, p, REASON.error);
       await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, REVOKED, REASON.error);
-      await expectStatus(ledger, d, REVOKED, REASON.error, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, REVOKED, REASON.error, await blockTime(await tx.wait()));
     });
 
     it("a revoked credential cannot be revoked, suspended or reinstated again", async function () {
-      const { ledger, opA, batchA } = await loadFixture(anchoredFixture);
+      const { ledger, opA, A, batchA } = await loadFixture(anchoredFixture);
       const [d, p] = [batchA.digests[0], batchA.proofs[0]];
       const tx = await ledger.connect(opA).revoke(d, batchA.root, p, REASON.superseded);
       const t = await blockTime(await tx.wait());
@@ -134,7 +153,7 @@ describe("CertLedger", function () {
           .to.be.revertedWithCustomError(ledger, "CredentialRevoked")
           .withArgs(d);
       }
-      await expectStatus(ledger, d, REVOKED, REASON.superseded, t);
+      await expectStatus(ledger, A, d, REVOKED, REASON.superseded, t);
     });
 
     it("one-leaf batch: root == leaf, empty proof", async function () {
@@ -151,55 +170,49 @@ describe("CertLedger", function () {
     });
 
     it("agency B cannot revoke, suspend or reinstate agency A's credential, even with a valid proof of A's root", async function () {
-      const { ledger, opA, opB, B, batchA } = await loadFixture(anchoredFixture);
+      const { ledger, opA, opB, A, B, batchA } = await loadFixture(anchoredFixture);
       const [d, p] = [batchA.digests[2], batchA.proofs[2]];
       for (const fn of ["revoke", "suspend", "reinstate"]) {
+        // B's call acts on B's namespace, where A's root was never anchored
         await expect(ledger.connect(opB)[fn](d, batchA.root, p, 0))
-          .to.be.revertedWithCustomError(ledger, "NotRootOwner")
-          .withArgs(batchA.root, B);
+          .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
+          .withArgs(B, batchA.root);
       }
       await ledger.connect(opA).suspend(d, batchA.root, p, 0);
       await expect(ledger.connect(opB).reinstate(d, batchA.root, p, 0))
-        .to.be.revertedWithCustomError(ledger, "NotRootOwner")
-        .withArgs(batchA.root, B);
-      expect((await ledger.statusOf(d))[0]).to.equal(BigInt(SUSPENDED));
+        .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
+        .withArgs(B, batchA.root);
+      expect((await ledger.statusOf(A, d))[0]).to.equal(BigInt(SUSPENDED));
     });
 
-    it("agency B cannot touch A's credential by anchoring a root of its own that contains A's (public) digest", async function () {
-      const { ledger, opA, opB, batchA } = await loadFixture(anchoredFixture);
+    it("agency B revoking A's (public) digest through a root of its own changes only B's record", async function () {
+      const { ledger, opA, opB, A, B, batchA } = await loadFixture(anchoredFixture);
       const [d, p] = [batchA.digests[1], batchA.proofs[1]];
-      const rogue = await anchorBatch(ledger, opB, [d, randomDigest(), randomDigest()]); // anchored after A's
-      // While nobody owns the status B can set it, but only until the rightful agency acts:
-      await expect(ledger.connect(opB).revoke(d, rogue.root, rogue.proofs[0], 0)).to.emit(ledger, "StatusChanged");
-      // A's older anchor outranks B's: even B's "final" revocation never counted; A takes the status over.
-      await expect(ledger.connect(opA).suspend(d, batchA.root, p, 5)).to.emit(ledger, "StatusChanged");
-      expect((await ledger.statusOf(d))[0]).to.equal(BigInt(SUSPENDED));
-      for (const fn of ["revoke", "suspend", "reinstate"]) {
-        await expect(ledger.connect(opB)[fn](d, rogue.root, rogue.proofs[0], 0))
-          .to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency")
-          .withArgs(d);
-      }
+      const rogue = await anchorBatch(ledger, opB, [d, randomDigest(), randomDigest()]);
+      const tx = await ledger.connect(opB).revoke(d, rogue.root, rogue.proofs[0], 0);
+      await expect(tx).to.emit(ledger, "StatusChanged").withArgs(B, d, REVOKED, 0);
+      await expectStatus(ledger, B, d, REVOKED, 0, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, ACTIVE, 0, 0);
+      expect(await ledger.credentialStatus(A, d, batchA.root)).to.deep.equal([0n, 0n, 0n]);
+      // A manages its credential as if B had done nothing
+      const s = await ledger.connect(opA).suspend(d, batchA.root, p, 5);
+      await expectStatus(ledger, A, d, SUSPENDED, 5, await blockTime(await s.wait()));
       await ledger.connect(opA).reinstate(d, batchA.root, p, 0);
-      expect((await ledger.statusOf(d))[0]).to.equal(BigInt(ACTIVE));
+      expect((await ledger.statusOf(A, d))[0]).to.equal(BigInt(ACTIVE));
+      expect((await ledger.statusOf(B, d))[0]).to.equal(BigInt(REVOKED));
     });
 
-    it("a status set by the rightful agency cannot be overridden from a later root of another agency", async function () {
-      const { ledger, opA, opB, batchA } = await loadFixture(anchoredFixture);
+    it("one status per (agency, digest): the agency may act through any of its roots containing the digest", async function () {
+      const { ledger, opA, A, batchA } = await loadFixture(anchoredFixture);
       const [d, p] = [batchA.digests[3], batchA.proofs[3]];
       await ledger.connect(opA).suspend(d, batchA.root, p, 5);
-      const rogue = await anchorBatch(ledger, opB, [d]);
-      for (const fn of ["revoke", "reinstate"]) {
-        await expect(ledger.connect(opB)[fn](d, rogue.root, [], 0))
-          .to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency")
-          .withArgs(d);
-      }
-      // the same agency may use any of its own roots containing the digest
       const again = await anchorBatch(ledger, opA, [d, randomDigest()]);
-      await expect(ledger.connect(opA).reinstate(d, again.root, again.proofs[0], 0)).to.emit(ledger, "StatusChanged");
-      // and it keeps the earliest anchor: B still cannot take over
-      await expect(ledger.connect(opB).suspend(d, rogue.root, [], 0)).to.be.revertedWithCustomError(ledger, "StatusOwnedByOtherAgency");
+      await expect(ledger.connect(opA).suspend(d, again.root, again.proofs[0], 0))
+        .to.be.revertedWithCustomError(ledger, "AlreadySuspended")
+        .withArgs(d);
+      await expect(ledger.connect(opA).reinstate(d, again.root, again.proofs[0], 0)).to.emit(ledger, "StatusChanged").withArgs(A, d, ACTIVE, 0);
+      await expectStatus(ledger, A, d, ACTIVE, 0, await time.latest());
     });
-
     it("non-operators cannot revoke (strangers, governance)", async function () {
       const { ledger, gov, stranger, batchA } = await loadFixture(anchoredFixture);
       for (const who of [gov, stranger]) {
@@ -220,13 +233,13 @@ describe("CertLedger", function () {
     });
 
     it("refuses a root that was never anchored", async function () {
-      const { ledger, opA } = await loadFixture(anchoredFixture);
+      const { ledger, opA, A } = await loadFixture(anchoredFixture);
       const digests = randomDigests(3);
       const tree = buildTree(digests);
       for (const fn of ["revoke", "suspend", "reinstate"]) {
         await expect(ledger.connect(opA)[fn](digests[0], tree.root, getProof(tree, 0), 0))
           .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
-          .withArgs(tree.root);
+          .withArgs(A, tree.root);
       }
     });
 
@@ -267,7 +280,7 @@ describe("CertLedger", function () {
       await expect(ledger.connect(opA).revoke(batchA.digests[3], batchA.root, batchA.proofs[3], 255))
         .to.emit(ledger, "StatusChanged")
         .withArgs(A, batchA.digests[3], REVOKED, 255);
-      expect((await ledger.statusOf(batchA.digests[3]))[1]).to.equal(255n);
+      expect((await ledger.statusOf(A, batchA.digests[3]))[1]).to.equal(255n);
     });
   });
 
@@ -277,18 +290,18 @@ describe("CertLedger", function () {
       const [d, r, p] = [batchA.digests[2], batchA.root, batchA.proofs[2]];
       let tx = await ledger.connect(opA).suspend(d, r, p, REASON.admin);
       await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, SUSPENDED, REASON.admin);
-      await expectStatus(ledger, d, SUSPENDED, REASON.admin, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, SUSPENDED, REASON.admin, await blockTime(await tx.wait()));
 
       await expect(ledger.connect(opA).suspend(d, r, p, REASON.admin)).to.be.revertedWithCustomError(ledger, "AlreadySuspended").withArgs(d);
 
       await time.increase(3600);
       tx = await ledger.connect(opA2).reinstate(d, r, p, REASON.holder);
       await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, ACTIVE, REASON.holder);
-      await expectStatus(ledger, d, ACTIVE, REASON.holder, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, ACTIVE, REASON.holder, await blockTime(await tx.wait()));
 
       tx = await ledger.connect(opA).suspend(d, r, p, REASON.unspecified);
       await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, SUSPENDED, REASON.unspecified);
-      await expectStatus(ledger, d, SUSPENDED, REASON.unspecified, await blockTime(await tx.wait()));
+      await expectStatus(ledger, A, d, SUSPENDED, REASON.unspecified, await blockTime(await tx.wait()));
     });
 
     it("refuses to reinstate a credential that is not suspended", async function () {
@@ -312,22 +325,22 @@ describe("CertLedger", function () {
     it("revokes a whole batch: RootStatusChanged, rootStatusOf, credentialStatus", async function () {
       const { ledger, opA, A, batchA } = await loadFixture(anchoredFixture);
       const r = batchA.root;
-      expect(await ledger.rootStatusOf(r)).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.rootStatusOf(A, r)).to.deep.equal([0n, 0n, 0n]);
       const tx = await ledger.connect(opA).revokeRoot(r, REASON.error);
       await expect(tx).to.emit(ledger, "RootStatusChanged").withArgs(A, r, REVOKED, REASON.error);
       const t = BigInt(await blockTime(await tx.wait()));
-      expect(await ledger.rootStatusOf(r)).to.deep.equal([2n, BigInt(REASON.error), t]);
+      expect(await ledger.rootStatusOf(A, r)).to.deep.equal([2n, BigInt(REASON.error), t]);
       for (const d of batchA.digests) {
-        expect(await ledger.credentialStatus(d, r)).to.deep.equal([2n, BigInt(REASON.error), t]);
-        expect(await ledger.statusOf(d)).to.deep.equal([0n, 0n, 0n]); // per-digest record untouched
+        expect(await ledger.credentialStatus(A, d, r)).to.deep.equal([2n, BigInt(REASON.error), t]);
+        expect(await ledger.statusOf(A, d)).to.deep.equal([0n, 0n, 0n]); // per-digest record untouched
       }
     });
 
     it("is final: a second revokeRoot fails with RootRevoked", async function () {
-      const { ledger, opA, opA2, batchA } = await loadFixture(anchoredFixture);
+      const { ledger, opA, opA2, A, batchA } = await loadFixture(anchoredFixture);
       await ledger.connect(opA).revokeRoot(batchA.root, 1);
       await expect(ledger.connect(opA2).revokeRoot(batchA.root, 2)).to.be.revertedWithCustomError(ledger, "RootRevoked").withArgs(batchA.root);
-      expect((await ledger.rootStatusOf(batchA.root))[1]).to.equal(1n);
+      expect((await ledger.rootStatusOf(A, batchA.root))[1]).to.equal(1n);
     });
 
     it("credentials in a revoked root cannot be revoked, suspended or reinstated (RootRevoked)", async function () {
@@ -342,29 +355,29 @@ describe("CertLedger", function () {
     });
 
     it("credentialStatus follows statusOf while the root is not revoked", async function () {
-      const { ledger, opA, opB, batchA, batchB } = await loadFixture(anchoredFixture);
+      const { ledger, opA, opB, A, batchA, batchB } = await loadFixture(anchoredFixture);
       const tx = await ledger.connect(opA).suspend(batchA.digests[0], batchA.root, batchA.proofs[0], 4);
       const t = BigInt(await blockTime(await tx.wait()));
-      expect(await ledger.credentialStatus(batchA.digests[0], batchA.root)).to.deep.equal([1n, 4n, t]);
-      expect(await ledger.credentialStatus(batchA.digests[1], batchA.root)).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.credentialStatus(A, batchA.digests[0], batchA.root)).to.deep.equal([1n, 4n, t]);
+      expect(await ledger.credentialStatus(A, batchA.digests[1], batchA.root)).to.deep.equal([0n, 0n, 0n]);
       await ledger.connect(opB).revokeRoot(batchB.root, 2);
       // B's revoked root says nothing about A's batch
-      expect(await ledger.credentialStatus(batchA.digests[0], batchA.root)).to.deep.equal([1n, 4n, t]);
+      expect(await ledger.credentialStatus(A, batchA.digests[0], batchA.root)).to.deep.equal([1n, 4n, t]);
     });
 
     it("only an operator of the anchoring agency may revoke a root", async function () {
-      const { ledger, gov, stranger, opB, B, batchA } = await loadFixture(anchoredFixture);
-      await expect(ledger.connect(opB).revokeRoot(batchA.root, 0)).to.be.revertedWithCustomError(ledger, "NotRootOwner").withArgs(batchA.root, B);
+      const { ledger, gov, stranger, opB, A, B, batchA } = await loadFixture(anchoredFixture);
+      await expect(ledger.connect(opB).revokeRoot(batchA.root, 0)).to.be.revertedWithCustomError(ledger, "RootNotAnchored").withArgs(B, batchA.root);
       for (const who of [gov, stranger]) {
         await expect(ledger.connect(who).revokeRoot(batchA.root, 0)).to.be.revertedWithCustomError(ledger, "NotOperator").withArgs(who.address);
       }
-      expect(await ledger.rootStatusOf(batchA.root)).to.deep.equal([0n, 0n, 0n]);
+      expect(await ledger.rootStatusOf(A, batchA.root)).to.deep.equal([0n, 0n, 0n]);
     });
 
     it("refuses a root that was never anchored", async function () {
-      const { ledger, opA } = await loadFixture(anchoredFixture);
+      const { ledger, opA, A } = await loadFixture(anchoredFixture);
       const r = ethers.id("never");
-      await expect(ledger.connect(opA).revokeRoot(r, 0)).to.be.revertedWithCustomError(ledger, "RootNotAnchored").withArgs(r);
+      await expect(ledger.connect(opA).revokeRoot(r, 0)).to.be.revertedWithCustomError(ledger, "RootNotAnchored").withArgs(A, r);
     });
   });
 
@@ -388,14 +401,14 @@ describe("CertLedger", function () {
       let t = await blockTime(await tx.wait());
       for (const d of s.digests) {
         await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, SUSPENDED, 5);
-        await expectStatus(ledger, d, SUSPENDED, 5, t);
+        await expectStatus(ledger, A, d, SUSPENDED, 5, t);
       }
 
       tx = await ledger.connect(opA).reinstateMany(s.digests.slice(0, 2), s.roots.slice(0, 2), s.proofs.slice(0, 2), 4);
       t = await blockTime(await tx.wait());
       for (const d of s.digests.slice(0, 2)) {
         await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, ACTIVE, 4);
-        await expectStatus(ledger, d, ACTIVE, 4, t);
+        await expectStatus(ledger, A, d, ACTIVE, 4, t);
       }
 
       tx = await ledger.connect(opA).revokeMany(s.digests, s.roots, s.proofs, 3);
@@ -404,12 +417,12 @@ describe("CertLedger", function () {
       expect(receipt.logs.length).to.equal(3);
       for (const d of s.digests) {
         await expect(tx).to.emit(ledger, "StatusChanged").withArgs(A, d, REVOKED, 3);
-        await expectStatus(ledger, d, REVOKED, 3, t);
+        await expectStatus(ledger, A, d, REVOKED, 3, t);
       }
     });
 
     it("are all-or-nothing: one bad element reverts the whole call", async function () {
-      const { ledger, opA, batchA, batchA2 } = await loadFixture(manyFixture);
+      const { ledger, opA, A, batchA, batchA2 } = await loadFixture(manyFixture);
       const s = pick([[batchA, 0], [batchA2, 1]]);
       const badProofs = [s.proofs[0], batchA2.proofs[0]];
       for (const fn of ["revokeMany", "suspendMany"]) {
@@ -417,7 +430,7 @@ describe("CertLedger", function () {
           .to.be.revertedWithCustomError(ledger, "InvalidProof")
           .withArgs(s.digests[1], s.roots[1]);
       }
-      await expectStatus(ledger, s.digests[0], ACTIVE, 0, 0);
+      await expectStatus(ledger, A, s.digests[0], ACTIVE, 0, 0);
     });
 
     it("apply the single-credential rules to every element", async function () {
@@ -434,11 +447,11 @@ describe("CertLedger", function () {
       await expect(ledger.connect(opA).revokeMany(twice.digests, twice.roots, twice.proofs, 0))
         .to.be.revertedWithCustomError(ledger, "CredentialRevoked")
         .withArgs(twice.digests[0]);
-      // B's root in A's list
+      // B's root in A's list: not anchored in A's namespace
       const mixed = pick([[batchA, 0], [batchB, 0]]);
       await expect(ledger.connect(opA).revokeMany(mixed.digests, mixed.roots, mixed.proofs, 0))
-        .to.be.revertedWithCustomError(ledger, "NotRootOwner")
-        .withArgs(batchB.root, A);
+        .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
+        .withArgs(A, batchB.root);
       // revoked root
       await ledger.connect(opA).revokeRoot(batchA2.root, 0);
       await expect(ledger.connect(opA).revokeMany(s.digests, s.roots, s.proofs, 0))
@@ -448,7 +461,7 @@ describe("CertLedger", function () {
       const r = ethers.id("never");
       await expect(ledger.connect(opA).suspendMany([s.digests[0]], [r], [[]], 0))
         .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
-        .withArgs(r);
+        .withArgs(A, r);
     });
 
     it("agency B cannot use them on agency A's credentials; non-operators cannot use them at all", async function () {
@@ -456,8 +469,8 @@ describe("CertLedger", function () {
       const s = pick([[batchA, 0]]);
       for (const fn of ["revokeMany", "suspendMany", "reinstateMany"]) {
         await expect(ledger.connect(opB)[fn](s.digests, s.roots, s.proofs, 0))
-          .to.be.revertedWithCustomError(ledger, "NotRootOwner")
-          .withArgs(batchA.root, B);
+          .to.be.revertedWithCustomError(ledger, "RootNotAnchored")
+          .withArgs(B, batchA.root);
         for (const who of [gov, stranger]) {
           await expect(ledger.connect(who)[fn](s.digests, s.roots, s.proofs, 0))
             .to.be.revertedWithCustomError(ledger, "NotOperator")
@@ -493,7 +506,7 @@ describe("CertLedger", function () {
     });
   });
 
-  describe("Merkle rule (DESIGN.md) agrees with the contract", function () {
+  describe("Merkle rule (leaf keccak256(digest), sorted pairs) agrees with the contract", function () {
     for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 33]) {
       it(`every leaf of a ${n}-leaf batch verifies on chain`, async function () {
         const { ledger, opA, A } = await loadFixture(deployFixture);
