@@ -2,7 +2,8 @@
 
 Data directory: $CERTLEDGER_HOME, else ./.certledger. Environment overrides (production):
 CERTLEDGER_RPC_URLS (comma-separated; switches off the embedded chain), CERTLEDGER_CHAIN_ID,
-CERTLEDGER_DATABASE_URL, CERTLEDGER_KEY_PASSPHRASE (else the passphrase file).
+CERTLEDGER_DATABASE_URL, CERTLEDGER_KEY_PASSPHRASE (else the passphrase file), CERTLEDGER_STATUS_BASE_URL
+(where the W3C status lists are published).
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class Settings:
     database_url: str = "sqlite:///certledger.db"   # relative sqlite paths live in the data directory
     passphrase_file: str | None = "secrets/passphrase"
     governance_key: str = "keys/governance.json"
+    status_base_url: str = "http://127.0.0.1:8000/status"   # <base>/<agency>/<list id>/<purpose> (ledger.status_list)
     version: int = CONFIG_VERSION
 
     # --- locations ---
@@ -122,3 +124,5 @@ def _apply_environment(settings: Settings) -> None:
             settings.chain.chain_id = int(os.environ["CERTLEDGER_CHAIN_ID"])
         except ValueError:
             raise ConfigError("CERTLEDGER_CHAIN_ID must be an integer") from None
+    if os.environ.get("CERTLEDGER_STATUS_BASE_URL"):
+        settings.status_base_url = os.environ["CERTLEDGER_STATUS_BASE_URL"].strip()

@@ -104,6 +104,7 @@ class IssuanceContext:
     signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
+    status_base_url: str = "http://127.0.0.1:8000/status"   # where the status lists are published (ledger.status_list)
 
     def now(self) -> datetime:
         now = self.clock()
@@ -132,6 +133,7 @@ class IssuanceContext:
             confirmations=settings.chain.confirmations,
         )
         kw.setdefault("policy", BatchPolicy.from_env())
+        kw.setdefault("status_base_url", settings.status_base_url)
         return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
 
 
