@@ -1,6 +1,7 @@
-"""The verifier's chain indexer on a real anvil: it answers like the contracts' views, serves
-verification with no RPC call, resumes after a restart, rolls back reorganisations (evm_revert,
-anvil_reorg), honours confirmations and fails closed when stale."""
+"""The verifier's chain indexer on a real anvil: it answers like the contracts' v2 views in every
+agency's namespace (and the RPC, cached and indexed readers agree when two agencies share a root, a
+digest and key bytes), serves verification with no RPC call, resumes after a restart, rolls back
+reorganisations (evm_revert, anvil_reorg), honours confirmations and fails closed when stale."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from sqlmodel import Session, func, select
 from ledger.chain import Reason, connect
 from ledger.embedded_chain import EmbeddedChain
 from ledger.identifiers import agency_id, type_id
+from ledger.keys import SigningKey
 from tests.integration.conftest import build_world, degree
 from verifier import Verdict, verify
 from verifier.chain_state import ChainUnavailable
@@ -68,26 +70,34 @@ def test_index_answers_exactly_like_the_contract_views(world, tmp_path):
     other, _ = world.anchor(EDU, [world.sign(EDU, degree("x"))])
     ledger.revoke_root(other.root, Reason.ISSUED_IN_ERROR)
     civil_key = world.agencies[CIVIL].signing_key.public_key.raw
-    world.registry.revoke_key(civil_key, 0)
+    world.registry.revoke_key(agency_id(CIVIL), civil_key, 0)
     world.registry.set_type_permitted(agency_id(CIVIL), type_id("ResidenceCertificate"), False)
     world.registry.set_type_permitted(agency_id(CIVIL), type_id("ApprovalDecision"), True)
+    world.registry.set_agency_name(agency_id(CIVIL), "杭州市民政局（新）")
+    world.registry.set_agency_active(agency_id(CIVIL), False)
+    far_key = SigningKey.generate().public_key.raw  # validFrom is any uint64: the index must keep it exactly
+    world.registry.add_key(agency_id(EDU), far_key, 2**64 - 1)
 
     index = Index(world, tmp_path)
     index.catch_up()
     rpc, d = world.reader(), index.trusted
-    for root in (batch.root, other.root, b"\x07" * 32):
-        assert index.reader.anchor_of(d, root) == rpc.inner.anchor_of(d, root)
-        assert index.reader.root_status_of(d, root) == rpc.inner.root_status_of(d, root)
-    for digest in list(batch.digests) + [b"\x09" * 32]:
-        assert index.reader.status_of(d, digest) == rpc.inner.status_of(d, digest)
-    for code in (EDU, CIVIL):
-        key = world.agencies[code].signing_key.public_key.raw
-        assert index.reader.key_of(d, key) == rpc.inner.key_of(d, key)
+    agencies = [agency_id(EDU), agency_id(CIVIL), agency_id("never-registered")]
+    for a in agencies:
+        assert index.reader.agency_info(d, a) == rpc.inner.agency_info(d, a)
+        for root in (batch.root, other.root, b"\x07" * 32):
+            assert index.reader.anchor_of(d, a, root) == rpc.inner.anchor_of(d, a, root)
+            assert index.reader.root_status_of(d, a, root) == rpc.inner.root_status_of(d, a, root)
+        for digest in list(batch.digests) + [b"\x09" * 32]:
+            assert index.reader.status_of(d, a, digest) == rpc.inner.status_of(d, a, digest)
+        for key in (world.agencies[EDU].signing_key.public_key.raw, civil_key, far_key, b"\x05" * 32):
+            assert index.reader.key_of(d, a, key) == rpc.inner.key_of(d, a, key)
         for t in ("DegreeCertificate", "ResidenceCertificate", "ApprovalDecision"):
-            assert index.reader.is_permitted(d, agency_id(code), type_id(t)) == \
-                rpc.inner.is_permitted(d, agency_id(code), type_id(t))
-    assert index.reader.key_of(d, b"\x05" * 32) == rpc.inner.key_of(d, b"\x05" * 32)
-    assert index.reader.agency_code(d, agency_id(EDU)) == EDU
+            assert index.reader.is_permitted(d, a, type_id(t)) == rpc.inner.is_permitted(d, a, type_id(t))
+    assert index.reader.key_of(d, agency_id(EDU), far_key).valid_from == 2**64 - 1
+    assert index.reader.agency_info(d, agency_id(EDU)).code == EDU
+    assert index.reader.agency_info(d, agency_id(CIVIL)).name == "杭州市民政局（新）"
+    assert not index.reader.agency_info(d, agency_id(CIVIL)).active
+    assert index.reader.anchor_of(d, agency_id(EDU), batch.root).count == 6
     # and the verdicts agree, report for report
     for b in bundles:
         by_index = verify(b.to_bytes(), world.trust(), index.reader).to_json()
@@ -95,6 +105,61 @@ def test_index_answers_exactly_like_the_contract_views(world, tmp_path):
         assert by_index == by_rpc
     codes = [verify(b.to_bytes(), world.trust(), index.reader).check("status").code for b in bundles[:3]]
     assert codes == ["REVOKED", "SUSPENDED", "STATUS_ACTIVE"]
+
+
+def test_two_agencies_sharing_a_root_a_digest_and_key_bytes_get_independent_answers(world, tmp_path):
+    """Agency B (civil) anchors the very root agency A (education) anchored, registers A's key bytes,
+    then revokes A's digest, the root and the key in its own namespace: every reader (RPC, cached,
+    indexed) answers for A exactly as before, and A's bundles stay VALID; B's answers show B's acts."""
+    A, B = agency_id(EDU), agency_id(CIVIL)
+    batch, bundles = world.anchor(EDU, [world.sign(EDU, degree(f"ns{i}")) for i in range(4)])
+    key = world.agencies[EDU].signing_key.public_key.raw
+    index = Index(world, tmp_path)
+    index.catch_up()
+    [d] = world.trust()  # the deployment verify() reads, so that its reads hit the same cache
+    rpc = world.reader().inner
+    cached = world.reader(head_poll_s=0)
+    readers = {"rpc": rpc, "cached": cached, "indexed": index.reader}
+
+    def answers(reader, agency):
+        return (reader.anchor_of(d, agency, batch.root), reader.root_status_of(d, agency, batch.root),
+                [reader.status_of(d, agency, x) for x in batch.digests], reader.key_of(d, agency, key),
+                reader.is_permitted(d, agency, type_id("DegreeCertificate")), reader.agency_info(d, agency))
+
+    before = {name: answers(r, A) for name, r in readers.items()}
+    assert before["cached"] == before["rpc"] == before["indexed"]
+    assert before["rpc"][0].anchored and before["rpc"][3].registered
+    assert not answers(rpc, B)[0].anchored and not answers(rpc, B)[3].registered
+
+    # B's acts, all in B's namespace, on the same bytes.
+    civil = world.agencies[CIVIL].ledger
+    civil.anchor(batch.root, len(batch))
+    civil.revoke(batch.digests[0], batch.root, batch.tree.proof(0), Reason.KEY_COMPROMISE)
+    civil.suspend(batch.digests[1], batch.root, batch.tree.proof(1), Reason.ADMINISTRATIVE)
+    civil.revoke_root(batch.root, Reason.ISSUED_IN_ERROR)
+    world.registry.add_key(B, key, 0)
+    world.registry.revoke_key(B, key, 0)
+    world.registry.set_type_permitted(B, type_id("DegreeCertificate"), False)
+    world.registry.set_agency_name(B, "另一个名字 Another name")
+    world.registry.set_agency_active(B, False)
+    index.catch_up()
+    cached.refresh(d)
+    reads = cached.fact_reads
+
+    for name, reader in readers.items():
+        assert answers(reader, A) == before[name], name  # B changed nothing of A's
+        for bundle in bundles:
+            report = verify(bundle.to_bytes(), world.trust(), reader)
+            assert report.verdict is Verdict.VALID, (name, report.to_json())
+    assert cached.fact_reads == reads  # A's cached facts were not dropped by B's events
+    # and B's namespace shows B's acts, the same in every reader
+    b_answers = {name: answers(r, B) for name, r in readers.items()}
+    assert b_answers["rpc"] == b_answers["cached"] == b_answers["indexed"]
+    anchor, root_status, statuses, b_key, b_permitted, b_info = b_answers["rpc"]
+    assert anchor.anchored and anchor.count == len(batch) and root_status.state == 2
+    assert [s.state for s in statuses] == [2, 1, 0, 0]
+    assert b_key.registered and b_key.revoked_at != 0 and not b_permitted
+    assert (b_info.code, b_info.name, b_info.active) == (CIVIL, "另一个名字 Another name", False)
 
 
 def test_steady_state_verification_makes_no_rpc_call(world, tmp_path):
@@ -156,7 +221,7 @@ def test_index_not_ready_or_stale_is_error_never_valid(world, tmp_path):
     assert report.verdict is Verdict.ERROR
     assert "has not reached the chain" in report.check("anchor").message
     with pytest.raises(ChainUnavailable):
-        index.reader.status_of(index.trusted, bytes(32))
+        index.reader.status_of(index.trusted, agency_id(EDU), bytes(32))
 
 
 def test_index_service_keeps_status_fresh_and_catches_up_on_demand(world, tmp_path):
@@ -269,7 +334,9 @@ def test_reorg_by_evm_revert_rolls_back_and_reindexes(private_world, tmp_path):
     fresh.catch_up()
     assert index.events() == fresh.events()
     for root in (kept.root, doomed.root, replacement.root):
-        assert index.reader.anchor_of(index.trusted, root) == fresh.reader.anchor_of(index.trusted, root)
+        assert index.reader.anchor_of(index.trusted, agency_id(EDU), root) == \
+            fresh.reader.anchor_of(index.trusted, agency_id(EDU), root)
+    assert index.reader.status_of(index.trusted, agency_id(EDU), kept.digests[0]).state == 0
 
 
 def test_reorg_at_the_same_height_by_anvil_reorg(private_world, tmp_path):
