@@ -11,7 +11,7 @@ from .errors import (
     TransactionDropped,
     WrongChainId,
 )
-from .records import AgencyRecord, AnchorRecord, ChainEvent, CredentialState, KeyRecord, Reason, StatusRecord
+from .records import AgencyInfo, AnchorRecord, ChainEvent, CredentialState, KeyRecord, Reason, StatusRecord
 from .revert_decoding import RevertDecoder
 from .transactions import PendingTx, TransactionSender, TxResult
 from .artifacts import ledger_artifact, registry_artifact

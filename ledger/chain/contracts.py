@@ -1,4 +1,9 @@
-"""Typed clients of the two contracts: every function, the views, and the events."""
+"""Typed clients of the two contracts: every function, the views, and the events.
+
+Protocol v2: every chain record lives in the namespace of one agency, so every read names the agency
+(``anchor_of(agency_id, root)``, ``status_of(agency_id, digest)``, ``key_of(agency_id, key)``...). Writes
+name none: the ledger acts on the sending operator's own agency, and key management on the agency given.
+"""
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -7,9 +12,12 @@ import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from ledger.ed25519_checks import weak_key_reason
+from ledger.keys import WeakKeyError
+
 from .artifacts import ContractArtifact, ledger_artifact, registry_artifact
 from .errors import ChainError, ContractReverted, NodeUnreachable
-from .records import AgencyRecord, AnchorRecord, ChainEvent, KeyRecord, StatusRecord
+from .records import AgencyInfo, AnchorRecord, ChainEvent, KeyRecord, StatusRecord
 from .revert_decoding import RevertDecoder
 from .transactions import PendingTx, TransactionSender, TxResult
 
@@ -92,8 +100,12 @@ class RegistryClient(_ContractClient):
         super().__init__(w3, address, registry_artifact(), sender)
 
     # governance
-    def register_agency(self, code: str) -> TxResult:
-        return self._transact("registerAgency", code)
+    def register_agency(self, code: str, name: str) -> TxResult:
+        """agencyId = keccak256(code); `name` is the display name (1..200 bytes of UTF-8)."""
+        return self._transact("registerAgency", code, name)
+
+    def set_agency_name(self, agency_id: Bytes32, name: str) -> TxResult:
+        return self._transact("setAgencyName", _b32(agency_id, "agencyId"), name)
 
     def set_agency_active(self, agency_id: Bytes32, active: bool) -> TxResult:
         return self._transact("setAgencyActive", _b32(agency_id, "agencyId"), active)
@@ -113,15 +125,31 @@ class RegistryClient(_ContractClient):
 
     # governance or the agency's operators
     def add_key(self, agency_id: Bytes32, public_key: Bytes32, valid_from: int = 0) -> TxResult:
-        return self._transact("addKey", _b32(agency_id, "agencyId"), _b32(public_key, "publicKey"), valid_from)
+        """Registers the raw Ed25519 key for `agency_id` only (valid_from 0: the block time).
 
-    def revoke_key(self, public_key: Bytes32, revoked_at: int = 0) -> TxResult:
-        return self._transact("revokeKey", _b32(public_key, "publicKey"), revoked_at)
+        Refuses a weak key before sending (:class:`ledger.keys.WeakKeyError`): the contract refuses
+        zero, non-canonical and small-order encodings itself (WeakKey), but cannot afford to check that
+        the bytes are a point of the curve at all, so that check is made here.
+        """
+        key = _b32(public_key, "publicKey")
+        weak = weak_key_reason(key)
+        if weak is not None:
+            raise WeakKeyError(f"not an acceptable Ed25519 public key 0x{key.hex()}: {weak}")
+        return self._transact("addKey", _b32(agency_id, "agencyId"), key, valid_from)
+
+    def revoke_key(self, agency_id: Bytes32, public_key: Bytes32, revoked_at: int = 0) -> TxResult:
+        """revoked_at 0: now; a past time (>= valid_from) records a compromise; a revoked key only moves earlier."""
+        return self._transact("revokeKey", _b32(agency_id, "agencyId"), _b32(public_key, "publicKey"), revoked_at)
 
     # reads
-    def key_of(self, public_key: Bytes32) -> KeyRecord:
-        agency_id, valid_from, revoked_at = self._call("keyOf", _b32(public_key, "publicKey"))
-        return KeyRecord(bytes(agency_id), valid_from, revoked_at)
+    def key_of(self, agency_id: Bytes32, public_key: Bytes32) -> KeyRecord:
+        valid_from, revoked_at = self._call("keyOf", _b32(agency_id, "agencyId"), _b32(public_key, "publicKey"))
+        return KeyRecord(valid_from, revoked_at)
+
+    def agency_info(self, agency_id: Bytes32) -> AgencyInfo:
+        aid = _b32(agency_id, "agencyId")
+        code, name, active = self._call("agencyInfo", aid)
+        return AgencyInfo(aid, code, name, active)
 
     def is_permitted(self, agency_id: Bytes32, type_id: Bytes32) -> bool:
         return self._call("isPermitted", _b32(agency_id, "agencyId"), _b32(type_id, "typeId"))
@@ -129,12 +157,12 @@ class RegistryClient(_ContractClient):
     def agency_of(self, operator: str) -> bytes:
         return bytes(self._call("agencyOf", Web3.to_checksum_address(operator)))
 
-    def agency(self, agency_id: Bytes32) -> AgencyRecord:
-        exists, active, index, code = self._call("agency", _b32(agency_id, "agencyId"))
-        return AgencyRecord(_b32(agency_id, "agencyId"), exists, active, index, code)
-
     def agency_count(self) -> int:
         return self._call("agencyCount")
+
+    def agency_id_at(self, index: int) -> bytes:
+        """The agency registered `index`-th (from 1); zero bytes for 0 or past agency_count()."""
+        return bytes(self._call("agencyIdAt", index))
 
     def is_governance(self, account: str) -> bool:
         return self._call("hasRole", self._call("DEFAULT_ADMIN_ROLE"), Web3.to_checksum_address(account))
@@ -144,7 +172,7 @@ class LedgerClient(_ContractClient):
     def __init__(self, w3: Web3, address: str, sender: TransactionSender | None = None):
         super().__init__(w3, address, ledger_artifact(), sender)
 
-    # writes (an operator of the agency)
+    # writes (an operator; always in its own agency's namespace)
     def anchor(self, root: Bytes32, count: int) -> TxResult:
         return self._transact("anchor", _b32(root, "root"), count)
 
@@ -177,18 +205,19 @@ class LedgerClient(_ContractClient):
     def registry_address(self) -> str:
         return self._call("registry")
 
-    def anchor_of(self, root: Bytes32) -> AnchorRecord:
-        agency_id, timestamp, block_number = self._call("anchorOf", _b32(root, "root"))
-        return AnchorRecord(bytes(agency_id), timestamp, block_number)
+    def anchor_of(self, agency_id: Bytes32, root: Bytes32) -> AnchorRecord:
+        return AnchorRecord(*self._call("anchorOf", _b32(agency_id, "agencyId"), _b32(root, "root")))
 
-    def status_of(self, digest: Bytes32) -> StatusRecord:
-        return StatusRecord(*self._call("statusOf", _b32(digest, "digest")))
+    def status_of(self, agency_id: Bytes32, digest: Bytes32) -> StatusRecord:
+        return StatusRecord(*self._call("statusOf", _b32(agency_id, "agencyId"), _b32(digest, "digest")))
 
-    def root_status_of(self, root: Bytes32) -> StatusRecord:
-        return StatusRecord(*self._call("rootStatusOf", _b32(root, "root")))
+    def root_status_of(self, agency_id: Bytes32, root: Bytes32) -> StatusRecord:
+        return StatusRecord(*self._call("rootStatusOf", _b32(agency_id, "agencyId"), _b32(root, "root")))
 
-    def credential_status(self, digest: Bytes32, root: Bytes32) -> StatusRecord:
-        return StatusRecord(*self._call("credentialStatus", _b32(digest, "digest"), _b32(root, "root")))
+    def credential_status(self, agency_id: Bytes32, digest: Bytes32, root: Bytes32) -> StatusRecord:
+        """The credential's status in `agency_id`'s namespace; that agency's revocation of `root` wins."""
+        return StatusRecord(*self._call(
+            "credentialStatus", _b32(agency_id, "agencyId"), _b32(digest, "digest"), _b32(root, "root")))
 
     @staticmethod
     def _one(digest, root, proof):

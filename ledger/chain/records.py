@@ -1,4 +1,4 @@
-"""Typed results of the contracts' views and events (DESIGN.md "Read interface")."""
+"""Typed results of the contracts' views and events (protocol v2: every record belongs to one agency)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,9 +25,11 @@ class Reason(IntEnum):
 
 @dataclass(frozen=True)
 class AnchorRecord:
-    agency_id: bytes
+    """anchorOf(agencyId, root): the root as anchored in that agency's namespace (all zero: not anchored there)."""
+
     timestamp: int
     block_number: int
+    count: int
 
     @property
     def anchored(self) -> bool:
@@ -50,13 +52,15 @@ class StatusRecord:
 
 @dataclass(frozen=True)
 class KeyRecord:
-    agency_id: bytes
+    """keyOf(agencyId, key): the key as registered for that agency (keys are per agency: another agency
+    holding the same bytes has a record of its own)."""
+
     valid_from: int
     revoked_at: int
 
     @property
     def registered(self) -> bool:
-        return self.agency_id != bytes(32)
+        return self.valid_from != 0
 
     def valid_at(self, timestamp: int) -> bool:
         """True when the key was in force at `timestamp` (revocation "as of" a time is exclusive)."""
@@ -64,12 +68,17 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
-class AgencyRecord:
+class AgencyInfo:
+    """agencyInfo(agencyId), with the id asked for."""
+
     agency_id: bytes
-    exists: bool
-    active: bool
-    index: int
     code: str
+    name: str
+    active: bool
+
+    @property
+    def registered(self) -> bool:
+        return self.code != ""
 
 
 @dataclass(frozen=True)
