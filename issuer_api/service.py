@@ -12,6 +12,7 @@ from ledger.identifiers import check_agency_code
 from ledger.issuance import IssuanceContext, get_type, register_agency, run_anchorer
 from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
+from ledger.issuance.status_publisher import run_publisher
 from ledger.onboarding import onboard_agency
 from ledger.problem import Problem
 from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
@@ -32,12 +33,13 @@ class IssuerService:
         self._node = NodeWatch()  # the anchorer's view of the chain node, for /healthz
         self._checkpoints: CheckpointThread | None = None
 
-    # --- background work: anchoring (one process at a time, by lease) and the content retry queue ---
+    # --- background work: anchoring (one process at a time, by lease), the content retry queue, status lists ---
     def start(self) -> None:
         if self._checkpoints is None:
             self._checkpoints = checkpoint_in_background(self.ctx.engine)
         if self.settings.run_anchorer and not self._threads:
-            for name, target in (("anchorer", self._anchor), ("content-retry", self._retry_content)):
+            for name, target in (("anchorer", self._anchor), ("content-retry", self._retry_content),
+                                 ("status-lists", self._publish_status_lists)):
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -67,6 +69,12 @@ class IssuerService:
 
     def _retry_content(self) -> None:
         self.shares.run_retries(self._stop)
+
+    def _publish_status_lists(self) -> None:
+        try:
+            run_publisher(self.ctx, self._stop)
+        except Exception:  # noqa: BLE001 - logged; the API keeps serving the lists last published
+            log.exception("the status-list publisher stopped")
 
     # --- governance ---
     def onboard(self, code: str, name: str, types: list[str], actor: str):
