@@ -166,6 +166,18 @@ def _drop_key_request(api, cid):
     return "DELETE", f"/api-keys/{key_id}", {}
 
 
+def _status_list_request(api, cid):
+    """A published status list of EDU (reserved and published here once: issuance does not yet)."""
+    from ledger.issuance.status_allocation import reserve
+    from ledger.issuance.status_publisher import get_list_credential, publish
+
+    ctx = api.service.ctx
+    if get_list_credential(ctx.engine, EDU, 1, "revocation") is None:
+        reserve(ctx.engine, EDU, ctx.chain.signing_key(EDU).public_key.raw, 1)
+        publish(ctx)
+    return "GET", f"/status/{EDU}/1/revocation", {}
+
+
 ISSUER: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(None, lambda a, c: ("GET", "/healthz", {}), 200),
     ("GET", "/types"): Endpoint(("read",), lambda a, c: ("GET", "/types", {}), 200, foreign=200),
@@ -206,6 +218,7 @@ ISSUER: dict[tuple[str, str], Endpoint] = {
         "GET", f"/credentials/{c}/qr.png", {}), 200, needs_credential=True),
     ("GET", "/credentials/{credential_id}/qr.svg"): Endpoint(("read",), lambda a, c: (
         "GET", f"/credentials/{c}/qr.svg", {}), 200, needs_credential=True),
+    ("GET", "/status/{agency}/{list_id}/{purpose}"): Endpoint(None, _status_list_request, 200),   # public, read-only
 }
 DOCUMENTS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 
@@ -308,6 +321,22 @@ def test_issuer_matrix(api, route):
     assert not mismatches, "\n".join(mismatches)
     if shared:  # every refused caller left our credential exactly as it was
         assert api.client.get(f"/credentials/{shared}", headers=edu_admin).json() == before
+
+
+def test_status_lists_are_read_only_for_everyone(api):
+    """The public status lists take no writes, whoever asks: 405, and the list stays as it was."""
+    _, path, _ = _status_list_request(api, None)
+    before = api.client.get(path).content
+    mismatches = []
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        for caller in ("no key", "other agency", "read-only key", "governance key"):
+            endpoint = ISSUER[("GET", "/status/{agency}/{list_id}/{purpose}")]
+            reply = call(api.client, method, path, caller_key(api, endpoint, caller), {"json": {}})
+            CASES.append((f"{method} /status/{{agency}}/{{list_id}}/{{purpose}}", caller, "405", reply.status_code))
+            if reply.status_code != 405 or reply.json()["code"] != "METHOD_NOT_ALLOWED":
+                mismatches.append(f"{method} with {caller}: {reply.status_code} {reply.text[:100]}")
+    assert not mismatches, "\n".join(mismatches)
+    assert api.client.get(path).content == before
 
 
 # --------------------------------------------------------------------------------- the verifier
