@@ -28,9 +28,9 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 def _register_commands() -> None:
-    from . import agency_cmds, chain_cmds, demo_cmd, issue_cmds, serve_cmds, setup_cmds, verify_cmds
+    from . import agency_cmds, chain_cmds, demo_cmd, issue_cmds, serve_cmds, setup_cmds, status_cmds, verify_cmds
 
-    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, issue_cmds, verify_cmds, serve_cmds):
+    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, issue_cmds, verify_cmds, serve_cmds, status_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
