@@ -239,7 +239,7 @@ def test_a_tampered_encoded_list_fails():
 
 
 def test_a_list_signed_by_another_key_than_its_issuers_fails():
-    url, doc = _list([3])
+    _, doc = _list([3])
     other = SigningKey.from_seed(bytes(range(1, 33)))
     forged = {k: v for k, v in doc.items() if k != "proof"}
     from ledger.proof import create_proof
