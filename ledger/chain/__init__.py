@@ -1,7 +1,7 @@
 """The chain client: deploy, call and read the CertLedger contracts on any EVM JSON-RPC node."""
 from .connection import connect
 from .contracts import LedgerClient, RegistryClient
-from .deploy import Deployment, deploy_contracts
+from .deploy import Deployment, deploy_contracts, deployment_is_current
 from .errors import (
     ChainError,
     ContractReverted,

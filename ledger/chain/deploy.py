@@ -34,6 +34,21 @@ class Deployment:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
+def deployment_is_current(w3: Web3, deployment: Deployment) -> bool:
+    """Whether ``deployment`` is a live pair of the contracts this software ships: the registry's
+    code is exactly the shipped runtime code, and the ledger's has the shipped length (its only
+    immutable, the registry address, fills 32 bytes in place) and names that registry. A deployment
+    of an older protocol version (v1 had no agency namespaces) is not."""
+    registry_code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployment.registry)))
+    ledger_code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployment.ledger)))
+    if registry_code != bytes.fromhex(registry_artifact().deployed_bytecode.removeprefix("0x")):
+        return False
+    if len(ledger_code) != len(bytes.fromhex(ledger_artifact().deployed_bytecode.removeprefix("0x"))):
+        return False
+    ledger = w3.eth.contract(address=Web3.to_checksum_address(deployment.ledger), abi=ledger_artifact().abi)
+    return ledger.functions.registry().call().lower() == deployment.registry.lower()
+
+
 def deploy_contracts(sender: TransactionSender, governance: str | None = None) -> Deployment:
     """Deploy the registry (admin: `governance`, default the sender) and a ledger bound to it."""
     w3 = sender.w3

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from .. import accounts
-from ..chain import deploy_contracts, make_sender
+from ..chain import deploy_contracts, deployment_is_current, make_sender
 from ..config import ChainSettings, Settings, default_data_dir
 from ..initialise import initialise
 from ..storage import record_audit
@@ -43,10 +43,13 @@ def deploy(app: App, force: bool) -> None:
     """Deploy the registry and the ledger; record them in the configuration."""
     if app.settings.deployment and not force:
         recorded = app.deployment()
-        if app.w3.eth.get_code(recorded.ledger):
+        if deployment_is_current(app.w3, recorded):
             click.echo(f"already deployed: ledger {recorded.ledger}, registry {recorded.registry} (use --force for a new pair)")
             return
-        click.echo("the recorded deployment has no code on this chain (the chain was reset); deploying anew")
+        if app.w3.eth.get_code(recorded.ledger):
+            click.echo("the recorded deployment is of an older protocol version; deploying the current contracts")
+        else:
+            click.echo("the recorded deployment has no code on this chain (the chain was reset); deploying anew")
     governance = app.governance
     if app.settings.chain.embedded:
         accounts.fund_on_anvil(app.rpc_urls()[0], governance.address)
