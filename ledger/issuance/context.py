@@ -20,6 +20,7 @@ from ledger.storage.sealing import StorageSealer
 
 from .chain_access import AgencyKeyring, ChainAccess
 from .merkle_cache import TreeCache
+from .status_slots import StatusSlots
 
 BundleHook = Callable[[str, bytes], None]
 
@@ -105,6 +106,11 @@ class IssuanceContext:
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
     status_base_url: str = "http://127.0.0.1:8000/status"   # where the status lists are published (ledger.status_list)
+    status_slots: StatusSlots | None = None  # where credentials get their status-list slots; made from the engine
+
+    def __post_init__(self) -> None:
+        if self.status_slots is None:
+            self.status_slots = StatusSlots(self.engine)
 
     def now(self) -> datetime:
         now = self.clock()

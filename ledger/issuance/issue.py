@@ -68,12 +68,16 @@ class _Request:
         self.ctx = ctx
         self.agency = agency
         issuer, self.ctype = issuing_setup(ctx, agency, type_name)
-        key = ctx.chain.signing_key(agency)
+        self.key = ctx.chain.signing_key(agency)
         self.now = ctx.now()
         created = format_utc(self.now)
-        self.signer = RowSigner(issuer, self.ctype, key, created)
+        self.signer = RowSigner(issuer, self.ctype, self.key, created, ctx.status_base_url)
         self.actor = actor
         self.idempotency_key = idempotency_key
+
+    def slots(self, count: int) -> list[tuple[int, int]]:
+        """``count`` status-list slots of this agency's key, reserved (committed) before signing."""
+        return self.ctx.status_slots.take(self.agency, self.key.public_key.raw, count)
 
     def values(self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
                ) -> tuple[dict, dict, dict]:
@@ -96,6 +100,8 @@ class _Request:
             "valid_from": parse_utc_datetime(signed.valid_from),
             "valid_until": parse_utc_datetime(signed.valid_until) if signed.valid_until else None,
             "request_row": signed.number,
+            "status_list_id": signed.status_list_id,
+            "status_index": signed.status_index,
         }
         if sealed is None:
             sealed = self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))
@@ -170,7 +176,8 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
         if used is not None:
             return load_issued(ctx, agency, used.credential_id, replayed=True)
     request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
-    credential, signed = request.signer.sign_full(0, subject, _date(valid_from), _date(valid_until))
+    credential, signed = request.signer.sign_full(0, subject, _date(valid_from), _date(valid_until),
+                                                  request.slots(1)[0])
     values, body, audit = request.values(signed, supersedes)
     idem = None
     if idempotency_key is not None:
@@ -250,7 +257,11 @@ def _issue_many(ctx, agency: str, type_name: str, rows: list[Row], all_or_nothin
         if row.problems:  # unreadable row: report it with whatever the schema also finds
             errors.append(RowError(row.number, list(row.problems) + request.ctype.subject_errors(row.subject)))
         else:
-            items.append((row.number, row.subject, _date(row.valid_from), _date(row.valid_until)))
+            items.append([row.number, row.subject, _date(row.valid_from), _date(row.valid_until)])
+    # a refused row leaves its slot unused: slots are never reused, and reserving them all at once
+    # costs one transaction whatever the request's size
+    for item, slot in zip(items, request.slots(len(items)) if items else ()):
+        item.append(slot)
     done = len(errors)
     try:
         with ctx.engine.connect() as conn:
