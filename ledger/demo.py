@@ -1,36 +1,34 @@
-"""The main job on the embedded defaults: chain, contracts, two agencies, a bulk issue, anchoring,
-one revocation and one suspension, then every bundle verified as a third party would.
+"""The main job on the embedded defaults: chain, contracts, two agencies, a bulk issue through the
+issuance pipeline, anchoring, one revocation and one suspension, the W3C status lists, then every
+bundle verified as a third party would.
 
 Runs again safely: the chain, the deployment and the agencies are kept (onboarding skips what the
-chain already holds); each run issues a fresh set of credentials and rewrites the output folder.
+chain already holds; a deployment of an older protocol version is replaced); each run issues a fresh
+set of credentials and rewrites the output folder.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from sqlmodel import Session
-
 from . import accounts
 from .agency_keys import create_or_load_agency_keys
-from .batch import SealedBatch
-from .chain import Deployment, LedgerClient, Reason, RegistryClient, connect, deploy_contracts, make_sender
+from .chain import Deployment, Reason, RegistryClient, connect, deploy_contracts, deployment_is_current, make_sender
 from .config import Settings
-from .credential import Issuer, issue_credential
-from .credential_types import BUILTIN_TYPES
 from .demo_data import degree_subject, residence_subject
 from .embedded_chain import EmbeddedChain
 from .onboarding import onboard_agency
-from .storage import AgencyRecord, init_database, record_audit
+from .storage import init_database, record_audit
 
 Progress = Callable[[str, int, int], None]
+STATUS_LISTS_DIR = "status-lists"
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,8 @@ class DemoResult:
     sample_file: str = ""
     share_link: object = None     # ShareLink of the sample credential (its repr hides the key)
     qr_file: str = ""
+    status_base_url: str = ""
+    status_lists: list[str] = field(default_factory=list)              # files written under STATUS_LISTS_DIR
 
     @property
     def gas_total(self) -> int:
@@ -75,6 +75,10 @@ class DemoResult:
 
 def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Progress | None = None,
              verifier_url: str = "http://127.0.0.1:8080") -> DemoResult:
+    from .issuance import change_status, get_bundle, issue_many, register_agency, rows_from_objects
+    from .issuance.anchoring import anchor_pending
+    from .issuance.wiring import issuance_for
+
     progress = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     rpc_url = _ensure_chain(settings)
@@ -85,77 +89,89 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
     deployment = _ensure_deployment(settings, w3, governance, rpc_url, engine)
     result = DemoResult(Path(out_dir), rpc_url, deployment)
     registry = RegistryClient(w3, deployment.registry, make_sender(w3, governance))
-
-    operators, issuers = {}, {}
     for agency in DEMO_AGENCIES:
         keys = create_or_load_agency_keys(settings.data_dir, agency.code, passphrase)
         if settings.chain.embedded:
             accounts.fund_on_anvil(rpc_url, keys.operator.address)
-        onboarded = onboard_agency(registry, agency.code, keys.operator.address, keys.signing_key.public_key.raw,
-                                   [agency.type_name])
+        onboarded = onboard_agency(registry, agency.code, agency.name, keys.operator.address,
+                                   keys.signing_key.public_key.raw, [agency.type_name])
         for step in onboarded.done:
             record_audit(engine, "onboard", governance.address, agency=agency.code, subject=step)
-        _remember_agency(engine, agency, keys)
-        operators[agency.code] = LedgerClient(w3, deployment.ledger, make_sender(w3, keys.operator))
-        issuers[agency.code] = (Issuer(agency.code, agency.name), keys.signing_key)
+
+    # The issuance pipeline of the data directory, as `serve issuer` and `issue-bulk` run it. Each
+    # agency's credentials make one batch: one anchor transaction per agency.
+    ctx, shares = issuance_for(settings, [rpc_url])
+    ctx.policy = dataclasses.replace(ctx.policy, max_size=max(ctx.policy.max_size, count))
+    for agency in DEMO_AGENCIES:
+        register_agency(ctx, agency.code, agency.name, [agency.type_name], actor="demo")
+    result.status_base_url = ctx.status_base_url
     result.timings["setup"] = time.perf_counter() - started
 
-    # Issue: sign every credential (schema-validated before signing).
+    # Issue: each agency's rows in one bulk request (schema-validated, signed, sealed in the database).
     t0 = time.perf_counter()
     rng = random.Random()
-    created = datetime.now(timezone.utc) - timedelta(seconds=2)
+    issued: dict[str, list[str]] = {}
     plan = _plan(count)
-    credentials: dict[str, list[dict]] = {a.code: [] for a in DEMO_AGENCIES}
-    for n, agency in enumerate(plan, 1):
-        issuer, key = issuers[agency.code]
-        subject = (degree_subject(rng, agency.name.split(" ")[0], n) if agency.type_name == "DegreeCertificate"
-                   else residence_subject(rng))
-        credentials[agency.code].append(
-            issue_credential(BUILTIN_TYPES[agency.type_name], subject, issuer, key, created=created))
-        if n % 50 == 0 or n == count:
-            progress("issue", n, count)
-    result.issued = count
+    done = 0
+    for agency in DEMO_AGENCIES:
+        n = plan[agency.code]
+        subjects = [degree_subject(rng, agency.name.split(" ")[0], i + 1) if agency.type_name == "DegreeCertificate"
+                    else residence_subject(rng) for i in range(n)]
+        bulk = issue_many(ctx, agency.code, agency.type_name, rows_from_objects(subjects), all_or_nothing=True,
+                          actor="demo", progress=lambda d, total, base=done: progress("issue", base + d, count))
+        issued[agency.code] = [row.id for row in bulk.issued]
+        done += n
+    result.issued = done
     result.timings["issue"] = time.perf_counter() - t0
 
-    # Anchor: one batch, one transaction per agency.
+    # Anchor, then write each bundle.
     t0 = time.perf_counter()
+    anchor_pending(ctx)
+    result.transactions += _anchor_gas(ctx, w3)
     bundles_dir = result.out_dir / "bundles"
     if bundles_dir.exists():
         shutil.rmtree(bundles_dir)
     bundles_dir.mkdir(parents=True)
-    written: list[tuple[str, str, SealedBatch, int]] = []  # (file, agency, batch, index)
+    written: list[tuple[str, str, str]] = []  # (file, agency, credential id)
     for agency in DEMO_AGENCIES:
-        batch = SealedBatch.seal(credentials[agency.code])
-        if not len(batch):
-            continue
-        tx = operators[agency.code].anchor(batch.root, len(batch))
-        result.transactions.append((f"anchor {len(batch)} ({agency.code})", tx.gas_used))
-        record_audit(engine, "anchor", tx.receipt["from"], agency=agency.code, subject="0x" + batch.root.hex(),
-                     tx_hash=tx.tx_hash, details={"count": len(batch)})
-        for i, bundle in enumerate(batch.bundles(deployment, tx.tx_hash, tx.block_number)):
+        for i, credential_id in enumerate(issued[agency.code]):
             name = f"bundles/{agency.code}-{i + 1:05d}.json"
-            (result.out_dir / name).write_bytes(bundle.to_bytes())
-            written.append((name, agency.code, batch, i))
-        result.anchored += len(batch)
+            (result.out_dir / name).write_bytes(get_bundle(ctx, agency.code, credential_id).to_bytes())
+            written.append((name, agency.code, credential_id))
+            progress("bundle", len(written), done)
+    result.anchored = len(written)
     result.timings["anchor"] = time.perf_counter() - t0
 
     # Lifecycle: withdraw one degree (superseded), suspend one residence certificate.
     t0 = time.perf_counter()
     expected = {name: "VALID" for name, *_ in written}
-    for label, state, reason in (("REVOKED", "revoke", Reason.SUPERSEDED), ("SUSPENDED", "suspend", Reason.ADMINISTRATIVE)):
-        target = next((w for w in written if w[1] == DEMO_AGENCIES[0 if state == "revoke" else 1].code), None)
+    for label, action, reason, agency in (("REVOKED", "revoke", Reason.SUPERSEDED, DEMO_AGENCIES[0]),
+                                          ("SUSPENDED", "suspend", Reason.ADMINISTRATIVE, DEMO_AGENCIES[1])):
+        target = next((w for w in written if w[1] == agency.code), None)
         if target is None:
             continue
-        name, code, batch, i = target
-        tx = getattr(operators[code], state)(batch.digests[i], batch.root, batch.tree.proof(i), reason)
-        result.transactions.append((f"{state} 1 ({code})", tx.gas_used))
-        record_audit(engine, state, tx.receipt["from"], agency=code, subject="0x" + batch.digests[i].hex(),
-                     tx_hash=tx.tx_hash, details={"reason": int(reason)})
+        name, code, credential_id = target
+        change = change_status(ctx, code, [credential_id], action, reason, actor="demo")
+        for tx_hash in change.tx_hashes:
+            result.transactions.append((f"{action} 1 ({code})", w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]))
         expected[name] = label
         setattr(result, "revoked_file" if label == "REVOKED" else "suspended_file", name)
     result.sample_file = next(name for name, outcome in expected.items() if outcome == "VALID")
     result.timings["lifecycle"] = time.perf_counter() - t0
-    _share_sample(settings, result, verifier_url)
+
+    # The W3C status lists, as static files mirroring their URLs under the status base URL.
+    t0 = time.perf_counter()
+    from .issuance.status_export import export_status_lists
+
+    lists_dir = result.out_dir / STATUS_LISTS_DIR
+    if lists_dir.exists():
+        shutil.rmtree(lists_dir)
+    _, written_lists = export_status_lists(ctx, lists_dir)
+    result.status_lists = [str(p.relative_to(result.out_dir)) for p in written_lists]
+    result.timings["status lists"] = time.perf_counter() - t0
+
+    sample_code, sample_id = next((code, cid) for name, code, cid in written if name == result.sample_file)
+    _share_sample(result, shares.link(sample_code, sample_id, verifier_url))
 
     # Verify every bundle as a third party: its own trust roots, public chain state only.
     t0 = time.perf_counter()
@@ -167,29 +183,43 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
         "chainId": deployment.chain_id,
         "ledger": deployment.ledger_caip10,
         "registry": deployment.registry_caip10,
+        "statusLists": {"baseUrl": ctx.status_base_url, "dir": STATUS_LISTS_DIR},
         "bundles": [{"file": name, "expected": outcome} for name, outcome in expected.items()],
     }
     (result.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ctx.engine.dispose()
     result.timings["total"] = time.perf_counter() - started
     return result
 
 
-def _share_sample(settings: Settings, result: DemoResult, verifier_url: str) -> None:
-    """One credential shared as a citizen would: encrypted into the content store, a link and its QR code."""
-    from .content.links import build_share_link, qr_png
-    from .content.local_store import LocalContentStore
-    from .content.share import encrypt_share
+def _anchor_gas(ctx, w3) -> list[tuple[str, int]]:
+    """(what, gas used) of the anchor transactions of the batches this run sealed."""
+    from sqlalchemy import select
 
-    blob, key = encrypt_share((result.out_dir / result.sample_file).read_bytes())
-    cid = LocalContentStore(settings.data_dir / "content").put(blob)
-    result.share_link = build_share_link(verifier_url, cid, key)
+    from .storage.models import BatchRecord
+
+    batch = BatchRecord.__table__
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
+                            .where(batch.c.tx_hash.is_not(None)).order_by(batch.c.id.desc())
+                            .limit(len(DEMO_AGENCIES))).all()
+    return [(f"anchor {r.count} ({r.agency_code})", w3.eth.get_transaction_receipt(r.tx_hash)["gasUsed"])
+            for r in reversed(rows)]
+
+
+def _share_sample(result: DemoResult, link) -> None:
+    """One credential shared as a citizen would: its encrypted copy is in the content store; the link
+    and its QR code."""
+    from .content.links import qr_png
+
+    result.share_link = link
     result.qr_file = "share-qr.png"
-    (result.out_dir / result.qr_file).write_bytes(qr_png(result.share_link))
+    (result.out_dir / result.qr_file).write_bytes(qr_png(link))
 
 
-def _plan(count: int) -> list[DemoAgency]:
+def _plan(count: int) -> dict[str, int]:
     first = round(count * DEMO_AGENCIES[0].share)
-    return [DEMO_AGENCIES[0]] * first + [DEMO_AGENCIES[1]] * (count - first)
+    return {DEMO_AGENCIES[0].code: first, DEMO_AGENCIES[1].code: count - first}
 
 
 def _verify_all(result: DemoResult, expected: dict[str, str], rpc_url: str, progress: Progress) -> None:
@@ -227,7 +257,7 @@ def _ensure_chain(settings: Settings) -> str:
 def _ensure_deployment(settings: Settings, w3, governance, rpc_url: str, engine) -> Deployment:
     if settings.deployment:
         recorded = Deployment.from_dict(settings.deployment)
-        if recorded.chain_id == w3.eth.chain_id and w3.eth.get_code(recorded.ledger):
+        if recorded.chain_id == w3.eth.chain_id and deployment_is_current(w3, recorded):
             return recorded
     if settings.chain.embedded:
         accounts.fund_on_anvil(rpc_url, governance.address)
@@ -236,12 +266,3 @@ def _ensure_deployment(settings: Settings, w3, governance, rpc_url: str, engine)
     record_audit(engine, "deploy", governance.address, subject=deployment.ledger_caip10, tx_hash=deployment.ledger_tx,
                  details=deployment.to_dict())
     return deployment
-
-
-def _remember_agency(engine, agency: DemoAgency, keys) -> None:
-    with Session(engine) as session:
-        record = session.get(AgencyRecord, agency.code) or AgencyRecord(
-            code=agency.code, name=agency.name, operator_address=keys.operator.address,
-            signing_public_key="0x" + keys.signing_key.public_key.raw.hex(), types=[agency.type_name])
-        session.add(record)
-        session.commit()

@@ -81,6 +81,8 @@ def _print_summary(console, result) -> None:
     table.add_row("summary", str(result.out_dir / "summary.json"))
     table.add_row("revoked", result.revoked_file)
     table.add_row("suspended", result.suspended_file)
+    table.add_row("status lists", f"{len(result.status_lists)} W3C list credentials in {result.out_dir / 'status-lists'} "
+                                  f"(published at {result.status_base_url} by `certledger serve issuer`)")
     console.print(table)
     click.echo(f"verify one yourself:  certledger verify {result.out_dir / result.sample_file}")
     click.echo(f"                      certledger verify {result.out_dir / result.revoked_file}")

@@ -49,17 +49,12 @@ def _read_json(path: Path, what: str):
 
 def _flush_anchor(ctx, timeout_s: float = 120.0) -> None:
     """Anchor everything pending now (this process takes the lease, or waits for the worker holding it)."""
-    from ..issuance import anchor_once, pending_work
+    from ..issuance import anchor_pending
 
-    deadline = time.monotonic() + timeout_s
-    while True:
-        anchor_once(ctx, flush=True)
-        work = pending_work(ctx)
-        if not work["pending_credentials"] and not any(work.get("batches", {}).values()):
-            return
-        if time.monotonic() > deadline:
-            raise CliError(f"credentials are still waiting to be anchored after {timeout_s:.0f} s: {work}")
-        time.sleep(0.5)
+    try:
+        anchor_pending(ctx, timeout_s)
+    except TimeoutError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _validation(exc: ValidationError) -> CliError:

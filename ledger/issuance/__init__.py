@@ -15,7 +15,15 @@ safety: ``ledger.issuance.anchoring``; status changes: ``ledger.issuance.lifecyc
 """
 from ledger.chain import Reason
 
-from .anchoring import advance_batch, anchor_once, close_batches, pending_work, revoke_superseded, run_anchorer
+from .anchoring import (
+    advance_batch,
+    anchor_once,
+    anchor_pending,
+    close_batches,
+    pending_work,
+    revoke_superseded,
+    run_anchorer,
+)
 from .chain_access import AgencyKeyring, ChainAccess
 from .context import BatchPolicy, IssuanceContext
 from .errors import (
@@ -49,7 +57,7 @@ __all__ = [
     "Row", "issue_file", "issue_many", "issue_one", "parse_rows", "rows_from_csv", "rows_from_jsonl",
     "rows_from_objects", "supersede",
     # anchoring
-    "advance_batch", "anchor_once", "close_batches", "pending_work", "revoke_superseded", "run_anchorer",
+    "advance_batch", "anchor_once", "anchor_pending", "close_batches", "pending_work", "revoke_superseded", "run_anchorer",
     # lifecycle
     "Reason", "change_status", "reinstate", "revoke", "suspend",
     # queries

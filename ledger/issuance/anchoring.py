@@ -494,6 +494,20 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
         log.info("anchorer %s stopped", ctx.worker_id)
 
 
+def anchor_pending(ctx, timeout_s: float = 120.0) -> None:
+    """Anchor everything waiting now: rounds with ``flush`` until nothing is pending or open (this
+    process takes the lease, or waits for the worker holding it). ``TimeoutError`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        anchor_once(ctx, flush=True)
+        work = pending_work(ctx)
+        if not work["pending_credentials"] and not any(work.get("batches", {}).values()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"credentials are still waiting to be anchored after {timeout_s:.0f} s: {work}")
+        time.sleep(0.5)
+
+
 def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
     with reading(ctx.engine).connect() as conn:
@@ -507,6 +521,7 @@ __all__ = [
     "LEASE_NAME",
     "advance_batch",
     "anchor_once",
+    "anchor_pending",
     "close_batches",
     "pending_work",
     "revoke_superseded",
