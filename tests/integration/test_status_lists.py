@@ -444,7 +444,7 @@ def served(tmp_path_factory):
     base = f"http://127.0.0.1:{port}/status"
     saved = os.environ.get("CERTLEDGER_STATUS_BASE_URL")
     os.environ["CERTLEDGER_STATUS_BASE_URL"] = base   # the service's and the export's
-    server = None
+    server = ctx = None
     try:
         for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
             _cli(home, *args)
@@ -471,6 +471,8 @@ def served(tmp_path_factory):
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        if ctx is not None:
+            ctx.engine.dispose()
         if saved is None:
             os.environ.pop("CERTLEDGER_STATUS_BASE_URL", None)
         else:
