@@ -539,6 +539,51 @@ def test_a_confirmed_status_change_is_served_within_60_s(served, capsys):
     assert max(lags.values()) < 60
 
 
+def test_a_credential_issued_through_the_pipeline_points_at_its_served_list(served, capsys):
+    """Issued by ``issue_one`` (which reserves its slot), anchored by the service's anchorer: its two
+    entries name one list and index, the list served there has the credential's issuer, and the
+    revocation bit appears once the revocation is confirmed."""
+    from ledger.issuance import get_bundle, get_credential_info, issue_one
+    from ledger.status_list import parse_status_entry
+    from tests.integration.conftest import degree
+
+    ctx, client, base = served["ctx"], served["client"], served["base"]
+    issued = issue_one(ctx, EDU, "DegreeCertificate", degree("状态表"))
+    deadline = time.monotonic() + 90
+    while get_credential_info(ctx, EDU, issued.id).state != "anchored":
+        assert time.monotonic() < deadline, "not anchored by the service"
+        time.sleep(0.2)
+    credential = get_bundle(ctx, EDU, issued.id).credential
+    entries = [parse_status_entry(e) for e in credential["credentialStatus"]]
+    assert [e.purpose for e in entries] == ["revocation", "suspension"]
+    assert len({(e.list_url.rsplit("/", 1)[0], e.index) for e in entries}) == 1
+    revocation = entries[0]
+    assert revocation.list_url.startswith(base + "/")
+    path = "/status/" + revocation.list_url[len(base) + 1:]
+
+    def served_list():
+        reply = client.get(path)
+        assert reply.status_code == 200, reply.text
+        return check_list_credential(reply.json(), url=revocation.list_url, purpose="revocation")
+
+    deadline = time.monotonic() + 60
+    while True:   # the list may be new (a list is published from the round after its first slot)
+        reply = client.get(path)
+        if reply.status_code == 200:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    listed = served_list()
+    assert listed.issuer == credential["issuer"] and not listed.is_set(revocation.index)
+    revoke(ctx, EDU, issued.id, 2)
+    changed = time.monotonic()
+    while not served_list().is_set(revocation.index):
+        assert time.monotonic() - changed < 60, "the revocation did not reach the served list within 60 s"
+        time.sleep(0.02)
+    with capsys.disabled():
+        print(f"\nstatus-list lag, a credential issued through the pipeline, revoked: {time.monotonic() - changed:.2f} s")
+
+
 def test_the_route_is_public_cached_and_conditional(served):
     client, base = served["client"], served["base"]
     for headers in ({}, {"Authorization": "Bearer clk_000000000000_" + "x" * 43}, {"Authorization": "Basic eDp5"}):
