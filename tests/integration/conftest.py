@@ -15,7 +15,11 @@ from ledger.credential import Issuer, issue_credential
 from ledger.credential_types import BUILTIN_TYPES
 from ledger.identifiers import agency_id, type_id
 from ledger.keys import SigningKey
+from ledger.status_list import status_entries
 from verifier import CachedChainReader, RpcChainReader, TrustRoots
+
+
+STATUS_BASE = "http://127.0.0.1:8000/status"  # where the status lists would be published
 
 
 @dataclass
@@ -24,6 +28,12 @@ class Agency:
     signing_key: SigningKey
     ledger: LedgerClient          # as the agency's operator
     types: list[str] = field(default_factory=list)
+    next_status_index: int = 0    # the tests' own slot allocation: list 1, indexes in signing order
+
+    def status(self) -> list[dict]:
+        """The next status-list slot's two entries."""
+        index, self.next_status_index = self.next_status_index, self.next_status_index + 1
+        return status_entries(STATUS_BASE, self.issuer.code, 1, index)
 
 
 @dataclass
@@ -44,6 +54,7 @@ class World:
     def sign(self, code: str, subject: dict, type_name: str = "DegreeCertificate", **kw) -> dict:
         agency = self.agencies[code]
         kw.setdefault("created", datetime.now(timezone.utc) - timedelta(seconds=5))
+        kw.setdefault("status", agency.status())
         return issue_credential(BUILTIN_TYPES[type_name], subject, agency.issuer, agency.signing_key, **kw)
 
     def anchor(self, code: str, credentials: list[dict]):
@@ -53,7 +64,7 @@ class World:
         return batch, batch.bundles(self.deployment, result.tx_hash, result.block_number)
 
     def add_agency(self, code: str, name: str, types: list[str], operator) -> Agency:
-        self.registry.register_agency(code)
+        self.registry.register_agency(code, name)
         self.registry.add_operator(agency_id(code), operator.address)
         key = SigningKey.generate()
         self.registry.add_key(agency_id(code), key.public_key.raw, 0)
