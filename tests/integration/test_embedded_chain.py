@@ -32,7 +32,7 @@ def cli(data_dir, *args) -> int:
 def operator_ledger(data_dir):
     app = App(data_dir)
     registry = app.registry(app.governance)
-    registry.register_agency("persist-test")
+    registry.register_agency("persist-test", "Persistence Test Agency")
     operator = funded_account_at(app)
     registry.add_operator(Web3.keccak(text="persist-test"), operator.address)
     return app, LedgerClient(app.w3, app.deployment().ledger, make_sender(app.w3, operator))
@@ -64,7 +64,9 @@ def test_state_survives_down_and_up(data_dir, capsys):
     ledger.anchor(tree.root, 5)
     ledger.revoke(batch[2], tree.root, tree.proof(2), 3)
     ledger.suspend(batch[1], tree.root, tree.proof(1), 5)
-    before = ledger.anchor_of(tree.root)
+    agency_id = Web3.keccak(text="persist-test")
+    before = ledger.anchor_of(agency_id, tree.root)
+    assert before.anchored
 
     assert cli(data_dir, "chain", "down") == 0
     assert cli(data_dir, "chain", "status") == 3
@@ -72,11 +74,12 @@ def test_state_survives_down_and_up(data_dir, capsys):
 
     app = App(data_dir)
     reader = app.ledger()
-    assert reader.anchor_of(tree.root) == before
-    assert reader.status_of(batch[2]).state == 2 and reader.status_of(batch[2]).reason == 3
-    assert reader.status_of(batch[1]).state == 1
-    assert reader.status_of(batch[0]).state == 0
-    assert app.registry().agency(Web3.keccak(text="persist-test")).exists
+    assert reader.anchor_of(agency_id, tree.root) == before
+    assert reader.status_of(agency_id, batch[2]).state == 2 and reader.status_of(agency_id, batch[2]).reason == 3
+    assert reader.status_of(agency_id, batch[1]).state == 1
+    assert reader.status_of(agency_id, batch[0]).state == 0
+    info = app.registry().agency_info(agency_id)
+    assert info.registered and info.code == "persist-test" and info.name == "Persistence Test Agency"
 
 
 def test_crash_loses_at_most_the_state_interval(data_dir, capsys):
@@ -94,7 +97,7 @@ def test_crash_loses_at_most_the_state_interval(data_dir, capsys):
     assert cli(data_dir, "chain", "status") == 3
     assert "stale" in capsys.readouterr().out
     assert cli(data_dir, "chain", "up") == 0
-    assert App(data_dir).ledger().anchor_of(root).anchored
+    assert App(data_dir).ledger().anchor_of(Web3.keccak(text="persist-test"), root).anchored
 
 
 def test_deploy_without_chain_is_a_clear_error(data_dir, capsys):
