@@ -1,8 +1,9 @@
 """Publishing the status lists: each list's bits from the confirmed states in the database, signed.
 
 The chain is the truth; the database records a credential as ``revoked`` or ``suspended`` only once
-the chain transaction is confirmed (``lifecycle``), and the reorganisation watch puts it back if a
-reorganisation undid it (``reorg_watch``). :func:`publish` therefore computes, for every list, the
+the chain transaction is confirmed (``lifecycle``), the reorganisation watch puts it back if a
+reorganisation undid it (``reorg_watch``), and each round of :func:`run_publisher` first records the
+status changes made on chain by other means (``status_sync``: events in the agency's namespace). :func:`publish` therefore computes, for every list, the
 revocation bits (credentials in state ``revoked``) and the suspension bits (``suspended``) from
 those states, and signs and stores a new list credential (``status_list_credential``) when
 
@@ -28,9 +29,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import requests
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from web3.exceptions import Web3Exception
 
+from ledger.chain import ChainError
 from ledger.status_list import (
     DEFAULT_VALID_FOR,
     PURPOSES,
@@ -44,12 +48,19 @@ from ledger.status_list import (
     set_indexes,
 )
 from ledger.storage.db import reading
-from ledger.storage.models import AgencyRecord, CredentialRecord, StatusListCredentialRecord, StatusListRecord
+from ledger.storage.models import (
+    AgencyRecord,
+    CredentialRecord,
+    StatusListCredentialRecord,
+    StatusListRecord,
+)
 
 from .database_watch import DatabaseWatch
 from .errors import AgencyKeysMissing
+from .status_sync import StatusSync
 
 log = logging.getLogger(__name__)
+_CHAIN_ERRORS = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
 
 LIST = StatusListRecord.__table__
 STORED = StatusListCredentialRecord.__table__
@@ -256,10 +267,19 @@ def run_publisher(ctx, stop_event: threading.Event, interval_s: float = 5.0) -> 
     round retried; an unavailable database pauses the rounds (one line per try, ``DatabaseWatch``)."""
     log.info("status-list publisher %s started (a round every %.1f s)", ctx.worker_id, interval_s)
     database = DatabaseWatch(ctx.engine, "status-list publishing", log)
+    sync, chain_down = StatusSync(), False
     try:
         while not stop_event.is_set():
             error = None
             try:
+                try:
+                    sync.run(ctx)   # changes made on chain by other means than this issuer
+                    chain_down = False
+                except _CHAIN_ERRORS as exc:
+                    if not chain_down:
+                        log.warning("status lists: the chain cannot be read (%s); publishing what the database "
+                                    "records until it can", exc)
+                    chain_down = True
                 publish(ctx)
             except Exception as exc:  # keep publishing; the cause is in the log
                 error = exc
