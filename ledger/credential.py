@@ -34,6 +34,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ledger import did_key
+from ledger.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
 from ledger.credential_types import CredentialType
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.errors import FieldError, ValidationError
@@ -41,16 +42,11 @@ from ledger.identifiers import agency_code_from_iri, agency_id, agency_iri, chec
 from ledger.ijson import number_errors
 from ledger.keys import PublicKey, SigningKey
 from ledger.proof import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE, create_proof
+from ledger.status_list import PURPOSES as STATUS_PURPOSES
+from ledger.status_list import StatusListError, parse_status_entry
 
-VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-UNDEFINED_TERMS_CONTEXT = "https://www.w3.org/ns/credentials/undefined-terms/v2"
-CREDENTIAL_CONTEXT = (VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT)
 VERIFIABLE_CREDENTIAL = "VerifiableCredential"
-STATUS_ENTRY_TYPE = "BitstringStatusListEntry"
-STATUS_PURPOSES = ("revocation", "suspension")
 _URN_UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
-_LIST_URL = re.compile(r"https?://[^\s#]+")
 
 
 @dataclass(frozen=True)
@@ -238,44 +234,25 @@ def _is_object(value: object) -> bool:
 
 def _check_status(status: object, add) -> StatusSlot | None:
     """``credentialStatus``: exactly one revocation and one suspension entry of a Bitstring Status
-    List, both at the same index; each entry's id is its list's URL and ``#<index>``."""
+    List (``ledger.status_list.parse_status_entry``), both at the same index."""
     if not isinstance(status, (list, tuple)) or len(status) != 2:
         add(FieldError("credentialStatus", "must be an array of two entries (revocation and suspension)"))
         return None
-    index, lists, ok = None, {}, True
+    entries = []
     for i, entry in enumerate(status):
-        here = f"credentialStatus[{i}]"
-        if not _is_object(entry):
-            add(FieldError(here, "must be an object"))
-            ok = False
-            continue
-        if entry.get("type") != STATUS_ENTRY_TYPE:
-            add(FieldError(f"{here}.type", f"must be {STATUS_ENTRY_TYPE}"))
-            ok = False
-        purpose = entry.get("statusPurpose")
-        if purpose not in STATUS_PURPOSES or purpose in lists:
-            add(FieldError(f"{here}.statusPurpose", "must be revocation or suspension, one entry each"))
-            ok = False
-        raw_index, index_ok = entry.get("statusListIndex"), False
-        if type(raw_index) is not str or _INDEX.fullmatch(raw_index) is None:
-            add(FieldError(f"{here}.statusListIndex", "must be a decimal integer written as a string"))
-        elif index is not None and raw_index != index:
-            add(FieldError(f"{here}.statusListIndex", "must be the same index in both entries"))
-        else:
-            index, index_ok = raw_index, True
-        ok = ok and index_ok
-        url = entry.get("statusListCredential")
-        if type(url) is not str or _LIST_URL.fullmatch(url) is None:
-            add(FieldError(f"{here}.statusListCredential", "must be an http(s) URL without a fragment"))
-            ok = False
-        elif index_ok and entry.get("id") != f"{url}#{raw_index}":
-            add(FieldError(f"{here}.id", "must be the statusListCredential URL followed by #<statusListIndex>"))
-            ok = False
-        if ok:
-            lists[purpose] = url
-    if not ok or index is None:
+        try:
+            entries.append(parse_status_entry(entry, f"credentialStatus[{i}]"))
+        except StatusListError as exc:
+            add(FieldError(exc.field, exc.reason))
+    if len(entries) != 2:
         return None
-    return StatusSlot(int(index), lists)
+    if entries[0].purpose == entries[1].purpose:
+        add(FieldError("credentialStatus[1].statusPurpose", "must be revocation or suspension, one entry each"))
+        return None
+    if entries[0].index != entries[1].index:
+        add(FieldError("credentialStatus[1].statusListIndex", "must be the same index in both entries"))
+        return None
+    return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
 def check_credential(credential: object, *, numbers_checked: bool = False) -> CredentialView:

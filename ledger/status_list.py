@@ -32,19 +32,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
-from ledger.identifiers import check_agency_code
+from ledger.contexts import CREDENTIAL_CONTEXT, VC_V2_CONTEXT
+from ledger.identifiers import agency_iri, check_agency_code
 from ledger.keys import SigningKey
 from ledger.proof import ProofVerificationError, create_proof, verify_proof
 
 LIST_SIZE = 131_072                      # entries per list: the W3C minimum (16 KiB uncompressed)
-PURPOSES = ("revocation", "suspension")
-VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-UNDEFINED_TERMS_CONTEXT = "https://www.w3.org/ns/credentials/undefined-terms/v2"
-CONTEXT = (VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT)
+PURPOSES = ("revocation", "suspension")  # a credential's entries, in this order
+CONTEXT = CREDENTIAL_CONTEXT
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
 LIST_TYPE = "BitstringStatusList"
 ENTRY_TYPE = "BitstringStatusListEntry"
-AGENCY_IRI_PREFIX = "urn:certledger:agency:"
 DEFAULT_VALID_FOR = timedelta(hours=24)
 DEFAULT_TTL_MS = 60_000
 MEDIA_TYPE = "application/vc"            # IANA-registered for VC Data Model 2.0 (2024-07-05)
@@ -62,7 +60,8 @@ STATUS_ENTRY_MALFORMED = "STATUS_ENTRY_MALFORMED"
 STATUS_INDEX_OUT_OF_RANGE = "STATUS_INDEX_OUT_OF_RANGE"   # the W3C RANGE_ERROR
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,14}")
+_LIST_URL = re.compile(r"https?://[^\s#]+")
 
 
 class StatusListError(ValueError):
@@ -218,11 +217,11 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
     if purpose not in PURPOSES:
         raise bad("statusPurpose", f"must be one of {', '.join(PURPOSES)}")
     index = entry.get("statusListIndex")
-    if not isinstance(index, str) or not _DECIMAL.fullmatch(index) or len(index) > 15:
-        raise bad("statusListIndex", "must be a non-negative decimal integer as a string")
+    if not isinstance(index, str) or not _DECIMAL.fullmatch(index):
+        raise bad("statusListIndex", "must be a non-negative decimal integer written as a string, without leading zeros")
     url = entry.get("statusListCredential")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise bad("statusListCredential", "must be an http(s) URL")
+    if not isinstance(url, str) or not _LIST_URL.fullmatch(url):
+        raise bad("statusListCredential", "must be an http(s) URL without a fragment")
     if "id" in entry and entry["id"] != f"{url}#{index}":
         raise bad("id", "must be the list URL followed by #<statusListIndex>")
     if "statusSize" in entry and entry["statusSize"] != 1:
@@ -235,7 +234,7 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
 
 def issuer_object(public_did: str, name: str, agency_code: str) -> dict:
     """The issuer object credentials carry: did:key of the signing key, display name, agency IRI."""
-    return {"id": public_did, "name": name, "agency": AGENCY_IRI_PREFIX + check_agency_code(agency_code)}
+    return {"id": public_did, "name": name, "agency": agency_iri(agency_code)}
 
 
 def unsigned_list_credential(url: str, purpose: str, issuer: Mapping, encoded_list: str, now: datetime,
@@ -368,7 +367,7 @@ def check_list_credential(document: object, *, url: str | None = None, purpose: 
     if now is not None:
         if dates["validFrom"] is not None and now < dates["validFrom"]:
             raise bad("validFrom", f"the list is valid only from {document['validFrom']}", STATUS_LIST_NOT_YET_VALID)
-        if dates["validUntil"] is not None and now >= dates["validUntil"]:
+        if dates["validUntil"] is not None and now > dates["validUntil"]:   # as for credentials: valid up to it
             raise bad("validUntil", f"the list expired at {document['validUntil']}", STATUS_LIST_EXPIRED)
     return StatusListView(list_id, list_purpose, dict(issuer), dates["validFrom"], dates["validUntil"], ttl, bits)
 

@@ -205,7 +205,9 @@ MUTATIONS = [
     (lambda c: c["credentialStatus"][1].__setitem__("statusPurpose", "revocation"), "credentialStatus[1].statusPurpose"),
     (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", 4711), "credentialStatus[0].statusListIndex"),
     (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", "04711"), "credentialStatus[0].statusListIndex"),
-    (lambda c: c["credentialStatus"][1].__setitem__("statusListIndex", "4712"), "credentialStatus[1].statusListIndex"),
+    (lambda c: c["credentialStatus"][1].update(statusListIndex="4712", id=c["credentialStatus"][1]["id"][:-4] + "4712"),
+     "credentialStatus[1].statusListIndex"),
+    (lambda c: c["credentialStatus"][1].__setitem__("statusListIndex", "4712"), "credentialStatus[1].id"),
     (lambda c: c["credentialStatus"][0].__setitem__("statusListCredential", "ftp://x/1"),
      "credentialStatus[0].statusListCredential"),
     (lambda c: c["credentialStatus"][0].__setitem__("id", "urn:uuid:1"), "credentialStatus[0].id"),
@@ -302,6 +304,7 @@ def test_a_nested_big_integer_is_named_by_its_path(key):
 def test_status_entries_are_checked_before_signing(key):
     bad = copy.deepcopy(STATUS)
     bad[1]["statusListIndex"] = "1"
+    bad[1]["id"] = bad[1]["statusListCredential"] + "#1"
     with pytest.raises(ValidationError) as e:
         issue(key, status=bad)
     assert "credentialSubject" not in {x.field for x in e.value.errors}

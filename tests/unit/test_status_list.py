@@ -254,7 +254,7 @@ def test_a_list_signed_by_another_key_than_its_issuers_fails():
     ({"url": f"{BASE}/{AGENCY}/2/revocation"}, sl.STATUS_LIST_WRONG_LIST),
     ({"purpose": "suspension"}, sl.STATUS_LIST_PURPOSE_MISMATCH),
     ({"now": NOW - timedelta(seconds=1)}, sl.STATUS_LIST_NOT_YET_VALID),
-    ({"now": NOW + timedelta(hours=24)}, sl.STATUS_LIST_EXPIRED),
+    ({"now": NOW + timedelta(hours=24, seconds=1)}, sl.STATUS_LIST_EXPIRED),   # valid up to validUntil itself
 ])
 def test_a_list_for_another_place_purpose_or_time_is_refused(kw, code):
     _, doc = _list([3])
