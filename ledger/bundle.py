@@ -1,4 +1,4 @@
-"""The CertLedgerBundle: what a citizen holds and shares (DESIGN.md, "Bundle").
+"""The CertLedgerBundle: what a citizen holds and shares (docs/protocol.md §7, "The bundle").
 
 ::
 

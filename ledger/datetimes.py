@@ -4,8 +4,8 @@ CertLedger *writes* one form only, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole
 seconds), so a credential's bytes do not depend on the issuer's clock
 precision or locale. It *reads* any XML Schema 1.1 ``dateTimeStamp``
 (timezone required, fractional seconds allowed); ``validFrom``/``validUntil``
-must additionally be in UTC (``Z``, ``+00:00`` or ``-00:00``), as DESIGN.md
-requires.
+must additionally be in UTC (``Z``, ``+00:00`` or ``-00:00``), as
+docs/protocol.md §3.4 requires.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Credential digest and the ``0x``-hex form of 32-byte values.
 
-``digest = SHA-256(JCS(credential including its proof))`` (DESIGN.md) is what
+``digest = SHA-256(JCS(credential including its proof))`` (docs/protocol.md §5.1) is what
 a Merkle leaf commits to and what the ledger's revocation status is keyed by.
 
 On the wire (bundles, CLI, JSON reports) 32-byte values are written

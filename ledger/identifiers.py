@@ -1,4 +1,4 @@
-"""Agency and credential-type identifiers (DESIGN.md, "Agency and type identifiers").
+"""Agency and credential-type identifiers (docs/protocol.md §2, "Identifiers").
 
 An agency has a short code (``[a-z0-9-]{3,64}``, e.g. ``zj-hz-education``);
 on chain it is ``agencyId = keccak256(utf8(code))`` and in a credential it is

@@ -1,4 +1,4 @@
-"""Merkle batches of credential digests (DESIGN.md, "Merkle batch").
+"""Merkle batches of credential digests (docs/protocol.md §5, "Credential digest and Merkle batch").
 
 One anchor transaction commits to a whole batch: ``leaf = keccak256(digest)``,
 ``parent = keccak256(min(a, b) || max(a, b))`` (unsigned big-endian comparison,

@@ -1,4 +1,4 @@
-// Merkle batches exactly as DESIGN.md ("Merkle batch") specifies them, for the contract tests:
+// Merkle batches exactly as docs/protocol.md §5 specifies them, for the contract tests:
 //   leaf   = keccak256(digest)                      (the 32 raw bytes of the digest)
 //   parent = keccak256(min(a, b) || max(a, b))      (unsigned big-endian comparison)
 //   leaves keep their order; an odd last node is carried up unchanged; one leaf: root = leaf.

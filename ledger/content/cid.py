@@ -1,6 +1,6 @@
 """The CID IPFS gives a file added with ``ipfs add --cid-version=1 --raw-leaves``.
 
-DESIGN.md ("Real components"): the embedded content store must name objects
+docs/protocol.md §9.2: the embedded content store must name objects
 byte-for-byte as an IPFS node does, so that moving to a Kubo node or an IPFS
 Cluster changes no CID already printed in a share link or QR code.
 

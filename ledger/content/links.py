@@ -1,4 +1,4 @@
-"""Share links and their QR codes (DESIGN.md, "Encrypted share").
+"""Share links and their QR codes (docs/protocol.md §9, "Encrypted share, share link, QR code").
 
 A share link is ``<verifier URL>/s/<cid>#k=<base64url key>``:
 

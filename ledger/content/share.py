@@ -1,4 +1,4 @@
-"""The encrypted share: what the content store holds for a bundle (DESIGN.md, "Encrypted share").
+"""The encrypted share: what the content store holds for a bundle (docs/protocol.md §9.1).
 
 The bundle's UTF-8 JSON is encrypted with AES-256-GCM under a fresh random
 256-bit key and a fresh random 96-bit nonce; the stored object is the JSON

@@ -1,7 +1,7 @@
 """Completed bundles as encrypted shares in the content store, and the links citizens share.
 
 The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `prepare`, then
-`store_prepared`), at least once. Each is encrypted under a fresh key (DESIGN.md "Encrypted
+`store_prepared`), at least once. Each is encrypted under a fresh key (docs/protocol.md §9 "Encrypted
 share"), its CID computed locally and its key sealed, so a share link exists at once, even while
 the store is down or full. The chunk goes to the store in one `put_many` (one durability barrier
 for the embedded store), THEN the records are written in one transaction: a share is recorded as
@@ -57,7 +57,7 @@ def _first_of_each(pairs) -> dict:
 class PreparedShare(NamedTuple):
     """A completed bundle's share, ready to store and record: what ``ShareStore.prepare`` makes."""
     credential_id: str
-    blob: bytes          # the encrypted object (DESIGN.md "Encrypted share")
+    blob: bytes          # the encrypted object (docs/protocol.md §9 "Encrypted share")
     key: bytes           # its key: only ever in the link's fragment, sealed at rest
     cid: str             # the object's CID, as the store must name it
     sealed_key: bytes    # the key sealed with the storage key, bound to the credential id

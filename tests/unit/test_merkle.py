@@ -1,4 +1,4 @@
-"""Merkle batches: DESIGN.md rule, OpenZeppelin-compatible sorted pairs."""
+"""Merkle batches: docs/protocol.md §5 rule, OpenZeppelin-compatible sorted pairs."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def k(data: bytes) -> bytes:  # independent keccak (pycryptodome) for the refere
 
 
 def reference_root(digests: list[bytes]) -> bytes:
-    """Straight transcription of DESIGN.md, recursive on levels."""
+    """Straight transcription of docs/protocol.md §5.2, recursive on levels."""
     level = [k(d) for d in digests]
     while len(level) > 1:
         nxt = []

@@ -1,4 +1,4 @@
-"""The six checks of DESIGN.md "Verification", each a small function: context -> CheckResult."""
+"""The six checks of docs/protocol.md §10 ("Verification"), each a small function: context -> CheckResult."""
 from .anchor import check_anchor
 from .format import check_format
 from .integrity import check_integrity
