@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ledger.chain import CredentialState, Reason
 from ledger.digest import from_hex32
 from ledger.errors import ValidationError
+from ledger.identifiers import agency_id
 from ledger.issuance import (
     CredentialNotFound,
     InvalidTransition,
@@ -153,8 +154,9 @@ def test_supersede_revokes_the_old_once_the_new_is_anchored(ctx, issuer_world):
     assert status_code(ctx, world, EDU, old) == (Verdict.INVALID, "REVOKED")
     assert get_credential_info(ctx, EDU, old).status_reason == int(Reason.SUPERSEDED)
     assert verdict(world, get_bundle(ctx, EDU, new.id))[0] is Verdict.VALID
-    assert world.agencies[EDU].ledger.status_of(from_hex32(get_credential_info(ctx, EDU, old).digest)).state == \
-        CredentialState.REVOKED
+    old_digest = from_hex32(get_credential_info(ctx, EDU, old).digest)
+    assert world.agencies[EDU].ledger.status_of(agency_id(EDU), old_digest).state == CredentialState.REVOKED
+    assert world.agencies[EDU].ledger.status_of(agency_id(CIVIL), old_digest).state == CredentialState.ACTIVE  # EDU's namespace only
     assert anchor_once(ctx).superseded_revoked == []   # done once
     with pytest.raises(SupersedeRefused):
         supersede(ctx, EDU, old, corrected, idempotency_key="fix-2")
