@@ -111,6 +111,10 @@ def _ready() -> bool:
 # ------------------------------------------------------------------- in the service
 
 _CUT = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
+# A v2 credential holds "}, {" itself (between its two credentialStatus entries), so a cut at the first
+# "}, {" often falls inside a bundle; bundles as CertLedger writes them start with their "type": prefer
+# a cut there, and fall back to any "}, {" (every cut is proven by chaining either way).
+_BUNDLE_CUT = re.compile(r'\}[ \t\n\r]*,[ \t\n\r]*\{[ \t\n\r]*"type"[ \t\n\r]*:[ \t\n\r]*"CertLedgerBundle"')
 
 
 class BatchPool:
@@ -149,9 +153,11 @@ class BatchPool:
         parts = self.processes * 2
         cuts = [first]
         for k in range(1, parts):
-            found = _CUT.search(text, max(first + k * (stop - first) // parts, cuts[-1] + 1), stop)
-            if found and found.end() - 1 > cuts[-1]:
-                cuts.append(found.end() - 1)
+            at = max(first + k * (stop - first) // parts, cuts[-1] + 1)
+            found = _BUNDLE_CUT.search(text, at, stop) or _CUT.search(text, at, stop)
+            cut = _skip(text, text.index(",", found.start()) + 1) if found else -1  # at the "{"
+            if cut > cuts[-1]:
+                cuts.append(cut)
         cuts.append(stop)
         bounds = list(zip(cuts, cuts[1:]))
         futures = [self._pool.submit(_verify_part, text[a:b], k == len(bounds) - 1, max_items)
