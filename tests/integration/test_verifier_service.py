@@ -45,7 +45,12 @@ def test_valid_bundle_gives_the_report(env):
     report = r.json()
     assert report["verdict"] == "VALID"
     assert [c["name"] for c in report["checks"]] == ["format", "integrity", "anchor", "issuer", "status", "validity"]
-    assert report["credential"]["issuer"]["id"] == f"urn:certledger:agency:{EDU}"
+    edu = env["world"].agencies[EDU]
+    assert report["credential"]["issuer"] == {
+        "id": edu.signing_key.public_key.did,                 # v2: the signing key's did:key
+        "name": edu.issuer.name,                              # as the credential says
+        "agency": {"code": EDU, "name": "杭州市教育局 Hangzhou Education Bureau"},   # the on-chain name
+    }
     assert all(c["messages"]["zh-CN"] for c in report["checks"])
 
 
@@ -59,8 +64,14 @@ def test_wrong_content_is_a_200_invalid_report_not_an_error(env):
     failed = [(c["name"], c["code"]) for c in report["checks"] if c["status"] == "INVALID"]
     assert ("integrity", "INVALID_SIGNATURE") in failed and ("anchor", "DIGEST_MISMATCH") in failed
     # a bundle with an unknown field or version is still a bundle: a report, not a refusal
+    for version in (1, 3):   # a v1 bundle, or a future one
+        odd = json.loads(env["bundles"][1].to_bytes())
+        odd["version"] = version
+        r = post(env["client"], "/verify", json.dumps(odd).encode())
+        assert r.status_code == 200 and r.json()["checks"][0]["code"] == "UNSUPPORTED_VERSION"
+        assert r.json()["verdict"] == "INVALID"
     odd = json.loads(env["bundles"][1].to_bytes())
-    odd["version"] = 2
+    odd["extra"] = True
     r = post(env["client"], "/verify", json.dumps(odd).encode())
     assert r.status_code == 200 and r.json()["checks"][0]["code"] == "BUNDLE_MALFORMED"
 
