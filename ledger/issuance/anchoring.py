@@ -496,16 +496,27 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
 
 def anchor_pending(ctx, timeout_s: float = 120.0) -> None:
     """Anchor everything waiting now: rounds with ``flush`` until nothing is pending or open (this
-    process takes the lease, or waits for the worker holding it). ``TimeoutError`` after ``timeout_s``."""
+    process takes the lease, or waits for the worker holding it). ``TimeoutError`` after ``timeout_s``.
+    The lease is let go on return: a one-shot run (the demo, ``issue-bulk``) must not leave the
+    anchorer of a service started next waiting ``lease_ttl_s`` for a lease nobody holds any more."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        anchor_once(ctx, flush=True)
-        work = pending_work(ctx)
-        if not work["pending_credentials"] and not any(work.get("batches", {}).values()):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"credentials are still waiting to be anchored after {timeout_s:.0f} s: {work}")
-        time.sleep(0.5)
+    try:
+        while True:
+            anchor_once(ctx, flush=True)
+            work = pending_work(ctx)
+            if not work["pending_credentials"] and not any(work.get("batches", {}).values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"credentials are still waiting to be anchored after {timeout_s:.0f} s: {work}")
+            time.sleep(0.5)
+    finally:
+        try:
+            release_lease(ctx.engine, LEASE_NAME, ctx.worker_id)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("anchoring lease not released (the database is unavailable); it lapses after %.0f s",
+                        ctx.policy.lease_ttl_s)
 
 
 def pending_work(ctx) -> dict:

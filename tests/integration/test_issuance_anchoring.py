@@ -252,6 +252,23 @@ def test_run_anchorer_loop_anchors_and_stops(issuer_world, database_url):
     ctx.engine.dispose()
 
 
+def test_anchor_pending_lets_the_lease_go_for_the_next_worker(issuer_world, database_url):
+    """A one-shot run (the demo, issue-bulk) anchors what waits and releases the lease: a service
+    started right after it anchors at once instead of waiting lease_ttl_s for a holder that is gone."""
+    from ledger.issuance import anchor_pending
+
+    once = make_context(issuer_world, database_url)
+    issue_one(once, EDU, DEGREE, degree_subject("一次"))
+    anchor_pending(once)
+    assert lease_holder(once.engine, "anchorer", datetime.now(timezone.utc)) is None
+    service = make_context(issuer_world, database_url, register=False)
+    issued = issue_one(service, EDU, DEGREE, degree_subject("随后"))
+    assert anchor_once(service, flush=True).lease_held
+    assert verdict(issuer_world.world, get_bundle(service, EDU, issued.id))[0] is Verdict.VALID
+    for c in (once, service):
+        c.engine.dispose()
+
+
 def test_stored_batch_rebuilds_its_root(ctx):
     issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(7)]))
     anchor_once(ctx, flush=True)
