@@ -54,10 +54,11 @@ def crash_world(w3, anvil, tmp_path):
     world = World(deployed["deployment"], deployed["registry"], {}, anvil.rpc_url, anvil.chain_id)
     data_dir = tmp_path / "data"
     keys = {}
-    for code, types in ((EDU, [DEGREE]), (CIVIL, [RESIDENCE])):
+    for code, name, types in ((EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE]),
+                              (CIVIL, "杭州市民政局 Hangzhou Civil Affairs Bureau", [RESIDENCE])):
         k = create_or_load_agency_keys(data_dir, code, TEST_PASSPHRASE)
         fund_on_anvil(anvil.rpc_url, k.operator.address)
-        onboard_agency(world.registry, code, k.operator.address, k.signing_key.public_key.raw, types)
+        onboard_agency(world.registry, code, name, k.operator.address, k.signing_key.public_key.raw, types)
         keys[code] = k
     deployment_file = tmp_path / "deployment.json"
     deployment_file.write_text(json.dumps(world.deployment.to_dict()))
