@@ -7,27 +7,88 @@ from __future__ import annotations
 
 from ledger.openapi_problems import problem_responses
 
+from .messages import MESSAGES
 from .report import CHECK_NAMES, Status, Verdict
 
-HEX32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
+HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}   # lower case only (docs/protocol.md 1.3)
 CAIP10 = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
+AGENCY_IRI = {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"}
+DID_KEY = {"type": "string", "pattern": "^did:key:z"}
+
+# The same documents as issuer_api/schemas.py declares for GET /credentials/{id}/bundle (a test keeps them equal).
+STATUS_ENTRY = {
+    "type": "object",
+    "description": "A W3C Bitstring Status List entry (docs/protocol.md 3.5, 8)",
+    "required": ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"],
+    "properties": {
+        "id": {"type": "string", "description": "<statusListCredential>#<statusListIndex>"},
+        "type": {"const": "BitstringStatusListEntry"},
+        "statusPurpose": {"enum": ["revocation", "suspension"]},
+        "statusListIndex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
+        "statusListCredential": {"type": "string", "pattern": "^https?://",
+                                 "description": "<status base URL>/<agency code>/<list id>/<purpose>"},
+    },
+}
+
+CREDENTIAL = {
+    "type": "object",
+    "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
+    "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
+    "properties": {
+        "@context": {"const": ["https://www.w3.org/ns/credentials/v2",
+                               "https://www.w3.org/ns/credentials/undefined-terms/v2"]},
+        "id": {"type": "string", "pattern": "^urn:uuid:"},
+        "type": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2,
+                 "description": '["VerifiableCredential", <type name>]'},
+        "issuer": {
+            "type": "object",
+            "description": "The signing key's did:key, the display name, and the agency (protocol v2)",
+            "required": ["id", "name", "agency"],
+            "properties": {"id": DID_KEY, "name": {"type": "string", "minLength": 1}, "agency": AGENCY_IRI},
+        },
+        "validFrom": {"type": "string"},
+        "validUntil": {"type": "string"},
+        "credentialSubject": {"type": "object"},
+        "credentialStatus": {"type": "array", "items": STATUS_ENTRY, "minItems": 2, "maxItems": 2,
+                             "description": "one revocation and one suspension entry, same list id and index"},
+        "proof": {
+            "type": "object",
+            "required": ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"],
+            "properties": {
+                "type": {"const": "DataIntegrityProof"},
+                "cryptosuite": {"const": "eddsa-jcs-2022"},
+                "created": {"type": "string"},
+                "verificationMethod": {"type": "string", "pattern": "^did:key:z",
+                                       "description": "<issuer.id>#<multibase key>"},
+                "proofPurpose": {"const": "assertionMethod"},
+                "@context": {"type": "array", "items": {"type": "string"}},
+                "proofValue": {"type": "string", "pattern": "^z"},
+            },
+        },
+    },
+}
+
+ANCHOR = {
+    "type": "object",
+    "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
+    "properties": {"ledger": CAIP10, "registry": CAIP10, "digest": HEX32, "root": HEX32,
+                   "path": {"type": "array", "items": HEX32, "maxItems": 64}, "txHash": HEX32,
+                   "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"}},
+    "additionalProperties": False,
+}
 
 BUNDLE = {
     "type": "object",
-    "description": "A CertLedger bundle (DESIGN.md, Wire formats): a signed credential and its anchor.",
+    "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
+                   "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
     "required": ["type", "version", "credential", "anchor"],
     "properties": {
         "type": {"const": "CertLedgerBundle"},
-        "version": {"const": 1},
-        "credential": {"type": "object", "description": "the W3C Verifiable Credential with its proof"},
-        "anchor": {"anyOf": [{"type": "null"}, {
-            "type": "object",
-            "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
-            "properties": {"ledger": CAIP10, "registry": CAIP10, "digest": HEX32, "root": HEX32,
-                           "path": {"type": "array", "items": HEX32}, "txHash": HEX32,
-                           "blockNumber": {"type": "integer", "minimum": 0}},
-        }]},
+        "version": {"const": 2},
+        "credential": CREDENTIAL,
+        "anchor": {"anyOf": [{"type": "null"}, ANCHOR]},
     },
+    "additionalProperties": False,
 }
 
 CHECK = {
@@ -36,11 +97,33 @@ CHECK = {
     "properties": {
         "name": {"enum": list(CHECK_NAMES)},
         "status": {"enum": [s.value for s in Status]},
-        "code": {"type": "string"},
+        "code": {"enum": sorted(MESSAGES), "description": "stable (docs/protocol.md 10.7)"},
         "message": {"type": "string"},
         "messages": {"type": "object", "required": ["en", "zh-CN"],
                      "properties": {"en": {"type": "string"}, "zh-CN": {"type": "string"}}},
     },
+}
+
+REPORT_CREDENTIAL = {
+    "description": "{} when the format check did not pass; otherwise the credential as the report names it: "
+                   "the issuer's did:key and display name as the credential says, the agency by its code and its "
+                   "on-chain name (null until the issuer check read it), the anchor time (null when not anchored)",
+    "anyOf": [
+        {"type": "object", "maxProperties": 0},
+        {"type": "object", "required": ["id", "type", "issuer", "anchoredAt"], "additionalProperties": False,
+         "properties": {
+             "id": {"type": "string"},
+             "type": {"type": "string"},
+             "issuer": {"type": "object", "required": ["id", "name", "agency"], "additionalProperties": False,
+                        "properties": {
+                            "id": DID_KEY,
+                            "name": {"type": "string"},
+                            "agency": {"type": "object", "required": ["code", "name"], "additionalProperties": False,
+                                       "properties": {"code": {"type": "string", "pattern": "^[a-z0-9-]{3,64}$"},
+                                                      "name": {"type": ["string", "null"]}}}}},
+             "anchoredAt": {"type": ["string", "null"]},
+         }},
+    ],
 }
 
 REPORT = {
@@ -49,8 +132,8 @@ REPORT = {
     "required": ["verdict", "checks", "credential"],
     "properties": {
         "verdict": {"enum": [v.value for v in Verdict]},
-        "checks": {"type": "array", "items": CHECK},
-        "credential": {"type": "object"},
+        "checks": {"type": "array", "items": CHECK, "minItems": 6, "maxItems": 6},
+        "credential": REPORT_CREDENTIAL,
     },
 }
 
@@ -109,4 +192,4 @@ INDEX_PAGE = {"responses": {200: {"description": "The page", "content": HTML}}}
 HEALTHZ = {"responses": {200: _json(HEALTH, "The index is fresh"),
                          503: _json(HEALTH, "The index cannot vouch for status now")}}
 
-__all__ = ["VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]
+__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]

@@ -255,19 +255,47 @@ def test_verifier_survives_hostile_input(verifier):
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
 
 
+# The issuer API's routes that take no API key: the health check, and the W3C status lists (a verifier
+# checking a credential's credentialStatus has no key; the authorisation matrix holds them to that).
+ISSUER_PUBLIC_PATHS = {"/healthz", "/status/{agency}/{list_id}/{purpose}"}
+
+
 def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
     for app, authenticated in ((issuer["app"], True), (verifier["app"], False)):
         doc = app.openapi()
         assert "HTTPValidationError" not in json.dumps(doc)  # FastAPI's default 422 is not what is sent
+        if authenticated:
+            assert ISSUER_PUBLIC_PATHS <= doc["paths"].keys()
         for path, operations in doc["paths"].items():
             for method, operation in operations.items():
                 refusals = {s: r for s, r in operation["responses"].items() if s[0] in "45"
                             and (path, s) != ("/healthz", "503")}  # the verifier's health report, not a refusal
                 assert {"414", "429", "431"} <= refusals.keys(), (method, path)  # the request limits, everywhere
-                if authenticated and path != "/healthz":
+                if authenticated and path not in ISSUER_PUBLIC_PATHS:
                     assert "401" in refusals, (method, path)
                 for status, response in refusals.items():
                     assert response["content"] == {PROBLEM_JSON: {"schema": PROBLEM_REF}}, (method, path, status)
+
+
+def test_both_services_document_the_v2_bundle_alike(issuer, verifier):
+    """The issuer's GET /credentials/{id}/bundle answer and the verifier's POST /verify body are one
+    schema: a version 2 bundle whose credential has the v2 issuer object and status entries; and the
+    verifier's report names the issuer by did:key and the agency by code and on-chain name."""
+    issuer_doc, verifier_doc = issuer["app"].openapi(), verifier["app"].openapi()
+    answered = issuer_doc["paths"]["/credentials/{credential_id}/bundle"]["get"]["responses"]["200"]
+    taken = verifier_doc["paths"]["/verify"]["post"]["requestBody"]
+    bundle = answered["content"]["application/json"]["schema"]
+    assert bundle == taken["content"]["application/json"]["schema"]
+    assert bundle["properties"]["version"] == {"const": 2}
+    credential = bundle["properties"]["credential"]
+    assert credential["properties"]["issuer"]["required"] == ["id", "name", "agency"]
+    assert "credentialStatus" in credential["required"]
+    report = verifier_doc["paths"]["/verify"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    named = report["properties"]["credential"]["anyOf"][1]["properties"]["issuer"]
+    assert named["properties"]["agency"]["required"] == ["code", "name"]
+    codes = set(report["properties"]["checks"]["items"]["properties"]["code"]["enum"])
+    assert {"UNSUPPORTED_VERSION", "AGENCY_NOT_REGISTERED", "WEAK_KEY", "BATCH_SUSPENDED", "UNKNOWN_STATE"} <= codes
+    assert not {"ANCHORED_BY_OTHER_AGENCY", "KEY_OF_OTHER_AGENCY"} & codes   # v1 codes, gone in v2
 
 
 def test_verifier_over_real_http_survives_hostile_input(verifier, tmp_path):
