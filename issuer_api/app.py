@@ -26,7 +26,7 @@ from ledger.storage.db import database_unavailable
 from .errors import problem_for
 from .limits import JsonDepthGuard, api_key_or_address
 from ledger.access_log import install_access_log_redaction
-from .routes import admin, credentials, sharing, status_lists
+from .routes import admin, credentials, sharing, status_lists, vc_api
 from .service import IssuerService
 
 log = logging.getLogger("issuer_api")
@@ -49,7 +49,7 @@ def create_app(service: IssuerService) -> FastAPI:
     app.add_middleware(BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes)
     app.add_middleware(RequestLimits, key_for=api_key_or_address, limiter=limiter_for(
         service.settings.rate_limit_per_s, service.settings.rate_limit_burst))  # outermost: floods cost least
-    for router in (credentials.router, sharing.router, admin.router, status_lists.router):
+    for router in (vc_api.router, credentials.router, sharing.router, admin.router, status_lists.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

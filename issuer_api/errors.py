@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ledger.errors import ValidationError
 from ledger.issuance import errors as e
+from ledger.issuance.w3c_issue import CredentialIdInUse
 from ledger.problem import Problem
 
 STATUS = {
@@ -17,6 +18,7 @@ STATUS = {
     e.SupersedeRefused: 409,
     e.StatusChangeFailed: 502,
     e.AgencyKeysMissing: 503,
+    CredentialIdInUse: 409,
 }
 
 

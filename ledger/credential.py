@@ -43,9 +43,10 @@ from ledger.ijson import number_errors
 from ledger.keys import PublicKey, SigningKey
 from ledger.proof import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE, create_proof
 from ledger.status_list import PURPOSES as STATUS_PURPOSES
-from ledger.status_list import StatusListError, parse_status_entry
+from ledger.status_list import ENTRY_TYPE, StatusListError, parse_status_entry
 
 VERIFIABLE_CREDENTIAL = "VerifiableCredential"
+GENERIC_CREDENTIAL = "GenericCredential"   # the built-in type of credentials issued through the VC API
 _URN_UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -255,6 +256,81 @@ def _check_status(status: object, add) -> StatusSlot | None:
     return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
+def _check_generic_status(status: object, add) -> StatusSlot | None:
+    """A generic credential's ``credentialStatus``: an array holding the same two CertLedger entries
+    (one BitstringStatusListEntry per purpose, at one index) and, beside them, any other status
+    objects the credential's author gave (each with a ``type`` other than BitstringStatusListEntry;
+    signed, not interpreted)."""
+    if not isinstance(status, (list, tuple)):
+        add(FieldError("credentialStatus", "must be an array holding the revocation and suspension entries"))
+        return None
+    ours = []
+    for i, entry in enumerate(status):
+        if not _is_object(entry):
+            add(FieldError(f"credentialStatus[{i}]", "must be an object"))
+        elif entry.get("type") == ENTRY_TYPE:
+            ours.append((i, entry))
+        elif not (isinstance(entry.get("type"), str) and entry["type"]) and not (
+                isinstance(entry.get("type"), list) and entry["type"]
+                and all(isinstance(t, str) and t for t in entry["type"])):
+            add(FieldError(f"credentialStatus[{i}].type", "is required"))
+        elif ENTRY_TYPE in _as_list(entry.get("type")):
+            add(FieldError(f"credentialStatus[{i}].type", f"a {ENTRY_TYPE} has exactly that one type"))
+    if len(ours) != 2:
+        add(FieldError("credentialStatus", f"must hold exactly two {ENTRY_TYPE} entries (revocation and suspension)"))
+        return None
+    (i, first), (j, second) = ours
+    entries = []
+    for k, entry in ((i, first), (j, second)):
+        try:
+            entries.append(parse_status_entry(entry, f"credentialStatus[{k}]"))
+        except StatusListError as exc:
+            add(FieldError(exc.field, exc.reason))
+    if len(entries) != 2:
+        return None
+    if entries[0].purpose == entries[1].purpose:
+        add(FieldError(f"credentialStatus[{j}].statusPurpose", "must be revocation or suspension, one entry each"))
+        return None
+    if entries[0].index != entries[1].index:
+        add(FieldError(f"credentialStatus[{j}].statusListIndex", "must be the same index in both entries"))
+        return None
+    return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
+
+
+def _as_list(value: object) -> list:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _generic_types(ctype: list, add) -> None:
+    seen = set()
+    for i, t in enumerate(ctype[2:], 2):
+        if not isinstance(t, str) or not t or any(c.isspace() for c in t):
+            add(FieldError(f"type[{i}]", "must be a term or an absolute URL"))
+        elif t in (VERIFIABLE_CREDENTIAL, GENERIC_CREDENTIAL) or t in seen:
+            add(FieldError(f"type[{i}]", f"repeats {t}"))
+        else:
+            seen.add(t)
+
+
+def _generic_context(ctx: object, add) -> None:
+    if not isinstance(ctx, list) or len(ctx) < 2 or ctx[0] != VC_V2_CONTEXT or ctx[1] != UNDEFINED_TERMS_CONTEXT:
+        add(FieldError("@context", f'must start with ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]'))
+        return
+    for i, item in enumerate(ctx[2:], 2):
+        if isinstance(item, str):
+            if not _is_context_url(item):
+                add(FieldError(f"@context[{i}]", "must be a URL or a context object"))
+        elif not _is_object(item):
+            add(FieldError(f"@context[{i}]", "must be a URL or a context object"))
+
+
+_CONTEXT_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
+
+
+def _is_context_url(value: object) -> bool:
+    return isinstance(value, str) and _CONTEXT_URL.fullmatch(value) is not None
+
+
 def check_credential(credential: object, *, numbers_checked: bool = False) -> CredentialView:
     """Check the CertLedger credential profile (not the signature, see ``ledger.proof``).
 
@@ -268,17 +344,31 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         raise ValidationError([FieldError("credential", "must be a JSON object")])
     c = credential
 
+    ctype = c.get("type")
+    # a generic credential (docs/protocol.md §3.8): type[1] is GenericCredential
+    generic = type(ctype) is list and len(ctype) >= 2 and ctype[1] == GENERIC_CREDENTIAL
+
     ctx = c.get("@context")
-    if not isinstance(ctx, list) or tuple(ctx) != CREDENTIAL_CONTEXT:
+    if generic:
+        _generic_context(ctx, errs.append)
+    elif not isinstance(ctx, list) or tuple(ctx) != CREDENTIAL_CONTEXT:
         add("@context", f'must be ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]')
 
     cid = c.get("id")
-    if not isinstance(cid, str) or _URN_UUID.fullmatch(cid) is None:
+    if generic:
+        if not _is_context_url(cid):
+            add("id", "must be a URL")
+    elif not isinstance(cid, str) or _URN_UUID.fullmatch(cid) is None:
         add("id", "must be urn:uuid:<UUID>")
 
-    ctype = c.get("type")
     type_name = None
-    if not isinstance(ctype, list) or len(ctype) != 2 or ctype[0] != VERIFIABLE_CREDENTIAL:
+    if generic:
+        if ctype[0] != VERIFIABLE_CREDENTIAL:
+            add("type[0]", "must be VerifiableCredential")
+        else:
+            _generic_types(ctype, errs.append)
+            type_name = GENERIC_CREDENTIAL
+    elif not isinstance(ctype, list) or len(ctype) != 2 or ctype[0] != VERIFIABLE_CREDENTIAL:
         add("type", 'must be ["VerifiableCredential", <type name>]')
     elif not (_known_type_name(ctype[1]) if type(ctype[1]) is str else is_type_name(ctype[1])):
         add("type[1]", "is not a valid credential type name")
@@ -310,6 +400,8 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
                 add(field, "is required")
             return None
         try:
+            if generic:
+                return parse_xsd_datetime(c[field]) if isinstance(c[field], str) else parse_utc_datetime(c[field])
             return parse_utc_datetime(c[field])
         except DateTimeFormatError as exc:
             add(field, str(exc))
@@ -320,10 +412,20 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
     if valid_from and valid_until and valid_until <= valid_from:
         add("validUntil", "must be later than validFrom")
 
-    if not _is_object(c.get("credentialSubject")):
+    subject = c.get("credentialSubject")
+    if generic and isinstance(subject, list):
+        if not subject:
+            add("credentialSubject", "must be an object or a non-empty array of objects")
+        for i, item in enumerate(subject):
+            if not _is_object(item) or not item:
+                add(f"credentialSubject[{i}]", "must be an object with at least one claim")
+    elif not _is_object(subject):
         add("credentialSubject", "must be a JSON object")
 
-    slot = _check_status(c.get("credentialStatus"), errs.append)
+    if generic:
+        slot = _check_generic_status(c.get("credentialStatus"), errs.append)
+    else:
+        slot = _check_status(c.get("credentialStatus"), errs.append)
 
     proof = c.get("proof")
     created = vm = None
@@ -374,6 +476,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
 
 __all__ = [
     "CREDENTIAL_CONTEXT",
+    "GENERIC_CREDENTIAL",
     "STATUS_PURPOSES",
     "UNDEFINED_TERMS_CONTEXT",
     "VC_V2_CONTEXT",

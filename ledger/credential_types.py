@@ -251,6 +251,18 @@ BUILTIN_TYPES: dict[str, CredentialType] = {
             ),
             "An agency's decision on an application.",
         ),
+        CredentialType(
+            "GenericCredential",
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "title": "Generic credential",
+                "type": "object",
+                "minProperties": 1,
+            },
+            "A W3C credential issued through the VC API (POST /credentials/issue) whose types are not "
+            "CertLedger credential types (docs/protocol.md §3.8): its claims are the agency's, checked "
+            "against the VC 2.0 data model, not against a schema. Governance permits it per agency.",
+        ),
     )
 }
 

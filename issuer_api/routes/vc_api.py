@@ -1,0 +1,92 @@
+"""The W3C CCG VC API issuer endpoint: ``POST /credentials/issue``.
+
+Authenticated like every issuer write (an agency API key with the ``issue`` scope), with an
+optional ``Idempotency-Key``. The body is ``{"credential": {...}, "options": {...}}`` (no option
+is supported yet: a non-empty ``options`` is refused). The agency signs the credential with its
+current key after the checks of ``ledger.issuance.w3c_issue`` (VC 2.0 data model, the governed
+type); the answer is ``201 {"verifiableCredential": …}`` with ``Location: /credentials/<record
+id>`` (where its bundle will be, ``…/bundle``, once anchored), or an ``application/problem+json``
+4xx whose ``code`` and ``errors[].member`` name what was wrong.
+
+Not yet in the OpenAPI document: its description is ``issuer_api.vc_api_openapi`` (wired into the
+shared builders later).
+"""
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+
+from ledger.api_keys import Principal
+from ledger.data_model import DataModelError
+from ledger.issuance.w3c_issue import issue_w3c
+from ledger.problem import Problem
+
+from ..deps import scope, service
+
+router = APIRouter(tags=["vc-api"])
+
+
+class _Duplicate(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Duplicate(k)
+        out[k] = v
+    return out
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_body(data: bytes) -> object:
+    """The request's JSON (UTF-8, no duplicate member names, no NaN/Infinity), or a 400 problem."""
+    try:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+    except _Duplicate as exc:
+        raise Problem(400, "BAD_REQUEST", f"the JSON repeats the member {exc.args[0]!r}", "Malformed JSON") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Problem(400, "BAD_REQUEST", "the body is not a JSON document (UTF-8)", "Malformed JSON") from None
+
+
+def data_model_problem(exc: DataModelError, status: int = 422) -> Problem:
+    """A refusal naming each member at fault: ``code`` is the first violation's."""
+    errors = [{"field": v.member, "member": v.member, "code": v.code, "reason": v.reason} for v in exc.violations]
+    return Problem(status, exc.code, str(exc), "The credential does not conform", errors=errors)
+
+
+@router.post("/credentials/issue", status_code=201, include_in_schema=False)
+async def issue_credential(request: Request, who: Principal = Depends(scope("issue")), svc=Depends(service),
+                           idempotency_key: str | None = Header(None, max_length=200)):
+    body = parse_json_body(await request.body())
+    if not isinstance(body, dict):
+        raise Problem(400, "BAD_REQUEST", 'send {"credential": {...}}', "Malformed request")
+    unknown = sorted(set(body) - {"credential", "options"})
+    if unknown:
+        raise Problem(400, "BAD_REQUEST", f"unknown member {unknown[0]!r}: send {{\"credential\", \"options\"}}",
+                      "Malformed request")
+    if "credential" not in body:
+        raise Problem(400, "BAD_REQUEST", "the request has no credential", "Malformed request")
+    options = body.get("options")
+    if options is not None and not isinstance(options, dict):
+        raise Problem(400, "BAD_REQUEST", "options must be an object", "Malformed request")
+    if options:
+        raise Problem(400, "OPTION_UNSUPPORTED", f"the issue option {sorted(options)[0]!r} is not supported",
+                      "Unsupported option")
+    try:
+        issued = await run_in_threadpool(issue_w3c, svc.ctx, who.agency, body["credential"],
+                                         idempotency_key=idempotency_key, actor=who.key_id)
+    except DataModelError as exc:
+        raise data_model_problem(exc) from None
+    return JSONResponse({"verifiableCredential": issued.credential}, status_code=200 if issued.replayed else 201,
+                        headers={"Location": f"/credentials/{issued.id}"})
+
+
+__all__ = ["data_model_problem", "parse_json_body", "router"]
