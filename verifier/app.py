@@ -7,6 +7,8 @@
 ``GET /content/{cid}``     the encrypted share from the content store, cacheable forever
 ``GET /``                  the page: drop a bundle, paste a share link, upload a QR code
 ``GET /healthz``           the index's progress and freshness (503 while it cannot vouch for status)
+``POST /credentials/verify``    the W3C VC API: a credential or a bundle (``verifier.vc_api``)
+``POST /presentations/verify``  the W3C VC API: a presentation and its credentials
 =========================  ===========================================================================
 
 Bad input gets ``application/problem+json`` with a stable ``code`` (``verifier.problems``), never a
@@ -87,6 +89,9 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             parts.batch_pool = BatchPool(settings)
     service = VerifierService(settings.trust(), reader, content_store=content_store, catch_up=catch_up,
                               batch_pool=parts.batch_pool, max_batch_items=settings.max_batch_items)
+    from .status_list_fetch import StatusListFetcher
+
+    status_lists = StatusListFetcher()
     page = _page(settings.root_path)
 
     @asynccontextmanager
@@ -102,6 +107,7 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             parts.index_service.stop()
         if parts.batch_pool is not None:
             parts.batch_pool.close()
+        status_lists.close()
 
     app = FastAPI(title="CertLedger verifier", lifespan=lifespan, root_path=settings.root_path,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
@@ -161,6 +167,10 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
+    from .vc_api_endpoint import VcApiEndpoint
+
+    app.add_middleware(VcApiEndpoint, service=service, status_lists=status_lists, limit=settings.max_body_bytes,
+                       root_path=settings.root_path)  # the W3C VC API routes, plain ASGI like /verify
     app.add_middleware(RequestLimits, key_for=by_client_address,  # URL/header sizes, 429 per client address
                        limiter=limiter_for(settings.rate_limit_per_s, settings.rate_limit_burst))
     if settings.cors_origins:  # off unless configured; outermost, so that it covers POST /verify too

@@ -13,8 +13,6 @@ shared builders later).
 """
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
@@ -23,37 +21,19 @@ from ledger.api_keys import Principal
 from ledger.data_model import DataModelError
 from ledger.issuance.w3c_issue import issue_w3c
 from ledger.problem import Problem
+from ledger.strict_json import JsonBodyError, parse_strict_json
 
 from ..deps import scope, service
 
 router = APIRouter(tags=["vc-api"])
 
 
-class _Duplicate(ValueError):
-    pass
-
-
-def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise _Duplicate(k)
-        out[k] = v
-    return out
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_json_body(data: bytes) -> object:
-    """The request's JSON (UTF-8, no duplicate member names, no NaN/Infinity), or a 400 problem."""
+    """The request's JSON (``ledger.strict_json``), or a 400 problem."""
     try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except _Duplicate as exc:
-        raise Problem(400, "BAD_REQUEST", f"the JSON repeats the member {exc.args[0]!r}", "Malformed JSON") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Problem(400, "BAD_REQUEST", "the body is not a JSON document (UTF-8)", "Malformed JSON") from None
+        return parse_strict_json(data)
+    except JsonBodyError as exc:
+        raise Problem(400, "BAD_REQUEST", str(exc), "Malformed JSON") from None
 
 
 def data_model_problem(exc: DataModelError, status: int = 422) -> Problem:
