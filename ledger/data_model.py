@@ -622,9 +622,16 @@ def _jsonld_error(exc: Exception, doc: object) -> Violation:
             break
         cause = nxt
     innermost = cause if cause is not None else exc
-    message = str(getattr(innermost, "message", None) or innermost).splitlines()[0][:300]
+    raw = innermost.args[0] if innermost.args and isinstance(innermost.args[0], str) else str(innermost)
+    message = raw.splitlines()[0][:300] if raw else type(innermost).__name__
     code = getattr(innermost, "code", None) or getattr(exc, "code", None)
-    member = "@context" if code and "context" in str(code) else ""
+    details = getattr(innermost, "details", None)
+    context = details.get("context") if isinstance(details, dict) else None
+    if code == "invalid IRI mapping":
+        terms = sorted(k for k in context if not k.startswith("@")) if isinstance(context, dict) else []
+        where = f" (in the definition of {', '.join(map(repr, terms[:3]))})" if terms else ""
+        return Violation(IRI_INVALID, "@context", f"a term is mapped to something that is not a URL{where}")
+    member = "@context" if code and ("context" in str(code) or "IRI" in str(code) or "vocab" in str(code)) else ""
     return Violation(JSONLD_INVALID, member, f"JSON-LD: {message}" + (f" ({code})" if code else ""))
 
 
