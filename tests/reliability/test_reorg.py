@@ -27,6 +27,7 @@ from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.digest import from_hex32, to_hex32
 from ledger.embedded_chain import EmbeddedChain
+from ledger.identifiers import agency_id
 from ledger.issuance import (InvalidTransition, anchor_once, get_bundle, issue_many, reinstate, revoke, rows_from_objects,
                              suspend)
 from ledger.issuance.reorg_watch import ReorgWatch
@@ -96,7 +97,8 @@ class Undo:
 
 def anchored_roots(world) -> list[str]:
     ledger = world.agencies[EDU].ledger
-    return [to_hex32(bytes(e.args["root"])) for e in ledger.events(from_block=world.deployment.block, names=["Anchored"])]
+    return [to_hex32(bytes(e.args["root"])) for e in ledger.events(from_block=world.deployment.block, names=["Anchored"])
+            if bytes(e.args["agencyId"]) == agency_id(EDU)]   # in EDU's namespace
 
 
 def issue(ctx, prefix: str, n: int) -> list[str]:
@@ -164,7 +166,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
 
     undo.undo()
     assert before.root not in anchored_roots(world)  # really gone
-    assert not world.agencies[EDU].ledger.anchor_of(from_hex32(before.root)).anchored
+    assert not world.agencies[EDU].ledger.anchor_of(agency_id(EDU), from_hex32(before.root)).anchored
 
     caplog.set_level("WARNING", logger="ledger.issuance")
     first = anchor_once(ctx, reorgs=watch)
@@ -182,7 +184,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     assert after.state == "completed" and after.root == before.root
     events = world.agencies[EDU].ledger.events(from_block=d.block, names=["Anchored"])
     assert [e.tx_hash for e in events if to_hex32(bytes(e.args["root"])) == before.root] == [after.tx_hash]
-    assert after.block_number == world.agencies[EDU].ledger.anchor_of(from_hex32(before.root)).block_number
+    assert after.block_number == world.agencies[EDU].ledger.anchor_of(agency_id(EDU), from_hex32(before.root)).block_number
     roots = anchored_roots(world)
     assert roots.count(before.root) == 1 and roots.count(kept.root) == 1
     assert batch_of(ctx, kept_ids[0]).tx_hash == kept.tx_hash
@@ -200,7 +202,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
         b = batch_of(ctx, cid)
         with ctx.engine.connect() as conn:
             digest = conn.execute(select(CRED.c.digest).where(CRED.c.id == cid)).scalar_one()
-        assert reader.credential_status(from_hex32(digest), from_hex32(b.root)).state == 2
+        assert reader.credential_status(agency_id(EDU), from_hex32(digest), from_hex32(b.root)).state == 2
 
     # Every bundle as the library returns it now verifies, over RPC and through the indexer.
     result = indexer.run(root)
@@ -251,13 +253,13 @@ def test_a_revocation_lost_above_the_seen_head_is_found_by_the_periodic_check(ch
     with ctx.engine.connect() as conn:
         digest = from_hex32(conn.execute(select(CRED.c.digest).where(CRED.c.id == ids[0])).scalar_one())
     ledger = world.agencies[EDU].ledger
-    assert ledger.credential_status(digest, from_hex32(b.root)).state == 0  # lost on chain, "revoked" in the database
+    assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0  # lost on chain, "revoked" in the database
 
     anchor_once(ctx, reorgs=watch)
-    assert ledger.credential_status(digest, from_hex32(b.root)).state == 0  # not due yet: the head it saw is unchanged
+    assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0  # not due yet: the head it saw is unchanged
     now[0] += 31
     anchor_once(ctx, reorgs=watch)
-    assert ledger.credential_status(digest, from_hex32(b.root)).state == 2  # sent again
+    assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 2  # sent again
     with ctx.engine.connect() as conn:
         revokes = conn.execute(select(AUDIT.c.tx_hash).where(AUDIT.c.action == "revoke", AUDIT.c.subject == ids[0])).all()
     assert len(revokes) == 2 and revokes[0] != revokes[1]  # the lost transaction and the one that stuck
@@ -287,7 +289,7 @@ def test_a_lost_revocation_stands_against_a_later_change_and_a_lost_suspension_d
         b = batch_of(ctx, cid)
         with ctx.engine.connect() as conn:
             digest = conn.execute(select(CRED.c.digest).where(CRED.c.id == cid)).scalar_one()
-        return ledger.credential_status(from_hex32(digest), from_hex32(b.root)).state
+        return ledger.credential_status(agency_id(EDU), from_hex32(digest), from_hex32(b.root)).state
 
     def in_database() -> dict:
         with ctx.engine.connect() as conn:
