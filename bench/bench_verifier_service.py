@@ -42,6 +42,7 @@ from ledger.accounts import fund_on_anvil  # noqa: E402
 from ledger.batch import SealedBatch  # noqa: E402
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
 from ledger.credential import Issuer, issue_credential  # noqa: E402
+from ledger.status_list import LIST_SIZE, status_entries  # noqa: E402
 from ledger.credential_types import BUILTIN_TYPES  # noqa: E402
 from ledger.embedded_chain import EmbeddedChain  # noqa: E402
 from ledger.identifiers import agency_id, type_id  # noqa: E402
@@ -76,6 +77,8 @@ function done(summary, latency, requests)
 end
 """
 
+STATUS_BASE = "http://127.0.0.1:8000/status"  # where the lists would be published
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -91,7 +94,7 @@ def make_world(rpc_url: str, chain_id: int, n: int):
     deployment = deploy_contracts(make_sender(w3, governance))
     registry = RegistryClient(w3, deployment.registry, make_sender(w3, governance))
     code, key = "bench-university", SigningKey.generate()
-    registry.register_agency(code)
+    registry.register_agency(code, "基准大学 Benchmark University")
     registry.add_operator(agency_id(code), operator.address)
     registry.add_key(agency_id(code), key.public_key.raw, 0)
     registry.set_type_permitted(agency_id(code), type_id("DegreeCertificate"), True)
@@ -102,7 +105,7 @@ def make_world(rpc_url: str, chain_id: int, n: int):
             "name": f"学生{i:05d}", "idNumber": "330106199001011234", "degree": "学士 Bachelor of Science",
             "major": "数学与应用数学", "institution": "基准大学", "graduationDate": "2024-06-30",
             "certificateNumber": f"BU-2024-{i:06d}",
-        }, issuer, key, created=created)
+        }, issuer, key, created=created, status=status_entries(STATUS_BASE, code, 1 + i // LIST_SIZE, i % LIST_SIZE))
         for i in range(n)
     ]
     batch = SealedBatch.seal(credentials)

@@ -297,8 +297,14 @@
     const typeName = summary.type || (Array.isArray(credential.type) ? credential.type[credential.type.length - 1] : "");
     if (typeName) add("field.type", I18N.en["type." + typeName] ? t("type." + typeName) + " (" + typeName + ")" : typeName);
     const issuer = summary.issuer || credential.issuer || {};
-    add("field.issuer", issuer.name);
-    add("field.issuerId", issuer.id, true);
+    // The agency as the chain records it (its on-chain name, once the issuer check has read it),
+    // else as the credential claims it.
+    const agency = issuer.agency && typeof issuer.agency === "object" ? issuer.agency : {};
+    const claimedCode = typeof credential.issuer === "object" && credential.issuer && typeof credential.issuer.agency === "string"
+      ? credential.issuer.agency.replace(/^urn:certledger:agency:/, "") : null;
+    add("field.issuer", agency.name || issuer.name);
+    add("field.agencyCode", agency.code || claimedCode, true);
+    add("field.signingKey", issuer.id, true);
     add("field.id", summary.id || credential.id, true);
     add("field.validFrom", when(credential.validFrom));
     if (credential.validFrom) add("field.validUntil", credential.validUntil ? when(credential.validUntil) : t("noExpiry"));
