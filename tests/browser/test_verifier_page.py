@@ -15,12 +15,15 @@ import pytest
 
 from ledger.chain import Reason
 from ledger.content import LocalContentStore, qr_png
+from ledger.identifiers import agency_id
 from tests.integration.conftest import build_world, degree
 from tests.integration.verifier_server import settings_for, share, start_verifier
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU = "zj-hz-education"
+SIGNED_NAME = "杭州市教育局 Hangzhou Education Bureau"           # issuer.name in the credentials
+ON_CHAIN_NAME = "杭州市教育局（新名称）Hangzhou Municipal Education Bureau"   # the agency's name on chain, renamed since
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,6 +37,9 @@ def env(w3, anvil, tmp_path_factory):
     world = build_world(w3, anvil)
     batch, bundles = world.anchor(EDU, [world.sign(EDU, degree(n)) for n in ("王小明", "李华", "赵敏")])
     world.agencies[EDU].ledger.revoke(batch.digests[1], batch.root, batch.tree.proof(1), Reason.SUPERSEDED)
+    # renamed after issuance: a verified credential is shown under the name the chain records now
+    assert world.agencies[EDU].issuer.name == SIGNED_NAME
+    world.registry.set_agency_name(agency_id(EDU), ON_CHAIN_NAME)
     server = start_verifier(settings_for(world, tmp_path_factory.mktemp("page")))
     store = LocalContentStore(server.settings.content_dir)
     yield {"world": world, "server": server, "store": store, "bundles": bundles}
@@ -83,6 +89,18 @@ def check_row(page, name: str) -> str:
     return page.inner_text(f'#checks li[data-check="{name}"]')
 
 
+def credential_fields(page) -> dict:
+    """The credential panel as {label: value}."""
+    return page.evaluate("""() => {
+        const out = {};
+        for (const dt of document.querySelectorAll("#credential dt")) {
+            const dd = dt.nextElementSibling;
+            if (dd && dd.tagName === "DD") out[dt.textContent.trim()] = dd.textContent.trim();
+        }
+        return out;
+    }""")
+
+
 def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     link, _, _ = share(env["store"], env["bundles"][0], env["server"].url)
 
@@ -97,7 +115,10 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     assert "Anchored on chain at" in check_row(page, "anchor")
     credential = page.inner_text("#credential")
     assert "Degree certificate (DegreeCertificate)" in credential
-    assert "杭州市教育局 Hangzhou Education Bureau" in credential
+    fields = credential_fields(page)
+    assert fields["Issued by"] == ON_CHAIN_NAME                   # the agency's on-chain name
+    assert fields["Agency code"] == EDU
+    assert fields["Signing key"] == env["world"].agencies[EDU].signing_key.public_key.did
     assert env["bundles"][0].anchor.tx_hash.hex() in credential.replace("0x", "")
     claims = page.inner_text("#claims")
     assert "Name" in claims and "王小明" in claims and "Major" in claims
@@ -114,6 +135,8 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     assert "通过" in check_row(page, "integrity") and "签发机构的签名有效" in check_row(page, "integrity")
     assert "已于" in check_row(page, "anchor") and "上链存证" in check_row(page, "anchor")
     assert "姓名" in page.inner_text("#claims") and "学位证书" in page.inner_text("#credential")
+    fields = credential_fields(page)
+    assert fields["签发机构"] == ON_CHAIN_NAME and fields["机构代码"] == EDU
     screenshot(page, "valid-zh")
     page.click("#lang-en")                                                   # the switch re-renders in place
     assert page.inner_text("#verdict") == "✓ VALID" and "Pass" in check_row(page, "status")
@@ -152,6 +175,9 @@ def test_tampered_file_shows_which_check_failed(env, open_browser, tmp_path):
     assert "Not checked" in check_row(page, "issuer")
     assert "Pass" in check_row(page, "format")
     assert "file tampered-degree.json" in page.inner_text("#credential")
+    # not verified: the issuer check did not run, so the page shows what the file claims
+    fields = credential_fields(page)
+    assert fields["Issued by"] == SIGNED_NAME and fields["Agency code"] == EDU
     screenshot(page, "tampered-en")
 
     not_a_bundle = tmp_path / "notes.json"
