@@ -257,6 +257,7 @@ BUILTIN_TYPES: dict[str, CredentialType] = {
                 "$schema": "https://json-schema.org/draft/2020-12/schema",
                 "title": "Generic credential",
                 "type": "object",
+                "properties": {"id": {"type": "string", "minLength": 1}},
                 "minProperties": 1,
             },
             "A W3C credential issued through the VC API (POST /credentials/issue) whose types are not "

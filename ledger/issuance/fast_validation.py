@@ -8,7 +8,7 @@ anything else (False) goes to jsonschema, which decides and names the fields at 
 the other way round: a schema with any keyword not listed in ``_compile`` gets no fast test at all.
 
 Keywords covered, with jsonschema's own semantics: ``type`` (one or several), ``properties``,
-``required``, ``additionalProperties`` (a boolean), ``enum``/``const`` of strings, ``minLength``,
+``required``, ``minProperties``/``maxProperties``, ``additionalProperties`` (a boolean), ``enum``/``const`` of strings, ``minLength``,
 ``maxLength``, ``pattern`` (``re.search``, as jsonschema), ``format`` (the type's own format checker),
 ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``; annotations are ignored.
 ``tests/unit/test_issuance_fast_validation.py`` checks it against jsonschema.
@@ -81,6 +81,13 @@ def _compile(schema, format_checker) -> list[Check]:
                 checks.append(lambda v, n=value: not isinstance(v, str) or len(v) >= n)
             else:
                 checks.append(lambda v, n=value: not isinstance(v, str) or len(v) <= n)
+        elif key in ("minProperties", "maxProperties"):
+            if type(value) is not int:
+                raise _Unsupported(key)
+            if key == "minProperties":
+                checks.append(lambda v, n=value: not isinstance(v, dict) or len(v) >= n)
+            else:
+                checks.append(lambda v, n=value: not isinstance(v, dict) or len(v) <= n)
         elif key == "pattern":
             if not isinstance(value, str):
                 raise _Unsupported(key)
