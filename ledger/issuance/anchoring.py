@@ -230,7 +230,16 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
 
 
 def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
-    """The root is in the agency's namespace already: confirm the batch with that anchor."""
+    """The root is in the agency's namespace already: confirm the batch with that anchor. A revert
+    saying so while ``anchorOf`` shows nothing (a node behind the one that estimated, a
+    reorganisation between the two reads) is not an anchor: the batch is tried again later."""
+    if not anchor.anchored:
+        log.warning("%s: the chain said the root is anchored, but anchorOf(%s, root) is empty; trying again",
+                    _describe(batch), batch.agency_code)
+        _set_state(ctx, batch, (SEALED, SENT), state=SEALED, last_error="anchored per a revert, not per anchorOf",
+                   next_attempt_at=ctx.now() + _backoff(ctx, batch.attempts))
+        report.retrying.append(batch.id)
+        return
     _wait_depth(ctx, anchor.block_number)
     tx_hash = _anchor_tx_hash(ctx, batch.agency_code, batch.root, anchor.block_number) or batch.tx_hash
     _confirm(ctx, batch, anchor, tx_hash, report)

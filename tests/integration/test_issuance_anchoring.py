@@ -137,6 +137,33 @@ def test_root_already_anchored_is_adopted_not_anchored_again(ctx, issuer_world):
     assert verdict(issuer_world.world, get_bundle(ctx, EDU, result.issued[0].id))[0] is Verdict.VALID
 
 
+def test_an_already_anchored_revert_without_an_anchor_is_retried_not_adopted(ctx, issuer_world, monkeypatch):
+    """A node that estimated the anchor as AlreadyAnchored while anchorOf, read from another (lagging)
+    node, shows nothing: the batch is not confirmed with an empty anchor (block 0), it is tried again."""
+    from ledger.chain import ContractReverted
+    from ledger.chain.contracts import LedgerClient
+
+    result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject("落后节点")]))
+
+    def reverts(self, root, count):
+        raise ContractReverted("anchor", "AlreadyAnchored", {})
+
+    with monkeypatch.context() as patched:
+        patched.setattr(LedgerClient, "submit_anchor", reverts)
+        report = anchor_once(ctx, flush=True)
+    (batch,) = batches(ctx)
+    assert report.retrying and batch.state == "sealed" and batch.block_number is None
+    assert "not per anchorOf" in batch.last_error
+    with ctx.engine.begin() as conn:   # the retry is due now, not after the backoff
+        from sqlalchemy import update
+
+        from ledger.storage.models import BatchRecord
+        conn.execute(update(BatchRecord.__table__).values(next_attempt_at=None))
+    anchor_once(ctx)
+    assert batches(ctx)[0].state == "completed"
+    assert verdict(issuer_world.world, get_bundle(ctx, EDU, result.issued[0].id))[0] is Verdict.VALID
+
+
 def _rpc(url, method, params):
     reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10).json()
     assert "error" not in reply, reply
