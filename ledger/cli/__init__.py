@@ -9,7 +9,7 @@ import click
 from ..accounts import AccountKeyError
 from ..content.store import ContentStoreError
 from ..issuance.errors import IssuanceError
-from ..keys import KeyStoreError
+from ..keys import KeyStoreError, WeakKeyError
 from ..onboarding import OnboardingError
 from ..chain import ChainError
 from ..chain.artifacts import ArtifactMissing
@@ -38,7 +38,8 @@ def _register_commands() -> None:
 _register_commands()
 
 # Errors a person can act on are printed as one line, never as a traceback.
-_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError, IssuanceError, ContentStoreError)
+_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError, IssuanceError, ContentStoreError,
+             WeakKeyError)
 
 
 def main(argv: list[str] | None = None) -> int:
