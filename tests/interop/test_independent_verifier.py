@@ -13,6 +13,7 @@ import concurrent.futures
 import json
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,12 @@ def _status_url(url: str):
     return _edit(fn)
 
 
+def _status_index_newline(b: dict) -> None:
+    for e in b["credential"]["credentialStatus"]:
+        e["statusListIndex"] += "\n"
+        e["id"] = e["statusListCredential"] + "#" + e["statusListIndex"]
+
+
 def _deep(levels: int):
     # The bundle is level 1, the credential 2, credentialSubject 3: `levels` nested arrays reach 3+levels.
     return _claim('"deep": ' + "[" * levels + "]" * levels)
@@ -539,6 +546,49 @@ EXTRA_VARIANTS = {
     "proof-context-null": _edit(
         lambda b: b["credential"]["proof"].__setitem__("@context", None)
     ),
+    # "matched against the whole string" (2.1, 2.3, 2.4, 3.2, 3.5): a trailing newline is not allowed
+    "agency-trailing-newline": _edit(
+        lambda b: b["credential"]["issuer"].__setitem__(
+            "agency", b["credential"]["issuer"]["agency"] + "\n"
+        )
+    ),
+    "id-trailing-newline": _edit(
+        lambda b: b["credential"].__setitem__("id", b["credential"]["id"] + "\n")
+    ),
+    "type-name-trailing-newline": _edit(
+        lambda b: b["credential"]["type"].__setitem__(
+            1, b["credential"]["type"][1] + "\n"
+        )
+    ),
+    "status-index-trailing-newline": _edit(_status_index_newline),
+    "validfrom-trailing-newline": _edit(
+        lambda b: b["credential"].__setitem__(
+            "validFrom", b["credential"]["validFrom"] + "\n"
+        )
+    ),
+    "validfrom-no-zone": _edit(
+        lambda b: b["credential"].__setitem__("validFrom", "2026-12-07T13:20:24")
+    ),
+    "validfrom-arabic-indic-digits": _edit(
+        lambda b: b["credential"].__setitem__(
+            "validFrom", "\u0662\u0660\u0662\u0666-12-07T13:20:24Z"
+        )
+    ),
+    # dates that leave years 1-9999 only once 24:00 or the zone is applied (3.4)
+    "validfrom-9999-24h": _edit(
+        lambda b: b["credential"].__setitem__("validFrom", "9999-12-31T24:00:00Z")
+    ),
+    "created-year-1-plus-14": _edit(
+        lambda b: b["credential"]["proof"].__setitem__(
+            "created", "0001-01-01T00:00:00+14:00"
+        )
+    ),
+    # the depth limit (3.3 rule 4) counts nesting, not brackets inside strings
+    "brackets-inside-string": _claim('"s": "' + "[" * 600 + '"'),
+    "non-ascii-digit-number": _claim('"n": \u0661'),
+    # numbers of many digits (3.7: read as a double; 7.2 rule 4: an integer other than 2)
+    "int-5000-digits-in-claim": _claim('"n": 1' + "0" * 4999),
+    "version-5000-digits": _replace('"version": 2,', '"version": 1' + "0" * 4999 + ","),
     "weak-key": _edit(_weak_key_issuer),
     "key-not-on-curve": _edit(
         lambda b: _other_key(
@@ -572,7 +622,26 @@ def _break_checksum(caip: str) -> str:
 
 # Disagreements with CertLedger's verifier that the independent verifier believes are CertLedger's
 # bugs (see interop/independent-verifier/README.md): each is an expected failure until fixed.
-KNOWN_DISAGREEMENTS: dict[str, str] = {}
+KNOWN_DISAGREEMENTS: dict[str, str] = {
+    "int-5000-digits-in-claim": (
+        "protocol.md 3.7 rule 1 reads every number as a double (too large: an infinity) and refuses the "
+        "credential: CREDENTIAL_MALFORMED; certledger says BUNDLE_MALFORMED because Python refuses to "
+        "convert integers of more than 4300 digits while parsing"
+    ),
+    "version-5000-digits": (
+        "protocol.md 7.2 rule 4 / 7.3: an integer version other than 2 is UNSUPPORTED_VERSION; certledger "
+        "says BUNDLE_MALFORMED (Python's 4300-digit integer conversion limit)"
+    ),
+    "validfrom-9999-24h": (
+        "protocol.md 3.4 accepts the written year 9999 and reads 24:00:00 as the next day; certledger "
+        "refuses the instant (year 10000) as CREDENTIAL_MALFORMED; the spec does not say it must stay "
+        "within the year range after 24:00 is applied (gap G6)"
+    ),
+    "created-year-1-plus-14": (
+        "protocol.md 3.4 rule 4 converts proof.created to UTC; 0001-01-01T00:00:00+14:00 is before year 1 "
+        "in UTC and certledger refuses it as CREDENTIAL_MALFORMED; the spec does not say (gap G6)"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -612,6 +681,133 @@ def test_extra_variant_agrees(variant_reports, name, request):
             pytest.mark.xfail(reason=KNOWN_DISAGREEMENTS[name], strict=True)
         )
     mine, theirs = variant_reports[name]
+    assert outcome(mine) == outcome(theirs), {
+        "independent": outcome(mine),
+        "certledger": outcome(theirs),
+    }
+
+
+# ---- signed scenarios: issuer, status and validity reached with valid signatures ------------------
+#
+# interop/independent-verifier/tools/scenario.mjs signs credentials of its own (protocol.md 4.1),
+# anchors, revokes and suspends them through the documented write selectors (6.6) from an operator
+# registered with `certledger agency register`, and records the outcome protocol.md predicts.
+
+SCENARIO_AGENCY = "iv-scenarios"
+
+
+def _rpc(url: str, method: str, params: list):
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        ).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)["result"]
+
+
+@pytest.fixture(scope="module")
+def scenario_reports(demo):
+    summary = demo["summary"]
+    tool = str(IV_DIR / "tools" / "scenario.mjs")
+    pub = subprocess.run(
+        [NODE, tool, "pubkey"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
+    operator = _rpc(summary["rpcUrl"], "eth_accounts", [])[
+        -1
+    ]  # an unlocked anvil account
+    proc = _certledger(
+        demo["data"],
+        "agency",
+        "register",
+        SCENARIO_AGENCY,
+        "--name",
+        "Independent verifier scenarios",
+        "--operator",
+        operator,
+        "--key",
+        pub,
+        "--types",
+        "DegreeCertificate",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = demo["tmp"] / "scenarios"
+    proc = subprocess.run(
+        [
+            NODE,
+            tool,
+            "run",
+            "--rpc",
+            summary["rpcUrl"],
+            "--ledger",
+            summary["ledger"],
+            "--registry",
+            summary["registry"],
+            "--operator",
+            operator,
+            "--code",
+            SCENARIO_AGENCY,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    index = json.loads((out / "scenarios.json").read_text())
+    files = [Path(s["file"]) for s in index.values()]
+    mine = run_independent(summary, files)
+    theirs = run_certledger(demo["data"], files)
+    return {
+        name: (s["expected"], mine[s["file"]], theirs[s["file"]])
+        for name, s in index.items()
+    }
+
+
+def test_scenarios_reach_the_outcome_the_spec_predicts(scenario_reports):
+    wrong = {
+        name: (expected, outcome(mine))
+        for name, (expected, mine, _) in scenario_reports.items()
+        if (mine["verdict"], [c["code"] for c in mine["checks"]])
+        != (expected["verdict"], expected["codes"])
+    }
+    assert len(scenario_reports) >= 40
+    assert not wrong, wrong
+
+
+def test_scenarios_agree_with_certledger(scenario_reports):
+    differences = {
+        name: {"independent": outcome(mine), "certledger": outcome(theirs)}
+        for name, (_, mine, theirs) in scenario_reports.items()
+        if outcome(mine) != outcome(theirs)
+    }
+    print(
+        f"\n{len(scenario_reports)} signed scenarios, {len(differences)} disagreements"
+    )
+    assert not differences, differences
+
+
+# ---- fail closed: the chain stops --------------------------------------------------------------------
+
+
+def test_both_fail_closed_when_the_chain_is_down(demo):
+    """Runs last: stops the demo's chain, then both verifiers must report ERROR CHAIN_UNAVAILABLE."""
+    base = next(
+        demo["out"] / b["file"]
+        for b in demo["summary"]["bundles"]
+        if b["expected"] == "VALID"
+    )
+    proc = _certledger(demo["data"], "chain", "down", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    mine = run_independent(demo["summary"], [base])[str(base)]
+    theirs = _certledger_verify(demo["data"], base)
+    assert (
+        mine["verdict"] == "ERROR" and codes(mine)["anchor"] == "CHAIN_UNAVAILABLE"
+    ), mine
     assert outcome(mine) == outcome(theirs), {
         "independent": outcome(mine),
         "certledger": outcome(theirs),

@@ -3,7 +3,7 @@
 import { isObject, isArray, isString, deepEqual } from './json.mjs';
 import { jcsBytes, NotCanonicalizable } from './jcs.mjs';
 import {
-  sha256, keccak256, utf8, toHex, fromHex, concat, bytesEqual, compareBytes, decodeDidKey, decodeMultibaseZ,
+  sha256, keccak256, utf8, toHex, fromHex, concat, compareBytes, decodeDidKey, decodeMultibaseZ,
 } from './codec.mjs';
 import { weakKeyReason, verifyCofactorless } from './ed25519.mjs';
 import { parseDateTimeStamp } from './time.mjs';
@@ -264,4 +264,3 @@ export async function verifyBundle(bytes, { trustRoots, rpcFor, now }) {
   return { verdict: verdictOf(checks), checks };
 }
 
-export { bytesEqual };
