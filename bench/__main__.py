@@ -72,6 +72,13 @@ def issuer_http(quick: bool) -> dict:
     return _subprocess(args, 1200)
 
 
+def vc_api(quick: bool) -> dict:
+    args = [sys.executable, "bench/bench_vc_api.py", "--workers", "2"]
+    if quick:
+        args += ["--seconds", "3", "--rdfc", "50"]
+    return _subprocess(args, 600)
+
+
 def openattestation(quick: bool) -> dict:
     return _subprocess(["node", "bench/openattestation.js", "2000" if quick else "10000"], 900)
 
@@ -85,6 +92,7 @@ BENCHMARKS = {
     "verifier_http": verifier_http,
     "issuer_http": issuer_http,
     "openattestation": openattestation,
+    "vc_api": vc_api,
 }
 
 
@@ -119,6 +127,12 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
     if i:
         rows.append((f"POST /credentials at {i['offered_per_s']:.0f}/s open loop ({i['workers']} workers, anchoring)",
                      f"p99 {i['p99_ms']:.1f} ms (p50 {i['p50_ms']:.1f}), {i['failures']} failed", "p99 <= 50 ms at 200/s"))
+    w = results.get("vc_api")
+    if w:
+        load = w["verify_proof_only"]
+        rows.append((f"POST /credentials/verify, checks [proof] ({load['workers']} workers, wrk)",
+                     f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms", ">= 2,000/s"))
+        rows.append(("eddsa-rdfc-2022 verification, one process", f"{w['rdfc']['credential_per_s']:,}/s", "measured"))
     oa = results.get("openattestation")
     if oa:
         rows.append((f"OpenAttestation wrapDocuments, {oa['documents']:,} documents", f"{oa['wrap_per_s']:,}/s", "peer"))
