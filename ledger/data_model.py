@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -445,19 +446,20 @@ def presentation_violations(doc: object) -> list[Violation]:
 # --------------------------------------------------------------------------------- JSON-LD
 
 
-_RESOLVED_CACHE = None
+_RESOLVED = threading.local()
 
 
 def _context_resolver():
-    """pyld's context resolver over the bundled contexts, with a cache of our own (pyld's default
-    cache is shared by every loader in the process)."""
+    """pyld's context resolver over the bundled contexts, with a cache of our own per thread (pyld's
+    default cache is shared by every loader in the process, and its LRU cache is not thread-safe;
+    the services verify in a thread pool)."""
     from pyld.context_resolver import ContextResolver
     from pyld.jsonld import LRUCache
 
-    global _RESOLVED_CACHE
-    if _RESOLVED_CACHE is None:
-        _RESOLVED_CACHE = LRUCache(maxsize=256)
-    return ContextResolver(_RESOLVED_CACHE, document_loader)
+    cache = getattr(_RESOLVED, "cache", None)
+    if cache is None:
+        cache = _RESOLVED.cache = LRUCache(maxsize=256)
+    return ContextResolver(cache, document_loader)
 
 
 class _ActiveContext(dict):
