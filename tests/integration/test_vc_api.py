@@ -244,3 +244,13 @@ def test_presentations_signed_eddsa_rdfc_2022(services):
     assert "INVALID_SIGNATURE" in refused(_presentation(holder, options["challenge"], "example.org", [forged]))
     unsigned = {"@context": [V2], "type": ["VerifiablePresentation"]}
     assert "PROOF_MISSING" in refused(unsigned)
+
+
+def test_a_urn_uuid_id_names_the_record_and_is_issued_once(services):
+    s = services
+    cid = "urn:uuid:5b0f4a52-2b1c-4c8e-9d2a-0c6f7e1f3a11"
+    first = s.issue(example(id=cid))
+    assert first.status_code == 201 and first.headers["Location"] == f"/credentials/{cid}"
+    assert first.json()["verifiableCredential"]["id"] == cid
+    again = s.issue(example(id=cid))
+    assert again.status_code == 409 and again.json()["code"] == "CREDENTIAL_ID_IN_USE"
