@@ -471,17 +471,23 @@ class _ActiveContext(dict):
         self.pop(key, None)
 
 
+_PROCESSOR_CLASS = None
+
+
 def processor(on_property_dropped=None):
     """A pyld processor (JSON-LD 1.1) with the ``"@vocab": null`` fix above."""
-    from pyld import jsonld
+    global _PROCESSOR_CLASS
+    if _PROCESSOR_CLASS is None:
+        from pyld import jsonld
 
-    class _Processor(jsonld.JsonLdProcessor):
-        def _clone_active_context(self, active_ctx):
-            return _ActiveContext(super()._clone_active_context(active_ctx))
+        class _Processor(jsonld.JsonLdProcessor):
+            def _clone_active_context(self, active_ctx):
+                return _ActiveContext(super()._clone_active_context(active_ctx))
 
+        _PROCESSOR_CLASS = _Processor
     if on_property_dropped is None:
-        return _Processor()
-    return _Processor(on_property_dropped=on_property_dropped)
+        return _PROCESSOR_CLASS()
+    return _PROCESSOR_CLASS(on_property_dropped=on_property_dropped)
 
 
 def jsonld_options() -> dict:
