@@ -31,12 +31,12 @@ DOMAIN_MISMATCH = "DOMAIN_MISMATCH"
 PROOF_CHAIN_UNSUPPORTED = "PROOF_CHAIN_UNSUPPORTED"
 
 
-def _verify_one(document: Mapping, purpose: str) -> VerifiedProof:
+def _verify_one(document: Mapping, purpose: str, plain_json: bool = False) -> VerifiedProof:
     suite = document["proof"].get("cryptosuite") if isinstance(document["proof"], Mapping) else None
     if suite == rdfc.CRYPTOSUITE:
         return rdfc.verify_proof_rdfc(document, expected_proof_purpose=purpose)
     if suite == jcs.CRYPTOSUITE:
-        return jcs.verify_proof(document, expected_proof_purpose=purpose)
+        return jcs.verify_proof_and_digest(document, expected_proof_purpose=purpose, plain_json=plain_json)[0]
     if isinstance(document["proof"], Mapping) and document["proof"].get("type") != jcs.PROOF_TYPE:
         raise ProofVerificationError(jcs.WRONG_PROOF_TYPE, f"proof type {document['proof'].get('type')!r} is not "
                                      f"{jcs.PROOF_TYPE}")
@@ -61,8 +61,11 @@ def _check_options(proof: Mapping, now: datetime, challenge: str | None, domain:
 
 
 def verify_data_integrity(document: object, *, purpose: str = jcs.ASSERTION_METHOD, challenge: str | None = None,
-                          domain: str | None = None, now: datetime | None = None) -> list[VerifiedProof]:
-    """Verify every proof of ``document`` (one, or a proof set); returns what each established."""
+                          domain: str | None = None, now: datetime | None = None,
+                          plain_json: bool = False) -> list[VerifiedProof]:
+    """Verify every proof of ``document`` (one, or a proof set); returns what each established.
+    ``plain_json``: the document came from a JSON parser that found it plain
+    (``ledger.strict_json.parse_strict_json_plain``), so eddsa-jcs-2022 may use the C encoder."""
     if not isinstance(document, Mapping):
         raise ProofVerificationError(PROOF_MALFORMED, "the document is not a JSON object")
     if "proof" not in document:
@@ -79,8 +82,8 @@ def verify_data_integrity(document: object, *, purpose: str = jcs.ASSERTION_METH
             raise ProofVerificationError(PROOF_MALFORMED, "a proof is not a JSON object")
         if "previousProof" in proof:
             raise ProofVerificationError(PROOF_CHAIN_UNSUPPORTED, "proof chains (previousProof) are not supported")
-        single = {**document, "proof": proof}
-        result = _verify_one(single, purpose)
+        single = document if len(proofs) == 1 and document["proof"] is proof else {**document, "proof": proof}
+        result = _verify_one(single, purpose, plain_json)
         _check_options(proof, now, challenge, domain)
         verified.append(result)
     return verified

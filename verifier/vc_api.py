@@ -132,10 +132,12 @@ def is_bundle(document: object) -> bool:
 
 
 def check_proof(outcome: Outcome, document: object, *, purpose: str = "assertionMethod", prefix: str = "",
-                challenge: str | None = None, domain: str | None = None, now: datetime | None = None):
+                challenge: str | None = None, domain: str | None = None, now: datetime | None = None,
+                plain_json: bool = False):
     outcome.ran("proof")
     try:
-        return verify_data_integrity(document, purpose=purpose, challenge=challenge, domain=domain, now=now)
+        return verify_data_integrity(document, purpose=purpose, challenge=challenge, domain=domain, now=now,
+                                     plain_json=plain_json)
     except ProofVerificationError as exc:
         outcome.error("proof", exc.code, exc.reason, prefix + "proof")
         return None
@@ -279,11 +281,11 @@ def verify_credential_body(body: object, service, fetcher, now: datetime | None 
     return outcome.status_code(), outcome.to_json()
 
 
-def verify_credential_proof_only(document: object) -> tuple[int, dict] | None:
+def verify_credential_proof_only(document: object, plain_json: bool = False) -> tuple[int, dict]:
     """The fast path of ``checks: ["proof"]`` on a bare credential (no I/O, no JSON-LD for
     eddsa-jcs-2022): the same answer as :func:`verify_credential_body` would give."""
     outcome = Outcome()
-    check_proof(outcome, document)
+    check_proof(outcome, document, plain_json=plain_json)
     outcome.warn("anchor", "ANCHOR_NOT_CHECKED", "the credential came without its anchor receipt: the anchor, "
                  "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
                  "options.anchor, for CertLedger's six checks)")

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger.json_depth import MAX_DEPTH, too_deep
 from ledger.problem import Problem as AnyProblem
-from ledger.strict_json import JsonBodyError, parse_strict_json
+from ledger.strict_json import JsonBodyError, parse_strict_json_plain
 
 from .app import _SECURITY_HEADERS, _VerifyEndpoint, _dumps
 from .problems import Problem
@@ -64,12 +64,12 @@ class VcApiEndpoint:
             if too_deep(body):
                 raise Problem(400, "NOT_JSON", f"the JSON is nested more than {MAX_DEPTH} levels deep")
             try:
-                document = parse_strict_json(body)
+                document, plain = parse_strict_json_plain(body)
             except JsonBodyError as exc:
                 raise Problem(400, "NOT_JSON", str(exc)) from None
             if kind == CREDENTIALS:
                 if _fast(document):
-                    status, answer = verify_credential_proof_only(document["verifiableCredential"])
+                    status, answer = verify_credential_proof_only(document["verifiableCredential"], plain)
                 else:
                     status, answer = await run_in_threadpool(verify_credential_body, document, self.service,
                                                              self.status_lists)

@@ -3,6 +3,7 @@ bare-credential checks, with status lists served by an in-memory HTTP transport.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -140,3 +141,17 @@ def test_validity_and_data_model_of_a_bare_credential():
     outcome = verify_bare(plain, ("dataModel",), fetcher, NOW)
     assert outcome.errors[0]["member"] == "credentialSubject[0].undefinedTerm"
     assert not verify_bare(copy.deepcopy(generic()), ("dataModel",), fetcher, NOW).errors
+
+
+@pytest.mark.parametrize("claims", [{"name": "Alice"}, {"name": "Alice", "score": 0.5, "big": 12345678901234567}])
+def test_the_proof_only_fast_path_answers_as_the_full_path(claims):
+    from ledger.strict_json import parse_strict_json_plain
+    from verifier.vc_api import verify_credential_body, verify_credential_proof_only
+
+    doc = generic(credentialSubject={"id": "did:example:a", **claims})
+    for credential in (doc, {**doc, "validFrom": "2020-01-01T00:00:00Z"}):  # the second no longer verifies
+        body = json.dumps({"verifiableCredential": credential, "options": {"checks": ["proof"]}}).encode()
+        parsed, plain = parse_strict_json_plain(body)
+        assert plain is (len(claims) == 1)
+        fast = verify_credential_proof_only(parsed["verifiableCredential"], plain)
+        assert fast == verify_credential_body(parsed, service=None, fetcher=None)
