@@ -16,15 +16,38 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { fromPlain, parseText as parseRaw } from '../lib/json.mjs';
 import { jcsBytes } from '../lib/jcs.mjs';
-import { sha256, keccak256, utf8, toHex, concat, encodeBase58, parseCaip10, eip55 } from '../lib/codec.mjs';
+import { sha256, sha512, keccak256, utf8, toHex, concat, encodeBase58, parseCaip10, eip55 } from '../lib/codec.mjs';
 import { leafOf, parentOf } from '../lib/verify.mjs';
 import { selector } from '../lib/chain.mjs';
 
 const seedOf = (label) => sha256(utf8(`certledger independent verifier scenario key ${label}`));
-const pubOf = (label) => ed25519.getPublicKey(seedOf(label));
+
+// Keys with a small-order component (protocol.md 4.5: "not refused"): A' = aB + T, T of order 8.
+// A signature (R = rB, S = r + k·a) then satisfies [S]B - [k]A' = R - [k]T: the cofactorless check of
+// 4.6 accepts it exactly when 8 divides k; the cofactored check always does.
+const L_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+const T8 = ed25519.Point.fromHex(ED25519_TORSION_SUBGROUP[1]);
+const isTorsion = (label) => label.startsWith('torsion');
+const intLE = (b) => b.reduceRight((x, byte) => (x << 8n) | BigInt(byte), 0n);
+const le32 = (x) => Uint8Array.from({ length: 32 }, (_, k) => Number((x >> BigInt(8 * k)) & 0xffn));
+function torsionKey(label) {
+  const { scalar, point } = ed25519.utils.getExtendedPublicKey(seedOf(label));
+  return { a: scalar, pub: point.add(T8).toBytes() };
+}
+function torsionSign(label, msg) {
+  const { a, pub } = torsionKey(label);
+  const wantAccepted = label === 'torsion-accepted';
+  for (let i = 0; ; i++) {
+    const r = intLE(sha512(concat(utf8(`nonce ${i}`), msg))) % L_ORDER;
+    const R = ed25519.Point.BASE.multiply(r).toBytes();
+    const k = intLE(sha512(concat(R, pub, msg))) % L_ORDER;
+    if ((k % 8n === 0n) === wantAccepted) return concat(R, le32((r + k * a) % L_ORDER));
+  }
+}
+const pubOf = (label) => (isTorsion(label) ? torsionKey(label).pub : ed25519.getPublicKey(seedOf(label)));
 const didOf = (pub) => 'did:key:z' + encodeBase58(concat(new Uint8Array([0xed, 0x01]), pub));
 
 const CTX = ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/undefined-terms/v2'];
@@ -33,7 +56,7 @@ const iso = (sec) => new Date(Number(sec) * 1000).toISOString().replace(/\.000Z$
 // ---- issuing (4.1) -----------------------------------------------------------------------------
 
 let statusIndex = 0;
-function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subject = {}, edit, options = {} }) {
+function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subject = {}, edit, options = {}, malleate }) {
   const did = didOf(pubOf(keyLabel));
   const index = String(statusIndex++);
   const list = `http://127.0.0.1:8000/status/${code}/1`;
@@ -62,11 +85,11 @@ function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subje
     ...options,
   };
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return { c, o, keyLabel, edit };
+  return { c, o, keyLabel, edit, malleate };
 }
 
 /** Sign: returns the credential as raw JSON text (so that number literals are kept) and its value. */
-function sign({ c, o, keyLabel, edit }) {
+function sign({ c, o, keyLabel, edit, malleate }) {
   // an `edit` hook may rewrite the unsecured credential's text (numbers, escapes, odd members)
   let unsecuredText = JSON.stringify(c);
   if (edit) unsecuredText = edit(unsecuredText);
@@ -75,7 +98,8 @@ function sign({ c, o, keyLabel, edit }) {
   const signedDoc = new Map(U);
   if (O.has('@context')) signedDoc.set('@context', O.get('@context'));
   const hashData = concat(sha256(jcsBytes(O)), sha256(jcsBytes(signedDoc)));
-  const sig = ed25519.sign(hashData, seedOf(keyLabel));
+  let sig = isTorsion(keyLabel) ? torsionSign(keyLabel, hashData) : ed25519.sign(hashData, seedOf(keyLabel));
+  if (malleate) sig = concat(sig.slice(0, 32), le32(intLE(sig.slice(32)) + L_ORDER)); // S + L (4.6 rule 1)
   const proofText = JSON.stringify({ ...o, proofValue: 'z' + encodeBase58(sig) });
   const text = unsecuredText.replace(/}$/, `,"proof":${proofText}}`);
   const value = parseRaw(text);
@@ -180,6 +204,9 @@ async function run(args) {
   await chain.send(regAddr, call('addKey(bytes32,bytes32,uint64)', A, pubOf('late'), T1), { label: 'addKey late' });
   await chain.send(regAddr, call('addKey(bytes32,bytes32,uint64)', A, pubOf('compromised'), t0 + 10n), { at: t0 + 10n, label: 'addKey compromised' });
   await chain.send(regAddr, call('addKey(bytes32,bytes32,uint64)', A, pubOf('future'), t0 + 1000000n), { label: 'addKey future' });
+  for (const label of ['torsion-accepted', 'torsion-cofactored-only']) {
+    await chain.send(regAddr, call('addKey(bytes32,bytes32,uint64)', A, pubOf(label), 0n), { label: `addKey ${label}` });
+  }
 
   const S = {}; // name -> {cred, expected, batch}
   const add = (batch, name, spec, expected) => (S[name] = { spec, expected, batch });
@@ -195,6 +222,15 @@ async function run(args) {
   add('B1', 'key-revoked-as-of-exactly-t', { keyLabel: 'compromised' }, expectAt('issuer', 'KEY_REVOKED'));
   add('B1', 'key-not-yet-valid', { keyLabel: 'future' }, expectAt('issuer', 'KEY_NOT_YET_VALID'));
   add('B1', 'key-not-registered', { keyLabel: 'stranger' }, expectAt('issuer', 'KEY_NOT_REGISTERED'));
+  add('B1', 'key-with-torsion-component', { keyLabel: 'torsion-accepted' }, expectValid());
+  add('B1', 'signature-only-cofactored-valid', { keyLabel: 'torsion-cofactored-only' }, {
+    verdict: 'INVALID',
+    codes: ['FORMAT_OK', 'INVALID_SIGNATURE', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
+  });
+  add('B1', 'signature-s-plus-l', { malleate: true }, {
+    verdict: 'INVALID',
+    codes: ['FORMAT_OK', 'INVALID_SIGNATURE', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
+  });
   add('B1', 'type-not-permitted', { type: 'ResidenceCertificate' }, expectAt('issuer', 'TYPE_NOT_PERMITTED'));
   add('B1', 'type-unknown', { type: 'UnknownCertificate' }, expectAt('issuer', 'TYPE_NOT_PERMITTED'));
   add('B1', 'created-exactly-t', { options: { created: T1iso } }, expectValid());
