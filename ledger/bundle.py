@@ -45,6 +45,7 @@ from typing import Any
 
 from ledger.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
 from ledger.digest import credential_digest, to_hex32
+from ledger.ijson import int_of_literal, shown
 from ledger.json_depth import MAX_DEPTH, too_deep, value_too_deep
 from ledger.keccak import keccak256
 
@@ -238,6 +239,7 @@ def _note_float(text: str) -> float:
 def _note_int(text: str) -> int:
     if len(text) > PLAIN_INT_MAX_CHARS:
         _plain.ok = False
+        return int_of_literal(text)   # any length: the format check then names the field at fault
     return int(text)
 
 
@@ -355,8 +357,8 @@ def _bundle_from_obj(obj: object) -> Bundle:
     if type(version) is not int:
         raise BundleFormatError("version", "must be an integer")
     if version != BUNDLE_VERSION:
-        raise BundleFormatError("version", f"unsupported version {version}; this software reads version {BUNDLE_VERSION}",
-                                "UNSUPPORTED_VERSION")
+        raise BundleFormatError("version", f"unsupported version {shown(version)}; this software reads version "
+                                f"{BUNDLE_VERSION}", "UNSUPPORTED_VERSION")
     if "credential" not in obj:
         raise BundleFormatError("credential", "is required")
     credential = obj["credential"]

@@ -19,6 +19,34 @@ from ledger.errors import FieldError
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
+def shown(value: int) -> str:
+    """An integer as a person should read it in a message: its digits, or for a huge one (Python
+    refuses to write integers of more than 4,300 digits) its size."""
+    if value.bit_length() <= 200:
+        return str(value)
+    magnitude = abs(value)
+    digits = int((magnitude.bit_length() - 1) * 0.30102999566398) + 1   # from the bits, then corrected
+    if 10**digits <= magnitude:
+        digits += 1
+    elif 10 ** (digits - 1) > magnitude:
+        digits -= 1
+    return f"an integer of {digits} digits"
+
+
+def int_of_literal(text: str) -> int:
+    """The value of a JSON integer literal of any length (``int()`` refuses more than 4,300 digits,
+    which would make a bundle with such a number unreadable instead of refused with its field)."""
+    try:
+        return int(text)
+    except ValueError:
+        digits = text.lstrip("-")
+        value = 0
+        for start in range(0, len(digits), 4000):
+            chunk = digits[start : start + 4000]
+            value = value * 10 ** len(chunk) + int(chunk)
+        return -value if text.startswith("-") else value
+
+
 def number_problem(value: object) -> str | None:
     """Why ``value`` (a parsed JSON number) is not I-JSON, or None when it is (or is not a number)."""
     if type(value) is bool:
@@ -26,7 +54,7 @@ def number_problem(value: object) -> str | None:
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return None
-        return f"the integer {value} is outside ±(2**53-1); write it as a string"
+        return f"the integer {shown(value)} is outside ±(2**53-1); write it as a string"
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return f"{value!r} is not a JSON number"
@@ -58,4 +86,4 @@ def number_errors(value: object, path: str = "") -> list[FieldError]:
     return sorted(errors)
 
 
-__all__ = ["MAX_SAFE_INTEGER", "number_errors", "number_problem"]
+__all__ = ["MAX_SAFE_INTEGER", "int_of_literal", "number_errors", "number_problem", "shown"]

@@ -212,3 +212,22 @@ def test_another_protocol_version_has_its_own_code(anchored, version, code):
     doc = good_json(anchored)
     doc["version"] = version
     assert _err(doc).code == code
+
+
+def test_a_version_of_any_length_is_unsupported_not_unreadable(anchored):
+    text = anchored[0].dumps().replace('"version": 2,', '"version": ' + "9" * 5000 + ",", 1)
+    error = _err(text)
+    assert (error.field, error.code) == ("version", "UNSUPPORTED_VERSION")
+    assert "5000 digits" in error.reason
+
+
+def test_a_claim_of_5000_digits_is_read_and_refused_by_the_format_check(anchored):
+    from datetime import datetime, timezone
+
+    from verifier import TrustRoots, verify
+
+    text = anchored[0].dumps().replace('"name": "李四3"', '"name": ' + "7" * 5000, 1)
+    report = verify(text, TrustRoots([]), chain=None, now=datetime.now(timezone.utc))
+    fmt = report.check("format")
+    assert (fmt.code, fmt.data["field"]) == ("CREDENTIAL_MALFORMED", "credential.credentialSubject.name")
+    assert "digits" in fmt.data["reason"] and report.verdict.value == "INVALID"
