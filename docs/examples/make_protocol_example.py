@@ -11,6 +11,10 @@ Two commands:
     verifier reads and the node's raw answers, the event logs, the status-list bits, an encrypted
     share test vector and CID vectors.
 
+``record-chain-id --rpc URL [--dest docs/examples]``
+    Adds a node's raw ``eth_chainId`` answer (``chain.ethChainId``) to an existing ``expected.json``;
+    the node must be of the example's chain id. ``generate`` records it by itself.
+
 ``check [--dest docs/examples]``
     Needs no chain and no network: recomputes every value that does not come from the chain from
     the files in DEST and compares it with ``expected.json`` (exit status 1 on any difference). The
@@ -545,12 +549,36 @@ def decode_result(signature: str, raw: bytes) -> dict:
     return out
 
 
+def eth_chain_id_answer(rpc_url: str, chain_id: int) -> dict:
+    """The node's raw answer to ``eth_chainId`` (what a verifier compares with its configured chain id
+    before it trusts the node, docs/protocol.md 10.1), as the JSON-RPC ``result`` string."""
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(rpc_url, data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.load(response)
+    result = answer["result"]
+    assert int(result, 16) == chain_id, (result, chain_id)
+    return {"request": {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, "result": result}
+
+
+def client_version(rpc_url: str) -> str:
+    import urllib.request
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "web3_clientVersion", "params": []}).encode()
+    request = urllib.request.Request(rpc_url, data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.load(response).get("result", "unknown client"))
+
+
 def chain_part(summary: dict, off: dict, dest: Path) -> dict:
     from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(summary["rpcUrl"]))
     chain_id = w3.eth.chain_id
     assert chain_id == summary["chainId"]
+    eth_chain_id = eth_chain_id_answer(summary["rpcUrl"], chain_id)
     ledger = summary["ledger"].split(":")[2]
     registry = summary["registry"].split(":")[2]
     head = w3.eth.block_number
@@ -580,6 +608,7 @@ def chain_part(summary: dict, off: dict, dest: Path) -> dict:
     out = {
         "rpcNote": "answers of eth_call at the block below, from the demo's anvil node (chain id 31337)",
         "chainId": chain_id,
+        "ethChainId": eth_chain_id,
         "ledger": ledger,
         "registry": registry,
         "block": head,
@@ -725,8 +754,31 @@ def check(dest: Path) -> int:
                                                            [unhex(item["agency"]["agencyId"]), unhex(item["root"])])):
             print(f"DIFFERS: chain.{label}.anchorOf data")
             bad += 1
+    # the node's eth_chainId answer is the chain id as a JSON-RPC quantity (lower-case hex, no leading zero)
+    recorded = chain.get("ethChainId", {}).get("result")
+    if recorded != hex(chain["chainId"]):
+        print(f"DIFFERS: chain.ethChainId ({recorded!r}, expected {hex(chain['chainId'])!r})")
+        bad += 1
     print("all values agree" if not bad else f"{bad} difference(s)")
     return 1 if bad else 0
+
+
+def record_chain_id(dest: Path, rpc_url: str) -> int:
+    """Add the node's ``eth_chainId`` answer to an existing expected.json (its ``chain.ethChainId``),
+    asked of ``rpc_url``, a node of the example's chain id (``generate`` records it by itself)."""
+    path = dest / EXPECTED_FILE
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    chain = expected["chain"]
+    answer = eth_chain_id_answer(rpc_url, chain["chainId"])
+    answer["note"] = (f"asked of another node of chain id {chain['chainId']} ({client_version(rpc_url)}) after "
+                      "the example was generated: the answer depends on the chain id only")
+    items = list(chain.items())
+    at = [k for k, _ in items].index("chainId") + 1
+    items.insert(at, ("ethChainId", answer))
+    expected["chain"] = dict(items)
+    path.write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"chain.ethChainId = {answer['result']!r} (from {rpc_url})")
+    return 0
 
 
 def main() -> int:
@@ -738,10 +790,15 @@ def main() -> int:
     g.add_argument("--dest", type=Path, default=HERE)
     c = sub.add_parser("check", help="recompute the offline values and compare with expected.json")
     c.add_argument("--dest", type=Path, default=HERE)
+    r = sub.add_parser("record-chain-id", help="add a node's eth_chainId answer to an existing expected.json")
+    r.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the example's chain id")
+    r.add_argument("--dest", type=Path, default=HERE)
     args = parser.parse_args()
     if args.command == "generate":
         generate(args.demo, args.dest, args.valid)
         return 0
+    if args.command == "record-chain-id":
+        return record_chain_id(args.dest, args.rpc)
     return check(args.dest)
 
 
