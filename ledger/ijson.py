@@ -30,7 +30,7 @@ def shown(value: int) -> str:
         digits += 1
     elif 10 ** (digits - 1) > magnitude:
         digits -= 1
-    return f"an integer of {digits} digits"
+    return f"a {digits}-digit integer"
 
 
 def int_of_literal(text: str) -> int:
@@ -54,7 +54,8 @@ def number_problem(value: object) -> str | None:
     if isinstance(value, int):
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return None
-        return f"the integer {shown(value)} is outside ±(2**53-1); write it as a string"
+        text = shown(value)
+        return f"{text if text[0] == 'a' else 'the integer ' + text} is outside ±(2**53-1); write it as a string"
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return f"{value!r} is not a JSON number"

@@ -169,6 +169,19 @@ def _as_list(ctx: object) -> list:
     return list(ctx) if isinstance(ctx, list) else [ctx]
 
 
+def _same_json(a: object, b: object) -> bool:
+    """Equal as JSON values: Python's ``==`` also equates ``true`` with ``1``; JSON does not."""
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
+
+
 def verify_proof(
     secured_document: Mapping,
     *,
@@ -270,10 +283,10 @@ def _verify(
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     if "@context" in options:
         own, signed = secured_document.get("@context", _ABSENT), options["@context"]
-        if not (own is signed or (type(own) is list and type(signed) is list and own == signed)):
+        if not (own is signed or (type(own) is list and type(signed) is list and _same_json(own, signed))):
             doc_ctx = _as_list(own) if own is not _ABSENT else []
             proof_ctx = _as_list(signed)
-            if doc_ctx[: len(proof_ctx)] != proof_ctx:
+            if len(doc_ctx) < len(proof_ctx) or not all(map(_same_json, doc_ctx, proof_ctx)):
                 raise _fail(
                     CONTEXT_MISMATCH,
                     "the document's @context does not start with the proof's @context",

@@ -224,7 +224,7 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
         raise bad("statusListCredential", "must be an http(s) URL without a fragment")
     if "id" in entry and entry["id"] != f"{url}#{index}":
         raise bad("id", "must be the list URL followed by #<statusListIndex>")
-    if "statusSize" in entry and entry["statusSize"] != 1:
+    if "statusSize" in entry and not (type(entry["statusSize"]) in (int, float) and entry["statusSize"] == 1):
         raise bad("statusSize", "must be 1")
     return StatusEntry(url, purpose, int(index))
 

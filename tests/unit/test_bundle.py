@@ -218,7 +218,7 @@ def test_a_version_of_any_length_is_unsupported_not_unreadable(anchored):
     text = anchored[0].dumps().replace('"version": 2,', '"version": ' + "9" * 5000 + ",", 1)
     error = _err(text)
     assert (error.field, error.code) == ("version", "UNSUPPORTED_VERSION")
-    assert "5000 digits" in error.reason
+    assert "5000-digit" in error.reason
 
 
 def test_a_claim_of_5000_digits_is_read_and_refused_by_the_format_check(anchored):
@@ -230,4 +230,4 @@ def test_a_claim_of_5000_digits_is_read_and_refused_by_the_format_check(anchored
     report = verify(text, TrustRoots([]), chain=None, now=datetime.now(timezone.utc))
     fmt = report.check("format")
     assert (fmt.code, fmt.data["field"]) == ("CREDENTIAL_MALFORMED", "credential.credentialSubject.name")
-    assert "digits" in fmt.data["reason"] and report.verdict.value == "INVALID"
+    assert "5000-digit integer" in fmt.data["reason"] and report.verdict.value == "INVALID"

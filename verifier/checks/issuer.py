@@ -2,6 +2,7 @@
 K was registered for A and in force at the anchor time t (validFrom <= t, and not revoked as of t or
 earlier); A may issue the type; the proof's `created` is not after t. Reports the agency's on-chain
 name."""
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from ledger.identifiers import type_id
@@ -14,6 +15,15 @@ from ..timefmt import iso_utc
 NAME = "issuer"
 
 _type_id = lru_cache(maxsize=4096)(type_id)  # keccak256 of the same few type names, bundle after bundle
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_SECOND = timedelta(seconds=1)
+
+
+def _later_than(created: datetime, t: int) -> bool:
+    """``created`` (microseconds) after the anchor time ``t`` (whole seconds), in integers: a float
+    timestamp loses the microseconds from the year 2514 on."""
+    seconds = (created - _EPOCH) // _SECOND
+    return seconds > t or (seconds == t and created.microsecond > 0)
 
 
 def check_issuer(ctx: VerificationContext) -> CheckResult:
@@ -38,6 +48,6 @@ def check_issuer(ctx: VerificationContext) -> CheckResult:
     if not permitted:
         return invalid(NAME, "TYPE_NOT_PERMITTED", **names)
     created = ctx.proof.created
-    if created is not None and created.timestamp() > anchored_at:
+    if created is not None and _later_than(created, anchored_at):
         return invalid(NAME, "CREATED_AFTER_ANCHOR", **names)
     return valid(NAME, "ISSUER_AUTHORISED", **names)
