@@ -11,12 +11,13 @@ import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parseStrict } from './lib/json.mjs';
-import { jcsBytes } from './lib/jcs.mjs';
-import { keccak256, sha256, utf8, toHex, fromHex, concat, decodeMultibaseZ } from './lib/codec.mjs';
+import { parseStrict, parseText } from './lib/json.mjs';
+import { jcsBytes, jcsText } from './lib/jcs.mjs';
+import { keccak256, sha256, utf8, toHex, fromHex, concat, decodeMultibaseZ, encodeBase58 } from './lib/codec.mjs';
 import { parseBundle, checkCredential } from './lib/format.mjs';
 import { verifyProof, verifyBundle, leafOf, parentOf, foldPath } from './lib/verify.mjs';
-import { weakKeyReason } from './lib/ed25519.mjs';
+import { weakKeyReason, verifyCofactorless } from './lib/ed25519.mjs';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { VIEWS, selector, encodeCall, decodeStatic, decodeAgencyInfo, RpcClient } from './lib/chain.mjs';
 import { parseDateTimeStamp } from './lib/time.mjs';
 
@@ -62,21 +63,30 @@ export function pathOf(levels, index) {
   return out;
 }
 
-function startStub(chainId, answers) {
-  // answers: Map("<to lower>|<data lower>" -> result)
+/**
+ * A JSON-RPC stub serving the recorded answers of expected.json (section 11): eth_chainId with the
+ * recorded raw answer, eth_call by (to, data). `state.override(method, params)` may return a reply
+ * ({result} or {error}) to stand in for a broken or dishonest node; `state.log` records the methods
+ * asked, in order, as "eth_chainId" or "eth_call:<selector>".
+ */
+function startStub(state, answers) {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const msg = JSON.parse(body);
-      let reply;
-      if (msg.method === 'eth_chainId') reply = { result: '0x' + chainId.toString(16) };
-      else if (msg.method === 'eth_call') {
-        const key = `${msg.params[0].to.toLowerCase()}|${msg.params[0].data.toLowerCase()}`;
-        reply = answers.has(key)
-          ? { result: answers.get(key) }
-          : { error: { code: -32000, message: `stub has no answer for ${key}` } };
-      } else reply = { error: { code: -32601, message: 'method not found' } };
+      const sel = msg.method === 'eth_call' ? String(msg.params[0].data).slice(0, 10) : '';
+      state.log.push(sel ? `eth_call:${sel}` : msg.method);
+      let reply = state.override ? state.override(msg.method, msg.params) : undefined;
+      if (reply === undefined) {
+        if (msg.method === 'eth_chainId') reply = { result: state.ethChainId };
+        else if (msg.method === 'eth_call') {
+          const key = `${msg.params[0].to.toLowerCase()}|${msg.params[0].data.toLowerCase()}`;
+          reply = answers.has(key)
+            ? { result: answers.get(key) }
+            : { error: { code: -32000, message: `stub has no answer for ${key}` } };
+        } else reply = { error: { code: -32601, message: 'method not found' } };
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...reply }));
     });
@@ -261,10 +271,16 @@ export async function selfTest(examplesDir) {
     }
   }
 
+  // ---- the W3C eddsa-jcs-2022 and eddsa-rdfc-2022 vectors (12.2, 13.5) ---------------------------
+  w3cVectors(path.join(dir, 'vectors'));
+
   // ---- full verification against the recorded chain (a local JSON-RPC stub) --------------------
   const chainId = BigInt(C.chainId);
+  eq('chain.ethChainId.request', C.ethChainId.request.method, 'eth_chainId');
+  eq('chain.ethChainId.result is the chain id (10.1 rule 2)', BigInt(C.ethChainId.result), chainId);
   const trustRoots = [{ chainId, ledger: C.ledger.toLowerCase(), registry: C.registry.toLowerCase() }];
-  const server = await startStub(chainId, answers);
+  const state = { ethChainId: C.ethChainId.result, override: null, log: [] };
+  const server = await startStub(state, answers);
   const url = `http://127.0.0.1:${server.address().port}/`;
   const rpc = new RpcClient(url);
   const now = parseDateTimeStamp('2027-01-01T00:00:00Z').micros;
@@ -272,18 +288,235 @@ export async function selfTest(examplesDir) {
   const codes = (r) => r.checks.map((c) => `${c.name}:${c.status}:${c.code}`);
   try {
     for (const name of ['valid', 'revoked', 'suspended']) {
+      state.log = [];
       const r = await verifyBundle(bundles[name].bytes, opts);
       const exp = C.reports[name];
       eq(`chain.reports.${name}.verdict`, r.verdict, exp.verdict);
       eq(`chain.reports.${name}.checks`, codes(r), exp.checks.map((c) => `${c.name}:${c.status}:${c.code}`));
+      eq(`chain.reports.${name}.credential (10.6)`, r.credential, exp.credential);
+      // 10.5 rule 1: the reads and their order; 10.1 rule 2: eth_chainId before each of them (this
+      // verifier's choice: before every read)
+      const sel = (sig) => `eth_call:${toHex(selector(sig))}`;
+      eq(`chain.reports.${name}: reads in the order of 10.3, eth_chainId before each`, state.log, [
+        'anchorOf(bytes32,bytes32)', 'agencyInfo(bytes32)', 'keyOf(bytes32,bytes32)', 'isPermitted(bytes32,bytes32)',
+        'rootStatusOf(bytes32,bytes32)', 'statusOf(bytes32,bytes32)',
+      ].flatMap((sig) => ['eth_chainId', sel(sig)]));
     }
     await negativeCases(bundles.valid.bytes, opts, { chainId });
+    await chainCases(bundles.valid.bytes, opts, state, { chainId, valid: C.valid });
   } finally {
     server.close();
   }
+  genericProofCases();
 
   process.stdout.write(`self-test: ${passed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;
+}
+
+// ---- W3C vectors (protocol.md 12.2; 13.5 for what eddsa-rdfc-2022 allows without RDFC-1.0) ------
+
+function w3cVectors(vdir) {
+  const rd = (f) => readFileSync(path.join(vdir, f));
+  const txt = (f) => rd(f).toString('utf8');
+  const J = 'eddsa-jcs-2022/';
+  // the key pair: did:key-style Multikey (ed25519-pub 0xed01) and the secret (ed25519-priv 0x8026)
+  const kp = JSON.parse(txt(J + 'keyPair.json'));
+  const pubBytes = decodeMultibaseZ(kp.publicKeyMultibase);
+  const secBytes = decodeMultibaseZ(kp.secretKeyMultibase);
+  eq('w3c keyPair: public key header ed01, 34 bytes', [pubBytes.length, pubBytes[0], pubBytes[1]], [34, 0xed, 0x01]);
+  eq('w3c keyPair: secret key header 8026, 34 bytes', [secBytes.length, secBytes[0], secBytes[1]], [34, 0x80, 0x26]);
+  const pub = pubBytes.slice(2);
+  eq('w3c keyPair: the public key is the secret key\'s', toHex(ed25519.getPublicKey(secBytes.slice(2))), toHex(pub));
+  eq('w3c keyPair: weak-key rule (4.5)', weakKeyReason(pub), null);
+  // from unsecured.json and proofOptions.json: the two JCS texts, their hashes, hashData (4.1 steps 2-4)
+  const unsecured = parseStrict(rd(J + 'unsecured.json'));
+  const options = parseStrict(rd(J + 'proofOptions.json'));
+  const canonDoc = jcsBytes(unsecured);
+  const canonCfg = jcsBytes(options);
+  eq('w3c jcs: canonicalDocument.txt', Buffer.compare(Buffer.from(canonDoc), rd(J + 'canonicalDocument.txt')), 0);
+  eq('w3c jcs: canonicalProofConfig.txt', Buffer.compare(Buffer.from(canonCfg), rd(J + 'canonicalProofConfig.txt')), 0);
+  eq('w3c jcs: documentHash.txt', toHex(sha256(canonDoc)).slice(2), txt(J + 'documentHash.txt'));
+  eq('w3c jcs: proofConfigHash.txt', toHex(sha256(canonCfg)).slice(2), txt(J + 'proofConfigHash.txt'));
+  const combined = concat(sha256(canonCfg), sha256(canonDoc));
+  eq('w3c jcs: combinedHash.txt (config hash first)', toHex(combined).slice(2), txt(J + 'combinedHash.txt'));
+  eq('w3c jcs: signatureBase58.txt = z + base58(signatureHex.txt)', toHex(decodeMultibaseZ(txt(J + 'signatureBase58.txt'))).slice(2), txt(J + 'signatureHex.txt'));
+  eq('w3c jcs: Ed25519-Sign(secret, combinedHash) = signatureHex.txt (4.1 step 5)', toHex(ed25519.sign(combined, secBytes.slice(2))).slice(2), txt(J + 'signatureHex.txt'));
+  // signed.json: 4.2 steps 1-10 (no format check: its issuer is a URL)
+  const signed = parseStrict(rd(J + 'signed.json'));
+  let r = tryProof(signed);
+  eq('w3c jcs: signed.json verifies by 4.2 steps 1-10', r.code, 'SIGNATURE_VALID');
+  eq('w3c jcs: signed.json hashData = combinedHash.txt', r.hashData, txt(J + 'combinedHash.txt'));
+  eq('w3c jcs: signed.json proofValue = signatureBase58.txt', signed.get('proof').get('proofValue'), txt(J + 'signatureBase58.txt'));
+  eq('w3c jcs: signed.json without its proof is unsecured.json', jcsText(new Map([...signed].filter(([k]) => k !== 'proof'))), jcsText(unsecured));
+  const altered = parseStrict(rd(J + 'signed.json'));
+  altered.set('name', 'Altered Credential');
+  eq('w3c jcs: signed.json altered fails', tryProof(altered).code, 'INVALID_SIGNATURE');
+  // repo-url-vm: a URL verification method, verified with the key pair's public key taken as the key
+  const R = J + 'repo-url-vm/';
+  const signedUrl = parseStrict(rd(R + 'signedJCS.json'));
+  const cfgUrl = parseStrict(rd(R + 'proofConfigJCS.json'));
+  const proofUrl = signedUrl.get('proof');
+  eq('w3c jcs repo-url-vm: proofConfigJCS.json is the proof without proofValue', jcsText(new Map([...proofUrl].filter(([k]) => k !== 'proofValue'))), jcsText(cfgUrl));
+  eq('w3c jcs repo-url-vm: proofValue = z + base58(sigHexJCS.txt)', toHex(decodeMultibaseZ(proofUrl.get('proofValue'))).slice(2), txt(R + 'sigHexJCS.txt'));
+  eq('w3c jcs repo-url-vm: without a key it is refused (no URL is resolved)', tryProof(signedUrl).code, 'INVALID_VERIFICATION_METHOD');
+  eq('w3c jcs repo-url-vm: verifies with keyPair.json\'s public key', tryProof(signedUrl, { resolvedKey: pub }).code, 'SIGNATURE_VALID');
+  eq('w3c jcs repo-url-vm: not with another key', tryProof(signedUrl, { resolvedKey: ed25519.getPublicKey(new Uint8Array(32).fill(7)) }).code, 'INVALID_SIGNATURE');
+  // eddsa-rdfc-2022 (13.5): this verifier has no RDFC-1.0; what can be checked without it
+  const F = 'eddsa-rdfc-2022/';
+  const rdfcCombined = fromHex('0x' + txt(F + 'combinedHash.txt'));
+  eq('w3c rdfc: combinedHash = SHA-256(canonicalProofConfig.txt) || SHA-256(canonical document) (first half)', toHex(rdfcCombined.slice(0, 32)), toHex(sha256(rd(F + 'canonicalProofConfig.txt'))));
+  const rdfcSigned = parseStrict(rd(F + 'signed.json'));
+  const rdfcSig = decodeMultibaseZ(rdfcSigned.get('proof').get('proofValue'));
+  eq('w3c rdfc: proofValue decodes to 64 bytes', rdfcSig.length, 64);
+  eq('w3c rdfc: the signature verifies on combinedHash.txt with keyPair.json\'s key (cofactorless, 4.6)', verifyCofactorless(pub, rdfcCombined, rdfcSig), true);
+  const cfg = parseStrict(rd(F + 'proofConfig.json'));
+  eq('w3c rdfc: proofConfig.json is the proof without proofValue, with the document\'s @context', jcsText(cfg), jcsText(new Map([...[...rdfcSigned.get('proof')].filter(([k]) => k !== 'proofValue'), ['@context', rdfcSigned.get('@context')]])));
+  eq('w3c rdfc: refused by eddsa-jcs-2022 verification (WRONG_CRYPTOSUITE)', tryProof(rdfcSigned, { resolvedKey: pub }).code, 'WRONG_CRYPTOSUITE');
+}
+
+function tryProof(C, o) {
+  try {
+    const p = verifyProof(C, o);
+    return { code: 'SIGNATURE_VALID', hashData: toHex(p.hashData).slice(2) };
+  } catch (e) {
+    return { code: e.code || String(e) };
+  }
+}
+
+// ---- generic credentials (3.8) and the proof's @context equality (4.2 step 7), signed here ---------
+
+function genericProofCases() {
+  const seed = sha256(utf8('independent verifier self-test generic credential'));
+  const pub = ed25519.getPublicKey(seed);
+  const did = 'did:key:z' + encodeBase58(concat(new Uint8Array([0xed, 0x01]), pub));
+  const CTX = ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/undefined-terms/v2'];
+  // sign with the proof's @context substituted into the document (4.1, 4.2 step 7.3)
+  const make = (docContextExtra, proofContextExtra, edit = (x) => x) => {
+    const doc = edit({
+      '@context': [...CTX, 'https://www.w3.org/ns/credentials/examples/v2', ...docContextExtra],
+      id: 'https://example.org/credentials/1',
+      type: ['VerifiableCredential', 'GenericCredential', 'ExampleCredential', 'https://example.org/T'],
+      issuer: { id: did, name: 'Self-test agency', agency: 'urn:certledger:agency:self-test' },
+      validFrom: '2026-01-01T08:00:00+08:00',
+      credentialSubject: [{ id: 'did:example:1', n: 1 }, { note: 'two subjects' }],
+      credentialStatus: [
+        { type: ['ExampleStatus'], id: 'https://example.org/status/1' },
+        { type: 'BitstringStatusListEntry', statusPurpose: 'suspension', statusListIndex: '123456789012345', statusListCredential: 'https://example.org/s', statusSize: 1 },
+        { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '123456789012345', statusListCredential: 'https://example.org/r', id: 'https://example.org/r#123456789012345' },
+      ],
+    });
+    const opts = {
+      type: 'DataIntegrityProof', cryptosuite: 'eddsa-jcs-2022', created: '2026-01-01T00:00:00Z',
+      verificationMethod: `${did}#${did.slice(8)}`, proofPurpose: 'assertionMethod',
+      '@context': [...CTX, 'https://www.w3.org/ns/credentials/examples/v2', ...proofContextExtra],
+    };
+    const U = parseText(JSON.stringify(doc));
+    const O = parseText(JSON.stringify(opts));
+    const hashed = new Map(U);
+    hashed.set('@context', O.get('@context'));
+    const sig = ed25519.sign(concat(sha256(jcsBytes(O)), sha256(jcsBytes(hashed))), seed);
+    const C = new Map(U);
+    C.set('proof', new Map([...O, ['proofValue', 'z' + encodeBase58(sig)]]));
+    return C;
+  };
+  const fmt = (C) => {
+    try {
+      return checkCredential(C).generic ? 'FORMAT_OK (generic)' : 'FORMAT_OK (typed)';
+    } catch (e) {
+      return e.code || String(e);
+    }
+  };
+  let C = make([{ x: 1 }], [{ x: 1 }]);
+  eq('generic 3.8: a full generic credential passes format', fmt(C), 'FORMAT_OK (generic)');
+  eq('generic 3.8: its typeName is GenericCredential', checkCredential(C).typeName, 'GenericCredential');
+  eq('generic 3.8: and verifies', tryProof(C).code, 'SIGNATURE_VALID');
+  // 4.2 step 7: `own` starts with `signed` under JSON equality in which true equals 1
+  C = make([{ x: 1 }], [{ x: true }]);
+  eq('4.2 step 7: proof {"x": true} matches the document\'s {"x": 1}, then replaces it', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ x: 1 }], [{ x: 1.0 }]);
+  eq('4.2 step 7: proof {"x": 1.0} matches {"x": 1}', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ x: 0 }], [{ x: false }]);
+  eq('4.2 step 7: proof {"x": false} matches {"x": 0}', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ x: 1 }], [{ x: 2 }]);
+  eq('4.2 step 7: proof {"x": 2} does not match {"x": 1}', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ x: 1 }], [{ x: '1' }]);
+  eq('4.2 step 7: a string never equals a number', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ x: null }], [{ x: false }]);
+  eq('4.2 step 7: null equals only null', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ a: 1, b: [true, 'x'] }], [{ b: [1, 'x'], a: 1e0 }]);
+  eq('4.2 step 7: objects by names and values, member order ignored', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ x: 1 }], [{ x: 1 }, 'https://example.org/more']);
+  eq('4.2 step 7: a signed list longer than the document\'s is no prefix', tryProof(C).code, 'CONTEXT_MISMATCH');
+  // format rules of 3.8 (each edit of the full generic credential)
+  const gen = (label, edit, expected) => eq(`generic 3.8: ${label}`, fmt(make([], [], edit)), expected);
+  const BAD = 'CREDENTIAL_MALFORMED';
+  gen('only VerifiableCredential, GenericCredential', (d) => ((d.type = d.type.slice(0, 2)), d), 'FORMAT_OK (generic)');
+  gen('a urn:uuid id', (d) => ((d.id = 'urn:uuid:50344e27-57dd-4f4f-b510-eb07e76f4c21'), d), 'FORMAT_OK (generic)');
+  gen('an id that is no URL string', (d) => ((d.id = 'credential 1'), d), BAD);
+  gen('an id with a space', (d) => ((d.id = 'https://example.org/a b'), d), BAD);
+  gen('an id starting with a digit', (d) => ((d.id = '1x:y'), d), BAD);
+  gen('a context item that is a number', (d) => (d['@context'].push(1), d), BAD);
+  gen('a context item that is no URL', (d) => (d['@context'].push('examples'), d), BAD);
+  gen('the contexts in another order', (d) => (d['@context'].reverse(), d), BAD);
+  gen('type[0] other', (d) => ((d.type[0] = 'ExampleCredential'), d), BAD);
+  gen('a further type repeated', (d) => (d.type.push('ExampleCredential'), d), BAD);
+  gen('a further type with white space', (d) => (d.type.push('Example　Credential'), d), BAD);
+  gen('a further type with U+200B (not white space)', (d) => (d.type.push('Example​Credential'), d), 'FORMAT_OK (generic)');
+  gen('a further type empty', (d) => (d.type.push(''), d), BAD);
+  gen('a further type VerifiableCredential', (d) => (d.type.push('VerifiableCredential'), d), BAD);
+  gen('a further type GenericCredential', (d) => (d.type.push('GenericCredential'), d), BAD);
+  gen('a further type a governed type name (not refused by format)', (d) => (d.type.push('DegreeCertificate'), d), 'FORMAT_OK (generic)');
+  gen('a further type not a string', (d) => (d.type.push(1), d), BAD);
+  gen('validFrom in +08:00', (d) => d, 'FORMAT_OK (generic)');
+  gen('validUntil in -05:00, later as an instant', (d) => ((d.validUntil = '2025-12-31T19:00:01-05:00'), d), 'FORMAT_OK (generic)');
+  gen('validUntil equal as an instant', (d) => ((d.validUntil = '2025-12-31T19:00:00-05:00'), d), BAD);
+  gen('validFrom 0001-01-01T00:00:00+01:00 (year 0 in UTC)', (d) => ((d.validFrom = '0001-01-01T00:00:00+01:00'), d), BAD);
+  gen('validUntil 9999-12-31T23:00:00-01:00 (year 10000 in UTC)', (d) => ((d.validUntil = '9999-12-31T23:00:00-01:00'), d), BAD);
+  gen('validFrom missing', (d) => (delete d.validFrom, d), BAD);
+  gen('one subject object', (d) => ((d.credentialSubject = { id: 'did:example:1' }), d), 'FORMAT_OK (generic)');
+  gen('one empty subject object (3.2 rule 7)', (d) => ((d.credentialSubject = {}), d), 'FORMAT_OK (generic)');
+  gen('an empty subject array', (d) => ((d.credentialSubject = []), d), BAD);
+  gen('a subject array with an empty object', (d) => (d.credentialSubject.push({}), d), BAD);
+  gen('a subject array with a string', (d) => (d.credentialSubject.push('x'), d), BAD);
+  gen('the two entries only', (d) => (d.credentialStatus.shift(), d), 'FORMAT_OK (generic)');
+  gen('an other status object with a string type', (d) => (d.credentialStatus.push({ type: 'X' }), d), 'FORMAT_OK (generic)');
+  gen('an other status object without type', (d) => (d.credentialStatus.push({ id: 'https://e/x' }), d), BAD);
+  gen('an other status object with type ""', (d) => (d.credentialStatus.push({ type: '' }), d), BAD);
+  gen('an other status object with type []', (d) => (d.credentialStatus.push({ type: [] }), d), BAD);
+  gen('an other status object with type [""]', (d) => (d.credentialStatus.push({ type: ['X', ''] }), d), BAD);
+  gen('an other status object with type ["BitstringStatusListEntry"]', (d) => (d.credentialStatus.push({ type: ['BitstringStatusListEntry'] }), d), BAD);
+  gen('a status element that is a string', (d) => (d.credentialStatus.push('x'), d), BAD);
+  gen('three BitstringStatusListEntry objects', (d) => (d.credentialStatus.push({ ...d.credentialStatus[1] }), d), BAD);
+  gen('one BitstringStatusListEntry object', (d) => (d.credentialStatus.pop(), d), BAD);
+  gen('the entries with the same purpose', (d) => ((d.credentialStatus[1].statusPurpose = 'revocation'), d), BAD);
+  gen('an entry with statusSize 2', (d) => ((d.credentialStatus[1].statusSize = 2), d), BAD);
+  gen('credentialStatus absent', (d) => (delete d.credentialStatus, d), BAD);
+  gen('issuer name only white space', (d) => ((d.issuer.name = ' '), d), BAD);
+  gen('a number beyond 2^53-1 in a subject', (d) => ((d.credentialSubject[0].n = 2 ** 53), d), BAD);
+  const typed = (label, edit, expected) => eq(`typed 3.2: ${label}`, fmt(make([], [], (d) => {
+    d['@context'] = d['@context'].slice(0, 2);
+    d.id = 'urn:uuid:50344e27-57dd-4f4f-b510-eb07e76f4c21';
+    d.type = ['VerifiableCredential', 'DegreeCertificate'];
+    d.validFrom = '2026-01-01T00:00:00Z';
+    d.credentialSubject = { n: 1 };
+    d.credentialStatus = d.credentialStatus.slice(1);
+    return edit(d);
+  })), expected);
+  typed('the same credential as a typed one', (d) => d, 'FORMAT_OK (typed)');
+  typed('three contexts', (d) => (d['@context'].push('https://www.w3.org/ns/credentials/examples/v2'), d), BAD);
+  typed('a third type', (d) => (d.type.push('ExampleCredential'), d), BAD);
+  typed('type[1] GenericCredential makes it generic', (d) => ((d.type[1] = 'GenericCredential'), d), 'FORMAT_OK (generic)');
+  typed('a URL id', (d) => ((d.id = 'https://example.org/credentials/1'), d), BAD);
+  typed('a subject array', (d) => ((d.credentialSubject = [d.credentialSubject]), d), BAD);
+  typed('validFrom in +08:00', (d) => ((d.validFrom = '2026-01-01T08:00:00+08:00'), d), BAD);
+  typed('an other status object', (d) => (d.credentialStatus.push({ type: 'X' }), d), BAD);
+  typed('entries without id (3.5 rule 2.5)', (d) => (d.credentialStatus.forEach((e) => delete e.id), d), 'FORMAT_OK (typed)');
+  typed('an index of 15 digits', (d) => d, 'FORMAT_OK (typed)');
+  typed('an index of 16 digits', (d) => (d.credentialStatus.forEach((e) => ((e.statusListIndex += '0'), delete e.id)), d), BAD);
+  typed('statusSize true (3.5 rule 2.6)', (d) => ((d.credentialStatus[0].statusSize = true), d), 'FORMAT_OK (typed)');
+  for (const v of [2, 0, '1', null, false, [1], { n: 1 }]) {
+    typed(`statusSize ${JSON.stringify(v)}`, (d) => ((d.credentialStatus[0].statusSize = v), d), BAD);
+  }
 }
 
 // ---- negative cases: expectations taken from the text of protocol.md, not from CertLedger ---------
@@ -362,6 +595,136 @@ async function negativeCases(validBytes, opts, { chainId }) {
   await run('trusted ledger, other registry (10.1 rule 2)', mutate((b) => (b.anchor.registry = 'eip155:31337:0x' + '44'.repeat(20))), ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'UNTRUSTED_DEPLOYMENT', S, S, 'WITHIN_VALIDITY']);
   await run('not yet valid (validity uses now)', validBytes, ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'STATUS_ACTIVE', 'NOT_YET_VALID'], { ...opts, now: parseDateTimeStamp('2026-12-07T13:20:23.999999Z').micros });
   await run('valid exactly at validFrom', validBytes, ['VALID', ...ok], { ...opts, now: parseDateTimeStamp('2026-12-07T21:20:24+08:00').micros });
+  // ---- the rules the revision of protocol.md changed or made precise ----
+  const TAMPERED = (c1, c2 = 'DIGEST_MISMATCH') => ['INVALID', 'FORMAT_OK', c1, c2, S, S, 'WITHIN_VALIDITY'];
+  const claim = (raw) => Buffer.from(text.replace('"name": "何敏 (He)"', `"name": "何敏 (He)", ${raw}`));
+  const raw = (a, b) => {
+    if (!text.includes(a)) throw new Error(`self-test: ${a} not in the bundle`);
+    return Buffer.from(text.replace(a, b));
+  };
+  // 1.3 rule 8, 7.2 rule 4: integers of any length, -0
+  await run('version -0 (the integer 0)', raw('"version": 2', '"version": -0'), formatFail('UNSUPPORTED_VERSION'));
+  await run('version -2', raw('"version": 2', '"version": -2'), formatFail('UNSUPPORTED_VERSION'));
+  await run('version of 5,000 digits', raw('"version": 2', '"version": 1' + '0'.repeat(4999)), formatFail('UNSUPPORTED_VERSION'));
+  await run('version 2e0', raw('"version": 2', '"version": 2e0'), formatFail('BUNDLE_MALFORMED'));
+  await run('version -0.0', raw('"version": 2', '"version": -0.0'), formatFail('BUNDLE_MALFORMED'));
+  await run('version true', raw('"version": 2', '"version": true'), formatFail('BUNDLE_MALFORMED'));
+  await run('version 1 with a 5,000-digit claim (the version first)', Buffer.from(text.replace('"version": 2', '"version": 1').replace('"name": "何敏 (He)"', '"name": "何敏 (He)", "n": 1' + '0'.repeat(4999))), formatFail('UNSUPPORTED_VERSION'));
+  await run('blockNumber -0 (block 0)', raw('"blockNumber": 11', '"blockNumber": -0'), ['VALID', ...ok]);
+  await run('blockNumber -1', raw('"blockNumber": 11', '"blockNumber": -1'), formatFail('BUNDLE_MALFORMED'));
+  await run('blockNumber of 5,000 digits', raw('"blockNumber": 11', '"blockNumber": 1' + '0'.repeat(4999)), formatFail('BUNDLE_MALFORMED'));
+  await run('blockNumber 11.0', raw('"blockNumber": 11', '"blockNumber": 11.0'), formatFail('BUNDLE_MALFORMED'));
+  // 3.7 rule 3: a claim of 5,000 digits is CREDENTIAL_MALFORMED, never unreadable
+  await run('a claim of 5,000 digits', claim('"n": 1' + '0'.repeat(4999)), formatFail('CREDENTIAL_MALFORMED'));
+  await run('a claim of 5,000 digits with a fraction', claim('"n": 0.' + '0'.repeat(4999) + '1'), TAMPERED('INVALID_SIGNATURE'));
+  await run('a claim 9007199254740991.4 (rounds to 2^53-1)', claim('"n": 9007199254740991.4'), TAMPERED('INVALID_SIGNATURE'));
+  await run('a claim 9007199254740991.5 (rounds to 2^53)', claim('"n": 9007199254740991.5'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('a claim -0', claim('"n": -0'), TAMPERED('INVALID_SIGNATURE'));
+  await run('a claim 1e-400 (0)', claim('"n": 1e-400'), TAMPERED('INVALID_SIGNATURE'));
+  await run('a claim 1.5e300', claim('"n": 1.5e300'), formatFail('CREDENTIAL_MALFORMED'));
+  // 3.3: the JSON text
+  await run('a raw tab in a string', raw('"何敏 (He)"', '"何敏\t(He)"'), formatFail('BUNDLE_MALFORMED'));
+  await run('a raw U+007F in a string', raw('"何敏 (He)"', '"何敏\u007f(He)"'), TAMPERED('INVALID_SIGNATURE'));
+  await run('a trailing U+00A0 after the JSON value', Buffer.from(text + '\u00a0'), formatFail('BUNDLE_MALFORMED'));
+  await run('a trailing U+000B after the JSON value', Buffer.from(text + '\u000b'), formatFail('BUNDLE_MALFORMED'));
+  await run('600 brackets inside a string (depth counts structure only)', claim('"s": "' + '['.repeat(600) + '{'.repeat(600) + '\\"' + ']'.repeat(3) + '"'), TAMPERED('INVALID_SIGNATURE'));
+  await run('too deep and also invalid JSON', claim('"deep": ' + '['.repeat(600) + '}'), formatFail('BUNDLE_MALFORMED'));
+  await run('01 is no number', claim('"n": 01'), formatFail('BUNDLE_MALFORMED'));
+  await run('an encoded surrogate in the text', Buffer.concat([Buffer.from(text.slice(0, text.indexOf('何'))), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(text.slice(text.indexOf('何') + 1))]), formatFail('BUNDLE_MALFORMED'));
+  // 1.3 rules 9 and 10: white space and whole-string ASCII patterns
+  for (const [label, name, code] of [
+    ['U+200B', '\u200b', 'FORMAT_OK'], ['U+0000', '\u0000', 'FORMAT_OK'], ['U+180E', '\u180e', 'FORMAT_OK'],
+    ['U+FEFF', '\ufeff', 'FORMAT_OK'], ['U+3000', '\u3000', 'CREDENTIAL_MALFORMED'], ['""', '', 'CREDENTIAL_MALFORMED'],
+    ['U+001C', '\u001c', 'CREDENTIAL_MALFORMED'], ['U+0085', '\u0085', 'CREDENTIAL_MALFORMED'], ['U+205F U+202F', '\u205f\u202f', 'CREDENTIAL_MALFORMED'],
+  ]) {
+    await run(`issuer.name ${label}`, mutate((b) => (b.credential.issuer.name = name)), code === 'FORMAT_OK' ? TAMPERED('INVALID_SIGNATURE') : formatFail(code));
+  }
+  const setUrl = (u) => mutate((b) => b.credential.credentialStatus.forEach((e) => ((e.statusListCredential = u), (e.id = `${u}#${e.statusListIndex}`))));
+  await run('status URL http://x', setUrl('http://x'), TAMPERED('INVALID_SIGNATURE'));
+  await run('status URL with U+200B', setUrl('http://x\u200by'), TAMPERED('INVALID_SIGNATURE'));
+  await run('status URL with U+3000', setUrl('http://x\u3000y'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status URL with U+001F', setUrl('http://x\u001fy'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status URL http://', setUrl('http://'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status URL HTTP://x', setUrl('HTTP://x'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status URL with #', setUrl('http://x#y'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status URL with a final newline', setUrl('http://x\n'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('agency IRI with a final newline', mutate((b) => (b.credential.issuer.agency += '\n')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('type name with a final newline', mutate((b) => (b.credential.type[1] += '\n')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('id with a final newline', mutate((b) => (b.credential.id += '\n')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom in Arabic-Indic digits', mutate((b) => (b.credential.validFrom = '\u0662\u0660\u0662\u0666-12-07T13:20:24Z')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom with a full-width digit', mutate((b) => (b.credential.validFrom = '2026-12-0\uff17T13:20:24Z')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status index in Arabic-Indic digits', mutate((b) => b.credential.credentialStatus.forEach((e) => ((e.statusListIndex = '\u0661'), delete e.id))), formatFail('CREDENTIAL_MALFORMED'));
+  // 3.4: dates, and years 1-9999 after 24:00 and the zone (rule 6)
+  const setFrom = (v) => mutate((b) => (b.credential.validFrom = v));
+  const setCreated = (v) => mutate((b) => (b.credential.proof.created = v));
+  await run('validFrom 9999-12-31T24:00:00Z (year 10000)', setFrom('9999-12-31T24:00:00Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom 9999-12-31T23:59:59.9999999Z', setFrom('9999-12-31T23:59:59.9999999Z'), ['INVALID', 'FORMAT_OK', 'INVALID_SIGNATURE', 'DIGEST_MISMATCH', S, S, 'NOT_YET_VALID']);
+  await run('validFrom 2026-12-06T24:00:00.000Z', setFrom('2026-12-06T24:00:00.000Z'), TAMPERED('INVALID_SIGNATURE'));
+  await run('validFrom 2026-12-06T24:00:00.Z', setFrom('2026-12-06T24:00:00.Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom 2026-12-06T24:00:00.001Z', setFrom('2026-12-06T24:00:00.001Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom 0001-01-01T00:00:00Z', setFrom('0001-01-01T00:00:00Z'), TAMPERED('INVALID_SIGNATURE'));
+  await run('validFrom -2026-12-07T13:20:24Z', setFrom('-2026-12-07T13:20:24Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom 12026-12-07T13:20:24Z', setFrom('12026-12-07T13:20:24Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom +2026-12-07T13:20:24Z', setFrom('+2026-12-07T13:20:24Z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('validFrom 2026-12-07T13:20:24z', setFrom('2026-12-07T13:20:24z'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created 9999-12-31T24:00:00+01:00 (refused in every zone)', setCreated('9999-12-31T24:00:00+01:00'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created 9999-12-31T23:00:00-01:00 (year 10000 in UTC)', setCreated('9999-12-31T23:00:00-01:00'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created 9999-12-31T22:59:59-01:00', setCreated('9999-12-31T22:59:59-01:00'), TAMPERED('INVALID_SIGNATURE'));
+  await run('created 0001-01-01T00:00:00+14:00 (year 0 in UTC)', setCreated('0001-01-01T00:00:00+14:00'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created 0001-01-01T00:59:59+01:00', setCreated('0001-01-01T00:59:59+01:00'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created 0001-01-01T00:00:00-14:00', setCreated('0001-01-01T00:00:00-14:00'), TAMPERED('INVALID_SIGNATURE'));
+  await run('created +14:01', setCreated('2026-12-08T03:21:24+14:01'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created without zone', setCreated('2026-12-07T13:20:24'), formatFail('CREDENTIAL_MALFORMED'));
+  await run('created missing', mutate((b) => delete b.credential.proof.created), formatFail('CREDENTIAL_MALFORMED'));
+  // 3.5: status entries
+  const entries = (fn) => mutate((b) => b.credential.credentialStatus.forEach(fn));
+  await run('status entries without id', entries((e) => delete e.id), TAMPERED('INVALID_SIGNATURE'));
+  await run('one status entry without id', mutate((b) => delete b.credential.credentialStatus[1].id), TAMPERED('INVALID_SIGNATURE'));
+  await run('status id null', mutate((b) => (b.credential.credentialStatus[1].id = null)), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status index of 15 digits', entries((e) => ((e.statusListIndex = '999999999999999'), (e.id = `${e.statusListCredential}#999999999999999`))), TAMPERED('INVALID_SIGNATURE'));
+  await run('status index of 16 digits', entries((e) => ((e.statusListIndex = '1000000000000000'), delete e.id)), formatFail('CREDENTIAL_MALFORMED'));
+  await run('status indexes differ', mutate((b) => ((b.credential.credentialStatus[1].statusListIndex = '2'), delete b.credential.credentialStatus[1].id)), formatFail('CREDENTIAL_MALFORMED'));
+  await run('three status entries', mutate((b) => b.credential.credentialStatus.push({ type: 'X' })), formatFail('CREDENTIAL_MALFORMED'));
+  const statusSize = (lit) => Buffer.from(text.replaceAll('"statusPurpose": "revocation"', `"statusPurpose": "revocation", "statusSize": ${lit}`));
+  for (const lit of ['1', '1.0', '1e0', 'true', '10e-1']) await run(`statusSize ${lit}`, statusSize(lit), TAMPERED('INVALID_SIGNATURE'));
+  for (const lit of ['2', '0', '"1"', 'null', 'false', '[1]', '-1']) await run(`statusSize ${lit}`, statusSize(lit), formatFail('CREDENTIAL_MALFORMED'));
+  // 3.8: a typed bundle turned generic (the signature then fails) and generic rules
+  const generic = (fn) => mutate((b) => ((b.credential.type[1] = 'GenericCredential'), fn(b.credential)));
+  await run('type[1] GenericCredential', generic(() => {}), TAMPERED('INVALID_SIGNATURE'));
+  await run('generic: URL id, more contexts and types, two subjects, +08:00, another status object', generic((c) => {
+    c.id = 'https://example.org/credentials/1';
+    c['@context'].push('https://www.w3.org/ns/credentials/examples/v2', { ex: 'https://example.org/#' });
+    c.type.push('ExampleCredential', 'https://example.org/T');
+    c.credentialSubject = [c.credentialSubject, { ex: 1 }];
+    c.validFrom = '2026-12-07T21:20:24+08:00';
+    c.credentialStatus.unshift({ type: ['ExampleStatus'] });
+  }), TAMPERED('INVALID_SIGNATURE'));
+  await run('generic: a third type repeated', generic((c) => c.type.push('X', 'X')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('generic: a context number', generic((c) => c['@context'].push(1)), formatFail('CREDENTIAL_MALFORMED'));
+  await run('generic: an empty subject array', generic((c) => (c.credentialSubject = [])), formatFail('CREDENTIAL_MALFORMED'));
+  await run('generic: a status object typed ["BitstringStatusListEntry"]', generic((c) => c.credentialStatus.push({ type: ['BitstringStatusListEntry'] })), formatFail('CREDENTIAL_MALFORMED'));
+  await run('generic: validFrom 0001-01-01T00:00:00+01:00', generic((c) => (c.validFrom = '0001-01-01T00:00:00+01:00')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('generic: the key still a did:key', generic((c) => (c.issuer.id = 'https://example.org/issuer')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('typed: three types', mutate((b) => b.credential.type.push('ExampleCredential')), formatFail('CREDENTIAL_MALFORMED'));
+  await run('typed: type[1] GenericCredential in third place only', mutate((b) => b.credential.type.push('GenericCredential')), formatFail('CREDENTIAL_MALFORMED'));
+  // 4.2 step 7: the proof's @context, equality of JSON values (CONTEXT_MISMATCH or then INVALID_SIGNATURE)
+  const proofCtx = (v) => mutate((b) => (b.credential.proof['@context'] = v));
+  await run('proof @context null', proofCtx(null), TAMPERED('CONTEXT_MISMATCH'));
+  await run('proof @context []', proofCtx([]), TAMPERED('INVALID_SIGNATURE'));
+  await run('proof @context a string, a prefix', proofCtx('https://www.w3.org/ns/credentials/v2'), TAMPERED('INVALID_SIGNATURE'));
+  await run('proof @context [true]', proofCtx([true]), TAMPERED('CONTEXT_MISMATCH'));
+  await run('proof @context an object', proofCtx({}), TAMPERED('CONTEXT_MISMATCH'));
+  await run('proof @context 1', proofCtx(1), TAMPERED('CONTEXT_MISMATCH'));
+  await run('proof @context longer than the document\'s', proofCtx(['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/undefined-terms/v2', 'https://example.org/c']), TAMPERED('CONTEXT_MISMATCH'));
+  const ctxGen = (docExtra, proofExtra) => generic((c) => {
+    c['@context'].push(docExtra);
+    c.proof['@context'] = [...c['@context'].slice(0, 2), proofExtra];
+  });
+  await run('generic: proof @context {"x": true} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: true }), TAMPERED('INVALID_SIGNATURE'));
+  await run('generic: proof @context {"x": 2} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: 2 }), TAMPERED('CONTEXT_MISMATCH'));
+  await run('generic: proof @context {"x": "1"} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: '1' }), TAMPERED('CONTEXT_MISMATCH'));
+  await run('generic: proof @context {"x": false} where the document has {"x": null}', ctxGen({ x: null }, { x: false }), TAMPERED('CONTEXT_MISMATCH'));
+
   // fail closed: chain errors
   const deadRpc = new RpcClient('http://127.0.0.1:9/', { timeoutMs: 3000 });
   await run('node unreachable', validBytes, ['ERROR', 'FORMAT_OK', 'SIGNATURE_VALID', 'CHAIN_UNAVAILABLE', S, S, 'WITHIN_VALIDITY'], { ...opts, rpcFor: () => deadRpc });
@@ -390,4 +753,129 @@ async function negativeCases(validBytes, opts, { chainId }) {
   eq('weak: Y8b with sign bit', weakKeyReason(le('0xc7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa')) !== null, true);
   eq('weak: y = p (non-canonical)', weakKeyReason(le('0xedffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')) !== null, true);
   eq('weak: y = 2 is not on the curve', weakKeyReason(le('0x02' + '00'.repeat(31))), 'not a point of the curve');
+}
+
+// ---- a broken or dishonest node (6.2 rule 4, 10.1 rule 2, 10.2, 10.3): the stub answers otherwise ----
+
+async function chainCases(validBytes, opts, state, { chainId, valid }) {
+  const S = 'SKIPPED';
+  const ok = ['FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'];
+  const sel = (sig) => toHex(selector(sig));
+  const word = (n) => BigInt(n).toString(16).padStart(64, '0');
+  const str = (hexBytes) => word(hexBytes.length / 2) + hexBytes.padEnd(Math.ceil(hexBytes.length / 64) * 64, '0');
+  const agencyInfo = (codeHex, nameHex, active = 1, { off0, off1 } = {}) => {
+    const a = str(codeHex);
+    return '0x' + word(off0 ?? 0x60) + word(off1 ?? 0x60 + a.length / 2) + word(active) + a + str(nameHex);
+  };
+  const nameHex = Buffer.from('Some Agency').toString('hex');
+  const ANCHOR = 'anchorOf(bytes32,bytes32)', INFO = 'agencyInfo(bytes32)', KEY = 'keyOf(bytes32,bytes32)';
+  const PERM = 'isPermitted(bytes32,bytes32)', ROOT = 'rootStatusOf(bytes32,bytes32)', STATUS = 'statusOf(bytes32,bytes32)';
+  const run = async (label, replies, expected, { logHas, logLacks } = {}) => {
+    // replies: {"eth_chainId" | <view signature>: reply object, or a function of the default result}
+    state.log = [];
+    state.override = (method, params) => {
+      if (method === 'eth_chainId' && replies.eth_chainId) return replies.eth_chainId;
+      if (method !== 'eth_call') return undefined;
+      for (const [sig, reply] of Object.entries(replies)) {
+        if (sig !== 'eth_chainId' && params[0].data.startsWith(sel(sig))) return reply;
+      }
+      return undefined;
+    };
+    let r;
+    try {
+      r = await verifyBundle(validBytes, opts);
+    } finally {
+      state.override = null;
+    }
+    eq(`node: ${label}`, [r.verdict, ...r.checks.map((c) => c.code)], expected);
+    for (const sig of logHas || []) eq(`node: ${label}: reads ${sig}`, state.log.includes(`eth_call:${sel(sig)}`), true);
+    for (const sig of logLacks || []) eq(`node: ${label}: does not read ${sig}`, state.log.includes(`eth_call:${sel(sig)}`), false);
+    return r;
+  };
+  const res = (result) => ({ result });
+  const rpcError = { error: { code: 3, message: 'execution reverted' } };
+  const CU_ANCHOR = ['ERROR', 'FORMAT_OK', 'SIGNATURE_VALID', 'CHAIN_UNAVAILABLE', S, S, 'WITHIN_VALIDITY'];
+  const CU_ISSUER = ['ERROR', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'CHAIN_UNAVAILABLE', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'];
+  const CU_STATUS = ['ERROR', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'CHAIN_UNAVAILABLE', 'WITHIN_VALIDITY'];
+  const anchorRes = valid.anchorOf.result;
+
+  // 10.1 rule 2: the chain id
+  await run('eth_chainId of another chain', { eth_chainId: res('0x1') }, CU_ANCHOR, { logLacks: [ANCHOR] });
+  await run('eth_chainId an error', { eth_chainId: rpcError }, CU_ANCHOR);
+  await run('eth_chainId not a quantity', { eth_chainId: res('0x') }, CU_ANCHOR);
+  await run('eth_chainId as a number', { eth_chainId: res(Number(chainId)) }, CU_ANCHOR);
+  let n = 0;
+  state.log = [];
+  state.override = (method) => (method === 'eth_chainId' && ++n >= 2 ? res('0x1') : undefined);
+  {
+    // eth_chainId is asked before every read: a node that changes chain after the first read is caught
+    const r = await verifyBundle(validBytes, opts);
+    state.override = null;
+    eq('node: another chain id from the second read on: issuer and status fail closed', [r.verdict, ...r.checks.map((c) => c.code)],
+      ['ERROR', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'CHAIN_UNAVAILABLE', 'CHAIN_UNAVAILABLE', 'WITHIN_VALIDITY']);
+  }
+  // 6.2 rule 4.1: the hex text
+  await run('anchorOf in upper-case hex digits', { [ANCHOR]: res('0x' + anchorRes.slice(2).toUpperCase()) }, ['VALID', ...ok]);
+  await run('anchorOf without 0x (refused here: fail closed)', { [ANCHOR]: res(anchorRes.slice(2)) }, CU_ANCHOR);
+  await run('anchorOf with an odd number of digits (refused here)', { [ANCHOR]: res('0x' + anchorRes.slice(3)) }, CU_ANCHOR);
+  await run('anchorOf not hex', { [ANCHOR]: res('0x' + 'zz'.repeat(96)) }, CU_ANCHOR);
+  await run('anchorOf result null', { [ANCHOR]: res(null) }, CU_ANCHOR);
+  await run('anchorOf result a number', { [ANCHOR]: res(1) }, CU_ANCHOR);
+  await run('anchorOf a revert', { [ANCHOR]: rpcError }, CU_ANCHOR);
+  // 6.2 rule 4.2: static tuples
+  await run('anchorOf empty (no contract)', { [ANCHOR]: res('0x') }, CU_ANCHOR);
+  await run('anchorOf 64 bytes', { [ANCHOR]: res(anchorRes.slice(0, 2 + 128)) }, CU_ANCHOR);
+  await run('anchorOf with 32 bytes more (refused here)', { [ANCHOR]: res(anchorRes + word(0)) }, CU_ANCHOR);
+  await run('anchorOf uint64 with a high byte', { [ANCHOR]: res('0x01' + anchorRes.slice(4)) }, CU_ANCHOR);
+  await run('anchorOf blockNumber 0, timestamp and count not', { [ANCHOR]: res('0x' + word(1796649624) + word(0) + word(6)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ROOT_NOT_ANCHORED', S, S, 'WITHIN_VALIDITY']);
+  await run('anchorOf timestamp 0, block 1: t = 0, the key is not yet valid', { [ANCHOR]: res('0x' + word(0) + word(1) + word(0)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'KEY_NOT_YET_VALID', 'STATUS_ACTIVE', 'WITHIN_VALIDITY']);
+  await run('isPermitted bool 2', { [PERM]: res('0x' + word(2)) }, CU_ISSUER);
+  await run('isPermitted false', { [PERM]: res('0x' + word(0)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'TYPE_NOT_PERMITTED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY']);
+  await run('keyOf 65 bytes (refused here)', { [KEY]: res(valid.keyOf.result + '00') }, CU_ISSUER);
+  await run('statusOf state 256 (a uint8 with a high byte)', { [STATUS]: res('0x' + word(256) + word(0) + word(0)) }, CU_STATUS);
+  await run('statusOf state 3', { [STATUS]: res('0x' + word(3) + word(0) + word(0)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'UNKNOWN_STATE', 'WITHIN_VALIDITY']);
+  await run('rootStatusOf state 1', { [ROOT]: res('0x' + word(1) + word(5) + word(7)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'BATCH_SUSPENDED', 'WITHIN_VALIDITY']);
+  await run('rootStatusOf state 2 and statusOf state 1: the batch first', { [ROOT]: res('0x' + word(2) + word(1) + word(7)), [STATUS]: res('0x' + word(1) + word(1) + word(7)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'BATCH_REVOKED', 'WITHIN_VALIDITY']);
+  await run('statusOf reason 200 and since far ahead (shown, never judged)', { [STATUS]: res('0x' + word(2) + word(200) + word(2n ** 64n - 1n)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'REVOKED', 'WITHIN_VALIDITY']);
+  // 6.2 rule 4.3: agencyInfo
+  const code = Buffer.from('demo-zj-university').toString('hex');
+  await run('agencyInfo canonical, rebuilt', { [INFO]: res(agencyInfo(code, nameHex)) }, ['VALID', ...ok]);
+  await run('agencyInfo code "" (not registered)', { [INFO]: res(agencyInfo('', '')) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'AGENCY_NOT_REGISTERED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'], { logLacks: [KEY, PERM] });
+  await run('agencyInfo another code (not compared, 10.3 check 4)', { [INFO]: res(agencyInfo(Buffer.from('someone-else').toString('hex'), nameHex)) }, ['VALID', ...ok]);
+  await run('agencyInfo code U+FEFF (a well-formed, non-empty string)', { [INFO]: res(agencyInfo('efbbbf', nameHex)) }, ['VALID', ...ok]);
+  await run('agencyInfo code U+0000', { [INFO]: res(agencyInfo('00', nameHex)) }, ['VALID', ...ok]);
+  await run('agencyInfo inactive (not considered)', { [INFO]: res(agencyInfo(code, nameHex, 0)) }, ['VALID', ...ok]);
+  await run('agencyInfo active 2', { [INFO]: res(agencyInfo(code, nameHex, 2)) }, CU_ISSUER);
+  await run('agencyInfo code not UTF-8', { [INFO]: res(agencyInfo('ff', nameHex)) }, CU_ISSUER, { logLacks: [KEY] });
+  await run('agencyInfo name overlong UTF-8', { [INFO]: res(agencyInfo(code, 'c080')) }, CU_ISSUER);
+  await run('agencyInfo name an encoded surrogate', { [INFO]: res(agencyInfo(code, 'eda080')) }, CU_ISSUER);
+  await run('agencyInfo non-zero padding', { [INFO]: res(agencyInfo(code, nameHex).slice(0, -2) + '01') }, CU_ISSUER);
+  await run('agencyInfo offset inside the head', { [INFO]: res(agencyInfo(code, nameHex, 1, { off0: 0x40 })) }, CU_ISSUER);
+  await run('agencyInfo offset past the end', { [INFO]: res(agencyInfo(code, nameHex, 1, { off1: 0x1000 })) }, CU_ISSUER);
+  await run('agencyInfo length past the end', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1) + word(2n ** 63n)) }, CU_ISSUER);
+  await run('agencyInfo bytes after the strings (refused here)', { [INFO]: res(agencyInfo(code, nameHex) + word(0)) }, CU_ISSUER);
+  await run('agencyInfo name before code (refused here)', { [INFO]: res('0x' + word(0xa0) + word(0x60) + word(1) + str(nameHex) + str(code)) }, CU_ISSUER);
+  await run('agencyInfo 95 bytes', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1).slice(2)) }, CU_ISSUER);
+  // 10.2: reads inside a check
+  await run('agencyInfo fails: nothing more is read', { [INFO]: rpcError }, CU_ISSUER, { logLacks: [KEY, PERM] });
+  await run('keyOf fails: isPermitted is not read', { [KEY]: rpcError }, CU_ISSUER, { logLacks: [PERM] });
+  await run('keyOf unregistered, isPermitted fails: the key is not judged', { [KEY]: res('0x' + word(0) + word(0)), [PERM]: rpcError }, CU_ISSUER);
+  await run('keyOf revoked, isPermitted empty: ERROR', { [KEY]: res('0x' + word(1) + word(2)), [PERM]: res('0x') }, CU_ISSUER);
+  await run('rootStatusOf revoked, statusOf fails: ERROR, not BATCH_REVOKED', { [ROOT]: res('0x' + word(2) + word(0) + word(1)), [STATUS]: rpcError }, CU_STATUS);
+  await run('rootStatusOf fails: statusOf is not read', { [ROOT]: rpcError }, CU_STATUS, { logLacks: [STATUS] });
+  await run('statusOf fails, the key revoked: INVALID beats ERROR (10.4)', { [KEY]: res('0x' + word(1) + word(2)), [STATUS]: rpcError },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'KEY_REVOKED', 'CHAIN_UNAVAILABLE', 'WITHIN_VALIDITY']);
+  // 10.6: the on-chain name is given once agencyInfo was read, even when a later read failed
+  const r = await run('keyOf fails after agencyInfo', { [KEY]: rpcError }, CU_ISSUER);
+  eq('node: keyOf fails after agencyInfo: the report names the agency', r.credential.issuer.agency.name, '浙江示范大学 Zhejiang Demo University');
+  const r2 = await run('agencyInfo fails: no name', { [INFO]: rpcError }, CU_ISSUER);
+  eq('node: agencyInfo fails: agency.name null', r2.credential.issuer.agency.name, null);
 }

@@ -5,7 +5,8 @@
 //                   [--detail] FILE...            (FILE "-" reads standard input)
 //   node verify.mjs --self-test [--examples DIR]
 //
-// Prints one JSON line per file: {"file", "verdict", "checks": [{"name", "status", "code"}]}.
+// Prints one JSON line per file: {"file", "verdict", "checks": [{"name", "status", "code"}], "credential"}
+// ("credential" as protocol.md 10.6 has it: {} unless format passed).
 // Exit status: 0 all VALID; 1 some INVALID; 2 some ERROR (and none INVALID); 64 usage error.
 
 import { readFileSync } from 'node:fs';
@@ -89,7 +90,7 @@ async function main(argv) {
     const checks = report.checks.map(({ name, status, code, detail: d }) =>
       detail && d ? { name, status, code, detail: d } : { name, status, code },
     );
-    process.stdout.write(JSON.stringify({ file, verdict: report.verdict, checks }) + '\n');
+    process.stdout.write(JSON.stringify({ file, verdict: report.verdict, checks, credential: report.credential }) + '\n');
     const rank = { VALID: 0, ERROR: 2, INVALID: 3 }[report.verdict];
     worst = Math.max(worst, rank);
   }

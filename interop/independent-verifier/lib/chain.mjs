@@ -1,4 +1,4 @@
-// The read interface of protocol.md 6.2: selectors, calldata, strict decoding, raw JSON-RPC eth_call.
+// The read interface of protocol.md 6.2: selectors, calldata, strict decoding (6.2 rule 4), raw JSON-RPC.
 
 import { keccak256, utf8, toHex, fromHex, concat } from './codec.mjs';
 
@@ -69,57 +69,74 @@ function decodeWord(w, type) {
   throw new Error(`type ${type}`);
 }
 
-/** Strict decoding of a static tuple: exactly one word per value (6.2 ABI rules 2 and 4). */
-export function decodeStatic(resultHex, types) {
-  let bytes;
-  try {
-    bytes = fromHex(resultHex);
-  } catch {
-    throw new ChainError('answer is not hex');
+/**
+ * The hex text of an eth_call answer (6.2 rule 4.1): `0x` and an even number of hex digits of either
+ * case. The spellings the repository's reader also takes (no `0x`, an odd number of digits) are
+ * refused here, as the rule allows (fail closed).
+ */
+function answerBytes(resultHex) {
+  if (typeof resultHex !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(resultHex)) {
+    throw new ChainError('answer is not 0x-prefixed hex of whole bytes');
   }
+  return fromHex(resultHex);
+}
+
+/**
+ * Strict decoding of a static tuple (6.2 rule 4.2): fewer bytes than the tuple, non-zero high bytes
+ * of a uintN word, a bool other than 0 or 1 fail. Bytes after the tuple (which the repository's
+ * reader ignores) are refused here, as the rule allows.
+ */
+export function decodeStatic(resultHex, types) {
+  const bytes = answerBytes(resultHex);
   if (bytes.length === 0) throw new ChainError('empty answer (no contract at the address?)');
-  if (bytes.length !== 32 * types.length) {
-    throw new ChainError(`answer of ${bytes.length} bytes, expected ${32 * types.length}`);
+  if (bytes.length < 32 * types.length) {
+    throw new ChainError(`answer of ${bytes.length} bytes, shorter than the ${32 * types.length} of the tuple`);
+  }
+  if (bytes.length > 32 * types.length) {
+    throw new ChainError(`answer of ${bytes.length} bytes, longer than the ${32 * types.length} of the tuple`);
   }
   return types.map((t, k) => decodeWord(bytes.slice(32 * k, 32 * k + 32), t));
 }
 
 const pad32 = (n) => Math.ceil(n / 32) * 32;
 
-/** Strict decoding of agencyInfo's (string, string, bool), in its canonical layout (6.2 ABI rule 3). */
+/**
+ * Strict decoding of agencyInfo's (string code, string name, bool active) (6.2 rule 4.3). The rule's
+ * MUSTs: offsets within 96 <= offset < length, a length word, n bytes and zero padding present, the
+ * padding zero, the bytes well-formed UTF-8 (any well-formed string, U+FEFF and U+0000 included, is
+ * taken as it is), the bool 0 or 1. Beyond them this reader accepts only the canonical layout (offsets
+ * 0x60 and 0x60 + 32 + ceil32(len(code)), nothing between or after the strings), as the rule allows.
+ */
 export function decodeAgencyInfo(resultHex) {
-  let bytes;
-  try {
-    bytes = fromHex(resultHex);
-  } catch {
-    throw new ChainError('answer is not hex');
-  }
+  const bytes = answerBytes(resultHex);
   if (bytes.length === 0) throw new ChainError('empty answer (no contract at the address?)');
-  if (bytes.length < 96) throw new ChainError('answer too short');
-  const off0 = decodeWord(bytes.slice(0, 32), 'uint64');
-  const off1 = decodeWord(bytes.slice(32, 64), 'uint64');
+  if (bytes.length < 96) throw new ChainError('answer shorter than its three head words');
+  const off0 = BigInt(toHex(bytes.slice(0, 32)));
+  const off1 = BigInt(toHex(bytes.slice(32, 64)));
   const active = decodeWord(bytes.slice(64, 96), 'bool');
   const readString = (offset) => {
+    if (offset < 96n || offset >= BigInt(bytes.length)) throw new ChainError('string offset out of range');
     const o = Number(offset);
-    if (o + 32 > bytes.length) throw new ChainError('string offset out of range');
-    const len = Number(decodeWord(bytes.slice(o, o + 32), 'uint64'));
-    const end = o + 32 + pad32(len);
-    if (end > bytes.length) throw new ChainError('string out of range');
-    const body = bytes.slice(o + 32, o + 32 + len);
-    if (!bytes.slice(o + 32 + len, end).every((b) => b === 0)) throw new ChainError('non-zero string padding');
+    if (o + 32 > bytes.length) throw new ChainError('string length word out of range');
+    const len = BigInt(toHex(bytes.slice(o, o + 32)));
+    if (BigInt(o + 32) + len > BigInt(bytes.length)) throw new ChainError('string out of range');
+    const n = Number(len);
+    const end = o + 32 + pad32(n);
+    if (end > bytes.length) throw new ChainError('string padding out of range');
+    if (!bytes.slice(o + 32 + n, end).every((b) => b === 0)) throw new ChainError('non-zero string padding');
     let s;
     try {
-      s = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      s = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.slice(o + 32, o + 32 + n));
     } catch {
-      throw new ChainError('string is not UTF-8');
+      throw new ChainError('string is not well-formed UTF-8');
     }
     return { s, end };
   };
-  if (off0 !== 0x60n) throw new ChainError('unexpected offset of code');
   const code = readString(off0);
-  if (off1 !== BigInt(code.end)) throw new ChainError('unexpected offset of name');
   const name = readString(off1);
-  if (name.end !== bytes.length) throw new ChainError('trailing bytes in answer');
+  if (off0 !== 0x60n) throw new ChainError('non-canonical encoding: offset of code is not 0x60');
+  if (off1 !== BigInt(code.end)) throw new ChainError('non-canonical encoding: name does not follow code');
+  if (name.end !== bytes.length) throw new ChainError('non-canonical encoding: bytes after the strings');
   return { code: code.s, name: name.s, active };
 }
 
@@ -157,15 +174,14 @@ export class RpcClient {
     if (body.error !== undefined && body.error !== null) {
       throw new ChainError(`${method}: ${JSON.stringify(body.error).slice(0, 300)}`);
     }
-    if (typeof body.result !== 'string' || !/^0x[0-9a-fA-F]*$/.test(body.result)) {
-      throw new ChainError(`${method}: result is not hex`);
-    }
+    if (typeof body.result !== 'string') throw new ChainError(`${method}: result is not a string`);
     return body.result;
   }
 
+  /** eth_chainId as a JSON-RPC quantity: 0x and at least one hex digit (either case). */
   async chainId() {
     const r = await this.request('eth_chainId', []);
-    if (r === '0x') throw new ChainError('eth_chainId: empty');
+    if (!/^0x[0-9a-fA-F]+$/.test(r)) throw new ChainError(`eth_chainId: not a quantity: ${JSON.stringify(r).slice(0, 80)}`);
     return BigInt(r);
   }
 
@@ -175,23 +191,24 @@ export class RpcClient {
 }
 
 /**
- * The chain reader of one trusted deployment. Checks the node's chain id before the first read
- * (10.1 rule 1); every failure is a ChainError, which the checks turn into CHAIN_UNAVAILABLE.
+ * The chain reader of one trusted deployment; every failure is a ChainError, which the checks turn
+ * into CHAIN_UNAVAILABLE. protocol.md 10.1 rule 2: the endpoint's eth_chainId must be asked before the
+ * first read over each connection, and again whenever the verifier connects again. Over HTTP a
+ * JSON-RPC client does not see its connections (fetch pools and reopens sockets as it likes), so
+ * this reader takes the "every read" option the rule allows: eth_chainId is asked, and compared,
+ * immediately before every eth_call.
  */
 export class DeploymentReader {
   constructor(rpc, root) {
     this.rpc = rpc;
     this.root = root; // {chainId, ledger, registry} (addresses 0x + 40 lower-case hex)
-    this.chainChecked = false;
   }
 
   async ensureChain() {
-    if (this.chainChecked) return;
     const id = await this.rpc.chainId();
     if (id !== this.root.chainId) {
       throw new ChainError(`the node is on chain ${id}, the trust root on chain ${this.root.chainId}`);
     }
-    this.chainChecked = true;
   }
 
   async view(signature, args) {

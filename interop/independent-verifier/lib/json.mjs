@@ -12,7 +12,8 @@ export class JNum {
   constructor(raw) {
     this.raw = raw;
     this.value = Number(raw); // correctly rounded; a literal too large becomes +/-Infinity
-    // "an integer" (protocol.md 1.3 rule 8): a number token without fraction or exponent
+    // "an integer" (protocol.md 1.3 rule 8): a number token without fraction or exponent, of any
+    // length, whose value is the exact integer it writes (-0 is 0)
     this.isIntegerToken = /^-?(0|[1-9][0-9]*)$/.test(raw);
   }
   bigint() {
@@ -198,11 +199,16 @@ export const isArray = (v) => Array.isArray(v);
 export const isString = (v) => typeof v === 'string';
 export const isNumber = (v) => v instanceof JNum;
 
-/** Deep equality of two values of the model (numbers by their double, as a JSON processor would). */
+/**
+ * Equality of two JSON values as protocol.md 4.2 step 7 defines it for the proof's @context: strings
+ * by code points; arrays by length and elements in order; objects by member names and values (order
+ * does not matter); null equals only null; numbers and booleans by numeric value, true counting as 1
+ * and false as 0 (so 1, 1.0, 1e0 and true are equal); a string never equals a number.
+ */
 export function deepEqual(a, b) {
-  if (a instanceof JNum || b instanceof JNum) {
-    return a instanceof JNum && b instanceof JNum && a.value === b.value;
-  }
+  const numeric = (x) => (x instanceof JNum ? x.value : typeof x === 'boolean' ? (x ? 1 : 0) : undefined);
+  const na = numeric(a), nb = numeric(b);
+  if (na !== undefined || nb !== undefined) return na !== undefined && nb !== undefined && na === nb;
   if (isArray(a) || isArray(b)) {
     return isArray(a) && isArray(b) && a.length === b.length && a.every((x, k) => deepEqual(x, b[k]));
   }
@@ -211,7 +217,7 @@ export function deepEqual(a, b) {
     for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
     return true;
   }
-  return a === b;
+  return a === b; // strings, null
 }
 
 /** Convert a plain JS value (from JSON.parse, or built in code) into the model. */

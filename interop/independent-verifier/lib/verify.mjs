@@ -6,7 +6,7 @@ import {
   sha256, keccak256, utf8, toHex, fromHex, concat, compareBytes, decodeDidKey, decodeMultibaseZ,
 } from './codec.mjs';
 import { weakKeyReason, verifyCofactorless } from './ed25519.mjs';
-import { parseDateTimeStamp } from './time.mjs';
+import { parseDateTimeStamp, formatSeconds } from './time.mjs';
 import { parseBundle, checkCredential, FormatError } from './format.mjs';
 import { ChainError, DeploymentReader } from './chain.mjs';
 
@@ -30,8 +30,12 @@ class ProofFailure extends Error {
 const without = (map, key) => new Map([...map].filter(([k]) => k !== key));
 const asList = (x) => (isArray(x) ? x : [x]);
 
-/** Verify an eddsa-jcs-2022 proof (4.2). Returns {key, hashData} or throws ProofFailure. */
-export function verifyProof(C) {
+/**
+ * Verify an eddsa-jcs-2022 proof (4.2 steps 1-10). Returns {key, hashData, …} or throws ProofFailure.
+ * `resolvedKey` (32 bytes) is for the W3C vectors whose verification method is a URL this protocol
+ * does not resolve (12.2): the key is then taken as given, and step 4 only requires a string.
+ */
+export function verifyProof(C, { resolvedKey } = {}) {
   // 1
   if (!C.has('proof')) throw new ProofFailure('PROOF_MISSING');
   const P = C.get('proof');
@@ -41,7 +45,7 @@ export function verifyProof(C) {
   if (P.get('type') !== 'DataIntegrityProof') throw new ProofFailure('WRONG_PROOF_TYPE');
   if (P.get('cryptosuite') !== 'eddsa-jcs-2022') throw new ProofFailure('WRONG_CRYPTOSUITE');
   if (P.get('proofPurpose') !== 'assertionMethod') throw new ProofFailure('WRONG_PROOF_PURPOSE');
-  // 3
+  // 3: a dateTimeStamp, any zone, within years 1-9999 (3.4 rule 6)
   if (P.has('created')) {
     try {
       parseDateTimeStamp(P.get('created'));
@@ -52,13 +56,18 @@ export function verifyProof(C) {
   // 4
   const vm = P.get('verificationMethod');
   if (!isString(vm)) throw new ProofFailure('INVALID_VERIFICATION_METHOD');
-  if (!vm.startsWith('did:key:')) throw new ProofFailure('INVALID_VERIFICATION_METHOD', 'not a did:key');
-  const hash = vm.indexOf('#');
-  if (hash < 0) throw new ProofFailure('INVALID_VERIFICATION_METHOD', 'no fragment');
-  const did = vm.slice(0, hash);
-  const fragment = vm.slice(hash + 1);
-  const key = decodeDidKey(did);
-  if (!key || fragment !== did.slice('did:key:'.length)) throw new ProofFailure('INVALID_VERIFICATION_METHOD');
+  let key;
+  if (resolvedKey) {
+    key = resolvedKey;
+  } else {
+    if (!vm.startsWith('did:key:')) throw new ProofFailure('INVALID_VERIFICATION_METHOD', 'not a did:key');
+    const hash = vm.indexOf('#'); // the first '#'
+    if (hash < 0) throw new ProofFailure('INVALID_VERIFICATION_METHOD', 'no fragment');
+    const did = vm.slice(0, hash);
+    const fragment = vm.slice(hash + 1);
+    key = decodeDidKey(did);
+    if (!key || fragment !== did.slice('did:key:'.length)) throw new ProofFailure('INVALID_VERIFICATION_METHOD');
+  }
   const weak = weakKeyReason(key);
   if (weak) throw new ProofFailure('WEAK_KEY', weak);
   // 5
@@ -67,7 +76,8 @@ export function verifyProof(C) {
   // 6
   const unsecured = without(C, 'proof');
   const options = without(P, 'proofValue');
-  // 7
+  // 7: present with any value (null included): `own` must start with `signed`, compared as JSON values
+  // (json.mjs deepEqual), then the proof's @context, exactly as written, replaces the document's
   if (options.has('@context')) {
     const own = C.has('@context') ? asList(C.get('@context')) : [];
     const signed = asList(options.get('@context'));
@@ -168,7 +178,11 @@ async function issuerCheck(ctx) {
     if (e instanceof ChainError) return ERROR('CHAIN_UNAVAILABLE', e.message);
     throw e;
   }
+  // registered exactly when `code` is not empty; the code is not compared with the credential's, and
+  // `active` is not considered (10.3 check 4 step 1)
   if (info.code === '') return INVALID('AGENCY_NOT_REGISTERED');
+  ctx.agencyName = info.name; // shown in the report (10.6), even when a later read fails
+  // keyOf, then isPermitted; a failed read is ERROR at once, nothing already read is judged (10.2)
   try {
     key = await r.keyOf(ctx.A, ctx.fields.key);
     permitted = await r.isPermitted(ctx.A, ctx.typeId);
@@ -186,6 +200,7 @@ async function issuerCheck(ctx) {
 }
 
 async function statusCheck(ctx) {
+  // rootStatusOf, then statusOf; a failed read is ERROR whatever the other said (10.2)
   let rootStatus, status;
   try {
     rootStatus = await ctx.reader.rootStatusOf(ctx.A, fromHex(ctx.bundle.anchor.root));
@@ -228,6 +243,23 @@ export function verdictOf(checks) {
   return 'INVALID';
 }
 
+/** The report's `credential` object (10.6): {} unless `format` passed. */
+function credentialSection(ctx, out) {
+  if (out.format.status !== 'VALID') return {};
+  const c = ctx.bundle.credential;
+  const issuer = c.get('issuer');
+  return {
+    id: c.get('id'),
+    type: ctx.fields.typeName,
+    issuer: {
+      id: issuer.get('id'),
+      name: issuer.get('name'),
+      agency: { code: ctx.fields.agencyCode, name: ctx.agencyName ?? null },
+    },
+    anchoredAt: out.anchor.status === 'VALID' ? formatSeconds(ctx.t) : null,
+  };
+}
+
 /**
  * Verify one bundle text (bytes).
  * options: {trustRoots: [{chainId, ledger, registry}], rpcFor: (root) => RpcClient, now: BigInt micros}
@@ -261,6 +293,6 @@ export async function verifyBundle(bytes, { trustRoots, rpcFor, now }) {
     out.validity = await guarded(() => validityCheck(ctx));
   }
   const checks = CHECK_NAMES.map((name) => ({ name, ...out[name] }));
-  return { verdict: verdictOf(checks), checks };
+  return { verdict: verdictOf(checks), checks, credential: credentialSection(ctx, out) };
 }
 

@@ -11,7 +11,7 @@
 //
 // The operator must be an unlocked account of the node (anvil's dev accounts are), registered as an
 // operator of agency CODE, whose signing key `pubkey` is registered and which may issue
-// DegreeCertificate (and not ResidenceCertificate).
+// DegreeCertificate and GenericCredential (and not ResidenceCertificate).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -265,6 +265,46 @@ async function run(args) {
   add('B1', 'odd-but-allowed-values', { edit: (t) => t.replace(/"id":"urn:uuid:([^"]+)"/, (m, u) => `"id":"urn:uuid:${u.toUpperCase()}"`).replace('"name":"独立验证 Independent Verifier Scenarios"', '"name":"\\ufeff"') }, expectValid());
   add('B1', 'status-entries-reversed', { edit: (t) => { const v = JSON.parse(t); v.credentialStatus.reverse(); return JSON.stringify(v); } }, expectValid());
 
+  // the rules the revision of protocol.md made precise, with valid signatures
+  const editJson = (fn) => ({ edit: (t) => { const v = JSON.parse(t); fn(v); return JSON.stringify(v); } });
+  add('B1', 'status-size-true', editJson((v) => v.credentialStatus.forEach((e) => (e.statusSize = true))), expectValid());
+  add('B1', 'status-size-1.0', { edit: (t) => t.replaceAll('"statusPurpose":', '"statusSize":1.0,"statusPurpose":') }, expectValid());
+  add('B1', 'status-entries-without-id', editJson((v) => v.credentialStatus.forEach((e) => delete e.id)), expectValid());
+  add('B1', 'status-index-15-digits', editJson((v) => v.credentialStatus.forEach((e) => {
+    e.statusListIndex = '999999999999999';
+    e.id = `${e.statusListCredential}#999999999999999`;
+  })), expectValid());
+  add('B1', 'jcs-long-literals', claims(`"a":0.${'0'.repeat(4999)}1,"b":1.${'0'.repeat(4998)}1,"c":123456789012345678e-10,"d":-0.0,"e":${'9'.repeat(300)}e-300`), expectValid());
+  add('B1', 'created-year-1-minus-14', { options: { created: '0001-01-01T00:00:00-14:00' } }, expectValid());
+  add('B1', 'created-9999-in-minus-01', { options: { created: '9999-12-31T22:59:59-01:00' } }, expectAt('issuer', 'CREATED_AFTER_ANCHOR'));
+  add('B1', 'valid-from-24h-fraction-zeros', { edit: (t) => t.replace('"validFrom":"2020-01-01T00:00:00Z"', '"validFrom":"2019-12-31T24:00:00.000Z"') }, expectValid());
+  // generic credentials (3.8): the agency is permitted GenericCredential
+  const G = { type: 'GenericCredential' };
+  add('B1', 'generic-minimal', { ...G }, expectValid());
+  add('B1', 'generic-full', { ...G, ...editJson((v) => {
+    v['@context'].push('https://www.w3.org/ns/credentials/examples/v2', { ex: 'https://example.org/vocab#', n: 1 });
+    v.id = 'https://example.org/credentials/independent-verifier';
+    v.type.push('ExampleCredential', 'https://example.org/types#Alumni');
+    v.validFrom = '2020-01-01T08:00:00+08:00';
+    v.validUntil = '9999-12-31T22:59:59-01:00';
+    v.name = 'A generic credential';
+    v.credentialSubject = [{ id: 'did:example:1', ex: 'one' }, { note: '第二 second' }];
+    v.credentialStatus.forEach((e) => delete e.id);
+    v.credentialStatus.splice(1, 0, { type: ['ExampleStatusEntry', 'https://example.org/T'], id: 'https://example.org/status/1' });
+    v.credentialStatus.push({ type: 'ExampleRefresh' });
+  }) }, expectValid());
+  add('B1', 'generic-proof-context-true-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1 })), options: { '@context': [...CTX, { n: true }] } }, expectValid());
+  add('B1', 'generic-proof-context-1e0-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1, m: [false] })), options: { '@context': [...CTX, { m: [0], n: 1e0 }] } }, expectValid());
+  add('B1', 'generic-proof-context-prefix', { ...G, ...editJson((v) => v['@context'].push('https://www.w3.org/ns/credentials/examples/v2')), options: { '@context': [...CTX] } }, expectValid());
+  add('B1', 'generic-proof-context-2-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1 })), options: { '@context': [...CTX, { n: 2 }] } }, {
+    verdict: 'INVALID',
+    codes: ['FORMAT_OK', 'CONTEXT_MISMATCH', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
+  });
+  add('B1', 'generic-not-yet-valid-in-plus-14', { ...G, edit: (t) => t.replace('"validFrom":"2020-01-01T00:00:00Z"', '"validFrom":"2999-01-01T00:00:00+14:00"') }, expectAt('validity', 'NOT_YET_VALID'));
+  add('B1', 'generic-expired-in-minus-05', { ...G, edit: (t) => t.replace('"validFrom":"2020-01-01T00:00:00Z"', '"validFrom":"2020-01-01T00:00:00-05:00","validUntil":"2021-01-01T00:00:00-05:00"') }, expectAt('validity', 'EXPIRED'));
+  add('B1', 'generic-revoked', { ...G }, expectAt('status', 'REVOKED'));
+  add('B1', 'generic-other-agency-key', { ...G, keyLabel: 'stranger' }, expectAt('issuer', 'KEY_NOT_REGISTERED'));
+
   // batch B2, anchored at T2 and then revoked as a whole (one credential also revoked on its own)
   add('B2', 'batch-revoked', {}, expectAt('status', 'BATCH_REVOKED'));
   add('B2', 'batch-revoked-and-revoked', {}, expectAt('status', 'BATCH_REVOKED'));
@@ -302,6 +342,7 @@ async function run(args) {
   };
   await chain.send(regAddr, call('revokeKey(bytes32,bytes32,uint64)', A, pubOf('compromised'), T1), { label: 'revokeKey' });
   await status('revoke(bytes32,bytes32,bytes32[],uint8)', 'revoked', 3);
+  await status('revoke(bytes32,bytes32,bytes32[],uint8)', 'generic-revoked', 6);
   await status('suspend(bytes32,bytes32,bytes32[],uint8)', 'suspended', 5);
   await status('suspend(bytes32,bytes32,bytes32[],uint8)', 'reinstated', 4);
   await status('reinstate(bytes32,bytes32,bytes32[],uint8)', 'reinstated', 4);
