@@ -35,14 +35,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from nacl.bindings import crypto_sign
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.exceptions import BadSignatureError
 
 from ledger import did_key
 from ledger.ed25519_checks import weak_key_reason
@@ -90,9 +86,15 @@ class WeakKeyError(ValueError):
 class PublicKey:
     """An Ed25519 public key (32 bytes), as named by a did:key. Constructing one refuses weak keys
     (small order, non-canonical, off the curve) with :class:`WeakKeyError`: every key CertLedger reads
-    — registration, key files, verification — becomes one of these first."""
+    — registration, key files, verification — becomes one of these first.
 
-    __slots__ = ("_raw", "_key", "_multibase")
+    Ed25519 goes through libsodium (PyNaCl), signing and verifying: 62 us per verification here
+    against 120 us through ``cryptography``'s OpenSSL (``bench/bench_verify.py`` prints both), which
+    is most of what a bundle's verification costs. libsodium's check is RFC 8032's cofactorless one
+    with a canonical S < L, like OpenSSL's, and it also refuses a signature whose R is a point of
+    small order (docs/protocol.md §4.6); a test compares the two libraries' verdicts."""
+
+    __slots__ = ("_raw", "_multibase")
 
     def __init__(self, raw: bytes) -> None:
         raw = bytes(raw)
@@ -102,7 +104,6 @@ class PublicKey:
         if weak is not None:
             raise WeakKeyError(f"not an acceptable Ed25519 public key: {weak}")
         self._raw = raw
-        self._key = Ed25519PublicKey.from_public_bytes(raw)
         self._multibase: str | None = None  # encoded on first use, then kept (keys are immutable)
 
     @classmethod
@@ -143,11 +144,16 @@ class PublicKey:
 
     def verify(self, signature: bytes, message: bytes) -> None:
         """Raise ``cryptography.exceptions.InvalidSignature`` unless valid."""
-        self._key.verify(signature, message)
+        if len(signature) != 64:
+            raise InvalidSignature("an Ed25519 signature is 64 bytes")
+        try:
+            crypto_sign_open(bytes(signature) + bytes(message), self._raw)  # a signed message is signature || message
+        except BadSignatureError:
+            raise InvalidSignature("the signature does not verify") from None
 
     def is_valid_signature(self, signature: bytes, message: bytes) -> bool:
         try:
-            self._key.verify(signature, message)
+            self.verify(signature, message)
         except InvalidSignature:
             return False
         return True
@@ -170,33 +176,28 @@ def _public_key_from_vm(vm: str) -> PublicKey:
 class SigningKey:
     """An Ed25519 private key; the secret never appears in ``repr`` or ``str``.
 
-    Signing goes through libsodium (PyNaCl): 23 us per signature here against 37 us through
-    ``cryptography``'s OpenSSL, and bulk issuance signs once per credential. Ed25519 signatures are
-    deterministic (RFC 8032), so both give the same bytes (tested)."""
+    Signing goes through libsodium (PyNaCl), as verifying does (:class:`PublicKey`): 23 us per
+    signature here against 37 us through OpenSSL, and bulk issuance signs once per credential.
+    Ed25519 signatures are deterministic (RFC 8032), so both give the same bytes (tested)."""
 
-    __slots__ = ("_key", "_public", "_sodium_secret")
+    __slots__ = ("_seed", "_public", "_sodium_secret")
 
-    def __init__(self, key: Ed25519PrivateKey) -> None:
-        if not isinstance(key, Ed25519PrivateKey):
-            raise TypeError("SigningKey wraps an Ed25519PrivateKey")
-        self._key = key
-        self._public = PublicKey(
-            key.public_key().public_bytes(
-                serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            )
-        )
-        self._sodium_secret = self.seed_bytes() + self._public.raw  # libsodium's secret key: seed || public
+    def __init__(self, seed: bytes) -> None:
+        seed = bytes(seed)
+        if len(seed) != 32:
+            raise ValueError(f"an Ed25519 private key seed is 32 bytes, got {len(seed)}")
+        public, self._sodium_secret = crypto_sign_seed_keypair(seed)  # libsodium's secret: seed || public
+        self._seed = seed
+        self._public = PublicKey(public)
 
     @classmethod
     def generate(cls) -> "SigningKey":
-        return cls(Ed25519PrivateKey.generate())
+        return cls(secrets.token_bytes(32))
 
     @classmethod
     def from_seed(cls, seed: bytes) -> "SigningKey":
         """From the 32-byte RFC 8032 private key (seed)."""
-        if len(seed) != 32:
-            raise ValueError(f"an Ed25519 private key seed is 32 bytes, got {len(seed)}")
-        return cls(Ed25519PrivateKey.from_private_bytes(bytes(seed)))
+        return cls(seed)
 
     @property
     def public_key(self) -> PublicKey:
@@ -208,11 +209,7 @@ class SigningKey:
 
     def seed_bytes(self) -> bytes:
         """The 32-byte secret; only for sealing it in a key file."""
-        return self._key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
+        return self._seed
 
     def __repr__(self) -> str:
         return f"SigningKey(public={self._public.did})"

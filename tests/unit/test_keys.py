@@ -9,6 +9,7 @@ import stat
 
 import base58
 import pytest
+from cryptography.exceptions import InvalidSignature
 
 from ledger.keys import (
     KeyFileError,
@@ -79,6 +80,61 @@ def test_libsodium_signatures_are_openssls_byte_for_byte():
         assert ours == reference.sign(message)
         reference.public_key().verify(ours, message)
     assert SigningKey.from_seed(seed).sign(b"x") != SigningKey.from_seed(os.urandom(32)).sign(b"x")
+
+
+def _openssl_accepts(public: bytes, signature: bytes, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_verification_agrees_with_openssl_on_valid_and_altered_signatures():
+    """Verification goes through libsodium; OpenSSL gives the same verdict on real signatures and on
+    every single-bit alteration of the signature, the message and S + L (a non-canonical S)."""
+    L = 2**252 + 27742317777372353535851937790883648493
+    for size in [0, 1, 64, 1000]:
+        key, message = SigningKey.generate(), os.urandom(size)
+        signature = key.sign(message)
+        public = key.public_key
+        assert public.is_valid_signature(signature, message) and _openssl_accepts(public.raw, signature, message)
+        for bit in range(0, 512, 7):
+            altered = bytearray(signature)
+            altered[bit // 8] ^= 1 << (bit % 8)
+            assert public.is_valid_signature(bytes(altered), message) == _openssl_accepts(public.raw, bytes(altered), message)
+        if message:
+            changed = bytes([message[0] ^ 1]) + message[1:]
+            assert not public.is_valid_signature(signature, changed) and not _openssl_accepts(public.raw, signature, changed)
+        s_plus_l = (int.from_bytes(signature[32:], "little") + L).to_bytes(32, "little")
+        assert not public.is_valid_signature(signature[:32] + s_plus_l, message)
+        assert not _openssl_accepts(public.raw, signature[:32] + s_plus_l, message)
+    with pytest.raises(InvalidSignature):
+        key.public_key.verify(signature[:63], message)
+
+
+def test_a_signature_whose_r_has_small_order_is_refused_where_openssl_accepts_it():
+    """The one difference (docs/protocol.md §4.6): R = the identity and S = k·a, which only the key's
+    holder can make, satisfies the equation; libsodium refuses it, and so does CertLedger."""
+    import hashlib
+
+    from nacl.bindings import crypto_core_ed25519_scalar_mul, crypto_core_ed25519_scalar_reduce
+
+    key = SigningKey.generate()
+    message = b"a crafted signature"
+    identity = bytes([1]) + bytes(31)
+    k = crypto_core_ed25519_scalar_reduce(hashlib.sha512(identity + key.public_key.raw + message).digest())
+    a = bytearray(hashlib.sha512(key.seed_bytes()).digest()[:32])   # the clamped secret scalar
+    a[0] &= 248
+    a[31] &= 127
+    a[31] |= 64
+    a = crypto_core_ed25519_scalar_reduce(bytes(a) + bytes(32))
+    signature = identity + crypto_core_ed25519_scalar_mul(k, a)
+    assert _openssl_accepts(key.public_key.raw, signature, message)
+    assert not key.public_key.is_valid_signature(signature, message)
 
 
 def test_signing_key_file_round_trip_and_no_secret_in_file(tmp_path):
