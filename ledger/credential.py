@@ -34,6 +34,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from ledger import did_key
+from ledger.canonical import is_plain
 from ledger.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
 from ledger.credential_types import CredentialType
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
@@ -118,7 +119,8 @@ def build_credential(
         errors.append(FieldError("credentialSubject", "must be a JSON object"))
     else:
         errors.extend(ctype.subject_errors(dict(subject)))
-        errors.extend(number_errors(subject, "credentialSubject"))
+        if not is_plain(subject):  # a plain value (the usual: strings) holds no number to refuse
+            errors.extend(number_errors(subject, "credentialSubject"))
     vf = vu = None
     try:
         vf = _date_str(valid_from, "validFrom")

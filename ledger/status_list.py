@@ -29,6 +29,8 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 from datetime import datetime, timedelta
 
 from ledger.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
@@ -184,23 +186,29 @@ def list_url(base: str, agency_code: str, list_id: int, purpose: str) -> str:
 def status_entries(base: str, agency_code: str, list_id: int, index: int) -> list[dict]:
     """A credential's ``credentialStatus``: its revocation entry, then its suspension entry, both in
     list ``list_id`` at ``index``."""
+    return entries_at([list_url(base, agency_code, list_id, purpose) for purpose in PURPOSES], index)
+
+
+def entries_at(urls: list[str], index: int) -> list[dict]:
+    """:func:`status_entries` from the lists' URLs (revocation, suspension) already made: a signer
+    makes them once per list, not once per credential."""
     if type(index) is not int or not 0 <= index < LIST_SIZE:
         raise ValueError(f"a status index is an integer from 0 to {LIST_SIZE - 1}, not {index!r}")
-    entries = []
-    for purpose in PURPOSES:
-        url = list_url(base, agency_code, list_id, purpose)
-        entries.append({"id": f"{url}#{index}", "type": ENTRY_TYPE, "statusPurpose": purpose,
-                        "statusListIndex": str(index), "statusListCredential": url})
-    return entries
+    return [{"id": f"{url}#{index}", "type": ENTRY_TYPE, "statusPurpose": purpose, "statusListIndex": str(index),
+             "statusListCredential": url} for purpose, url in zip(PURPOSES, urls)]
 
 
-@dataclass(frozen=True)
-class StatusEntry:
+class StatusEntry(NamedTuple):   # a tuple: read twice per credential signed or verified
     """One ``BitstringStatusListEntry`` as read from a credential."""
 
     list_url: str
     purpose: str
     index: int
+
+
+@lru_cache(maxsize=1024)   # a list's URL comes back with every credential in it
+def _is_list_url(url: str) -> bool:
+    return _LIST_URL.fullmatch(url) is not None
 
 
 def parse_status_entry(entry: object, field: str = "credentialStatus") -> StatusEntry:
@@ -220,7 +228,7 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
     if not isinstance(index, str) or not _DECIMAL.fullmatch(index):
         raise bad("statusListIndex", "must be a non-negative decimal integer written as a string, without leading zeros")
     url = entry.get("statusListCredential")
-    if not isinstance(url, str) or not _LIST_URL.fullmatch(url):
+    if type(url) is not str or not _is_list_url(url):
         raise bad("statusListCredential", "must be an http(s) URL without a fragment")
     if "id" in entry and entry["id"] != f"{url}#{index}":
         raise bad("id", "must be the list URL followed by #<statusListIndex>")
@@ -376,6 +384,6 @@ __all__ = [
     "CONTEXT", "DEFAULT_TTL_MS", "DEFAULT_VALID_FOR", "LIST_SIZE", "MEDIA_TYPE", "PURPOSES",
     "StatusEntry", "StatusListError", "StatusListView",
     "bits_sha256", "bitstring", "build_list_credential", "check_list_credential", "compress", "decode_bits",
-    "encode_bits", "is_set", "issuer_object", "list_url", "parse_status_entry", "set_indexes", "status_entries",
+    "encode_bits", "entries_at", "is_set", "issuer_object", "list_url", "parse_status_entry", "set_indexes", "status_entries",
     "unsigned_list_credential",
 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ledger import did_key
-from ledger.canonical import CanonicalizationError
+from ledger.canonical import CanonicalizationError, canonicalize_plain, is_plain
 from ledger.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
 from ledger.credential_types import CredentialType
 from ledger.datetimes import format_utc, parse_xsd_datetime
@@ -34,7 +34,7 @@ from ledger.proof import (
 from ledger.digest import to_hex32
 from ledger.errors import FieldError, ValidationError
 from ledger.keys import SigningKey
-from ledger.status_list import status_entries
+from ledger.status_list import PURPOSES, entries_at, list_url
 
 from .fast_validation import FastValidatedType
 from .forking import fork_is_safe
@@ -102,6 +102,7 @@ class RowSigner:
         self.issuer, self.ctype, self.key = issuer, ctype, key
         self.created = _date_checked(created)
         self.status_base_url = status_base_url
+        self._list_urls: dict[int, list[str]] = {}   # list id -> its (revocation, suspension) URLs
         self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
         # The proof options are the same for every credential this signer makes (build_credential
         # always gives the one context): their canonical form and its hash are made once.
@@ -128,15 +129,22 @@ class RowSigner:
         canonical texts the proof already needed instead of canonicalising the whole credential again.
         """
         list_id, index = slot
+        urls = self._list_urls.get(list_id)
+        if urls is None:
+            urls = self._list_urls[list_id] = [list_url(self.status_base_url, self.issuer.code, list_id, purpose)
+                                               for purpose in PURPOSES]
         credential = build_credential(self._checked_type, subject, self.issuer, self.key.public_key,
-                                      status=status_entries(self.status_base_url, self.issuer.code, list_id, index),
+                                      status=entries_at(urls, index),
                                       valid_from=valid_from if valid_from is not None else self.created,
                                       valid_until=valid_until)
         # ledger.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
         if tuple(credential["@context"]) != CREDENTIAL_CONTEXT:
             raise AssertionError("unexpected context")  # never: build_credential fixes it
         try:
-            document = transform(credential, self._options)
+            # Everything but the subject is built here from plain parts: a plain subject makes the
+            # whole document plain, and the C encoder then writes its RFC 8785 text at once.
+            document = (canonicalize_plain(credential) if is_plain(credential["credentialSubject"])
+                        else transform(credential, self._options))
         except CanonicalizationError as exc:
             raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
         # hash_data(document, config): SHA-256(proof config) || SHA-256(document)

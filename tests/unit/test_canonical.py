@@ -190,3 +190,48 @@ def _has_float(v) -> bool:
     if isinstance(v, list):
         return any(_has_float(x) for x in v)
     return False
+
+
+# ------------------------------------------------------------------ canonicalize_plain (signing)
+
+from ledger.canonical import canonicalize_plain, is_plain  # noqa: E402
+
+_KEYS = st.one_of(st.text(max_size=6), st.sampled_from(["\U0001f600", "\ue000", "a\U00010000", "é", "", "Z", "a"]))
+_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60), st.floats(allow_nan=False, allow_infinity=False),
+              st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_canonicalize_plain_is_canonicalize_whenever_is_plain_says_so(value):
+    if is_plain(value):
+        assert canonicalize_plain(value) == canonicalize(value)
+    else:  # what is_plain refuses really needs the exact serialiser, or has a non-BMP key
+        assert any(isinstance(v, float) for v in _leaves(value)) or _has_big_int(value) or _astral_key(value)
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _has_big_int(value):
+    return any(type(v) is int and abs(v) > 2**53 - 1 for v in _leaves(value))
+
+
+def _astral_key(value):
+    if isinstance(value, dict):
+        return any(any(ord(c) > 0xFFFF for c in k) or _astral_key(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_astral_key(v) for v in value)
+    return False
