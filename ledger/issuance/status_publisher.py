@@ -29,12 +29,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-import requests
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from web3.exceptions import Web3Exception
 
-from ledger.chain import ChainError
 from ledger.status_list import (
     DEFAULT_VALID_FOR,
     PURPOSES,
@@ -60,7 +57,6 @@ from .errors import AgencyKeysMissing
 from .status_sync import StatusSync
 
 log = logging.getLogger(__name__)
-_CHAIN_ERRORS = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
 
 LIST = StatusListRecord.__table__
 STORED = StatusListCredentialRecord.__table__
@@ -275,10 +271,10 @@ def run_publisher(ctx, stop_event: threading.Event, interval_s: float = 5.0) -> 
                 try:
                     sync.run(ctx)   # changes made on chain by other means than this issuer
                     chain_down = False
-                except _CHAIN_ERRORS as exc:
+                except Exception as exc:  # noqa: BLE001 - the lists are published from the database regardless
                     if not chain_down:
-                        log.warning("status lists: the chain cannot be read (%s); publishing what the database "
-                                    "records until it can", exc)
+                        log.warning("status lists: the chain's status events cannot be read (%s: %s); publishing "
+                                    "what the database records until they can", type(exc).__name__, exc)
                     chain_down = True
                 publish(ctx)
             except Exception as exc:  # keep publishing; the cause is in the log
