@@ -111,8 +111,10 @@ def _guard(call):
         return call()
     except ChainUnavailable:
         raise
-    except (ChainError, Web3Exception, requests.RequestException, OSError, ValueError) as exc:
-        # Web3Exception: e.g. BadFunctionCallOutput when the address holds no contract (a reset chain)
+    except (ChainError, Web3Exception, requests.RequestException, OSError, ValueError, TypeError,
+            ArithmeticError) as exc:
+        # Web3Exception: e.g. BadFunctionCallOutput when the address holds no contract (a reset chain);
+        # TypeError, OverflowError: an answer web3 cannot decode (a null result, an absurd string length)
         raise ChainUnavailable(str(exc) or type(exc).__name__) from exc
 
 

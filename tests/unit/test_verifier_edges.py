@@ -45,3 +45,45 @@ def test_status_size_must_be_the_integer_one():
     for bad in (True, "1", 2):
         with pytest.raises(StatusListError):
             parse_status_entry({**entry, "statusSize": bad})
+
+
+def test_a_node_answering_null_is_chain_unavailable_not_an_internal_error():
+    """An eth_call whose result is JSON null (a broken node) fails closed as CHAIN_UNAVAILABLE."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from verifier import RpcChainReader
+    from verifier.chain_state import ChainUnavailable
+    from verifier.trust import TrustedDeployment
+
+    class NullNode(BaseHTTPRequestHandler):
+        def do_POST(self):
+            request = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            answers = {"eth_chainId": "0x7a69", "net_version": "31337"}
+
+            def answer(r):
+                return {"jsonrpc": "2.0", "id": r["id"], "result": answers.get(r["method"])}
+
+            body = json.dumps([answer(r) for r in request] if isinstance(request, list) else answer(request)).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NullNode)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        reader = RpcChainReader({31337: [f"http://127.0.0.1:{server.server_port}"]})
+        deployment = TrustedDeployment(31337, "0x" + "11" * 20, "0x" + "22" * 20)
+        for read in (lambda: reader.anchor_of(deployment, bytes(32), bytes(32)),
+                     lambda: reader.agency_info(deployment, bytes(32)),
+                     lambda: reader.key_of(deployment, bytes(32), bytes(32))):
+            with pytest.raises(ChainUnavailable):
+                read()
+    finally:
+        server.shutdown()
