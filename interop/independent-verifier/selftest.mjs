@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 import { parseStrict, parseText } from './lib/json.mjs';
 import { jcsBytes, jcsText } from './lib/jcs.mjs';
-import { keccak256, sha256, utf8, toHex, fromHex, concat, decodeMultibaseZ, encodeBase58 } from './lib/codec.mjs';
+import { keccak256, sha256, sha512, utf8, toHex, fromHex, concat, decodeMultibaseZ, encodeBase58 } from './lib/codec.mjs';
 import { parseBundle, checkCredential } from './lib/format.mjs';
 import { verifyProof, verifyBundle, leafOf, parentOf, foldPath } from './lib/verify.mjs';
-import { weakKeyReason, verifyCofactorless } from './lib/ed25519.mjs';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { weakKeyReason, verifyEd25519, isSmallOrderEncoding, intLE } from './lib/ed25519.mjs';
+import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { VIEWS, selector, encodeCall, decodeStatic, decodeAgencyInfo, RpcClient } from './lib/chain.mjs';
 import { parseDateTimeStamp } from './lib/time.mjs';
 
@@ -36,6 +36,15 @@ function eq(what, actual, expected) {
 }
 
 const dec = new TextDecoder();
+const L_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+const le32 = (x) => Uint8Array.from({ length: 32 }, (_, k) => Number((x >> BigInt(8 * k)) & 0xffn));
+/** The cofactorless equation of 4.6 rule 4 alone (no rule 1, no rule 2): encode([S]B - [k]A) == R. */
+function cofactorlessEquation(pubBytes, msg, sig) {
+  const A = ed25519.Point.fromBytes(pubBytes);
+  const k = intLE(sha512(concat(sig.slice(0, 32), pubBytes, msg))) % L_ORDER;
+  const R = ed25519.Point.BASE.multiplyUnsafe(intLE(sig.slice(32))).subtract(A.multiplyUnsafe(k)).toBytes();
+  return R.every((b, i) => b === sig[i]);
+}
 const ed25519Spki = (raw) =>
   createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
 
@@ -368,7 +377,7 @@ function w3cVectors(vdir) {
   const rdfcSigned = parseStrict(rd(F + 'signed.json'));
   const rdfcSig = decodeMultibaseZ(rdfcSigned.get('proof').get('proofValue'));
   eq('w3c rdfc: proofValue decodes to 64 bytes', rdfcSig.length, 64);
-  eq('w3c rdfc: the signature verifies on combinedHash.txt with keyPair.json\'s key (cofactorless, 4.6)', verifyCofactorless(pub, rdfcCombined, rdfcSig), true);
+  eq('w3c rdfc: the signature verifies on combinedHash.txt with keyPair.json\'s key (cofactorless, 4.6)', verifyEd25519(pub, rdfcCombined, rdfcSig), true);
   const cfg = parseStrict(rd(F + 'proofConfig.json'));
   eq('w3c rdfc: proofConfig.json is the proof without proofValue, with the document\'s @context', jcsText(cfg), jcsText(new Map([...[...rdfcSigned.get('proof')].filter(([k]) => k !== 'proofValue'), ['@context', rdfcSigned.get('@context')]])));
   eq('w3c rdfc: refused by eddsa-jcs-2022 verification (WRONG_CRYPTOSUITE)', tryProof(rdfcSigned, { resolvedKey: pub }).code, 'WRONG_CRYPTOSUITE');
@@ -391,7 +400,7 @@ function genericProofCases() {
   const did = 'did:key:z' + encodeBase58(concat(new Uint8Array([0xed, 0x01]), pub));
   const CTX = ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/undefined-terms/v2'];
   // sign with the proof's @context substituted into the document (4.1, 4.2 step 7.3)
-  const make = (docContextExtra, proofContextExtra, edit = (x) => x) => {
+  const make = (docContextExtra, proofContextExtra, edit = (x) => x, signer = (hashData) => ed25519.sign(hashData, seed)) => {
     const doc = edit({
       '@context': [...CTX, 'https://www.w3.org/ns/credentials/examples/v2', ...docContextExtra],
       id: 'https://example.org/credentials/1',
@@ -414,7 +423,7 @@ function genericProofCases() {
     const O = parseText(JSON.stringify(opts));
     const hashed = new Map(U);
     hashed.set('@context', O.get('@context'));
-    const sig = ed25519.sign(concat(sha256(jcsBytes(O)), sha256(jcsBytes(hashed))), seed);
+    const sig = signer(concat(sha256(jcsBytes(O)), sha256(jcsBytes(hashed))));
     const C = new Map(U);
     C.set('proof', new Map([...O, ['proofValue', 'z' + encodeBase58(sig)]]));
     return C;
@@ -430,23 +439,79 @@ function genericProofCases() {
   eq('generic 3.8: a full generic credential passes format', fmt(C), 'FORMAT_OK (generic)');
   eq('generic 3.8: its typeName is GenericCredential', checkCredential(C).typeName, 'GenericCredential');
   eq('generic 3.8: and verifies', tryProof(C).code, 'SIGNATURE_VALID');
-  // 4.2 step 7: `own` starts with `signed` under JSON equality in which true equals 1
+  // 4.2 step 7: `own` starts with `signed` under JSON equality: numbers by value, booleans only
+  // themselves, a number never equals a boolean (true is not 1)
   C = make([{ x: 1 }], [{ x: true }]);
-  eq('4.2 step 7: proof {"x": true} matches the document\'s {"x": 1}, then replaces it', tryProof(C).code, 'SIGNATURE_VALID');
+  eq('4.2 step 7: proof {"x": true} against the document\'s {"x": 1}: a boolean never equals a number', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ x: true }], [{ x: 1 }]);
+  eq('4.2 step 7: proof {"x": 1} against {"x": true}', tryProof(C).code, 'CONTEXT_MISMATCH');
   C = make([{ x: 1 }], [{ x: 1.0 }]);
   eq('4.2 step 7: proof {"x": 1.0} matches {"x": 1}', tryProof(C).code, 'SIGNATURE_VALID');
   C = make([{ x: 0 }], [{ x: false }]);
-  eq('4.2 step 7: proof {"x": false} matches {"x": 0}', tryProof(C).code, 'SIGNATURE_VALID');
+  eq('4.2 step 7: proof {"x": false} against {"x": 0}', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ x: true, y: false }], [{ y: false, x: true }]);
+  eq('4.2 step 7: true equals true, false equals false', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ x: true }], [{ x: false }]);
+  eq('4.2 step 7: true does not equal false', tryProof(C).code, 'CONTEXT_MISMATCH');
+  C = make([{ x: 0 }], [{ x: -0 }]);
+  eq('4.2 step 7: -0 equals 0 (numeric value)', tryProof(C).code, 'SIGNATURE_VALID');
   C = make([{ x: 1 }], [{ x: 2 }]);
   eq('4.2 step 7: proof {"x": 2} does not match {"x": 1}', tryProof(C).code, 'CONTEXT_MISMATCH');
   C = make([{ x: 1 }], [{ x: '1' }]);
   eq('4.2 step 7: a string never equals a number', tryProof(C).code, 'CONTEXT_MISMATCH');
   C = make([{ x: null }], [{ x: false }]);
   eq('4.2 step 7: null equals only null', tryProof(C).code, 'CONTEXT_MISMATCH');
-  C = make([{ a: 1, b: [true, 'x'] }], [{ b: [1, 'x'], a: 1e0 }]);
+  C = make([{ a: 1, b: [true, 'x'] }], [{ b: [true, 'x'], a: 1e0 }]);
   eq('4.2 step 7: objects by names and values, member order ignored', tryProof(C).code, 'SIGNATURE_VALID');
+  C = make([{ a: 1, b: [true, 'x'] }], [{ b: [1, 'x'], a: 1e0 }]);
+  eq('4.2 step 7: true against 1 deep inside an object', tryProof(C).code, 'CONTEXT_MISMATCH');
   C = make([{ x: 1 }], [{ x: 1 }, 'https://example.org/more']);
   eq('4.2 step 7: a signed list longer than the document\'s is no prefix', tryProof(C).code, 'CONTEXT_MISMATCH');
+  // 4.6 rule 2: a signature whose R is a point of small order is refused. The key's holder can make
+  // one (R = the identity, S = k·a: then [S]B - [k]A = the identity = R), which the cofactorless
+  // equation alone (and OpenSSL) accepts.
+  const { scalar: a } = ed25519.utils.getExtendedPublicKey(seed);
+  const identityR = fromHex('0x01' + '00'.repeat(31));
+  const smallOrderSigner = (R, keyBytes = pub, scalar = a) => (hashData) => {
+    const k = intLE(sha512(concat(R, keyBytes, hashData))) % L_ORDER;
+    return concat(R, le32((k * scalar) % L_ORDER));
+  };
+  C = make([], [], (d) => d, smallOrderSigner(identityR));
+  eq('4.6 rule 2: a credential signed with R = identity, S = k·a (the test\'s own key): INVALID_SIGNATURE', tryProof(C).code, 'INVALID_SIGNATURE');
+  const craftedHash = sha256(utf8('4.6 rule 2'));
+  const crafted = smallOrderSigner(identityR)(craftedHash);
+  eq('4.6 rule 2: R = identity, S = k·a satisfies the cofactorless equation [S]B - [k]A = R', cofactorlessEquation(pub, craftedHash, crafted), true);
+  eq('4.6 rule 2: ... and OpenSSL (node:crypto) accepts it, as 4.6 says', nodeVerify(null, craftedHash, ed25519Spki(Buffer.from(pub)), Buffer.from(crafted)), true);
+  eq('4.6 rule 2: ... but this verifier refuses it', verifyEd25519(pub, craftedHash, crafted), false);
+  eq('4.6 rule 2: R = identity with the sign bit set is refused too', verifyEd25519(pub, craftedHash, concat(fromHex('0x01' + '00'.repeat(30) + '80'), crafted.slice(32))), false);
+  eq('4.6: an honest signature by the same key verifies', verifyEd25519(pub, craftedHash, ed25519.sign(craftedHash, seed)), true);
+  // every small-order encoding of 4.5 rule 2, with either sign bit, is caught; an honest R is not
+  for (const hex of ED25519_TORSION_SUBGROUP) {
+    const enc = fromHex('0x' + hex);
+    const flipped = Uint8Array.from(enc, (b, i) => (i === 31 ? b ^ 0x80 : b));
+    eq(`4.6 rule 2: small-order R ${hex.slice(0, 8)}… refused`, isSmallOrderEncoding(enc), true);
+    eq(`4.6 rule 2: small-order R ${hex.slice(0, 8)}… with the other sign bit refused`, isSmallOrderEncoding(flipped), true);
+  }
+  eq('4.6 rule 2: an honest R is not of small order', isSmallOrderEncoding(ed25519.sign(craftedHash, seed).slice(0, 32)), false);
+  // an R of order 8 that satisfies the equation: with a key A' = aB + T (T of order 8, allowed by 4.5)
+  // and S = k·a, [S]B - [k]A' = -[k]T, so R = -[k]T for one of the four points of order 8 and some message
+  const T8 = ed25519.Point.fromBytes(fromHex('0x' + ED25519_TORSION_SUBGROUP[1]));
+  const torsionPub = ed25519.Point.BASE.multiply(a).add(T8).toBytes();
+  const order8 = [1, 3, 5, 7].map((j) => fromHex('0x' + ED25519_TORSION_SUBGROUP[j]));
+  let found = null;
+  for (let i = 0; !found && i < 64; i++) {
+    const m = sha256(utf8(`4.6 rule 2, order 8, ${i}`));
+    for (const R of order8) {
+      const sig = smallOrderSigner(R, torsionPub)(m);
+      if (cofactorlessEquation(torsionPub, m, sig)) found = { m, sig };
+    }
+  }
+  eq('4.6 rule 2: an R of order 8 satisfying the equation under a key aB + T was found', found !== null, true);
+  if (found) {
+    eq('4.6 rule 2: the key aB + T passes the weak-key rule (4.5)', weakKeyReason(torsionPub), null);
+    eq('4.6 rule 2: OpenSSL accepts the R of order 8', nodeVerify(null, found.m, ed25519Spki(Buffer.from(torsionPub)), Buffer.from(found.sig)), true);
+    eq('4.6 rule 2: this verifier refuses the R of order 8', verifyEd25519(torsionPub, found.m, found.sig), false);
+  }
   // format rules of 3.8 (each edit of the full generic credential)
   const gen = (label, edit, expected) => eq(`generic 3.8: ${label}`, fmt(make([], [], edit)), expected);
   const BAD = 'CREDENTIAL_MALFORMED';
@@ -513,8 +578,9 @@ function genericProofCases() {
   typed('entries without id (3.5 rule 2.5)', (d) => (d.credentialStatus.forEach((e) => delete e.id), d), 'FORMAT_OK (typed)');
   typed('an index of 15 digits', (d) => d, 'FORMAT_OK (typed)');
   typed('an index of 16 digits', (d) => (d.credentialStatus.forEach((e) => ((e.statusListIndex += '0'), delete e.id)), d), BAD);
-  typed('statusSize true (3.5 rule 2.6)', (d) => ((d.credentialStatus[0].statusSize = true), d), 'FORMAT_OK (typed)');
-  for (const v of [2, 0, '1', null, false, [1], { n: 1 }]) {
+  typed('statusSize 1 (3.5 rule 2.6)', (d) => ((d.credentialStatus[0].statusSize = 1), d), 'FORMAT_OK (typed)');
+  typed('statusSize true (3.5 rule 2.6: a boolean is not a number)', (d) => ((d.credentialStatus[0].statusSize = true), d), BAD);
+  for (const v of [2, 0, '1', null, false, [1], { n: 1 }, [true]]) {
     typed(`statusSize ${JSON.stringify(v)}`, (d) => ((d.credentialStatus[0].statusSize = v), d), BAD);
   }
 }
@@ -686,8 +752,8 @@ async function negativeCases(validBytes, opts, { chainId }) {
   await run('status indexes differ', mutate((b) => ((b.credential.credentialStatus[1].statusListIndex = '2'), delete b.credential.credentialStatus[1].id)), formatFail('CREDENTIAL_MALFORMED'));
   await run('three status entries', mutate((b) => b.credential.credentialStatus.push({ type: 'X' })), formatFail('CREDENTIAL_MALFORMED'));
   const statusSize = (lit) => Buffer.from(text.replaceAll('"statusPurpose": "revocation"', `"statusPurpose": "revocation", "statusSize": ${lit}`));
-  for (const lit of ['1', '1.0', '1e0', 'true', '10e-1']) await run(`statusSize ${lit}`, statusSize(lit), TAMPERED('INVALID_SIGNATURE'));
-  for (const lit of ['2', '0', '"1"', 'null', 'false', '[1]', '-1']) await run(`statusSize ${lit}`, statusSize(lit), formatFail('CREDENTIAL_MALFORMED'));
+  for (const lit of ['1', '1.0', '1e0', '10e-1', '1.00000000000000000001']) await run(`statusSize ${lit}`, statusSize(lit), TAMPERED('INVALID_SIGNATURE'));
+  for (const lit of ['true', '2', '0', '"1"', 'null', 'false', '[1]', '-1', '1.0000001']) await run(`statusSize ${lit}`, statusSize(lit), formatFail('CREDENTIAL_MALFORMED'));
   // 3.8: a typed bundle turned generic (the signature then fails) and generic rules
   const generic = (fn) => mutate((b) => ((b.credential.type[1] = 'GenericCredential'), fn(b.credential)));
   await run('type[1] GenericCredential', generic(() => {}), TAMPERED('INVALID_SIGNATURE'));
@@ -720,7 +786,9 @@ async function negativeCases(validBytes, opts, { chainId }) {
     c['@context'].push(docExtra);
     c.proof['@context'] = [...c['@context'].slice(0, 2), proofExtra];
   });
-  await run('generic: proof @context {"x": true} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: true }), TAMPERED('INVALID_SIGNATURE'));
+  await run('generic: proof @context {"x": true} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: true }), TAMPERED('CONTEXT_MISMATCH'));
+  await run('generic: proof @context {"x": false} where the document has {"x": 0}', ctxGen({ x: 0 }, { x: false }), TAMPERED('CONTEXT_MISMATCH'));
+  await run('generic: proof @context {"x": true} where the document has {"x": true}', ctxGen({ x: true }, { x: true }), TAMPERED('INVALID_SIGNATURE'));
   await run('generic: proof @context {"x": 2} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: 2 }), TAMPERED('CONTEXT_MISMATCH'));
   await run('generic: proof @context {"x": "1"} where the document has {"x": 1}', ctxGen({ x: 1 }, { x: '1' }), TAMPERED('CONTEXT_MISMATCH'));
   await run('generic: proof @context {"x": false} where the document has {"x": null}', ctxGen({ x: null }, { x: false }), TAMPERED('CONTEXT_MISMATCH'));
@@ -819,7 +887,14 @@ async function chainCases(validBytes, opts, state, { chainId, valid }) {
   await run('anchorOf without 0x (refused here: fail closed)', { [ANCHOR]: res(anchorRes.slice(2)) }, CU_ANCHOR);
   await run('anchorOf with an odd number of digits (refused here)', { [ANCHOR]: res('0x' + anchorRes.slice(3)) }, CU_ANCHOR);
   await run('anchorOf not hex', { [ANCHOR]: res('0x' + 'zz'.repeat(96)) }, CU_ANCHOR);
-  await run('anchorOf result null', { [ANCHOR]: res(null) }, CU_ANCHOR);
+  // 6.2 rule 4: an answer that cannot be decoded, a null result included, is CHAIN_UNAVAILABLE
+  await run('anchorOf result null (6.2 rule 4)', { [ANCHOR]: res(null) }, CU_ANCHOR);
+  await run('agencyInfo result null', { [INFO]: res(null) }, CU_ISSUER, { logLacks: [KEY] });
+  await run('keyOf result null', { [KEY]: res(null) }, CU_ISSUER, { logLacks: [PERM] });
+  await run('isPermitted result null', { [PERM]: res(null) }, CU_ISSUER);
+  await run('rootStatusOf result null', { [ROOT]: res(null) }, CU_STATUS, { logLacks: [STATUS] });
+  await run('statusOf result null', { [STATUS]: res(null) }, CU_STATUS);
+  await run('anchorOf result missing (no result, no error)', { [ANCHOR]: {} }, CU_ANCHOR);
   await run('anchorOf result a number', { [ANCHOR]: res(1) }, CU_ANCHOR);
   await run('anchorOf a revert', { [ANCHOR]: rpcError }, CU_ANCHOR);
   // 6.2 rule 4.2: static tuples
@@ -861,6 +936,9 @@ async function chainCases(validBytes, opts, state, { chainId, valid }) {
   await run('agencyInfo offset inside the head', { [INFO]: res(agencyInfo(code, nameHex, 1, { off0: 0x40 })) }, CU_ISSUER);
   await run('agencyInfo offset past the end', { [INFO]: res(agencyInfo(code, nameHex, 1, { off1: 0x1000 })) }, CU_ISSUER);
   await run('agencyInfo length past the end', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1) + word(2n ** 63n)) }, CU_ISSUER);
+  await run('agencyInfo length 2^63 - 31 (a length word too large to read)', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1) + word(2n ** 63n - 31n)) }, CU_ISSUER);
+  await run('agencyInfo length 2^256 - 1', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1) + word(2n ** 256n - 1n)) }, CU_ISSUER);
+  await run('agencyInfo offset 2^256 - 1', { [INFO]: res(agencyInfo(code, nameHex, 1, { off1: 2n ** 256n - 1n })) }, CU_ISSUER);
   await run('agencyInfo bytes after the strings (refused here)', { [INFO]: res(agencyInfo(code, nameHex) + word(0)) }, CU_ISSUER);
   await run('agencyInfo name before code (refused here)', { [INFO]: res('0x' + word(0xa0) + word(0x60) + word(1) + str(nameHex) + str(code)) }, CU_ISSUER);
   await run('agencyInfo 95 bytes', { [INFO]: res('0x' + word(0x60) + word(0xa0) + word(1).slice(2)) }, CU_ISSUER);
@@ -873,6 +951,23 @@ async function chainCases(validBytes, opts, state, { chainId, valid }) {
   await run('rootStatusOf fails: statusOf is not read', { [ROOT]: rpcError }, CU_STATUS, { logLacks: [STATUS] });
   await run('statusOf fails, the key revoked: INVALID beats ERROR (10.4)', { [KEY]: res('0x' + word(1) + word(2)), [STATUS]: rpcError },
     ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'KEY_REVOKED', 'CHAIN_UNAVAILABLE', 'WITHIN_VALIDITY']);
+  // 10.6: chain times after 9999-12-31T23:59:59Z are written "<t> s after 1970-01-01T00:00:00Z"
+  const anchorAt = (t) => res('0x' + word(t) + anchorRes.slice(2 + 64));
+  let r10k = await run('anchorOf timestamp 253402300800 (year 10000): judged like any other', { [ANCHOR]: anchorAt(253402300800n) }, ['VALID', ...ok]);
+  eq('node: anchoredAt of a year-10000 anchor (10.6)', r10k.credential.anchoredAt, '253402300800 s after 1970-01-01T00:00:00Z');
+  r10k = await run('anchorOf timestamp 253402300799', { [ANCHOR]: anchorAt(253402300799n) }, ['VALID', ...ok]);
+  eq('node: anchoredAt of the last second of year 9999', r10k.credential.anchoredAt, '9999-12-31T23:59:59Z');
+  r10k = await run('anchorOf timestamp 2^64 - 1', { [ANCHOR]: anchorAt(2n ** 64n - 1n) }, ['VALID', ...ok]);
+  eq('node: anchoredAt of the largest uint64', r10k.credential.anchoredAt, '18446744073709551615 s after 1970-01-01T00:00:00Z');
+  r10k = await run('keyOf validFrom 253402300800: KEY_NOT_YET_VALID', { [KEY]: res('0x' + word(253402300800n) + word(0)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'KEY_NOT_YET_VALID', 'STATUS_ACTIVE', 'WITHIN_VALIDITY']);
+  eq('node: a key validFrom after 9999 in the message', r10k.checks[3].detail, 'valid from 253402300800 s after 1970-01-01T00:00:00Z');
+  r10k = await run('keyOf revokedAt 253402300800, anchored after it', { [ANCHOR]: anchorAt(253402300801n), [KEY]: res('0x' + word(1) + word(253402300800n)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'KEY_REVOKED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY']);
+  eq('node: a key revokedAt after 9999 in the message', r10k.checks[3].detail, 'revoked as of 253402300800 s after 1970-01-01T00:00:00Z');
+  r10k = await run('statusOf revoked since 253402300800', { [STATUS]: res('0x' + word(2) + word(1) + word(253402300800n)) },
+    ['INVALID', 'FORMAT_OK', 'SIGNATURE_VALID', 'ANCHORED', 'ISSUER_AUTHORISED', 'REVOKED', 'WITHIN_VALIDITY']);
+  eq('node: a status since after 9999 in the message', r10k.checks[4].detail, 'state 2, reason 1, since 253402300800 s after 1970-01-01T00:00:00Z');
   // 10.6: the on-chain name is given once agencyInfo was read, even when a later read failed
   const r = await run('keyOf fails after agencyInfo', { [KEY]: rpcError }, CU_ISSUER);
   eq('node: keyOf fails after agencyInfo: the report names the agency', r.credential.issuer.agency.name, '浙江示范大学 Zhejiang Demo University');

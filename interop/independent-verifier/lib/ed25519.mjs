@@ -1,5 +1,6 @@
-// Ed25519 as protocol.md 4.5 (weak keys) and 4.6 (cofactorless verification) specify.
-// Curve arithmetic comes from @noble/curves; the acceptance rules are written out here.
+// Ed25519 as protocol.md 4.5 (weak keys) and 4.6 (libsodium's rules: S < L, no small-order R,
+// cofactorless equation) specify. Curve arithmetic comes from @noble/curves; the acceptance rules are
+// written out here.
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from './codec.mjs';
@@ -46,21 +47,34 @@ export function weakKeyReason(raw) {
 }
 
 /**
- * RFC 8032 Ed25519 verification with the cofactorless equation (4.6):
- * S < L; k = SHA-512(R || A || M) mod L; accept exactly when encode([S]B - [k]A) == R (bytes).
+ * 4.6 rule 2: true when the 32 bytes encode a point of small order, judged by the y coordinate (the
+ * 255 low bits, little-endian) against the values of 4.5 rule 2, whatever the sign bit.
  */
-export function verifyCofactorless(publicKey, message, signature) {
+export function isSmallOrderEncoding(bytes) {
+  return SMALL_ORDER_Y.has(intLE(bytes) & (2n ** 255n - 1n));
+}
+
+/**
+ * RFC 8032 Ed25519 verification as protocol.md 4.6 specifies it (libsodium's
+ * crypto_sign_verify_detached): 1. S < L; 2. R is not the encoding of a point of small order;
+ * 3. k = SHA-512(R || A || M) mod L; 4. accept exactly when encode([S]B - [k]A) == R (bytes, the
+ * cofactorless equation).
+ */
+export function verifyEd25519(publicKey, message, signature) {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   const Rbytes = signature.slice(0, 32);
   const S = intLE(signature.slice(32, 64));
-  if (S >= L) return false;
+  if (S >= L) return false; // rule 1
+  if (isSmallOrderEncoding(Rbytes)) return false; // rule 2
   let A;
   try {
     A = ed25519.Point.fromBytes(publicKey, false);
   } catch {
     return false;
   }
+  // rule 3
   const k = intLE(sha512(new Uint8Array([...Rbytes, ...publicKey, ...message]))) % L;
+  // rule 4
   const Rcheck = ed25519.Point.BASE.multiplyUnsafe(S).subtract(A.multiplyUnsafe(k)).toBytes();
   return Rcheck.length === 32 && Rcheck.every((b, i) => b === Rbytes[i]);
 }

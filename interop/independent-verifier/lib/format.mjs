@@ -315,8 +315,9 @@ function checkEntryPair(pairs) {
     }
     if (e.has('statusSize')) {
       const size = e.get('statusSize');
-      // numeric equality with 1, in which true also equals 1 (3.5 rule 2.6)
-      if (!(size === true || (size instanceof JNum && size.value === 1))) throw credErr(`${f}.statusSize`, 'not 1');
+      // a JSON number equal to 1 (read as a double, 3.7 rule 1): 1, 1.0, 1e0; a boolean is not a
+      // number, so true is refused (3.5 rule 2.6)
+      if (!(size instanceof JNum && size.value === 1)) throw credErr(`${f}.statusSize`, 'not the number 1');
     }
   }
   const [[a], [b]] = pairs;

@@ -202,13 +202,12 @@ export const isNumber = (v) => v instanceof JNum;
 /**
  * Equality of two JSON values as protocol.md 4.2 step 7 defines it for the proof's @context: strings
  * by code points; arrays by length and elements in order; objects by member names and values (order
- * does not matter); null equals only null; numbers and booleans by numeric value, true counting as 1
- * and false as 0 (so 1, 1.0, 1e0 and true are equal); a string never equals a number.
+ * does not matter); null equals only null; true and false equal only themselves; numbers by numeric
+ * value (each read as a double, 3.7 rule 1: 1, 1.0 and 1e0 are equal); a number never equals a
+ * boolean (true is not 1) or a string.
  */
 export function deepEqual(a, b) {
-  const numeric = (x) => (x instanceof JNum ? x.value : typeof x === 'boolean' ? (x ? 1 : 0) : undefined);
-  const na = numeric(a), nb = numeric(b);
-  if (na !== undefined || nb !== undefined) return na !== undefined && nb !== undefined && na === nb;
+  if (a instanceof JNum || b instanceof JNum) return a instanceof JNum && b instanceof JNum && a.value === b.value;
   if (isArray(a) || isArray(b)) {
     return isArray(a) && isArray(b) && a.length === b.length && a.every((x, k) => deepEqual(x, b[k]));
   }
@@ -217,7 +216,7 @@ export function deepEqual(a, b) {
     for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
     return true;
   }
-  return a === b; // strings, null
+  return a === b; // strings, booleans, null
 }
 
 /** Convert a plain JS value (from JSON.parse, or built in code) into the model. */

@@ -89,12 +89,16 @@ export function microsFromDate(date) {
   return BigInt(date.getTime()) * 1000n;
 }
 
+/** The last second of year 9999, 9999-12-31T23:59:59Z, in seconds since 1970 (253402300799). */
+export const LAST_WRITTEN_SECOND = BigInt(daysFromCivil(10000, 1, 1)) * 86400n - 1n;
+
 /**
- * A chain time (uint64 seconds, 6.8) as YYYY-MM-DDTHH:MM:SSZ (10.6). Any uint64 is written: a year
- * beyond 9999 with as many digits as it needs (protocol.md does not say how; see README, gaps).
+ * A chain time (uint64 seconds, 6.8) as 10.6 writes it: YYYY-MM-DDTHH:MM:SSZ, and a time after
+ * 9999-12-31T23:59:59Z (t above 253402300799) as "<t> s after 1970-01-01T00:00:00Z", t in decimal.
  */
 export function formatSeconds(sec) {
   const s = BigInt(sec);
+  if (s > LAST_WRITTEN_SECOND) return `${s} s after 1970-01-01T00:00:00Z`;
   const days = s / 86400n;
   const rem = s % 86400n;
   // Howard Hinnant's civil_from_days, in BigInt (days >= 0 here)

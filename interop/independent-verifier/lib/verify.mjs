@@ -5,7 +5,7 @@ import { jcsBytes, NotCanonicalizable } from './jcs.mjs';
 import {
   sha256, keccak256, utf8, toHex, fromHex, concat, compareBytes, decodeDidKey, decodeMultibaseZ,
 } from './codec.mjs';
-import { weakKeyReason, verifyCofactorless } from './ed25519.mjs';
+import { weakKeyReason, verifyEd25519 } from './ed25519.mjs';
 import { parseDateTimeStamp, formatSeconds } from './time.mjs';
 import { parseBundle, checkCredential, FormatError } from './format.mjs';
 import { ChainError, DeploymentReader } from './chain.mjs';
@@ -98,7 +98,7 @@ export function verifyProof(C, { resolvedKey } = {}) {
   // 9
   const hashData = concat(sha256(canonicalProofConfig), sha256(canonicalDocument));
   // 10
-  if (!verifyCofactorless(key, hashData, signature)) throw new ProofFailure('INVALID_SIGNATURE');
+  if (!verifyEd25519(key, hashData, signature)) throw new ProofFailure('INVALID_SIGNATURE');
   return { key, hashData, canonicalDocument, canonicalProofConfig, signature };
 }
 
@@ -166,7 +166,7 @@ async function anchorCheck(ctx) {
   }
   if (a.blockNumber === 0n) return INVALID('ROOT_NOT_ANCHORED');
   ctx.t = a.timestamp;
-  return VALID('ANCHORED', `t=${a.timestamp} block=${a.blockNumber}`);
+  return VALID('ANCHORED', `at ${formatSeconds(a.timestamp)} (block ${a.blockNumber})`);
 }
 
 async function issuerCheck(ctx) {
@@ -192,8 +192,8 @@ async function issuerCheck(ctx) {
   }
   const t = ctx.t;
   if (key.validFrom === 0n) return INVALID('KEY_NOT_REGISTERED');
-  if (key.validFrom > t) return INVALID('KEY_NOT_YET_VALID');
-  if (key.revokedAt !== 0n && key.revokedAt <= t) return INVALID('KEY_REVOKED');
+  if (key.validFrom > t) return INVALID('KEY_NOT_YET_VALID', `valid from ${formatSeconds(key.validFrom)}`);
+  if (key.revokedAt !== 0n && key.revokedAt <= t) return INVALID('KEY_REVOKED', `revoked as of ${formatSeconds(key.revokedAt)}`);
   if (!permitted) return INVALID('TYPE_NOT_PERMITTED');
   if (ctx.fields.created > t * 1000000n) return INVALID('CREATED_AFTER_ANCHOR');
   return VALID('ISSUER_AUTHORISED', info.name);
@@ -211,7 +211,7 @@ async function statusCheck(ctx) {
   }
   const judge = (s, scope) => {
     if (s.state === 0n) return null;
-    const why = `state ${s.state}, reason ${s.reason}, since ${s.since}`;
+    const why = `state ${s.state}, reason ${s.reason}, since ${formatSeconds(s.since)}`; // 10.6: times past year 9999
     if (s.state === 2n) return INVALID(scope === 'batch' ? 'BATCH_REVOKED' : 'REVOKED', why);
     if (s.state === 1n) return INVALID(scope === 'batch' ? 'BATCH_SUSPENDED' : 'SUSPENDED', why);
     return INVALID('UNKNOWN_STATE', `${scope}: ${why}`);

@@ -47,6 +47,27 @@ function torsionSign(label, msg) {
     if ((k % 8n === 0n) === wantAccepted) return concat(R, le32((r + k * a) % L_ORDER));
   }
 }
+
+// Signatures whose R is a point of small order (protocol.md 4.6 rule 2), made by the key's holder:
+// with S = k·a, [S]B - [k]A = the identity for a key A = aB, and = -[k]T for a key A' = aB + T. So
+// R = the identity always satisfies the cofactorless equation under an honest key, and an R of order 8
+// does under a key aB + T for about one message in eight (the proof options get a `nonce` until one
+// does). OpenSSL accepts both; 4.6 rule 2 (libsodium's rule) refuses both.
+const SMALL_ORDER = ED25519_TORSION_SUBGROUP.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+function scalarOf(label) {
+  return isTorsion(label) ? torsionKey(label).a : ed25519.utils.getExtendedPublicKey(seedOf(label)).scalar;
+}
+function smallOrderSign(label, R, msg) {
+  const pub = pubOf(label);
+  const k = intLE(sha512(concat(R, pub, msg))) % L_ORDER;
+  return concat(R, le32((k * scalarOf(label)) % L_ORDER));
+}
+function satisfiesEquation(label, msg, sig) {
+  const A = ed25519.Point.fromBytes(pubOf(label));
+  const k = intLE(sha512(concat(sig.slice(0, 32), pubOf(label), msg))) % L_ORDER;
+  const R = ed25519.Point.BASE.multiplyUnsafe(intLE(sig.slice(32))).subtract(A.multiplyUnsafe(k)).toBytes();
+  return R.every((b, i) => b === sig[i]);
+}
 const pubOf = (label) => (isTorsion(label) ? torsionKey(label).pub : ed25519.getPublicKey(seedOf(label)));
 const didOf = (pub) => 'did:key:z' + encodeBase58(concat(new Uint8Array([0xed, 0x01]), pub));
 
@@ -56,7 +77,7 @@ const iso = (sec) => new Date(Number(sec) * 1000).toISOString().replace(/\.000Z$
 // ---- issuing (4.1) -----------------------------------------------------------------------------
 
 let statusIndex = 0;
-function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subject = {}, edit, options = {}, malleate }) {
+function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subject = {}, edit, options = {}, malleate, smallOrderR }) {
   const did = didOf(pubOf(keyLabel));
   const index = String(statusIndex++);
   const list = `http://127.0.0.1:8000/status/${code}/1`;
@@ -85,20 +106,43 @@ function credential({ code, keyLabel = 'main', type = 'DegreeCertificate', subje
     ...options,
   };
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return { c, o, keyLabel, edit, malleate };
+  return { c, o, keyLabel, edit, malleate, smallOrderR };
 }
 
 /** Sign: returns the credential as raw JSON text (so that number literals are kept) and its value. */
-function sign({ c, o, keyLabel, edit, malleate }) {
+function sign({ c, o, keyLabel, edit, malleate, smallOrderR }) {
   // an `edit` hook may rewrite the unsecured credential's text (numbers, escapes, odd members)
   let unsecuredText = JSON.stringify(c);
   if (edit) unsecuredText = edit(unsecuredText);
   const U = parseRaw(unsecuredText);
-  const O = fromPlain(o);
-  const signedDoc = new Map(U);
-  if (O.has('@context')) signedDoc.set('@context', O.get('@context'));
-  const hashData = concat(sha256(jcsBytes(O)), sha256(jcsBytes(signedDoc)));
-  let sig = isTorsion(keyLabel) ? torsionSign(keyLabel, hashData) : ed25519.sign(hashData, seedOf(keyLabel));
+  const hashOf = (opts) => {
+    const O = fromPlain(opts);
+    const signedDoc = new Map(U);
+    if (O.has('@context')) signedDoc.set('@context', O.get('@context'));
+    return concat(sha256(jcsBytes(O)), sha256(jcsBytes(signedDoc)));
+  };
+  let hashData = hashOf(o);
+  let sig;
+  if (smallOrderR === 'identity') {
+    sig = smallOrderSign(keyLabel, SMALL_ORDER[0], hashData);
+  } else if (smallOrderR === 'order-8') {
+    for (let i = 0; !sig; i++) {
+      if (i > 0) {
+        o = { ...o, nonce: `small-order R ${i}` };
+        hashData = hashOf(o);
+      }
+      for (const j of [1, 3, 5, 7]) {
+        const s = smallOrderSign(keyLabel, SMALL_ORDER[j], hashData);
+        if (satisfiesEquation(keyLabel, hashData, s)) {
+          sig = s;
+          break;
+        }
+      }
+    }
+  } else {
+    sig = isTorsion(keyLabel) ? torsionSign(keyLabel, hashData) : ed25519.sign(hashData, seedOf(keyLabel));
+  }
+  if (smallOrderR && !satisfiesEquation(keyLabel, hashData, sig)) throw new Error('small-order R: the equation does not hold');
   if (malleate) sig = concat(sig.slice(0, 32), le32(intLE(sig.slice(32)) + L_ORDER)); // S + L (4.6 rule 1)
   const proofText = JSON.stringify({ ...o, proofValue: 'z' + encodeBase58(sig) });
   const text = unsecuredText.replace(/}$/, `,"proof":${proofText}}`);
@@ -231,6 +275,13 @@ async function run(args) {
     verdict: 'INVALID',
     codes: ['FORMAT_OK', 'INVALID_SIGNATURE', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
   });
+  // 4.6 rule 2: R of small order, S = k·a (the cofactorless equation holds; OpenSSL would accept)
+  const smallOrderRefused = {
+    verdict: 'INVALID',
+    codes: ['FORMAT_OK', 'INVALID_SIGNATURE', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
+  };
+  add('B1', 'signature-small-order-r-identity', { smallOrderR: 'identity' }, smallOrderRefused);
+  add('B1', 'signature-small-order-r-order-8', { keyLabel: 'torsion-accepted', smallOrderR: 'order-8' }, smallOrderRefused);
   add('B1', 'type-not-permitted', { type: 'ResidenceCertificate' }, expectAt('issuer', 'TYPE_NOT_PERMITTED'));
   add('B1', 'type-unknown', { type: 'UnknownCertificate' }, expectAt('issuer', 'TYPE_NOT_PERMITTED'));
   add('B1', 'created-exactly-t', { options: { created: T1iso } }, expectValid());
@@ -267,7 +318,8 @@ async function run(args) {
 
   // the rules the revision of protocol.md made precise, with valid signatures
   const editJson = (fn) => ({ edit: (t) => { const v = JSON.parse(t); fn(v); return JSON.stringify(v); } });
-  add('B1', 'status-size-true', editJson((v) => v.credentialStatus.forEach((e) => (e.statusSize = true))), expectValid());
+  add('B1', 'status-size-true', editJson((v) => v.credentialStatus.forEach((e) => (e.statusSize = true))), expectAt('format', 'CREDENTIAL_MALFORMED')); // 3.5 rule 2.6: a boolean is not a number
+  add('B1', 'status-size-1', editJson((v) => v.credentialStatus.forEach((e) => (e.statusSize = 1))), expectValid());
   add('B1', 'status-size-1.0', { edit: (t) => t.replaceAll('"statusPurpose":', '"statusSize":1.0,"statusPurpose":') }, expectValid());
   add('B1', 'status-entries-without-id', editJson((v) => v.credentialStatus.forEach((e) => delete e.id)), expectValid());
   add('B1', 'status-index-15-digits', editJson((v) => v.credentialStatus.forEach((e) => {
@@ -293,8 +345,14 @@ async function run(args) {
     v.credentialStatus.splice(1, 0, { type: ['ExampleStatusEntry', 'https://example.org/T'], id: 'https://example.org/status/1' });
     v.credentialStatus.push({ type: 'ExampleRefresh' });
   }) }, expectValid());
-  add('B1', 'generic-proof-context-true-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1 })), options: { '@context': [...CTX, { n: true }] } }, expectValid());
-  add('B1', 'generic-proof-context-1e0-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1, m: [false] })), options: { '@context': [...CTX, { m: [0], n: 1e0 }] } }, expectValid());
+  // 4.2 step 7, Equality: numbers by value, booleans only themselves, a number never equals a boolean
+  const contextMismatch = {
+    verdict: 'INVALID',
+    codes: ['FORMAT_OK', 'CONTEXT_MISMATCH', 'ANCHORED', 'SKIPPED', 'STATUS_ACTIVE', 'WITHIN_VALIDITY'],
+  };
+  add('B1', 'generic-proof-context-true-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1 })), options: { '@context': [...CTX, { n: true }] } }, contextMismatch);
+  add('B1', 'generic-proof-context-false-for-0', { ...G, ...editJson((v) => v['@context'].push({ n: 1, m: [0] })), options: { '@context': [...CTX, { m: [false], n: 1 }] } }, contextMismatch);
+  add('B1', 'generic-proof-context-1e0-for-1', { ...G, edit: (t) => { const v = JSON.parse(t); v['@context'].push({ n: '@@1.0@@', m: [false, true] }); return JSON.stringify(v).replace('"@@1.0@@"', '1.0'); }, options: { '@context': [...CTX, { m: [false, true], n: 1e0 }] } }, expectValid());
   add('B1', 'generic-proof-context-prefix', { ...G, ...editJson((v) => v['@context'].push('https://www.w3.org/ns/credentials/examples/v2')), options: { '@context': [...CTX] } }, expectValid());
   add('B1', 'generic-proof-context-2-for-1', { ...G, ...editJson((v) => v['@context'].push({ n: 1 })), options: { '@context': [...CTX, { n: 2 }] } }, {
     verdict: 'INVALID',
