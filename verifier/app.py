@@ -136,6 +136,24 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             ("read", (t1 - t0) * 1e3), ("verify", (t2 - t1) * 1e3), ("encode", (t3 - t2) * 1e3)))
         return Response(payload, media_type="application/json", headers={"Server-Timing": timing})
 
+    from . import vc_api_openapi as vc_docs
+    from .vc_api_endpoint import CREDENTIALS, PRESENTATIONS, VcApiEndpoint, answer
+
+    async def vc_api_route(kind: str, request: Request) -> Response:
+        """Documented here; served by :class:`VcApiEndpoint` in front of the app (like POST /verify)."""
+        body = await _read_body(request, settings.max_body_bytes)
+        status, payload, media_type, headers = await answer(kind, body, service, status_lists)
+        return Response(payload, status_code=status, media_type=media_type.decode(),
+                        headers={k.decode(): v.decode() for k, v in headers})
+
+    @app.post("/credentials/verify", **vc_docs.VERIFY_CREDENTIAL)
+    async def vc_verify_credential(request: Request) -> Response:
+        return await vc_api_route(CREDENTIALS, request)
+
+    @app.post("/presentations/verify", **vc_docs.VERIFY_PRESENTATION)
+    async def vc_verify_presentation(request: Request) -> Response:
+        return await vc_api_route(PRESENTATIONS, request)
+
     @app.get("/content/{cid}", **docs.CONTENT)
     async def content(cid: str, request: Request) -> Response:
         check_cid(cid)
@@ -167,8 +185,6 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
-    from .vc_api_endpoint import VcApiEndpoint
-
     app.add_middleware(VcApiEndpoint, service=service, status_lists=status_lists, limit=settings.max_body_bytes,
                        root_path=settings.root_path)  # the W3C VC API routes, plain ASGI like /verify
     app.add_middleware(RequestLimits, key_for=by_client_address,  # URL/header sizes, 429 per client address

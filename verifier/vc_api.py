@@ -16,8 +16,11 @@
 ``options.checks`` chooses among those names (an unknown name is a 400). The answer is
 ``{"verified", "checks" (the checks that ran), "warnings", "errors"}``; each warning and error is
 ``{"check", "code", "member"?, "message"}``. Status: 200 when verified; 422 when a check failed;
-503 (``Retry-After``) when nothing failed but a check could not decide (a chain or a status list
-that could not be read).
+503 (``Retry-After``) when nothing failed but a check could not decide (``UNDECIDED_CODES``: the
+chain or a status list that could not be read). Not deciding is not "not verified": the same
+request may verify a moment later, so it is not a 4xx (which tells a client not to send it again
+unchanged), and never a 200. A check that crashed (``INTERNAL_ERROR`` in the report) is a bug of
+this verifier, not an undecided check: :class:`CheckCrashed`, which the endpoint answers 500.
 
 ``POST /presentations/verify`` — body ``{"verifiablePresentation": VP, "options": {"challenge",
 "domain", "checks"?}}``: the presentation's ``proof`` (an ``authentication`` proof whose
@@ -51,6 +54,15 @@ BUNDLE_CHECKS = ("format", "proof", "anchor", "issuer", "status", "validity")
 PRESENTATION_CHECKS = ("proof", "dataModel", "validity", "status")
 _SIX = {"format": "format", "proof": "integrity", "anchor": "anchor", "issuer": "issuer", "status": "status",
         "validity": "validity"}
+# What an answer's warnings and errors name as their "check" ("report": the full verdict of the six checks).
+ANSWER_CHECKS = ("format", "proof", "dataModel", "anchor", "issuer", "status", "validity", "report")
+# The codes of a check that could not decide: the only errors of a 503.
+CHAIN_UNAVAILABLE, STATUS_LIST_UNAVAILABLE = "CHAIN_UNAVAILABLE", "STATUS_LIST_UNAVAILABLE"
+UNDECIDED_CODES = frozenset({CHAIN_UNAVAILABLE, STATUS_LIST_UNAVAILABLE})
+
+
+class CheckCrashed(Exception):
+    """One of the six checks raised (the report says ERROR, INTERNAL_ERROR): a bug, answered 500."""
 
 
 class Outcome:
@@ -192,7 +204,7 @@ def check_status_lists(outcome: Outcome, document: object, fetcher, now: datetim
         member = prefix + finding.member
         if not finding.error:
             outcome.warn("status", finding.code, finding.message, member)
-        elif finding.code in ("STATUS_LIST_UNAVAILABLE",):
+        elif finding.code == STATUS_LIST_UNAVAILABLE:
             outcome.undecided = True
             outcome.errors.append({**_entry("status", finding.code, finding.message, member), "undecided": True})
         else:
@@ -227,6 +239,9 @@ def verify_six(service, bundle: dict, checks: tuple[str, ...]) -> tuple[Outcome,
     report = service.verify_now(json.dumps(bundle, ensure_ascii=False).encode("utf-8"))
     outcome = Outcome()
     results = {c.name: c for c in report.checks}
+    for result in report.checks:  # asked for or not: a crash is never reported as a verdict
+        if result.status is Status.ERROR and result.code not in UNDECIDED_CODES:
+            raise CheckCrashed(f"the {result.name} check failed: {result.data.get('detail', result.code)}")
     for name in checks:
         result = results[_SIX[name]]
         outcome.ran(name)
@@ -352,5 +367,5 @@ def verify_presentation_body(body: object, fetcher, now: datetime | None = None)
     return outcome.status_code(), answer
 
 
-__all__ = ["BARE_CHECKS", "BUNDLE_CHECKS", "Outcome", "is_bundle", "verify_bare", "verify_credential_body",
+__all__ = ["ANSWER_CHECKS", "BARE_CHECKS", "BUNDLE_CHECKS", "CheckCrashed", "Outcome", "UNDECIDED_CODES", "is_bundle", "verify_bare", "verify_credential_body",
            "verify_credential_proof_only", "verify_presentation_body"]

@@ -7,7 +7,9 @@ I/O, no JSON-LD: a fraction of a millisecond); everything else — JSON-LD expan
 canonicalisation, status lists fetched over HTTP, the six checks with their chain reads — runs in
 the thread pool.
 
-Not yet in the OpenAPI document: its description is ``verifier.vc_api_openapi``.
+The routes are declared in the FastAPI app too (``verifier.app``), so that the OpenAPI document
+describes them (``verifier.vc_api_openapi``); those routes answer with :func:`answer` as well, should
+a request ever reach them.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from .vc_api import is_bundle, verify_credential_body, verify_credential_proof_o
 log = logging.getLogger("verifier.vc_api")
 
 CREDENTIALS, PRESENTATIONS = "credentials", "presentations"
+RETRY_AFTER_S = b"5"  # a 503's Retry-After: the index polls the chain every 0.5 s, a status list is fetched in <= 5 s
 _PROOF_ONLY = {"checks": ["proof"]}
 
 
@@ -39,6 +42,36 @@ def _fast(document: object) -> bool:
         return False
     proof = vc.get("proof")
     return type(proof) is dict and proof.get("cryptosuite") == "eddsa-jcs-2022"
+
+
+async def answer(kind: str, body: bytes, service, status_lists) -> tuple[int, bytes, bytes, list]:
+    """(status, payload, media type, extra headers) of a VC API request's body; every refusal a
+    problem, every crash a logged 500."""
+    headers = []
+    try:
+        if too_deep(body):
+            raise Problem(400, "NOT_JSON", f"the JSON is nested more than {MAX_DEPTH} levels deep")
+        try:
+            document, plain = parse_strict_json_plain(body)
+        except JsonBodyError as exc:
+            raise Problem(400, "NOT_JSON", str(exc)) from None
+        if kind == CREDENTIALS:
+            if _fast(document):
+                status, result = verify_credential_proof_only(document["verifiableCredential"], plain)
+            else:
+                status, result = await run_in_threadpool(verify_credential_body, document, service, status_lists)
+        else:
+            status, result = await run_in_threadpool(verify_presentation_body, document, status_lists)
+        payload, media_type = _dumps(result), b"application/json"
+        if status == 503:
+            headers.append((b"retry-after", RETRY_AFTER_S))
+    except AnyProblem as problem:
+        status, payload, media_type = problem.status, _dumps(problem.to_json()), b"application/problem+json"
+    except Exception:  # noqa: BLE001 - never a traceback to the client
+        log.exception("unexpected error in POST /%s/verify", kind)
+        problem = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
+        status, payload, media_type = 500, _dumps(problem.to_json()), b"application/problem+json"
+    return status, payload, media_type, headers
 
 
 class VcApiEndpoint:
@@ -54,40 +87,21 @@ class VcApiEndpoint:
         kind = self.paths.get(scope.get("path")) if scope["type"] == "http" else None
         if kind is None:
             return await self.app(scope, receive, send)
-        headers = []
         try:
             if scope["method"] != "POST":
                 raise Problem(405, "METHOD_NOT_ALLOWED", "this endpoint takes POST")
             body = await _VerifyEndpoint._body(self._reader, scope, receive)
+        except AnyProblem as problem:
+            status, payload, media_type, headers = (problem.status, _dumps(problem.to_json()),
+                                                    b"application/problem+json", [])
+        else:
             if body is None:
                 return  # the client went away
-            if too_deep(body):
-                raise Problem(400, "NOT_JSON", f"the JSON is nested more than {MAX_DEPTH} levels deep")
-            try:
-                document, plain = parse_strict_json_plain(body)
-            except JsonBodyError as exc:
-                raise Problem(400, "NOT_JSON", str(exc)) from None
-            if kind == CREDENTIALS:
-                if _fast(document):
-                    status, answer = verify_credential_proof_only(document["verifiableCredential"], plain)
-                else:
-                    status, answer = await run_in_threadpool(verify_credential_body, document, self.service,
-                                                             self.status_lists)
-            else:
-                status, answer = await run_in_threadpool(verify_presentation_body, document, self.status_lists)
-            payload, media_type = _dumps(answer), b"application/json"
-            if status == 503:
-                headers.append((b"retry-after", b"5"))
-        except AnyProblem as problem:
-            status, payload, media_type = problem.status, _dumps(problem.to_json()), b"application/problem+json"
-        except Exception:  # noqa: BLE001 - never a traceback to the client
-            log.exception("unexpected error in POST /%s/verify", kind)
-            problem = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
-            status, payload, media_type = 500, _dumps(problem.to_json()), b"application/problem+json"
+            status, payload, media_type, headers = await answer(kind, body, self.service, self.status_lists)
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", media_type), (b"content-length", str(len(payload)).encode()), *headers,
             *_SECURITY_HEADERS]})
         await send({"type": "http.response.body", "body": payload})
 
 
-__all__ = ["VcApiEndpoint"]
+__all__ = ["CREDENTIALS", "PRESENTATIONS", "VcApiEndpoint", "answer"]

@@ -258,6 +258,9 @@ def test_verifier_survives_hostile_input(verifier):
 # The issuer API's routes that take no API key: the health check, and the W3C status lists (a verifier
 # checking a credential's credentialStatus has no key; the authorisation matrix holds them to that).
 ISSUER_PUBLIC_PATHS = {"/healthz", "/status/{agency}/{list_id}/{purpose}"}
+# The W3C VC API's verify endpoints answer a verification result, not a problem, when a check failed (422)
+# or could not decide (503, Retry-After): docs/protocol.md 13.3.
+VC_API_VERIFY_PATHS = {"/credentials/verify", "/presentations/verify"}
 
 
 def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
@@ -269,7 +272,8 @@ def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
         for path, operations in doc["paths"].items():
             for method, operation in operations.items():
                 refusals = {s: r for s, r in operation["responses"].items() if s[0] in "45"
-                            and (path, s) != ("/healthz", "503")}  # the verifier's health report, not a refusal
+                            and (path, s) != ("/healthz", "503")  # the verifier's health report, not a refusal
+                            and not (path in VC_API_VERIFY_PATHS and s in ("422", "503"))}  # verification results
                 assert {"414", "429", "431"} <= refusals.keys(), (method, path)  # the request limits, everywhere
                 if authenticated and path not in ISSUER_PUBLIC_PATHS:
                     assert "401" in refusals, (method, path)
