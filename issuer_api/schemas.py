@@ -210,3 +210,37 @@ BUNDLE_SCHEMA = {
 }
 BUNDLE = {"description": "The bundle (docs/protocol.md, section 7)",
           "content": {"application/json": {"schema": BUNDLE_SCHEMA}}}
+
+
+# POST /credentials/issue (the W3C VC API, docs/protocol.md 13.2): the credential the agency signed,
+# typed (the same profile as _CREDENTIAL) or generic (3.8: more contexts, a URL id, further types, several
+# subjects, other status objects after the two entries). Its proof is always eddsa-jcs-2022.
+_URL_STRING = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"}
+W3C_CREDENTIAL_SCHEMA = {
+    "type": "object",
+    "description": "The signed W3C credential: a CertLedger credential type issued through its JSON Schema "
+                   "(docs/protocol.md 3), or a GenericCredential (3.8), with the agency as issuer, the two status "
+                   "entries and an eddsa-jcs-2022 proof",
+    "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
+    "properties": {
+        "@context": {"type": "array", "minItems": 2,
+                     "items": {"anyOf": [_URL_STRING, {"type": "object"}]},
+                     "description": "the VC 2.0 context, the undefined-terms context, then the request's others"},
+        "id": _URL_STRING,
+        "type": {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"type": "string", "minLength": 1},
+                 "description": '["VerifiableCredential", <the governed type: a CertLedger type or '
+                                '"GenericCredential">, …the request\'s other types]'},
+        "issuer": _CREDENTIAL["properties"]["issuer"],
+        "validFrom": {"type": "string"},
+        "validUntil": {"type": "string"},
+        "credentialSubject": {"anyOf": [{"type": "object", "minProperties": 1},
+                                        {"type": "array", "minItems": 1,
+                                         "items": {"type": "object", "minProperties": 1}}]},
+        "credentialStatus": {"type": "array", "minItems": 2, "items": {"type": "object", "required": ["type"]},
+                             "description": "the revocation and suspension BitstringStatusListEntry first, then "
+                                            "the request's other status objects"},
+        "proof": _CREDENTIAL["properties"]["proof"],
+    },
+}
+W3C_ISSUED_SCHEMA = {"type": "object", "required": ["verifiableCredential"], "additionalProperties": False,
+                     "properties": {"verifiableCredential": W3C_CREDENTIAL_SCHEMA}}

@@ -8,8 +8,8 @@ type); the answer is ``201 {"verifiableCredential": …}`` with ``Location: /cre
 id>`` (where its bundle will be, ``…/bundle``, once anchored), or an ``application/problem+json``
 4xx whose ``code`` and ``errors[].member`` name what was wrong.
 
-Not yet in the OpenAPI document: its description is ``issuer_api.vc_api_openapi`` (wired into the
-shared builders later).
+Its OpenAPI description (every answer, the Location header, the request's example) is
+``issuer_api.vc_api_openapi``.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ledger.problem import Problem
 from ledger.strict_json import JsonBodyError, parse_strict_json
 
 from ..deps import scope, service
+from ..vc_api_openapi import ISSUE
 
 router = APIRouter(tags=["vc-api"])
 
@@ -42,7 +43,7 @@ def data_model_problem(exc: DataModelError, status: int = 422) -> Problem:
     return Problem(status, exc.code, str(exc), "The credential does not conform", errors=errors)
 
 
-@router.post("/credentials/issue", status_code=201, include_in_schema=False)
+@router.post("/credentials/issue", status_code=201, **ISSUE)
 async def issue_credential(request: Request, who: Principal = Depends(scope("issue")), svc=Depends(service),
                            idempotency_key: str | None = Header(None, max_length=200)):
     body = parse_json_body(await request.body())

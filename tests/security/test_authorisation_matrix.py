@@ -15,7 +15,9 @@ The issuer's rule (issuer_api/deps.py, ledger/api_keys.py), as the API applies i
 The matrix is keyed by the app's own route table: a new endpoint without an entry fails
 :func:`test_every_issuer_route_is_in_the_matrix`. The verifier is public: every endpoint answers
 without credentials (and ignores any sent), and methods it does not take are refused (405).
-Runs in process (TestClient, real anvil, real SQLite); one row runs through a real uvicorn process.
+The W3C VC API's verifier endpoints (``POST /credentials/verify``, ``/presentations/verify``) are
+public like ``POST /verify``. Runs in process (TestClient, real anvil, real SQLite); one row runs
+through a real uvicorn process, and the verifier's rows run through a real uvicorn (in a thread).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable
 
 import httpx
@@ -36,6 +39,8 @@ from ledger.cli import main
 from ledger.config import load_settings
 from ledger.embedded_chain import rpc_urls_for
 from ledger.issuance import anchor_once
+from ledger.keys import SigningKey
+from ledger.rdfc import create_proof_rdfc
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
@@ -156,6 +161,21 @@ def _issued_for_other(api, reply, cid):
     assert api.client.get(f"/credentials/{other}", headers=bearer(api.keys["edu-admin"])).status_code == 404
 
 
+def _issued_w3c_for_other(api, reply, cid):
+    """POST /credentials/issue with another agency's key: signed as that agency, its record not ours."""
+    assert reply.json()["verifiableCredential"]["issuer"]["agency"] == f"urn:certledger:agency:{CIVIL}"
+    other = reply.headers["location"].removeprefix("/credentials/")
+    assert api.client.get(f"/credentials/{other}", headers=bearer(api.keys["edu-admin"])).status_code == 404
+    assert api.client.get(f"/credentials/{other}", headers=bearer(api.keys["other-agency"])).status_code == 200
+
+
+# The W3C VC API's request: a typed credential (the world's degree subject), issued through its JSON Schema.
+# The subject's terms are defined by the undefined-terms context (JSON-LD safe mode refuses them otherwise).
+W3C_DEGREE = {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2",
+                                          "https://www.w3.org/ns/credentials/undefined-terms/v2"],
+                             "type": ["VerifiableCredential", "DegreeCertificate"], "credentialSubject": SUBJECT}}
+
+
 _type_names = (f"MatrixType{i}" for i in itertools.count())
 _agency_codes = (f"matrix-agency-{i}" for i in itertools.count())
 _CSV = "name,idNumber,degree,major,institution,graduationDate\n张三,330106199001011234,学士,数学,浙江大学,2024-06-30\n"
@@ -195,6 +215,8 @@ ISSUER: dict[tuple[str, str], Endpoint] = {
     ("POST", "/credentials"): Endpoint(("issue",), lambda a, c: (
         "POST", "/credentials", _json({"type": "DegreeCertificate", "subject": SUBJECT})), 201, foreign=201,
         check_foreign=_issued_for_other),
+    ("POST", "/credentials/issue"): Endpoint(("issue",), lambda a, c: ("POST", "/credentials/issue", _json(W3C_DEGREE)),
+                                             201, foreign=201, check_foreign=_issued_w3c_for_other),
     ("POST", "/credentials/bulk"): Endpoint(("issue",), lambda a, c: (
         "POST", "/credentials/bulk?type=DegreeCertificate",
         {"content": _CSV.encode(), "headers": {"content-type": "text/csv"}}), 200, foreign=200),
@@ -356,13 +378,35 @@ def verifier(shared_world, tmp_path_factory):
         server.stop()
 
 
+def _presentation_request(credential: dict) -> dict:
+    """A presentation of the world's credential, signed eddsa-rdfc-2022 by its holder for a challenge;
+    the credential's proof, data model and validity checked (its status lists are not served here)."""
+    holder = SigningKey.generate()
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+          "holder": holder.public_key.did, "verifiableCredential": [credential]}
+    vp["proof"] = create_proof_rdfc(vp, holder, created=datetime.now(timezone.utc), proof_purpose="authentication",
+                                    challenge="matrix-challenge", domain="example.org")
+    return {"verifiablePresentation": vp, "options": {"challenge": "matrix-challenge", "domain": "example.org",
+                                                      "checks": ["proof", "dataModel", "validity"]}}
+
+
+VERIFIER_PATHS = ("/verify", "/verify/batch", "/credentials/verify", "/presentations/verify", "/content/{cid}",
+                  "/s/{cid}", "/", "/healthz")
+
+
 def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
     server, bundle, cid = verifier
+    vc_api = json.dumps({"verifiableCredential": json.loads(bundle)}).encode()
+    vp_api = json.dumps(_presentation_request(json.loads(bundle)["credential"])).encode()
     requests = {("POST", "/verify"): ({"content": bundle}, 200), ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
+                ("POST", "/credentials/verify"): ({"content": vc_api}, 200),
+                ("POST", "/presentations/verify"): ({"content": vp_api}, 200),
                 ("GET", f"/content/{cid}"): ({}, 200), ("GET", f"/s/{cid}"): ({}, 200), ("GET", "/"): ({}, 200),
                 ("GET", "/healthz"): ({}, 200), ("GET", "/openapi.json"): ({}, 200), ("GET", "/static/app.js"): ({}, 200)}
     paths = {r.path for r in server.app.routes if getattr(r, "path", None)}
-    assert paths >= {"/verify", "/verify/batch", "/content/{cid}", "/s/{cid}", "/", "/healthz"}
+    assert paths >= set(VERIFIER_PATHS)
+    documented = set(server.app.openapi()["paths"])
+    assert documented == set(VERIFIER_PATHS), documented  # every route of the document is in this matrix
     credentials = {"none": {}, "bearer": {"Authorization": "Bearer clk_000000000000_" + "x" * 43},
                    "basic": {"Authorization": "Basic dXNlcjpwYXNz"}, "cookie": {"Cookie": "session=1"}}
     mismatches = []
@@ -373,8 +417,8 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
                 CASES.append((f"verifier {method} {path.split('/bafk')[0]}", label, str(want), reply.status_code))
                 if reply.status_code != want:
                     mismatches.append(f"{method} {path} with {label}: {reply.status_code}")
-        for path in ("/verify", "/verify/batch", f"/content/{cid}", f"/s/{cid}", "/", "/healthz"):
-            allowed = {"POST"} if path.startswith("/verify") else {"GET", "HEAD"}
+        for path in (p.replace("{cid}", cid) for p in VERIFIER_PATHS):
+            allowed = {"POST"} if path.endswith(("/verify", "/batch")) else {"GET", "HEAD"}
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in allowed:
                     continue
