@@ -8,6 +8,9 @@ an API key with the issue scope; then `certledger serve issuer` (its status list
 its own address) and `certledger serve verifier` on free loopback ports, and
 `run.sh --issuer … --verifier … --issuer-did <the agency's did:key> --issuer-header 'Authorization:
 Bearer …'`. Prints the kit's output; exits with its status. Everything it started is stopped.
+
+The pieces (:func:`prepare`, :func:`start_services`, :func:`kit_command`, :func:`stop_services`)
+are what tests/interop/test_w3c_suites.py runs too.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -35,16 +39,32 @@ AGENCY = "w3c-suite"
 RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+@dataclass
+class Services:
+    """The two services on loopback, as started by :func:`start_services`."""
+
+    issuer_url: str
+    verifier_url: str
+    processes: list = field(default_factory=list)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _serve(home: Path, what: str, port: int, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", what,
-                                "--port", str(port)], cwd=ROOT, env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _serve(home: Path, what: str, port: int, env: dict, log: Path | None = None) -> subprocess.Popen:
+    """`certledger serve <what>` (uvicorn) on loopback; its output to ``log`` (or nowhere), once
+    /healthz answers 200."""
+    out = log.open("w") if log is not None else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", what,
+                                    "--port", str(port)], cwd=ROOT, env={**os.environ, **env},
+                                   stdout=out, stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            out.close()
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -54,8 +74,65 @@ def _serve(home: Path, what: str, port: int, env: dict) -> subprocess.Popen:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise SystemExit(f"certledger serve {what} did not start")
+            raise RuntimeError(f"certledger serve {what} did not start" + (f" (see {log})" if log else ""))
         time.sleep(0.3)
+
+
+def prepare(home: Path) -> tuple[str, str]:
+    """The data directory ``home`` ready for the suites (created when it has no configuration; the
+    embedded chain started): (an API key of the agency with the issue scope, the agency's did:key)."""
+    steps = [["init", "--port", "0"], ["chain", "up"], ["deploy"],
+             ["agency", "register", AGENCY, "--name", "W3C test-suite agency", "--types", "GenericCredential"]]
+    if (home / "config.json").exists():
+        steps = steps[1:]
+    for step in steps:
+        if cli(["--data-dir", str(home), *step]) != 0:
+            raise RuntimeError(f"certledger {' '.join(step)} failed")
+    app = App(home)
+    _, key = create_api_key(app.engine, AGENCY, ["issue"], "W3C suites")
+    with app.engine.connect() as conn:
+        record = conn.execute(AgencyRecord.__table__.select().where(AgencyRecord.code == AGENCY)).first()
+    return key, did_from_public_key(bytes.fromhex(record.signing_public_key[2:]))
+
+
+def start_services(home: Path, log_dir: Path | None = None) -> Services:
+    """`serve issuer` (status lists under its own address) and `serve verifier` on free loopback ports;
+    their output in ``log_dir``/issuer.log and verifier.log when given. Stop with :func:`stop_services`
+    (when one does not start, the other is stopped here, and the error raised)."""
+    issuer_port, verifier_port = _free_port(), _free_port()
+    services = Services(f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{verifier_port}")
+    try:
+        services.processes.append(_serve(home, "issuer", issuer_port,
+                                         {"CERTLEDGER_STATUS_BASE_URL": f"{services.issuer_url}/status"},
+                                         log_dir / "issuer.log" if log_dir else None))
+        services.processes.append(_serve(home, "verifier", verifier_port, {},
+                                         log_dir / "verifier.log" if log_dir else None))
+    except BaseException:
+        _terminate(services.processes)
+        raise
+    return services
+
+
+def kit_command(run_sh: Path, services: Services, did: str, key: str, *extra: str) -> list[str]:
+    return ["bash", str(run_sh), "--issuer", services.issuer_url, "--verifier", services.verifier_url,
+            "--issuer-did", did, "--issuer-header", f"Authorization: Bearer {key}", *extra]
+
+
+def _terminate(processes: list) -> None:
+    for process in reversed(processes):
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def stop_services(services: Services | None, home: Path) -> None:
+    """The services (if they were started), then the embedded chain (if it runs)."""
+    _terminate(services.processes if services is not None else [])
+    if (home / "config.json").exists():
+        cli(["--data-dir", str(home), "chain", "down"])
 
 
 def main() -> int:
@@ -70,36 +147,15 @@ def main() -> int:
         home = Path(tmp.name) / "home"
     else:
         home = args.keep
-    steps = [["init", "--port", "0"], ["chain", "up"], ["deploy"],
-             ["agency", "register", AGENCY, "--name", "W3C test-suite agency", "--types", "GenericCredential"]]
-    if (home / "config.json").exists():
-        steps = steps[1:]
-    for step in steps:
-        if cli(["--data-dir", str(home), *step]) != 0:
-            raise SystemExit(f"certledger {' '.join(step)} failed")
-    app = App(home)
-    _, key = create_api_key(app.engine, AGENCY, ["issue"], "W3C suites")
-    with app.engine.connect() as conn:
-        record = conn.execute(AgencyRecord.__table__.select().where(AgencyRecord.code == AGENCY)).first()
-    did = did_from_public_key(bytes.fromhex(record.signing_public_key[2:]))
-    issuer_port, verifier_port = _free_port(), _free_port()
-    servers = []
+    services = None
     try:
-        servers.append(_serve(home, "issuer", issuer_port,
-                              {"CERTLEDGER_STATUS_BASE_URL": f"http://127.0.0.1:{issuer_port}/status"}))
-        servers.append(_serve(home, "verifier", verifier_port, {}))
-        done = subprocess.run(["bash", str(args.run_sh), "--issuer", f"http://127.0.0.1:{issuer_port}",
-                               "--verifier", f"http://127.0.0.1:{verifier_port}", "--issuer-did", did,
-                               "--issuer-header", f"Authorization: Bearer {key}", *args.extra])
-        return done.returncode
+        key, did = prepare(home)
+        services = start_services(home)
+        return subprocess.run(kit_command(args.run_sh, services, did, key, *args.extra)).returncode
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
     finally:
-        for server in reversed(servers):
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        cli(["--data-dir", str(home), "chain", "down"])
+        stop_services(services, home)  # also when the set-up failed after the chain started
         if tmp is not None:
             tmp.cleanup()
 
