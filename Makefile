@@ -29,7 +29,8 @@ demo: setup
 
 test: system-deps test-contracts test-python
 
-# PostgreSQL and Chromium from apt, for the integration and browser tests (skipped when present).
+# PostgreSQL, Chromium and wrk from apt, for the integration and browser tests and the service
+# benchmarks (skipped when present).
 system-deps:
 	bash scripts/install-system-deps.sh
 
@@ -39,7 +40,7 @@ test-contracts: setup
 test-python: setup
 	$(BIN)/pytest
 
-bench: setup
+bench: setup system-deps
 	$(BIN)/python -m bench
 
 clean:

@@ -151,7 +151,22 @@ def run_wrk(url: str, bodies_file: Path, seconds: int, connections: int, tmp: Pa
             "not_valid": figures["non2xx"], "socket_errors": figures["errors_socket"], "raw": text}
 
 
-async def _python_load(url: str, bodies: list[bytes], seconds: int, connections: int, max_requests: int) -> dict:
+# Said whenever a benchmark drives a service with the Python load generator instead of wrk: one
+# interpreter making the requests saturates long before two uvicorn workers do (and takes a core).
+PYTHON_LOAD_NOTICE = ("NOTE: the load comes from the Python load generator (asyncio + httpx), not wrk (not "
+                      "installed — apt package wrk, which scripts/install-system-deps.sh installs — or --python-load): "
+                      "it takes a core of its own and tops out far below the service, so the rate measured is a "
+                      "floor, not the service's")
+
+
+def _valid_report(status: int, content: bytes) -> bool:
+    return status == 200 and b'"verdict": "VALID"' in content
+
+
+async def _python_load(url: str, bodies: list[bytes], seconds: int, connections: int, max_requests: int,
+                       path: str = "/verify", accept=_valid_report) -> dict:
+    """Closed-loop load from ``connections`` keep-alive connections for ``seconds`` (at most
+    ``max_requests``), rotating over ``bodies``; an answer ``accept(status, content)`` refuses is counted."""
     latencies: list[float] = []
     bad = 0
     deadline = time.monotonic() + seconds
@@ -167,9 +182,9 @@ async def _python_load(url: str, bodies: list[bytes], seconds: int, connections:
                 body = bodies[i % len(bodies)]
                 i += connections
                 t0 = time.perf_counter()
-                r = await client.post("/verify", content=body, headers={"Content-Type": "application/json"})
+                r = await client.post(path, content=body, headers={"Content-Type": "application/json"})
                 latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200 or b'"verdict": "VALID"' not in r.content:
+                if not accept(r.status_code, r.content):
                     bad += 1
 
         started = time.monotonic()
@@ -318,6 +333,7 @@ def main() -> None:
                 if shutil.which("wrk") and not args.python_load:
                     load = run_wrk(url, bodies_file, args.seconds, args.connections, tmp)
                 else:
+                    print(PYTHON_LOAD_NOTICE, flush=True)
                     load = asyncio.run(_python_load(url, [c.encode() for c in compact[:2000]], args.seconds,
                                                     args.connections, max_requests=200_000))
             with CpuWatch(service.pid, os.getpid()) as batch_cpu:

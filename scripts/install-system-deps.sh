@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# System packages the tests need beyond Python and npm, from Debian's apt. Idempotent: installs only
-# what is missing, so a machine that has them pays nothing.
+# System packages the tests and benchmarks need beyond Python and npm, from Debian's apt. Idempotent:
+# installs only what is missing, so a machine that has them pays nothing.
 #   postgresql — server binaries for the throwaway test cluster (tests/integration/postgres.py)
 #   chromium   — headless browser for the verifier page tests
+#   wrk        — HTTP load generator of the service benchmarks (bench/bench_verifier_service.py,
+#                bench/bench_vc_api.py; without it they fall back to a slower Python one, and say so)
 set -euo pipefail
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v wrk > /dev/null || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages present: postgresql, chromium"
+    echo "system packages present: postgresql, chromium, wrk"
     exit 0
 fi
 
