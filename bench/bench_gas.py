@@ -17,11 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
-from ledger.accounts import fund_on_anvil  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
 from ledger.chain import LedgerClient, RegistryClient, Reason, connect, deploy_contracts, make_sender  # noqa: E402
-from ledger.embedded_chain import EmbeddedChain  # noqa: E402
-from ledger.identifiers import agency_id  # noqa: E402
-from ledger.merkle import MerkleTree  # noqa: E402
+from ledger.chain.embedded import EmbeddedChain  # noqa: E402
+from ledger.protocol.identifiers import agency_id  # noqa: E402
+from ledger.protocol.merkle import MerkleTree  # noqa: E402
 
 
 def run() -> dict:

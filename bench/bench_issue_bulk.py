@@ -39,18 +39,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
-from ledger.accounts import fund_on_anvil  # noqa: E402
-from ledger.agency_keys import AgencyKeys  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
+from ledger.governance.agency_keys import AgencyKeys  # noqa: E402
 from ledger.chain import RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
 from ledger.content.local_store import PACK_DIR, LocalContentStore, read_pack_index  # noqa: E402
-from ledger.embedded_chain import EmbeddedChain  # noqa: E402
+from ledger.chain.embedded import EmbeddedChain  # noqa: E402
 from ledger.issuance import (  # noqa: E402
     AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, issue_file, register_agency)
 from ledger.issuance.context import BundleSink  # noqa: E402
 from ledger.issuance import anchoring  # noqa: E402
 from ledger.issuance.wiring import attach_shares  # noqa: E402
-from ledger.keys import SigningKey  # noqa: E402
-from ledger.onboarding import onboard_agency  # noqa: E402
+from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.governance.onboarding import onboard_agency  # noqa: E402
 from ledger.storage.db import init_database  # noqa: E402
 from ledger.storage.sealing import StorageSealer  # noqa: E402
 

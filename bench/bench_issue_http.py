@@ -39,11 +39,11 @@ from bench_verifier_service import CpuWatch, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SLOW_S = 0.05  # the target's p99
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def cli(home: Path, *args: str) -> None:
-    from ledger.cli import main as cli_main
+    from certledger.cli import main as cli_main
 
     if cli_main(["--data-dir", str(home), *args]) != 0:
         raise RuntimeError(f"certledger {' '.join(args)} failed")
@@ -228,8 +228,8 @@ def count_anchored(client: httpx.Client, auth: dict) -> int:
 
 def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: float = 5,
         durability: str = "power-loss") -> dict:
-    from ledger.api_keys import create_api_key
-    from ledger.cli.context import App
+    from ledger.governance.api_keys import create_api_key
+    from certledger.cli.context import App
 
     with tempfile.TemporaryDirectory() as tmp_name:
         home = Path(tmp_name) / "home"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from ledger.merkle import MerkleTree, verify
+from ledger.protocol.merkle import MerkleTree, verify
 
 
 def bench(n: int, repeat: int = 3) -> dict:

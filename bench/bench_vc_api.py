@@ -17,7 +17,7 @@ What it does:
      after a short warm-up. Without wrk (or with --python-load) the Python load generator of
      bench_verifier_service.py does it instead, and the output says so: it saturates far below the
      service, so its rate is a floor;
-  4. times ledger.rdfc.verify_proof_rdfc on distinct eddsa-rdfc-2022 credentials (the W3C examples
+  4. times ledger.protocol.rdfc.verify_proof_rdfc on distinct eddsa-rdfc-2022 credentials (the W3C examples
      context, as the data-model suite signs them) in this process, and a presentation holding one.
 Every target is loopback only; every loop is bounded in count and time; the server is stopped at the end.
 """
@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from ledger.keys import SigningKey  # noqa: E402
-from ledger.proof import add_proof  # noqa: E402
-from ledger.status_list import status_entries  # noqa: E402
+from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.protocol.proof import add_proof  # noqa: E402
+from ledger.protocol.status_list import status_entries  # noqa: E402
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED = "https://www.w3.org/ns/credentials/undefined-terms/v2"
@@ -196,7 +196,7 @@ def http_benchmark(workers: int, seconds: int, connections: int, use_wrk: bool =
 
 
 def rdfc_benchmark(n: int) -> dict:
-    from ledger.rdfc import create_proof_rdfc, verify_proof_rdfc
+    from ledger.protocol.rdfc import create_proof_rdfc, verify_proof_rdfc
 
     key = SigningKey.generate()
     docs = []

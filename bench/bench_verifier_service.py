@@ -38,15 +38,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from eth_account import Account  # noqa: E402
 
-from ledger.accounts import fund_on_anvil  # noqa: E402
-from ledger.batch import SealedBatch  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
+from ledger.protocol.batch import SealedBatch  # noqa: E402
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
-from ledger.credential import Issuer, issue_credential  # noqa: E402
-from ledger.status_list import LIST_SIZE, status_entries  # noqa: E402
-from ledger.credential_types import BUILTIN_TYPES  # noqa: E402
-from ledger.embedded_chain import EmbeddedChain  # noqa: E402
-from ledger.identifiers import agency_id, type_id  # noqa: E402
-from ledger.keys import SigningKey  # noqa: E402
+from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
+from ledger.protocol.status_list import LIST_SIZE, status_entries  # noqa: E402
+from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
+from ledger.chain.embedded import EmbeddedChain  # noqa: E402
+from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
+from ledger.governance.key_files import SigningKey  # noqa: E402
 from verifier.settings import DeploymentRoot, VerifierSettings  # noqa: E402
 
 WRK_SCRIPT = r"""
@@ -254,7 +254,7 @@ class CpuWatch:
 
 def calibrate(settings: VerifierSettings, bundles: list[bytes], seconds: float = 3.0) -> float:
     """The verification library alone, in this process, on the service's index: bundles/s now."""
-    from verifier import verify
+    from ledger.verification import verify
     from verifier.index_db import make_index_engine
     from verifier.indexer import IndexedChainReader
 

@@ -18,16 +18,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
-from ledger.accounts import fund_on_anvil  # noqa: E402
-from ledger.batch import SealedBatch  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
+from ledger.protocol.batch import SealedBatch  # noqa: E402
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
-from ledger.credential import Issuer, issue_credential  # noqa: E402
-from ledger.status_list import LIST_SIZE, status_entries  # noqa: E402
-from ledger.credential_types import BUILTIN_TYPES  # noqa: E402
-from ledger.embedded_chain import EmbeddedChain  # noqa: E402
-from ledger.identifiers import agency_id, type_id  # noqa: E402
-from ledger.keys import SigningKey  # noqa: E402
-from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify  # noqa: E402
+from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
+from ledger.protocol.status_list import LIST_SIZE, status_entries  # noqa: E402
+from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
+from ledger.chain.embedded import EmbeddedChain  # noqa: E402
+from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
+from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
+from ledger.verification import Verdict
+from ledger.verification import verify# noqa: E402
 
 STATUS_BASE = "http://127.0.0.1:8000/status"  # where the lists would be published
 

@@ -16,18 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.chain import ChainError
 from ledger.content.store import ContentStoreError
-from ledger.errors import ValidationError
-from ledger.http_limits import RequestLimits, limiter_for
+from ledger.protocol.errors import ValidationError
+from http_common.http_limits import RequestLimits, limiter_for
 from ledger.issuance import IssuanceError
-from ledger.openapi_problems import document_problems
-from ledger.problem import Problem
+from http_common.openapi_problems import document_problems
+from http_common.problem import Problem
 from ledger.storage.db import database_unavailable
 
-from .errors import problem_for
-from .limits import JsonDepthGuard, api_key_or_address
-from ledger.access_log import install_access_log_redaction
-from .routes import admin, credentials, sharing, status_lists, vc_api
-from .service import IssuerService
+from issuer_api.errors import problem_for
+from issuer_api.limits import JsonDepthGuard, api_key_or_address
+from http_common.access_log import install_access_log_redaction
+from issuer_api.routes import admin, credentials, sharing, status_lists, vc_api
+from issuer_api.service import IssuerService
 
 log = logging.getLogger("issuer_api")
 

@@ -15,8 +15,8 @@ import signal
 import threading
 from pathlib import Path
 
-from .anchorer_status import write_status
-from .main import freeze_startup_heap, log_to_stderr, service_from_env
+from issuer_api.anchorer_status import write_status
+from issuer_api.main import freeze_startup_heap, log_to_stderr, service_from_env
 
 STATUS_ENV = "CERTLEDGER_ANCHORER_STATUS"
 PARENT_ENV = "CERTLEDGER_ANCHORER_PARENT"

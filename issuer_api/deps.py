@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from ledger.api_keys import GOVERNANCE_SCOPE, Principal, authenticate
-from ledger.problem import Problem
+from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal, authenticate
+from http_common.problem import Problem
 
 
 # Dependencies that do no I/O are coroutines: FastAPI runs a plain function in the thread pool, a

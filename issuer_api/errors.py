@@ -1,10 +1,10 @@
 """How the issuance library's refusals become HTTP problems: one table, one handler."""
 from __future__ import annotations
 
-from ledger.errors import ValidationError
+from ledger.protocol.errors import ValidationError
 from ledger.issuance import errors as e
 from ledger.issuance.w3c_issue import CredentialIdInUse
-from ledger.problem import Problem
+from http_common.problem import Problem
 
 STATUS = {
     e.AgencyNotFound: 404,

@@ -1,12 +1,12 @@
 """The issuer's request guards: a rate limit per API key (per client address for requests without
-one), URL and header sizes (``ledger.http_limits``), and the nesting depth of JSON bodies."""
+one), URL and header sizes (``http_common.http_limits``), and the nesting depth of JSON bodies."""
 from __future__ import annotations
 
 import re
 
-from ledger.http_limits import by_client_address
-from ledger.json_depth import MAX_DEPTH, too_deep
-from ledger.problem import Problem
+from http_common.http_limits import by_client_address
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep
+from http_common.problem import Problem
 
 # The key's id only (`clk_<12 hex>`): the bucket is chosen before the key is checked, and the
 # secret is never kept. A made-up id gets a bucket too; authentication then refuses it.

@@ -6,16 +6,16 @@ import logging
 import os
 from pathlib import Path
 
-from ledger import accounts
+from ledger.governance import accounts
 from ledger.config import Settings, load_settings
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance.wiring import issuance_for
 from ledger.storage.group_commit import group_writer
 from ledger.storage.request_path import POWER_LOSS
 
-from .app import create_app
-from .service import IssuerService
-from .settings import IssuerSettings
+from issuer_api.app import create_app
+from issuer_api.service import IssuerService
+from issuer_api.settings import IssuerSettings
 
 
 def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:

@@ -5,20 +5,20 @@ import logging
 import threading
 from pathlib import Path
 
-from ledger import accounts
-from ledger.agency_keys import create_or_load_agency_keys
+from ledger.governance import accounts
+from ledger.governance.agency_keys import create_or_load_agency_keys
 from ledger.chain import RegistryClient, make_sender
-from ledger.identifiers import check_agency_code
+from ledger.protocol.identifiers import check_agency_code
 from ledger.issuance import IssuanceContext, get_type, register_agency, run_anchorer
 from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.issuance.status_publisher import run_publisher
-from ledger.onboarding import onboard_agency
-from ledger.problem import Problem
+from ledger.governance.onboarding import onboard_agency
+from http_common.problem import Problem
 from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
 
-from .anchorer_status import read_status
-from .settings import IssuerSettings
+from issuer_api.anchorer_status import read_status
+from issuer_api.settings import IssuerSettings
 
 log = logging.getLogger("issuer_api")
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .background import PARENT_ENV, STATUS_ENV
+from issuer_api.background import PARENT_ENV, STATUS_ENV
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAYS_S = (1, 2, 4, 8, 15, 30)

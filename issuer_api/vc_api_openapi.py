@@ -4,9 +4,9 @@ credential it answers with is ``issuer_api.schemas.W3C_CREDENTIAL_SCHEMA``.
 """
 from __future__ import annotations
 
-from ledger.openapi_problems import problem_responses
+from http_common.openapi_problems import problem_responses
 
-from .schemas import W3C_ISSUED_SCHEMA
+from issuer_api.schemas import W3C_ISSUED_SCHEMA
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"

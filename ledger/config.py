@@ -40,7 +40,7 @@ class Settings:
     database_url: str = "sqlite:///certledger.db"   # relative sqlite paths live in the data directory
     passphrase_file: str | None = "secrets/passphrase"
     governance_key: str = "keys/governance.json"
-    status_base_url: str = "http://127.0.0.1:8000/status"   # <base>/<agency>/<list id>/<purpose> (ledger.status_list)
+    status_base_url: str = "http://127.0.0.1:8000/status"   # <base>/<agency>/<list id>/<purpose> (ledger.protocol.status_list)
     version: int = CONFIG_VERSION
 
     # --- locations ---

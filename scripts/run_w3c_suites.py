@@ -29,14 +29,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger.api_keys import create_api_key  # noqa: E402
-from ledger.cli import main as cli  # noqa: E402
-from ledger.cli.context import App  # noqa: E402
-from ledger.did_key import did_from_public_key  # noqa: E402
+from ledger.governance.api_keys import create_api_key  # noqa: E402
+from certledger.cli import main as cli  # noqa: E402
+from certledger.cli.context import App  # noqa: E402
+from ledger.protocol.did_key import did_from_public_key  # noqa: E402
 from ledger.storage.models import AgencyRecord  # noqa: E402
 
 AGENCY = "w3c-suite"
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @dataclass

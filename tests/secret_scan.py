@@ -158,7 +158,7 @@ def _install_recorders() -> None:
     """Patch the few places where secrets come into being in this process."""
     from eth_account.signers.local import LocalAccount
 
-    from ledger import keys
+    from ledger.governance import key_files as keys
     from ledger.content import share
 
     original_init = keys.SigningKey.__init__
@@ -230,7 +230,7 @@ def pytest_runtest_logreport(report) -> None:
 
 def _subprocess_key_files(basetemp: Path) -> None:
     """Key files written by processes the tests started: open those this process never saw."""
-    from ledger.keys import KeyStoreError, load_key_file, read_key_file_public
+    from ledger.governance.key_files import KeyStoreError, load_key_file, read_key_file_public
 
     for passphrase_file in basetemp.rglob("secrets/passphrase"):
         home = passphrase_file.parent.parent
@@ -244,7 +244,7 @@ def _subprocess_key_files(basetemp: Path) -> None:
                 _, public = read_key_file_public(key_file)
                 if public and public.lower() in REGISTRY.publics:
                     continue
-                load_key_file(key_file, passphrase)   # registers the secret (ledger.keys._public_for)
+                load_key_file(key_file, passphrase)   # registers the secret (ledger.governance.key_files._public_for)
             except (KeyStoreError, OSError, ValueError):
                 continue
 

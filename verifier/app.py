@@ -31,14 +31,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ledger.http_limits import RequestLimits, by_client_address, limiter_for
-from ledger.openapi_problems import document_problems
+from http_common.http_limits import RequestLimits, by_client_address, limiter_for
+from http_common.openapi_problems import document_problems
 
-from . import openapi_docs as docs
-from ledger.access_log import install_access_log_redaction
-from .problems import Problem
-from .service import VerifierService, check_cid, report_json
-from .settings import VerifierSettings, settings_from_env
+from verifier import openapi_docs as docs
+from http_common.access_log import install_access_log_redaction
+from verifier.problems import Problem
+from verifier.service import VerifierService, check_cid, report_json
+from verifier.settings import VerifierSettings, settings_from_env
 
 log = logging.getLogger("verifier.app")
 
@@ -72,8 +72,8 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         content_store = _content_store(settings)
     catch_up = None
     if reader is None:
-        from .index_db import make_index_engine
-        from .indexer import IndexedChainReader, Indexer, IndexLock, IndexService, lock_path_for
+        from verifier.index_db import make_index_engine
+        from verifier.indexer import IndexedChainReader, Indexer, IndexLock, IndexService, lock_path_for
 
         parts.engine = make_index_engine(settings.database_url)
         reader = IndexedChainReader(parts.engine, settings.trust_roots, confirmations=settings.confirmations,
@@ -84,12 +84,12 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
                                            settings.poll_interval_s)
         catch_up = parts.index_service.catch_up
         if use_batch_pool and settings.effective_batch_processes > 1:
-            from .batch import BatchPool
+            from verifier.batch import BatchPool
 
             parts.batch_pool = BatchPool(settings)
     service = VerifierService(settings.trust(), reader, content_store=content_store, catch_up=catch_up,
                               batch_pool=parts.batch_pool, max_batch_items=settings.max_batch_items)
-    from .status_list_fetch import StatusListFetcher
+    from ledger.verification.status_list_fetch import StatusListFetcher
 
     status_lists = StatusListFetcher()
     page = _page(settings.root_path)
@@ -136,8 +136,8 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             ("read", (t1 - t0) * 1e3), ("verify", (t2 - t1) * 1e3), ("encode", (t3 - t2) * 1e3)))
         return Response(payload, media_type="application/json", headers={"Server-Timing": timing})
 
-    from . import vc_api_openapi as vc_docs
-    from .vc_api_endpoint import CREDENTIALS, PRESENTATIONS, VcApiEndpoint, answer
+    from verifier import vc_api_openapi as vc_docs
+    from verifier.vc_api_endpoint import CREDENTIALS, PRESENTATIONS, VcApiEndpoint, answer
 
     async def vc_api_route(kind: str, request: Request) -> Response:
         """Documented here; served by :class:`VcApiEndpoint` in front of the app (like POST /verify)."""

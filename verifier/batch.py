@@ -15,7 +15,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from .settings import VerifierSettings
+from verifier.settings import VerifierSettings
 
 # ------------------------------------------------------------------- inside a worker process
 
@@ -25,15 +25,15 @@ _worker: dict = {}
 def _init_worker(settings_json: dict, parent: int) -> None:
     # uvicorn kills a hung worker with SIGKILL: its pool must not outlive it.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-    from .index_db import make_index_engine
-    from .indexer import IndexedChainReader
-    from .settings import DeploymentRoot
+    from verifier.index_db import make_index_engine
+    from verifier.indexer import IndexedChainReader
+    from verifier.settings import DeploymentRoot
 
     roots = [DeploymentRoot.from_json(r) for r in settings_json["trust_roots"]]
     engine = make_index_engine(settings_json["database_url"])
     reader = IndexedChainReader(engine, roots, confirmations=settings_json["confirmations"],
                                 max_staleness_s=settings_json["max_staleness_s"])
-    from .trust import TrustRoots
+    from ledger.verification.trust import TrustRoots
 
     _worker.update(reader=reader, trust=TrustRoots([r.trusted for r in roots]), synced=float("-inf"))
     # web3's imports (py_ecc) raise the recursion limit to 100,000, beyond what the stack holds when
@@ -48,7 +48,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _verify_chunk(items: list[str]) -> tuple[list[str], list[int]]:
-    from .service import verify_texts
+    from verifier.service import verify_texts
 
     reader = _worker["reader"]
     if time.monotonic() - _worker["synced"] > 0.05:
@@ -66,7 +66,7 @@ def _verify_part(part: str, last: bool, max_items: int):
     body itself, which names the error); ``(reports, [(index, text) to retry])`` otherwise."""
     import json
 
-    from ledger.json_depth import too_deep
+    from ledger.protocol.json_depth import too_deep
 
     global _SCANNER
     if _SCANNER is None:

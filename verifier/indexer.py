@@ -55,10 +55,10 @@ from ledger.chain import ChainError, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
 
-from .chain_state import ChainUnavailable
-from .index_db import IndexCursor, IndexedBlock, IndexedEvent, from_i64, to_i64
-from .settings import DeploymentRoot
-from .trust import TrustedDeployment
+from ledger.verification.chain_state import ChainUnavailable
+from verifier.index_db import IndexCursor, IndexedBlock, IndexedEvent, from_i64, to_i64
+from verifier.settings import DeploymentRoot
+from ledger.verification.trust import TrustedDeployment
 
 log = logging.getLogger("verifier.indexer")
 
@@ -453,7 +453,7 @@ _NO_KEY = KeyRecord(0, 0)
 
 
 class IndexedChainReader:
-    """A :class:`verifier.chain_state.ChainReader` answered from the index, in memory."""
+    """A :class:`ledger.verification.chain_state.ChainReader` answered from the index, in memory."""
 
     def __init__(self, engine, deployments: Iterable[TrustedDeployment | DeploymentRoot], *,
                  confirmations: int = 1, max_staleness_s: float = 30.0, clock=time.time):

@@ -5,10 +5,10 @@ the request bodies and every answer, reports and problem+json refusals alike, ar
 """
 from __future__ import annotations
 
-from ledger.openapi_problems import problem_responses
+from http_common.openapi_problems import problem_responses
 
-from .messages import MESSAGES
-from .report import CHECK_NAMES, Status, Verdict
+from ledger.verification.messages import MESSAGES
+from ledger.verification.report import CHECK_NAMES, Status, Verdict
 
 HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}   # lower case only (docs/protocol.md 1.3)
 CAIP10 = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}

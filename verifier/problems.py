@@ -6,8 +6,8 @@ lives only in a link's fragment, which no request carries, and no detail quotes 
 """
 from __future__ import annotations
 
-from ledger.problem import PROBLEM_JSON
-from ledger.problem import Problem as _Problem
+from http_common.problem import PROBLEM_JSON
+from http_common.problem import Problem as _Problem
 
 TITLES = {
     "NOT_JSON": "The body is not JSON",

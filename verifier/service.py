@@ -27,13 +27,13 @@ from ledger.content.store import (
     ContentStoreUnavailable,
     ContentTooLarge,
 )
-from ledger.json_depth import MAX_DEPTH, too_deep  # why: see ledger.json_depth
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep  # why: see ledger.protocol.json_depth
 
-from .chain_state import ChainReader
-from .problems import Problem
-from .report import Report
-from .trust import TrustRoots
-from .verify import verify
+from ledger.verification.chain_state import ChainReader
+from verifier.problems import Problem
+from ledger.verification.report import Report
+from ledger.verification.trust import TrustRoots
+from ledger.verification.verify import verify
 
 _WHITESPACE = " \t\n\r"
 _SCANNER = json.JSONDecoder()
@@ -88,7 +88,7 @@ class VerifierService:
 
     def split_batch(self, body: bytes) -> list[str]:
         """The elements of a JSON array, each as its own JSON text; :class:`Problem` otherwise.
-        Runs in a thread of its own with a large stack (see ``ledger.json_depth``)."""
+        Runs in a thread of its own with a large stack (see ``ledger.protocol.json_depth``)."""
         outcome: list = []
 
         def run():

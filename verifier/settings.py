@@ -31,7 +31,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from .trust import TrustedDeployment, TrustRoots
+from ledger.verification.trust import TrustedDeployment, TrustRoots
 
 ENV_PREFIX = "CERTLEDGER_VERIFIER_"
 

@@ -3,12 +3,12 @@
 ``POST /credentials/verify`` — body ``{"verifiableCredential": VC, "options": {...}}``:
 
 * **A bare credential** gets the checks ``proof`` (its Data Integrity proofs: eddsa-jcs-2022 or
-  eddsa-rdfc-2022, did:key verification methods), ``dataModel`` (VC 2.0: ``ledger.data_model``),
+  eddsa-rdfc-2022, did:key verification methods), ``dataModel`` (VC 2.0: ``ledger.protocol.data_model``),
   ``validity`` (``validFrom`` <= now <= ``validUntil``) and ``status`` (its Bitstring Status List
-  entries, read from the lists they name: ``verifier.status_list_fetch``). The anchor check does not
+  entries, read from the lists they name: ``ledger.verification.status_list_fetch``). The anchor check does not
   run, and the answer says so in ``warnings`` (``ANCHOR_NOT_CHECKED``).
 * **A bundle** (``verifiableCredential`` is a CertLedger bundle), or a credential with its anchor
-  receipt in ``options.anchor``, gets CertLedger's six checks (``verifier.verify``: format,
+  receipt in ``options.anchor``, gets CertLedger's six checks (``ledger.verification.verify``: format,
   integrity, anchor, issuer, status, validity — status and permission read from the chain), named
   ``format``, ``proof``, ``anchor``, ``issuer``, ``status``, ``validity``; the full report is in
   ``report``.
@@ -36,18 +36,18 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from ledger.bundle import BUNDLE_TYPE, BUNDLE_VERSION
-from ledger.data_integrity import AUTHENTICATION, controller_of, verify_data_integrity
-from ledger.data_model import (
+from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION
+from ledger.protocol.data_integrity import AUTHENTICATION, controller_of, verify_data_integrity
+from ledger.protocol.data_model import (
     DataModelError,
     check_credential_data_model,
     check_presentation_data_model,
 )
-from ledger.datetimes import DateTimeFormatError, parse_xsd_datetime
-from ledger.problem import Problem
-from ledger.proof import ProofVerificationError
+from ledger.protocol.datetimes import DateTimeFormatError, parse_xsd_datetime
+from http_common.problem import Problem
+from ledger.protocol.proof import ProofVerificationError
 
-from .report import Status, Verdict
+from ledger.verification.report import Status, Verdict
 
 BARE_CHECKS = ("proof", "dataModel", "validity", "status")
 BUNDLE_CHECKS = ("format", "proof", "anchor", "issuer", "status", "validity")

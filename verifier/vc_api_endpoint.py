@@ -1,6 +1,6 @@
 """``POST /credentials/verify`` and ``POST /presentations/verify`` (the W3C VC API) as plain ASGI in
 front of the FastAPI app, like ``POST /verify``: the same body limits (415, 413), JSON read strictly
-(``ledger.strict_json``), the answers of ``verifier.vc_api``, problems for malformed requests.
+(``ledger.protocol.strict_json``), the answers of ``verifier.vc_api``, problems for malformed requests.
 
 ``checks: ["proof"]`` on a bare credential signed eddsa-jcs-2022 is answered on the event loop (no
 I/O, no JSON-LD: a fraction of a millisecond); everything else — JSON-LD expansion, RDF
@@ -18,13 +18,13 @@ from types import SimpleNamespace
 
 from starlette.concurrency import run_in_threadpool
 
-from ledger.json_depth import MAX_DEPTH, too_deep
-from ledger.problem import Problem as AnyProblem
-from ledger.strict_json import JsonBodyError, parse_strict_json_plain
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep
+from http_common.problem import Problem as AnyProblem
+from ledger.protocol.strict_json import JsonBodyError, parse_strict_json_plain
 
-from .app import _SECURITY_HEADERS, _VerifyEndpoint, _dumps
-from .problems import Problem
-from .vc_api import is_bundle, verify_credential_body, verify_credential_proof_only, verify_presentation_body
+from verifier.app import _SECURITY_HEADERS, _VerifyEndpoint, _dumps
+from verifier.problems import Problem
+from verifier.vc_api import is_bundle, verify_credential_body, verify_credential_proof_only, verify_presentation_body
 
 log = logging.getLogger("verifier.vc_api")
 

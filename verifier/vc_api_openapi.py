@@ -8,10 +8,10 @@ problem+json refusals of malformed requests (400, 413, 415; 414, 429, 431 for ev
 """
 from __future__ import annotations
 
-from ledger.openapi_problems import problem_responses
+from http_common.openapi_problems import problem_responses
 
-from .openapi_docs import REPORT
-from .vc_api import ANSWER_CHECKS, UNDECIDED_CODES
+from verifier.openapi_docs import REPORT
+from verifier.vc_api import ANSWER_CHECKS, UNDECIDED_CODES
 
 CHECK_ENTRY = {
     "type": "object",

@@ -54,15 +54,15 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
 try:  # the repository's library, for cross-checks only
-    from ledger import canonical as _lib_canonical
-    from ledger import merkle as _lib_merkle
-    from ledger.bundle import parse_bundle as _lib_parse_bundle
+    from ledger.protocol import canonical as _lib_canonical
+    from ledger.protocol import merkle as _lib_merkle
+    from ledger.protocol.bundle import parse_bundle as _lib_parse_bundle
     from ledger.content import cid as _lib_cid
     from ledger.content import share as _lib_share
-    from ledger.credential import check_credential as _lib_check_credential
-    from ledger.ed25519_checks import weak_key_reason as _lib_weak_key_reason
-    from ledger.proof import verify_proof as _lib_verify_proof
-    from ledger.status_list import check_list_credential as _lib_check_list
+    from ledger.protocol.credential import check_credential as _lib_check_credential
+    from ledger.protocol.ed25519_checks import weak_key_reason as _lib_weak_key_reason
+    from ledger.protocol.proof import verify_proof as _lib_verify_proof
+    from ledger.protocol.status_list import check_list_credential as _lib_check_list
     LIB = True
 except ImportError:  # pragma: no cover - the example still works without it
     LIB = False
@@ -146,10 +146,10 @@ def topic(signature: str) -> bytes:
 
 
 def jcs(value) -> bytes:
-    """RFC 8785 by the rfc8785 package; cross-checked with ledger.canonical when present."""
+    """RFC 8785 by the rfc8785 package; cross-checked with ledger.protocol.canonical when present."""
     out = rfc8785.dumps(value)
     if LIB:
-        assert _lib_canonical.canonicalize(value) == out, "ledger.canonical disagrees with rfc8785"
+        assert _lib_canonical.canonicalize(value) == out, "ledger.protocol.canonical disagrees with rfc8785"
     return out
 
 
@@ -663,9 +663,9 @@ def chain_part(summary: dict, off: dict, dest: Path) -> dict:
 
     # the repository's own verifier, over the same node, for the verdicts (codes only)
     if LIB:
-        from verifier import verify
-        from verifier.chain_state import RpcChainReader
-        from verifier.trust import TrustRoots
+        from ledger.verification import verify
+        from ledger.verification.chain_state import RpcChainReader
+        from ledger.verification.trust import TrustRoots
 
         trust = TrustRoots.single(chain_id, registry, ledger)
         reader = RpcChainReader({chain_id: [summary["rpcUrl"]]})

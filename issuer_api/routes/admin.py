@@ -9,13 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from ledger import issuance
-from ledger.api_keys import GOVERNANCE_SCOPE, SCOPES, Principal, create_api_key, list_api_keys, revoke_api_key
-from ledger.credential_types import CredentialType
-from ledger.openapi_problems import problem_responses as refusals
-from ledger.problem import Problem
+from ledger.governance.api_keys import GOVERNANCE_SCOPE, SCOPES, Principal, create_api_key, list_api_keys, revoke_api_key
+from ledger.protocol.credential_types import CredentialType
+from http_common.openapi_problems import problem_responses as refusals
+from http_common.problem import Problem
 
-from .. import schemas as out
-from ..deps import scope, service
+from issuer_api import schemas as out
+from issuer_api.deps import scope, service
 
 router = APIRouter(tags=["governance and administration"])
 

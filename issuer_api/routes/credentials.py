@@ -10,12 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from ledger import issuance
-from ledger.api_keys import Principal
-from ledger.openapi_problems import problem_responses as refusals
-from ledger.problem import Problem
+from ledger.governance.api_keys import Principal
+from http_common.openapi_problems import problem_responses as refusals
+from http_common.problem import Problem
 
-from .. import schemas as out
-from ..deps import scope, service
+from issuer_api import schemas as out
+from issuer_api.deps import scope, service
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from ledger.api_keys import Principal
+from ledger.governance.api_keys import Principal
 from ledger.content.links import qr_png, qr_svg
-from ledger.openapi_problems import problem_responses
+from http_common.openapi_problems import problem_responses
 
-from ..deps import scope, service
-from ..schemas import ShareLink
+from issuer_api.deps import scope, service
+from issuer_api.schemas import ShareLink
 
 # 409 until the credential is anchored; 503 while the content store cannot take the share.
 router = APIRouter(prefix="/credentials", tags=["sharing"], responses=problem_responses(401, 403, 404, 409, 503))

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, Header
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ledger.identifiers import is_agency_code
+from ledger.protocol.identifiers import is_agency_code
 from ledger.issuance.status_publisher import get_list_credential
-from ledger.openapi_problems import problem_responses
-from ledger.problem import Problem
-from ledger.status_list import MEDIA_TYPE, PURPOSES
+from http_common.openapi_problems import problem_responses
+from http_common.problem import Problem
+from ledger.protocol.status_list import MEDIA_TYPE, PURPOSES
 
-from ..deps import service
+from issuer_api.deps import service
 
 router = APIRouter(tags=["status lists"])
 

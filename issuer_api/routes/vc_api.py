@@ -17,20 +17,20 @@ from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from ledger.api_keys import Principal
-from ledger.data_model import DataModelError
+from ledger.governance.api_keys import Principal
+from ledger.protocol.data_model import DataModelError
 from ledger.issuance.w3c_issue import issue_w3c
-from ledger.problem import Problem
-from ledger.strict_json import JsonBodyError, parse_strict_json
+from http_common.problem import Problem
+from ledger.protocol.strict_json import JsonBodyError, parse_strict_json
 
-from ..deps import scope, service
-from ..vc_api_openapi import ISSUE
+from issuer_api.deps import scope, service
+from issuer_api.vc_api_openapi import ISSUE
 
 router = APIRouter(tags=["vc-api"])
 
 
 def parse_json_body(data: bytes) -> object:
-    """The request's JSON (``ledger.strict_json``), or a 400 problem."""
+    """The request's JSON (``ledger.protocol.strict_json``), or a 400 problem."""
     try:
         return parse_strict_json(data)
     except JsonBodyError as exc:

@@ -1,20 +1,12 @@
 """The chain client: deploy, call and read the CertLedger contracts on any EVM JSON-RPC node."""
-from .connection import connect
-from .contracts import LedgerClient, RegistryClient
-from .deploy import Deployment, deploy_contracts, deployment_is_current
-from .errors import (
-    ChainError,
-    ContractReverted,
-    InsufficientFunds,
-    NodeUnreachable,
-    OutOfGas,
-    TransactionDropped,
-    WrongChainId,
-)
-from .records import AgencyInfo, AnchorRecord, ChainEvent, CredentialState, KeyRecord, Reason, StatusRecord
-from .revert_decoding import RevertDecoder
-from .transactions import PendingTx, TransactionSender, TxResult
-from .artifacts import ledger_artifact, registry_artifact
+from ledger.chain.connection import connect
+from ledger.chain.contracts import LedgerClient, RegistryClient
+from ledger.chain.deploy import Deployment, deploy_contracts, deployment_is_current
+from ledger.chain.errors import ChainError, ContractReverted, InsufficientFunds, NodeUnreachable, OutOfGas, TransactionDropped, WrongChainId
+from ledger.chain.records import AgencyInfo, AnchorRecord, ChainEvent, CredentialState, KeyRecord, Reason, StatusRecord
+from ledger.chain.revert_decoding import RevertDecoder
+from ledger.chain.transactions import PendingTx, TransactionSender, TxResult
+from ledger.chain.artifacts import ledger_artifact, registry_artifact
 
 
 def make_sender(w3, account, confirmations: int = 1) -> TransactionSender:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from web3 import Web3
 
-from .errors import NodeUnreachable, WrongChainId
+from ledger.chain.errors import NodeUnreachable, WrongChainId
 
 
 def connect(rpc_urls: list[str] | str, expected_chain_id: int | None = None, timeout_s: float = 10.0) -> Web3:

@@ -12,14 +12,14 @@ import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from ledger.ed25519_checks import weak_key_reason
-from ledger.keys import WeakKeyError
+from ledger.protocol.ed25519_checks import weak_key_reason
+from ledger.protocol.keys import WeakKeyError
 
-from .artifacts import ContractArtifact, ledger_artifact, registry_artifact
-from .errors import ChainError, ContractReverted, NodeUnreachable
-from .records import AgencyInfo, AnchorRecord, ChainEvent, KeyRecord, StatusRecord
-from .revert_decoding import RevertDecoder
-from .transactions import PendingTx, TransactionSender, TxResult
+from ledger.chain.artifacts import ContractArtifact, ledger_artifact, registry_artifact
+from ledger.chain.errors import ChainError, ContractReverted, NodeUnreachable
+from ledger.chain.records import AgencyInfo, AnchorRecord, ChainEvent, KeyRecord, StatusRecord
+from ledger.chain.revert_decoding import RevertDecoder
+from ledger.chain.transactions import PendingTx, TransactionSender, TxResult
 
 Bytes32 = bytes
 
@@ -127,7 +127,7 @@ class RegistryClient(_ContractClient):
     def add_key(self, agency_id: Bytes32, public_key: Bytes32, valid_from: int = 0) -> TxResult:
         """Registers the raw Ed25519 key for `agency_id` only (valid_from 0: the block time).
 
-        Refuses a weak key before sending (:class:`ledger.keys.WeakKeyError`): the contract refuses
+        Refuses a weak key before sending (:class:`ledger.protocol.keys.WeakKeyError`): the contract refuses
         zero, non-canonical and small-order encodings itself (WeakKey), but cannot afford to check that
         the bytes are a point of the curve at all, so that check is made here.
         """

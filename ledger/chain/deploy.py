@@ -1,37 +1,11 @@
 """Deploying the registry and the ledger."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 from web3 import Web3
 
-from .artifacts import ledger_artifact, registry_artifact
-from .transactions import TransactionSender
-
-
-@dataclass(frozen=True)
-class Deployment:
-    chain_id: int
-    registry: str
-    ledger: str
-    block: int
-    registry_tx: str
-    ledger_tx: str
-
-    @property
-    def ledger_caip10(self) -> str:
-        return f"eip155:{self.chain_id}:{self.ledger}"
-
-    @property
-    def registry_caip10(self) -> str:
-        return f"eip155:{self.chain_id}:{self.registry}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Deployment":
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+from ledger.chain.artifacts import ledger_artifact, registry_artifact
+from ledger.chain.transactions import TransactionSender
+from ledger.protocol.deployment import Deployment
 
 
 def deployment_is_current(w3: Web3, deployment: Deployment) -> bool:

@@ -14,8 +14,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 
-from .errors import ContractReverted, InsufficientFunds, NodeUnreachable, OutOfGas, TransactionDropped
-from .revert_decoding import RevertDecoder
+from ledger.chain.errors import ContractReverted, InsufficientFunds, NodeUnreachable, OutOfGas, TransactionDropped
+from ledger.chain.revert_decoding import RevertDecoder
 
 
 @dataclass(frozen=True)

@@ -15,38 +15,16 @@ safety: ``ledger.issuance.anchoring``; status changes: ``ledger.issuance.lifecyc
 """
 from ledger.chain import Reason
 
-from .anchoring import (
-    advance_batch,
-    anchor_once,
-    anchor_pending,
-    close_batches,
-    pending_work,
-    revoke_superseded,
-    run_anchorer,
-)
-from .chain_access import AgencyKeyring, ChainAccess
-from .context import BatchPolicy, IssuanceContext
-from .errors import (
-    AgencyKeysMissing,
-    AgencyNotFound,
-    BulkRejected,
-    CredentialNotFound,
-    IdempotencyConflict,
-    InvalidTransition,
-    IssuanceError,
-    NotAnchored,
-    RowError,
-    StatusChangeFailed,
-    SupersedeRefused,
-    TypeNotPermitted,
-    UnknownCredentialType,
-)
-from .issue import issue_file, issue_many, issue_one, supersede
-from .lifecycle import change_status, reinstate, revoke, suspend
-from .queries import audit_log, get_bundle, get_credential, get_credential_info, list_credentials
-from .registry import get_agency, get_type, list_types, register_agency, register_type
-from .results import AnchorReport, AuditEntry, BulkResult, CredentialInfo, IssuedCredential, IssuedRow, Page, StatusChange
-from .rows import Row, parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
+from ledger.issuance.anchoring import advance_batch, anchor_once, anchor_pending, close_batches, pending_work, revoke_superseded, run_anchorer
+from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
+from ledger.issuance.context import BatchPolicy, IssuanceContext
+from ledger.issuance.errors import AgencyKeysMissing, AgencyNotFound, BulkRejected, CredentialNotFound, IdempotencyConflict, InvalidTransition, IssuanceError, NotAnchored, RowError, StatusChangeFailed, SupersedeRefused, TypeNotPermitted, UnknownCredentialType
+from ledger.issuance.issue import issue_file, issue_many, issue_one, supersede
+from ledger.issuance.lifecycle import change_status, reinstate, revoke, suspend
+from ledger.issuance.queries import audit_log, get_bundle, get_credential, get_credential_info, list_credentials
+from ledger.issuance.registry import get_agency, get_type, list_types, register_agency, register_type
+from ledger.issuance.results import AnchorReport, AuditEntry, BulkResult, CredentialInfo, IssuedCredential, IssuedRow, Page, StatusChange
+from ledger.issuance.rows import Row, parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 
 __all__ = [
     # context

@@ -50,20 +50,20 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, TransactionDropped
-from ledger.digest import from_hex32, to_hex32
-from ledger.identifiers import agency_id
-from ledger.merkle import MerkleTree
+from ledger.protocol.digest import from_hex32, to_hex32
+from ledger.protocol.identifiers import agency_id
+from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import database_unavailable, reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .crash_points import crash_point
-from .database_watch import DatabaseWatch
-from .delivery import ContentHookFailed, deliver_bundles, sink_of
-from .heap import collection_paused
-from .lease import acquire_lease, release_lease
-from .node_watch import NodeWatch, unreachable
-from .reorg_watch import ReorgWatch
-from .results import AnchorReport
+from ledger.issuance.crash_points import crash_point
+from ledger.issuance.database_watch import DatabaseWatch
+from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
+from ledger.issuance.heap import collection_paused
+from ledger.issuance.lease import acquire_lease, release_lease
+from ledger.issuance.node_watch import NodeWatch, unreachable
+from ledger.issuance.reorg_watch import ReorgWatch
+from ledger.issuance.results import AnchorReport
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ def _hold_lease(ctx) -> bool:
 
 def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
     """Revoke (reason 1, superseded) every credential whose successor is anchored."""
-    from .lifecycle import revoke
+    from ledger.issuance.lifecycle import revoke
 
     new, old = CRED.alias("new"), CRED.alias("old")
     with reading(ctx.engine).connect() as conn:

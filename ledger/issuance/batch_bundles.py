@@ -16,13 +16,13 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
 
-from ledger.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
-from ledger.digest import from_hex32, to_hex32
+from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
+from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
 from ledger.storage.models import BatchRecord
 
-from .bundles import CRED, StoredCredentialCorrupted, with_body
-from .errors import CredentialNotFound, NotAnchored
+from ledger.issuance.bundles import CRED, StoredCredentialCorrupted, with_body
+from ledger.issuance.errors import CredentialNotFound, NotAnchored
 
 BATCH = BatchRecord.__table__
 _READ_CHUNK = 5_000

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from ledger.content.links import normalise_verifier_url, share_url
 
-from .batch_bundles import anchored_bundles
-from .context import BundleSink
+from ledger.issuance.batch_bundles import anchored_bundles
+from ledger.issuance.context import BundleSink
 
 Progress = Callable[[int], None]
 LINES_NAME = "bundles.jsonl"

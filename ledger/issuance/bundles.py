@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ledger.bundle import Bundle, make_anchor
-from ledger.digest import from_hex32
+from ledger.protocol.bundle import Bundle, make_anchor
+from ledger.protocol.digest import from_hex32
 from ledger.storage.models import CredentialBodyRecord, CredentialRecord
 
 CRED = CredentialRecord.__table__

@@ -1,7 +1,7 @@
 """Chain access for the issuer: the deployment, a lazy connection, and each agency's keys.
 
 An agency's operator account (sends anchors and status changes) and Ed25519 signing key (signs
-credentials) are loaded from the data directory (``ledger.agency_keys``) on first use and kept for the
+credentials) are loaded from the data directory (``ledger.governance.agency_keys``) on first use and kept for the
 process; decrypting a key file costs one scrypt, never one per request.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.agency_keys import AgencyKeys, load_agency_keys
+from ledger.governance.agency_keys import AgencyKeys, load_agency_keys
 from ledger.chain import Deployment, LedgerClient, RevertDecoder, TransactionSender, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
-from ledger.keys import SigningKey
+from ledger.protocol.keys import SigningKey
 
-from .errors import AgencyKeysMissing
+from ledger.issuance.errors import AgencyKeysMissing
 
 
 class AgencyKeyring:

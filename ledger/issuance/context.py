@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from ledger.storage.sealing import StorageSealer
 
-from .chain_access import AgencyKeyring, ChainAccess
-from .merkle_cache import TreeCache
-from .status_slots import StatusSlots
+from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
+from ledger.issuance.merkle_cache import TreeCache
+from ledger.issuance.status_slots import StatusSlots
 
 BundleHook = Callable[[str, bytes], None]
 
@@ -105,7 +105,7 @@ class IssuanceContext:
     signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
-    status_base_url: str = "http://127.0.0.1:8000/status"   # where the status lists are published (ledger.status_list)
+    status_base_url: str = "http://127.0.0.1:8000/status"   # where the status lists are published (ledger.protocol.status_list)
     status_slots: StatusSlots | None = None  # where credentials get their status-list slots; made from the engine
 
     def __post_init__(self) -> None:
@@ -123,7 +123,7 @@ class IssuanceContext:
         """The context of a data directory (``ledger.config.Settings``): its database, storage key,
         deployment and agency keys. ``rpc_urls`` defaults to the configured nodes (an embedded chain's
         URL is the caller's to find, e.g. ``App.rpc_urls()``)."""
-        from ledger import accounts
+        from ledger.governance import accounts
         from ledger.chain import Deployment
         from ledger.storage.db import init_database
         from ledger.storage.sealing import sealer_for_database

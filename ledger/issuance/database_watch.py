@@ -13,7 +13,7 @@ import time
 
 from ledger.storage.db import database_unavailable
 
-from .outage import Outage, root_cause
+from ledger.issuance.outage import Outage, root_cause
 
 
 def where(url) -> str:

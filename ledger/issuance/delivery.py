@@ -32,12 +32,12 @@ from sqlalchemy import select
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
 
-from .batch_bundles import BatchBundles
-from .bundles import with_body
-from .context import BundleSink, as_is
-from .forking import fork_is_safe
-from .heap import collection_paused, freeze_inherited
-from .merkle_cache import BatchIntegrityError
+from ledger.issuance.batch_bundles import BatchBundles
+from ledger.issuance.bundles import with_body
+from ledger.issuance.context import BundleSink, as_is
+from ledger.issuance.forking import fork_is_safe
+from ledger.issuance.heap import collection_paused, freeze_inherited
+from ledger.issuance.merkle_cache import BatchIntegrityError
 
 CRED = CredentialRecord.__table__
 CHUNK = 5_000              # bundles per sink call: one pack, one fsync, one commit each

@@ -2,11 +2,11 @@
 
 Each error has a stable ``code`` (a route maps it to an HTTP status, a command to an exit code)
 and a message a person can act on. Input that fails its schema raises
-:class:`ledger.errors.ValidationError` (every field at fault) instead.
+:class:`ledger.protocol.errors.ValidationError` (every field at fault) instead.
 """
 from __future__ import annotations
 
-from ledger.errors import FieldError
+from ledger.protocol.errors import FieldError
 
 
 class IssuanceError(Exception):

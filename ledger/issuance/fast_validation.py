@@ -19,7 +19,7 @@ import numbers
 import re
 from collections.abc import Callable
 
-from ledger.credential_types import CredentialType
+from ledger.protocol.credential_types import CredentialType
 
 Check = Callable[[object], bool]
 

@@ -15,10 +15,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ledger.errors import FieldError, ValidationError
+from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.models import IdempotencyRecord
 
-from .errors import IdempotencyConflict
+from ledger.issuance.errors import IdempotencyConflict
 
 TABLE = IdempotencyRecord.__table__
 _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces (HTTP Idempotency-Key header values)

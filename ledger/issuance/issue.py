@@ -5,7 +5,7 @@ Policies (the issuer API and the CLI expose them as they are):
 * **Refusals before anything is signed:** an agency not recorded here (:class:`AgencyNotFound`), an
   unknown type (:class:`UnknownCredentialType`), a type not in the agency's list
   (:class:`TypeNotPermitted`), a subject that fails the type's JSON Schema
-  (:class:`ledger.errors.ValidationError`, naming every field at fault).
+  (:class:`ledger.protocol.errors.ValidationError`, naming every field at fault).
 * **Bulk errors** (:func:`issue_many`): by default valid rows are issued and bad rows are reported,
   each with its row number and every field at fault (``BulkResult.errors``); the issued rows and the
   report commit together, in one transaction. With ``all_or_nothing=True`` one bad row refuses the
@@ -34,21 +34,21 @@ from itertools import repeat
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.datetimes import format_utc, parse_utc_datetime
-from ledger.errors import FieldError, ValidationError
+from ledger.protocol.datetimes import format_utc, parse_utc_datetime
+from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
 from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
 
-from . import idempotency
-from .bundles import open_credential, with_body
-from .errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
-from .heap import collection_paused
-from .registry import get_type, issuing_setup
-from .results import BulkResult, IssuedCredential, IssuedRow
-from .rows import Row, parse_rows
-from .signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.issuance import idempotency
+from ledger.issuance.bundles import open_credential, with_body
+from ledger.issuance.errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
+from ledger.issuance.heap import collection_paused
+from ledger.issuance.registry import get_type, issuing_setup
+from ledger.issuance.results import BulkResult, IssuedCredential, IssuedRow
+from ledger.issuance.rows import Row, parse_rows
+from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, update
 
 from ledger.chain import ContractReverted, Reason
-from ledger.digest import from_hex32
-from ledger.identifiers import agency_id
+from ledger.protocol.digest import from_hex32
+from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .errors import CredentialNotFound, InvalidTransition, NotAnchored, StatusChangeFailed
-from .results import StatusChange
+from ledger.issuance.errors import CredentialNotFound, InvalidTransition, NotAnchored, StatusChangeFailed
+from ledger.issuance.results import StatusChange
 
 log = logging.getLogger(__name__)
 

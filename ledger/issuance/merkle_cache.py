@@ -11,8 +11,8 @@ from collections import OrderedDict
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.digest import from_hex32, to_hex32
-from ledger.merkle import MerkleTree
+from ledger.protocol.digest import from_hex32, to_hex32
+from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
 

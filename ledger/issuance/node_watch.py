@@ -16,7 +16,7 @@ import requests
 
 from ledger.chain import NodeUnreachable
 
-from .outage import Outage, root_cause
+from ledger.issuance.outage import Outage, root_cause
 
 log = logging.getLogger("ledger.issuance.anchoring")
 

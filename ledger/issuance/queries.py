@@ -13,14 +13,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_, select
 
-from ledger.bundle import Bundle
-from ledger.errors import FieldError, ValidationError
-from ledger.json_depth import too_deep
+from ledger.protocol.bundle import Bundle
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.json_depth import too_deep
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .bundles import anchored_bundle, open_credential, with_body
-from .errors import CredentialNotFound
-from .results import AuditEntry, CredentialInfo, Page
+from ledger.issuance.bundles import anchored_bundle, open_credential, with_body
+from ledger.issuance.errors import CredentialNotFound
+from ledger.issuance.results import AuditEntry, CredentialInfo, Page
 
 CRED = CredentialRecord.__table__
 BATCH = BatchRecord.__table__
@@ -80,7 +80,7 @@ def _encode(values: list) -> str:
 def _decode(cursor: str) -> list:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if too_deep(raw):  # before the C decoder recurses (see ledger.json_depth)
+        if too_deep(raw):  # before the C decoder recurses (see ledger.protocol.json_depth)
             raise ValueError("too deep")
         return json.loads(raw)
     except ValueError:

@@ -1,7 +1,7 @@
 """The agencies this installation issues for, and the credential types it knows, in the database.
 
 A credential type is known when it has a ``credential_type`` row or is one of
-``ledger.credential_types.BUILTIN_TYPES`` (a row of the same name replaces the built-in). An agency
+``ledger.protocol.credential_types.BUILTIN_TYPES`` (a row of the same name replaces the built-in). An agency
 may issue a type only when the type is in its ``types`` list (kept in step with what governance
 granted on chain by whoever onboards the agency).
 """
@@ -13,14 +13,14 @@ import threading
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ledger.credential import Issuer
-from ledger.credential_types import BUILTIN_TYPES, CredentialType
-from ledger.identifiers import check_agency_code
+from ledger.protocol.credential import Issuer
+from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
+from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
 from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
 
-from .errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
+from ledger.issuance.errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
 
 AGENCY = AgencyRecord.__table__
 TYPE = CredentialTypeRecord.__table__

@@ -44,13 +44,13 @@ from sqlalchemy import insert, select, update
 from web3.exceptions import BlockNotFound, TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError
-from ledger.digest import from_hex32
-from ledger.identifiers import agency_id
+from ledger.protocol.digest import from_hex32
+from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
-from .errors import InvalidTransition, NotAnchored, StatusChangeFailed
-from .lifecycle import change_status
+from ledger.issuance.errors import InvalidTransition, NotAnchored, StatusChangeFailed
+from ledger.issuance.lifecycle import change_status
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .errors import RowError
+from ledger.issuance.errors import RowError
 
 
 @dataclass(frozen=True)

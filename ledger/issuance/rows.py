@@ -27,9 +27,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ledger.credential_types import SUBJECT_FIELD, CredentialType
-from ledger.errors import FieldError, ValidationError
-from ledger.json_depth import MAX_DEPTH, too_deep
+from ledger.protocol.credential_types import SUBJECT_FIELD, CredentialType
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 
 VALID_FROM, VALID_UNTIL = "validFrom", "validUntil"
 _DATE_COLUMNS = (VALID_FROM, VALID_UNTIL)
@@ -106,7 +106,7 @@ def _convert(text: str, kind: str):
             return None
         raise ValueError("not null")
     if kind in ("array", "object"):
-        if too_deep(text):  # before the C decoder recurses (see ledger.json_depth)
+        if too_deep(text):  # before the C decoder recurses (see ledger.protocol.json_depth)
             raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
         value = json.loads(text)
         if (kind == "array") != isinstance(value, list) or (kind == "object" and not isinstance(value, dict)):
@@ -244,7 +244,7 @@ def rows_from_jsonl(data: str | bytes) -> list[Row]:
     for number, line in enumerate(_text(data).splitlines(), 1):
         if not line.strip():
             continue
-        if too_deep(line):  # before the C decoder recurses (see ledger.json_depth)
+        if too_deep(line):  # before the C decoder recurses (see ledger.protocol.json_depth)
             rows.append(Row(number, {}, problems=(FieldError("(row)", f"is nested more than {MAX_DEPTH} levels deep"),)))
             continue
         try:

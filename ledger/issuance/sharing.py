@@ -32,9 +32,9 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
 
-from .context import BundleSink
-from .database_watch import DatabaseWatch
-from .errors import CredentialNotFound, NotAnchored
+from ledger.issuance.context import BundleSink
+from ledger.issuance.database_watch import DatabaseWatch
+from ledger.issuance.errors import CredentialNotFound, NotAnchored
 
 log = logging.getLogger(__name__)
 CONTENT = ContentRecord.__table__

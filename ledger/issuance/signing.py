@@ -18,12 +18,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ledger import did_key
-from ledger.canonical import CanonicalizationError, canonicalize_plain, is_plain
-from ledger.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
-from ledger.credential_types import CredentialType
-from ledger.datetimes import format_utc, parse_xsd_datetime
-from ledger.proof import (
+from ledger.protocol import did_key
+from ledger.protocol.canonical import CanonicalizationError, canonicalize_plain, is_plain
+from ledger.protocol.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
+from ledger.protocol.credential_types import CredentialType
+from ledger.protocol.datetimes import format_utc, parse_xsd_datetime
+from ledger.protocol.proof import (
     ASSERTION_METHOD,
     CRYPTOSUITE,
     PROOF_TYPE,
@@ -31,14 +31,14 @@ from ledger.proof import (
     proof_configuration,
     transform,
 )
-from ledger.digest import to_hex32
-from ledger.errors import FieldError, ValidationError
-from ledger.keys import SigningKey
-from ledger.status_list import PURPOSES, entries_at, list_url
+from ledger.protocol.digest import to_hex32
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.status_list import PURPOSES, entries_at, list_url
 
-from .fast_validation import FastValidatedType
-from .forking import fork_is_safe
-from .heap import freeze_inherited
+from ledger.issuance.fast_validation import FastValidatedType
+from ledger.issuance.forking import fork_is_safe
+from ledger.issuance.heap import freeze_inherited
 
 PARALLEL_MIN_ROWS = 4_000      # below this, starting workers (~0.4 s) costs more than it saves
 CHUNK_ROWS = 500
@@ -124,7 +124,7 @@ class RowSigner:
                   valid_until: str | None, slot: tuple[int, int]) -> tuple[dict, SignedRow]:
         """(the credential, its signed row); raises ValidationError naming every field at fault.
 
-        The credential is exactly what ``ledger.credential.issue_credential`` makes (Ed25519 is
+        The credential is exactly what ``ledger.protocol.credential.issue_credential`` makes (Ed25519 is
         deterministic: tests compare the two byte for byte); its RFC 8785 text is assembled from the
         canonical texts the proof already needed instead of canonicalising the whole credential again.
         """
@@ -137,7 +137,7 @@ class RowSigner:
                                       status=entries_at(urls, index),
                                       valid_from=valid_from if valid_from is not None else self.created,
                                       valid_until=valid_until)
-        # ledger.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
+        # ledger.protocol.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
         if tuple(credential["@context"]) != CREDENTIAL_CONTEXT:
             raise AssertionError("unexpected context")  # never: build_credential fixes it
         try:

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from ledger.status_list import LIST_SIZE
+from ledger.protocol.status_list import LIST_SIZE
 from ledger.storage.models import AgencyRecord, StatusListRecord
 
-from .errors import AgencyNotFound
+from ledger.issuance.errors import AgencyNotFound
 
 LIST = StatusListRecord.__table__
 AGENCY = AgencyRecord.__table__

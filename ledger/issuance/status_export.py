@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .status_publisher import PublishReport, list_credentials, publish
+from ledger.issuance.status_publisher import PublishReport, list_credentials, publish
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.status_list import (
+from ledger.protocol.status_list import (
     DEFAULT_VALID_FOR,
     PURPOSES,
     StatusListError,
@@ -52,9 +52,9 @@ from ledger.storage.models import (
     StatusListRecord,
 )
 
-from .database_watch import DatabaseWatch
-from .errors import AgencyKeysMissing
-from .status_sync import StatusSync
+from ledger.issuance.database_watch import DatabaseWatch
+from ledger.issuance.errors import AgencyKeysMissing
+from ledger.issuance.status_sync import StatusSync
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from .status_allocation import reserve, slots
+from ledger.issuance.status_allocation import reserve, slots
 
 BLOCK = 64  # slots a process reserves at a time for single issuance
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select, update
 from web3 import Web3
 
-from ledger.digest import to_hex32
-from ledger.identifiers import agency_id
+from ledger.protocol.digest import to_hex32
+from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
 from ledger.storage.models import (
     AgencyRecord,

@@ -3,10 +3,10 @@
 The request carries an unsecured VC 2.0 credential. The agency signs it with its current key, as
 for every credential, after these steps (docs/protocol.md §3.8, "Generic credentials"):
 
-1. **Refusals before anything is signed** (:class:`ledger.data_model.DataModelError`, each
+1. **Refusals before anything is signed** (:class:`ledger.protocol.data_model.DataModelError`, each
    naming the member): a ``proof`` (the issuer adds it); an ``issuer`` that is not the agency's
    did:key (absent, or an object without ``id``: the agency's is filled in); anything the VC 2.0
-   data model forbids (``ledger.data_model``: structure, ``relatedResource`` digests, JSON-LD in
+   data model forbids (``ledger.protocol.data_model``: structure, ``relatedResource`` digests, JSON-LD in
    safe mode); a ``validUntil`` not later than ``validFrom``; a ``BitstringStatusListEntry`` (the
    issuer assigns those).
 2. **Which type governance must have permitted.** A credential whose only type besides
@@ -29,7 +29,7 @@ for every credential, after these steps (docs/protocol.md §3.8, "Generic creden
    replaced: the agency describes itself); ``validFrom`` (now, unless given); the two status-list
    entries first in ``credentialStatus`` (the request's other status objects follow); then the
    eddsa-jcs-2022 proof. The result must pass the data model again and CertLedger's ``format``
-   check (``ledger.credential.check_credential``), so it verifies VALID once anchored.
+   check (``ledger.protocol.credential.check_credential``), so it verifies VALID once anchored.
 
 The credential is stored and queued for anchoring like any other; its record id (the key of
 ``GET /credentials/{id}/bundle``) is the credential's ``id`` when that is a ``urn:uuid``, and a
@@ -43,25 +43,25 @@ from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
-from ledger.canonical import CanonicalizationError, canonicalize
-from ledger.contexts import UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
-from ledger.credential import _URN_UUID, GENERIC_CREDENTIAL, VERIFIABLE_CREDENTIAL, check_credential, new_credential_id
-from ledger.data_model import DataModelError, Violation, check_credential_data_model
-from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
-from ledger.digest import to_hex32
-from ledger.errors import ValidationError
-from ledger.ijson import number_errors
-from ledger.proof import ProofError, create_proof
-from ledger.status_list import ENTRY_TYPE, status_entries
+from ledger.protocol.canonical import CanonicalizationError, canonicalize
+from ledger.protocol.contexts import UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
+from ledger.protocol.credential import _URN_UUID, GENERIC_CREDENTIAL, VERIFIABLE_CREDENTIAL, check_credential, new_credential_id
+from ledger.protocol.data_model import DataModelError, Violation, check_credential_data_model
+from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
+from ledger.protocol.digest import to_hex32
+from ledger.protocol.errors import ValidationError
+from ledger.protocol.ijson import number_errors
+from ledger.protocol.proof import ProofError, create_proof
+from ledger.protocol.status_list import ENTRY_TYPE, status_entries
 from ledger.storage.group_commit import group_writer
 
-from . import idempotency
-from .errors import IssuanceError, UnknownCredentialType
-from .issue import AUDIT, BODY, CRED, PENDING, _find_used_key, issue_one, load_issued
-from .registry import get_type, issuing_setup
-from .results import IssuedCredential
+from ledger.issuance import idempotency
+from ledger.issuance.errors import IssuanceError, UnknownCredentialType
+from ledger.issuance.issue import AUDIT, BODY, CRED, PENDING, _find_used_key, issue_one, load_issued
+from ledger.issuance.registry import get_type, issuing_setup
+from ledger.issuance.results import IssuedCredential
 
-# Stable codes of the refusals this module adds to ledger.data_model's
+# Stable codes of the refusals this module adds to ledger.protocol.data_model's
 PROOF_NOT_ALLOWED = "PROOF_NOT_ALLOWED"
 ISSUER_NOT_AGENCY = "ISSUER_NOT_AGENCY"
 TYPE_RESERVED = "TYPE_RESERVED"

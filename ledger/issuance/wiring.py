@@ -7,8 +7,8 @@ from ledger.content.ipfs_store import IpfsContentStore
 from ledger.content.local_store import LocalContentStore
 from ledger.content.store import ContentStore
 
-from .context import IssuanceContext
-from .sharing import BACKOFF_MAX_S, ShareStore
+from ledger.issuance.context import IssuanceContext
+from ledger.issuance.sharing import BACKOFF_MAX_S, ShareStore
 
 IPFS_API_ENV = "CERTLEDGER_IPFS_API"
 RETRY_MAX_ENV = "CERTLEDGER_CONTENT_RETRY_MAX_S"

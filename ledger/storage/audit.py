@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .models import AuditEvent
+from ledger.storage.models import AuditEvent
 
 
 def add_audit(session: Session, action: str, actor: str, *, agency: str | None = None, subject: str | None = None,

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import create_engine
 
-from . import models  # noqa: F401  (registers the tables)
-from .migrate import upgrade_to_head
-from .request_path import SyncAfterCommit
-from .writer_queue import WriterQueue, lock_path
+from ledger.storage import models  # noqa: F401  (registers the tables)
+from ledger.storage.migrate import upgrade_to_head
+from ledger.storage.request_path import SyncAfterCommit
+from ledger.storage.writer_queue import WriterQueue, lock_path
 
 SQLITE_BUSY_TIMEOUT_S = 60
 READ_ONLY = "certledger_read_only"

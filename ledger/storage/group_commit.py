@@ -24,8 +24,8 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from .bulk import insert_as_one_statement
-from .request_path import begin
+from ledger.storage.bulk import insert_as_one_statement
+from ledger.storage.request_path import begin
 
 Rows = Sequence[tuple[Table, dict]]  # (table, row) in the order they must be inserted
 

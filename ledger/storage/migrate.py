@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("current")
     args = parser.parse_args(argv)
 
-    from .db import make_engine
+    from ledger.storage.db import make_engine
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/scratch.db"

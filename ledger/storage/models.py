@@ -218,7 +218,7 @@ class Lease(SQLModel, table=True):
     expires_at: datetime
 
 
-# --- W3C Bitstring Status Lists (ledger.status_list, ledger.issuance.status_allocation / status_publisher) ---
+# --- W3C Bitstring Status Lists (ledger.protocol.status_list, ledger.issuance.status_allocation / status_publisher) ---
 
 
 class StatusListRecord(SQLModel, table=True):

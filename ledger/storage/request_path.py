@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from .writer_queue import lock_path
+from ledger.storage.writer_queue import lock_path
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from .models import StorageKeyRecord
+from ledger.storage.models import StorageKeyRecord
 
 FORMAT_V1 = b"\x01"
 NONCE_LEN = 12

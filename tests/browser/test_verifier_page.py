@@ -15,7 +15,7 @@ import pytest
 
 from ledger.chain import Reason
 from ledger.content import LocalContentStore, qr_png
-from ledger.identifiers import agency_id
+from ledger.protocol.identifiers import agency_id
 from tests.integration.conftest import build_world, degree
 from tests.integration.verifier_server import settings_for, share, start_verifier
 

@@ -8,15 +8,17 @@ import pytest
 
 from tests.conftest import deploy_fresh, new_funded_account
 
-from ledger.batch import SealedBatch
+from ledger.protocol.batch import SealedBatch
 from ledger.chain import LedgerClient, RegistryClient, make_sender
-from ledger.chain.deploy import Deployment
-from ledger.credential import Issuer, issue_credential
-from ledger.credential_types import BUILTIN_TYPES
-from ledger.identifiers import agency_id, type_id
-from ledger.keys import SigningKey
-from ledger.status_list import status_entries
-from verifier import CachedChainReader, RpcChainReader, TrustRoots
+from ledger.protocol.deployment import Deployment
+from ledger.protocol.credential import Issuer, issue_credential
+from ledger.protocol.credential_types import BUILTIN_TYPES
+from ledger.protocol.identifiers import agency_id, type_id
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.status_list import status_entries
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
 
 
 STATUS_BASE = "http://127.0.0.1:8000/status"  # where the status lists would be published

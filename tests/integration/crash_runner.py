@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ledger.chain import Deployment
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
-from ledger.keys import passphrase_from_env
+from ledger.governance.key_files import passphrase_from_env
 from ledger.storage.db import init_database
 from ledger.storage.sealing import sealer_for_database
 

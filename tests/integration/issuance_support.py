@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from ledger.agency_keys import AgencyKeys
+from ledger.governance.agency_keys import AgencyKeys
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, register_agency
 from ledger.storage.db import init_database
 from ledger.storage.sealing import sealer_for_database
-from verifier import Verdict, verify
+from ledger.verification import Verdict
+from ledger.verification import verify
 
-from .conftest import World, build_world
+from tests.integration.conftest import World, build_world
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 DEGREE, RESIDENCE = "DegreeCertificate", "ResidenceCertificate"

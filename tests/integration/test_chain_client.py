@@ -20,9 +20,9 @@ from ledger.chain import (
     connect,
     make_sender,
 )
-from ledger.ed25519_checks import weak_key_reason
-from ledger.keys import WeakKeyError
-from ledger.merkle import MerkleTree
+from ledger.protocol.ed25519_checks import weak_key_reason
+from ledger.protocol.keys import WeakKeyError
+from ledger.protocol.merkle import MerkleTree
 
 pytestmark = pytest.mark.integration
 
@@ -274,7 +274,7 @@ def test_nonces_survive_concurrent_senders(deployed, funded_account):
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13])
 def test_python_merkle_proofs_verify_on_the_deployed_ledger(deployed, funded_account, size):
-    """Every proof built by ledger.merkle is accepted by OpenZeppelin's MerkleProof in CertLedger,
+    """Every proof built by ledger.protocol.merkle is accepted by OpenZeppelin's MerkleProof in CertLedger,
     and a proof of another leaf is refused."""
     _, ledger = setup_agency(deployed, funded_account, f"merkle-{size}")
     batch = digests(size, b"oz")

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from ledger.cli import main
+from certledger.cli import main
 from ledger.content.links import parse_share_link
 from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
-from ledger.status_list import check_list_credential, parse_status_entry
+from ledger.protocol.status_list import check_list_credential, parse_status_entry
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +89,8 @@ def test_agency_register_is_retry_safe(home, capsys):
     assert cli(home, *args) == 0
     again = capsys.readouterr().out
     assert again.count("already:") == 6 and "done:" not in again  # agency, its name, operator, key, two types
-    from ledger.cli.context import App
-    from ledger.identifiers import agency_id
+    from certledger.cli.context import App
+    from ledger.protocol.identifiers import agency_id
 
     info = App(home).registry().agency_info(agency_id("zj-hz-health"))
     assert (info.code, info.name, info.active) == ("zj-hz-health", "杭州市卫健委", True)
@@ -105,7 +105,7 @@ def test_agency_register_is_retry_safe(home, capsys):
     # the keys are encrypted at rest: the secret appears in no encoding, and the file is owner-only
     import base64
 
-    from ledger.keys import load_signing_key
+    from ledger.governance.key_files import load_signing_key
 
     key_file = home / "keys" / "agencies" / "zj-hz-health" / "signing.json"
     assert key_file.stat().st_mode & 0o077 == 0

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ledger.cli import main
+from certledger.cli import main
 from ledger.content.links import parse_share_link
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ import pytest
 from web3 import Web3
 
 from ledger.chain import LedgerClient, RegistryClient, connect, make_sender
-from ledger.cli import main
-from ledger.cli.context import App
-from ledger.merkle import MerkleTree
+from certledger.cli import main
+from certledger.cli.context import App
+from ledger.protocol.merkle import MerkleTree
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def operator_ledger(data_dir):
 
 def funded_account_at(app):
     from eth_account import Account
-    from ledger.accounts import fund_on_anvil
+    from ledger.governance.accounts import fund_on_anvil
 
     account = Account.create()
     fund_on_anvil(app.rpc_urls()[0], account.address)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ledger.storage.db import make_engine
 from ledger.storage.group_commit import GroupWriter
 
-from .postgres import database_url  # noqa: F401  (fixture)
+from tests.integration.postgres import database_url  # noqa: F401  (fixture)
 
 META = MetaData()
 ITEMS = Table("gc_items", META, Column("key", String(20), primary_key=True), Column("n", Integer, nullable=False))

@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from ledger.digest import from_hex32
+from ledger.protocol.digest import from_hex32
 from ledger.issuance import (
     BatchPolicy,
     anchor_once,
@@ -24,22 +24,11 @@ from ledger.issuance import (
     run_anchorer,
 )
 from ledger.issuance.lease import acquire_lease, lease_holder, release_lease
-from ledger.merkle import MerkleTree
+from ledger.protocol.merkle import MerkleTree
 from ledger.storage.models import BatchRecord, CredentialRecord
-from verifier import Verdict
+from ledger.verification import Verdict
 
-from .issuance_support import (  # noqa: F401  (fixtures)
-    CIVIL,
-    DEGREE,
-    EDU,
-    RESIDENCE,
-    ctx,
-    degree_subject,
-    issuer_world,
-    make_context,
-    residence_subject,
-    verdict,
-)
+from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, ctx, degree_subject, issuer_world, make_context, residence_subject, verdict
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +198,7 @@ def test_reverted_anchor_is_logged_and_retried(issuer_world, database_url, caplo
         assert report.retrying and batch.state == "sealed" and "NotOperator" in batch.last_error
         assert "NotOperator" in caplog.text
     finally:
-        from ledger.identifiers import agency_id
+        from ledger.protocol.identifiers import agency_id
 
         world.registry.add_operator(agency_id(EDU), operator)
     anchor_once(ctx)
@@ -310,7 +299,7 @@ def test_reverted_because_anchored_first_by_a_colleague_is_adopted(issuer_world,
     """Our anchor transaction and another operator's for the same root land in one block, theirs
     first: ours reverts (AlreadyAnchored). After a restart the pipeline finds the reverted receipt,
     sees the root anchored by its agency, and adopts that anchor (their transaction)."""
-    from ledger.identifiers import agency_id
+    from ledger.protocol.identifiers import agency_id
 
     world = issuer_world.world
     colleague = funded_account()

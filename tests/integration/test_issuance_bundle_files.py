@@ -21,7 +21,7 @@ from ledger.issuance.bundle_files import LINES_NAME, LINKS_NAME, UploadOutput, e
 from ledger.issuance.delivery import sink_of
 from ledger.issuance.wiring import attach_shares
 
-from .issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context  # noqa: F401
+from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context  # noqa: F401
 
 VERIFIER = "https://verify.example/"
 

@@ -15,29 +15,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ledger.agency_keys import create_or_load_agency_keys
-from ledger.accounts import fund_on_anvil
-from ledger.digest import to_hex32
+from ledger.governance.agency_keys import create_or_load_agency_keys
+from ledger.governance.accounts import fund_on_anvil
+from ledger.protocol.digest import to_hex32
 from ledger.issuance import get_bundle, issue_many, rows_from_objects
 from ledger.issuance.crash_points import ENV, POINTS
-from ledger.onboarding import onboard_agency
+from ledger.governance.onboarding import onboard_agency
 from ledger.storage.models import BatchRecord, CredentialRecord
 from tests.conftest import deploy_fresh
-from verifier import Verdict
+from ledger.verification import Verdict
 
-from .conftest import World
-from .issuance_support import (
-    CIVIL,
-    DEGREE,
-    EDU,
-    RESIDENCE,
-    TEST_PASSPHRASE,
-    IssuerWorld,
-    degree_subject,
-    make_context,
-    residence_subject,
-    verdict,
-)
+from tests.integration.conftest import World
+from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, TEST_PASSPHRASE, IssuerWorld, degree_subject, make_context, residence_subject, verdict
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from ledger.credential import check_credential
-from ledger.credential_types import CredentialType
-from ledger.digest import credential_digest_hex
-from ledger.errors import ValidationError
+from ledger.protocol.credential import check_credential
+from ledger.protocol.credential_types import CredentialType
+from ledger.protocol.digest import credential_digest_hex
+from ledger.protocol.errors import ValidationError
 from ledger.issuance import (
     AgencyNotFound,
     BulkRejected,
@@ -27,21 +27,11 @@ from ledger.issuance import (
     rows_from_objects,
 )
 from ledger.issuance.bundles import StoredCredentialCorrupted
-from ledger.proof import verify_proof
+from ledger.protocol.proof import verify_proof
 from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
 from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
 
-from .issuance_support import (  # noqa: F401  (fixtures)
-    CIVIL,
-    DEGREE,
-    EDU,
-    RESIDENCE,
-    TEST_PASSPHRASE,
-    ctx,
-    degree_subject,
-    issuer_world,
-    residence_subject,
-)
+from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, TEST_PASSPHRASE, ctx, degree_subject, issuer_world, residence_subject
 
 pytestmark = pytest.mark.integration
 

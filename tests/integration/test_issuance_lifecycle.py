@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from ledger.chain import CredentialState, Reason
-from ledger.digest import from_hex32
-from ledger.errors import ValidationError
-from ledger.identifiers import agency_id
+from ledger.protocol.digest import from_hex32
+from ledger.protocol.errors import ValidationError
+from ledger.protocol.identifiers import agency_id
 from ledger.issuance import (
     CredentialNotFound,
     InvalidTransition,
@@ -27,19 +27,9 @@ from ledger.issuance import (
     suspend,
 )
 from ledger.storage.models import CredentialRecord
-from verifier import Verdict
+from ledger.verification import Verdict
 
-from .issuance_support import (  # noqa: F401  (fixtures)
-    CIVIL,
-    DEGREE,
-    EDU,
-    RESIDENCE,
-    ctx,
-    degree_subject,
-    issuer_world,
-    residence_subject,
-    verdict,
-)
+from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, ctx, degree_subject, issuer_world, residence_subject, verdict
 
 pytestmark = pytest.mark.integration
 

@@ -22,16 +22,7 @@ from ledger.issuance import batch_bundles
 from ledger.issuance.batch_bundles import anchored_bundles
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
 
-from .issuance_support import (  # noqa: F401  (fixtures)
-    CIVIL,
-    DEGREE,
-    EDU,
-    RESIDENCE,
-    degree_subject,
-    issuer_world,
-    make_context,
-    residence_subject,
-)
+from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, degree_subject, issuer_world, make_context, residence_subject
 
 pytestmark = pytest.mark.integration
 

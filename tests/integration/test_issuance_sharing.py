@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from ledger.bundle import parse_bundle
+from ledger.protocol.bundle import parse_bundle
 from ledger.content.links import parse_share_link
 from ledger.content.local_store import PACK_DIR, LocalContentStore
 from ledger.content.share import decrypt_share
@@ -26,9 +26,9 @@ from ledger.issuance.sharing import ShareStore
 from ledger.issuance.wiring import attach_shares
 from ledger.storage.models import ContentRecord
 
-from verifier import Verdict
+from ledger.verification import Verdict
 
-from .issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context, verdict  # noqa: F401
+from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context, verdict  # noqa: F401
 
 CONTENT = ContentRecord.__table__
 VERIFIER = "https://verify.example"

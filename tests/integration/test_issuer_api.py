@@ -10,17 +10,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
 from ledger.config import load_settings
 from ledger.content.links import parse_share_link
 from ledger.content.share import decrypt_share
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance import anchor_once
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
-from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
+from ledger.verification import Verdict
+from ledger.verification import verify
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,14 @@ import sys
 import httpx
 import pytest
 
-from ledger.cli import main
+from certledger.cli import main
 from ledger.content import LocalContentStore, encrypt_share
-from ledger.cli.serve_cmds import _is_loopback
+from certledger.cli.serve_cmds import _is_loopback
 from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture

@@ -13,15 +13,19 @@ import httpx
 import psutil
 import pytest
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
-from ledger.cli.context import App
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
+from certledger.cli.context import App
 from tests.integration.verifier_server import free_port, wait_healthy
-from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
+from ledger.verification import Verdict
+from ledger.verification import verify
 
 pytestmark = pytest.mark.integration
 
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture

@@ -25,19 +25,19 @@ import httpx
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from ledger.agency_keys import AgencyKeys
-from ledger.cli import main
+from ledger.governance.agency_keys import AgencyKeys
+from certledger.cli import main
 from ledger.config import load_settings
-from ledger.digest import to_hex32
-from ledger.embedded_chain import rpc_urls_for
+from ledger.protocol.digest import to_hex32
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance import AgencyKeyring, ChainAccess, IssuanceContext, reinstate, revoke, suspend
 from ledger.issuance.errors import AgencyNotFound
 from ledger.issuance.status_allocation import StatusRange, reserve, slots
 from ledger.issuance.status_publisher import get_list_credential, list_credentials, publish, run_publisher
-from ledger.keys import SigningKey
-from ledger.merkle import MerkleTree
-from ledger.proof import verify_proof
-from ledger.status_list import LIST_SIZE, MEDIA_TYPE, check_list_credential, list_url
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.merkle import MerkleTree
+from ledger.protocol.proof import verify_proof
+from ledger.protocol.status_list import LIST_SIZE, MEDIA_TYPE, check_list_credential, list_url
 from ledger.storage.db import init_database
 from ledger.storage.models import AgencyRecord, BatchRecord, CredentialRecord, StatusListRecord
 from tests.integration.verifier_server import free_port, wait_healthy
@@ -456,7 +456,7 @@ def served(tmp_path_factory):
         log = home.parent / "issuer.log"
         with log.open("w") as out:
             server = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))",
+                [sys.executable, "-c", "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))",
                  "--data-dir", str(home), "serve", "issuer", "--port", str(port)],
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -544,7 +544,7 @@ def test_a_credential_issued_through_the_pipeline_points_at_its_served_list(serv
     entries name one list and index, the list served there has the credential's issuer, and the
     revocation bit appears once the revocation is confirmed."""
     from ledger.issuance import get_bundle, get_credential_info, issue_one
-    from ledger.status_list import parse_status_entry
+    from ledger.protocol.status_list import parse_status_entry
     from tests.integration.conftest import degree
 
     ctx, client, base = served["ctx"], served["client"], served["base"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ledger.chain import Reason
-from ledger.digest import from_hex32
+from ledger.protocol.digest import from_hex32
 from ledger.issuance import anchor_pending, issue_many, rows_from_objects
 from ledger.issuance.status_publisher import publish
 from ledger.issuance.status_sync import StatusSync
-from ledger.status_list import check_list_credential
+from ledger.protocol.status_list import check_list_credential
 from ledger.storage.models import BatchRecord, CredentialRecord
 
-from .issuance_support import EDU, DEGREE, ctx, degree_subject, issuer_world  # noqa: F401 - fixtures
+from tests.integration.issuance_support import EDU, DEGREE, ctx, degree_subject, issuer_world  # noqa: F401 - fixtures
 
 CRED, BATCH = CredentialRecord.__table__, BatchRecord.__table__
 

@@ -17,7 +17,7 @@ from ledger.storage.group_commit import GroupWriter
 from ledger.storage import request_path
 from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, begin, checkpoint_in_background
 
-from .postgres import database_url  # noqa: F401  (fixture)
+from tests.integration.postgres import database_url  # noqa: F401  (fixture)
 
 BLOB = 8 * 1024 * 1024  # 2,048 pages: past SQLite's own automatic checkpoint (1,000), short of the safety net
 

@@ -57,11 +57,11 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from ledger import did_key
-from ledger.accounts import fund_on_anvil
-from ledger.agency_keys import create_or_load_agency_keys
-from ledger.api_keys import create_api_key
-from ledger.bundle import Bundle, make_anchor
+from ledger.protocol import did_key
+from ledger.governance.accounts import fund_on_anvil
+from ledger.governance.agency_keys import create_or_load_agency_keys
+from ledger.governance.api_keys import create_api_key
+from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.chain import (
     Deployment,
     LedgerClient,
@@ -71,16 +71,16 @@ from ledger.chain import (
     registry_artifact,
 )
 from ledger.chain.connection import connect
-from ledger.cli.context import App
-from ledger.credential import CREDENTIAL_CONTEXT, new_credential_id
-from ledger.datetimes import format_utc
-from ledger.digest import credential_digest, from_hex32
-from ledger.identifiers import agency_id, agency_iri
-from ledger.keccak import keccak256
-from ledger.keys import read_key_file_public
-from ledger.merkle import MerkleTree
-from ledger.proof import hash_data, proof_configuration, transform
-from ledger.status_list import status_entries
+from certledger.cli.context import App
+from ledger.protocol.credential import CREDENTIAL_CONTEXT, new_credential_id
+from ledger.protocol.datetimes import format_utc
+from ledger.protocol.digest import credential_digest, from_hex32
+from ledger.protocol.identifiers import agency_id, agency_iri
+from ledger.protocol.keccak import keccak256
+from ledger.governance.key_files import read_key_file_public
+from ledger.protocol.merkle import MerkleTree
+from ledger.protocol.proof import hash_data, proof_configuration, transform
+from ledger.protocol.status_list import status_entries
 from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration

@@ -12,18 +12,18 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
-from ledger.cli.context import App
-from ledger.did_key import did_from_public_key
-from ledger.keys import SigningKey
-from ledger.rdfc import create_proof_rdfc
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
+from certledger.cli.context import App
+from ledger.protocol.did_key import did_from_public_key
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.storage.models import AgencyRecord
 from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"

@@ -12,12 +12,13 @@ import requests
 from sqlmodel import Session, func, select
 
 from ledger.chain import Reason, connect
-from ledger.embedded_chain import EmbeddedChain
-from ledger.identifiers import agency_id, type_id
-from ledger.keys import SigningKey
+from ledger.chain.embedded import EmbeddedChain
+from ledger.protocol.identifiers import agency_id, type_id
+from ledger.protocol.keys import SigningKey
 from tests.integration.conftest import build_world, degree
-from verifier import Verdict, verify
-from verifier.chain_state import ChainUnavailable
+from ledger.verification import Verdict
+from ledger.verification import verify
+from ledger.verification.chain_state import ChainUnavailable
 from verifier.index_db import IndexCursor, IndexedEvent, make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer, IndexLock, IndexService, deployment_key, lock_path_for
 from verifier.settings import DeploymentRoot

@@ -107,7 +107,7 @@ def test_a_credential_anchored_a_moment_ago_verifies_at_once(env):
 def test_a_flood_of_unknown_roots_costs_the_chain_a_few_calls_a_second(env):
     world = env["world"]
     source = env["server"].app.state.components.index_service.indexer.source(world.chain_id)
-    from ledger.batch import SealedBatch
+    from ledger.protocol.batch import SealedBatch
 
     unknown = SealedBatch.seal([world.sign(EDU, degree("无人存证"))]).bundle(0, world.deployment, "0x" + "cd" * 32, 1)
     before, started = source.calls, time.monotonic()
@@ -180,7 +180,7 @@ def test_batch_of_a_thousand_through_the_process_pool(env, shared_world, tmp_pat
 
 def test_fast_report_encoding_is_exactly_the_library_json(env):
     """report_json caches each check's rendering; the text must be json.dumps(report.to_json())."""
-    from verifier import verify
+    from ledger.verification import verify
     from verifier.service import report_json
 
     world, server = env["world"], env["server"]

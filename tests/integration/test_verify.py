@@ -8,15 +8,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger.bundle import Bundle
+from ledger.protocol.bundle import Bundle
 from ledger.chain import Reason, RegistryClient, make_sender
-from ledger.did_key import b58btc_decode, b58btc_encode
-from ledger.identifiers import agency_id
-from ledger.keys import SigningKey
+from ledger.protocol.did_key import b58btc_decode, b58btc_encode
+from ledger.protocol.identifiers import agency_id
+from ledger.protocol.keys import SigningKey
 from tests.conftest import deploy_fresh, new_funded_account
-from verifier import Status, Verdict, verify
+from ledger.verification import Status
+from ledger.verification import Verdict
+from ledger.verification import verify
 
-from .conftest import degree
+from tests.integration.conftest import degree
 
 pytestmark = pytest.mark.integration
 
@@ -212,8 +214,8 @@ def test_tampered_bundle_is_not_valid(shared_world, valid_bundle, name):
 def test_appended_context_is_caught_twice(shared_world, valid_bundle):
     """Defence in depth: an appended @context keeps the eddsa-jcs-2022 signature valid; format refuses
     it, and even past format the anchored digest (over the whole credential) would not match."""
-    from ledger.digest import credential_digest, to_hex32
-    from ledger.proof import verify_proof
+    from ledger.protocol.digest import credential_digest, to_hex32
+    from ledger.protocol.proof import verify_proof
 
     bundle = copy.deepcopy(valid_bundle)
     bundle["credential"]["@context"].append("https://example.org/x")
@@ -248,7 +250,7 @@ def _verdict(world, bundle, reader=None):
 
 
 def test_root_never_anchored(world):
-    from ledger.batch import SealedBatch
+    from ledger.protocol.batch import SealedBatch
 
     batch = SealedBatch.seal([world.sign(EDU, degree())])
     bundle = batch.bundle(0, world.deployment, "0x" + "ab" * 32, 1)
@@ -271,8 +273,8 @@ def test_bundle_of_an_untrusted_deployment_that_is_valid_there(world, w3, anvil)
 def test_key_of_another_agency(world):
     """v1's KEY_OF_OTHER_AGENCY: in v2 keys are per agency, so a key registered only for CIVIL is simply
     not registered in EDU's namespace, where a credential naming EDU is checked."""
-    from ledger.credential import issue_credential
-    from ledger.credential_types import BUILTIN_TYPES
+    from ledger.protocol.credential import issue_credential
+    from ledger.protocol.credential_types import BUILTIN_TYPES
 
     edu, civil = world.agencies[EDU], world.agencies[CIVIL]
     forged = issue_credential(BUILTIN_TYPES["DegreeCertificate"], degree(), edu.issuer, civil.signing_key,
@@ -300,8 +302,8 @@ def test_key_of_another_agency(world):
 def test_credential_claiming_another_agency_is_checked_in_its_namespace(world):
     """Signed by EDU's key but naming CIVIL in issuer.agency: every chain read is in CIVIL's namespace.
     EDU's anchor does not count there, and CIVIL anchoring it does not make EDU's key CIVIL's."""
-    from ledger.credential import Issuer, issue_credential
-    from ledger.credential_types import BUILTIN_TYPES
+    from ledger.protocol.credential import Issuer, issue_credential
+    from ledger.protocol.credential_types import BUILTIN_TYPES
 
     edu, civil = world.agencies[EDU], world.agencies[CIVIL]
     residence = {"name": "王五", "idNumber": "330106199001011234", "address": "杭州市西湖区"}
@@ -327,8 +329,8 @@ def test_credential_claiming_another_agency_is_checked_in_its_namespace(world):
 
 
 def test_unregistered_key(world):
-    from ledger.credential import issue_credential
-    from ledger.credential_types import BUILTIN_TYPES
+    from ledger.protocol.credential import issue_credential
+    from ledger.protocol.credential_types import BUILTIN_TYPES
 
     stray = SigningKey.generate()
     credential = issue_credential(BUILTIN_TYPES["DegreeCertificate"], degree(), world.agencies[EDU].issuer, stray,
@@ -447,7 +449,8 @@ def test_revoked_suspended_and_batch_revoked(world):
 
 
 def test_chain_unreachable_is_error_never_valid(world):
-    from verifier import CachedChainReader, RpcChainReader
+    from ledger.verification import CachedChainReader
+    from ledger.verification import RpcChainReader
 
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree())])
     dead = CachedChainReader(RpcChainReader({world.chain_id: ["http://127.0.0.1:9"]}, timeout_s=1))

@@ -4,10 +4,10 @@
 * A: credentials and status lists that Digital Bazaar made itself (make-fixture.mjs) pass
   check.mjs, with the expected verdicts; and check.mjs can fail (tampering, refused URLs, and the
   package's status check alone not failing a revoked credential).
-* B: our proof verifier (ledger.proof) accepts Digital Bazaar's eddsa-jcs-2022 proofs and refuses
+* B: our proof verifier (ledger.protocol.proof) accepts Digital Bazaar's eddsa-jcs-2022 proofs and refuses
   them once a claim changes; its status lists decode with plain Python to the expected bits.
 * C: the real demo's output passes check.mjs.
-* D: credentials and status lists signed by our own signer (ledger.proof.add_proof) in the v2 shape
+* D: credentials and status lists signed by our own signer (ledger.protocol.proof.add_proof) in the v2 shape
   pass check.mjs.
 
 Skipped only when ``node`` is missing. ``npm ci`` runs here only when the harness's node_modules is
@@ -185,7 +185,7 @@ def test_a_check_reports_tampering_and_refused_urls(fixture_dir, tmp_path):
 
 
 def test_b_our_verifier_accepts_digital_bazaar_proofs(fixture_dir):
-    from ledger.proof import INVALID_SIGNATURE, ProofVerificationError, verify_proof
+    from ledger.protocol.proof import INVALID_SIGNATURE, ProofVerificationError, verify_proof
 
     documents = [bundle["credential"] for _, bundle in bundles_of(fixture_dir)]
     list_files = sorted(p for p in (fixture_dir / summary_of(fixture_dir)["statusLists"]["dir"]).rglob("*")
@@ -262,11 +262,11 @@ def test_c_the_demo_passes_the_digital_bazaar_check(harness, tmp_path):
 
 
 def write_our_fixture(out: Path, *, other_list_issuer: bool = False) -> None:
-    """v2-shaped credentials and status lists signed with ledger.proof.add_proof, in the demo's
+    """v2-shaped credentials and status lists signed with ledger.protocol.proof.add_proof, in the demo's
     layout, as v2-decisions.md describes them. ``other_list_issuer``: the status lists are issued
     and signed by another did:key than the credentials."""
-    from ledger.keys import SigningKey
-    from ledger.proof import add_proof
+    from ledger.protocol.keys import SigningKey
+    from ledger.protocol.proof import add_proof
 
     code, base = "py-interop-agency", "http://127.0.0.1:8000/status"
     (out / "bundles").mkdir(parents=True)

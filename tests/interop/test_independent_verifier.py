@@ -113,8 +113,11 @@ def run_certledger(data_dir: Path, files: list[Path], cli_sample: int = 3) -> di
     runs, with the data directory's trust root and chain), and for the first ``cli_sample`` files
     the real CLI too, whose report must be the same. A process per file cost ~2.5 s of CPU each."""
     from ledger.config import load_settings
-    from ledger.embedded_chain import EmbeddedChain
-    from verifier import CachedChainReader, RpcChainReader, TrustRoots, verify
+    from ledger.chain.embedded import EmbeddedChain
+    from ledger.verification import CachedChainReader
+    from ledger.verification import RpcChainReader
+    from ledger.verification import TrustRoots
+    from ledger.verification import verify
 
     settings = load_settings(data_dir)
     d = settings.deployment
@@ -133,7 +136,10 @@ def run_certledger_at(data_dir: Path, rpc_url: str, files: list[Path]) -> dict[s
     """CertLedger's verification library reading the chain through ``rpc_url`` (a fresh reader, so
     nothing is cached from another run)."""
     from ledger.config import load_settings
-    from verifier import CachedChainReader, RpcChainReader, TrustRoots, verify
+    from ledger.verification import CachedChainReader
+    from ledger.verification import RpcChainReader
+    from ledger.verification import TrustRoots
+    from ledger.verification import verify
 
     d = load_settings(data_dir).deployment
     trust = TrustRoots.single(d["chain_id"], d["registry"], d["ledger"])

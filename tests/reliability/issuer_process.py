@@ -19,17 +19,21 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
 from ledger.config import load_settings
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance.anchoring import LEASE_NAME
 from ledger.issuance.crash_points import ENV as CRASH_ENV
 from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.storage.db import init_database
 from ledger.storage.models import BatchRecord, CredentialRecord
 from tests.integration.verifier_server import free_port
-from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
+from ledger.verification import Verdict
+from ledger.verification import verify
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = BatchRecord.__table__
@@ -188,7 +192,7 @@ def idempotency_records(database_url: str) -> list:
 def anchored_roots(home: Path) -> list[str]:
     """Every root the fresh deployment's ledger emitted an Anchored event for (repeats kept)."""
     from ledger.chain import LedgerClient, connect
-    from ledger.digest import to_hex32
+    from ledger.protocol.digest import to_hex32
 
     config = load_settings(home)
     d = config.deployment

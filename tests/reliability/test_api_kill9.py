@@ -26,21 +26,7 @@ import pytest
 
 from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 
-from .issuer_process import (
-    DEGREE,
-    IssuerProcess,
-    Verdict,
-    anchored_roots,
-    anchoring_held,
-    chain_down,
-    degree_subject,
-    idempotency_records,
-    make_home,
-    onboard,
-    stored_batches,
-    verifier_for,
-    wait_anchored,
-)
+from tests.reliability.issuer_process import DEGREE, IssuerProcess, Verdict, anchored_roots, anchoring_held, chain_down, degree_subject, idempotency_records, make_home, onboard, stored_batches, verifier_for, wait_anchored
 
 TOTAL = 2_000
 CLIENTS = 8

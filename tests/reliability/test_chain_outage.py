@@ -22,18 +22,22 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
-from ledger.cli.context import App
-from ledger.digest import to_hex32
-from ledger.embedded_chain import EmbeddedChain
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
+from certledger.cli.context import App
+from ledger.protocol.digest import to_hex32
+from ledger.chain.embedded import EmbeddedChain
 from ledger.storage.models import BatchRecord, CredentialRecord
 from tests.integration.verifier_server import free_port, wait_healthy
-from verifier import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+from ledger.verification import CachedChainReader
+from ledger.verification import RpcChainReader
+from ledger.verification import TrustRoots
+from ledger.verification import Verdict
+from ledger.verification import verify
 
 OUTAGE_S = 30.0  # the issue says 30 s
 AGENCY = "zj-hz-education"
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 SUBJECT = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学", "graduationDate": "2024-06-30"}
 
 

@@ -23,20 +23,7 @@ import pytest
 
 from tests.integration.postgres import restartable_postgres  # noqa: F401 - fixture
 
-from .issuer_process import (
-    DEGREE,
-    IssuerProcess,
-    Verdict,
-    anchored_roots,
-    chain_down,
-    degree_subject,
-    idempotency_records,
-    make_home,
-    onboard,
-    stored_batches,
-    verifier_for,
-    wait_anchored,
-)
+from tests.reliability.issuer_process import DEGREE, IssuerProcess, Verdict, anchored_roots, chain_down, degree_subject, idempotency_records, make_home, onboard, stored_batches, verifier_for, wait_anchored
 
 SINGLE_CLIENTS, BULK_CLIENTS, BULK_ROWS = 4, 2, 25
 STEP = 60  # credentials issued between the phases (before, between and after the outages)

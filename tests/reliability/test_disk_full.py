@@ -26,7 +26,7 @@ from ledger.content.store import ContentStoreFull
 from ledger.storage.db import init_database
 from ledger.storage.models import ContentRecord
 
-from .issuer_process import DEGREE, IssuerProcess, chain_down, degree_subject, make_home, onboard, wait_anchored
+from tests.reliability.issuer_process import DEGREE, IssuerProcess, chain_down, degree_subject, make_home, onboard, wait_anchored
 
 CONTENT = ContentRecord.__table__
 

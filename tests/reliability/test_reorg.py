@@ -25,9 +25,9 @@ from ledger.chain import Reason, connect
 from ledger.content.links import parse_share_link
 from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
-from ledger.digest import from_hex32, to_hex32
-from ledger.embedded_chain import EmbeddedChain
-from ledger.identifiers import agency_id
+from ledger.protocol.digest import from_hex32, to_hex32
+from ledger.chain.embedded import EmbeddedChain
+from ledger.protocol.identifiers import agency_id
 from ledger.issuance import (InvalidTransition, anchor_once, get_bundle, issue_many, reinstate, revoke, rows_from_objects,
                              suspend)
 from ledger.issuance.reorg_watch import ReorgWatch
@@ -37,7 +37,8 @@ from tests.integration.conftest import build_world
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world_of, make_context
 from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.integration.verifier_server import free_port
-from verifier import Verdict, verify
+from ledger.verification import Verdict
+from ledger.verification import verify
 from verifier.index_db import make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer
 from verifier.settings import DeploymentRoot

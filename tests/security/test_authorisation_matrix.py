@@ -1,6 +1,6 @@
 """Who may call what: every endpoint of both services x every kind of caller -> the status.
 
-The issuer's rule (issuer_api/deps.py, ledger/api_keys.py), as the API applies it today:
+The issuer's rule (issuer_api/deps.py, ledger/governance/api_keys.py), as the API applies it today:
 
 * **401** ``UNAUTHENTICATED`` — no key, a malformed or unknown key, a revoked key: no hint which.
 * **403** ``FORBIDDEN`` — a valid key that lacks the endpoint's scope (``admin`` implies every agency
@@ -34,13 +34,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api_keys import SCOPES, create_api_key, revoke_api_key
-from ledger.cli import main
+from ledger.governance.api_keys import SCOPES, create_api_key, revoke_api_key
+from certledger.cli import main
 from ledger.config import load_settings
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance import anchor_once
-from ledger.keys import SigningKey
-from ledger.rdfc import create_proof_rdfc
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.rdfc import create_proof_rdfc
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
@@ -50,7 +50,7 @@ from tests.integration.verifier_server import free_port, settings_for, share, st
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "数学",
            "institution": "浙江大学", "graduationDate": "2024-06-30"}
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 CASES: list[tuple[str, str, str, int]] = []   # (endpoint, caller, expected, got): counted and printed at the end
 
 

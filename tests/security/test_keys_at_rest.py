@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
 from ledger.config import load_settings
 from ledger.content.links import parse_share_link
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance import anchor_once
-from ledger.keys import KeyFileError, load_key_file, open_key
+from ledger.governance.key_files import KeyFileError, load_key_file, open_key
 from ledger.storage.sealing import derive_storage_key
 from issuer_api.app import create_app
 from issuer_api.main import build_service

@@ -29,15 +29,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
-from ledger.cli.context import App
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
+from certledger.cli.context import App
 from ledger.content.links import parse_share_link
-from ledger.keys import load_key_file
+from ledger.governance.key_files import load_key_file
 from tests.integration.verifier_server import free_port
 from tests.secret_scan import Registry
 
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 EDU = "zj-hz-education"
 SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "数学",
            "institution": "浙江大学", "graduationDate": "2024-06-30"}
@@ -186,7 +186,7 @@ def test_no_secret_reaches_the_services_logs(tmp_path):
 
 
 def test_registry_finds_secrets_in_every_form_and_nothing_else():
-    from ledger.keys import SigningKey
+    from ledger.protocol.keys import SigningKey
 
     key = SigningKey.generate()
     registry = Registry()
@@ -212,7 +212,7 @@ def _b58(data: bytes) -> str:
 
 LEAKY = '''
 import logging, subprocess, sys
-from ledger.keys import SigningKey
+from ledger.protocol.keys import SigningKey
 
 def test_leaks_a_private_key_but_passes():
     key = SigningKey.generate()
@@ -232,7 +232,7 @@ def test_a_service_log_file_holds_a_share_link(tmp_path):
 
 CLEAN = '''
 import logging
-from ledger.keys import SigningKey
+from ledger.protocol.keys import SigningKey
 
 def test_logs_only_public_things():
     key = SigningKey.generate()

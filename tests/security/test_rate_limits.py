@@ -13,13 +13,13 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
-from ledger.cli.context import App
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
+from certledger.cli.context import App
 from tests.integration.conftest import degree
 from tests.integration.verifier_server import free_port, settings_for, start_verifier, wait_healthy
 
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 EDU = "zj-hz-education"
 PROBLEM = "application/problem+json"
 

@@ -44,17 +44,17 @@ from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from ledger.api_keys import create_api_key
-from ledger.cli import main
+from ledger.governance.api_keys import create_api_key
+from certledger.cli import main
 from ledger.config import load_settings
 from ledger.content import LocalContentStore
-from ledger.embedded_chain import rpc_urls_for
+from ledger.chain.embedded import rpc_urls_for
 from ledger.issuance import anchor_once
-from ledger.keys import SigningKey
-from ledger.openapi_problems import PROBLEM_REF
-from ledger.problem import PROBLEM_JSON
-from ledger.rdfc import create_proof_rdfc
-from ledger.status_list import status_entries
+from ledger.protocol.keys import SigningKey
+from http_common.openapi_problems import PROBLEM_REF
+from http_common.problem import PROBLEM_JSON
+from ledger.protocol.rdfc import create_proof_rdfc
+from ledger.protocol.status_list import status_entries
 from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
@@ -212,7 +212,7 @@ def issuer(tmp_path_factory):
 
 
 GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies")}
-RUN_CLI = "import sys; from ledger.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_issuer_api_survives_hostile_input(issuer):

@@ -1,9 +1,9 @@
-"""ledger.access_log: what the services' access logs may record of a request path."""
+"""http_common.access_log: what the services' access logs may record of a request path."""
 from __future__ import annotations
 
 import logging
 
-from ledger.access_log import RedactAccessLog, install_access_log_redaction, redact_keys
+from http_common.access_log import RedactAccessLog, install_access_log_redaction, redact_keys
 
 SECRET = "Yh1i3m9N0pQ2rS4tU6vW8xY0zA1bC3dE5fG7hI9jK1l"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.bundle import (
+from ledger.protocol.bundle import (
     Anchor,
     Bundle,
     BundleFormatError,
@@ -17,12 +17,12 @@ from ledger.bundle import (
     make_anchor,
     parse_bundle,
 )
-from ledger.credential import Issuer, issue_credential
-from ledger.status_list import status_entries
-from ledger.credential_types import BUILTIN_TYPES
-from ledger.digest import credential_digest
-from ledger.keys import SigningKey
-from ledger.merkle import MerkleTree, verify
+from ledger.protocol.credential import Issuer, issue_credential
+from ledger.protocol.status_list import status_entries
+from ledger.protocol.credential_types import BUILTIN_TYPES
+from ledger.protocol.digest import credential_digest
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.merkle import MerkleTree, verify
 
 LEDGER = "eip155:31337:0x5FbDB2315678afecb367f032d93F642f64180aa3"
 REGISTRY = "eip155:31337:0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
@@ -224,7 +224,8 @@ def test_a_version_of_any_length_is_unsupported_not_unreadable(anchored):
 def test_a_claim_of_5000_digits_is_read_and_refused_by_the_format_check(anchored):
     from datetime import datetime, timezone
 
-    from verifier import TrustRoots, verify
+    from ledger.verification import TrustRoots
+    from ledger.verification import verify
 
     text = anchored[0].dumps().replace('"name": "李四3"', '"name": ' + "7" * 5000, 1)
     report = verify(text, TrustRoots([]), chain=None, now=datetime.now(timezone.utc))

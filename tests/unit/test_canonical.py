@@ -13,7 +13,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import CanonicalizationError, canonicalize
+from ledger.protocol.canonical import CanonicalizationError, canonicalize
 
 
 def _f(hex64: str) -> float:
@@ -194,7 +194,7 @@ def _has_float(v) -> bool:
 
 # ------------------------------------------------------------------ canonicalize_plain (signing)
 
-from ledger.canonical import canonicalize_plain, is_plain  # noqa: E402
+from ledger.protocol.canonical import canonicalize_plain, is_plain  # noqa: E402
 
 _KEYS = st.one_of(st.text(max_size=6), st.sampled_from(["\U0001f600", "\ue000", "a\U00010000", "é", "", "Z", "a"]))
 _VALUES = st.recursive(

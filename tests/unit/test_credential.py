@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ledger.credential import (
+from ledger.protocol.credential import (
     CREDENTIAL_CONTEXT,
     UNDEFINED_TERMS_CONTEXT,
     VC_V2_CONTEXT,
@@ -16,13 +16,13 @@ from ledger.credential import (
     check_credential,
     issue_credential,
 )
-from ledger.credential_types import BUILTIN_TYPES, CredentialType
-from ledger.digest import credential_digest
-from ledger.errors import FieldError, ValidationError
-from ledger.identifiers import agency_id, type_id
-from ledger.keys import SigningKey
-from ledger.proof import verify_proof
-from ledger.status_list import status_entries
+from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
+from ledger.protocol.digest import credential_digest
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.identifiers import agency_id, type_id
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import verify_proof
+from ledger.protocol.status_list import status_entries
 
 DEGREE = BUILTIN_TYPES["DegreeCertificate"]
 ISSUER = Issuer("zj-hz-education", "杭州市教育局")
@@ -257,7 +257,7 @@ def test_format_check_reports_all_problems_at_once(key):
 def test_new_credential_ids_are_random_version_4_uuids():
     import uuid
 
-    from ledger.credential import new_credential_id
+    from ledger.protocol.credential import new_credential_id
 
     ids = [new_credential_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)

@@ -1,4 +1,4 @@
-"""The VC 2.0 data-model rules (ledger.data_model) and the bundled contexts (ledger.jsonld_contexts):
+"""The VC 2.0 data-model rules (ledger.protocol.data_model) and the bundled contexts (ledger.protocol.jsonld_contexts):
 each rule refuses what it must with a stable code naming the member, and accepts the valid forms."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from ledger import data_model as dm
-from ledger.jsonld_contexts import BUNDLED, ContextNotBundled, context_bytes, document_loader
+from ledger.protocol import data_model as dm
+from ledger.protocol.jsonld_contexts import BUNDLED, ContextNotBundled, context_bytes, document_loader
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger.canonical import canonicalize
-from ledger.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
-from ledger.digest import credential_digest, credential_digest_hex, from_hex32, is_hex32, to_hex32
-from ledger.identifiers import agency_code_from_iri, agency_id, agency_iri, check_type_name, type_id
+from ledger.protocol.canonical import canonicalize
+from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
+from ledger.protocol.digest import credential_digest, credential_digest_hex, from_hex32, is_hex32, to_hex32
+from ledger.protocol.identifiers import agency_code_from_iri, agency_id, agency_iri, check_type_name, type_id
 
 UTC = timezone.utc
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import did_key
-from ledger.did_key import DidKeyError
+from ledger.protocol import did_key
+from ledger.protocol.did_key import DidKeyError
 
 # W3C vc-di-eddsa test key (publicKeyMultibase) and its raw bytes
 MB = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import datetimes
-from ledger.datetimes import DateTimeFormatError, parse_utc_datetime, parse_xsd_datetime
+from ledger.protocol import datetimes
+from ledger.protocol.datetimes import DateTimeFormatError, parse_utc_datetime, parse_xsd_datetime
 
 # ------------------------------------------------------------------ dateTime
 
@@ -81,8 +81,8 @@ def test_str_subclass_and_non_strings_take_the_general_path():
 
 import base58  # noqa: E402
 
-from ledger import did_key  # noqa: E402
-from ledger.did_key import DidKeyError  # noqa: E402
+from ledger.protocol import did_key# noqa: E402
+from ledger.protocol.did_key import DidKeyError  # noqa: E402
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -115,8 +115,8 @@ import json  # noqa: E402
 
 import rfc8785  # noqa: E402
 
-from ledger.bundle import BundleFormatError, parse_bundle, parse_bundle_plain  # noqa: E402
-from ledger.canonical import (  # noqa: E402
+from ledger.protocol.bundle import BundleFormatError, parse_bundle, parse_bundle_plain  # noqa: E402
+from ledger.protocol.canonical import (  # noqa: E402
     CanonicalizationError,
     canonicalize,
     json_text_is_bmp,
@@ -271,9 +271,9 @@ def test_member_texts_errors_match_canonicalize():
 import copy  # noqa: E402
 from types import MappingProxyType  # noqa: E402
 
-from ledger.digest import credential_digest  # noqa: E402
-from ledger.keys import SigningKey  # noqa: E402
-from ledger.proof import ProofError, ProofVerificationError, add_proof, verify_proof, verify_proof_and_digest  # noqa: E402
+from ledger.protocol.digest import credential_digest  # noqa: E402
+from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.protocol.proof import ProofError, ProofVerificationError, add_proof, verify_proof, verify_proof_and_digest  # noqa: E402
 
 _KEY = SigningKey.from_seed(bytes(range(32)))
 _V2 = "https://www.w3.org/ns/credentials/v2"
@@ -370,8 +370,8 @@ def test_document_context_absent_but_proof_context_empty():
         "verificationMethod": _KEY.public_key.verification_method, "proofPurpose": "assertionMethod",
         "@context": [],
     }
-    from ledger import did_key
-    from ledger.proof import hash_data
+    from ledger.protocol import did_key
+    from ledger.protocol.proof import hash_data
 
     data = hash_data(canonicalize({**doc, "@context": []}), canonicalize(options))
     signed = {**doc, "proof": {**options, "proofValue": did_key.b58btc_encode(_KEY.sign(data))}}
@@ -382,8 +382,8 @@ def test_document_context_absent_but_proof_context_empty():
 
 # ------------------------------------------------------------------ Merkle fold with remembered parents
 
-from ledger import merkle  # noqa: E402
-from ledger.merkle import MerkleError, MerkleTree, compute_root, hash_pair, leaf_hash  # noqa: E402
+from ledger.protocol import merkle# noqa: E402
+from ledger.protocol.merkle import MerkleError, MerkleTree, compute_root, hash_pair, leaf_hash  # noqa: E402
 
 
 def _reference_root(digest, proof):
@@ -448,7 +448,7 @@ def test_compute_root_checks_sizes_first():
 
 import re  # noqa: E402
 
-from ledger import bundle as bundle_mod  # noqa: E402
+from ledger.protocol import bundle as bundle_mod# noqa: E402
 
 _HEX32_RE = re.compile(r"0x[0-9a-f]{64}")
 
@@ -506,7 +506,7 @@ def test_hex32_agrees_with_the_regex_rule(value):
 
 # ------------------------------------------------------------------ Members: one member more or less
 
-from ledger.canonical import Members, value_text  # noqa: E402
+from ledger.protocol.canonical import Members, value_text  # noqa: E402
 
 
 @settings(max_examples=800, deadline=None)
@@ -547,7 +547,7 @@ def test_path_elements_may_be_str_subclasses():
 
 # ------------------------------------------------------------------ plain texts: one C call
 
-from ledger.canonical import plain_object_text  # noqa: E402
+from ledger.protocol.canonical import plain_object_text  # noqa: E402
 
 
 @settings(max_examples=1000, deadline=None)
@@ -567,7 +567,7 @@ def test_plain_object_text_refuses_what_the_encoder_cannot_take():
 
 # ------------------------------------------------------------------ plain splice of document, proof, credential
 
-from ledger import proof as proof_mod  # noqa: E402
+from ledger.protocol import proof as proof_mod# noqa: E402
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from ledger.credential import GENERIC_CREDENTIAL, check_credential
-from ledger.errors import ValidationError
-from ledger.keys import SigningKey
-from ledger.proof import add_proof
-from ledger.status_list import build_list_credential, issuer_object, status_entries
-from verifier.status_list_fetch import StatusListFetcher
+from ledger.protocol.credential import GENERIC_CREDENTIAL, check_credential
+from ledger.protocol.errors import ValidationError
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import add_proof
+from ledger.protocol.status_list import build_list_credential, issuer_object, status_entries
+from ledger.verification.status_list_fetch import StatusListFetcher
 from verifier.vc_api import verify_bare
 
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -145,7 +145,7 @@ def test_validity_and_data_model_of_a_bare_credential():
 
 @pytest.mark.parametrize("claims", [{"name": "Alice"}, {"name": "Alice", "score": 0.5, "big": 12345678901234567}])
 def test_the_proof_only_fast_path_answers_as_the_full_path(claims):
-    from ledger.strict_json import parse_strict_json_plain
+    from ledger.protocol.strict_json import parse_strict_json_plain
     from verifier.vc_api import verify_credential_body, verify_credential_proof_only
 
     doc = generic(credentialSubject={"id": "did:example:a", **claims})

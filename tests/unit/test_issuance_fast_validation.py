@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.credential_types import BUILTIN_TYPES, CredentialType
+from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.issuance.fast_validation import FastValidatedType, compile_fast_check
 
 EXTRA = CredentialType("Mixed", {

@@ -10,21 +10,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from ledger.credential import Issuer
-from ledger.credential_types import BUILTIN_TYPES
-from ledger.digest import credential_digest_hex
-from ledger.errors import ValidationError
+from ledger.protocol.credential import Issuer
+from ledger.protocol.credential_types import BUILTIN_TYPES
+from ledger.protocol.digest import credential_digest_hex
+from ledger.protocol.errors import ValidationError
 from ledger.issuance import BatchPolicy
 from ledger.issuance.anchoring import _backoff
 from ledger.issuance.errors import BulkRejected, RowError
 from ledger.issuance.idempotency import check_key, request_hash
 from ledger.issuance.queries import _decode, _encode
-from ledger.credential import check_credential
+from ledger.protocol.credential import check_credential
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
-from ledger.status_list import status_entries
-from ledger.errors import FieldError
-from ledger.keys import SigningKey
-from ledger.proof import verify_proof
+from ledger.protocol.status_list import status_entries
+from ledger.protocol.errors import FieldError
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import verify_proof
 from ledger.storage.sealing import SealingError, StorageSealer, derive_storage_key
 
 SUBJECT = {"name": "张三", "idNumber": "330106199001011234", "degree": "学士", "major": "法学",
@@ -202,10 +202,10 @@ def test_crash_point_kills_only_when_named():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from ledger import credential as credential_module  # noqa: E402
-from ledger.canonical import canonicalize  # noqa: E402
-from ledger.credential import issue_credential  # noqa: E402
-from ledger.credential_types import CredentialType  # noqa: E402
+from ledger.protocol import credential as credential_module# noqa: E402
+from ledger.protocol.canonical import canonicalize  # noqa: E402
+from ledger.protocol.credential import issue_credential  # noqa: E402
+from ledger.protocol.credential_types import CredentialType  # noqa: E402
 
 FREE = CredentialType("FreeForm", {"type": "object"})
 _TRICKY_KEYS = st.sampled_from(["type", "proof", "validFrom", "validUntil", "id", "@context", "issuer", "é", "\U0001f600",

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.credential_types import BUILTIN_TYPES, CredentialType
-from ledger.errors import ValidationError
+from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
+from ledger.protocol.errors import ValidationError
 from ledger.issuance.rows import parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 
 TYPED = CredentialType("Typed", {

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from ledger.bundle import BundleFormatError, bundle_from_json, parse_bundle
-from ledger.json_depth import MAX_DEPTH, too_deep, value_too_deep
+from ledger.protocol.bundle import BundleFormatError, bundle_from_json, parse_bundle
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep, value_too_deep
 
 
 def _nested_dict(levels: int) -> dict:
@@ -55,8 +55,9 @@ def test_bundle_from_json_refuses_deep_objects():
 
 
 CHILD = """
-import sys, verifier
-from verifier.trust import TrustRoots
+import sys
+import ledger.verification
+from ledger.verification.trust import TrustRoots
 assert sys.getrecursionlimit() >= 100_000, sys.getrecursionlimit()   # what makes the crash possible
 root = node = {}
 for _ in range(100_000):
@@ -65,7 +66,7 @@ for _ in range(100_000):
 cases = [b"[" * 100_000, b"{" * 100_000, '{"a":' * 100_000,
          {"type": "CertLedgerBundle", "version": 1, "credential": root, "anchor": None}]
 for case in cases:
-    fmt = verifier.verify(case, TrustRoots([]), None).checks[0]
+    fmt = ledger.verification.verify(case, TrustRoots([]), None).checks[0]
     print(fmt.status.value, fmt.code, fmt.data["field"], fmt.data["reason"])
 """
 

@@ -11,23 +11,8 @@ import base58
 import pytest
 from cryptography.exceptions import InvalidSignature
 
-from ledger.keys import (
-    KeyFileError,
-    PassphraseMissingError,
-    PublicKey,
-    SigningKey,
-    WrongPassphraseError,
-    generate_operator_key,
-    load_key_file,
-    load_operator_key,
-    load_signing_key,
-    operator_address,
-    passphrase_from_env,
-    read_key_file_public,
-    save_key_file,
-    save_operator_key,
-    save_signing_key,
-)
+from ledger.protocol.keys import PublicKey, SigningKey
+from ledger.governance.key_files import KeyFileError, PassphraseMissingError, WrongPassphraseError, generate_operator_key, load_key_file, load_operator_key, load_signing_key, operator_address, passphrase_from_env, read_key_file_public, save_key_file, save_operator_key, save_signing_key
 
 FAST = {"scrypt_n": 2**10}  # keep tests quick; the default cost is 2**15
 PASS = "correct horse battery staple"

@@ -9,7 +9,7 @@ from Crypto.Hash import keccak as _ck
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.protocol.merkle import (
     DuplicateDigestError,
     MerkleError,
     MerkleTree,

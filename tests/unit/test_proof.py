@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ledger import did_key
-from ledger.canonical import canonicalize
-from ledger.keys import PublicKey, SigningKey
-from ledger.proof import (
+from ledger.protocol import did_key
+from ledger.protocol.canonical import canonicalize
+from ledger.protocol.keys import PublicKey, SigningKey
+from ledger.protocol.proof import (
     ProofError,
     ProofVerificationError,
     add_proof,

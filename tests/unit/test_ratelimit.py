@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ledger.http_limits import RequestLimits, by_client_address, limiter_for
-from ledger.ratelimit import RateLimiter, retry_after_header
+from http_common.http_limits import RequestLimits, by_client_address, limiter_for
+from http_common.ratelimit import RateLimiter, retry_after_header
 
 
 class Clock:

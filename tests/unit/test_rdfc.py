@@ -1,5 +1,5 @@
-"""eddsa-rdfc-2022 (ledger.rdfc): the W3C vc-di-eddsa test vector, round trips, tampering, safe mode;
-and ledger.data_integrity over both cryptosuites (purposes, challenge, domain, expires, proof sets)."""
+"""eddsa-rdfc-2022 (ledger.protocol.rdfc): the W3C vc-di-eddsa test vector, round trips, tampering, safe mode;
+and ledger.protocol.data_integrity over both cryptosuites (purposes, challenge, domain, expires, proof sets)."""
 from __future__ import annotations
 
 import copy
@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger import did_key
-from ledger.data_integrity import verify_data_integrity
-from ledger.keys import PublicKey, SigningKey
-from ledger.proof import ProofVerificationError, add_proof
-from ledger.rdfc import canonicalize_rdfc, create_proof_rdfc, hash_data, verify_proof_rdfc
+from ledger.protocol import did_key
+from ledger.protocol.data_integrity import verify_data_integrity
+from ledger.protocol.keys import PublicKey, SigningKey
+from ledger.protocol.proof import ProofVerificationError, add_proof
+from ledger.protocol.rdfc import canonicalize_rdfc, create_proof_rdfc, hash_data, verify_proof_rdfc
 from tests.unit.core_vectors import VECTORS
 
 RDFC = VECTORS / "eddsa-rdfc-2022"

@@ -1,4 +1,4 @@
-"""W3C Bitstring Status List (ledger.status_list): the bit order, the encoding, the entries and the
+"""W3C Bitstring Status List (ledger.protocol.status_list): the bit order, the encoding, the entries and the
 signed list credential, read back strictly."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger import status_list as sl
-from ledger.keys import SigningKey
-from ledger.proof import ProofVerificationError, verify_proof
+from ledger.protocol import status_list as sl
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import ProofVerificationError, verify_proof
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)
 BASE = "https://status.example.gov.cn/status"
@@ -242,7 +242,7 @@ def test_a_list_signed_by_another_key_than_its_issuers_fails():
     _, doc = _list([3])
     other = SigningKey.from_seed(bytes(range(1, 33)))
     forged = {k: v for k, v in doc.items() if k != "proof"}
-    from ledger.proof import create_proof
+    from ledger.protocol.proof import create_proof
 
     forged["proof"] = create_proof(forged, other, created=NOW)
     with pytest.raises(sl.StatusListError) as caught:

@@ -8,11 +8,11 @@ import json
 
 import httpx
 
-from ledger.keys import SigningKey
-from ledger.proof import add_proof
-from ledger.status_list import status_entries
-from verifier.report import Report, error, invalid, valid
-from verifier.status_list_fetch import StatusListFetcher
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import add_proof
+from ledger.protocol.status_list import status_entries
+from ledger.verification.report import Report, error, invalid, valid
+from ledger.verification.status_list_fetch import StatusListFetcher
 from verifier.vc_api_endpoint import CREDENTIALS, answer
 
 V2 = "https://www.w3.org/ns/credentials/v2"

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
-from verifier.chain_state import CachedChainReader, ChainUnavailable
-from verifier.trust import TrustedDeployment
+from ledger.verification.chain_state import CachedChainReader, ChainUnavailable
+from ledger.verification.trust import TrustedDeployment
 
 A, B = b"\xaa" * 32, b"\xbb" * 32
 ROOT, DIGEST, KEY, TYPE = b"\x11" * 32, b"\x22" * 32, b"\x33" * 32, b"\x44" * 32

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ledger.keys import SigningKey
-from ledger.proof import CONTEXT_MISMATCH, ProofVerificationError, add_proof, verify_proof
-from ledger.status_list import StatusListError, parse_status_entry, status_entries
-from verifier.checks.issuer import _later_than
-from verifier.timefmt import iso_utc
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.proof import CONTEXT_MISMATCH, ProofVerificationError, add_proof, verify_proof
+from ledger.protocol.status_list import StatusListError, parse_status_entry, status_entries
+from ledger.verification.checks.issuer import _later_than
+from ledger.verification.timefmt import iso_utc
 
 
 def test_chain_times_beyond_year_9999_are_shown_not_raised():
@@ -53,9 +53,9 @@ def test_a_node_answering_null_is_chain_unavailable_not_an_internal_error():
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from verifier import RpcChainReader
-    from verifier.chain_state import ChainUnavailable
-    from verifier.trust import TrustedDeployment
+    from ledger.verification import RpcChainReader
+    from ledger.verification.chain_state import ChainUnavailable
+    from ledger.verification.trust import TrustedDeployment
 
     class NullNode(BaseHTTPRequestHandler):
         def do_POST(self):

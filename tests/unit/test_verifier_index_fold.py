@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
-from verifier.chain_state import ChainUnavailable
+from ledger.verification.chain_state import ChainUnavailable
 from verifier.index_db import OLD_FORMAT_TABLES, IndexCursor, make_index_engine
 from verifier.indexer import BlockInfo, IndexedChainReader, Indexer, decode_args, deployment_key
 from verifier.settings import DeploymentRoot

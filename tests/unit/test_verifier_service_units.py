@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ledger.access_log import RedactAccessLog, redact_share_keys as redact_path
+from http_common.access_log import RedactAccessLog, redact_share_keys as redact_path
 from verifier.problems import Problem
 from verifier.service import MAX_DEPTH, VerifierService, too_deep
 from verifier.settings import DeploymentRoot, SettingsError, VerifierSettings, settings_from_env

@@ -8,10 +8,11 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import did_key
-from ledger.ed25519_checks import weak_key_reason
-from ledger.keys import KeyFileError, PublicKey, SigningKey, WeakKeyError, open_key, read_key_file_public, seal_key
-from ledger.proof import WEAK_KEY, ProofVerificationError, verify_proof
+from ledger.protocol import did_key
+from ledger.protocol.ed25519_checks import weak_key_reason
+from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
+from ledger.governance.key_files import KeyFileError, open_key, read_key_file_public, seal_key
+from ledger.protocol.proof import WEAK_KEY, ProofVerificationError, verify_proof
 
 IDENTITY = bytes([1]) + bytes(31)
 SMALL_ORDER = [

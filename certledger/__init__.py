@@ -1,0 +1,1 @@
+"""The application: the `certledger` command line, the demo, serving the services."""

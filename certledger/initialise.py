@@ -1,0 +1,23 @@
+"""Creating a data directory: configuration, passphrase (embedded default), governance key, database."""
+from __future__ import annotations
+
+import os
+
+from ledger.governance import accounts
+from ledger.config import Settings
+from ledger.storage import init_database
+
+
+def initialise(settings: Settings) -> str | None:
+    """Create everything `settings` names; returns the new governance address, or None if it existed."""
+    if settings.config_file.exists():
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.environ.get(accounts.PASSPHRASE_ENV) or os.environ.get("CERTLEDGER_KEY_PASSPHRASE_FILE"):
+        settings.passphrase_file = None  # the operator manages the passphrase
+    else:
+        accounts.create_passphrase_file(settings.path(settings.passphrase_file))
+    governance = accounts.create_account(settings.path(settings.governance_key), accounts.passphrase_for(settings))
+    init_database(settings.resolved_database_url)
+    settings.save()
+    return governance.address
