@@ -4,6 +4,7 @@ Prints a table with this machine's core count and writes the figures to bench/re
 Each benchmark starts what it needs (anvil, the verifier service) on loopback and stops it after.
 Options: --quick (smaller sizes, for a smoke run), --only NAME[,NAME].
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,26 +41,31 @@ def _subprocess(args: list[str], timeout_s: int) -> dict:
 
 def bulk_issuance(quick: bool) -> dict:
     import bench_issue_bulk
+
     return bench_issue_bulk.run(10_000 if quick else 100_000, None, 0)
 
 
 def bulk_issuance_command(quick: bool) -> dict:
     import bench_issue_bulk_cli
+
     return bench_issue_bulk_cli.run(10_000 if quick else 100_000)
 
 
 def verification_library(quick: bool) -> dict:
     import bench_verify
+
     return bench_verify.run(2_000 if quick else 10_000)
 
 
 def merkle_tree(quick: bool) -> dict:
     import bench_merkle
+
     return bench_merkle.run()
 
 
 def gas(quick: bool) -> dict:
     import bench_gas
+
     return bench_gas.run()
 
 
@@ -71,7 +77,16 @@ def verifier_http(quick: bool) -> dict:
 
 
 def issuer_http(quick: bool) -> dict:
-    args = [sys.executable, "bench/bench_issue_http.py", "--rate", "200", "--seconds", "10" if quick else "30", "--workers", "2"]
+    args = [
+        sys.executable,
+        "bench/bench_issue_http.py",
+        "--rate",
+        "200",
+        "--seconds",
+        "10" if quick else "30",
+        "--workers",
+        "2",
+    ]
     return _subprocess(args, 1200)
 
 
@@ -104,18 +119,36 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
     rows = []
     b = results.get("bulk_issuance")
     if b:
-        rows.append((f"bulk issuance {b['n']:,} credentials (sign, digest, encrypt, store, DB, one anchor)",
-                     f"{b['per_s']:,.0f}/s", ">= 5,000/s"))
+        rows.append(
+            (
+                f"bulk issuance {b['n']:,} credentials (sign, digest, encrypt, store, DB, one anchor)",
+                f"{b['per_s']:,.0f}/s",
+                ">= 5,000/s",
+            )
+        )
     c = results.get("bulk_issuance_command")
     if c:
-        rows.append((f"certledger issue-bulk {c['n']:,} rows, the whole command (start-up, bundles.jsonl, links.csv)",
-                     f"{c['per_s']:,.0f}/s ({c['total_s']:.1f} s)", ">= 5,000/s"))
+        rows.append(
+            (
+                f"certledger issue-bulk {c['n']:,} rows, the whole command (start-up, bundles.jsonl, links.csv)",
+                f"{c['per_s']:,.0f}/s ({c['total_s']:.1f} s)",
+                ">= 5,000/s",
+            )
+        )
     v = results.get("verification_library")
     if v:
-        rows.append((f"verify {v['bundles']:,} bundles, warm cache, one process", f"{v['verify_warm_per_s']:,}/s", ">= 5,000/s"))
+        rows.append(
+            (f"verify {v['bundles']:,} bundles, warm cache, one process", f"{v['verify_warm_per_s']:,}/s", ">= 5,000/s")
+        )
     m = results.get("merkle_tree")
     if m:
-        rows.append(("Merkle tree of 100,000 leaves with every proof", f"{m['tree_100000']['root_and_proofs_s']:.2f} s", "<= 2 s"))
+        rows.append(
+            (
+                "Merkle tree of 100,000 leaves with every proof",
+                f"{m['tree_100000']['root_and_proofs_s']:.2f} s",
+                "<= 2 s",
+            )
+        )
     g = results.get("gas")
     if g:
         rows.append(("anchor gas (count 1 .. 2^32-1)", f"{g['anchor_gas_min']:,}-{g['anchor_gas_max']:,}", "<= 60,000"))
@@ -123,29 +156,51 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
     h = results.get("verifier_http")
     if h:
         load = h["verify"]
-        rows.append((f"POST /verify ({h['workers']} workers, {load.get('tool', '?')})",
-                     f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms", ">= 1,000/s, p99 <= 50 ms"))
+        rows.append(
+            (
+                f"POST /verify ({h['workers']} workers, {load.get('tool', '?')})",
+                f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms",
+                ">= 1,000/s, p99 <= 50 ms",
+            )
+        )
         rows.append((f"POST /verify/batch of {h['batch']['bundles']:,}", f"{h['batch']['median_s']:.2f} s", "<= 3 s"))
     i = results.get("issuer_http")
     if i:
-        rows.append((f"POST /credentials at {i['offered_per_s']:.0f}/s open loop ({i['workers']} workers, anchoring)",
-                     f"p99 {i['p99_ms']:.1f} ms (p50 {i['p50_ms']:.1f}), {i['failures']} failed", "p99 <= 50 ms at 200/s"))
+        rows.append(
+            (
+                f"POST /credentials at {i['offered_per_s']:.0f}/s open loop ({i['workers']} workers, anchoring)",
+                f"p99 {i['p99_ms']:.1f} ms (p50 {i['p50_ms']:.1f}), {i['failures']} failed",
+                "p99 <= 50 ms at 200/s",
+            )
+        )
     w = results.get("vc_api")
     if w:
         load = w["verify_proof_only"]
         tool = "wrk" if load.get("tool") == "wrk" else "Python load generator: a floor"
-        rows.append((f"POST /credentials/verify, checks [proof] ({load['workers']} workers, {tool})",
-                     f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms", ">= 2,000/s"))
+        rows.append(
+            (
+                f"POST /credentials/verify, checks [proof] ({load['workers']} workers, {tool})",
+                f"{load['per_s']:,.0f}/s, p99 {load['p99_ms']:.1f} ms",
+                ">= 2,000/s",
+            )
+        )
         rows.append(("eddsa-rdfc-2022 verification, one process", f"{w['rdfc']['credential_per_s']:,}/s", "measured"))
     oa = results.get("openattestation")
     if oa:
-        rows.append((f"OpenAttestation wrapDocuments, {oa['documents']:,} documents", f"{oa['wrap_per_s']:,}/s", "peer"))
+        rows.append(
+            (f"OpenAttestation wrapDocuments, {oa['documents']:,} documents", f"{oa['wrap_per_s']:,}/s", "peer")
+        )
         rows.append(("OpenAttestation verifySignature", f"{oa['verify_signature_per_s']:,}/s", "peer"))
         if b:
             rows.append(("ratio: our issue-bulk / OA wrapDocuments", f"{b['per_s'] / oa['wrap_per_s']:.1f}x", ""))
         if v:
-            rows.append(("ratio: our verify / OA verifySignature",
-                         f"{v['verify_warm_per_s'] / oa['verify_signature_per_s']:.1f}x", ""))
+            rows.append(
+                (
+                    "ratio: our verify / OA verifySignature",
+                    f"{v['verify_warm_per_s'] / oa['verify_signature_per_s']:.1f}x",
+                    "",
+                )
+            )
     return rows
 
 
@@ -169,11 +224,16 @@ def main() -> int:
             print(f"  failed: {failures[name][:500]}", flush=True)
         else:
             print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
-    machine = {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-               "quick": args.quick}
+    machine = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "quick": args.quick,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "benchmarks.json").write_text(json.dumps({"machine": machine, "results": results,
-                                                         "failures": failures}, indent=2) + "\n")
+    (RESULTS / "benchmarks.json").write_text(
+        json.dumps({"machine": machine, "results": results, "failures": failures}, indent=2) + "\n"
+    )
     rows = _rows(results)
     width = max(len(r[0]) for r in rows) if rows else 10
     print(f"\nmachine: {machine['cores']} cores, Python {machine['python']}{' (quick run)' if args.quick else ''}")

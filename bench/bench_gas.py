@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/bench_gas.py
 Targets (issue "Foundation", kept by protocol v2): anchor <= 60,000 gas whatever the batch size;
 revoke with a 17-step proof <= 90,000 gas.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
-from ledger.governance.accounts import fund_on_anvil  # noqa: E402
-from ledger.chain import LedgerClient, RegistryClient, Reason, connect, deploy_contracts, make_sender  # noqa: E402
+from ledger.chain import LedgerClient, Reason, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
 from ledger.chain.embedded import EmbeddedChain  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
 from ledger.protocol.identifiers import agency_id  # noqa: E402
 from ledger.protocol.merkle import MerkleTree  # noqa: E402
 
@@ -64,17 +65,27 @@ def _run(process) -> dict:
     suspend = ledger.suspend(digests[54321], tree.root, tree.proof(54321), Reason.ADMINISTRATIVE).gas_used
     reinstate = ledger.reinstate(digests[54321], tree.root, tree.proof(54321), Reason.HOLDER_REQUEST).gas_used
     all_anchors = [*anchors.values(), anchor_worst, anchor_second_agency]
-    return {"anchor_gas_min": min(all_anchors), "anchor_gas_max": max(all_anchors),
-            "anchor_gas_by_count": {str(k): v for k, v in anchors.items()},
-            "anchor_gas_worst_root": anchor_worst, "anchor_gas_second_agency": anchor_second_agency,
-            "proof_steps": len(proof), "revoke_17_step_gas": revoke, "suspend_17_step_gas": suspend,
-            "reinstate_17_step_gas": reinstate}
+    return {
+        "anchor_gas_min": min(all_anchors),
+        "anchor_gas_max": max(all_anchors),
+        "anchor_gas_by_count": {str(k): v for k, v in anchors.items()},
+        "anchor_gas_worst_root": anchor_worst,
+        "anchor_gas_second_agency": anchor_second_agency,
+        "proof_steps": len(proof),
+        "revoke_17_step_gas": revoke,
+        "suspend_17_step_gas": suspend,
+        "reinstate_17_step_gas": reinstate,
+    }
 
 
 if __name__ == "__main__":
     figures = run()
-    print(f"anchor: {figures['anchor_gas_min']:,} - {figures['anchor_gas_max']:,} gas for counts "
-          f"{', '.join(figures['anchor_gas_by_count'])}, a root of 0xff bytes and the same root in a second "
-          f"agency's namespace (target <= 60,000)")
-    print(f"revoke with a {figures['proof_steps']}-step proof: {figures['revoke_17_step_gas']:,} gas (target <= 90,000); "
-          f"suspend: {figures['suspend_17_step_gas']:,}; reinstate: {figures['reinstate_17_step_gas']:,}")
+    print(
+        f"anchor: {figures['anchor_gas_min']:,} - {figures['anchor_gas_max']:,} gas for counts "
+        f"{', '.join(figures['anchor_gas_by_count'])}, a root of 0xff bytes and the same root in a second "
+        f"agency's namespace (target <= 60,000)"
+    )
+    print(
+        f"revoke with a {figures['proof_steps']}-step proof: {figures['revoke_17_step_gas']:,} gas (target <= 90,000); "
+        f"suspend: {figures['suspend_17_step_gas']:,}; reinstate: {figures['reinstate_17_step_gas']:,}"
+    )

@@ -25,6 +25,7 @@ times say more than the wall times (the load average is printed too). The worker
 
 Bundles written to files (``issue-bulk --out-dir``) are not part of it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,18 +40,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
+from ledger.chain import RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
+from ledger.chain.embedded import EmbeddedChain  # noqa: E402
+from ledger.content.local_store import PACK_DIR, LocalContentStore, read_pack_index  # noqa: E402
 from ledger.governance.accounts import fund_on_anvil  # noqa: E402
 from ledger.governance.agency_keys import AgencyKeys  # noqa: E402
-from ledger.chain import RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
-from ledger.content.local_store import PACK_DIR, LocalContentStore, read_pack_index  # noqa: E402
-from ledger.chain.embedded import EmbeddedChain  # noqa: E402
-from ledger.issuance import (  # noqa: E402
-    AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, issue_file, register_agency)
-from ledger.issuance.context import BundleSink  # noqa: E402
-from ledger.issuance import anchoring  # noqa: E402
-from ledger.issuance.wiring import attach_shares  # noqa: E402
 from ledger.governance.key_files import SigningKey  # noqa: E402
 from ledger.governance.onboarding import onboard_agency  # noqa: E402
+from ledger.issuance import (  # noqa: E402
+    AgencyKeyring,
+    BatchPolicy,
+    ChainAccess,
+    IssuanceContext,
+    anchor_once,
+    anchoring,  # noqa: E402
+    issue_file,
+    register_agency,
+)
+from ledger.issuance.context import BundleSink  # noqa: E402
+from ledger.issuance.wiring import attach_shares  # noqa: E402
 from ledger.storage.db import init_database  # noqa: E402
 from ledger.storage.sealing import StorageSealer  # noqa: E402
 
@@ -60,7 +68,10 @@ _DELIVER = anchoring.deliver_bundles
 
 def csv_rows(n: int) -> bytes:
     lines = ["name,idNumber,degree,major,institution,graduationDate"]
-    lines += [f"学生{i},330106199001011234,学士 Bachelor of Engineering,计算机科学与技术,浙江大学,2024-06-30" for i in range(n)]
+    lines += [
+        f"学生{i},330106199001011234,学士 Bachelor of Engineering,计算机科学与技术,浙江大学,2024-06-30"
+        for i in range(n)
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -84,8 +95,13 @@ def run(n: int, database_url: str | None, workers: int, shares: bool = True) -> 
         chain = EmbeddedChain(Path(tmp) / "chain", port=0)
         process = chain.up()
         try:
-            return _run(process, n, database_url or f"sqlite:///{tmp}/bench.db", workers,
-                        Path(tmp) / "content" if shares else None)
+            return _run(
+                process,
+                n,
+                database_url or f"sqlite:///{tmp}/bench.db",
+                workers,
+                Path(tmp) / "content" if shares else None,
+            )
         finally:
             chain.down()
 
@@ -97,12 +113,22 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
     for a in (governance, keys.operator):
         fund_on_anvil(process.rpc_url, a.address)
     deployment = deploy_contracts(make_sender(w3, governance))
-    onboard_agency(RegistryClient(w3, deployment.registry, make_sender(w3, governance)), CODE, "Bench University", keys.operator.address,
-                   keys.signing_key.public_key.raw, [TYPE])
+    onboard_agency(
+        RegistryClient(w3, deployment.registry, make_sender(w3, governance)),
+        CODE,
+        "Bench University",
+        keys.operator.address,
+        keys.signing_key.public_key.raw,
+        [TYPE],
+    )
     engine = init_database(database_url)
-    ctx = IssuanceContext(engine, StorageSealer(os.urandom(32)),
-                          ChainAccess(process.rpc_url, deployment, AgencyKeyring.of({CODE: keys})),
-                          policy=BatchPolicy(max_size=max(n, 1)), signing_workers=workers)
+    ctx = IssuanceContext(
+        engine,
+        StorageSealer(os.urandom(32)),
+        ChainAccess(process.rpc_url, deployment, AgencyKeyring.of({CODE: keys})),
+        policy=BatchPolicy(max_size=max(n, 1)),
+        signing_workers=workers,
+    )
     hook = put = None
     deliver = anchoring.deliver_bundles = _Timed(_DELIVER)
     if content_dir is not None:
@@ -136,8 +162,15 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
         phases["bundles"] = (deliver.seconds - hook.seconds, deliver.cpu - hook.cpu)
         phases["shares"] = (hook.seconds - put.seconds, hook.cpu - put.cpu)
         phases["store"] = (put.seconds, put.cpu)
-    return {"n": n, "total_s": t2 - t0, "per_s": n / (t2 - t0), "phases": phases, "cpu_s": cpu,
-            "workers_cpu_s": kids, "shares": content_dir is not None}
+    return {
+        "n": n,
+        "total_s": t2 - t0,
+        "per_s": n / (t2 - t0),
+        "phases": phases,
+        "cpu_s": cpu,
+        "workers_cpu_s": kids,
+        "shares": content_dir is not None,
+    }
 
 
 def _children_cpu() -> float:
@@ -155,11 +188,13 @@ def main() -> None:
     load = os.getloadavg()
     r = run(args.n, args.database_url, args.workers, shares=not args.no_shares)
     phases = ", ".join(f"{name} {wall:.2f} s (CPU {cpu:.2f} s)" for name, (wall, cpu) in r["phases"].items())
-    print(f"{r['n']:,} credentials{' with encrypted shares' if r['shares'] else ''}: {r['total_s']:.2f} s -> "
-          f"{r['per_s']:,.0f} credentials/s end to end ({os.cpu_count()} cores)\n"
-          f"  {phases}\n"
-          f"  CPU: this process {r['cpu_s']:.2f} s, workers (signing, bundles) {r['workers_cpu_s']:.2f} s; "
-          f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
+    print(
+        f"{r['n']:,} credentials{' with encrypted shares' if r['shares'] else ''}: {r['total_s']:.2f} s -> "
+        f"{r['per_s']:,.0f} credentials/s end to end ({os.cpu_count()} cores)\n"
+        f"  {phases}\n"
+        f"  CPU: this process {r['cpu_s']:.2f} s, workers (signing, bundles) {r['workers_cpu_s']:.2f} s; "
+        f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

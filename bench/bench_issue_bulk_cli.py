@@ -13,6 +13,7 @@ Checked after the run: the output holds N bundles of one anchor transaction and 
 the first and the last bundle verify VALID (``certledger verify``); the first and the last link
 open their credential's share in the content store.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,24 +39,32 @@ AGENCY = "bench-university"
 
 
 def _certledger(home: Path, *args: str, timeout_s: float = 600) -> subprocess.CompletedProcess:
-    done = subprocess.run([*CLI, "--data-dir", str(home), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout_s)
+    done = subprocess.run(
+        [*CLI, "--data-dir", str(home), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"certledger {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}"
-                           f"\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"certledger {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
     return done
 
 
 def run(n: int, files: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         home, out, rows = Path(tmp) / "home", Path(tmp) / "out", Path(tmp) / "rows.csv"
-        for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"],
-                     ["agency", "register", AGENCY, "--name", "Bench University", "--types", TYPE]):
+        for args in (
+            ["init", "--port", "0"],
+            ["chain", "up"],
+            ["deploy"],
+            ["agency", "register", AGENCY, "--name", "Bench University", "--types", TYPE],
+        ):
             _certledger(home, *args)
         try:
             rows.write_bytes(csv_rows(n))
             load = os.getloadavg()[0]
-            command = ["issue-bulk", "--type", TYPE, "--csv", str(rows), "--out-dir", str(out)] + (["--files"] if files else [])
+            command = ["issue-bulk", "--type", TYPE, "--csv", str(rows), "--out-dir", str(out)] + (
+                ["--files"] if files else []
+            )
             t0 = time.perf_counter()
             done = _certledger(home, *command)
             seconds = time.perf_counter() - t0
@@ -63,8 +72,15 @@ def run(n: int, files: bool = False) -> dict:
         finally:
             subprocess.run([*CLI, "--data-dir", str(home), "chain", "down"], cwd=ROOT, capture_output=True)
     timeline = next((line for line in done.stdout.splitlines() if line.startswith("time:")), "")
-    return {"n": n, "files": files, "total_s": seconds, "per_s": n / seconds, "timeline": timeline,
-            "bundles": bundles, "load_before": load}
+    return {
+        "n": n,
+        "files": files,
+        "total_s": seconds,
+        "per_s": n / seconds,
+        "timeline": timeline,
+        "bundles": bundles,
+        "load_before": load,
+    }
 
 
 def _check(home: Path, out: Path, n: int, files: bool) -> int:
@@ -80,14 +96,15 @@ def _check(home: Path, out: Path, n: int, files: bool) -> int:
     assert len(anchors) == 1, f"{len(anchors)} anchor transactions, expected one"
     links = (out / "links.csv").read_text("utf-8").splitlines()
     assert len(links) == n + 1, f"{len(links) - 1} share links, expected {n}"
-    for line in (links[1], links[-1]):   # a link opens its credential's bundle in the content store
+    for line in (links[1], links[-1]):  # a link opens its credential's bundle in the content store
         credential_id, url = line.split(",")[1:]
         link = parse_share_link(url)
         share = json.loads(decrypt_share(LocalContentStore(home / "content").get(link.cid), link.key))
         assert share["credential"]["id"] == credential_id, f"the link of {credential_id} opens another credential"
     for bundle in (first, last):
-        verdict = subprocess.run([*CLI, "--data-dir", str(home), "verify", "-"], cwd=ROOT, input=bundle,
-                                 capture_output=True)
+        verdict = subprocess.run(
+            [*CLI, "--data-dir", str(home), "verify", "-"], cwd=ROOT, input=bundle, capture_output=True
+        )
         assert verdict.returncode == 0, verdict.stdout.decode()[-2000:]
     return count
 
@@ -98,10 +115,12 @@ def main() -> None:
     parser.add_argument("--files", action="store_true", help="one file per bundle instead of bundles.jsonl")
     args = parser.parse_args()
     r = run(args.n, args.files)
-    print(f"certledger issue-bulk {r['n']:,} rows{' --files' if r['files'] else ''}: {r['total_s']:.2f} s for the "
-          f"command -> {r['per_s']:,.0f} credentials/s end to end ({os.cpu_count()} cores, load before "
-          f"{r['load_before']:.2f})\n  its own {r['timeline']}\n  checked: {r['bundles']:,} bundles of one anchor, "
-          f"first and last VALID")
+    print(
+        f"certledger issue-bulk {r['n']:,} rows{' --files' if r['files'] else ''}: {r['total_s']:.2f} s for the "
+        f"command -> {r['per_s']:,.0f} credentials/s end to end ({os.cpu_count()} cores, load before "
+        f"{r['load_before']:.2f})\n  its own {r['timeline']}\n  checked: {r['bundles']:,} bundles of one anchor, "
+        f"first and last VALID"
+    )
     print(json.dumps(r))
 
 

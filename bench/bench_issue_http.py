@@ -14,6 +14,7 @@ every commit waits for one. Every request is a distinct credential (its own Idem
 and must answer 201. After the load it waits until every credential is anchored and checks the
 count. Loopback only; everything it started is stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-
 from bench_verifier_service import CpuWatch, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -64,9 +64,14 @@ def wait_ready(client: httpx.Client, server: subprocess.Popen, timeout_s: float 
 
 
 def subject(i: int) -> dict:
-    return {"name": f"学生{i:06d}", "degree": "学士 Bachelor of Engineering", "major": "软件工程 Software Engineering",
-            "institution": "基准大学 Benchmark University", "graduationDate": "2025-06-30",
-            "certificateNumber": f"BU-HTTP-{i:07d}"}
+    return {
+        "name": f"学生{i:06d}",
+        "degree": "学士 Bachelor of Engineering",
+        "major": "软件工程 Software Engineering",
+        "institution": "基准大学 Benchmark University",
+        "graduationDate": "2025-06-30",
+        "certificateNumber": f"BU-HTTP-{i:07d}",
+    }
 
 
 class RawPool:
@@ -96,8 +101,11 @@ class RawPool:
     async def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
         reader, writer = await self._connection()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
-                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         try:
             raw = await reader.readuntil(b"\r\n\r\n")
             lines = raw.decode("latin-1").split("\r\n")
@@ -154,11 +162,20 @@ async def open_loop(port: int, auth: dict, rate: float, seconds: float, first: i
     pool.close()
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"requests": n, "offered_per_s": rate, "achieved_per_s": round(n / elapsed, 1),
-            "p50_ms": round(pick(0.50), 2), "p90_ms": round(pick(0.90), 2), "p99_ms": round(pick(0.99), 2),
-            "max_ms": round(latencies[-1] * 1000, 2), "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-            "connections": pool.opened, "failures": len(failures), "first_failures": failures[:5],
-            "slow_seconds": slow_seconds(slow)}
+    return {
+        "requests": n,
+        "offered_per_s": rate,
+        "achieved_per_s": round(n / elapsed, 1),
+        "p50_ms": round(pick(0.50), 2),
+        "p90_ms": round(pick(0.90), 2),
+        "p99_ms": round(pick(0.99), 2),
+        "max_ms": round(latencies[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "connections": pool.opened,
+        "failures": len(failures),
+        "first_failures": failures[:5],
+        "slow_seconds": slow_seconds(slow),
+    }
 
 
 def slow_seconds(slow: list[tuple[float, float]], top: int = 5) -> list[str]:
@@ -168,7 +185,9 @@ def slow_seconds(slow: list[tuple[float, float]], top: int = 5) -> list[str]:
     for due, latency in slow:
         seconds.setdefault(int(due), []).append(latency)
     worst = sorted(seconds.items(), key=lambda item: -len(item[1]))[:top]
-    return [f"{time.strftime('%H:%M:%S', time.localtime(second))} {len(ls)} {max(ls) * 1000:.0f}" for second, ls in worst]
+    return [
+        f"{time.strftime('%H:%M:%S', time.localtime(second))} {len(ls)} {max(ls) * 1000:.0f}" for second, ls in worst
+    ]
 
 
 class FsyncProbe:
@@ -199,7 +218,7 @@ class FsyncProbe:
             os.close(fd)
             self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "FsyncProbe":
+    def __enter__(self) -> FsyncProbe:
         self._thread.start()
         return self
 
@@ -209,10 +228,14 @@ class FsyncProbe:
 
     def summary(self) -> dict:
         ordered = sorted(self.samples) or [0.0]
-        return {"samples": len(self.samples), "p50_ms": round(ordered[len(ordered) // 2], 2),
-                "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
-                "max_ms": round(ordered[-1], 1), "over_20ms": sum(1 for x in ordered if x > 20),
-                "stalls": self.stalls[:10]}
+        return {
+            "samples": len(self.samples),
+            "p50_ms": round(ordered[len(ordered) // 2], 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+            "max_ms": round(ordered[-1], 1),
+            "over_20ms": sum(1 for x in ordered if x > 20),
+            "stalls": self.stalls[:10],
+        }
 
 
 def count_anchored(client: httpx.Client, auth: dict) -> int:
@@ -226,10 +249,11 @@ def count_anchored(client: httpx.Client, auth: dict) -> int:
             return count
 
 
-def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: float = 5,
-        durability: str = "power-loss") -> dict:
-    from ledger.governance.api_keys import create_api_key
+def run(
+    rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: float = 5, durability: str = "power-loss"
+) -> dict:
     from certledger.cli.context import App
+    from ledger.governance.api_keys import create_api_key
 
     with tempfile.TemporaryDirectory() as tmp_name:
         home = Path(tmp_name) / "home"
@@ -242,16 +266,32 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
             url = f"http://127.0.0.1:{port}"
             RESULTS.mkdir(exist_ok=True)
             log = RESULTS / "issuer-http.log"  # kept: the anchorer's lines show what each stall was
-            server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
-                                       "--port", str(port), "--workers", str(workers)],
-                                      stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT,
-                                      env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1",
-                                           "CERTLEDGER_COMMIT_DURABILITY": durability})
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    RUN_CLI,
+                    "--data-dir",
+                    str(home),
+                    "serve",
+                    "issuer",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                ],
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1", "CERTLEDGER_COMMIT_DURABILITY": durability},
+            )
             with httpx.Client(base_url=url, timeout=60) as client:
                 wait_ready(client, server)
-                agency = client.post("/agencies", json={"code": "bench-university", "name": "基准大学",
-                                                        "types": ["DegreeCertificate"]},
-                                     headers={"Authorization": f"Bearer {governance}"})
+                agency = client.post(
+                    "/agencies",
+                    json={"code": "bench-university", "name": "基准大学", "types": ["DegreeCertificate"]},
+                    headers={"Authorization": f"Bearer {governance}"},
+                )
                 if agency.status_code != 201:
                     raise RuntimeError(f"onboarding failed: {agency.status_code} {agency.text[:300]}")
                 auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
@@ -277,10 +317,21 @@ def run(rate: float = 200, seconds: float = 30, workers: int = 2, warmup_s: floa
                 except subprocess.TimeoutExpired:
                     server.kill()
             cli(home, "chain", "down")
-    return {"workers": workers, "commit_durability": durability, "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")}, **load,
-            "issued": issued, "anchored": anchored, "disk_fsync": disk.summary(),
-            "cpu": {"service_cores": round(cpu.service / cpu.seconds, 2), "client_cores": round(cpu.bench / cpu.seconds, 2),
-                    "other_cores": round(cpu.others_cores, 2), "stolen_cores": round(cpu.steal_cores, 3)}}
+    return {
+        "workers": workers,
+        "commit_durability": durability,
+        "warmup": {k: warm[k] for k in ("requests", "p99_ms", "failures")},
+        **load,
+        "issued": issued,
+        "anchored": anchored,
+        "disk_fsync": disk.summary(),
+        "cpu": {
+            "service_cores": round(cpu.service / cpu.seconds, 2),
+            "client_cores": round(cpu.bench / cpu.seconds, 2),
+            "other_cores": round(cpu.others_cores, 2),
+            "stolen_cores": round(cpu.steal_cores, 3),
+        },
+    }
 
 
 def main() -> None:
@@ -288,17 +339,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second (open loop)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (anchoring runs beside them)")
-    parser.add_argument("--commit-durability", choices=("power-loss", "process-crash"), default="power-loss",
-                        help="when the workers' commits count (ledger.storage.request_path)")
+    parser.add_argument(
+        "--commit-durability",
+        choices=("power-loss", "process-crash"),
+        default="power-loss",
+        help="when the workers' commits count (ledger.storage.request_path)",
+    )
     args = parser.parse_args()
     result = run(args.rate, min(args.seconds, 300), args.workers, durability=args.commit_durability)
-    print(f"POST /credentials at {result['offered_per_s']:.0f}/s offered ({result['achieved_per_s']}/s achieved) for "
-          f"{args.seconds:.0f} s, {result['workers']} worker(s), commits durable against {args.commit_durability}: p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
-          f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms, failures {result['failures']}; "
-          f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}; "
-          f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms; "
-          f"seconds with most requests over {SLOW_S * 1000:.0f} ms: {', '.join(result['slow_seconds']) or 'none'}; "
-          f"fsync stalls: {', '.join(result['disk_fsync']['stalls']) or 'none'}")
+    print(
+        f"POST /credentials at {result['offered_per_s']:.0f}/s offered ({result['achieved_per_s']}/s achieved) for "
+        f"{args.seconds:.0f} s, {result['workers']} worker(s), commits durable against {args.commit_durability}: p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms, failures {result['failures']}; "
+        f"anchored afterwards: {result['anchored']} of {result['issued']}; cpu {result['cpu']}; "
+        f"disk fsync meanwhile: p99 {result['disk_fsync']['p99_ms']} ms, max {result['disk_fsync']['max_ms']} ms; "
+        f"seconds with most requests over {SLOW_S * 1000:.0f} ms: {', '.join(result['slow_seconds']) or 'none'}; "
+        f"fsync stalls: {', '.join(result['disk_fsync']['stalls']) or 'none'}"
+    )
     print(json.dumps(result))
 
 

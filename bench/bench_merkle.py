@@ -35,5 +35,7 @@ def run() -> dict:
 
 if __name__ == "__main__":
     for figures in run().values():
-        print(f"{figures['leaves']:>7} leaves: root {figures['root_s']:.3f} s, root + all proofs "
-              f"{figures['root_and_proofs_s']:.3f} s (best of {figures['repeat']})")
+        print(
+            f"{figures['leaves']:>7} leaves: root {figures['root_s']:.3f} s, root + all proofs "
+            f"{figures['root_and_proofs_s']:.3f} s (best of {figures['repeat']})"
+        )

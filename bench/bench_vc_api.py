@@ -21,6 +21,7 @@ What it does:
      context, as the data-model suite signs them) in this process, and a presentation holding one.
 Every target is loopback only; every loop is bounded in count and time; the server is stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,10 +90,14 @@ def make_app():
             return [{"ready": True}]
 
     zero = "0x" + "00" * 20
-    settings = VerifierSettings(trust_roots=(DeploymentRoot(31337, zero, zero, "bench", 0),),
-                                rpc_urls={31337: ("http://127.0.0.1:9",)}, database_url="sqlite://",
-                                content_dir=tempfile.mkdtemp(prefix="bench-vc-api-"), batch_processes=1,
-                                rate_limit_per_s=0)
+    settings = VerifierSettings(
+        trust_roots=(DeploymentRoot(31337, zero, zero, "bench", 0),),
+        rpc_urls={31337: ("http://127.0.0.1:9",)},
+        database_url="sqlite://",
+        content_dir=tempfile.mkdtemp(prefix="bench-vc-api-"),
+        batch_processes=1,
+        rate_limit_per_s=0,
+    )
     return create_app(settings.check(), reader=NoChain(), start_indexer=False, use_batch_pool=False)
 
 
@@ -101,11 +106,15 @@ def credentials(n: int) -> list[dict]:
     issuer = {"id": key.public_key.did, "name": "Bench agency", "agency": "urn:certledger:agency:bench"}
     out = []
     for i in range(n):
-        doc = {"@context": [V2, UNDEFINED, EXAMPLES], "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
-               "type": ["VerifiableCredential", "GenericCredential", "ExampleCredential"], "issuer": issuer,
-               "validFrom": "2026-01-01T00:00:00Z",
-               "credentialSubject": {"id": f"did:example:{i}", "name": f"Holder {i}"},
-               "credentialStatus": status_entries("http://127.0.0.1:8000/status", "bench", 1, i)}
+        doc = {
+            "@context": [V2, UNDEFINED, EXAMPLES],
+            "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+            "type": ["VerifiableCredential", "GenericCredential", "ExampleCredential"],
+            "issuer": issuer,
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": f"did:example:{i}", "name": f"Holder {i}"},
+            "credentialStatus": status_entries("http://127.0.0.1:8000/status", "bench", 1, i),
+        }
         out.append(add_proof(doc, key, created="2026-01-01T00:00:00Z"))
     return out
 
@@ -119,15 +128,36 @@ def _free_port() -> int:
 def run_wrk(url: str, bodies_file: Path, seconds: int, connections: int, threads: int) -> dict:
     script = bodies_file.parent / "verify.lua"
     script.write_text(WRK_SCRIPT)
-    done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-                           url, "--", str(bodies_file)], capture_output=True, text=True, timeout=seconds + 60)
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(bodies_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     text = done.stdout
-    fields = dict(re.findall(r"(\w+)=(\d+)", " ".join(l for l in text.splitlines() if l.startswith("RESULT"))))
+    fields = dict(re.findall(r"(\w+)=(\d+)", " ".join(line for line in text.splitlines() if line.startswith("RESULT"))))
     rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    return {"tool": "wrk", "per_s": float(rate.group(1)) if rate else 0.0, "requests": int(fields.get("requests", 0)),
-            "non2xx": int(fields.get("non2xx", 0)), "socket_errors": int(fields.get("errors_socket", 0)),
-            "p50_ms": int(fields.get("p50_us", 0)) / 1000, "p99_ms": int(fields.get("p99_us", 0)) / 1000,
-            "command": f"wrk -t{threads} -c{connections} -d{seconds}s -s verify.lua {url} -- bodies.jsonl"}
+    return {
+        "tool": "wrk",
+        "per_s": float(rate.group(1)) if rate else 0.0,
+        "requests": int(fields.get("requests", 0)),
+        "non2xx": int(fields.get("non2xx", 0)),
+        "socket_errors": int(fields.get("errors_socket", 0)),
+        "p50_ms": int(fields.get("p50_us", 0)) / 1000,
+        "p99_ms": int(fields.get("p99_us", 0)) / 1000,
+        "command": f"wrk -t{threads} -c{connections} -d{seconds}s -s verify.lua {url} -- bodies.jsonl",
+    }
 
 
 def _verified(status: int, content: bytes) -> bool:
@@ -141,8 +171,11 @@ def python_load(url: str, bodies_file: Path, seconds: int, connections: int) -> 
     from bench_verifier_service import _python_load
 
     bodies = [line.encode() for line in bodies_file.read_text().splitlines() if line]
-    load = asyncio.run(_python_load(url, bodies, seconds, connections, max_requests=500_000,
-                                    path="/credentials/verify", accept=_verified))
+    load = asyncio.run(
+        _python_load(
+            url, bodies, seconds, connections, max_requests=500_000, path="/credentials/verify", accept=_verified
+        )
+    )
     load["non2xx"] = load.pop("not_valid")
     return {**load, "command": f"python asyncio + httpx, {connections} connections, {seconds} s"}
 
@@ -157,14 +190,34 @@ def http_benchmark(workers: int, seconds: int, connections: int, use_wrk: bool =
     creds = credentials(2000)
     with tempfile.TemporaryDirectory() as tmp:
         bodies = Path(tmp) / "bodies.jsonl"
-        bodies.write_text("\n".join(json.dumps({"verifiableCredential": c, "options": {"checks": ["proof"]}})
-                                    for c in creds) + "\n")
+        bodies.write_text(
+            "\n".join(json.dumps({"verifiableCredential": c, "options": {"checks": ["proof"]}}) for c in creds) + "\n"
+        )
         port = _free_port()
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "bench_vc_api:make_app",
-                                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                                   "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench_vc_api:make_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -201,26 +254,44 @@ def rdfc_benchmark(n: int) -> dict:
     key = SigningKey.generate()
     docs = []
     for i in range(n):
-        doc = {"@context": [V2, EXAMPLES], "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
-               "type": ["VerifiableCredential", "ExampleCredential"], "issuer": key.public_key.did,
-               "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {"id": f"did:example:{i}", "name": f"H {i}"}}
+        doc = {
+            "@context": [V2, EXAMPLES],
+            "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+            "type": ["VerifiableCredential", "ExampleCredential"],
+            "issuer": key.public_key.did,
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": f"did:example:{i}", "name": f"H {i}"},
+        }
         docs.append({**doc, "proof": create_proof_rdfc(doc, key, created="2026-01-01T00:00:00Z")})
     verify_proof_rdfc(docs[0])  # contexts loaded and processed once
     started = time.perf_counter()
     for doc in docs:
         verify_proof_rdfc(doc)
     credential_s = time.perf_counter() - started
-    vp = {"@context": [V2], "type": ["VerifiablePresentation"], "holder": key.public_key.did,
-          "verifiableCredential": [docs[0]]}
-    vp = {**vp, "proof": create_proof_rdfc(vp, key, created=datetime.now(timezone.utc), proof_purpose="authentication",
-                                           challenge="bench", domain="example.org")}
+    vp = {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "holder": key.public_key.did,
+        "verifiableCredential": [docs[0]],
+    }
+    vp = {
+        **vp,
+        "proof": create_proof_rdfc(
+            vp, key, created=datetime.now(UTC), proof_purpose="authentication", challenge="bench", domain="example.org"
+        ),
+    }
     rounds = max(20, n // 10)
     started = time.perf_counter()
     for _ in range(rounds):
         verify_proof_rdfc(vp, expected_proof_purpose="authentication")
     vp_s = time.perf_counter() - started
-    return {"credentials": n, "credential_per_s": round(n / credential_s), "credential_ms": credential_s / n * 1e3,
-            "presentation_per_s": round(rounds / vp_s), "presentation_ms": vp_s / rounds * 1e3}
+    return {
+        "credentials": n,
+        "credential_per_s": round(n / credential_s),
+        "credential_ms": credential_s / n * 1e3,
+        "presentation_per_s": round(rounds / vp_s),
+        "presentation_ms": vp_s / rounds * 1e3,
+    }
 
 
 def main() -> int:
@@ -232,13 +303,19 @@ def main() -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk exists")
     args = parser.parse_args()
     rdfc = rdfc_benchmark(args.rdfc)
-    print(f"eddsa-rdfc-2022, one process: {rdfc['credential_per_s']:,}/s credentials "
-          f"({rdfc['credential_ms']:.2f} ms), {rdfc['presentation_per_s']:,}/s presentations holding one "
-          f"credential (proof of the presentation, {rdfc['presentation_ms']:.2f} ms)", flush=True)
+    print(
+        f"eddsa-rdfc-2022, one process: {rdfc['credential_per_s']:,}/s credentials "
+        f"({rdfc['credential_ms']:.2f} ms), {rdfc['presentation_per_s']:,}/s presentations holding one "
+        f"credential (proof of the presentation, {rdfc['presentation_ms']:.2f} ms)",
+        flush=True,
+    )
     verify = http_benchmark(args.workers, args.seconds, args.connections, use_wrk=not args.python_load)
-    print(f"POST /credentials/verify, checks [proof], {args.workers} workers: {verify['per_s']:,.0f}/s, "
-          f"p50 {verify['p50_ms']:.1f} ms, p99 {verify['p99_ms']:.1f} ms, {verify['non2xx']} not verified, "
-          f"{verify['socket_errors']} socket errors [{verify['tool']}] ({verify['command']})", flush=True)
+    print(
+        f"POST /credentials/verify, checks [proof], {args.workers} workers: {verify['per_s']:,.0f}/s, "
+        f"p50 {verify['p50_ms']:.1f} ms, p99 {verify['p99_ms']:.1f} ms, {verify['non2xx']} not verified, "
+        f"{verify['socket_errors']} socket errors [{verify['tool']}] ({verify['command']})",
+        flush=True,
+    )
     print(json.dumps({"verify_proof_only": verify, "rdfc": rdfc}))
     return 0 if verify["non2xx"] == 0 and verify["socket_errors"] == 0 else 1
 

@@ -16,6 +16,7 @@ warm (/healthz 200), then
 Every target is loopback only; every loop is bounded in count and time; everything it started is
 stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,15 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from eth_account import Account  # noqa: E402
 
-from ledger.governance.accounts import fund_on_anvil  # noqa: E402
-from ledger.protocol.batch import SealedBatch  # noqa: E402
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender  # noqa: E402
-from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
-from ledger.protocol.status_list import LIST_SIZE, status_entries  # noqa: E402
-from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
 from ledger.chain.embedded import EmbeddedChain  # noqa: E402
-from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
+from ledger.governance.accounts import fund_on_anvil  # noqa: E402
 from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.protocol.batch import SealedBatch  # noqa: E402
+from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
+from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
+from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
+from ledger.protocol.status_list import LIST_SIZE, status_entries  # noqa: E402
 from verifier.settings import DeploymentRoot, VerifierSettings  # noqa: E402
 
 WRK_SCRIPT = r"""
@@ -99,13 +100,24 @@ def make_world(rpc_url: str, chain_id: int, n: int):
     registry.add_key(agency_id(code), key.public_key.raw, 0)
     registry.set_type_permitted(agency_id(code), type_id("DegreeCertificate"), True)
     issuer = Issuer(code, "基准大学 Benchmark University")
-    created = datetime.now(timezone.utc) - timedelta(seconds=5)
+    created = datetime.now(UTC) - timedelta(seconds=5)
     credentials = [
-        issue_credential(BUILTIN_TYPES["DegreeCertificate"], {
-            "name": f"学生{i:05d}", "idNumber": "330106199001011234", "degree": "学士 Bachelor of Science",
-            "major": "数学与应用数学", "institution": "基准大学", "graduationDate": "2024-06-30",
-            "certificateNumber": f"BU-2024-{i:06d}",
-        }, issuer, key, created=created, status=status_entries(STATUS_BASE, code, 1 + i // LIST_SIZE, i % LIST_SIZE))
+        issue_credential(
+            BUILTIN_TYPES["DegreeCertificate"],
+            {
+                "name": f"学生{i:05d}",
+                "idNumber": "330106199001011234",
+                "degree": "学士 Bachelor of Science",
+                "major": "数学与应用数学",
+                "institution": "基准大学",
+                "graduationDate": "2024-06-30",
+                "certificateNumber": f"BU-2024-{i:06d}",
+            },
+            issuer,
+            key,
+            created=created,
+            status=status_entries(STATUS_BASE, code, 1 + i // LIST_SIZE, i % LIST_SIZE),
+        )
         for i in range(n)
     ]
     batch = SealedBatch.seal(credentials)
@@ -116,8 +128,22 @@ def make_world(rpc_url: str, chain_id: int, n: int):
 
 def start_service(settings: VerifierSettings, workers: int, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **settings.to_env()}
-    cmd = [sys.executable, "-m", "uvicorn", "verifier.app:app_from_env", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "info", "--no-access-log"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "verifier.app:app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "info",
+        "--no-access-log",
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -139,32 +165,68 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None
 def run_wrk(url: str, bodies_file: Path, seconds: int, connections: int, tmp: Path) -> dict:
     script = tmp / "verify.lua"
     script.write_text(WRK_SCRIPT)
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-                          url, "--", str(bodies_file)], capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(bodies_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     text = out.stdout
-    figures = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", " ".join(
-        line for line in text.splitlines() if line.startswith("RESULT")))}
+    figures = {
+        k: int(v)
+        for k, v in re.findall(
+            r"(\w+)=(\d+)", " ".join(line for line in text.splitlines() if line.startswith("RESULT"))
+        )
+    }
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    return {"tool": f"wrk (1 thread, {connections} connections, {seconds} s)", "requests": figures["requests"],
-            "per_s": rps, "p50_ms": figures["p50_us"] / 1000, "p90_ms": figures["p90_us"] / 1000,
-            "p99_ms": figures["p99_us"] / 1000, "max_ms": figures["max_us"] / 1000,
-            "not_valid": figures["non2xx"], "socket_errors": figures["errors_socket"], "raw": text}
+    return {
+        "tool": f"wrk (1 thread, {connections} connections, {seconds} s)",
+        "requests": figures["requests"],
+        "per_s": rps,
+        "p50_ms": figures["p50_us"] / 1000,
+        "p90_ms": figures["p90_us"] / 1000,
+        "p99_ms": figures["p99_us"] / 1000,
+        "max_ms": figures["max_us"] / 1000,
+        "not_valid": figures["non2xx"],
+        "socket_errors": figures["errors_socket"],
+        "raw": text,
+    }
 
 
 # Said whenever a benchmark drives a service with the Python load generator instead of wrk: one
 # interpreter making the requests saturates long before two uvicorn workers do (and takes a core).
-PYTHON_LOAD_NOTICE = ("NOTE: the load comes from the Python load generator (asyncio + httpx), not wrk (not "
-                      "installed — apt package wrk, which scripts/install-system-deps.sh installs — or --python-load): "
-                      "it takes a core of its own and tops out far below the service, so the rate measured is a "
-                      "floor, not the service's")
+PYTHON_LOAD_NOTICE = (
+    "NOTE: the load comes from the Python load generator (asyncio + httpx), not wrk (not "
+    "installed — apt package wrk, which scripts/install-system-deps.sh installs — or --python-load): "
+    "it takes a core of its own and tops out far below the service, so the rate measured is a "
+    "floor, not the service's"
+)
 
 
 def _valid_report(status: int, content: bytes) -> bool:
     return status == 200 and b'"verdict": "VALID"' in content
 
 
-async def _python_load(url: str, bodies: list[bytes], seconds: int, connections: int, max_requests: int,
-                       path: str = "/verify", accept=_valid_report) -> dict:
+async def _python_load(
+    url: str,
+    bodies: list[bytes],
+    seconds: int,
+    connections: int,
+    max_requests: int,
+    path: str = "/verify",
+    accept=_valid_report,
+) -> dict:
     """Closed-loop load from ``connections`` keep-alive connections for ``seconds`` (at most
     ``max_requests``), rotating over ``bodies``; an answer ``accept(status, content)`` refuses is counted."""
     latencies: list[float] = []
@@ -192,9 +254,17 @@ async def _python_load(url: str, bodies: list[bytes], seconds: int, connections:
         elapsed = time.monotonic() - started
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"tool": f"Python asyncio + httpx ({connections} connections, {seconds} s)", "requests": len(latencies),
-            "per_s": len(latencies) / elapsed, "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99),
-            "max_ms": latencies[-1] * 1000, "not_valid": bad, "socket_errors": 0}
+    return {
+        "tool": f"Python asyncio + httpx ({connections} connections, {seconds} s)",
+        "requests": len(latencies),
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": pick(0.50),
+        "p90_ms": pick(0.90),
+        "p99_ms": pick(0.99),
+        "max_ms": latencies[-1] * 1000,
+        "not_valid": bad,
+        "socket_errors": 0,
+    }
 
 
 class CpuWatch:
@@ -283,8 +353,14 @@ def run_batches(url: str, bundles_json: list[str], repeats: int) -> dict:
             if i:  # the first one is the warm-up (the pool's processes load the index)
                 times.append(elapsed)
                 timings.append(r.headers.get("server-timing", ""))
-    return {"bundles": len(bundles_json), "body_mb": round(len(body) / 1e6, 1), "seconds": times,
-            "median_s": statistics.median(times), "best_s": min(times), "server_timing": timings}
+    return {
+        "bundles": len(bundles_json),
+        "body_mb": round(len(body) / 1e6, 1),
+        "seconds": times,
+        "median_s": statistics.median(times),
+        "best_s": min(times),
+        "server_timing": timings,
+    }
 
 
 def main() -> None:
@@ -308,10 +384,19 @@ def main() -> None:
             deployment, bundles = make_world(process.rpc_url, process.chain_id, args.bundles)
             print(f"setup: {len(bundles)} credentials signed and anchored in {time.perf_counter() - t0:.1f} s")
             settings = VerifierSettings(
-                trust_roots=(DeploymentRoot(deployment.chain_id, deployment.registry.lower(), deployment.ledger.lower(),
-                                            "bench", deployment.block),),
+                trust_roots=(
+                    DeploymentRoot(
+                        deployment.chain_id,
+                        deployment.registry.lower(),
+                        deployment.ledger.lower(),
+                        "bench",
+                        deployment.block,
+                    ),
+                ),
                 rpc_urls={deployment.chain_id: (process.rpc_url,)},
-                database_url=f"sqlite:///{tmp / 'verifier-index.db'}", content_dir=str(tmp / "content")).check()
+                database_url=f"sqlite:///{tmp / 'verifier-index.db'}",
+                content_dir=str(tmp / "content"),
+            ).check()
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             results = Path(__file__).resolve().parent / "results"
@@ -334,8 +419,15 @@ def main() -> None:
                     load = run_wrk(url, bodies_file, args.seconds, args.connections, tmp)
                 else:
                     print(PYTHON_LOAD_NOTICE, flush=True)
-                    load = asyncio.run(_python_load(url, [c.encode() for c in compact[:2000]], args.seconds,
-                                                    args.connections, max_requests=200_000))
+                    load = asyncio.run(
+                        _python_load(
+                            url,
+                            [c.encode() for c in compact[:2000]],
+                            args.seconds,
+                            args.connections,
+                            max_requests=200_000,
+                        )
+                    )
             with CpuWatch(service.pid, os.getpid()) as batch_cpu:
                 batch = run_batches(url, [b.dumps() for b in bundles], args.batch_repeats)
         finally:
@@ -348,29 +440,52 @@ def main() -> None:
             chain.down()
 
     cores = os.cpu_count()
-    print(f"machine: {cores} CPU cores; service: {args.workers} uvicorn workers "
-          f"(each with a batch pool of {cores} processes); load generator on the same machine")
+    print(
+        f"machine: {cores} CPU cores; service: {args.workers} uvicorn workers "
+        f"(each with a batch pool of {cores} processes); load generator on the same machine"
+    )
     print(f"the verification library alone, one process, right before: {library_per_s:.0f} bundles/s")
     batches = args.batch_repeats + 1
-    print(f"other processes on the machine used {verify_cpu.others_cores:.2f} of {cores} cores during the "
-          f"/verify load and {batch_cpu.others_cores:.2f} during the batches")
-    print(f"service CPU: {verify_cpu.service / max(1, load['requests']) * 1000:.2f} ms per POST /verify; "
-          f"{batch_cpu.service / batches:.2f} CPU-seconds per 10,000-bundle batch "
-          f"(on {cores} free cores: about {batch_cpu.service / batches / cores:.2f} s of verification)")
-    print(f"POST /verify: {load['per_s']:.0f} verifications/s, p50 {load['p50_ms']:.1f} ms, "
-          f"p90 {load['p90_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms "
-          f"over {load['requests']} requests; not a 200 VALID: {load['not_valid']}, socket errors: "
-          f"{load['socket_errors']}  [{load['tool']}]  (target >= 1000/s, p99 <= 50 ms)")
-    print(f"POST /verify/batch: {batch['bundles']} bundles ({batch['body_mb']} MB) in "
-          + ", ".join(f"{s:.2f}" for s in batch["seconds"])
-          + f" s (median {batch['median_s']:.2f} s, best {batch['best_s']:.2f} s; target <= 3 s)")
+    print(
+        f"other processes on the machine used {verify_cpu.others_cores:.2f} of {cores} cores during the "
+        f"/verify load and {batch_cpu.others_cores:.2f} during the batches"
+    )
+    print(
+        f"service CPU: {verify_cpu.service / max(1, load['requests']) * 1000:.2f} ms per POST /verify; "
+        f"{batch_cpu.service / batches:.2f} CPU-seconds per 10,000-bundle batch "
+        f"(on {cores} free cores: about {batch_cpu.service / batches / cores:.2f} s of verification)"
+    )
+    print(
+        f"POST /verify: {load['per_s']:.0f} verifications/s, p50 {load['p50_ms']:.1f} ms, "
+        f"p90 {load['p90_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms "
+        f"over {load['requests']} requests; not a 200 VALID: {load['not_valid']}, socket errors: "
+        f"{load['socket_errors']}  [{load['tool']}]  (target >= 1000/s, p99 <= 50 ms)"
+    )
+    print(
+        f"POST /verify/batch: {batch['bundles']} bundles ({batch['body_mb']} MB) in "
+        + ", ".join(f"{s:.2f}" for s in batch["seconds"])
+        + f" s (median {batch['median_s']:.2f} s, best {batch['best_s']:.2f} s; target <= 3 s)"
+    )
     print(f"  server side (Server-Timing, ms): {batch['server_timing'][-1]}")
-    print(json.dumps({"verify": {k: v for k, v in load.items() if k != "raw"}, "batch": batch,
-                      "workers": args.workers, "cores": cores, "library_per_s": round(library_per_s),
-                      "others_cores": {"verify": round(verify_cpu.others_cores, 2),
-                                       "batch": round(batch_cpu.others_cores, 2)},
-                      "service_cpu_s": {"per_verify_ms": round(verify_cpu.service / max(1, load["requests"]) * 1000, 3),
-                                        "per_batch": round(batch_cpu.service / batches, 2)}}))
+    print(
+        json.dumps(
+            {
+                "verify": {k: v for k, v in load.items() if k != "raw"},
+                "batch": batch,
+                "workers": args.workers,
+                "cores": cores,
+                "library_per_s": round(library_per_s),
+                "others_cores": {
+                    "verify": round(verify_cpu.others_cores, 2),
+                    "batch": round(batch_cpu.others_cores, 2),
+                },
+                "service_cpu_s": {
+                    "per_verify_ms": round(verify_cpu.service / max(1, load["requests"]) * 1000, 3),
+                    "per_batch": round(batch_cpu.service / batches, 2),
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

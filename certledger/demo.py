@@ -6,6 +6,7 @@ Runs again safely: the chain, the deployment and the agencies are kept (onboardi
 chain already holds; a deployment of an older protocol version is replaced); each run issues a fresh
 set of credentials and rewrites the output folder.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,16 +15,24 @@ import random
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from certledger.demo_data import degree_subject, residence_subject
+from ledger.chain import (
+    Deployment,
+    Reason,
+    RegistryClient,
+    connect,
+    deploy_contracts,
+    deployment_is_current,
+    make_sender,
+)
+from ledger.chain.embedded import EmbeddedChain
+from ledger.config import Settings
 from ledger.governance import accounts
 from ledger.governance.agency_keys import create_or_load_agency_keys
-from ledger.chain import Deployment, Reason, RegistryClient, connect, deploy_contracts, deployment_is_current, make_sender
-from ledger.config import Settings
-from certledger.demo_data import degree_subject, residence_subject
-from ledger.chain.embedded import EmbeddedChain
 from ledger.governance.onboarding import onboard_agency
 from ledger.storage import init_database, record_audit
 
@@ -41,7 +50,12 @@ class DemoAgency:
 
 DEMO_AGENCIES = (
     DemoAgency("demo-zj-university", "浙江示范大学 Zhejiang Demo University", "DegreeCertificate", 0.6),
-    DemoAgency("demo-hz-civil-affairs", "杭州市民政局（演示） Hangzhou Civil Affairs Bureau (demo)", "ResidenceCertificate", 0.4),
+    DemoAgency(
+        "demo-hz-civil-affairs",
+        "杭州市民政局（演示） Hangzhou Civil Affairs Bureau (demo)",
+        "ResidenceCertificate",
+        0.4,
+    ),
 )
 
 
@@ -54,15 +68,15 @@ class DemoResult:
     anchored: int = 0
     transactions: list[tuple[str, int]] = field(default_factory=list)  # (what, gas used)
     timings: dict[str, float] = field(default_factory=dict)
-    verdicts: Counter = field(default_factory=Counter)                 # by outcome label
-    unexpected: list[str] = field(default_factory=list)                # bundle files whose outcome surprised
+    verdicts: Counter = field(default_factory=Counter)  # by outcome label
+    unexpected: list[str] = field(default_factory=list)  # bundle files whose outcome surprised
     revoked_file: str = ""
     suspended_file: str = ""
     sample_file: str = ""
-    share_link: object = None     # ShareLink of the sample credential (its repr hides the key)
+    share_link: object = None  # ShareLink of the sample credential (its repr hides the key)
     qr_file: str = ""
     status_base_url: str = ""
-    status_lists: list[str] = field(default_factory=list)              # files written under STATUS_LISTS_DIR
+    status_lists: list[str] = field(default_factory=list)  # files written under STATUS_LISTS_DIR
 
     @property
     def gas_total(self) -> int:
@@ -73,8 +87,13 @@ class DemoResult:
         return not self.unexpected
 
 
-def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Progress | None = None,
-             verifier_url: str = "http://127.0.0.1:8080") -> DemoResult:
+def run_demo(
+    settings: Settings,
+    out_dir: Path,
+    count: int = 1000,
+    progress: Progress | None = None,
+    verifier_url: str = "http://127.0.0.1:8080",
+) -> DemoResult:
     from ledger.issuance import change_status, get_bundle, issue_many, register_agency, rows_from_objects
     from ledger.issuance.anchoring import anchor_pending
     from ledger.issuance.wiring import issuance_for
@@ -93,8 +112,14 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
         keys = create_or_load_agency_keys(settings.data_dir, agency.code, passphrase)
         if settings.chain.embedded:
             accounts.fund_on_anvil(rpc_url, keys.operator.address)
-        onboarded = onboard_agency(registry, agency.code, agency.name, keys.operator.address,
-                                   keys.signing_key.public_key.raw, [agency.type_name])
+        onboarded = onboard_agency(
+            registry,
+            agency.code,
+            agency.name,
+            keys.operator.address,
+            keys.signing_key.public_key.raw,
+            [agency.type_name],
+        )
         for step in onboarded.done:
             record_audit(engine, "onboard", governance.address, agency=agency.code, subject=step)
 
@@ -115,10 +140,21 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
     done = 0
     for agency in DEMO_AGENCIES:
         n = plan[agency.code]
-        subjects = [degree_subject(rng, agency.name.split(" ")[0], i + 1) if agency.type_name == "DegreeCertificate"
-                    else residence_subject(rng) for i in range(n)]
-        bulk = issue_many(ctx, agency.code, agency.type_name, rows_from_objects(subjects), all_or_nothing=True,
-                          actor="demo", progress=lambda d, total, base=done: progress("issue", base + d, count))
+        subjects = [
+            degree_subject(rng, agency.name.split(" ")[0], i + 1)
+            if agency.type_name == "DegreeCertificate"
+            else residence_subject(rng)
+            for i in range(n)
+        ]
+        bulk = issue_many(
+            ctx,
+            agency.code,
+            agency.type_name,
+            rows_from_objects(subjects),
+            all_or_nothing=True,
+            actor="demo",
+            progress=lambda d, total, base=done: progress("issue", base + d, count),
+        )
         issued[agency.code] = [row.id for row in bulk.issued]
         done += n
     result.issued = done
@@ -145,8 +181,10 @@ def run_demo(settings: Settings, out_dir: Path, count: int = 1000, progress: Pro
     # Lifecycle: withdraw one degree (superseded), suspend one residence certificate.
     t0 = time.perf_counter()
     expected = {name: "VALID" for name, *_ in written}
-    for label, action, reason, agency in (("REVOKED", "revoke", Reason.SUPERSEDED, DEMO_AGENCIES[0]),
-                                          ("SUSPENDED", "suspend", Reason.ADMINISTRATIVE, DEMO_AGENCIES[1])):
+    for label, action, reason, agency in (
+        ("REVOKED", "revoke", Reason.SUPERSEDED, DEMO_AGENCIES[0]),
+        ("SUSPENDED", "suspend", Reason.ADMINISTRATIVE, DEMO_AGENCIES[1]),
+    ):
         target = next((w for w in written if w[1] == agency.code), None)
         if target is None:
             continue
@@ -200,11 +238,16 @@ def _anchor_gas(ctx, w3) -> list[tuple[str, int]]:
 
     batch = BatchRecord.__table__
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
-                            .where(batch.c.tx_hash.is_not(None)).order_by(batch.c.id.desc())
-                            .limit(len(DEMO_AGENCIES))).all()
-    return [(f"anchor {r.count} ({r.agency_code})", w3.eth.get_transaction_receipt(r.tx_hash)["gasUsed"])
-            for r in reversed(rows)]
+        rows = conn.execute(
+            select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
+            .where(batch.c.tx_hash.is_not(None))
+            .order_by(batch.c.id.desc())
+            .limit(len(DEMO_AGENCIES))
+        ).all()
+    return [
+        (f"anchor {r.count} ({r.agency_code})", w3.eth.get_transaction_receipt(r.tx_hash)["gasUsed"])
+        for r in reversed(rows)
+    ]
 
 
 def _share_sample(result: DemoResult, link) -> None:
@@ -223,11 +266,7 @@ def _plan(count: int) -> dict[str, int]:
 
 
 def _verify_all(result: DemoResult, expected: dict[str, str], rpc_url: str, progress: Progress) -> None:
-    from ledger.verification import CachedChainReader
-    from ledger.verification import RpcChainReader
-    from ledger.verification import TrustRoots
-    from ledger.verification import Verdict
-    from ledger.verification import verify
+    from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 
     d = result.deployment
     trust = TrustRoots.single(d.chain_id, d.registry, d.ledger)
@@ -267,6 +306,12 @@ def _ensure_deployment(settings: Settings, w3, governance, rpc_url: str, engine)
         accounts.fund_on_anvil(rpc_url, governance.address)
     deployment = deploy_contracts(make_sender(w3, governance, settings.chain.confirmations))
     settings.record_deployment(deployment.to_dict())
-    record_audit(engine, "deploy", governance.address, subject=deployment.ledger_caip10, tx_hash=deployment.ledger_tx,
-                 details=deployment.to_dict())
+    record_audit(
+        engine,
+        "deploy",
+        governance.address,
+        subject=deployment.ledger_caip10,
+        tx_hash=deployment.ledger_tx,
+        details=deployment.to_dict(),
+    )
     return deployment

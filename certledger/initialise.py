@@ -1,10 +1,11 @@
 """Creating a data directory: configuration, passphrase (embedded default), governance key, database."""
+
 from __future__ import annotations
 
 import os
 
-from ledger.governance import accounts
 from ledger.config import Settings
+from ledger.governance import accounts
 from ledger.storage import init_database
 
 

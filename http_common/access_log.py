@@ -6,6 +6,7 @@ either in the URL: an encoded ``%23k=…`` after the CID, a query string, ``?api
 access log records the path without its query string, for ``/s/`` and ``/content/`` paths only the
 CID, elsewhere nothing after a ``#``/``=`` (or their encodings), and API keys cut to their id.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ def redact_share_keys(path: str) -> str:
     else:
         cut = _SUSPECT.search(base)
         if cut:
-            base = base[:cut.start()] + "…"
+            base = base[: cut.start()] + "…"
     return base + ("?…" if question else "")
 
 

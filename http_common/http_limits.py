@@ -5,23 +5,31 @@ Refusals are problem+json: 414 ``URL_TOO_LONG``, 431 ``HEADERS_TOO_LARGE``, 429 
 with ``Retry-After``. The guards run before authentication and routing, so a flood costs a dict
 look-up per request, not a database query.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from http_common.problem import Problem
 from http_common.ratelimit import RateLimiter, retry_after_header
 
-MAX_URL_BYTES = 8 * 1024        # path + query string; every URL of both APIs is far shorter
-MAX_HEADER_BYTES = 16 * 1024    # all header names and values together
+MAX_URL_BYTES = 8 * 1024  # path + query string; every URL of both APIs is far shorter
+MAX_HEADER_BYTES = 16 * 1024  # all header names and values together
 EXEMPT_PATHS = frozenset({"/healthz"})  # load balancers' probes come from one address, often
 
 
 class RequestLimits:
     """``key_for(scope)`` names the bucket a request draws from, ``"<kind>:<id>"`` (None: not limited)."""
 
-    def __init__(self, app, *, key_for: Callable[[dict], str | None], limiter: RateLimiter | None,
-                 max_url_bytes: int = MAX_URL_BYTES, max_header_bytes: int = MAX_HEADER_BYTES):
+    def __init__(
+        self,
+        app,
+        *,
+        key_for: Callable[[dict], str | None],
+        limiter: RateLimiter | None,
+        max_url_bytes: int = MAX_URL_BYTES,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+    ):
         self.app, self.key_for, self.limiter = app, key_for, limiter
         self.max_url_bytes, self.max_header_bytes = max_url_bytes, max_header_bytes
 
@@ -36,11 +44,16 @@ class RequestLimits:
     def _refusal(self, scope) -> tuple[Problem | None, dict | None]:
         url = len(scope.get("raw_path") or scope["path"].encode("utf-8")) + len(scope.get("query_string", b""))
         if url > self.max_url_bytes:
-            return Problem(414, "URL_TOO_LONG", f"the URL exceeds {self.max_url_bytes:,} bytes",
-                           "The URL is too long"), None
+            return Problem(
+                414, "URL_TOO_LONG", f"the URL exceeds {self.max_url_bytes:,} bytes", "The URL is too long"
+            ), None
         if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
-            return Problem(431, "HEADERS_TOO_LARGE", f"the headers exceed {self.max_header_bytes:,} bytes",
-                           "The request headers are too large"), None
+            return Problem(
+                431,
+                "HEADERS_TOO_LARGE",
+                f"the headers exceed {self.max_header_bytes:,} bytes",
+                "The request headers are too large",
+            ), None
         if self.limiter is None or scope["path"] in EXEMPT_PATHS:
             return None, None
         key = self.key_for(scope)
@@ -49,9 +62,14 @@ class RequestLimits:
             return None, None
         retry = retry_after_header(wait)
         # The key's kind, never the key: an API key id is not secret, but a client needs no echo.
-        return Problem(429, "RATE_LIMITED", f"more than {self.limiter.rate:g} requests per second (burst "
-                       f"{self.limiter.burst:g}) from this {key.split(':', 1)[0]}; retry after {retry} s",
-                       "Too many requests", retryAfter=int(retry)), {"Retry-After": retry}
+        return Problem(
+            429,
+            "RATE_LIMITED",
+            f"more than {self.limiter.rate:g} requests per second (burst "
+            f"{self.limiter.burst:g}) from this {key.split(':', 1)[0]}; retry after {retry} s",
+            "Too many requests",
+            retryAfter=int(retry),
+        ), {"Retry-After": retry}
 
 
 def client_address(scope) -> str:

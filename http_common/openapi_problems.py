@@ -3,6 +3,7 @@
 One schema (`Problem`, in components) and one helper to declare which refusals an operation can
 answer, so that clients and schema-driven tests know every status code and body the services send.
 """
+
 from __future__ import annotations
 
 from http import HTTPStatus
@@ -31,9 +32,13 @@ class ProblemDetails(BaseModel):
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int, dict]:
     """`responses=` entries: each status answered with application/problem+json. `descriptions`
     (keyed `s404=…`) override the standard reason phrase."""
-    return {status: {"description": descriptions.get(f"s{status}", HTTPStatus(status).phrase),
-                     "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
-            for status in statuses}
+    return {
+        status: {
+            "description": descriptions.get(f"s{status}", HTTPStatus(status).phrase),
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+        for status in statuses
+    }
 
 
 def document_problems(app: FastAPI, every_operation: tuple[int, ...] = ()) -> None:
@@ -45,8 +50,9 @@ def document_problems(app: FastAPI, every_operation: tuple[int, ...] = ()) -> No
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = build()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = \
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
                 ProblemDetails.model_json_schema()
+            )
             common = {str(status): response for status, response in problem_responses(*every_operation).items()}
             validation = problem_responses(422, s422="The request is malformed")[422]
             for path in schema.get("paths", {}).values():

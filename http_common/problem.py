@@ -3,6 +3,7 @@
 Every refusal carries a stable `code` a client can branch on, a short `title` and a `detail` naming
 what was wrong. Details never echo secrets or request bodies.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,13 +5,14 @@ takes one. An empty bucket means "too many requests": :meth:`RateLimiter.take` s
 a token is back (the ``Retry-After``). State lives in the process, so a service with N workers
 allows N times the configured rate; the limits are a floodgate, not an accounting system.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
-MAX_KEYS = 100_000   # buckets kept; beyond, idle (full) buckets are dropped first
+MAX_KEYS = 100_000  # buckets kept; beyond, idle (full) buckets are dropped first
 
 
 class RateLimiter:
@@ -19,12 +20,13 @@ class RateLimiter:
 
     Not thread-safe by design: ASGI middleware calls it from the event loop's one thread."""
 
-    def __init__(self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = MAX_KEYS):
+    def __init__(
+        self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS
+    ):
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate, self.burst, self.clock, self.max_keys = float(rate), float(burst), clock, max_keys
-        self._buckets: dict[str, list[float]] = {}   # key -> [tokens, time of last update]
+        self._buckets: dict[str, list[float]] = {}  # key -> [tokens, time of last update]
 
     def take(self, key: str, cost: float = 1.0) -> float:
         now = self.clock()

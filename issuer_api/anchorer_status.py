@@ -1,6 +1,7 @@
 """The anchoring process's state for the API workers' `/healthz`: a small JSON file it rewrites
 every second (atomically), which the workers read. A file that stopped changing means the process
 is gone (or hung): it then reads as not running."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,11 @@ def read_status(path: Path | None, now: float | None = None) -> dict:
         return {"running": False}
     if (time.time() if now is None else now) - status.get("at", 0) > STALE_S or not status.get("running"):
         return {"running": False}
-    return {"running": True, "chainReachable": status.get("chainReachable"), "chainDownForS": status.get("chainDownForS")}
+    return {
+        "running": True,
+        "chainReachable": status.get("chainReachable"),
+        "chainDownForS": status.get("chainDownForS"),
+    }
 
 
 __all__ = ["STALE_S", "read_status", "write_status"]

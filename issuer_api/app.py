@@ -4,6 +4,7 @@ Every write is authenticated (an API key of the agency, `Authorization: Bearer c
 only on the caller's agency; governance endpoints need a governance key. Errors are
 `application/problem+json` with stable codes; bad input is a 4xx, never a 500.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,20 +15,19 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.chain import ChainError
-from ledger.content.store import ContentStoreError
-from ledger.protocol.errors import ValidationError
+from http_common.access_log import install_access_log_redaction
 from http_common.http_limits import RequestLimits, limiter_for
-from ledger.issuance import IssuanceError
 from http_common.openapi_problems import document_problems
 from http_common.problem import Problem
-from ledger.storage.db import database_unavailable
-
 from issuer_api.errors import problem_for
 from issuer_api.limits import JsonDepthGuard, api_key_or_address
-from http_common.access_log import install_access_log_redaction
 from issuer_api.routes import admin, credentials, sharing, status_lists, vc_api
 from issuer_api.service import IssuerService
+from ledger.chain import ChainError
+from ledger.content.store import ContentStoreError
+from ledger.issuance import IssuanceError
+from ledger.protocol.errors import ValidationError
+from ledger.storage.db import database_unavailable
 
 log = logging.getLogger("issuer_api")
 
@@ -41,14 +41,23 @@ def create_app(service: IssuerService) -> FastAPI:
         yield
         service.stop()
 
-    app = FastAPI(title="CertLedger issuer API", version="1", lifespan=lifespan,
-                  description="Issue, anchor, share, revoke and audit an agency's credentials.")
+    app = FastAPI(
+        title="CertLedger issuer API",
+        version="1",
+        lifespan=lifespan,
+        description="Issue, anchor, share, revoke and audit an agency's credentials.",
+    )
     app.state.service = service
     document_problems(app, every_operation=(414, 429, 431, 503))  # RequestLimits', a database outage
     app.add_middleware(JsonDepthGuard)  # inside BodyLimit, which caps what it buffers
-    app.add_middleware(BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes)
-    app.add_middleware(RequestLimits, key_for=api_key_or_address, limiter=limiter_for(
-        service.settings.rate_limit_per_s, service.settings.rate_limit_burst))  # outermost: floods cost least
+    app.add_middleware(
+        BodyLimit, json_limit=service.settings.max_json_bytes, bulk_limit=service.settings.max_body_bytes
+    )
+    app.add_middleware(
+        RequestLimits,
+        key_for=api_key_or_address,
+        limiter=limiter_for(service.settings.rate_limit_per_s, service.settings.rate_limit_burst),
+    )  # outermost: floods cost least
     for router in (vc_api.router, credentials.router, sharing.router, admin.router, status_lists.router):
         app.include_router(router)
 
@@ -56,8 +65,12 @@ def create_app(service: IssuerService) -> FastAPI:
     def healthz():
         from ledger.issuance import pending_work
 
-        return {"ok": True, **pending_work(service.ctx), "sharesWaiting": service.shares.pending_count(),
-                "anchorer": service.anchorer_health()}
+        return {
+            "ok": True,
+            **pending_work(service.ctx),
+            "sharesWaiting": service.shares.pending_count(),
+            "anchorer": service.anchorer_health(),
+        }
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem):
@@ -70,10 +83,17 @@ def create_app(service: IssuerService) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
-                  for e in exc.errors()]
-        return Problem(422, "VALIDATION_FAILED", "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5]),
-                       "The request is malformed", errors=errors).response()
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        return Problem(
+            422,
+            "VALIDATION_FAILED",
+            "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5]),
+            "The request is malformed",
+            errors=errors,
+        ).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
@@ -85,16 +105,20 @@ def create_app(service: IssuerService) -> FastAPI:
         if not database_unavailable(exc):
             raise exc  # a bug, not an outage: the server's 500
         log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
-        return Problem(503, "DATABASE_UNAVAILABLE", "the database is not reachable now; send the same request "
-                       "again (with the same Idempotency-Key) later", "Try again later").response(
-            headers={"Retry-After": "2"})
+        return Problem(
+            503,
+            "DATABASE_UNAVAILABLE",
+            "the database is not reachable now; send the same request again (with the same Idempotency-Key) later",
+            "Try again later",
+        ).response(headers={"Retry-After": "2"})
 
     @app.exception_handler(ChainError)
     @app.exception_handler(ContentStoreError)
     async def _upstream(_: Request, exc: Exception):
         log.warning("upstream failure: %s", exc)
         return Problem(503, "UPSTREAM_UNAVAILABLE", f"{type(exc).__name__}: {exc}", "Try again later").response(
-            headers={"Retry-After": "5"})
+            headers={"Retry-After": "5"}
+        )
 
     return app
 

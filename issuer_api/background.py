@@ -7,6 +7,7 @@ lock for tens to hundreds of milliseconds, and requests to a worker that anchors
 a worker, 29 ms over 16 runs beside them). The process exits when its parent does, and every second
 writes its state to $CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,10 +1,11 @@
 """Typed request dependencies: the service, the caller, and the caller's right to act."""
+
 from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal, authenticate
 from http_common.problem import Problem
+from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal, authenticate
 
 
 # Dependencies that do no I/O are coroutines: FastAPI runs a plain function in the thread pool, a
@@ -18,8 +19,9 @@ def principal(request: Request) -> Principal:
     token = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key")
     found = authenticate(request.app.state.service.ctx.engine, token)
     if found is None:
-        raise Problem(401, "UNAUTHENTICATED", "send a valid API key: Authorization: Bearer clk_…",
-                      "Authentication required")
+        raise Problem(
+            401, "UNAUTHENTICATED", "send a valid API key: Authorization: Bearer clk_…", "Authentication required"
+        )
     return found
 
 

@@ -1,10 +1,11 @@
 """How the issuance library's refusals become HTTP problems: one table, one handler."""
+
 from __future__ import annotations
 
-from ledger.protocol.errors import ValidationError
+from http_common.problem import Problem
 from ledger.issuance import errors as e
 from ledger.issuance.w3c_issue import CredentialIdInUse
-from http_common.problem import Problem
+from ledger.protocol.errors import ValidationError
 
 STATUS = {
     e.AgencyNotFound: 404,
@@ -24,11 +25,13 @@ STATUS = {
 
 def problem_for(exc: Exception) -> Problem:
     if isinstance(exc, ValidationError):
-        return Problem(422, "VALIDATION_FAILED", str(exc), "The input does not satisfy its schema",
-                       errors=exc.to_list())
+        return Problem(
+            422, "VALIDATION_FAILED", str(exc), "The input does not satisfy its schema", errors=exc.to_list()
+        )
     if isinstance(exc, e.BulkRejected):
-        return Problem(422, exc.code, str(exc), "Some rows are invalid; nothing was issued",
-                       rows=[r.to_dict() for r in exc.errors])
+        return Problem(
+            422, exc.code, str(exc), "Some rows are invalid; nothing was issued", rows=[r.to_dict() for r in exc.errors]
+        )
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return Problem(STATUS[cls], exc.code, str(exc))

@@ -1,12 +1,13 @@
 """The issuer's request guards: a rate limit per API key (per client address for requests without
 one), URL and header sizes (``http_common.http_limits``), and the nesting depth of JSON bodies."""
+
 from __future__ import annotations
 
 import re
 
 from http_common.http_limits import by_client_address
-from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 from http_common.problem import Problem
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 
 # The key's id only (`clk_<12 hex>`): the bucket is chosen before the key is checked, and the
 # secret is never kept. A made-up id gets a bucket too; authentication then refuses it.
@@ -32,8 +33,11 @@ class JsonDepthGuard:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") \
-                or scope["path"].endswith("/bulk"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or scope["path"].endswith("/bulk")
+        ):
             return await self.app(scope, receive, send)
         chunks, more = [], True
         while more:
@@ -44,9 +48,13 @@ class JsonDepthGuard:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if too_deep(body):
-            problem = Problem(422, "VALIDATION_FAILED", f"body: nested more than {MAX_DEPTH} levels deep",
-                              "The request is malformed",
-                              errors=[{"field": "body", "reason": f"nested more than {MAX_DEPTH} levels deep"}])
+            problem = Problem(
+                422,
+                "VALIDATION_FAILED",
+                f"body: nested more than {MAX_DEPTH} levels deep",
+                "The request is malformed",
+                errors=[{"field": "body", "reason": f"nested more than {MAX_DEPTH} levels deep"}],
+            )
             return await problem.response()(scope, receive, send)
         replayed = False
 

@@ -1,4 +1,5 @@
 """Building the issuer service from a data directory (`certledger serve issuer`, uvicorn workers)."""
+
 from __future__ import annotations
 
 import gc
@@ -6,16 +7,15 @@ import logging
 import os
 from pathlib import Path
 
-from ledger.governance import accounts
-from ledger.config import Settings, load_settings
-from ledger.chain.embedded import rpc_urls_for
-from ledger.issuance.wiring import issuance_for
-from ledger.storage.group_commit import group_writer
-from ledger.storage.request_path import POWER_LOSS
-
 from issuer_api.app import create_app
 from issuer_api.service import IssuerService
 from issuer_api.settings import IssuerSettings
+from ledger.chain.embedded import rpc_urls_for
+from ledger.config import Settings, load_settings
+from ledger.governance import accounts
+from ledger.issuance.wiring import issuance_for
+from ledger.storage.group_commit import group_writer
+from ledger.storage.request_path import POWER_LOSS
 
 
 def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:
@@ -25,8 +25,7 @@ def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSetting
     passphrase = accounts.passphrase_for(config)
     governance_file = config.path(config.governance_key)
     governance = accounts.load_account(governance_file, passphrase) if governance_file.exists() else None
-    return IssuerService(ctx, shares, settings, config=config, governance=governance,
-                         passphrase=passphrase)
+    return IssuerService(ctx, shares, settings, config=config, governance=governance, passphrase=passphrase)
 
 
 def log_to_stderr() -> None:

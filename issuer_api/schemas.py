@@ -3,6 +3,7 @@
 Documentation only: the routes build their JSON themselves; schema-driven tests hold them to these
 shapes. Closed objects (no extra members), so that nothing else, a secret least of all, slips out.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -146,8 +147,11 @@ _STATUS_ENTRY = {
         "type": {"const": "BitstringStatusListEntry"},
         "statusPurpose": {"enum": ["revocation", "suspension"]},
         "statusListIndex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
-        "statusListCredential": {"type": "string", "pattern": "^https?://",
-                                 "description": "<status base URL>/<agency code>/<list id>/<purpose>"},
+        "statusListCredential": {
+            "type": "string",
+            "pattern": "^https?://",
+            "description": "<status base URL>/<agency code>/<list id>/<purpose>",
+        },
     },
 }
 _CREDENTIAL = {
@@ -155,23 +159,37 @@ _CREDENTIAL = {
     "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
     "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
     "properties": {
-        "@context": {"const": ["https://www.w3.org/ns/credentials/v2",
-                               "https://www.w3.org/ns/credentials/undefined-terms/v2"]},
+        "@context": {
+            "const": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"]
+        },
         "id": {"type": "string", "pattern": "^urn:uuid:"},
-        "type": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2,
-                 "description": '["VerifiableCredential", <type name>]'},
+        "type": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": '["VerifiableCredential", <type name>]',
+        },
         "issuer": {
             "type": "object",
             "description": "The signing key's did:key, the display name, and the agency (protocol v2)",
             "required": ["id", "name", "agency"],
-            "properties": {"id": _DID_KEY, "name": {"type": "string", "minLength": 1},
-                           "agency": {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"}},
+            "properties": {
+                "id": _DID_KEY,
+                "name": {"type": "string", "minLength": 1},
+                "agency": {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"},
+            },
         },
         "validFrom": {"type": "string"},
         "validUntil": {"type": "string"},
         "credentialSubject": {"type": "object"},
-        "credentialStatus": {"type": "array", "items": _STATUS_ENTRY, "minItems": 2, "maxItems": 2,
-                             "description": "one revocation and one suspension entry, same list id and index"},
+        "credentialStatus": {
+            "type": "array",
+            "items": _STATUS_ENTRY,
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "one revocation and one suspension entry, same list id and index",
+        },
         "proof": {
             "type": "object",
             "required": ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"],
@@ -179,8 +197,11 @@ _CREDENTIAL = {
                 "type": {"const": "DataIntegrityProof"},
                 "cryptosuite": {"const": "eddsa-jcs-2022"},
                 "created": {"type": "string"},
-                "verificationMethod": {"type": "string", "pattern": "^did:key:z",
-                                       "description": "<issuer.id>#<multibase key>"},
+                "verificationMethod": {
+                    "type": "string",
+                    "pattern": "^did:key:z",
+                    "description": "<issuer.id>#<multibase key>",
+                },
                 "proofPurpose": {"const": "assertionMethod"},
                 "@context": {"type": "array", "items": {"type": "string"}},
                 "proofValue": {"type": "string", "pattern": "^z"},
@@ -191,25 +212,38 @@ _CREDENTIAL = {
 BUNDLE_SCHEMA = {
     "type": "object",
     "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
-                   "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
+    "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
     "required": ["type", "version", "credential", "anchor"],
     "properties": {
         "type": {"const": "CertLedgerBundle"},
         "version": {"const": 2},
         "credential": _CREDENTIAL,
-        "anchor": {"anyOf": [{"type": "null"}, {
-            "type": "object",
-            "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
-            "properties": {"ledger": _CAIP10, "registry": _CAIP10, "digest": _HEX32, "root": _HEX32,
-                           "path": {"type": "array", "items": _HEX32, "maxItems": 64}, "txHash": _HEX32,
-                           "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"}},
-            "additionalProperties": False,
-        }]},
+        "anchor": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
+                    "properties": {
+                        "ledger": _CAIP10,
+                        "registry": _CAIP10,
+                        "digest": _HEX32,
+                        "root": _HEX32,
+                        "path": {"type": "array", "items": _HEX32, "maxItems": 64},
+                        "txHash": _HEX32,
+                        "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
     },
     "additionalProperties": False,
 }
-BUNDLE = {"description": "The bundle (docs/protocol.md, section 7)",
-          "content": {"application/json": {"schema": BUNDLE_SCHEMA}}}
+BUNDLE = {
+    "description": "The bundle (docs/protocol.md, section 7)",
+    "content": {"application/json": {"schema": BUNDLE_SCHEMA}},
+}
 
 
 # POST /credentials/issue (the W3C VC API, docs/protocol.md 13.2): the credential the agency signed,
@@ -219,28 +253,47 @@ _URL_STRING = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"
 W3C_CREDENTIAL_SCHEMA = {
     "type": "object",
     "description": "The signed W3C credential: a CertLedger credential type issued through its JSON Schema "
-                   "(docs/protocol.md 3), or a GenericCredential (3.8), with the agency as issuer, the two status "
-                   "entries and an eddsa-jcs-2022 proof",
+    "(docs/protocol.md 3), or a GenericCredential (3.8), with the agency as issuer, the two status "
+    "entries and an eddsa-jcs-2022 proof",
     "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
     "properties": {
-        "@context": {"type": "array", "minItems": 2,
-                     "items": {"anyOf": [_URL_STRING, {"type": "object"}]},
-                     "description": "the VC 2.0 context, the undefined-terms context, then the request's others"},
+        "@context": {
+            "type": "array",
+            "minItems": 2,
+            "items": {"anyOf": [_URL_STRING, {"type": "object"}]},
+            "description": "the VC 2.0 context, the undefined-terms context, then the request's others",
+        },
         "id": _URL_STRING,
-        "type": {"type": "array", "minItems": 2, "uniqueItems": True, "items": {"type": "string", "minLength": 1},
-                 "description": '["VerifiableCredential", <the governed type: a CertLedger type or '
-                                '"GenericCredential">, …the request\'s other types]'},
+        "type": {
+            "type": "array",
+            "minItems": 2,
+            "uniqueItems": True,
+            "items": {"type": "string", "minLength": 1},
+            "description": '["VerifiableCredential", <the governed type: a CertLedger type or '
+            '"GenericCredential">, …the request\'s other types]',
+        },
         "issuer": _CREDENTIAL["properties"]["issuer"],
         "validFrom": {"type": "string"},
         "validUntil": {"type": "string"},
-        "credentialSubject": {"anyOf": [{"type": "object", "minProperties": 1},
-                                        {"type": "array", "minItems": 1,
-                                         "items": {"type": "object", "minProperties": 1}}]},
-        "credentialStatus": {"type": "array", "minItems": 2, "items": {"type": "object", "required": ["type"]},
-                             "description": "the revocation and suspension BitstringStatusListEntry first, then "
-                                            "the request's other status objects"},
+        "credentialSubject": {
+            "anyOf": [
+                {"type": "object", "minProperties": 1},
+                {"type": "array", "minItems": 1, "items": {"type": "object", "minProperties": 1}},
+            ]
+        },
+        "credentialStatus": {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "object", "required": ["type"]},
+            "description": "the revocation and suspension BitstringStatusListEntry first, then "
+            "the request's other status objects",
+        },
         "proof": _CREDENTIAL["properties"]["proof"],
     },
 }
-W3C_ISSUED_SCHEMA = {"type": "object", "required": ["verifiableCredential"], "additionalProperties": False,
-                     "properties": {"verifiableCredential": W3C_CREDENTIAL_SCHEMA}}
+W3C_ISSUED_SCHEMA = {
+    "type": "object",
+    "required": ["verifiableCredential"],
+    "additionalProperties": False,
+    "properties": {"verifiableCredential": W3C_CREDENTIAL_SCHEMA},
+}

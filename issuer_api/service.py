@@ -1,31 +1,39 @@
 """What the routes share: the issuance context, encrypted shares, settings, and the background workers."""
+
 from __future__ import annotations
 
 import logging
 import threading
 from pathlib import Path
 
+from http_common.problem import Problem
+from issuer_api.anchorer_status import read_status
+from issuer_api.settings import IssuerSettings
+from ledger.chain import RegistryClient, make_sender
 from ledger.governance import accounts
 from ledger.governance.agency_keys import create_or_load_agency_keys
-from ledger.chain import RegistryClient, make_sender
-from ledger.protocol.identifiers import check_agency_code
+from ledger.governance.onboarding import onboard_agency
 from ledger.issuance import IssuanceContext, get_type, register_agency, run_anchorer
 from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.issuance.status_publisher import run_publisher
-from ledger.governance.onboarding import onboard_agency
-from http_common.problem import Problem
+from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
-
-from issuer_api.anchorer_status import read_status
-from issuer_api.settings import IssuerSettings
 
 log = logging.getLogger("issuer_api")
 
 
 class IssuerService:
-    def __init__(self, ctx: IssuanceContext, shares: ShareStore, settings: IssuerSettings, *, config=None,
-                 governance=None, passphrase: str | None = None):
+    def __init__(
+        self,
+        ctx: IssuanceContext,
+        shares: ShareStore,
+        settings: IssuerSettings,
+        *,
+        config=None,
+        governance=None,
+        passphrase: str | None = None,
+    ):
         self.ctx, self.shares, self.settings = ctx, shares, settings
         self.config, self.governance, self._passphrase = config, governance, passphrase
         self._stop = threading.Event()
@@ -38,8 +46,11 @@ class IssuerService:
         if self._checkpoints is None:
             self._checkpoints = checkpoint_in_background(self.ctx.engine)
         if self.settings.run_anchorer and not self._threads:
-            for name, target in (("anchorer", self._anchor), ("content-retry", self._retry_content),
-                                 ("status-lists", self._publish_status_lists)):
+            for name, target in (
+                ("anchorer", self._anchor),
+                ("content-retry", self._retry_content),
+                ("status-lists", self._publish_status_lists),
+            ):
                 thread = threading.Thread(target=target, name=name, daemon=True)
                 thread.start()
                 self._threads.append(thread)
@@ -80,8 +91,12 @@ class IssuerService:
     def onboard(self, code: str, name: str, types: list[str], actor: str):
         """Keys in the data directory, registration on chain (retry-safe), the agency's record."""
         if self.governance is None or self.config is None:
-            raise Problem(503, "GOVERNANCE_UNAVAILABLE", "this issuer process holds no governance key",
-                          "Onboarding is not available here")
+            raise Problem(
+                503,
+                "GOVERNANCE_UNAVAILABLE",
+                "this issuer process holds no governance key",
+                "Onboarding is not available here",
+            )
         try:
             check_agency_code(code)  # before it names a folder
         except ValueError as exc:

@@ -2,6 +2,7 @@
 background process that anchors and retries content (issuer_api.background), so that batch work
 never holds up a request. The supervisor forwards SIGTERM/SIGINT to both, restarts the background
 process if it dies, and stops when uvicorn does. Both children die with it, even after kill -9."""
+
 from __future__ import annotations
 
 import ctypes
@@ -54,12 +55,16 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
                 child.send_signal(sig)
 
     def start_background():
-        return subprocess.Popen([sys.executable, "-m", "issuer_api.background"], env=background_env,
-                                preexec_fn=background_child)
+        return subprocess.Popen(
+            [sys.executable, "-m", "issuer_api.background"], env=background_env, preexec_fn=background_child
+        )
 
     background = None
-    api = subprocess.Popen([sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory",
-                            *uvicorn_args], env=workers_env, preexec_fn=die_with_parent)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory", *uvicorn_args],
+        env=workers_env,
+        preexec_fn=die_with_parent,
+    )
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         background, started, restarts = (start_background() if anchorer else None), time.monotonic(), 0
@@ -69,8 +74,11 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
                 continue
             restarts = 0 if time.monotonic() - started > STEADY_S else restarts
             delay = RESTART_DELAYS_S[min(restarts, len(RESTART_DELAYS_S) - 1)]
-            print(f"issuer: the anchoring process exited (code {background.returncode}); restarting it in {delay} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"issuer: the anchoring process exited (code {background.returncode}); restarting it in {delay} s",
+                file=sys.stderr,
+                flush=True,
+            )
             deadline = time.monotonic() + delay
             while time.monotonic() < deadline and not stopping and api.poll() is None:
                 time.sleep(0.2)

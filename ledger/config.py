@@ -5,6 +5,7 @@ CERTLEDGER_RPC_URLS (comma-separated; switches off the embedded chain), CERTLEDG
 CERTLEDGER_DATABASE_URL, CERTLEDGER_KEY_PASSPHRASE (else the passphrase file), CERTLEDGER_STATUS_BASE_URL
 (where the W3C status lists are published).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,13 @@ class ConfigError(Exception):
 
 @dataclass
 class ChainSettings:
-    embedded: bool = True          # run anvil from node_modules; False: use rpc_urls
+    embedded: bool = True  # run anvil from node_modules; False: use rpc_urls
     rpc_urls: list[str] = field(default_factory=list)
     chain_id: int = 31337
-    host: str = "127.0.0.1"        # embedded chain only
-    port: int = 8545               # embedded chain only; 0 picks a free port
-    state_interval: int = 1        # seconds between state dumps: a crash loses at most this much
-    confirmations: int = 1         # blocks a receipt needs before it counts
+    host: str = "127.0.0.1"  # embedded chain only
+    port: int = 8545  # embedded chain only; 0 picks a free port
+    state_interval: int = 1  # seconds between state dumps: a crash loses at most this much
+    confirmations: int = 1  # blocks a receipt needs before it counts
 
 
 @dataclass
@@ -37,10 +38,12 @@ class Settings:
     data_dir: Path
     chain: ChainSettings = field(default_factory=ChainSettings)
     deployment: dict | None = None
-    database_url: str = "sqlite:///certledger.db"   # relative sqlite paths live in the data directory
+    database_url: str = "sqlite:///certledger.db"  # relative sqlite paths live in the data directory
     passphrase_file: str | None = "secrets/passphrase"
     governance_key: str = "keys/governance.json"
-    status_base_url: str = "http://127.0.0.1:8000/status"   # <base>/<agency>/<list id>/<purpose> (ledger.protocol.status_list)
+    status_base_url: str = (
+        "http://127.0.0.1:8000/status"  # <base>/<agency>/<list id>/<purpose> (ledger.protocol.status_list)
+    )
     version: int = CONFIG_VERSION
 
     # --- locations ---
@@ -60,8 +63,8 @@ class Settings:
     def resolved_database_url(self) -> str:
         url = os.environ.get("CERTLEDGER_DATABASE_URL") or self.database_url
         prefix = "sqlite:///"
-        if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
-            return prefix + str(self.data_dir / url[len(prefix):])
+        if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+            return prefix + str(self.data_dir / url[len(prefix) :])
         return url
 
     # --- persistence ---

@@ -12,6 +12,7 @@ Bearer …'`. Prints the kit's output; exits with its status. Everything it star
 The pieces (:func:`prepare`, :func:`start_services`, :func:`kit_command`, :func:`stop_services`)
 are what tests/interop/test_w3c_suites.py runs too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger.governance.api_keys import create_api_key  # noqa: E402
 from certledger.cli import main as cli  # noqa: E402
 from certledger.cli.context import App  # noqa: E402
+from ledger.governance.api_keys import create_api_key  # noqa: E402
 from ledger.protocol.did_key import did_from_public_key  # noqa: E402
 from ledger.storage.models import AgencyRecord  # noqa: E402
 
@@ -59,9 +60,13 @@ def _serve(home: Path, what: str, port: int, env: dict, log: Path | None = None)
     /healthz answers 200."""
     out = log.open("w") if log is not None else subprocess.DEVNULL
     try:
-        process = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", what,
-                                    "--port", str(port)], cwd=ROOT, env={**os.environ, **env},
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", what, "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     finally:
         if log is not None:
             out.close()
@@ -81,8 +86,12 @@ def _serve(home: Path, what: str, port: int, env: dict, log: Path | None = None)
 def prepare(home: Path) -> tuple[str, str]:
     """The data directory ``home`` ready for the suites (created when it has no configuration; the
     embedded chain started): (an API key of the agency with the issue scope, the agency's did:key)."""
-    steps = [["init", "--port", "0"], ["chain", "up"], ["deploy"],
-             ["agency", "register", AGENCY, "--name", "W3C test-suite agency", "--types", "GenericCredential"]]
+    steps = [
+        ["init", "--port", "0"],
+        ["chain", "up"],
+        ["deploy"],
+        ["agency", "register", AGENCY, "--name", "W3C test-suite agency", "--types", "GenericCredential"],
+    ]
     if (home / "config.json").exists():
         steps = steps[1:]
     for step in steps:
@@ -102,11 +111,18 @@ def start_services(home: Path, log_dir: Path | None = None) -> Services:
     issuer_port, verifier_port = _free_port(), _free_port()
     services = Services(f"http://127.0.0.1:{issuer_port}", f"http://127.0.0.1:{verifier_port}")
     try:
-        services.processes.append(_serve(home, "issuer", issuer_port,
-                                         {"CERTLEDGER_STATUS_BASE_URL": f"{services.issuer_url}/status"},
-                                         log_dir / "issuer.log" if log_dir else None))
-        services.processes.append(_serve(home, "verifier", verifier_port, {},
-                                         log_dir / "verifier.log" if log_dir else None))
+        services.processes.append(
+            _serve(
+                home,
+                "issuer",
+                issuer_port,
+                {"CERTLEDGER_STATUS_BASE_URL": f"{services.issuer_url}/status"},
+                log_dir / "issuer.log" if log_dir else None,
+            )
+        )
+        services.processes.append(
+            _serve(home, "verifier", verifier_port, {}, log_dir / "verifier.log" if log_dir else None)
+        )
     except BaseException:
         _terminate(services.processes)
         raise
@@ -114,8 +130,19 @@ def start_services(home: Path, log_dir: Path | None = None) -> Services:
 
 
 def kit_command(run_sh: Path, services: Services, did: str, key: str, *extra: str) -> list[str]:
-    return ["bash", str(run_sh), "--issuer", services.issuer_url, "--verifier", services.verifier_url,
-            "--issuer-did", did, "--issuer-header", f"Authorization: Bearer {key}", *extra]
+    return [
+        "bash",
+        str(run_sh),
+        "--issuer",
+        services.issuer_url,
+        "--verifier",
+        services.verifier_url,
+        "--issuer-did",
+        did,
+        "--issuer-header",
+        f"Authorization: Bearer {key}",
+        *extra,
+    ]
 
 
 def _terminate(processes: list) -> None:

@@ -1,12 +1,14 @@
 """Shared fixtures: a real anvil node, started by the tests and stopped after them."""
+
 from __future__ import annotations
 
 import pytest
 from eth_account import Account
 
-from ledger.governance.accounts import fund_on_anvil
 from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts, make_sender
 from ledger.chain.embedded import EmbeddedChain
+from ledger.governance.accounts import fund_on_anvil
+
 # No secret in any log of the session: the scan's hooks (tests/secret_scan.py) run for every session.
 from tests.secret_scan import (  # noqa: F401 - pytest hooks
     pytest_runtest_logreport,

@@ -26,6 +26,7 @@ A pytest plugin: ``tests/conftest.py`` imports its hooks, so it watches every se
 3. **Verdict.** At the end of the session the findings are printed and the exit status is made
    non-zero.
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,8 +60,8 @@ def _b58(data: bytes) -> str:
 class Registry:
     """The session's secrets, by every text form they could be logged in."""
 
-    forms: dict[str, str] = field(default_factory=dict)      # text form -> what the secret is
-    publics: set[str] = field(default_factory=set)           # key files already known by their public part
+    forms: dict[str, str] = field(default_factory=dict)  # text form -> what the secret is
+    publics: set[str] = field(default_factory=set)  # key files already known by their public part
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, secret: bytes, what: str, public: str | None = None) -> None:
@@ -68,9 +69,13 @@ class Registry:
         if len(secret) < 16:
             return
         with self.lock:
-            for form in (secret.hex(), base64.b64encode(secret).decode().rstrip("="),
-                         base64.urlsafe_b64encode(secret).decode().rstrip("="), _b58(secret),
-                         _b58(b"\x80\x26" + secret)):  # multibase of a multicodec ed25519-priv key
+            for form in (
+                secret.hex(),
+                base64.b64encode(secret).decode().rstrip("="),
+                base64.urlsafe_b64encode(secret).decode().rstrip("="),
+                _b58(secret),
+                _b58(b"\x80\x26" + secret),
+            ):  # multibase of a multicodec ed25519-priv key
                 self.forms.setdefault(form, what)
             if public:
                 self.publics.add(public.lower())
@@ -99,8 +104,8 @@ class Registry:
         for m in _HEX_RUN.finditer(text):
             run = m.group().lower()
             for i in range(len(run) - 63):
-                if run[i:i + 64] in forms:
-                    found.append((forms[run[i:i + 64]], run[i:i + 64]))
+                if run[i : i + 64] in forms:
+                    found.append((forms[run[i : i + 64]], run[i : i + 64]))
         for m in _B64_RUN.finditer(text):
             run = m.group()
             for token in {run, run[:43], run[:44], run[1:] if run[0] == "z" else run}:
@@ -145,7 +150,7 @@ class _RecordSink:
 class _State:
     sink: _RecordSink | None = None
     basetemp: Path | None = None
-    sections: list[tuple[str, str]] = field(default_factory=list)   # (test id and section, text)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (test id and section, text)
     findings: list[str] = field(default_factory=list)
     scanned: dict[str, int] = field(default_factory=dict)
     undo: list = field(default_factory=list)
@@ -158,8 +163,8 @@ def _install_recorders() -> None:
     """Patch the few places where secrets come into being in this process."""
     from eth_account.signers.local import LocalAccount
 
-    from ledger.governance import key_files as keys
     from ledger.content import share
+    from ledger.governance import key_files as keys
 
     original_init = keys.SigningKey.__init__
 
@@ -191,8 +196,12 @@ def _install_recorders() -> None:
             REGISTRY.add(key, "share key")
             return key
 
-    patches = [(keys.SigningKey, "__init__", signing_key_init), (keys, "_public_for", public_for),
-               (LocalAccount, "__init__", account_init), (share, "AESGCM", RecordingAESGCM())]
+    patches = [
+        (keys.SigningKey, "__init__", signing_key_init),
+        (keys, "_public_for", public_for),
+        (LocalAccount, "__init__", account_init),
+        (share, "AESGCM", RecordingAESGCM()),
+    ]
     for owner, name, replacement in patches:
         STATE.undo.append((owner, name, getattr(owner, name)))
         setattr(owner, name, replacement)
@@ -244,7 +253,7 @@ def _subprocess_key_files(basetemp: Path) -> None:
                 _, public = read_key_file_public(key_file)
                 if public and public.lower() in REGISTRY.publics:
                     continue
-                load_key_file(key_file, passphrase)   # registers the secret (ledger.governance.key_files._public_for)
+                load_key_file(key_file, passphrase)  # registers the secret (ledger.governance.key_files._public_for)
             except (KeyStoreError, OSError, ValueError):
                 continue
 
@@ -294,9 +303,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("secrets in logs", sep="=", red=True, bold=True)
         for line in STATE.findings[:200]:
             terminalreporter.line(line, red=True)
-        terminalreporter.line(f"{len(STATE.findings)} secret(s) found in the session's logs ({sizes}); "
-                              f"the session fails", red=True)
+        terminalreporter.line(
+            f"{len(STATE.findings)} secret(s) found in the session's logs ({sizes}); the session fails", red=True
+        )
     else:
-        terminalreporter.line(f"secret scan: no secret in {STATE.sink.count:,} log records and the "
-                              f"captured output and log files ({sizes}); {len(REGISTRY.forms):,} secret forms known")
-
+        terminalreporter.line(
+            f"secret scan: no secret in {STATE.sink.count:,} log records and the "
+            f"captured output and log files ({sizes}); {len(REGISTRY.forms):,} secret forms known"
+        )

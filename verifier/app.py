@@ -14,6 +14,7 @@
 Bad input gets ``application/problem+json`` with a stable ``code`` (``verifier.problems``), never a
 500. Build it with :func:`create_app` (settings in hand) or :func:`app_from_env` (uvicorn workers).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,11 +32,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from http_common.access_log import install_access_log_redaction
 from http_common.http_limits import RequestLimits, by_client_address, limiter_for
 from http_common.openapi_problems import document_problems
-
 from verifier import openapi_docs as docs
-from http_common.access_log import install_access_log_redaction
 from verifier.problems import Problem
 from verifier.service import VerifierService, check_cid, report_json
 from verifier.settings import VerifierSettings, settings_from_env
@@ -43,12 +43,13 @@ from verifier.settings import VerifierSettings, settings_from_env
 log = logging.getLogger("verifier.app")
 
 STATIC_DIR = Path(__file__).parent / "static"
-DRAIN_LIMIT = 128 * 1024 * 1024   # read (and drop) an oversized body up to this, so the client sees the 413
+DRAIN_LIMIT = 128 * 1024 * 1024  # read (and drop) an oversized body up to this, so the client sees the 413
 IMMUTABLE = "public, max-age=31536000, immutable"
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
     "Cache-Control": "no-cache",
 }
 _JSON_TYPES = ("", "application/json", "text/plain", "application/octet-stream")
@@ -63,8 +64,14 @@ class _Components:
         self.engine = None
 
 
-def create_app(settings: VerifierSettings, *, reader=None, content_store=None, start_indexer: bool = True,
-               use_batch_pool: bool = True) -> FastAPI:
+def create_app(
+    settings: VerifierSettings,
+    *,
+    reader=None,
+    content_store=None,
+    start_indexer: bool = True,
+    use_batch_pool: bool = True,
+) -> FastAPI:
     """The service. ``reader`` replaces the chain index (tests); ``content_store`` the configured store."""
     install_access_log_redaction()
     parts = _Components()
@@ -76,19 +83,36 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         from verifier.indexer import IndexedChainReader, Indexer, IndexLock, IndexService, lock_path_for
 
         parts.engine = make_index_engine(settings.database_url)
-        reader = IndexedChainReader(parts.engine, settings.trust_roots, confirmations=settings.confirmations,
-                                    max_staleness_s=settings.max_staleness_s)
-        indexer = Indexer(parts.engine, settings.trust_roots, settings.rpc_urls, reorg_window=settings.reorg_window,
-                          log_range=settings.log_range, rpc_timeout_s=settings.rpc_timeout_s)
-        parts.index_service = IndexService(indexer, reader, IndexLock(lock_path_for(settings.database_url)),
-                                           settings.poll_interval_s)
+        reader = IndexedChainReader(
+            parts.engine,
+            settings.trust_roots,
+            confirmations=settings.confirmations,
+            max_staleness_s=settings.max_staleness_s,
+        )
+        indexer = Indexer(
+            parts.engine,
+            settings.trust_roots,
+            settings.rpc_urls,
+            reorg_window=settings.reorg_window,
+            log_range=settings.log_range,
+            rpc_timeout_s=settings.rpc_timeout_s,
+        )
+        parts.index_service = IndexService(
+            indexer, reader, IndexLock(lock_path_for(settings.database_url)), settings.poll_interval_s
+        )
         catch_up = parts.index_service.catch_up
         if use_batch_pool and settings.effective_batch_processes > 1:
             from verifier.batch import BatchPool
 
             parts.batch_pool = BatchPool(settings)
-    service = VerifierService(settings.trust(), reader, content_store=content_store, catch_up=catch_up,
-                              batch_pool=parts.batch_pool, max_batch_items=settings.max_batch_items)
+    service = VerifierService(
+        settings.trust(),
+        reader,
+        content_store=content_store,
+        catch_up=catch_up,
+        batch_pool=parts.batch_pool,
+        max_batch_items=settings.max_batch_items,
+    )
     from ledger.verification.status_list_fetch import StatusListFetcher
 
     status_lists = StatusListFetcher()
@@ -109,8 +133,14 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
             parts.batch_pool.close()
         status_lists.close()
 
-    app = FastAPI(title="CertLedger verifier", lifespan=lifespan, root_path=settings.root_path,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="CertLedger verifier",
+        lifespan=lifespan,
+        root_path=settings.root_path,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.service, app.state.settings, app.state.components = service, settings, parts
     app.add_middleware(_SecurityHeaders)
     _install_error_handlers(app)
@@ -132,8 +162,10 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         t2 = time.perf_counter()
         payload = ("[" + ",".join(reports) + "]").encode("utf-8")
         t3 = time.perf_counter()
-        timing = ", ".join(f"{name};dur={ms:.1f}" for name, ms in (
-            ("read", (t1 - t0) * 1e3), ("verify", (t2 - t1) * 1e3), ("encode", (t3 - t2) * 1e3)))
+        timing = ", ".join(
+            f"{name};dur={ms:.1f}"
+            for name, ms in (("read", (t1 - t0) * 1e3), ("verify", (t2 - t1) * 1e3), ("encode", (t3 - t2) * 1e3))
+        )
         return Response(payload, media_type="application/json", headers={"Server-Timing": timing})
 
     from verifier import vc_api_openapi as vc_docs
@@ -143,8 +175,12 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         """Documented here; served by :class:`VcApiEndpoint` in front of the app (like POST /verify)."""
         body = await _read_body(request, settings.max_body_bytes)
         status, payload, media_type, headers = await answer(kind, body, service, status_lists)
-        return Response(payload, status_code=status, media_type=media_type.decode(),
-                        headers={k.decode(): v.decode() for k, v in headers})
+        return Response(
+            payload,
+            status_code=status,
+            media_type=media_type.decode(),
+            headers={k.decode(): v.decode() for k, v in headers},
+        )
 
     @app.post("/credentials/verify", **vc_docs.VERIFY_CREDENTIAL)
     async def vc_verify_credential(request: Request) -> Response:
@@ -178,20 +214,38 @@ def create_app(settings: VerifierSettings, *, reader=None, content_store=None, s
         index = reader.state() if hasattr(reader, "state") else []
         ready = all(d.get("ready") for d in index)
         indexer = parts.index_service
-        return _json({"status": "ok" if ready else "degraded", "index": index,
-                      "indexerError": indexer.last_error if indexer else None,
-                      "contentStore": type(content_store).__name__ if content_store else None},
-                     status=200 if ready else 503)
+        return _json(
+            {
+                "status": "ok" if ready else "degraded",
+                "index": index,
+                "indexerError": indexer.last_error if indexer else None,
+                "contentStore": type(content_store).__name__ if content_store else None,
+            },
+            status=200 if ready else 503,
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
-    app.add_middleware(VcApiEndpoint, service=service, status_lists=status_lists, limit=settings.max_body_bytes,
-                       root_path=settings.root_path)  # the W3C VC API routes, plain ASGI like /verify
-    app.add_middleware(RequestLimits, key_for=by_client_address,  # URL/header sizes, 429 per client address
-                       limiter=limiter_for(settings.rate_limit_per_s, settings.rate_limit_burst))
+    app.add_middleware(
+        VcApiEndpoint,
+        service=service,
+        status_lists=status_lists,
+        limit=settings.max_body_bytes,
+        root_path=settings.root_path,
+    )  # the W3C VC API routes, plain ASGI like /verify
+    app.add_middleware(
+        RequestLimits,
+        key_for=by_client_address,  # URL/header sizes, 429 per client address
+        limiter=limiter_for(settings.rate_limit_per_s, settings.rate_limit_burst),
+    )
     if settings.cors_origins:  # off unless configured; outermost, so that it covers POST /verify too
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
     return app
 
 
@@ -231,8 +285,17 @@ class _VerifyEndpoint:
             log.exception("unexpected error in POST /verify")
             problem = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
             status, payload, media_type = 500, _dumps(problem.to_json()), b"application/problem+json"
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", media_type), (b"content-length", str(len(payload)).encode()), *_SECURITY_HEADERS]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", media_type),
+                    (b"content-length", str(len(payload)).encode()),
+                    *_SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     async def _body(self, scope, receive) -> bytes | None:
@@ -241,8 +304,11 @@ class _VerifyEndpoint:
         declared = headers.get(b"content-length")
         problem = None
         if content_type not in _JSON_TYPES:
-            problem = Problem(415, "UNSUPPORTED_MEDIA_TYPE", "send the JSON as the body with Content-Type "
-                                                             f"application/json, not {content_type[:60]}")
+            problem = Problem(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}",
+            )
         elif declared is not None:
             try:
                 if int(declared) > self.limit:
@@ -300,16 +366,20 @@ def _page(root_path: str) -> bytes:
 
 
 def _json(data, status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False).encode("utf-8"), status_code=status,
-                    media_type="application/json")
+    return Response(
+        json.dumps(data, ensure_ascii=False).encode("utf-8"), status_code=status, media_type="application/json"
+    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _JSON_TYPES:
         await _drain(request)
-        raise Problem(415, "UNSUPPORTED_MEDIA_TYPE",
-                      f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}")
+        raise Problem(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}",
+        )
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -356,7 +426,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException):
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "BAD_REQUEST")
         detail = {404: "no such page or endpoint", 405: "this endpoint does not take that method"}.get(
-            exc.status_code, str(exc.detail))
+            exc.status_code, str(exc.detail)
+        )
         return Problem(exc.status_code, code, detail).response(getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -383,7 +454,9 @@ class _SecurityHeaders:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [
-                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
@@ -395,6 +468,7 @@ def _quietly(fn):
             fn()
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation
             log.warning("could not warm the batch pool: %s", exc)
+
     return run
 
 

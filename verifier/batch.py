@@ -5,6 +5,7 @@ mid-flight) opens the index database read-only through its own :class:`IndexedCh
 loads what the indexer wrote before each chunk it verifies, so a batch sees the same chain state as
 single requests. Reports travel back as JSON texts (cheaper to pickle than dicts), in order.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -31,8 +32,9 @@ def _init_worker(settings_json: dict, parent: int) -> None:
 
     roots = [DeploymentRoot.from_json(r) for r in settings_json["trust_roots"]]
     engine = make_index_engine(settings_json["database_url"])
-    reader = IndexedChainReader(engine, roots, confirmations=settings_json["confirmations"],
-                                max_staleness_s=settings_json["max_staleness_s"])
+    reader = IndexedChainReader(
+        engine, roots, confirmations=settings_json["confirmations"], max_staleness_s=settings_json["max_staleness_s"]
+    )
     from ledger.verification.trust import TrustRoots
 
     _worker.update(reader=reader, trust=TrustRoots([r.trusted for r in roots]), synced=float("-inf"))
@@ -120,14 +122,24 @@ _BUNDLE_CUT = re.compile(r'\}[ \t\n\r]*,[ \t\n\r]*\{[ \t\n\r]*"type"[ \t\n\r]*:[
 class BatchPool:
     """A pool of verifier processes for batches of at least ``min_items`` bundles."""
 
-    def __init__(self, settings: VerifierSettings, processes: int | None = None, min_items: int = 256,
-                 min_split_bytes: int = 512 * 1024):
+    def __init__(
+        self,
+        settings: VerifierSettings,
+        processes: int | None = None,
+        min_items: int = 256,
+        min_split_bytes: int = 512 * 1024,
+    ):
         self.processes = processes or settings.effective_batch_processes
         self.min_items, self.min_split_bytes = min_items, min_split_bytes
-        self.split_here = self.split_there = 0  # how often verify_array could not / could leave the split to the workers
+        self.split_here = self.split_there = (
+            0  # how often verify_array could not / could leave the split to the workers
+        )
         self._pool = ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(settings.to_json(), os.getpid()))
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(settings.to_json(), os.getpid()),
+        )
 
     def worth_it(self, n: int) -> bool:
         return self.processes > 1 and n >= self.min_items
@@ -146,7 +158,7 @@ class BatchPool:
         if start >= end or text[start] != "[" or text[end - 1] != "]":
             self.split_here += 1
             return None
-        first, stop = _skip(text, start + 1), len(text[:end - 1].rstrip(" \t\n\r"))
+        first, stop = _skip(text, start + 1), len(text[: end - 1].rstrip(" \t\n\r"))
         if first >= stop:
             self.split_here += 1
             return None
@@ -160,8 +172,10 @@ class BatchPool:
                 cuts.append(cut)
         cuts.append(stop)
         bounds = list(zip(cuts, cuts[1:]))
-        futures = [self._pool.submit(_verify_part, text[a:b], k == len(bounds) - 1, max_items)
-                   for k, (a, b) in enumerate(bounds)]
+        futures = [
+            self._pool.submit(_verify_part, text[a:b], k == len(bounds) - 1, max_items)
+            for k, (a, b) in enumerate(bounds)
+        ]
         reports: list[str] = []
         retry: list[tuple[int, str]] = []
         failed = False
@@ -190,7 +204,7 @@ class BatchPool:
         chunks = self.processes * 4
         size = max(1, -(-len(items) // chunks))
         starts = list(range(0, len(items), size))
-        futures = [self._pool.submit(_verify_chunk, items[s:s + size]) for s in starts]
+        futures = [self._pool.submit(_verify_chunk, items[s : s + size]) for s in starts]
         reports: list[str] = []
         retry: list[int] = []
         for start, future in zip(starts, futures):

@@ -16,13 +16,14 @@ fact in an agency's namespace). A database written by an earlier format is never
 (v1: ``index_cursor``, ``indexed_block``, ``indexed_event``) are dropped when the database is opened,
 and the deployments are indexed again from their deployment blocks into the new tables.
 """
+
 from __future__ import annotations
 
 import time
 
 from sqlalchemy import BigInteger, Index, LargeBinary, UniqueConstraint, event, inspect, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel, create_engine
 
@@ -52,13 +53,13 @@ class IndexBase(SQLModel, registry=_REGISTRY):
 class IndexCursor(IndexBase, table=True):
     __tablename__ = "index2_cursor"
 
-    deployment: str = Field(primary_key=True)   # "eip155:<chainId>:<ledger>/<registry>"
+    deployment: str = Field(primary_key=True)  # "eip155:<chainId>:<ledger>/<registry>"
     start_block: int
-    head: int = -1                 # last indexed block (-1: nothing yet)
+    head: int = -1  # last indexed block (-1: nothing yet)
     head_hash: str = ""
-    chain_head: int = -1           # the chain's head when the indexer last looked
-    generation: int = 0            # bumped at every rollback: readers reload
-    synced_at: float = 0.0         # wall-clock time of the last successful round
+    chain_head: int = -1  # the chain's head when the indexer last looked
+    generation: int = 0  # bumped at every rollback: readers reload
+    synced_at: float = 0.0  # wall-clock time of the last successful round
 
 
 class IndexedBlock(IndexBase, table=True):
@@ -82,15 +83,17 @@ class IndexedEvent(IndexBase, table=True):
     block_number: int
     log_index: int
     tx_hash: str
-    timestamp: int                 # the block's timestamp: the anchor time, a status's "since"
-    name: str                      # the event's name
+    timestamp: int  # the block's timestamp: the anchor time, a status's "since"
+    name: str  # the event's name
     agency_id: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # the namespace
-    key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))        # root, digest, public key, type id; b"" for agency events
+    key: bytes = Field(
+        sa_column=Column(LargeBinary, nullable=False)
+    )  # root, digest, public key, type id; b"" for agency events
     value: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     #                              count, state, validFrom, revokedAt, permitted, index, active (uint64: to_i64)
     reason: int = 0
-    extra: str = ""                # agency code (AgencyRegistered), operator address (Anchored, Operator*)
-    agency_name: str = ""          # AgencyRegistered, AgencyNameChanged
+    extra: str = ""  # agency code (AgencyRegistered), operator address (Anchored, Operator*)
+    agency_name: str = ""  # AgencyRegistered, AgencyNameChanged
 
 
 def make_index_engine(url: str) -> Engine:
@@ -100,7 +103,7 @@ def make_index_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):
-            conn.execute("PRAGMA journal_mode=WAL")     # readers never wait for the indexer
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the indexer
             conn.execute("PRAGMA synchronous=NORMAL")  # a cache of the chain: a lost commit is re-indexed
     else:
         engine = create_engine(url)
@@ -120,5 +123,13 @@ def make_index_engine(url: str) -> Engine:
     return engine
 
 
-__all__ = ["INDEX_FORMAT", "IndexBase", "IndexCursor", "IndexedBlock", "IndexedEvent", "from_i64",
-           "make_index_engine", "to_i64"]
+__all__ = [
+    "INDEX_FORMAT",
+    "IndexBase",
+    "IndexCursor",
+    "IndexedBlock",
+    "IndexedEvent",
+    "from_i64",
+    "make_index_engine",
+    "to_i64",
+]

@@ -32,6 +32,7 @@ fails closed: while the index is not caught up with the chain, or has not looked
 
 :class:`IndexService` runs the poll loop in a process and offers :meth:`IndexService.catch_up`.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -41,9 +42,9 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import requests
 from sqlalchemy import delete, text
@@ -54,11 +55,10 @@ from web3.exceptions import BlockNotFound
 from ledger.chain import ChainError, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
-
 from ledger.verification.chain_state import ChainUnavailable
+from ledger.verification.trust import TrustedDeployment
 from verifier.index_db import IndexCursor, IndexedBlock, IndexedEvent, from_i64, to_i64
 from verifier.settings import DeploymentRoot
-from ledger.verification.trust import TrustedDeployment
 
 log = logging.getLogger("verifier.indexer")
 
@@ -66,8 +66,16 @@ ACTIVE = 0
 
 # The events the index keeps; everything else (AccessControl's role events) is skipped.
 LEDGER_EVENTS = ("Anchored", "StatusChanged", "RootStatusChanged")
-REGISTRY_EVENTS = ("AgencyRegistered", "AgencyNameChanged", "AgencyActiveChanged", "OperatorAdded",
-                   "OperatorRemoved", "KeyAdded", "KeyRevoked", "TypePermissionChanged")
+REGISTRY_EVENTS = (
+    "AgencyRegistered",
+    "AgencyNameChanged",
+    "AgencyActiveChanged",
+    "OperatorAdded",
+    "OperatorRemoved",
+    "KeyAdded",
+    "KeyRevoked",
+    "TypePermissionChanged",
+)
 
 
 def deployment_key(d: TrustedDeployment | DeploymentRoot) -> str:
@@ -95,12 +103,12 @@ class DecodedEvent:
     block_hash: str
     log_index: int
     tx_hash: str
-    agency_id: bytes               # the namespace (every v2 event names its agency)
-    key: bytes = b""               # root, digest, public key or type id; b"" for agency and operator events
-    value: int = 0                 # count, state, validFrom, revokedAt, permitted, index, active
+    agency_id: bytes  # the namespace (every v2 event names its agency)
+    key: bytes = b""  # root, digest, public key or type id; b"" for agency and operator events
+    value: int = 0  # count, state, validFrom, revokedAt, permitted, index, active
     reason: int = 0
-    extra: str = ""                # agency code (AgencyRegistered), operator address (Anchored, Operator*)
-    agency_name: str = ""          # AgencyRegistered, AgencyNameChanged
+    extra: str = ""  # agency code (AgencyRegistered), operator address (Anchored, Operator*)
+    agency_name: str = ""  # AgencyRegistered, AgencyNameChanged
 
 
 def decode_args(name: str, args, common: dict) -> DecodedEvent | None:
@@ -135,8 +143,10 @@ class _EventDecoder:
     def __init__(self, w3: Web3, root: DeploymentRoot):
         self.addresses = {}
         self.by_topic = {}
-        for address, artifact, names in ((root.ledger, ledger_artifact(), LEDGER_EVENTS),
-                                         (root.registry, registry_artifact(), REGISTRY_EVENTS)):
+        for address, artifact, names in (
+            (root.ledger, ledger_artifact(), LEDGER_EVENTS),
+            (root.registry, registry_artifact(), REGISTRY_EVENTS),
+        ):
             checksum = Web3.to_checksum_address(address)
             contract = w3.eth.contract(address=checksum, abi=artifact.abi)
             self.addresses[checksum.lower()] = checksum
@@ -144,7 +154,9 @@ class _EventDecoder:
                 if item["type"] == "event" and item["name"] in names:
                     signature = f"{item['name']}({','.join(p['type'] for p in item['inputs'])})"
                     self.by_topic[(checksum.lower(), bytes(Web3.keccak(text=signature)))] = (
-                        item["name"], getattr(contract.events, item["name"])())
+                        item["name"],
+                        getattr(contract.events, item["name"])(),
+                    )
 
     def decode(self, log_entry) -> DecodedEvent | None:
         topics = log_entry["topics"]
@@ -155,10 +167,17 @@ class _EventDecoder:
             return None
         name, event = found
         args = event.process_log(log_entry)["args"]
-        return decode_args(name, args, {
-            "name": name, "block_number": log_entry["blockNumber"], "log_index": log_entry["logIndex"],
-            "block_hash": "0x" + bytes(log_entry["blockHash"]).hex(),
-            "tx_hash": "0x" + bytes(log_entry["transactionHash"]).hex()})
+        return decode_args(
+            name,
+            args,
+            {
+                "name": name,
+                "block_number": log_entry["blockNumber"],
+                "log_index": log_entry["logIndex"],
+                "block_hash": "0x" + bytes(log_entry["blockHash"]).hex(),
+                "tx_hash": "0x" + bytes(log_entry["transactionHash"]).hex(),
+            },
+        )
 
 
 class ChainSource:
@@ -197,6 +216,7 @@ class ChainSource:
             except BlockNotFound:
                 return None
             return BlockInfo(b["number"], "0x" + bytes(b["hash"]).hex(), b["timestamp"])
+
         return self._call(get)
 
     def events(self, root: DeploymentRoot, from_block: int, to_block: int) -> list[DecodedEvent]:
@@ -205,8 +225,9 @@ class ChainSource:
         if decoder is None:
             decoder = self._decoders[key] = _EventDecoder(self._web3(), root)
         addresses = list(decoder.addresses.values())
-        logs = self._call(lambda w3: w3.eth.get_logs(
-            {"address": addresses, "fromBlock": from_block, "toBlock": to_block}))
+        logs = self._call(
+            lambda w3: w3.eth.get_logs({"address": addresses, "fromBlock": from_block, "toBlock": to_block})
+        )
         out = [e for e in (decoder.decode(entry) for entry in logs) if e is not None]
         out.sort(key=lambda e: (e.block_number, e.log_index))
         return out
@@ -263,7 +284,7 @@ def lock_path_for(database_url: str) -> Path:
     """Next to a SQLite file; otherwise in the temporary directory, named after the URL."""
     prefix = "sqlite:///"
     if database_url.startswith(prefix) and len(database_url) > len(prefix):
-        return Path(database_url[len(prefix):] + ".indexer-lock")
+        return Path(database_url[len(prefix) :] + ".indexer-lock")
     digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"certledger-verifier-{digest}.indexer-lock"
 
@@ -283,9 +304,17 @@ class RoundResult:
 class Indexer:
     """Writes the index. Call :meth:`run` (or :meth:`round`) while holding the :class:`IndexLock`."""
 
-    def __init__(self, engine, roots: Iterable[DeploymentRoot], rpc_urls: dict[int, Iterable[str]], *,
-                 reorg_window: int = 64, log_range: int = 5_000, rpc_timeout_s: float = 5.0,
-                 clock=time.time):
+    def __init__(
+        self,
+        engine,
+        roots: Iterable[DeploymentRoot],
+        rpc_urls: dict[int, Iterable[str]],
+        *,
+        reorg_window: int = 64,
+        log_range: int = 5_000,
+        rpc_timeout_s: float = 5.0,
+        clock=time.time,
+    ):
         self.engine = engine
         self.roots = list(roots)
         self.reorg_window, self.log_range, self.clock = reorg_window, log_range, clock
@@ -357,14 +386,29 @@ class Indexer:
                 raise ReorganisedDuringRound(f"block {target} changed")
 
             for e in events:
-                s.add(IndexedEvent(deployment=key, block_number=e.block_number, log_index=e.log_index,
-                                   tx_hash=e.tx_hash, timestamp=blocks[e.block_number].timestamp, name=e.name,
-                                   agency_id=e.agency_id, key=e.key, value=to_i64(e.value), reason=e.reason,
-                                   extra=e.extra, agency_name=e.agency_name))
+                s.add(
+                    IndexedEvent(
+                        deployment=key,
+                        block_number=e.block_number,
+                        log_index=e.log_index,
+                        tx_hash=e.tx_hash,
+                        timestamp=blocks[e.block_number].timestamp,
+                        name=e.name,
+                        agency_id=e.agency_id,
+                        key=e.key,
+                        value=to_i64(e.value),
+                        reason=e.reason,
+                        extra=e.extra,
+                        agency_name=e.agency_name,
+                    )
+                )
             for b in blocks.values():
                 s.merge(IndexedBlock(deployment=key, number=b.number, hash=b.hash, timestamp=b.timestamp))
-            s.exec(delete(IndexedBlock).where(IndexedBlock.deployment == key,
-                                              IndexedBlock.number < target - self.reorg_window))
+            s.exec(
+                delete(IndexedBlock).where(
+                    IndexedBlock.deployment == key, IndexedBlock.number < target - self.reorg_window
+                )
+            )
             cur.head, cur.head_hash = target, target_block.hash
             cur.chain_head, cur.synced_at = chain_head, self.clock()
             s.add(cur)
@@ -374,9 +418,11 @@ class Indexer:
     def _roll_back(self, s: Session, cur: IndexCursor, src: ChainSource) -> int:
         """Back to the newest kept block still on the chain (from scratch when none is); returns
         the block the index now ends on."""
-        kept = s.exec(select(IndexedBlock).where(IndexedBlock.deployment == cur.deployment,
-                                                 IndexedBlock.number <= cur.head)
-                      .order_by(IndexedBlock.number.desc())).all()
+        kept = s.exec(
+            select(IndexedBlock)
+            .where(IndexedBlock.deployment == cur.deployment, IndexedBlock.number <= cur.head)
+            .order_by(IndexedBlock.number.desc())
+        ).all()
         ancestor = None
         for b in kept:
             on_chain = src.block(b.number)
@@ -384,10 +430,10 @@ class Indexer:
                 ancestor = b
                 break
         back_to = ancestor.number if ancestor else cur.start_block - 1
-        s.exec(delete(IndexedEvent).where(IndexedEvent.deployment == cur.deployment,
-                                          IndexedEvent.block_number > back_to))
-        s.exec(delete(IndexedBlock).where(IndexedBlock.deployment == cur.deployment,
-                                          IndexedBlock.number > back_to))
+        s.exec(
+            delete(IndexedEvent).where(IndexedEvent.deployment == cur.deployment, IndexedEvent.block_number > back_to)
+        )
+        s.exec(delete(IndexedBlock).where(IndexedBlock.deployment == cur.deployment, IndexedBlock.number > back_to))
         cur.head, cur.head_hash = back_to, ancestor.hash if ancestor else ""
         cur.generation += 1
         s.add(cur)
@@ -415,8 +461,14 @@ class _AgencyFact:
 
 
 # Events keyed (agency, key) and the view's table for each; agency events are keyed by the agency.
-_NAMESPACED = {"Anchored": "anchors", "StatusChanged": "statuses", "RootStatusChanged": "root_statuses",
-               "KeyAdded": "keys_added", "KeyRevoked": "keys_revoked", "TypePermissionChanged": "permissions"}
+_NAMESPACED = {
+    "Anchored": "anchors",
+    "StatusChanged": "statuses",
+    "RootStatusChanged": "root_statuses",
+    "KeyAdded": "keys_added",
+    "KeyRevoked": "keys_revoked",
+    "TypePermissionChanged": "permissions",
+}
 _AGENCY_EVENTS = frozenset({"AgencyRegistered", "AgencyNameChanged", "AgencyActiveChanged"})
 
 
@@ -438,8 +490,18 @@ class _View:
     permissions: dict = field(default_factory=dict)
     agencies: dict = field(default_factory=dict)
 
-    def apply(self, name: str, agency_id: bytes, key: bytes, block: int, timestamp: int, value: int, reason: int,
-              extra: str, agency_name: str) -> None:
+    def apply(
+        self,
+        name: str,
+        agency_id: bytes,
+        key: bytes,
+        block: int,
+        timestamp: int,
+        value: int,
+        reason: int,
+        extra: str,
+        agency_name: str,
+    ) -> None:
         table = _NAMESPACED.get(name)
         if table is not None:
             getattr(self, table).setdefault(agency_id + key, []).append(_Fact(block, timestamp, value, reason))
@@ -455,8 +517,15 @@ _NO_KEY = KeyRecord(0, 0)
 class IndexedChainReader:
     """A :class:`ledger.verification.chain_state.ChainReader` answered from the index, in memory."""
 
-    def __init__(self, engine, deployments: Iterable[TrustedDeployment | DeploymentRoot], *,
-                 confirmations: int = 1, max_staleness_s: float = 30.0, clock=time.time):
+    def __init__(
+        self,
+        engine,
+        deployments: Iterable[TrustedDeployment | DeploymentRoot],
+        *,
+        confirmations: int = 1,
+        max_staleness_s: float = 30.0,
+        clock=time.time,
+    ):
         self.engine = engine
         self.keys = {deployment_key(d) for d in deployments}
         self.confirmations, self.max_staleness_s, self.clock = confirmations, max_staleness_s, clock
@@ -481,8 +550,9 @@ class IndexedChainReader:
 
     def root_status_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> StatusRecord:
         view = self._view(d)
-        return _fold_status(view.root_statuses.get(bytes(agency_id) + bytes(root), ()),
-                            view.head - self.confirmations + 1)
+        return _fold_status(
+            view.root_statuses.get(bytes(agency_id) + bytes(root), ()), view.head - self.confirmations + 1
+        )
 
     def key_of(self, d: TrustedDeployment, agency_id: bytes, public_key: bytes) -> KeyRecord:
         view = self._view(d)
@@ -507,8 +577,9 @@ class IndexedChainReader:
 
     def agency_info(self, d: TrustedDeployment, agency_id: bytes) -> AgencyInfo:
         view = self._view(d)
-        return _fold_agency(bytes(agency_id), view.agencies.get(bytes(agency_id), ()),
-                            view.head - self.confirmations + 1)
+        return _fold_agency(
+            bytes(agency_id), view.agencies.get(bytes(agency_id), ()), view.head - self.confirmations + 1
+        )
 
     # --- beyond the interface ---
 
@@ -521,9 +592,16 @@ class IndexedChainReader:
             if view is None:
                 out.append({"deployment": key, "ready": False})
                 continue
-            out.append({"deployment": key, "indexedBlock": view.head, "chainHead": view.chain_head,
-                        "caughtUp": view.head >= view.chain_head, "syncedAgoS": round(now - view.synced_at, 3),
-                        "ready": self._problem(view, now) is None})
+            out.append(
+                {
+                    "deployment": key,
+                    "indexedBlock": view.head,
+                    "chainHead": view.chain_head,
+                    "caughtUp": view.head >= view.chain_head,
+                    "syncedAgoS": round(now - view.synced_at, 3),
+                    "ready": self._problem(view, now) is None,
+                }
+            )
         return out
 
     def sync(self) -> None:
@@ -539,8 +617,13 @@ class IndexedChainReader:
 
     def _sync_one(self, conn, key: str) -> bool:
         def cursor():
-            return conn.execute(text(f"SELECT head, chain_head, generation, synced_at FROM {IndexCursor.__tablename__} "
-                                     "WHERE deployment = :k"), {"k": key}).first()
+            return conn.execute(
+                text(
+                    f"SELECT head, chain_head, generation, synced_at FROM {IndexCursor.__tablename__} "
+                    "WHERE deployment = :k"
+                ),
+                {"k": key},
+            ).first()
 
         before = cursor()
         if before is None:
@@ -549,15 +632,28 @@ class IndexedChainReader:
         fresh = view is None or view.generation != before.generation
         if fresh:
             view = _View(generation=before.generation)
-        rows = conn.execute(text(f"SELECT {_EVENT_COLUMNS} FROM {IndexedEvent.__tablename__} "
-                                 "WHERE deployment = :k AND id > :last ORDER BY id"),
-                            {"k": key, "last": view.last_id}).all()
+        rows = conn.execute(
+            text(
+                f"SELECT {_EVENT_COLUMNS} FROM {IndexedEvent.__tablename__} "
+                "WHERE deployment = :k AND id > :last ORDER BY id"
+            ),
+            {"k": key, "last": view.last_id},
+        ).all()
         after = cursor()
         if after.generation != view.generation:
             return False  # rolled back meanwhile: read again
         for row in rows:
-            view.apply(row.name, bytes(row.agency_id), bytes(row.key), row.block_number, row.timestamp,
-                       from_i64(row.value), row.reason, row.extra, row.agency_name)
+            view.apply(
+                row.name,
+                bytes(row.agency_id),
+                bytes(row.key),
+                row.block_number,
+                row.timestamp,
+                from_i64(row.value),
+                row.reason,
+                row.extra,
+                row.agency_name,
+            )
             view.last_id = row.id
         view.head, view.chain_head, view.synced_at = after.head, after.chain_head, after.synced_at
         if fresh:
@@ -621,8 +717,14 @@ class IndexService:
     """The poll loop of one process: index when due (whichever process holds the lock), then load
     what was indexed into this process's reader. ``catch_up`` does both now, for a request."""
 
-    def __init__(self, indexer: Indexer, reader: IndexedChainReader, lock: IndexLock, poll_interval_s: float = 0.5,
-                 min_catch_up_interval_s: float = 0.2):
+    def __init__(
+        self,
+        indexer: Indexer,
+        reader: IndexedChainReader,
+        lock: IndexLock,
+        poll_interval_s: float = 0.5,
+        min_catch_up_interval_s: float = 0.2,
+    ):
         self.indexer, self.reader, self.lock, self.poll_interval_s = indexer, reader, lock, poll_interval_s
         self.min_catch_up_interval_s = min_catch_up_interval_s
         self._stop = threading.Event()
@@ -698,6 +800,14 @@ class IndexService:
 
 
 __all__ = [
-    "ChainSource", "DecodedEvent", "Indexer", "IndexLock", "IndexedChainReader", "IndexService", "RoundResult",
-    "decode_args", "deployment_key", "lock_path_for",
+    "ChainSource",
+    "DecodedEvent",
+    "Indexer",
+    "IndexLock",
+    "IndexedChainReader",
+    "IndexService",
+    "RoundResult",
+    "decode_args",
+    "deployment_key",
+    "lock_path_for",
 ]

@@ -3,14 +3,14 @@
 The routes read their bodies themselves (``POST /verify`` is served in front of the framework), so
 the request bodies and every answer, reports and problem+json refusals alike, are declared here.
 """
+
 from __future__ import annotations
 
 from http_common.openapi_problems import problem_responses
-
 from ledger.verification.messages import MESSAGES
 from ledger.verification.report import CHECK_NAMES, Status, Verdict
 
-HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}   # lower case only (docs/protocol.md 1.3)
+HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}  # lower case only (docs/protocol.md 1.3)
 CAIP10 = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
 AGENCY_IRI = {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"}
 DID_KEY = {"type": "string", "pattern": "^did:key:z"}
@@ -25,8 +25,11 @@ STATUS_ENTRY = {
         "type": {"const": "BitstringStatusListEntry"},
         "statusPurpose": {"enum": ["revocation", "suspension"]},
         "statusListIndex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
-        "statusListCredential": {"type": "string", "pattern": "^https?://",
-                                 "description": "<status base URL>/<agency code>/<list id>/<purpose>"},
+        "statusListCredential": {
+            "type": "string",
+            "pattern": "^https?://",
+            "description": "<status base URL>/<agency code>/<list id>/<purpose>",
+        },
     },
 }
 
@@ -35,11 +38,17 @@ CREDENTIAL = {
     "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
     "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
     "properties": {
-        "@context": {"const": ["https://www.w3.org/ns/credentials/v2",
-                               "https://www.w3.org/ns/credentials/undefined-terms/v2"]},
+        "@context": {
+            "const": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"]
+        },
         "id": {"type": "string", "pattern": "^urn:uuid:"},
-        "type": {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2,
-                 "description": '["VerifiableCredential", <type name>]'},
+        "type": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": '["VerifiableCredential", <type name>]',
+        },
         "issuer": {
             "type": "object",
             "description": "The signing key's did:key, the display name, and the agency (protocol v2)",
@@ -49,8 +58,13 @@ CREDENTIAL = {
         "validFrom": {"type": "string"},
         "validUntil": {"type": "string"},
         "credentialSubject": {"type": "object"},
-        "credentialStatus": {"type": "array", "items": STATUS_ENTRY, "minItems": 2, "maxItems": 2,
-                             "description": "one revocation and one suspension entry, same list id and index"},
+        "credentialStatus": {
+            "type": "array",
+            "items": STATUS_ENTRY,
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "one revocation and one suspension entry, same list id and index",
+        },
         "proof": {
             "type": "object",
             "required": ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"],
@@ -58,8 +72,11 @@ CREDENTIAL = {
                 "type": {"const": "DataIntegrityProof"},
                 "cryptosuite": {"const": "eddsa-jcs-2022"},
                 "created": {"type": "string"},
-                "verificationMethod": {"type": "string", "pattern": "^did:key:z",
-                                       "description": "<issuer.id>#<multibase key>"},
+                "verificationMethod": {
+                    "type": "string",
+                    "pattern": "^did:key:z",
+                    "description": "<issuer.id>#<multibase key>",
+                },
                 "proofPurpose": {"const": "assertionMethod"},
                 "@context": {"type": "array", "items": {"type": "string"}},
                 "proofValue": {"type": "string", "pattern": "^z"},
@@ -71,16 +88,22 @@ CREDENTIAL = {
 ANCHOR = {
     "type": "object",
     "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
-    "properties": {"ledger": CAIP10, "registry": CAIP10, "digest": HEX32, "root": HEX32,
-                   "path": {"type": "array", "items": HEX32, "maxItems": 64}, "txHash": HEX32,
-                   "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"}},
+    "properties": {
+        "ledger": CAIP10,
+        "registry": CAIP10,
+        "digest": HEX32,
+        "root": HEX32,
+        "path": {"type": "array", "items": HEX32, "maxItems": 64},
+        "txHash": HEX32,
+        "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"},
+    },
     "additionalProperties": False,
 }
 
 BUNDLE = {
     "type": "object",
     "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
-                   "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
+    "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
     "required": ["type", "version", "credential", "anchor"],
     "properties": {
         "type": {"const": "CertLedgerBundle"},
@@ -99,30 +122,48 @@ CHECK = {
         "status": {"enum": [s.value for s in Status]},
         "code": {"enum": sorted(MESSAGES), "description": "stable (docs/protocol.md 10.7)"},
         "message": {"type": "string"},
-        "messages": {"type": "object", "required": ["en", "zh-CN"],
-                     "properties": {"en": {"type": "string"}, "zh-CN": {"type": "string"}}},
+        "messages": {
+            "type": "object",
+            "required": ["en", "zh-CN"],
+            "properties": {"en": {"type": "string"}, "zh-CN": {"type": "string"}},
+        },
     },
 }
 
 REPORT_CREDENTIAL = {
     "description": "{} when the format check did not pass; otherwise the credential as the report names it: "
-                   "the issuer's did:key and display name as the credential says, the agency by its code and its "
-                   "on-chain name (null until the issuer check read it), the anchor time (null when not anchored)",
+    "the issuer's did:key and display name as the credential says, the agency by its code and its "
+    "on-chain name (null until the issuer check read it), the anchor time (null when not anchored)",
     "anyOf": [
         {"type": "object", "maxProperties": 0},
-        {"type": "object", "required": ["id", "type", "issuer", "anchoredAt"], "additionalProperties": False,
-         "properties": {
-             "id": {"type": "string"},
-             "type": {"type": "string"},
-             "issuer": {"type": "object", "required": ["id", "name", "agency"], "additionalProperties": False,
-                        "properties": {
-                            "id": DID_KEY,
-                            "name": {"type": "string"},
-                            "agency": {"type": "object", "required": ["code", "name"], "additionalProperties": False,
-                                       "properties": {"code": {"type": "string", "pattern": "^[a-z0-9-]{3,64}$"},
-                                                      "name": {"type": ["string", "null"]}}}}},
-             "anchoredAt": {"type": ["string", "null"]},
-         }},
+        {
+            "type": "object",
+            "required": ["id", "type", "issuer", "anchoredAt"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "string"},
+                "type": {"type": "string"},
+                "issuer": {
+                    "type": "object",
+                    "required": ["id", "name", "agency"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": DID_KEY,
+                        "name": {"type": "string"},
+                        "agency": {
+                            "type": "object",
+                            "required": ["code", "name"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "code": {"type": "string", "pattern": "^[a-z0-9-]{3,64}$"},
+                                "name": {"type": ["string", "null"]},
+                            },
+                        },
+                    },
+                },
+                "anchoredAt": {"type": ["string", "null"]},
+            },
+        },
     ],
 }
 
@@ -141,15 +182,18 @@ SHARE = {
     "type": "object",
     "description": "An encrypted share (AES-256-GCM); the key travels only in the link's fragment.",
     "required": ["v", "alg", "iv", "ct"],
-    "properties": {"v": {"const": 1}, "alg": {"const": "A256GCM"},
-                   "iv": {"type": "string"}, "ct": {"type": "string"}},
+    "properties": {"v": {"const": 1}, "alg": {"const": "A256GCM"}, "iv": {"type": "string"}, "ct": {"type": "string"}},
 }
 
 HEALTH = {
     "type": "object",
     "required": ["status", "index"],
-    "properties": {"status": {"enum": ["ok", "degraded"]}, "index": {"type": "array", "items": {"type": "object"}},
-                   "indexerError": {"type": ["string", "null"]}, "contentStore": {"type": ["string", "null"]}},
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "index": {"type": "array", "items": {"type": "object"}},
+        "indexerError": {"type": ["string", "null"]},
+        "contentStore": {"type": ["string", "null"]},
+    },
 }
 
 HTML = {"text/html": {"schema": {"type": "string"}}}
@@ -161,35 +205,65 @@ def _json(schema: dict, description: str) -> dict:
 
 def _body(schema: dict, description: str) -> dict:
     # The routes take the JSON as text/plain and application/octet-stream too (drag and drop, curl -T).
-    return {"requestBody": {"required": True, "description": description,
-                            "content": {"application/json": {"schema": schema}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
 
 
-_BODY_REFUSALS = problem_responses(400, 413, 415, 422, s400="Not JSON, or an empty body",
-                                   s413="The body (or the batch) is too large",
-                                   s415="Not sent as JSON", s422="JSON, but not a bundle (or not an array of them)")
+_BODY_REFUSALS = problem_responses(
+    400,
+    413,
+    415,
+    422,
+    s400="Not JSON, or an empty body",
+    s413="The body (or the batch) is too large",
+    s415="Not sent as JSON",
+    s422="JSON, but not a bundle (or not an array of them)",
+)
 
 VERIFY = {
     "responses": {200: _json(REPORT, "The report"), **_BODY_REFUSALS},
     "openapi_extra": _body(BUNDLE, "The bundle's JSON"),
 }
 VERIFY_BATCH = {
-    "responses": {200: _json({"type": "array", "items": REPORT}, "The reports, in the order of the bundles"),
-                  **_BODY_REFUSALS},
-    "openapi_extra": _body({"type": "array", "items": {}, "maxItems": 10_000},
-                           "A JSON array of bundles (an element that is not a bundle gets an INVALID report)"),
+    "responses": {
+        200: _json({"type": "array", "items": REPORT}, "The reports, in the order of the bundles"),
+        **_BODY_REFUSALS,
+    },
+    "openapi_extra": _body(
+        {"type": "array", "items": {}, "maxItems": 10_000},
+        "A JSON array of bundles (an element that is not a bundle gets an INVALID report)",
+    ),
 }
-CONTENT = {"responses": {
-    200: _json(SHARE, "The encrypted share, cacheable forever (a CID names its bytes)"),
-    304: {"description": "Not modified (If-None-Match named this CID)"},
-    **problem_responses(400, 404, 502, 503, s400="The CID is malformed", s404="No content with this CID",
-                        s502="The content store returned corrupt content",
-                        s503="The content store is unavailable")}}
-SHARE_PAGE = {"responses": {200: {"description": "The page, which decrypts the share in the browser",
-                                  "content": HTML},
-                            **problem_responses(400, s400="The CID is malformed")}}
+CONTENT = {
+    "responses": {
+        200: _json(SHARE, "The encrypted share, cacheable forever (a CID names its bytes)"),
+        304: {"description": "Not modified (If-None-Match named this CID)"},
+        **problem_responses(
+            400,
+            404,
+            502,
+            503,
+            s400="The CID is malformed",
+            s404="No content with this CID",
+            s502="The content store returned corrupt content",
+            s503="The content store is unavailable",
+        ),
+    }
+}
+SHARE_PAGE = {
+    "responses": {
+        200: {"description": "The page, which decrypts the share in the browser", "content": HTML},
+        **problem_responses(400, s400="The CID is malformed"),
+    }
+}
 INDEX_PAGE = {"responses": {200: {"description": "The page", "content": HTML}}}
-HEALTHZ = {"responses": {200: _json(HEALTH, "The index is fresh"),
-                         503: _json(HEALTH, "The index cannot vouch for status now")}}
+HEALTHZ = {
+    "responses": {200: _json(HEALTH, "The index is fresh"), 503: _json(HEALTH, "The index cannot vouch for status now")}
+}
 
 __all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]

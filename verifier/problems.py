@@ -4,6 +4,7 @@ Every refusal carries a stable ``code`` a client can branch on (the page transla
 English ``title`` and a ``detail`` naming what was wrong. Details never echo secrets: a share key
 lives only in a link's fragment, which no request carries, and no detail quotes a request's body.
 """
+
 from __future__ import annotations
 
 from http_common.problem import PROBLEM_JSON

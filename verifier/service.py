@@ -11,13 +11,14 @@ The routes (``verifier.app``) only move bytes in and out; tests call these funct
 * A bundle whose root the index has not seen yet may have been anchored a moment ago: the service
   asks the indexer to look at the chain now and verifies once more (``catch_up``).
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ledger.content.cid import CIDError, parse_cid
 from ledger.content.store import (
@@ -28,17 +29,16 @@ from ledger.content.store import (
     ContentTooLarge,
 )
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep  # why: see ledger.protocol.json_depth
-
 from ledger.verification.chain_state import ChainReader
-from verifier.problems import Problem
 from ledger.verification.report import Report
 from ledger.verification.trust import TrustRoots
 from ledger.verification.verify import verify
+from verifier.problems import Problem
 
 _WHITESPACE = " \t\n\r"
 _SCANNER = json.JSONDecoder()
 
-_BIG_STACK = 256 * 1024 * 1024                # the batch splitter's thread: RecursionError, never a crash
+_BIG_STACK = 256 * 1024 * 1024  # the batch splitter's thread: RecursionError, never a crash
 
 
 @dataclass
@@ -48,9 +48,17 @@ class Verified:
 
 
 class VerifierService:
-    def __init__(self, trust: TrustRoots, reader: ChainReader, *, content_store=None,
-                 catch_up: Callable[[float], None] | None = None, batch_pool=None,
-                 max_batch_items: int = 10_000, clock=time.time):
+    def __init__(
+        self,
+        trust: TrustRoots,
+        reader: ChainReader,
+        *,
+        content_store=None,
+        catch_up: Callable[[float], None] | None = None,
+        batch_pool=None,
+        max_batch_items: int = 10_000,
+        clock=time.time,
+    ):
         self.trust, self.reader, self.content_store = trust, reader, content_store
         self._catch_up, self.batch_pool, self.max_batch_items, self.clock = catch_up, batch_pool, max_batch_items, clock
 
@@ -110,8 +118,9 @@ class VerifierService:
             raise outcome[0]
         for i, item in enumerate(outcome[0]):
             if too_deep(item):
-                raise Problem(400, "NOT_JSON", f"element {i}: the JSON is nested more than {MAX_DEPTH} levels deep",
-                              index=i)
+                raise Problem(
+                    400, "NOT_JSON", f"element {i}: the JSON is nested more than {MAX_DEPTH} levels deep", index=i
+                )
         return outcome[0]
 
     def _split_batch(self, body: bytes) -> list[str]:
@@ -130,12 +139,17 @@ class VerifierService:
                 try:
                     _, end = _SCANNER.raw_decode(text, i)
                 except json.JSONDecodeError as exc:
-                    raise Problem(400, "NOT_JSON", f"element {len(items)}: {exc.msg} at character {exc.pos}",
-                                  index=len(items)) from None
+                    raise Problem(
+                        400, "NOT_JSON", f"element {len(items)}: {exc.msg} at character {exc.pos}", index=len(items)
+                    ) from None
                 items.append(text[i:end])
                 if len(items) > self.max_batch_items:
-                    raise Problem(413, "BATCH_TOO_LARGE",
-                                  f"a batch holds at most {self.max_batch_items:,} bundles", limit=self.max_batch_items)
+                    raise Problem(
+                        413,
+                        "BATCH_TOO_LARGE",
+                        f"a batch holds at most {self.max_batch_items:,} bundles",
+                        limit=self.max_batch_items,
+                    )
                 i = _skip(text, end)
                 if i < n and text[i] == ",":
                     i = _skip(text, i + 1)
@@ -143,8 +157,7 @@ class VerifierService:
                 if i < n and text[i] == "]":
                     i += 1
                     break
-                raise Problem(400, "NOT_JSON", f"expected ',' or ']' after element {len(items) - 1} "
-                                               f"at character {i}")
+                raise Problem(400, "NOT_JSON", f"expected ',' or ']' after element {len(items) - 1} at character {i}")
         if _skip(text, i) != n:
             raise Problem(400, "NOT_JSON", f"unexpected text after the array at character {_skip(text, i)}")
         return items
@@ -196,13 +209,20 @@ class VerifierService:
         except ContentCorrupt:
             raise Problem(502, "CONTENT_CORRUPT", f"the stored bytes of {cid} do not hash to it", cid=cid) from None
         except ContentTooLarge:
-            raise Problem(502, "CONTENT_CORRUPT", f"the stored object {cid} is larger than any share", cid=cid) from None
+            raise Problem(
+                502, "CONTENT_CORRUPT", f"the stored object {cid} is larger than any share", cid=cid
+            ) from None
         except ContentStoreUnavailable:
-            raise Problem(503, "CONTENT_STORE_UNAVAILABLE", "the content store cannot be reached; try again later",
-                          cid=cid) from None
+            raise Problem(
+                503, "CONTENT_STORE_UNAVAILABLE", "the content store cannot be reached; try again later", cid=cid
+            ) from None
         except ContentStoreError:
-            raise Problem(503, "CONTENT_STORE_UNAVAILABLE", "the content store failed to read the object; "
-                                                            "try again later", cid=cid) from None
+            raise Problem(
+                503,
+                "CONTENT_STORE_UNAVAILABLE",
+                "the content store failed to read the object; try again later",
+                cid=cid,
+            ) from None
 
 
 def verify_texts(items: list[str], trust: TrustRoots, reader: ChainReader) -> tuple[list[str], list[int]]:
@@ -243,8 +263,10 @@ def report_json(report: Report) -> str:
                     _CHECK_TEXTS.clear()
                 _CHECK_TEXTS[key] = text
         parts.append(text)
-    out = (f'{{"verdict": "{report.verdict.value}", "checks": [{", ".join(parts)}], '
-           f'"credential": {json.dumps(report.credential, ensure_ascii=False)}}}')
+    out = (
+        f'{{"verdict": "{report.verdict.value}", "checks": [{", ".join(parts)}], '
+        f'"credential": {json.dumps(report.credential, ensure_ascii=False)}}}'
+    )
     if _layout_ok is None:
         _layout_ok = out == json.dumps(report.to_json(), ensure_ascii=False)
         if not _layout_ok:
@@ -267,8 +289,9 @@ def check_cid(cid: str) -> None:
         parse_cid(cid)
     except CIDError:
         # The reason, not the text: a mistyped link may carry more than a CID.
-        raise Problem(400, "CID_MALFORMED", "a CID here is CIDv1 in lower-case base32 (bafk…), "
-                                            "as the share link gives it") from None
+        raise Problem(
+            400, "CID_MALFORMED", "a CID here is CIDv1 in lower-case base32 (bafk…), as the share link gives it"
+        ) from None
 
 
 def _skip(text: str, i: int) -> int:
@@ -296,11 +319,15 @@ def _refuse_non_bundle(body: bytes) -> None:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise Problem(400, "NOT_JSON", f"the body is not valid JSON: {reason}{where}") from None
     if not isinstance(doc, dict):
-        raise Problem(422, "NOT_A_BUNDLE", f"expected a bundle (a JSON object), got a JSON {_kind(doc)}",
-                      field="(bundle)")
+        raise Problem(
+            422, "NOT_A_BUNDLE", f"expected a bundle (a JSON object), got a JSON {_kind(doc)}", field="(bundle)"
+        )
     if doc.get("type") != "CertLedgerBundle":
-        hint = " (this looks like a bare credential: send the bundle that holds it)" \
-            if "credentialSubject" in doc or "proof" in doc else ""
+        hint = (
+            " (this looks like a bare credential: send the bundle that holds it)"
+            if "credentialSubject" in doc or "proof" in doc
+            else ""
+        )
         raise Problem(422, "NOT_A_BUNDLE", f'a bundle has "type": "CertLedgerBundle"{hint}', field="type")
 
 
@@ -314,8 +341,7 @@ def _refuse_non_array(text: str) -> None:
 
 
 def _kind(doc: object) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(doc), "number")
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(doc), "number")
 
 
 __all__ = ["VerifierService", "verify_texts", "report_json", "check_cid", "too_deep", "MAX_DEPTH"]

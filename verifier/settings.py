@@ -24,6 +24,7 @@ Environment variables (``CERTLEDGER_VERIFIER_…``) win over the values a caller
 ``…_RATE_LIMIT_BURST``                     requests an address may send at once (20,000)
 ========================================  =====================================================
 """
+
 from __future__ import annotations
 
 import json
@@ -57,11 +58,16 @@ class DeploymentRoot:
         return TrustedDeployment(self.chain_id, self.registry.lower(), self.ledger.lower(), self.name)
 
     def to_json(self) -> dict:
-        return {"chainId": self.chain_id, "registry": self.registry, "ledger": self.ledger,
-                "name": self.name, "fromBlock": self.from_block}
+        return {
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "ledger": self.ledger,
+            "name": self.name,
+            "fromBlock": self.from_block,
+        }
 
     @classmethod
-    def from_json(cls, data: object, where: str = "trust root") -> "DeploymentRoot":
+    def from_json(cls, data: object, where: str = "trust root") -> DeploymentRoot:
         if not isinstance(data, dict):
             raise SettingsError(f"{where}: expected an object with chainId, registry, ledger")
         try:
@@ -76,8 +82,9 @@ class DeploymentRoot:
                 int(address[2:], 16)
             except ValueError:
                 raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address") from None
-        return cls(chain_id, registry.lower(), ledger.lower(), str(data.get("name") or ""),
-                   int(data.get("fromBlock") or 0))
+        return cls(
+            chain_id, registry.lower(), ledger.lower(), str(data.get("name") or ""), int(data.get("fromBlock") or 0)
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ class VerifierSettings:
     content_dir: str | None = None
     ipfs_api: str | None = None
     max_body_bytes: int = 1 * MIB
-    max_batch_bytes: int = 40 * MIB       # 10,000 typical bundles, pretty-printed, are ~28 MB
+    max_batch_bytes: int = 40 * MIB  # 10,000 typical bundles, pretty-printed, are ~28 MB
     max_batch_items: int = 10_000
     cors_origins: tuple[str, ...] = ()
     poll_interval_s: float = 0.5
@@ -97,9 +104,9 @@ class VerifierSettings:
     max_staleness_s: float = 30.0
     rpc_timeout_s: float = 5.0
     log_range: int = 5_000
-    batch_processes: int = 0          # 0: one per CPU
+    batch_processes: int = 0  # 0: one per CPU
     root_path: str = ""
-    rate_limit_per_s: float = 10_000.0   # requests per second per client address, per worker; 0: off
+    rate_limit_per_s: float = 10_000.0  # requests per second per client address, per worker; 0: off
     rate_limit_burst: int = 20_000
 
     # --- derived ---
@@ -115,10 +122,10 @@ class VerifierSettings:
         """The SQLite file, when the database is one."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix) and len(self.database_url) > len(prefix):
-            return Path(self.database_url[len(prefix):])
+            return Path(self.database_url[len(prefix) :])
         return None
 
-    def check(self) -> "VerifierSettings":
+    def check(self) -> VerifierSettings:
         if not self.trust_roots:
             raise SettingsError("no trust roots: set CERTLEDGER_VERIFIER_TRUST_ROOTS (or deploy in the data directory)")
         for root in self.trust_roots:
@@ -148,7 +155,7 @@ class VerifierSettings:
             out[ENV_PREFIX + f.name.upper()] = _dump(f.name, value)
         return out
 
-    def with_environment(self, environ: dict[str, str] | None = None) -> "VerifierSettings":
+    def with_environment(self, environ: dict[str, str] | None = None) -> VerifierSettings:
         environ = os.environ if environ is None else environ
         changes = {}
         for f in fields(self):

@@ -30,12 +30,14 @@ this verifier, not an undecided check: :class:`CheckCrashed`, which the endpoint
 per credential, in order; their failures are also the presentation's errors, with the member
 ``verifiableCredential[i]…``).
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from http_common.problem import Problem
 from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION
 from ledger.protocol.data_integrity import AUTHENTICATION, controller_of, verify_data_integrity
 from ledger.protocol.data_model import (
@@ -44,16 +46,20 @@ from ledger.protocol.data_model import (
     check_presentation_data_model,
 )
 from ledger.protocol.datetimes import DateTimeFormatError, parse_xsd_datetime
-from http_common.problem import Problem
 from ledger.protocol.proof import ProofVerificationError
-
 from ledger.verification.report import Status, Verdict
 
 BARE_CHECKS = ("proof", "dataModel", "validity", "status")
 BUNDLE_CHECKS = ("format", "proof", "anchor", "issuer", "status", "validity")
 PRESENTATION_CHECKS = ("proof", "dataModel", "validity", "status")
-_SIX = {"format": "format", "proof": "integrity", "anchor": "anchor", "issuer": "issuer", "status": "status",
-        "validity": "validity"}
+_SIX = {
+    "format": "format",
+    "proof": "integrity",
+    "anchor": "anchor",
+    "issuer": "issuer",
+    "status": "status",
+    "validity": "validity",
+}
 # What an answer's warnings and errors name as their "check" ("report": the full verdict of the six checks).
 ANSWER_CHECKS = ("format", "proof", "dataModel", "anchor", "issuer", "status", "validity", "report")
 # The codes of a check that could not decide: the only errors of a 503.
@@ -96,8 +102,12 @@ class Outcome:
         return 422
 
     def to_json(self) -> dict:
-        return {"verified": self.verified, "checks": list(self.checks),
-                "warnings": [_public(w) for w in self.warnings], "errors": [_public(e) for e in self.errors]}
+        return {
+            "verified": self.verified,
+            "checks": list(self.checks),
+            "warnings": [_public(w) for w in self.warnings],
+            "errors": [_public(e) for e in self.errors],
+        }
 
 
 def _entry(check: str, code: str, message: str, member: str | None) -> dict:
@@ -143,13 +153,22 @@ def is_bundle(document: object) -> bool:
 # ------------------------------------------------------------------------------ the checks
 
 
-def check_proof(outcome: Outcome, document: object, *, purpose: str = "assertionMethod", prefix: str = "",
-                challenge: str | None = None, domain: str | None = None, now: datetime | None = None,
-                plain_json: bool = False):
+def check_proof(
+    outcome: Outcome,
+    document: object,
+    *,
+    purpose: str = "assertionMethod",
+    prefix: str = "",
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime | None = None,
+    plain_json: bool = False,
+):
     outcome.ran("proof")
     try:
-        return verify_data_integrity(document, purpose=purpose, challenge=challenge, domain=domain, now=now,
-                                     plain_json=plain_json)
+        return verify_data_integrity(
+            document, purpose=purpose, challenge=challenge, domain=domain, now=now, plain_json=plain_json
+        )
     except ProofVerificationError as exc:
         outcome.error("proof", exc.code, exc.reason, prefix + "proof")
         return None
@@ -167,9 +186,12 @@ def check_data_model(outcome: Outcome, document: object, *, presentation: bool =
         for v in exc.violations:
             outcome.error("dataModel", v.code, v.reason, prefix + v.member if v.member else prefix.rstrip("."))
     for url in unchecked:
-        outcome.warn("dataModel", "RELATED_RESOURCE_NOT_CHECKED",
-                     f"the digest of {url} was checked for its form only: this verifier does not have its bytes",
-                     prefix + "relatedResource")
+        outcome.warn(
+            "dataModel",
+            "RELATED_RESOURCE_NOT_CHECKED",
+            f"the digest of {url} was checked for its form only: this verifier does not have its bytes",
+            prefix + "relatedResource",
+        )
 
 
 def check_validity(outcome: Outcome, document: object, now: datetime, prefix: str = "") -> None:
@@ -229,8 +251,12 @@ def verify_bare(credential: object, checks: tuple[str, ...], fetcher, now: datet
             check_status_lists(outcome, credential, fetcher, now, prefix)
         else:
             outcome.ran("status")
-            outcome.warn("status", "STATUS_NOT_CHECKED", "the status lists were not read: the proof did not verify",
-                         prefix + "credentialStatus")
+            outcome.warn(
+                "status",
+                "STATUS_NOT_CHECKED",
+                "the status lists were not read: the proof did not verify",
+                prefix + "credentialStatus",
+            )
     return outcome
 
 
@@ -254,8 +280,11 @@ def verify_six(service, bundle: dict, checks: tuple[str, ...]) -> tuple[Outcome,
         else:
             outcome.error(name, result.code, result.message, member)
     if report.verdict is not Verdict.VALID and not outcome.errors and not outcome.undecided:
-        outcome.warn("report", "VERDICT_" + report.verdict.value, "the full CertLedger verdict is "
-                     f"{report.verdict.value}: a check not asked for did not pass")
+        outcome.warn(
+            "report",
+            "VERDICT_" + report.verdict.value,
+            f"the full CertLedger verdict is {report.verdict.value}: a check not asked for did not pass",
+        )
     return outcome, report.to_json()
 
 
@@ -270,13 +299,16 @@ def verify_credential_body(body: object, service, fetcher, now: datetime | None 
         raise _bad_request(f"unknown member {unknown[0]!r}")
     options = _options(body)
     document = body["verifiableCredential"]
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     anchor = options.get("anchor")
     if is_bundle(document) or anchor is not None:
         if anchor is not None and not isinstance(anchor, Mapping):
             raise _bad_request("options.anchor must be the anchor object of the credential's bundle")
-        bundle = dict(document) if is_bundle(document) else {
-            "type": BUNDLE_TYPE, "version": BUNDLE_VERSION, "credential": document, "anchor": anchor}
+        bundle = (
+            dict(document)
+            if is_bundle(document)
+            else {"type": BUNDLE_TYPE, "version": BUNDLE_VERSION, "credential": document, "anchor": anchor}
+        )
         checks = _chosen(options, BUNDLE_CHECKS, BUNDLE_CHECKS)
         outcome, report = verify_six(service, bundle, checks)
         answer = outcome.to_json()
@@ -290,9 +322,13 @@ def verify_credential_body(body: object, service, fetcher, now: datetime | None 
         outcome.ran("anchor")
         outcome.error("anchor", "NOT_ANCHORED", "no anchor receipt: send the bundle, or the anchor in options.anchor")
     else:
-        outcome.warn("anchor", "ANCHOR_NOT_CHECKED", "the credential came without its anchor receipt: the anchor, "
-                     "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
-                     "options.anchor, for CertLedger's six checks)")
+        outcome.warn(
+            "anchor",
+            "ANCHOR_NOT_CHECKED",
+            "the credential came without its anchor receipt: the anchor, "
+            "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
+            "options.anchor, for CertLedger's six checks)",
+        )
     return outcome.status_code(), outcome.to_json()
 
 
@@ -301,9 +337,13 @@ def verify_credential_proof_only(document: object, plain_json: bool = False) -> 
     eddsa-jcs-2022): the same answer as :func:`verify_credential_body` would give."""
     outcome = Outcome()
     check_proof(outcome, document, plain_json=plain_json)
-    outcome.warn("anchor", "ANCHOR_NOT_CHECKED", "the credential came without its anchor receipt: the anchor, "
-                 "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
-                 "options.anchor, for CertLedger's six checks)")
+    outcome.warn(
+        "anchor",
+        "ANCHOR_NOT_CHECKED",
+        "the credential came without its anchor receipt: the anchor, "
+        "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
+        "options.anchor, for CertLedger's six checks)",
+    )
     return outcome.status_code(), outcome.to_json()
 
 
@@ -329,21 +369,33 @@ def verify_presentation_body(body: object, fetcher, now: datetime | None = None)
     vp = body["verifiablePresentation"]
     if not isinstance(vp, Mapping):
         raise _bad_request("verifiablePresentation must be a JSON object")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     outcome = Outcome()
     if "proof" in checks:
         if challenge is None:
             outcome.ran("proof")
-            outcome.error("proof", "CHALLENGE_REQUIRED", "options.challenge is required: a presentation proves "
-                          "possession only against a challenge this verifier chose", "options.challenge")
+            outcome.error(
+                "proof",
+                "CHALLENGE_REQUIRED",
+                "options.challenge is required: a presentation proves "
+                "possession only against a challenge this verifier chose",
+                "options.challenge",
+            )
         else:
             proofs = check_proof(outcome, vp, purpose=AUTHENTICATION, challenge=challenge, domain=domain, now=now)
             holder = vp.get("holder")
             holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
-            if proofs and holder_id is not None and any(controller_of(p.verification_method) != holder_id
-                                                        for p in proofs):
-                outcome.error("proof", "HOLDER_MISMATCH", "the presentation is not signed by a key of its holder",
-                              "proof.verificationMethod")
+            if (
+                proofs
+                and holder_id is not None
+                and any(controller_of(p.verification_method) != holder_id for p in proofs)
+            ):
+                outcome.error(
+                    "proof",
+                    "HOLDER_MISMATCH",
+                    "the presentation is not signed by a key of its holder",
+                    "proof.verificationMethod",
+                )
     if "dataModel" in checks:
         check_data_model(outcome, vp, presentation=True)
     results = []
@@ -352,8 +404,9 @@ def verify_presentation_body(body: object, fetcher, now: datetime | None = None)
         prefix = f"verifiableCredential[{i}]." if isinstance(credentials, list) else "verifiableCredential."
         if not isinstance(vc, Mapping):
             result = Outcome()
-            result.error("dataModel", "PRESENTATION_CREDENTIAL_INVALID", "must be a credential object",
-                         prefix.rstrip("."))
+            result.error(
+                "dataModel", "PRESENTATION_CREDENTIAL_INVALID", "must be a credential object", prefix.rstrip(".")
+            )
         else:
             result = verify_bare(vc, tuple(c for c in checks if c in BARE_CHECKS), fetcher, now, prefix)
         results.append(result)
@@ -367,5 +420,16 @@ def verify_presentation_body(body: object, fetcher, now: datetime | None = None)
     return outcome.status_code(), answer
 
 
-__all__ = ["ANSWER_CHECKS", "BARE_CHECKS", "BUNDLE_CHECKS", "CheckCrashed", "Outcome", "UNDECIDED_CODES", "is_bundle", "verify_bare", "verify_credential_body",
-           "verify_credential_proof_only", "verify_presentation_body"]
+__all__ = [
+    "ANSWER_CHECKS",
+    "BARE_CHECKS",
+    "BUNDLE_CHECKS",
+    "CheckCrashed",
+    "Outcome",
+    "UNDECIDED_CODES",
+    "is_bundle",
+    "verify_bare",
+    "verify_credential_body",
+    "verify_credential_proof_only",
+    "verify_presentation_body",
+]

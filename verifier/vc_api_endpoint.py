@@ -11,6 +11,7 @@ The routes are declared in the FastAPI app too (``verifier.app``), so that the O
 describes them (``verifier.vc_api_openapi``); those routes answer with :func:`answer` as well, should
 a request ever reach them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,11 +19,10 @@ from types import SimpleNamespace
 
 from starlette.concurrency import run_in_threadpool
 
-from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 from http_common.problem import Problem as AnyProblem
+from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 from ledger.protocol.strict_json import JsonBodyError, parse_strict_json_plain
-
-from verifier.app import _SECURITY_HEADERS, _VerifyEndpoint, _dumps
+from verifier.app import _SECURITY_HEADERS, _dumps, _VerifyEndpoint
 from verifier.problems import Problem
 from verifier.vc_api import is_bundle, verify_credential_body, verify_credential_proof_only, verify_presentation_body
 
@@ -92,15 +92,28 @@ class VcApiEndpoint:
                 raise Problem(405, "METHOD_NOT_ALLOWED", "this endpoint takes POST")
             body = await _VerifyEndpoint._body(self._reader, scope, receive)
         except AnyProblem as problem:
-            status, payload, media_type, headers = (problem.status, _dumps(problem.to_json()),
-                                                    b"application/problem+json", [])
+            status, payload, media_type, headers = (
+                problem.status,
+                _dumps(problem.to_json()),
+                b"application/problem+json",
+                [],
+            )
         else:
             if body is None:
                 return  # the client went away
             status, payload, media_type, headers = await answer(kind, body, self.service, self.status_lists)
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", media_type), (b"content-length", str(len(payload)).encode()), *headers,
-            *_SECURITY_HEADERS]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", media_type),
+                    (b"content-length", str(len(payload)).encode()),
+                    *headers,
+                    *_SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

@@ -1,4 +1,5 @@
 """`certledger`: one command line for the whole system. Commands stay thin; the library does the work."""
+
 from __future__ import annotations
 
 import sys
@@ -6,22 +7,26 @@ from pathlib import Path
 
 import click
 
-from ledger.governance.accounts import AccountKeyError
-from ledger.content.store import ContentStoreError
-from ledger.issuance.errors import IssuanceError
-from ledger.protocol.keys import WeakKeyError
-from ledger.governance.key_files import KeyStoreError
-from ledger.governance.onboarding import OnboardingError
+from certledger.cli.context import App, CliError
 from ledger.chain import ChainError
 from ledger.chain.artifacts import ArtifactMissing
-from ledger.config import ConfigError
 from ledger.chain.embedded import EmbeddedChainError
-from certledger.cli.context import App, CliError
+from ledger.config import ConfigError
+from ledger.content.store import ContentStoreError
+from ledger.governance.accounts import AccountKeyError
+from ledger.governance.key_files import KeyStoreError
+from ledger.governance.onboarding import OnboardingError
+from ledger.issuance.errors import IssuanceError
+from ledger.protocol.keys import WeakKeyError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="CERTLEDGER_HOME",
-              help="Data directory (config, keys, database, chain state). Default: ./.certledger")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CERTLEDGER_HOME",
+    help="Data directory (config, keys, database, chain state). Default: ./.certledger",
+)
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None) -> None:
     """CertLedger: issue, anchor, share and verify tamper-evident certificates."""
@@ -29,7 +34,16 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 def _register_commands() -> None:
-    from certledger.cli import agency_cmds, chain_cmds, demo_cmd, issue_cmds, serve_cmds, setup_cmds, status_cmds, verify_cmds
+    from certledger.cli import (
+        agency_cmds,
+        chain_cmds,
+        demo_cmd,
+        issue_cmds,
+        serve_cmds,
+        setup_cmds,
+        status_cmds,
+        verify_cmds,
+    )
 
     for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, issue_cmds, verify_cmds, serve_cmds, status_cmds):
         for command in module.COMMANDS:
@@ -39,8 +53,19 @@ def _register_commands() -> None:
 _register_commands()
 
 # Errors a person can act on are printed as one line, never as a traceback.
-_EXPECTED = (CliError, ConfigError, ChainError, EmbeddedChainError, AccountKeyError, ArtifactMissing, KeyStoreError, OnboardingError, IssuanceError, ContentStoreError,
-             WeakKeyError)
+_EXPECTED = (
+    CliError,
+    ConfigError,
+    ChainError,
+    EmbeddedChainError,
+    AccountKeyError,
+    ArtifactMissing,
+    KeyStoreError,
+    OnboardingError,
+    IssuanceError,
+    ContentStoreError,
+    WeakKeyError,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

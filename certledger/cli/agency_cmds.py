@@ -1,16 +1,17 @@
 """certledger agency register (governance)."""
+
 from __future__ import annotations
 
 import click
 from sqlmodel import Session
 
+from certledger.cli.context import App, CliError, pass_app
 from ledger.governance import accounts
 from ledger.governance.agency_keys import create_or_load_agency_keys
+from ledger.governance.onboarding import onboard_agency
 from ledger.protocol.identifiers import check_agency_code, check_type_name
 from ledger.protocol.keys import PublicKey
-from ledger.governance.onboarding import onboard_agency
 from ledger.storage import AgencyRecord, record_audit
-from certledger.cli.context import App, CliError, pass_app
 
 
 @click.group("agency")
@@ -21,8 +22,15 @@ def agency() -> None:
 @agency.command("register")
 @click.argument("code")
 @click.option("--name", required=True, help="Display name, as it appears in credentials.")
-@click.option("--operator", default=None, help="Operator address; default: a new account kept (encrypted) in the data directory.")
-@click.option("--key", "public_key", default=None, help="Ed25519 public key (0x + 64 hex); default: a new key kept (encrypted) in the data directory.")
+@click.option(
+    "--operator", default=None, help="Operator address; default: a new account kept (encrypted) in the data directory."
+)
+@click.option(
+    "--key",
+    "public_key",
+    default=None,
+    help="Ed25519 public key (0x + 64 hex); default: a new key kept (encrypted) in the data directory.",
+)
 @click.option("--types", required=True, help="Comma-separated credential type names the agency may issue.")
 @pass_app
 def register(app: App, code: str, name: str, operator: str | None, public_key: str | None, types: str) -> None:
@@ -55,8 +63,9 @@ def register(app: App, code: str, name: str, operator: str | None, public_key: s
     for step, tx in zip(result.done, result.tx_hashes):
         record_audit(app.engine, "onboard", governance.address, agency=code, subject=step, tx_hash=tx)
     with Session(app.engine) as session:
-        record = session.get(AgencyRecord, code) or AgencyRecord(code=code, name=name, operator_address=operator,
-                                                                 signing_public_key="0x" + raw_key.hex())
+        record = session.get(AgencyRecord, code) or AgencyRecord(
+            code=code, name=name, operator_address=operator, signing_public_key="0x" + raw_key.hex()
+        )
         record.types = sorted(set(record.types) | set(type_names))
         session.add(record)
         session.commit()

@@ -1,4 +1,5 @@
 """certledger chain up | down | status."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """What every command needs, built lazily: settings, database, chain connection, accounts."""
+
 from __future__ import annotations
 
 from functools import cached_property, update_wrapper
@@ -7,10 +8,10 @@ from pathlib import Path
 import click
 from eth_account.signers.local import LocalAccount
 
-from ledger.governance import accounts
 from ledger.chain import Deployment, LedgerClient, RegistryClient, connect, make_sender
-from ledger.config import Settings, load_settings
 from ledger.chain.embedded import EmbeddedChain, rpc_urls_for
+from ledger.config import Settings, load_settings
+from ledger.governance import accounts
 from ledger.storage import init_database
 
 
@@ -35,7 +36,9 @@ class App:
     def embedded_chain(self) -> EmbeddedChain:
         c = self.settings.chain
         if not c.embedded:
-            raise CliError("the chain is external (chain.embedded is false or CERTLEDGER_RPC_URLS is set); nothing to start here")
+            raise CliError(
+                "the chain is external (chain.embedded is false or CERTLEDGER_RPC_URLS is set); nothing to start here"
+            )
         return EmbeddedChain(self.settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id)
 
     def rpc_urls(self) -> list[str]:
@@ -76,8 +79,7 @@ class App:
         return TrustRoots.single(d.chain_id, d.registry, d.ledger, name="configured deployment")
 
     def chain_reader(self):
-        from ledger.verification import CachedChainReader
-        from ledger.verification import RpcChainReader
+        from ledger.verification import CachedChainReader, RpcChainReader
 
         urls = self.settings.chain.rpc_urls if not self.settings.chain.embedded else self._embedded_urls_or_none()
         return CachedChainReader(RpcChainReader({self.settings.chain.chain_id: urls}))

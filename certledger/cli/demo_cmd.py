@@ -1,20 +1,31 @@
 """certledger demo: the main job on the embedded defaults."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from ledger.config import ConfigError, Settings, default_data_dir, load_settings
-from certledger.initialise import initialise
 from certledger.cli.context import App, pass_app
+from certledger.initialise import initialise
+from ledger.config import ConfigError, Settings, default_data_dir, load_settings
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where bundles/*.json and summary.json go. Default: <data dir>/demo")
-@click.option("--count", type=click.IntRange(2, 1_000_000), default=1000, show_default=True,
-              help="How many sample credentials to issue.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where bundles/*.json and summary.json go. Default: <data dir>/demo",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(2, 1_000_000),
+    default=1000,
+    show_default=True,
+    help="How many sample credentials to issue.",
+)
 @pass_app
 def demo(app: App, out_dir: Path | None, count: int) -> None:
     """Chain up, deploy, register two agencies, bulk-issue, anchor, revoke one, suspend one, verify all.
@@ -31,8 +42,14 @@ def demo(app: App, out_dir: Path | None, count: int) -> None:
     out_dir = (out_dir or settings.data_dir / "demo").resolve()
     console = Console(emoji=False, highlight=False)
     console.print(f"data directory: {settings.data_dir}")
-    with Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description:>8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         tasks = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -70,7 +87,10 @@ def _print_summary(console, result) -> None:
     table.add_row("ledger", result.deployment.ledger_caip10)
     table.add_row("registry", result.deployment.registry_caip10)
     table.add_row("issued", str(result.issued))
-    table.add_row("anchored", f"{result.anchored} in {sum(1 for t, _ in result.transactions if t.startswith('anchor'))} transactions")
+    table.add_row(
+        "anchored",
+        f"{result.anchored} in {sum(1 for t, _ in result.transactions if t.startswith('anchor'))} transactions",
+    )
     for what, gas in result.transactions:
         table.add_row("", f"{what}: {gas:,} gas")
     table.add_row("gas, total", f"{result.gas_total:,}")
@@ -81,8 +101,11 @@ def _print_summary(console, result) -> None:
     table.add_row("summary", str(result.out_dir / "summary.json"))
     table.add_row("revoked", result.revoked_file)
     table.add_row("suspended", result.suspended_file)
-    table.add_row("status lists", f"{len(result.status_lists)} W3C list credentials in {result.out_dir / 'status-lists'} "
-                                  f"(published at {result.status_base_url} by `certledger serve issuer`)")
+    table.add_row(
+        "status lists",
+        f"{len(result.status_lists)} W3C list credentials in {result.out_dir / 'status-lists'} "
+        f"(published at {result.status_base_url} by `certledger serve issuer`)",
+    )
     console.print(table)
     click.echo(f"verify one yourself:  certledger verify {result.out_dir / result.sample_file}")
     click.echo(f"                      certledger verify {result.out_dir / result.revoked_file}")

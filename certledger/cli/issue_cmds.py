@@ -1,5 +1,6 @@
 """certledger type add | issue | issue-bulk | revoke | suspend | reinstate | share — as an agency of
 this data directory (its keys are here), straight on the library, no server needed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,13 +10,20 @@ from pathlib import Path
 
 import click
 
+from certledger.cli.context import App, CliError, pass_app
 from ledger.protocol.bundle import BundleFormatError, parse_bundle
 from ledger.protocol.credential import check_credential
 from ledger.protocol.errors import ValidationError
-from certledger.cli.context import App, CliError, pass_app
 
-REASONS = {"unspecified": 0, "superseded": 1, "issued-in-error": 2, "key-compromise": 3, "holder-request": 4,
-           "administrative": 5, "expired-by-law": 6}
+REASONS = {
+    "unspecified": 0,
+    "superseded": 1,
+    "issued-in-error": 2,
+    "key-compromise": 3,
+    "holder-request": 4,
+    "administrative": 5,
+    "expired-by-law": 6,
+}
 
 
 def _issuance(app: App):
@@ -73,9 +81,9 @@ def type_group() -> None:
 @pass_app
 def type_add(app: App, name: str, schema_file: Path, description: str) -> None:
     """Register credential type NAME whose credentialSubject follows the JSON Schema in --schema."""
-    from ledger.protocol.credential_types import CredentialType
     from ledger.issuance import register_type
     from ledger.issuance.context import IssuanceContext
+    from ledger.protocol.credential_types import CredentialType
 
     try:
         ctype = CredentialType(name, _read_json(schema_file, "schema"), description)
@@ -92,14 +100,18 @@ def type_add(app: App, name: str, schema_file: Path, description: str) -> None:
 @click.option("--valid-until", default=None, help="XML Schema dateTime in UTC, e.g. 2030-01-01T00:00:00Z")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @pass_app
-def issue(app: App, agency: str | None, type_name: str, subject_file: Path, valid_until: str | None, out_file: Path) -> None:
+def issue(
+    app: App, agency: str | None, type_name: str, subject_file: Path, valid_until: str | None, out_file: Path
+) -> None:
     """Issue one credential, anchor it, and write its bundle."""
     from ledger.issuance import get_bundle, issue_one
 
     ctx, _ = _issuance(app)
     code = _agency(ctx, agency)
     try:
-        issued = issue_one(ctx, code, type_name, _read_json(subject_file, "subject"), valid_until=valid_until, actor="cli")
+        issued = issue_one(
+            ctx, code, type_name, _read_json(subject_file, "subject"), valid_until=valid_until, actor="cli"
+        )
     except ValidationError as exc:
         raise _validation(exc) from None
     _flush_anchor(ctx)
@@ -107,7 +119,7 @@ def issue(app: App, agency: str | None, type_name: str, subject_file: Path, vali
     click.echo(f"issued {issued.id} ({type_name}), anchored; bundle: {out_file}")
 
 
-VERIFIER_URL = "http://127.0.0.1:8080"   # where share links point unless told otherwise (`serve verifier`)
+VERIFIER_URL = "http://127.0.0.1:8080"  # where share links point unless told otherwise (`serve verifier`)
 
 
 @click.command("issue-bulk")
@@ -115,15 +127,32 @@ VERIFIER_URL = "http://127.0.0.1:8080"   # where share links point unless told o
 @click.option("--type", "type_name", required=True)
 @click.option("--csv", "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--jsonl", "jsonl_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Where the bundles (bundles.jsonl, one per line) and links.csv go.")
-@click.option("--files", "one_file_each", is_flag=True,
-              help="One file per bundle (NNNNNN.json, by row) instead of bundles.jsonl: slow for large uploads.")
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the bundles (bundles.jsonl, one per line) and links.csv go.",
+)
+@click.option(
+    "--files",
+    "one_file_each",
+    is_flag=True,
+    help="One file per bundle (NNNNNN.json, by row) instead of bundles.jsonl: slow for large uploads.",
+)
 @click.option("--verifier-url", default=VERIFIER_URL, show_default=True, help="The verifier the share links name.")
 @click.option("--all-or-nothing", is_flag=True, help="Refuse the whole file if any row is invalid.")
 @pass_app
-def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path, one_file_each: bool, verifier_url: str,
-               all_or_nothing: bool) -> None:
+def issue_bulk(
+    app: App,
+    agency,
+    type_name,
+    csv_file,
+    jsonl_file,
+    out_dir: Path,
+    one_file_each: bool,
+    verifier_url: str,
+    all_or_nothing: bool,
+) -> None:
     """Issue one credential per row (CSV header = subject fields), anchor them in one batch, and write
     their bundles and share links (links.csv: row, credential id, link) to --out-dir."""
     from rich.console import Console
@@ -143,8 +172,10 @@ def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path,
     source, fmt = (csv_file, "csv") if csv_file else (jsonl_file, "jsonl")
     # Refused before anything is issued: an earlier upload's output is never overwritten.
     if clash := earlier_output(out_dir):
-        raise CliError(f"--out-dir {out_dir} holds an earlier upload's output ({', '.join(clash[:3])}"
-                       f"{' …' if len(clash) > 3 else ''}): choose another directory")
+        raise CliError(
+            f"--out-dir {out_dir} holds an earlier upload's output ({', '.join(clash[:3])}"
+            f"{' …' if len(clash) > 3 else ''}): choose another directory"
+        )
     ctx, shares = _issuance(app)
     code = _agency(ctx, agency)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -152,13 +183,26 @@ def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path,
     started = time.perf_counter()
     # Refreshed by hand, not by rich's refresh thread: with another thread running, the signing and
     # bundle workers cannot be forked (ledger.issuance.signing, .delivery) and start slower or not at all.
-    with Progress(TextColumn("{task.description:>7}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, auto_refresh=False) as bar:
+    with Progress(
+        TextColumn("{task.description:>7}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        auto_refresh=False,
+    ) as bar:
         signing = bar.add_task("sign", total=None)
         try:
-            result = issue_file(ctx, code, type_name, source.read_bytes(), fmt, all_or_nothing=all_or_nothing,
-                                actor="cli", progress=lambda done, total: bar.update(signing, completed=done, total=total,
-                                                                                     refresh=True))
+            result = issue_file(
+                ctx,
+                code,
+                type_name,
+                source.read_bytes(),
+                fmt,
+                all_or_nothing=all_or_nothing,
+                actor="cli",
+                progress=lambda done, total: bar.update(signing, completed=done, total=total, refresh=True),
+            )
         except BulkRejected as exc:
             for row in exc.errors[:20]:
                 console.print(f"row {row.row}: " + "; ".join(f"{e.field}: {e.reason}" for e in row.errors))
@@ -168,14 +212,20 @@ def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path,
         writing = bar.add_task("write", total=len(result.issued))
         bar.refresh()
         rows = {row.id: row.row for row in result.issued}
-        with UploadOutput(out_dir, rows, verifier_url, one_file_each=one_file_each,
-                          progress=lambda n: bar.update(writing, completed=n, refresh=True)) as output:
+        with UploadOutput(
+            out_dir,
+            rows,
+            verifier_url,
+            one_file_each=one_file_each,
+            progress=lambda n: bar.update(writing, completed=n, refresh=True),
+        ) as output:
             # Bundles and links are written as the bundles are delivered (ledger.issuance.bundle_files).
             ctx.bundle_sink = output.around(sink_of(ctx))
             # The upload as one batch, one anchor transaction, whatever the configured batch size (the
             # services' batches keep theirs): one seal, one receipt and one confirmation for the lot.
-            ctx.policy = dataclasses.replace(ctx.policy, max_size=max(ctx.policy.max_size,
-                                                                      min(len(result.issued), 2**32 - 1)))
+            ctx.policy = dataclasses.replace(
+                ctx.policy, max_size=max(ctx.policy.max_size, min(len(result.issued), 2**32 - 1))
+            )
             _flush_anchor(ctx)
             bar.update(anchoring, completed=1, refresh=True)
             output.finish(ctx, code, shares)
@@ -183,10 +233,14 @@ def issue_bulk(app: App, agency, type_name, csv_file, jsonl_file, out_dir: Path,
     for row in result.errors[:20]:
         console.print(f"[red]row {row.row}[/]: " + "; ".join(f"{e.field}: {e.reason}" for e in row.errors))
     rate = len(result.issued) / total_s if total_s else 0
-    click.echo(f"issued {len(result.issued)}, refused {len(result.errors)} rows; anchored; bundles in "
-               f"{output.bundles_path}, share links in {out_dir / LINKS_NAME}")
-    click.echo(f"time: {total_s:.1f} s ({rate:,.0f} credentials/s end to end): issued {issued_s:.1f} s, then anchored "
-               f"with the shares stored and the bundles and links written {total_s - issued_s:.1f} s")
+    click.echo(
+        f"issued {len(result.issued)}, refused {len(result.errors)} rows; anchored; bundles in "
+        f"{output.bundles_path}, share links in {out_dir / LINKS_NAME}"
+    )
+    click.echo(
+        f"time: {total_s:.1f} s ({rate:,.0f} credentials/s end to end): issued {issued_s:.1f} s, then anchored "
+        f"with the shares stored and the bundles and links written {total_s - issued_s:.1f} s"
+    )
     if result.errors:
         raise click.exceptions.Exit(1)
 

@@ -1,4 +1,5 @@
 """certledger serve verifier [--host 127.0.0.1 --port 8080 --workers 1]."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -25,15 +26,21 @@ def verifier_settings(app: App):
     from verifier.settings import DeploymentRoot, SettingsError, VerifierSettings
 
     settings = app.settings
-    base = VerifierSettings(database_url=f"sqlite:///{settings.data_dir / 'verifier-index.db'}",
-                            content_dir=str(settings.data_dir / "content"),
-                            # the issuer's content store: IPFS when CERTLEDGER_IPFS_API names a node
-                            ipfs_api=os.environ.get("CERTLEDGER_IPFS_API") or None,
-                            confirmations=max(1, settings.chain.confirmations))
+    base = VerifierSettings(
+        database_url=f"sqlite:///{settings.data_dir / 'verifier-index.db'}",
+        content_dir=str(settings.data_dir / "content"),
+        # the issuer's content store: IPFS when CERTLEDGER_IPFS_API names a node
+        ipfs_api=os.environ.get("CERTLEDGER_IPFS_API") or None,
+        confirmations=max(1, settings.chain.confirmations),
+    )
     if settings.deployment:
         d = app.deployment()
-        base = _replace(base, trust_roots=(DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(),
-                                                          "configured deployment", d.block),))
+        base = _replace(
+            base,
+            trust_roots=(
+                DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "configured deployment", d.block),
+            ),
+        )
     urls = settings.chain.rpc_urls if not settings.chain.embedded else app._embedded_urls_or_none()
     if urls:
         base = _replace(base, rpc_urls={settings.chain.chain_id: tuple(urls)})
@@ -62,10 +69,19 @@ def _is_loopback(host: str) -> bool:
 @serve.command("verifier")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=DEFAULT_VERIFIER_PORT, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="uvicorn worker processes (each holds the chain index in memory).")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="uvicorn worker processes (each holds the chain index in memory).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 @pass_app
 def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str) -> None:
     """The verifier service and its web page: verify bundles, share links and QR codes."""
@@ -73,13 +89,19 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
 
     settings = verifier_settings(app)
     if not _is_loopback(host):
-        click.secho(f"warning: listening on {host}, reachable from other machines; put it behind TLS "
-                    "(share links need https for the page to decrypt)", fg="yellow", err=True)
+        click.secho(
+            f"warning: listening on {host}, reachable from other machines; put it behind TLS "
+            "(share links need https for the page to decrypt)",
+            fg="yellow",
+            err=True,
+        )
     trust = ", ".join(r.trusted.ledger_caip10 for r in settings.trust_roots)
     chains = "; ".join(f"{cid}: {', '.join(urls)}" for cid, urls in settings.rpc_urls.items())
     store = settings.ipfs_api and f"IPFS {settings.ipfs_api}" or f"local {settings.content_dir}"
-    click.echo(f"verifier: http://{host if ':' not in host else f'[{host}]'}:{port}/  ({workers} worker"
-               f"{'s' if workers > 1 else ''})")
+    click.echo(
+        f"verifier: http://{host if ':' not in host else f'[{host}]'}:{port}/  ({workers} worker"
+        f"{'s' if workers > 1 else ''})"
+    )
     click.echo(f"trusting: {trust}")
     click.echo(f"chain: {chains}")
     click.echo(f"content: {store}")
@@ -96,20 +118,48 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
         os.environ.update(settings.to_env())
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "uvicorn", "verifier.app:app_from_env", "--factory",
-                                  "--host", host, "--port", str(port), "--workers", str(workers),
-                                  "--log-level", log_level])
+        os.execv(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "verifier.app:app_from_env",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                log_level,
+            ],
+        )
 
 
 @serve.command("issuer")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=DEFAULT_ISSUER_PORT, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="uvicorn worker processes answering requests; anchoring runs beside them in a process of its own.")
-@click.option("--verifier-url", default=f"http://127.0.0.1:{DEFAULT_VERIFIER_PORT}", show_default=True,
-              help="The verifier that share links point to.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="uvicorn worker processes answering requests; anchoring runs beside them in a process of its own.",
+)
+@click.option(
+    "--verifier-url",
+    default=f"http://127.0.0.1:{DEFAULT_VERIFIER_PORT}",
+    show_default=True,
+    help="The verifier that share links point to.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 @pass_app
 def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str, log_level: str) -> None:
     """The agencies' API (OpenAPI documentation at /docs): issue, anchor, share, revoke, audit."""
@@ -117,20 +167,26 @@ def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str
     if not app.settings.deployment:
         raise CliError("no contracts deployed for this configuration: run `certledger deploy`")
     if not _is_loopback(host):
-        click.secho(f"warning: listening on {host}, reachable from other machines; put it behind TLS",
-                    fg="yellow", err=True)
+        click.secho(
+            f"warning: listening on {host}, reachable from other machines; put it behind TLS", fg="yellow", err=True
+        )
     os.environ["CERTLEDGER_HOME"] = str(app.settings.data_dir)
     os.environ.setdefault("CERTLEDGER_VERIFIER_URL", verifier_url)
     from issuer_api.settings import IssuerSettings
     from issuer_api.supervisor import serve as supervise
 
     anchorer = IssuerSettings.from_env().run_anchorer  # CERTLEDGER_RUN_ANCHORER, read as the service reads it
-    click.echo(f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''}"
-               f"{', anchoring in a process of its own' if anchorer else ', not anchoring'})")
+    click.echo(
+        f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''}"
+        f"{', anchoring in a process of its own' if anchorer else ', not anchoring'})"
+    )
     sys.stdout.flush()
     # Workers build the service from the data directory themselves (issuer_api.main.app_from_env).
-    return supervise(["--host", host, "--port", str(port), "--workers", str(workers), "--log-level", log_level],
-                     app.settings.data_dir, anchorer)
+    return supervise(
+        ["--host", host, "--port", str(port), "--workers", str(workers), "--log-level", log_level],
+        app.settings.data_dir,
+        anchorer,
+    )
 
 
 COMMANDS = [serve]

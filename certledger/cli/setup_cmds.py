@@ -1,20 +1,24 @@
 """certledger init | deploy."""
-from __future__ import annotations
 
-from pathlib import Path
+from __future__ import annotations
 
 import click
 
-from ledger.governance import accounts
+from certledger.cli.context import App, pass_app
+from certledger.initialise import initialise
 from ledger.chain import deploy_contracts, deployment_is_current, make_sender
 from ledger.config import ChainSettings, Settings, default_data_dir
-from certledger.initialise import initialise
+from ledger.governance import accounts
 from ledger.storage import record_audit
-from certledger.cli.context import App, CliError, pass_app
 
 
 @click.command("init")
-@click.option("--rpc-url", "rpc_urls", multiple=True, help="Use an external EVM node (repeat for fallbacks) instead of the embedded chain.")
+@click.option(
+    "--rpc-url",
+    "rpc_urls",
+    multiple=True,
+    help="Use an external EVM node (repeat for fallbacks) instead of the embedded chain.",
+)
 @click.option("--chain-id", type=int, default=31337, show_default=True)
 @click.option("--port", type=int, default=8545, show_default=True, help="Embedded chain port (0: any free port).")
 @click.option("--database-url", default="sqlite:///certledger.db", show_default=True)
@@ -44,7 +48,9 @@ def deploy(app: App, force: bool) -> None:
     if app.settings.deployment and not force:
         recorded = app.deployment()
         if deployment_is_current(app.w3, recorded):
-            click.echo(f"already deployed: ledger {recorded.ledger}, registry {recorded.registry} (use --force for a new pair)")
+            click.echo(
+                f"already deployed: ledger {recorded.ledger}, registry {recorded.registry} (use --force for a new pair)"
+            )
             return
         if app.w3.eth.get_code(recorded.ledger):
             click.echo("the recorded deployment is of an older protocol version; deploying the current contracts")
@@ -55,8 +61,14 @@ def deploy(app: App, force: bool) -> None:
         accounts.fund_on_anvil(app.rpc_urls()[0], governance.address)
     deployment = deploy_contracts(make_sender(app.w3, governance, app.settings.chain.confirmations))
     app.settings.record_deployment(deployment.to_dict())
-    record_audit(app.engine, "deploy", governance.address, subject=deployment.ledger_caip10,
-                 tx_hash=deployment.ledger_tx, details=deployment.to_dict())
+    record_audit(
+        app.engine,
+        "deploy",
+        governance.address,
+        subject=deployment.ledger_caip10,
+        tx_hash=deployment.ledger_tx,
+        details=deployment.to_dict(),
+    )
     click.echo(f"registry {deployment.registry_caip10}")
     click.echo(f"ledger   {deployment.ledger_caip10} (block {deployment.block})")
 

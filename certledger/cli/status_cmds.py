@@ -1,4 +1,5 @@
 """certledger status-lists export --out DIR: the W3C status lists as files, for static hosting."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,13 @@ def status_lists() -> None:
 
 
 @status_lists.command("export")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write into: OUT/<agency>/<list id>/<purpose>, the URL paths after the status base URL.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write into: OUT/<agency>/<list id>/<purpose>, the URL paths after the status base URL.",
+)
 @pass_app
 def export(app: App, out_dir: Path) -> None:
     """Refresh every status list from the database (signing what changed), then write each list
@@ -25,7 +31,7 @@ def export(app: App, out_dir: Path) -> None:
     from ledger.issuance.status_export import export_status_lists
 
     try:
-        ctx = IssuanceContext.from_settings(app.settings, rpc_urls=[])   # the database and keys; no chain needed
+        ctx = IssuanceContext.from_settings(app.settings, rpc_urls=[])  # the database and keys; no chain needed
     except ValueError as exc:
         raise CliError(str(exc)) from None
     try:
@@ -35,8 +41,10 @@ def export(app: App, out_dir: Path) -> None:
     for path in files:
         click.echo(f"wrote {path}")
     written = len(files)
-    click.echo(f"{written} list credential{'s' if written != 1 else ''} in {out_dir} ({len(report.signed)} signed now, "
-               f"{report.unchanged} unchanged); base URL {ctx.status_base_url}")
+    click.echo(
+        f"{written} list credential{'s' if written != 1 else ''} in {out_dir} ({len(report.signed)} signed now, "
+        f"{report.unchanged} unchanged); base URL {ctx.status_base_url}"
+    )
     if report.skipped:
         lines = [f"{agency}/{list_id}: {why}" for agency, list_id, why in report.skipped]
         raise CliError("not refreshed (their files, if any, are the last published):\n  " + "\n  ".join(lines))

@@ -1,4 +1,5 @@
 """certledger verify BUNDLE [--json]: exit 0 valid, 1 invalid, 2 could not decide."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ _COLOURS = {"VALID": "green", "INVALID": "red", "ERROR": "yellow", "SKIPPED": "b
 @click.command("verify")
 @click.argument("bundle", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of the messages.")
+@click.option(
+    "--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of the messages."
+)
 @pass_app
 def verify_command(app: App, bundle: str, as_json: bool, lang: str) -> None:
     """Verify a credential bundle against the trusted deployments, reading only public chain state."""
@@ -50,8 +53,14 @@ def _print_table(report, lang: str) -> None:
         issuer = credential.get("issuer") or {}
         agency = issuer.get("agency") or {}
         # the agency as the chain names it once the issuer check read it; the credential's claim until then
-        who = f"{agency.get('name')} ({agency.get('code')})" if agency.get("name") else f"{issuer.get('name') or ''} ({agency.get('code') or '?'}, {'not confirmed by the chain' if lang == 'en' else '未经链上确认'})"
-        console.print(f"[bold]{escape(str(credential.get('type')))}[/bold]  {escape(str(credential.get('id')))}  {escape(who)}")
+        who = (
+            f"{agency.get('name')} ({agency.get('code')})"
+            if agency.get("name")
+            else f"{issuer.get('name') or ''} ({agency.get('code') or '?'}, {'not confirmed by the chain' if lang == 'en' else '未经链上确认'})"
+        )
+        console.print(
+            f"[bold]{escape(str(credential.get('type')))}[/bold]  {escape(str(credential.get('id')))}  {escape(who)}"
+        )
     table = Table(show_header=True, header_style="bold")
     table.add_column("check")
     table.add_column("status")
@@ -59,7 +68,9 @@ def _print_table(report, lang: str) -> None:
     table.add_column("message", overflow="fold")
     for check in report.checks:
         message = check.message_zh if lang == "zh" else check.message
-        table.add_row(check.name, f"[{_COLOURS[check.status.value]}]{check.status.value}[/]", check.code, escape(message))
+        table.add_row(
+            check.name, f"[{_COLOURS[check.status.value]}]{check.status.value}[/]", check.code, escape(message)
+        )
     console.print(table)
     verdict = report.verdict.value
     console.print(f"verdict: [bold {_COLOURS[verdict]}]{verdict}[/]")

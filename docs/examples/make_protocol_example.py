@@ -29,6 +29,7 @@ Run it with the repository's virtual environment, from the repository root:
     .venv/bin/python docs/examples/make_protocol_example.py generate --demo /tmp/protodoc/out
     .venv/bin/python docs/examples/make_protocol_example.py check
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,15 +55,16 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 
 try:  # the repository's library, for cross-checks only
+    from ledger.content import cid as _lib_cid
+    from ledger.content import share as _lib_share
     from ledger.protocol import canonical as _lib_canonical
     from ledger.protocol import merkle as _lib_merkle
     from ledger.protocol.bundle import parse_bundle as _lib_parse_bundle
-    from ledger.content import cid as _lib_cid
-    from ledger.content import share as _lib_share
     from ledger.protocol.credential import check_credential as _lib_check_credential
     from ledger.protocol.ed25519_checks import weak_key_reason as _lib_weak_key_reason
     from ledger.protocol.proof import verify_proof as _lib_verify_proof
     from ledger.protocol.status_list import check_list_credential as _lib_check_list
+
     LIB = True
 except ImportError:  # pragma: no cover - the example still works without it
     LIB = False
@@ -179,7 +181,7 @@ ORDER8_Y = (
 def key_from_did(did: str) -> tuple[str, bytes, bytes]:
     """(multibase, multicodec-prefixed bytes, raw 32-byte key) of did:key:z…, strictly."""
     assert did.startswith("did:key:z"), did
-    mb = did[len("did:key:"):]
+    mb = did[len("did:key:") :]
     data = base58.b58decode(mb[1:])
     assert data[:2] == b"\xed\x01" and len(data) == 34, "not an Ed25519 Multikey"
     assert "z" + base58.b58encode(data).decode() == mb, "not the canonical base58btc spelling"
@@ -360,6 +362,7 @@ CHUNK, LINKS = 262_144, 174
 
 def cid_of(data: bytes) -> tuple[str, list[str]]:
     """CIDv1 base32 as `ipfs add --cid-version=1 --raw-leaves` gives; also the hex of each dag-pb block."""
+
     def binary(codec: int, block: bytes) -> bytes:
         return bytes((0x01, codec, 0x12, 0x20)) + sha256(block)
 
@@ -367,12 +370,14 @@ def cid_of(data: bytes) -> tuple[str, list[str]]:
     if len(data) <= CHUNK:
         root = binary(0x55, data)
     else:
-        level = [(binary(0x55, data[i:i + CHUNK]), len(data[i:i + CHUNK]), len(data[i:i + CHUNK]))
-                 for i in range(0, len(data), CHUNK)]  # (cid, file bytes below, Tsize)
+        level = [
+            (binary(0x55, data[i : i + CHUNK]), len(data[i : i + CHUNK]), len(data[i : i + CHUNK]))
+            for i in range(0, len(data), CHUNK)
+        ]  # (cid, file bytes below, Tsize)
         while len(level) > 1:
             nxt = []
             for i in range(0, len(level), LINKS):
-                children = level[i:i + LINKS]
+                children = level[i : i + LINKS]
                 size = sum(c[1] for c in children)
                 unixfs = vi(1, 2) + vi(3, size) + b"".join(vi(4, c[1]) for c in children)
                 block = b"".join(ld(2, ld(1, c[0]) + ld(2, b"") + vi(3, c[2])) for c in children) + ld(1, unixfs)
@@ -387,8 +392,8 @@ def cid_of(data: bytes) -> tuple[str, list[str]]:
 
 
 def share_vector(bundle_bytes: bytes) -> dict:
-    key = bytes(range(32))          # fixed for the test vector only: real shares use fresh random keys
-    iv = bytes(range(100, 112))     # likewise
+    key = bytes(range(32))  # fixed for the test vector only: real shares use fresh random keys
+    iv = bytes(range(100, 112))  # likewise
     ct = AESGCM(key).encrypt(iv, bundle_bytes, None)
     envelope = ('{"v":1,"alg":"A256GCM","iv":"' + b64url(iv) + '","ct":"' + b64url(ct) + '"}').encode("ascii")
     cid, _ = cid_of(envelope)
@@ -418,12 +423,21 @@ def cid_vectors() -> list[dict]:
     cases = [
         ("empty", b"", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"),
         ("'hello world' (11 bytes)", b"hello world", "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"),
-        ("262,144 zero bytes (one full chunk)", bytes(262_144),
-         "bafkreiekhhjkxu4ztk3tyng3er3ijhg56mb44oe3gwbgquhzu4afrg2ksa"),
-        ("262,145 zero bytes (two leaves)", bytes(262_145),
-         "bafybeigllfqgfpqydppr6cmv56g7ax4wyhruzswvcefv6j5kj77nzttfki"),
-        ("1,048,576 bytes 00 01 .. ff repeated (four leaves)", pattern(1_048_576),
-         "bafybeiclphklsx6bfzfb5aezogjldbkeicyyvma6wrfnielfg7haplwahy"),
+        (
+            "262,144 zero bytes (one full chunk)",
+            bytes(262_144),
+            "bafkreiekhhjkxu4ztk3tyng3er3ijhg56mb44oe3gwbgquhzu4afrg2ksa",
+        ),
+        (
+            "262,145 zero bytes (two leaves)",
+            bytes(262_145),
+            "bafybeigllfqgfpqydppr6cmv56g7ax4wyhruzswvcefv6j5kj77nzttfki",
+        ),
+        (
+            "1,048,576 bytes 00 01 .. ff repeated (four leaves)",
+            pattern(1_048_576),
+            "bafybeiclphklsx6bfzfb5aezogjldbkeicyyvma6wrfnielfg7haplwahy",
+        ),
     ]
     out = []
     for name, data, from_ipfs in cases:
@@ -508,15 +522,21 @@ def offline(dest: Path) -> dict:
         }
 
     lists = {}
-    for label, bundle in (("valid", valid), ("revoked", load_json_bytes((dest / REVOKED_FILE).read_bytes())),
-                          ("suspended", load_json_bytes((dest / SUSPENDED_FILE).read_bytes()))):
+    for label, bundle in (
+        ("valid", valid),
+        ("revoked", load_json_bytes((dest / REVOKED_FILE).read_bytes())),
+        ("suspended", load_json_bytes((dest / SUSPENDED_FILE).read_bytes())),
+    ):
         c = bundle["credential"]
         code_ = c["issuer"]["agency"].removeprefix("urn:certledger:agency:")
         entries = {}
         for entry in c["credentialStatus"]:
             list_id = entry["statusListCredential"].rstrip("/").split("/")[-2]
             local = dest / "status-lists" / code_ / list_id / entry["statusPurpose"]
-            entries[entry["statusPurpose"]] = {"entry": entry, **list_values(local, int(entry["statusListIndex"]), dest)}
+            entries[entry["statusPurpose"]] = {
+                "entry": entry,
+                **list_values(local, int(entry["statusListIndex"]), dest),
+            }
         lists[label] = entries
 
     return {
@@ -586,8 +606,13 @@ def chain_part(summary: dict, off: dict, dest: Path) -> dict:
     def call(contract: str, signature: str, args: list) -> dict:
         data = call_data(signature, args)
         raw = bytes(w3.eth.call({"to": Web3.to_checksum_address(contract), "data": h(data)}, head))
-        return {"to": contract, "signature": signature, "data": h(data), "result": h(raw),
-                "decoded": decode_result(signature, raw)}
+        return {
+            "to": contract,
+            "signature": signature,
+            "data": h(data),
+            "result": h(raw),
+            "decoded": decode_result(signature, raw),
+        }
 
     def reads(item: dict) -> dict:
         aid = unhex(item["agency"]["agencyId"])
@@ -622,35 +647,58 @@ def chain_part(summary: dict, off: dict, dest: Path) -> dict:
     out["otherNamespace"] = {
         "agencyId": other,
         "anchorOf": call(ledger, "anchorOf(bytes32,bytes32)", [unhex(other), unhex(off["valid"]["root"])]),
-        "keyOf": call(registry, "keyOf(bytes32,bytes32)",
-                      [unhex(other), unhex(off["valid"]["proof"]["publicKey"]["raw"])]),
+        "keyOf": call(
+            registry, "keyOf(bytes32,bytes32)", [unhex(other), unhex(off["valid"]["proof"]["publicKey"]["raw"])]
+        ),
     }
 
     def logs(contract: str, signature: str, topics: list) -> list[dict]:
-        found = w3.eth.get_logs({"fromBlock": 0, "toBlock": head, "address": Web3.to_checksum_address(contract),
-                                 "topics": [h(topic(signature))] + topics})
-        return [{"event": signature, "blockNumber": e["blockNumber"], "transactionHash": h(bytes(e["transactionHash"])),
-                 "topics": [h(bytes(t)) for t in e["topics"]], "data": h(bytes(e["data"]))} for e in found]
+        found = w3.eth.get_logs(
+            {
+                "fromBlock": 0,
+                "toBlock": head,
+                "address": Web3.to_checksum_address(contract),
+                "topics": [h(topic(signature))] + topics,
+            }
+        )
+        return [
+            {
+                "event": signature,
+                "blockNumber": e["blockNumber"],
+                "transactionHash": h(bytes(e["transactionHash"])),
+                "topics": [h(bytes(t)) for t in e["topics"]],
+                "data": h(bytes(e["data"])),
+            }
+            for e in found
+        ]
 
     aid_v = off["valid"]["agency"]["agencyId"]
     out["logs"] = {
         "Anchored(valid root)": logs(ledger, "Anchored(bytes32,bytes32,uint32,address)", [aid_v, off["valid"]["root"]]),
-        "StatusChanged(revoked digest)": logs(ledger, "StatusChanged(bytes32,bytes32,uint8,uint8)",
-                                              [off["revoked"]["agency"]["agencyId"], off["revoked"]["digest"]]),
-        "StatusChanged(suspended digest)": logs(ledger, "StatusChanged(bytes32,bytes32,uint8,uint8)",
-                                                [off["suspended"]["agency"]["agencyId"], off["suspended"]["digest"]]),
-        "KeyAdded(valid key)": logs(registry, "KeyAdded(bytes32,bytes32,uint64)",
-                                    [aid_v, off["valid"]["proof"]["publicKey"]["raw"]]),
+        "StatusChanged(revoked digest)": logs(
+            ledger,
+            "StatusChanged(bytes32,bytes32,uint8,uint8)",
+            [off["revoked"]["agency"]["agencyId"], off["revoked"]["digest"]],
+        ),
+        "StatusChanged(suspended digest)": logs(
+            ledger,
+            "StatusChanged(bytes32,bytes32,uint8,uint8)",
+            [off["suspended"]["agency"]["agencyId"], off["suspended"]["digest"]],
+        ),
+        "KeyAdded(valid key)": logs(
+            registry, "KeyAdded(bytes32,bytes32,uint64)", [aid_v, off["valid"]["proof"]["publicKey"]["raw"]]
+        ),
         "AgencyRegistered(valid agency)": logs(registry, "AgencyRegistered(bytes32,uint32,string,string)", [aid_v]),
     }
     for entries in out["logs"].values():
         for e in entries:
             sig = e["event"]
-            types = sig[sig.index("(") + 1:-1].split(",")
+            types = sig[sig.index("(") + 1 : -1].split(",")
             # the indexed parameters are the bytes32/address ones named `indexed` in the interface:
             n_indexed = len(e["topics"]) - 1
-            e["decodedData"] = [h(v) if isinstance(v, bytes) else v
-                                for v in abi_decode(types[n_indexed:], unhex(e["data"]))]
+            e["decodedData"] = [
+                h(v) if isinstance(v, bytes) else v for v in abi_decode(types[n_indexed:], unhex(e["data"]))
+            ]
 
     # the operator that anchored the valid bundle's root, and the agency it writes for
     anchored = out["logs"]["Anchored(valid root)"][0]["decodedData"][1]
@@ -672,10 +720,11 @@ def chain_part(summary: dict, off: dict, dest: Path) -> dict:
         reports = {}
         for label, name in (("valid", VALID_FILE), ("revoked", REVOKED_FILE), ("suspended", SUSPENDED_FILE)):
             report = verify((dest / name).read_bytes(), trust, reader)
-            reports[label] = {"verdict": report.verdict.value,
-                              "checks": [{"name": c.name, "status": c.status.value, "code": c.code}
-                                         for c in report.checks],
-                              "credential": report.credential}
+            reports[label] = {
+                "verdict": report.verdict.value,
+                "checks": [{"name": c.name, "status": c.status.value, "code": c.code} for c in report.checks],
+                "credential": report.credential,
+            }
         out["reports"] = reports
     return out
 
@@ -690,8 +739,11 @@ def generate(demo: Path, dest: Path, valid_name: str | None) -> None:
         valid_name = next(b["file"] for b in summary["bundles"] if b["expected"] == "VALID")
     valid_src = demo / valid_name if "/" in valid_name else demo / "bundles" / valid_name
     dest.mkdir(parents=True, exist_ok=True)
-    for src, name in ((valid_src, VALID_FILE), (demo / expected["REVOKED"], REVOKED_FILE),
-                      (demo / expected["SUSPENDED"], SUSPENDED_FILE)):
+    for src, name in (
+        (valid_src, VALID_FILE),
+        (demo / expected["REVOKED"], REVOKED_FILE),
+        (demo / expected["SUSPENDED"], SUSPENDED_FILE),
+    ):
         shutil.copyfile(src, dest / name)
     # the digests of the valid bundle's whole batch, in issuance order (the bundles of its agency
     # that share its root, by file name)
@@ -699,8 +751,11 @@ def generate(demo: Path, dest: Path, valid_name: str | None) -> None:
     batch = []
     for f in sorted((demo / "bundles").glob("*.json")):
         b = json.loads(f.read_bytes())
-        if b["anchor"] and b["anchor"]["root"] == valid["anchor"]["root"] \
-                and b["credential"]["issuer"]["agency"] == valid["credential"]["issuer"]["agency"]:
+        if (
+            b["anchor"]
+            and b["anchor"]["root"] == valid["anchor"]["root"]
+            and b["credential"]["issuer"]["agency"] == valid["credential"]["issuer"]["agency"]
+        ):
             batch.append(b["anchor"]["digest"])
     (dest / BATCH_FILE).write_text(json.dumps({"root": valid["anchor"]["root"], "digests": batch}, indent=2) + "\n")
     lists_src = demo / summary["statusLists"]["dir"]
@@ -711,13 +766,15 @@ def generate(demo: Path, dest: Path, valid_name: str | None) -> None:
     off = offline(dest)
     chain = chain_part(summary, off, dest)
     valid_cred = off["valid"]["proof"]
-    for name, text in (("valid.unsecured-document.jcs.txt", valid_cred["unsecuredDocumentJcs"]),
-                       ("valid.proof-config.jcs.txt", valid_cred["proofConfigJcs"]),
-                       ("valid.credential.jcs.txt", jcs(valid["credential"]).decode("utf-8"))):
+    for name, text in (
+        ("valid.unsecured-document.jcs.txt", valid_cred["unsecuredDocumentJcs"]),
+        ("valid.proof-config.jcs.txt", valid_cred["proofConfigJcs"]),
+        ("valid.credential.jcs.txt", jcs(valid["credential"]).decode("utf-8")),
+    ):
         (dest / name).write_bytes(text.encode("utf-8"))  # no trailing newline: these are the exact bytes
     document = {
         "about": "Expected values of docs/protocol.md section 11; regenerate with "
-                 "docs/examples/make_protocol_example.py (generate), re-check offline with its `check` command.",
+        "docs/examples/make_protocol_example.py (generate), re-check offline with its `check` command.",
         "statusListBaseUrl": summary["statusLists"]["baseUrl"],
         **off,
         "chain": chain,
@@ -734,8 +791,10 @@ def check(dest: Path) -> int:
         if expected.get(key) != value:
             print(f"DIFFERS: {key}")
             bad += 1
-    for name, field in (("valid.unsecured-document.jcs.txt", "unsecuredDocumentJcs"),
-                        ("valid.proof-config.jcs.txt", "proofConfigJcs")):
+    for name, field in (
+        ("valid.unsecured-document.jcs.txt", "unsecuredDocumentJcs"),
+        ("valid.proof-config.jcs.txt", "proofConfigJcs"),
+    ):
         if (dest / name).read_bytes().decode("utf-8") != now["valid"]["proof"][field]:
             print(f"DIFFERS: {name}")
             bad += 1
@@ -750,8 +809,9 @@ def check(dest: Path) -> int:
             if not rec["data"].startswith(now["selectors"][rec["signature"]]):
                 print(f"DIFFERS: chain.{label}.{name} selector")
                 bad += 1
-        if chain[label]["anchorOf"]["data"] != h(call_data("anchorOf(bytes32,bytes32)",
-                                                           [unhex(item["agency"]["agencyId"]), unhex(item["root"])])):
+        if chain[label]["anchorOf"]["data"] != h(
+            call_data("anchorOf(bytes32,bytes32)", [unhex(item["agency"]["agencyId"]), unhex(item["root"])])
+        ):
             print(f"DIFFERS: chain.{label}.anchorOf data")
             bad += 1
     # the node's eth_chainId answer is the chain id as a JSON-RPC quantity (lower-case hex, no leading zero)
@@ -770,8 +830,10 @@ def record_chain_id(dest: Path, rpc_url: str) -> int:
     expected = json.loads(path.read_text(encoding="utf-8"))
     chain = expected["chain"]
     answer = eth_chain_id_answer(rpc_url, chain["chainId"])
-    answer["note"] = (f"asked of another node of chain id {chain['chainId']} ({client_version(rpc_url)}) after "
-                      "the example was generated: the answer depends on the chain id only")
+    answer["note"] = (
+        f"asked of another node of chain id {chain['chainId']} ({client_version(rpc_url)}) after "
+        "the example was generated: the answer depends on the chain id only"
+    )
     items = list(chain.items())
     at = [k for k, _ in items].index("chainId") + 1
     items.insert(at, ("ethChainId", answer))

@@ -1,4 +1,5 @@
 """Compiled contracts shipped inside the package (exported from Hardhat by scripts/export-artifacts.js)."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ class ContractArtifact:
     name: str
     abi: list
     bytecode: str
-    deployed_bytecode: str = ""   # the runtime code (immutables left as zeros by the compiler)
+    deployed_bytecode: str = ""  # the runtime code (immutables left as zeros by the compiler)
 
 
 class ArtifactMissing(Exception):
@@ -28,8 +29,12 @@ def load_artifact(name: str) -> ContractArtifact:
             f"compiled contract {name} is missing from the package: run `npx hardhat run scripts/export-artifacts.js`"
         ) from None
     data = json.loads(text)
-    return ContractArtifact(name=data["contractName"], abi=data["abi"], bytecode=data["bytecode"],
-                            deployed_bytecode=data.get("deployedBytecode", ""))
+    return ContractArtifact(
+        name=data["contractName"],
+        abi=data["abi"],
+        bytecode=data["bytecode"],
+        deployed_bytecode=data.get("deployedBytecode", ""),
+    )
 
 
 def registry_artifact() -> ContractArtifact:

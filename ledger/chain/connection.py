@@ -1,4 +1,5 @@
 """Connecting to an EVM JSON-RPC node: first answering URL wins, chain id checked."""
+
 from __future__ import annotations
 
 from web3 import Web3
@@ -12,9 +13,7 @@ def connect(rpc_urls: list[str] | str, expected_chain_id: int | None = None, tim
     last: Exception | None = None
     for url in urls:
         # Retries are ours to decide (fallback URLs), not the provider's: fail fast per URL.
-        provider = Web3.HTTPProvider(
-            url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
-        )
+        provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
         w3 = Web3(provider)
         try:
             chain_id = w3.eth.chain_id

@@ -4,22 +4,22 @@ Protocol v2: every chain record lives in the namespace of one agency, so every r
 (``anchor_of(agency_id, root)``, ``status_of(agency_id, digest)``, ``key_of(agency_id, key)``...). Writes
 name none: the ledger acts on the sending operator's own agency, and key management on the agency given.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError
-
-from ledger.protocol.ed25519_checks import weak_key_reason
-from ledger.protocol.keys import WeakKeyError
 
 from ledger.chain.artifacts import ContractArtifact, ledger_artifact, registry_artifact
 from ledger.chain.errors import ChainError, ContractReverted, NodeUnreachable
 from ledger.chain.records import AgencyInfo, AnchorRecord, ChainEvent, KeyRecord, StatusRecord
 from ledger.chain.revert_decoding import RevertDecoder
 from ledger.chain.transactions import PendingTx, TransactionSender, TxResult
+from ledger.protocol.ed25519_checks import weak_key_reason
+from ledger.protocol.keys import WeakKeyError
 
 Bytes32 = bytes
 
@@ -68,7 +68,9 @@ class _ContractClient:
             raise ChainError("this client is read-only: no account was given to send transactions")
         return self.sender
 
-    def events(self, from_block: int = 0, to_block: int | str = "latest", names: Iterable[str] | None = None) -> list[ChainEvent]:
+    def events(
+        self, from_block: int = 0, to_block: int | str = "latest", names: Iterable[str] | None = None
+    ) -> list[ChainEvent]:
         """All events of this contract in the block range, decoded, in chain order."""
         wanted = set(names) if names else None
         try:
@@ -216,8 +218,9 @@ class LedgerClient(_ContractClient):
 
     def credential_status(self, agency_id: Bytes32, digest: Bytes32, root: Bytes32) -> StatusRecord:
         """The credential's status in `agency_id`'s namespace; that agency's revocation of `root` wins."""
-        return StatusRecord(*self._call(
-            "credentialStatus", _b32(agency_id, "agencyId"), _b32(digest, "digest"), _b32(root, "root")))
+        return StatusRecord(
+            *self._call("credentialStatus", _b32(agency_id, "agencyId"), _b32(digest, "digest"), _b32(root, "root"))
+        )
 
     @staticmethod
     def _one(digest, root, proof):

@@ -1,4 +1,5 @@
 """Deploying the registry and the ledger."""
+
 from __future__ import annotations
 
 from web3 import Web3
@@ -28,10 +29,13 @@ def deploy_contracts(sender: TransactionSender, governance: str | None = None) -
     w3 = sender.w3
     admin = Web3.to_checksum_address(governance or sender.address)
     reg = registry_artifact()
-    registry_tx = sender.send(w3.eth.contract(abi=reg.abi, bytecode=reg.bytecode).constructor(admin), "deploy CertRegistry")
+    registry_tx = sender.send(
+        w3.eth.contract(abi=reg.abi, bytecode=reg.bytecode).constructor(admin), "deploy CertRegistry"
+    )
     led = ledger_artifact()
     ledger_tx = sender.send(
-        w3.eth.contract(abi=led.abi, bytecode=led.bytecode).constructor(registry_tx.contract_address), "deploy CertLedger"
+        w3.eth.contract(abi=led.abi, bytecode=led.bytecode).constructor(registry_tx.contract_address),
+        "deploy CertLedger",
     )
     return Deployment(
         chain_id=w3.eth.chain_id,

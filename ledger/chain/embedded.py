@@ -3,6 +3,7 @@
 State is dumped every `state_interval` seconds and on exit, so a crash loses at most that much.
 The PID and port are recorded in `chain/anvil.json`; a second `up` is refused while the first runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,14 @@ def find_anvil() -> str:
 
 
 class EmbeddedChain:
-    def __init__(self, chain_dir: Path, host: str = "127.0.0.1", port: int = 8545, state_interval: int = 1,
-                 chain_id: int = EMBEDDED_CHAIN_ID):
+    def __init__(
+        self,
+        chain_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 8545,
+        state_interval: int = 1,
+        chain_id: int = EMBEDDED_CHAIN_ID,
+    ):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise EmbeddedChainError(f"the embedded chain listens on loopback only, not {host}")
         self.dir = Path(chain_dir)
@@ -72,19 +79,33 @@ class EmbeddedChain:
     def up(self, timeout_s: float = 20.0) -> ChainProcess:
         current = self.status()
         if current.state in ("running", "unresponsive"):
-            raise EmbeddedChainError(f"the embedded chain is already running (pid {current.process.pid}, {current.process.rpc_url})")
+            raise EmbeddedChainError(
+                f"the embedded chain is already running (pid {current.process.pid}, {current.process.rpc_url})"
+            )
         self.dir.mkdir(parents=True, exist_ok=True)
         port = self.port or _free_port(self.host)
         if _port_in_use(self.host, port):
-            raise EmbeddedChainError(f"port {port} on {self.host} is in use by another program; set chain.port in the configuration")
+            raise EmbeddedChainError(
+                f"port {port} on {self.host} is in use by another program; set chain.port in the configuration"
+            )
         args = [
-            find_anvil(), "--host", self.host, "--port", str(port), "--chain-id", str(self.chain_id),
-            "--state", str(self.state_file), "--state-interval", str(self.state_interval),
+            find_anvil(),
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--chain-id",
+            str(self.chain_id),
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            str(self.state_interval),
             "--preserve-historical-states",
         ]
         with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)  # survives the CLI that started it
+            proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )  # survives the CLI that started it
         record = ChainProcess(proc.pid, self.host, port, self.chain_id, str(self.state_file), time.time())
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -119,10 +140,14 @@ class EmbeddedChain:
         if record is None:
             return ChainStatus("stopped", None)
         if not _alive(record.pid):
-            return ChainStatus("stale", record, detail=f"pid {record.pid} is gone (crashed or killed); `chain up` restarts it")
+            return ChainStatus(
+                "stale", record, detail=f"pid {record.pid} is gone (crashed or killed); `chain up` restarts it"
+            )
         block = _block_number(record.rpc_url)
         if block is None:
-            return ChainStatus("unresponsive", record, detail=f"pid {record.pid} runs but {record.rpc_url} does not answer")
+            return ChainStatus(
+                "unresponsive", record, detail=f"pid {record.pid} runs but {record.rpc_url} does not answer"
+            )
         return ChainStatus("running", record, block)
 
     def _record(self) -> ChainProcess | None:
@@ -150,7 +175,9 @@ def _alive(pid: int) -> bool:
 
 def _block_number(url: str) -> int | None:
     try:
-        reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=2)
+        reply = requests.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=2
+        )
         return int(reply.json()["result"], 16)
     except (requests.RequestException, ValueError, KeyError):
         return None

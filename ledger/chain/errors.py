@@ -1,4 +1,5 @@
 """Chain errors a caller can act on: each says what went wrong and, where it helps, what to do."""
+
 from __future__ import annotations
 
 
@@ -11,17 +12,14 @@ class NodeUnreachable(ChainError):
         self.urls = list(urls)
         detail = f": {cause}" if cause else ""
         super().__init__(
-            f"no chain node answers at {', '.join(self.urls)}{detail}; "
-            "is the node running (`certledger chain status`)?"
+            f"no chain node answers at {', '.join(self.urls)}{detail}; is the node running (`certledger chain status`)?"
         )
 
 
 class WrongChainId(ChainError):
     def __init__(self, url: str, expected: int, actual: int):
         self.expected, self.actual = expected, actual
-        super().__init__(
-            f"the node at {url} serves chain id {actual}, but the configuration expects {expected}"
-        )
+        super().__init__(f"the node at {url} serves chain id {actual}, but the configuration expects {expected}")
 
 
 class ContractReverted(ChainError):

@@ -1,4 +1,5 @@
 """Typed results of the contracts' views and events (protocol v2: every record belongs to one agency)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ class KeyRecord:
 
     def valid_at(self, timestamp: int) -> bool:
         """True when the key was in force at `timestamp` (revocation "as of" a time is exclusive)."""
-        return self.registered and self.valid_from <= timestamp and (self.revoked_at == 0 or timestamp < self.revoked_at)
+        return (
+            self.registered and self.valid_from <= timestamp and (self.revoked_at == 0 or timestamp < self.revoked_at)
+        )
 
 
 @dataclass(frozen=True)

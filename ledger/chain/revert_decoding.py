@@ -1,4 +1,5 @@
 """Turn raw revert data into the name and arguments of the Solidity error that caused it."""
+
 from __future__ import annotations
 
 from eth_abi import decode

@@ -3,6 +3,7 @@
 Submitting and waiting are separate steps so that a caller (the anchoring pipeline) can record the
 transaction hash durably before it waits for the receipt.
 """
+
 from __future__ import annotations
 
 import threading
@@ -78,7 +79,7 @@ class TransactionSender:
                 )
                 signed = self.account.sign_transaction(tx)
                 try:
-                    tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                    tx_hash = self._rpc(lambda raw=signed.raw_transaction: self.w3.eth.send_raw_transaction(raw))
                 except Web3RPCError as exc:
                     message = str(exc).lower()
                     if "nonce" in message and attempt == 1:

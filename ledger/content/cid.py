@@ -84,7 +84,7 @@ def _len_delimited(field: int, payload: bytes) -> bytes:
 _PREFIX = {RAW: bytes((0x01, RAW, SHA2_256, 32)), DAG_PB: bytes((0x01, DAG_PB, SHA2_256, 32))}
 _BINARY_LENGTH = 4 + 32
 _PREFIXES = frozenset(_PREFIX.values())
-_TEXT = re.compile(r"b[a-z2-7]{58}")       # "b" + unpadded base32 of 36 bytes
+_TEXT = re.compile(r"b[a-z2-7]{58}")  # "b" + unpadded base32 of 36 bytes
 
 
 def _binary_cid(codec: int, block) -> bytes:
@@ -92,7 +92,7 @@ def _binary_cid(codec: int, block) -> bytes:
 
 
 _PAIRS = [a + b for a in "abcdefghijklmnopqrstuvwxyz234567" for b in "abcdefghijklmnopqrstuvwxyz234567"]
-_SHIFTS = tuple(range(280, -1, -10))       # 36 bytes = 288 bits, padded to 290: 29 pairs of characters
+_SHIFTS = tuple(range(280, -1, -10))  # 36 bytes = 288 bits, padded to 290: 29 pairs of characters
 
 
 def _text(binary: bytes) -> str:
@@ -118,9 +118,9 @@ def cid_bytes(text: str) -> bytes:
 class _Node:
     """A node of the file's DAG as seen by its parent."""
 
-    cid: bytes         # binary CID
-    file_size: int     # bytes of the file below this node
-    tsize: int         # cumulative size: this block plus every block below it
+    cid: bytes  # binary CID
+    file_size: int  # bytes of the file below this node
+    tsize: int  # cumulative size: this block plus every block below it
 
 
 def unixfs_file_data(file_size: int, block_sizes: list[int]) -> bytes:
@@ -146,8 +146,9 @@ def dag_pb_node(links: list[tuple[bytes, int]], data: bytes) -> bytes:
 def _parent(children: list[_Node]) -> _Node:
     data = unixfs_file_data(sum(c.file_size for c in children), [c.file_size for c in children])
     block = dag_pb_node([(c.cid, c.tsize) for c in children], data)
-    return _Node(_binary_cid(DAG_PB, block), sum(c.file_size for c in children),
-                 len(block) + sum(c.tsize for c in children))
+    return _Node(
+        _binary_cid(DAG_PB, block), sum(c.file_size for c in children), len(block) + sum(c.tsize for c in children)
+    )
 
 
 def compute_cid(data: bytes | bytearray | memoryview) -> str:
@@ -168,10 +169,10 @@ def compute_cid_bytes(data: bytes | bytearray | memoryview) -> bytes:
     view = memoryview(data)
     level = []
     for i in range(0, len(view), CHUNK_SIZE):
-        leaf = view[i:i + CHUNK_SIZE]
+        leaf = view[i : i + CHUNK_SIZE]
         level.append(_Node(_binary_cid(RAW, leaf), len(leaf), len(leaf)))
     while len(level) > 1:
-        level = [_parent(level[i:i + MAX_LINKS]) for i in range(0, len(level), MAX_LINKS)]
+        level = [_parent(level[i : i + MAX_LINKS]) for i in range(0, len(level), MAX_LINKS)]
     return level[0].cid
 
 
@@ -224,7 +225,7 @@ def is_raw_cid(cid: str | CID) -> bool:
     """True for a single raw block (``bafk…``): content of at most one chunk."""
     if isinstance(cid, str):
         check_cid(cid)
-        return cid.startswith("bafk")     # the base32 of the raw prefix 01 55 12 20
+        return cid.startswith("bafk")  # the base32 of the raw prefix 01 55 12 20
     return cid.codec.code == RAW
 
 

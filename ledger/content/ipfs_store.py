@@ -121,14 +121,17 @@ class IpfsContentStore:
         data = bytes(data)
         if len(data) > self.max_object_bytes:
             raise ContentTooLarge(
-                f"the object is {len(data):,} bytes; this store keeps at most {self.max_object_bytes:,}")
+                f"the object is {len(data):,} bytes; this store keeps at most {self.max_object_bytes:,}"
+            )
         expected = compute_cid(data)
         result = self._call(lambda: self._client.add_bytes(data, opts=dict(_ADD_OPTS)), "store", expected)
         if result != expected:
             raise ContentStoreError(
                 f"the IPFS node at {self.api} named the object {result}, not {expected}: it does not import "
                 "with cid-version=1, raw-leaves and the default chunker; refusing a CID the embedded store "
-                "would not give", expected)
+                "would not give",
+                expected,
+            )
         return expected
 
     def put_many(self, items: Sequence[bytes]) -> list[str]:
@@ -151,18 +154,21 @@ class IpfsContentStore:
         if len(data) > self.max_object_bytes:
             raise ContentTooLarge(f"object {cid} exceeds {self.max_object_bytes:,} bytes", cid)
         if compute_cid(data) != cid:
-            raise ContentCorrupt(f"the IPFS node at {self.api} returned bytes for {cid} that hash to "
-                                 "another CID", cid)
+            raise ContentCorrupt(f"the IPFS node at {self.api} returned bytes for {cid} that hash to another CID", cid)
         return data
 
     def has(self, cid: str) -> bool:
         check_cid(cid)
-        if self._pinned(cid, "recursive"):      # fast: no walk of the pinned DAGs
+        if self._pinned(cid, "recursive"):  # fast: no walk of the pinned DAGs
             return True
         opts = {"offline": "true", "timeout": f"{int(self.has_timeout * 1000)}ms"}
         try:
-            self._call(lambda: self._client.block.stat(cid, opts=opts, timeout=self.has_timeout + 10),
-                       "look up", cid, raise_not_found=True)
+            self._call(
+                lambda: self._client.block.stat(cid, opts=opts, timeout=self.has_timeout + 10),
+                "look up",
+                cid,
+                raise_not_found=True,
+            )
         except ContentNotFound:
             return False
         return True
@@ -181,9 +187,14 @@ class IpfsContentStore:
 
     def _pinned(self, cid: str, pin_type: str) -> bool:
         try:
-            result = self._call(lambda: self._client.pin.ls(cid, type=pin_type, opts={"cid-base": "base32"},
-                                                             timeout=self.has_timeout + 10),
-                                "look up", cid, raise_not_found=True)
+            result = self._call(
+                lambda: self._client.pin.ls(
+                    cid, type=pin_type, opts={"cid-base": "base32"}, timeout=self.has_timeout + 10
+                ),
+                "look up",
+                cid,
+                raise_not_found=True,
+            )
         except ContentNotFound:
             return False
         return cid in (result.get("Keys") or {})
@@ -201,20 +212,22 @@ class IpfsContentStore:
                 return fn()
         except (ipfs_errors.ConnectionError, ipfs_errors.TimeoutError, ipfs_errors.ProtocolError) as exc:
             raise ContentStoreUnavailable(
-                f"the IPFS node at {self.api} is unavailable (could not {what}{about}): {_reason(exc)}",
-                cid) from None
+                f"the IPFS node at {self.api} is unavailable (could not {what}{about}): {_reason(exc)}", cid
+            ) from None
         except ipfs_errors.ErrorResponse as exc:
             message = str(exc)
             lowered = message.lower()
             if "no space left" in lowered:
                 raise ContentStoreFull(f"the IPFS node at {self.api} is out of disk space: {message}", cid) from None
-            if raise_not_found and any(s in lowered for s in (
-                    "not pinned", "not found", "timed out", "could not find", "does not exist")):
+            if raise_not_found and any(
+                s in lowered for s in ("not pinned", "not found", "timed out", "could not find", "does not exist")
+            ):
                 raise ContentNotFound(f"{cid} is not on the IPFS node at {self.api}: {message}", cid) from None
             raise ContentStoreError(f"the IPFS node at {self.api} could not {what}{about}: {message}", cid) from None
         except ipfs_errors.StatusError as exc:
             raise ContentStoreUnavailable(
-                f"the IPFS node at {self.api} answered an error (could not {what}{about}): {exc}", cid) from None
+                f"the IPFS node at {self.api} answered an error (could not {what}{about}): {exc}", cid
+            ) from None
         except ipfs_errors.Error as exc:
             raise ContentStoreError(f"IPFS client error (could not {what}{about}): {exc}", cid) from None
 

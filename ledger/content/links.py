@@ -41,7 +41,7 @@ from ledger.content.encoding import b64url_decode, b64url_encode
 from ledger.content.share import KEY_BYTES
 
 MAX_LINK_LENGTH = 2048
-_KEY_CHARS = 43                                          # base64url of 32 bytes, unpadded
+_KEY_CHARS = 43  # base64url of 32 bytes, unpadded
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 _PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*")
 
@@ -80,7 +80,7 @@ def normalise_verifier_url(url: str) -> str:
         port = parts.port
     except ValueError:
         raise ShareLinkError("verifier_url", "the port is not a number from 0 to 65535") from None
-    if ":" in host:                                     # IPv6 literal
+    if ":" in host:  # IPv6 literal
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
@@ -176,8 +176,9 @@ def parse_share_link(text: str) -> ShareLink:
         raise ShareLinkError("fragment", "must be 'k=<key>'")
     encoded = fragment[2:]
     if len(encoded) != _KEY_CHARS:
-        raise ShareLinkError("key", f"must be {_KEY_CHARS} base64url characters (a {KEY_BYTES}-byte key), "
-                                    f"got {len(encoded)}")
+        raise ShareLinkError(
+            "key", f"must be {_KEY_CHARS} base64url characters (a {KEY_BYTES}-byte key), got {len(encoded)}"
+        )
     try:
         key = b64url_decode(encoded)
     except ValueError as exc:

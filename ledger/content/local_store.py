@@ -93,7 +93,7 @@ class Location(NamedTuple):
 
 
 class _Failure(NamedTuple):
-    index: int                  # the objects before this one are stored
+    index: int  # the objects before this one are stored
     error: ContentStoreError
 
 
@@ -111,13 +111,13 @@ def read_pack_index(path: Path) -> list[tuple[bytes, int, int]]:
         trailer = f.read(_TRAILER)
         (count,) = _COUNT.unpack_from(trailer)
         table_at = size - _TRAILER - count * _ENTRY.size
-        if trailer[-len(_END):] != _END or table_at < len(_MAGIC):
+        if trailer[-len(_END) :] != _END or table_at < len(_MAGIC):
             raise PackFormatError(f"{path.name}: no pack trailer")
         f.seek(table_at)
         table = f.read(count * _ENTRY.size)
         f.seek(0)
         magic = f.read(len(_MAGIC))
-    if magic != _MAGIC or hashlib.sha256(table + trailer[:_COUNT.size]).digest() != trailer[_COUNT.size:-len(_END)]:
+    if magic != _MAGIC or hashlib.sha256(table + trailer[: _COUNT.size]).digest() != trailer[_COUNT.size : -len(_END)]:
         raise PackFormatError(f"{path.name}: damaged pack header or entry table")
     entries = list(_ENTRY.iter_unpack(table))
     if any(offset + length > table_at or offset < len(_MAGIC) for _, offset, length in entries):
@@ -142,9 +142,9 @@ class LocalContentStore:
         self.max_object_bytes = max_object_bytes
         self._writer = writer or _default_writer
         self._lock = threading.RLock()
-        self._index: dict[bytes, Location] = {}    # binary CID -> where
-        self._loaded: set[str] = set()             # pack names read into the index
-        self._used = 0                             # bytes of the objects in the index
+        self._index: dict[bytes, Location] = {}  # binary CID -> where
+        self._loaded: set[str] = set()  # pack names read into the index
+        self._used = 0  # bytes of the objects in the index
 
     def __repr__(self) -> str:
         return f"LocalContentStore({str(self.root)!r})"
@@ -169,7 +169,7 @@ class LocalContentStore:
         with self._lock:
             failure = self._store(blobs, binaries, cids)
         if failure is not None:
-            failure.error.stored = cids[:failure.index]
+            failure.error.stored = cids[: failure.index]
             raise failure.error
         return cids
 
@@ -228,12 +228,12 @@ class LocalContentStore:
             return
         except OSError as exc:
             raise ContentStoreError(f"cannot read the content store at {self.root}: {exc.strerror}") from None
-        for name in sorted(names):      # by creation time: a newer copy of an object wins
+        for name in sorted(names):  # by creation time: a newer copy of an object wins
             path = self.packs / name
             try:
                 entries = read_pack_index(path)
             except (OSError, PackFormatError):
-                continue    # not readable as a pack: its objects are missing, the others unaffected
+                continue  # not readable as a pack: its objects are missing, the others unaffected
             self._add(path, entries)
             self._loaded.add(name)
 
@@ -267,21 +267,30 @@ class LocalContentStore:
         """Write the missing objects as one pack (under the lock). Returns the first failure, if
         any: the objects before it are durable, nothing of it or after it is kept."""
         self._refresh()
-        new: list[tuple[int, bytes, bytes]] = []    # (index in the call, binary CID, bytes)
+        new: list[tuple[int, bytes, bytes]] = []  # (index in the call, binary CID, bytes)
         planned: set[bytes] = set()
         added = 0
         failure: _Failure | None = None
         for index, (data, binary, cid) in enumerate(zip(blobs, binaries, cids)):
             if binary in planned or self._present(binary, cid):
-                continue        # idempotent: already stored (or earlier in this batch)
+                continue  # idempotent: already stored (or earlier in this batch)
             if len(data) > self.max_object_bytes:
-                failure = _Failure(index, ContentTooLarge(
-                    f"the object is {len(data):,} bytes; this store keeps at most {self.max_object_bytes:,}", cid))
+                failure = _Failure(
+                    index,
+                    ContentTooLarge(
+                        f"the object is {len(data):,} bytes; this store keeps at most {self.max_object_bytes:,}", cid
+                    ),
+                )
                 break
             if self.max_bytes is not None and self._used + added + len(data) > self.max_bytes:
-                failure = _Failure(index, ContentStoreFull(
-                    f"the content store at {self.root} is full: storing {len(data):,} more bytes would "
-                    f"exceed its quota of {self.max_bytes:,} bytes", cid))
+                failure = _Failure(
+                    index,
+                    ContentStoreFull(
+                        f"the content store at {self.root} is full: storing {len(data):,} more bytes would "
+                        f"exceed its quota of {self.max_bytes:,} bytes",
+                        cid,
+                    ),
+                )
                 break
             new.append((index, binary, data))
             planned.add(binary)
@@ -302,7 +311,7 @@ class LocalContentStore:
         fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.packs)
         try:
             entries = []
-            with os.fdopen(fd, "wb", buffering=1 << 20) as f:     # few large writes: system calls cost here
+            with os.fdopen(fd, "wb", buffering=1 << 20) as f:  # few large writes: system calls cost here
                 f.write(_MAGIC)
                 offset = len(_MAGIC)
                 for _, binary, data in new:
@@ -312,10 +321,10 @@ class LocalContentStore:
                 table = b"".join(_ENTRY.pack(*e) for e in entries) + _COUNT.pack(len(entries))
                 f.write(table + hashlib.sha256(table).digest() + _END)
                 f.flush()
-                os.fsync(f.fileno())            # the bytes, before the pack gets its name
+                os.fsync(f.fileno())  # the bytes, before the pack gets its name
             os.replace(tmp, path)
             tmp = None
-            _fsync_path(self.packs)             # the name, before the CIDs count as stored
+            _fsync_path(self.packs)  # the name, before the CIDs count as stored
             return path, entries
         finally:
             if tmp is not None:
@@ -328,7 +337,9 @@ class LocalContentStore:
         if exc.errno in _FULL_ERRNOS:
             return ContentStoreFull(
                 f"the disk holding the content store ({self.root}) is full: could not store {size:,} bytes; "
-                "nothing partial was kept", cid)
+                "nothing partial was kept",
+                cid,
+            )
         return ContentStoreError(f"could not store {cid} in {self.root}: {exc.strerror or exc}", cid)
 
 

@@ -118,7 +118,7 @@ def encrypt_shares(bundles: list[bytes]) -> list[tuple[bytes, bytes]]:
     out = []
     at = 0
     for plaintext in plaintexts:
-        key, iv = secrets[at:at + KEY_BYTES], secrets[at + KEY_BYTES:at + KEY_BYTES + IV_BYTES]
+        key, iv = secrets[at : at + KEY_BYTES], secrets[at + KEY_BYTES : at + KEY_BYTES + IV_BYTES]
         at += KEY_BYTES + IV_BYTES
         ct = AESGCM(key).encrypt(iv, plaintext, None)
         # The envelope exactly as documented above (what json.dumps with compact separators
@@ -135,7 +135,8 @@ def _check_bundle(bundle_bytes: object) -> bytes:
         raise ShareError("the bundle is empty")
     if len(plaintext) > MAX_PLAINTEXT_BYTES:
         raise ShareTooLargeError(
-            f"the bundle is {len(plaintext):,} bytes; a share carries at most {MAX_PLAINTEXT_BYTES:,}")
+            f"the bundle is {len(plaintext):,} bytes; a share carries at most {MAX_PLAINTEXT_BYTES:,}"
+        )
     try:
         plaintext.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -230,7 +231,8 @@ def decrypt_share(blob: bytes, key: bytes) -> bytes:
     except InvalidTag:
         raise ShareDecryptionError(
             "the share could not be decrypted: the key is wrong or the share was altered "
-            "(AES-GCM authentication failed)") from None
+            "(AES-GCM authentication failed)"
+        ) from None
     try:
         plaintext.decode("utf-8")
     except UnicodeDecodeError:

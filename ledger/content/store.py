@@ -36,7 +36,7 @@ class ContentStoreError(Exception):
     def __init__(self, message: str, cid: str | None = None) -> None:
         super().__init__(message)
         self.cid = cid
-        self.stored: list[str] = []   # put_many: the CIDs of the batch stored before the failure
+        self.stored: list[str] = []  # put_many: the CIDs of the batch stored before the failure
 
 
 class ContentStoreUnavailable(ContentStoreError):

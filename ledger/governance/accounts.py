@@ -4,6 +4,7 @@ The passphrase comes from CERTLEDGER_KEY_PASSPHRASE (or the file named by
 CERTLEDGER_KEY_PASSPHRASE_FILE) or, on the embedded default, from a random passphrase file in the
 data directory readable by its owner only.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,16 @@ import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.governance.key_files import KIND_SECP256K1, KeyStoreError, PassphraseMissingError, generate_operator_key, load_operator_key, passphrase_from_env, read_key_file_public, save_operator_key
+from ledger.governance.key_files import (
+    KIND_SECP256K1,
+    KeyStoreError,
+    PassphraseMissingError,
+    generate_operator_key,
+    load_operator_key,
+    passphrase_from_env,
+    read_key_file_public,
+    save_operator_key,
+)
 
 PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
 
@@ -77,7 +87,9 @@ def known_addresses(settings) -> list[str]:
 def fund_on_anvil(rpc_url: str, address: str, wei: int = 10**22) -> None:
     """Test ether on the embedded chain (anvil only)."""
     reply = requests.post(
-        rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": [address, hex(wei)]}, timeout=5
+        rpc_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance", "params": [address, hex(wei)]},
+        timeout=5,
     ).json()
     if "error" in reply:
         raise AccountKeyError(f"could not fund {address}: {reply['error']}")

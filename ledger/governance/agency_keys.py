@@ -1,4 +1,5 @@
 """An agency's keys in the data directory, encrypted at rest: its operator account and signing key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,8 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from ledger.governance import accounts
-from ledger.protocol.keys import SigningKey
 from ledger.governance.key_files import load_signing_key, save_signing_key
+from ledger.protocol.keys import SigningKey
 
 
 @dataclass

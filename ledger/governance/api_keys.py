@@ -4,6 +4,7 @@ A key reads `clk_<id>_<secret>`: the id finds the row, the secret (256 random bi
 its SHA-256 in constant time. A fast hash is right here: the secret is random, not a password.
 The whole key is shown once, at creation, and never logged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -21,8 +22,8 @@ from ledger.storage.audit import record_audit
 from ledger.storage.db import reading
 from ledger.storage.models import ApiKey
 
-SCOPES = ("issue", "revoke", "read", "admin")   # an agency's keys
-GOVERNANCE_SCOPE = "governance"                  # keys without an agency: onboarding, types
+SCOPES = ("issue", "revoke", "read", "admin")  # an agency's keys
+GOVERNANCE_SCOPE = "governance"  # keys without an agency: onboarding, types
 _TOKEN = re.compile(r"clk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _KEYS = ApiKey.__table__
 
@@ -36,7 +37,7 @@ class Principal:
     """Who a request acts as."""
 
     key_id: str
-    agency: str | None          # None: governance
+    agency: str | None  # None: governance
     scopes: frozenset[str]
 
     def allows(self, scope: str) -> bool:
@@ -48,16 +49,18 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def create_api_key(engine: Engine, agency: str | None, scopes: list[str], label: str = "",
-                   actor: str = "system") -> tuple[ApiKey, str]:
+def create_api_key(
+    engine: Engine, agency: str | None, scopes: list[str], label: str = "", actor: str = "system"
+) -> tuple[ApiKey, str]:
     """Returns the stored row and the full key, which exists nowhere else afterwards."""
     allowed = (GOVERNANCE_SCOPE,) if agency is None else SCOPES
     unknown = [s for s in scopes if s not in allowed]
     if not scopes or unknown:
         raise ApiKeyError(f"scopes: {unknown or 'none given'} not in {list(allowed)}")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    row = ApiKey(id=f"clk_{key_id}", agency_code=agency, secret_hash=_hash(secret), scopes=sorted(set(scopes)),
-                 label=label)
+    row = ApiKey(
+        id=f"clk_{key_id}", agency_code=agency, secret_hash=_hash(secret), scopes=sorted(set(scopes)), label=label
+    )
     with Session(engine) as session:
         session.add(row)
         session.commit()
@@ -73,8 +76,11 @@ def authenticate(engine: Engine, token: str | None) -> Principal | None:
         return None
     # every request asks this: a read-only connection and a plain row, no ORM session
     with reading(engine).connect() as conn:
-        row = conn.execute(sa_select(_KEYS.c.agency_code, _KEYS.c.secret_hash, _KEYS.c.scopes, _KEYS.c.revoked_at)
-                           .where(_KEYS.c.id == f"clk_{match.group(1)}")).first()
+        row = conn.execute(
+            sa_select(_KEYS.c.agency_code, _KEYS.c.secret_hash, _KEYS.c.scopes, _KEYS.c.revoked_at).where(
+                _KEYS.c.id == f"clk_{match.group(1)}"
+            )
+        ).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.secret_hash, _hash(match.group(2))):
@@ -90,7 +96,7 @@ def revoke_api_key(engine: Engine, key_id: str, agency: str | None, actor: str) 
             return False
         owner = row.agency_code
         if row.revoked_at is None:
-            row.revoked_at = datetime.now(timezone.utc)
+            row.revoked_at = datetime.now(UTC)
             session.add(row)
             session.commit()
     record_audit(engine, "api_key.revoke", actor, agency=owner, subject=key_id)

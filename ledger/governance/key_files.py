@@ -38,8 +38,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger.protocol import did_key
-from ledger.protocol.keys import PublicKey, SigningKey
 from ledger.protocol.keccak import keccak256
+from ledger.protocol.keys import PublicKey, SigningKey
 
 PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
 PASSPHRASE_FILE_ENV = "CERTLEDGER_KEY_PASSPHRASE_FILE"
@@ -124,8 +124,7 @@ def passphrase_from_env(environ: Mapping[str, str] | None = None) -> str:
             value = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise PassphraseMissingError(
-                f"cannot read the passphrase file {path} named by {PASSPHRASE_FILE_ENV}: "
-                f"{exc.strerror or exc}"
+                f"cannot read the passphrase file {path} named by {PASSPHRASE_FILE_ENV}: {exc.strerror or exc}"
             ) from exc
         if value.endswith("\n"):
             value = value[:-1]
@@ -265,9 +264,7 @@ def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> Key
     try:
         secret = AESGCM(key).decrypt(nonce, ct, _aad(header))
     except InvalidTag:
-        raise WrongPassphraseError(
-            "wrong passphrase for this key file (or the file was modified)"
-        ) from None
+        raise WrongPassphraseError("wrong passphrase for this key file (or the file was modified)") from None
     if _public_for(file_kind, secret) != public:  # pragma: no cover - AAD prevents it
         raise KeyFileError("key file public part does not match its secret")
     return KeyFile(kind=file_kind, public=public, secret=secret)
@@ -330,9 +327,7 @@ def _read_json(path: str | os.PathLike) -> dict:
     return doc
 
 
-def load_key_file(
-    path: str | os.PathLike, passphrase: str, *, kind: str | None = None
-) -> KeyFile:
+def load_key_file(path: str | os.PathLike, passphrase: str, *, kind: str | None = None) -> KeyFile:
     """Read and decrypt a key file. Raises :class:`WrongPassphraseError` or
     :class:`KeyFileError` (with the path) when it cannot be opened."""
     doc = _read_json(path)
@@ -369,9 +364,6 @@ __all__ = [
     "KeyFileError",
     "KeyStoreError",
     "PassphraseMissingError",
-    "PublicKey",
-    "SigningKey",
-    "WeakKeyError",
     "WrongPassphraseError",
     "generate_operator_key",
     "load_key_file",

@@ -2,6 +2,7 @@
 
 Each step is skipped when the chain already holds it, so onboarding can be retried safely.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,13 +21,14 @@ class OnboardingError(Exception):
 @dataclass
 class OnboardingResult:
     agency_id: bytes
-    done: list[str] = field(default_factory=list)      # steps sent now
-    skipped: list[str] = field(default_factory=list)   # already on chain
+    done: list[str] = field(default_factory=list)  # steps sent now
+    skipped: list[str] = field(default_factory=list)  # already on chain
     tx_hashes: list[str] = field(default_factory=list)
 
 
-def onboard_agency(registry: RegistryClient, code: str, name: str, operator: str, public_key: bytes,
-                   types: list[str]) -> OnboardingResult:
+def onboard_agency(
+    registry: RegistryClient, code: str, name: str, operator: str, public_key: bytes, types: list[str]
+) -> OnboardingResult:
     """Bring the chain to: agency ``code`` registered with display ``name``, ``operator`` its operator,
     ``public_key`` one of its signing keys (in its own namespace: another agency holding the same
     bytes changes nothing), ``types`` permitted."""
@@ -60,6 +62,9 @@ def onboard_agency(registry: RegistryClient, code: str, name: str, operator: str
 
     for type_name in types:
         tid = type_id(type_name)
-        step(f"type {type_name}", registry.is_permitted(aid, tid),
-             lambda tid=tid: registry.set_type_permitted(aid, tid, True))
+        step(
+            f"type {type_name}",
+            registry.is_permitted(aid, tid),
+            lambda tid=tid: registry.set_type_permitted(aid, tid, True),
+        )
     return result

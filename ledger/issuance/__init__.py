@@ -13,37 +13,112 @@ to every call::
 Policies (bulk errors, idempotency, supersede): ``ledger.issuance.issue``; the pipeline and its crash
 safety: ``ledger.issuance.anchoring``; status changes: ``ledger.issuance.lifecycle``.
 """
-from ledger.chain import Reason
 
-from ledger.issuance.anchoring import advance_batch, anchor_once, anchor_pending, close_batches, pending_work, revoke_superseded, run_anchorer
+from ledger.chain import Reason
+from ledger.issuance.anchoring import (
+    advance_batch,
+    anchor_once,
+    anchor_pending,
+    close_batches,
+    pending_work,
+    revoke_superseded,
+    run_anchorer,
+)
 from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
 from ledger.issuance.context import BatchPolicy, IssuanceContext
-from ledger.issuance.errors import AgencyKeysMissing, AgencyNotFound, BulkRejected, CredentialNotFound, IdempotencyConflict, InvalidTransition, IssuanceError, NotAnchored, RowError, StatusChangeFailed, SupersedeRefused, TypeNotPermitted, UnknownCredentialType
+from ledger.issuance.errors import (
+    AgencyKeysMissing,
+    AgencyNotFound,
+    BulkRejected,
+    CredentialNotFound,
+    IdempotencyConflict,
+    InvalidTransition,
+    IssuanceError,
+    NotAnchored,
+    RowError,
+    StatusChangeFailed,
+    SupersedeRefused,
+    TypeNotPermitted,
+    UnknownCredentialType,
+)
 from ledger.issuance.issue import issue_file, issue_many, issue_one, supersede
 from ledger.issuance.lifecycle import change_status, reinstate, revoke, suspend
 from ledger.issuance.queries import audit_log, get_bundle, get_credential, get_credential_info, list_credentials
 from ledger.issuance.registry import get_agency, get_type, list_types, register_agency, register_type
-from ledger.issuance.results import AnchorReport, AuditEntry, BulkResult, CredentialInfo, IssuedCredential, IssuedRow, Page, StatusChange
+from ledger.issuance.results import (
+    AnchorReport,
+    AuditEntry,
+    BulkResult,
+    CredentialInfo,
+    IssuedCredential,
+    IssuedRow,
+    Page,
+    StatusChange,
+)
 from ledger.issuance.rows import Row, parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 
 __all__ = [
     # context
-    "AgencyKeyring", "BatchPolicy", "ChainAccess", "IssuanceContext",
+    "AgencyKeyring",
+    "BatchPolicy",
+    "ChainAccess",
+    "IssuanceContext",
     # types and agencies
-    "get_agency", "get_type", "list_types", "register_agency", "register_type",
+    "get_agency",
+    "get_type",
+    "list_types",
+    "register_agency",
+    "register_type",
     # issuance
-    "Row", "issue_file", "issue_many", "issue_one", "parse_rows", "rows_from_csv", "rows_from_jsonl",
-    "rows_from_objects", "supersede",
+    "Row",
+    "issue_file",
+    "issue_many",
+    "issue_one",
+    "parse_rows",
+    "rows_from_csv",
+    "rows_from_jsonl",
+    "rows_from_objects",
+    "supersede",
     # anchoring
-    "advance_batch", "anchor_once", "anchor_pending", "close_batches", "pending_work", "revoke_superseded", "run_anchorer",
+    "advance_batch",
+    "anchor_once",
+    "anchor_pending",
+    "close_batches",
+    "pending_work",
+    "revoke_superseded",
+    "run_anchorer",
     # lifecycle
-    "Reason", "change_status", "reinstate", "revoke", "suspend",
+    "Reason",
+    "change_status",
+    "reinstate",
+    "revoke",
+    "suspend",
     # queries
-    "audit_log", "get_bundle", "get_credential", "get_credential_info", "list_credentials",
+    "audit_log",
+    "get_bundle",
+    "get_credential",
+    "get_credential_info",
+    "list_credentials",
     # results and errors
-    "AnchorReport", "AuditEntry", "BulkResult", "CredentialInfo", "IssuedCredential", "IssuedRow", "Page",
+    "AnchorReport",
+    "AuditEntry",
+    "BulkResult",
+    "CredentialInfo",
+    "IssuedCredential",
+    "IssuedRow",
+    "Page",
     "StatusChange",
-    "AgencyKeysMissing", "AgencyNotFound", "BulkRejected", "CredentialNotFound", "IdempotencyConflict",
-    "InvalidTransition", "IssuanceError", "NotAnchored", "RowError", "StatusChangeFailed", "SupersedeRefused",
-    "TypeNotPermitted", "UnknownCredentialType",
+    "AgencyKeysMissing",
+    "AgencyNotFound",
+    "BulkRejected",
+    "CredentialNotFound",
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "IssuanceError",
+    "NotAnchored",
+    "RowError",
+    "StatusChangeFailed",
+    "SupersedeRefused",
+    "TypeNotPermitted",
+    "UnknownCredentialType",
 ]

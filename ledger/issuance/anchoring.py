@@ -37,12 +37,13 @@ round (tests, the CLI's ``issue-bulk``).
 
 Superseded credentials are revoked (reason 1) here, once their successor is anchored.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import func, insert, select, tuple_, update
@@ -50,12 +51,6 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, TransactionDropped
-from ledger.protocol.digest import from_hex32, to_hex32
-from ledger.protocol.identifiers import agency_id
-from ledger.protocol.merkle import MerkleTree
-from ledger.storage.db import database_unavailable, reading
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-
 from ledger.issuance.crash_points import crash_point
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
@@ -64,6 +59,11 @@ from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.issuance.node_watch import NodeWatch, unreachable
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.results import AnchorReport
+from ledger.protocol.digest import from_hex32, to_hex32
+from ledger.protocol.identifiers import agency_id
+from ledger.protocol.merkle import MerkleTree
+from ledger.storage.db import database_unavailable, reading
+from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ def _set_state(ctx, batch, expected: tuple[str, ...], **values) -> bool:
     """Compare-and-set on the batch row: False when another worker moved it first."""
     values.setdefault("updated_at", ctx.now())
     with ctx.engine.begin() as conn:
-        n = conn.execute(update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state.in_(expected)).values(**values)).rowcount
+        n = conn.execute(
+            update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state.in_(expected)).values(**values)
+        ).rowcount
     return n == 1
 
 
@@ -104,9 +106,12 @@ def _set_state(ctx, batch, expected: tuple[str, ...], **values) -> bool:
 
 
 def _pending_stats(ctx, agency: str | None = None):
-    q = (select(CRED.c.agency_code, func.count(), func.min(CRED.c.issued_at))
-         .where(CRED.c.batch_id.is_(None)).group_by(CRED.c.agency_code)
-         .order_by(func.min(CRED.c.issued_at), CRED.c.agency_code))  # the agency waiting longest first
+    q = (
+        select(CRED.c.agency_code, func.count(), func.min(CRED.c.issued_at))
+        .where(CRED.c.batch_id.is_(None))
+        .group_by(CRED.c.agency_code)
+        .order_by(func.min(CRED.c.issued_at), CRED.c.agency_code)
+    )  # the agency waiting longest first
     if agency is not None:
         q = q.where(CRED.c.agency_code == agency)
     with reading(ctx.engine).connect() as conn:
@@ -134,7 +139,7 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
 def _seal_batch(ctx, agency: str, limit: int) -> int | None:
     now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
-    waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))   # waiting = not in a batch yet
+    waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))  # waiting = not in a batch yet
     for _ in range(3):
         with reading(ctx.engine).connect() as conn:
             chosen = conn.execute(select(*order, CRED.c.digest).where(*waiting).order_by(*order).limit(limit)).all()
@@ -144,25 +149,51 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
         root = to_hex32(tree.root)
         try:
             with ctx.engine.begin() as conn:
-                batch_id = conn.execute(insert(BATCH).values(
-                    agency_code=agency, root=root, count=len(chosen), state=SEALED, attempts=0, created_at=now,
-                    updated_at=now)).inserted_primary_key[0]
+                batch_id = conn.execute(
+                    insert(BATCH).values(
+                        agency_code=agency,
+                        root=root,
+                        count=len(chosen),
+                        state=SEALED,
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]
                 leaves = (
                     select(CRED.c.id.label("cid"), (func.row_number().over(order_by=order) - 1).label("leaf"))
-                    .where(*waiting, tuple_(*order) <= tuple_(*chosen[-1][:3])).subquery()
+                    .where(*waiting, tuple_(*order) <= tuple_(*chosen[-1][:3]))
+                    .subquery()
                 )
-                taken = conn.execute(update(CRED).where(CRED.c.id == leaves.c.cid).values(
-                    batch_id=batch_id, leaf_index=leaves.c.leaf, state=BATCHED, updated_at=now)).rowcount
+                taken = conn.execute(
+                    update(CRED)
+                    .where(CRED.c.id == leaves.c.cid)
+                    .values(batch_id=batch_id, leaf_index=leaves.c.leaf, state=BATCHED, updated_at=now)
+                ).rowcount
                 if taken != len(chosen):
                     raise _OutOfOrder
-                conn.execute(insert(AUDIT).values(at=now, actor=ctx.worker_id, agency=agency, action="batch-seal",
-                                                  subject=root, tx_hash=None,
-                                                  details={"batch": batch_id, "count": len(chosen)}))
+                conn.execute(
+                    insert(AUDIT).values(
+                        at=now,
+                        actor=ctx.worker_id,
+                        agency=agency,
+                        action="batch-seal",
+                        subject=root,
+                        tx_hash=None,
+                        details={"batch": batch_id, "count": len(chosen)},
+                    )
+                )
         except _OutOfOrder:  # a credential committed meanwhile sorts among the ones read: read again
             continue
         ctx.trees.put(batch_id, tree)
-        log.info("batch %d of %s sealed: %d credentials, root %s (%.0f ms)", batch_id, agency, len(chosen), root,
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "batch %d of %s sealed: %d credentials, root %s (%.0f ms)",
+            batch_id,
+            agency,
+            len(chosen),
+            root,
+            (time.perf_counter() - started) * 1000,
+        )
         crash_point("after_seal")
         return batch_id
     return None  # credentials kept arriving out of order: the next round seals them
@@ -193,11 +224,14 @@ def close_batches(ctx, *, flush: bool = False) -> list[int]:
 
 def _anchor_tx_hash(ctx, agency: str, root: str, block_number: int) -> str | None:
     """The transaction that anchored ``root`` for ``agency`` (from its Anchored event in that block)."""
-    logs = ctx.chain.w3.eth.get_logs({
-        "address": Web3.to_checksum_address(ctx.chain.deployment.ledger),
-        "fromBlock": block_number, "toBlock": block_number,
-        "topics": [_ANCHORED_TOPIC, "0x" + agency_id(agency).hex(), root],
-    })
+    logs = ctx.chain.w3.eth.get_logs(
+        {
+            "address": Web3.to_checksum_address(ctx.chain.deployment.ledger),
+            "fromBlock": block_number,
+            "toBlock": block_number,
+            "topics": [_ANCHORED_TOPIC, "0x" + agency_id(agency).hex(), root],
+        }
+    )
     return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
 
 
@@ -210,20 +244,45 @@ def _wait_depth(ctx, block_number: int) -> None:
 
 
 def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> None:
-    anchored_at = datetime.fromtimestamp(anchor.timestamp, timezone.utc)
+    anchored_at = datetime.fromtimestamp(anchor.timestamp, UTC)
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        n = conn.execute(update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state.in_((SEALED, SENT))).values(
-            state=CONFIRMED, tx_hash=tx_hash, block_number=anchor.block_number, anchored_at=anchored_at,
-            last_error=None, next_attempt_at=None, updated_at=now)).rowcount
+        n = conn.execute(
+            update(BATCH)
+            .where(BATCH.c.id == batch.id, BATCH.c.state.in_((SEALED, SENT)))
+            .values(
+                state=CONFIRMED,
+                tx_hash=tx_hash,
+                block_number=anchor.block_number,
+                anchored_at=anchored_at,
+                last_error=None,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        ).rowcount
         if n != 1:
             return  # another worker confirmed it
-        conn.execute(update(CRED).where(CRED.c.batch_id == batch.id, CRED.c.state == BATCHED)
-                     .values(state=ANCHORED, updated_at=now))
-        conn.execute(insert(AUDIT).values(
-            at=now, actor=ctx.worker_id, agency=batch.agency_code, action="anchor", subject=batch.root, tx_hash=tx_hash,
-            details={"batch": batch.id, "count": batch.count, "blockNumber": anchor.block_number,
-                     "anchoredAt": anchored_at.isoformat()}))
+        conn.execute(
+            update(CRED)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == BATCHED)
+            .values(state=ANCHORED, updated_at=now)
+        )
+        conn.execute(
+            insert(AUDIT).values(
+                at=now,
+                actor=ctx.worker_id,
+                agency=batch.agency_code,
+                action="anchor",
+                subject=batch.root,
+                tx_hash=tx_hash,
+                details={
+                    "batch": batch.id,
+                    "count": batch.count,
+                    "blockNumber": anchor.block_number,
+                    "anchoredAt": anchored_at.isoformat(),
+                },
+            )
+        )
     report.confirmed.append(batch.id)
     log.info("%s: anchored in block %d (tx %s)", _describe(batch), anchor.block_number, tx_hash)
     crash_point("after_confirm")
@@ -234,10 +293,19 @@ def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
     saying so while ``anchorOf`` shows nothing (a node behind the one that estimated, a
     reorganisation between the two reads) is not an anchor: the batch is tried again later."""
     if not anchor.anchored:
-        log.warning("%s: the chain said the root is anchored, but anchorOf(%s, root) is empty; trying again",
-                    _describe(batch), batch.agency_code)
-        _set_state(ctx, batch, (SEALED, SENT), state=SEALED, last_error="anchored per a revert, not per anchorOf",
-                   next_attempt_at=ctx.now() + _backoff(ctx, batch.attempts))
+        log.warning(
+            "%s: the chain said the root is anchored, but anchorOf(%s, root) is empty; trying again",
+            _describe(batch),
+            batch.agency_code,
+        )
+        _set_state(
+            ctx,
+            batch,
+            (SEALED, SENT),
+            state=SEALED,
+            last_error="anchored per a revert, not per anchorOf",
+            next_attempt_at=ctx.now() + _backoff(ctx, batch.attempts),
+        )
         report.retrying.append(batch.id)
         return
     _wait_depth(ctx, anchor.block_number)
@@ -253,7 +321,9 @@ def _anchor_of(ctx, batch):
 def _send(ctx, batch, report: AnchorReport) -> None:
     anchor = _anchor_of(ctx, batch)
     if anchor.anchored:
-        log.info("%s: already anchored on chain (block %d); adopting that anchor", _describe(batch), anchor.block_number)
+        log.info(
+            "%s: already anchored on chain (block %d); adopting that anchor", _describe(batch), anchor.block_number
+        )
         _adopt(ctx, batch, anchor, report)
         return
     crash_point("before_send")
@@ -265,8 +335,18 @@ def _send(ctx, batch, report: AnchorReport) -> None:
             return
         raise
     crash_point("after_broadcast")
-    if not _set_state(ctx, batch, (SEALED,), state=SENT, tx_hash=pending.tx_hash, tx_nonce=pending.nonce,
-                      sent_at=ctx.now(), attempts=batch.attempts + 1, last_error=None, next_attempt_at=None):
+    if not _set_state(
+        ctx,
+        batch,
+        (SEALED,),
+        state=SENT,
+        tx_hash=pending.tx_hash,
+        tx_nonce=pending.nonce,
+        sent_at=ctx.now(),
+        attempts=batch.attempts + 1,
+        last_error=None,
+        next_attempt_at=None,
+    ):
         return
     log.info("%s: anchor transaction %s sent (nonce %d)", _describe(batch), pending.tx_hash, pending.nonce)
     crash_point("after_send")
@@ -300,8 +380,11 @@ def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
         else:
             _adopt(ctx, batch, anchor, report)
         return
-    log.warning("%s: anchor transaction %s reverted and the root is not anchored; will send again",
-                _describe(batch), batch.tx_hash)
+    log.warning(
+        "%s: anchor transaction %s reverted and the root is not anchored; will send again",
+        _describe(batch),
+        batch.tx_hash,
+    )
     _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
     report.retrying.append(batch.id)
 
@@ -319,8 +402,11 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
             return
         pending = _pending_from_node(ctx, batch.tx_hash)
         if pending is None:
-            log.warning("%s: anchor transaction %s was dropped (the node no longer knows it); sending again",
-                        _describe(batch), batch.tx_hash)
+            log.warning(
+                "%s: anchor transaction %s was dropped (the node no longer knows it); sending again",
+                _describe(batch),
+                batch.tx_hash,
+            )
             _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
             report.retrying.append(batch.id)
             return
@@ -329,26 +415,37 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
     except ContractReverted as exc:
         anchor = _anchor_of(ctx, batch)
         if exc.error_name == "AlreadyAnchored" or anchor.anchored:
-            log.info("%s: transaction %s reverted with %s; the root is anchored, adopting that anchor",
-                     _describe(batch), pending.tx_hash, exc.error_name)
+            log.info(
+                "%s: transaction %s reverted with %s; the root is anchored, adopting that anchor",
+                _describe(batch),
+                pending.tx_hash,
+                exc.error_name,
+            )
             _adopt(ctx, batch, anchor, report)
             return
-        log.warning("%s: anchor transaction %s reverted: %s; will send again", _describe(batch), pending.tx_hash,
-                    exc.error_name)
+        log.warning(
+            "%s: anchor transaction %s reverted: %s; will send again", _describe(batch), pending.tx_hash, exc.error_name
+        )
         _back_to_sealed(ctx, batch, str(exc), delay=True)
         report.retrying.append(batch.id)
         return
     except TransactionDropped:
-        log.warning("%s: no receipt for anchor transaction %s after %.0f s; checking whether it was dropped",
-                    _describe(batch), pending.tx_hash, ctx.chain.receipt_timeout_s)
+        log.warning(
+            "%s: no receipt for anchor transaction %s after %.0f s; checking whether it was dropped",
+            _describe(batch),
+            pending.tx_hash,
+            ctx.chain.receipt_timeout_s,
+        )
         _set_state(ctx, batch, (SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
         report.retrying.append(batch.id)
         return
     crash_point("after_receipt")
     anchor = _anchor_of(ctx, batch)
     if not anchor.anchored:
-        raise ChainError(f"transaction {pending.tx_hash} succeeded but anchorOf({batch.agency_code}, {batch.root}) "
-                         "is empty (reorganised?)")
+        raise ChainError(
+            f"transaction {pending.tx_hash} succeeded but anchorOf({batch.agency_code}, {batch.root}) "
+            "is empty (reorganised?)"
+        )
     _confirm(ctx, batch, anchor, pending.tx_hash, report)
 
 
@@ -392,8 +489,14 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
         except (ContentHookFailed, *_RETRYABLE) as exc:
             delay = _backoff(ctx, batch.attempts + 1)
             log.warning("%s: %s; retrying in %.0f s", _describe(batch), exc, delay.total_seconds())
-            _set_state(ctx, batch, (batch.state,), attempts=batch.attempts + 1, last_error=str(exc)[:500],
-                       next_attempt_at=ctx.now() + delay)
+            _set_state(
+                ctx,
+                batch,
+                (batch.state,),
+                attempts=batch.attempts + 1,
+                last_error=str(exc)[:500],
+                next_attempt_at=ctx.now() + delay,
+            )
             report.retrying.append(batch.id)
             break
         after = _load(ctx.engine, batch_id)
@@ -405,7 +508,9 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
 
 def _open_batches(ctx) -> list[int]:
     with reading(ctx.engine).connect() as conn:
-        return conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
+        return (
+            conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
+        )
 
 
 def _hold_lease(ctx) -> bool:
@@ -421,8 +526,11 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
         rows = conn.execute(
             select(old.c.agency_code, old.c.id)
             .join(new, new.c.supersedes == old.c.id)
-            .where(new.c.state.in_((ANCHORED, "suspended", "revoked")), old.c.state.in_((ANCHORED, "suspended")),
-                   old.c.agency_code == new.c.agency_code)
+            .where(
+                new.c.state.in_((ANCHORED, "suspended", "revoked")),
+                old.c.state.in_((ANCHORED, "suspended")),
+                old.c.agency_code == new.c.agency_code,
+            )
             .order_by(old.c.agency_code, old.c.id)
         ).all()
     by_agency: dict[str, list[str]] = {}
@@ -467,8 +575,12 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
     """Anchor until ``stop_event`` is set: a round, then a pause of ``policy.poll_interval_s`` unless
     the round found work. Errors are logged and the round retried; the lease is released on exit.
     ``node`` (given to watch it from outside, e.g. a health check) says whether the chain answers."""
-    log.info("anchorer %s started (batches of at most %d, closed after %.1f s)", ctx.worker_id,
-             ctx.policy.max_size, ctx.policy.max_age_s)
+    log.info(
+        "anchorer %s started (batches of at most %d, closed after %.1f s)",
+        ctx.worker_id,
+        ctx.policy.max_size,
+        ctx.policy.max_age_s,
+    )
     node, reorgs = node or NodeWatch(), ReorgWatch.from_env()
     database = DatabaseWatch(ctx.engine, "anchoring", log)
     try:
@@ -498,8 +610,10 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
-            log.warning("anchoring lease not released (the database is unavailable); it lapses after %.0f s",
-                        ctx.policy.lease_ttl_s)
+            log.warning(
+                "anchoring lease not released (the database is unavailable); it lapses after %.0f s",
+                ctx.policy.lease_ttl_s,
+            )
         log.info("anchorer %s stopped", ctx.worker_id)
 
 
@@ -524,16 +638,21 @@ def anchor_pending(ctx, timeout_s: float = 120.0) -> None:
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
-            log.warning("anchoring lease not released (the database is unavailable); it lapses after %.0f s",
-                        ctx.policy.lease_ttl_s)
+            log.warning(
+                "anchoring lease not released (the database is unavailable); it lapses after %.0f s",
+                ctx.policy.lease_ttl_s,
+            )
 
 
 def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
     with reading(ctx.engine).connect() as conn:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
-        states = dict(conn.execute(select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES))
-                                   .group_by(BATCH.c.state)).all())
+        states = dict(
+            conn.execute(
+                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES)).group_by(BATCH.c.state)
+            ).all()
+        )
     return {"pending_credentials": waiting, "batches": states}
 
 

@@ -7,22 +7,21 @@ registry, root, transaction, block: ``make_anchor`` checks them once) with each 
 and Merkle path filled in. Parsing gives the same bundle; the bytes are compact (no indentation).
 Opening, parsing and re-serialising every credential cost more than the rest of delivery together.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
 
+from ledger.issuance.bundles import CRED, StoredCredentialCorrupted, with_body
+from ledger.issuance.errors import CredentialNotFound, NotAnchored
 from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
 from ledger.storage.models import BatchRecord
-
-from ledger.issuance.bundles import CRED, StoredCredentialCorrupted, with_body
-from ledger.issuance.errors import CredentialNotFound, NotAnchored
 
 BATCH = BatchRecord.__table__
 _READ_CHUNK = 5_000
@@ -38,16 +37,25 @@ class BatchBundles:
 
     def __init__(self, ctx, batch, tree) -> None:
         d = ctx.chain.deployment
-        template = make_anchor(ledger=d.ledger_caip10, registry=d.registry_caip10, digest=tree.digests[0],
-                               root=from_hex32(batch.root), path=tree.proof(0), tx_hash=from_hex32(batch.tx_hash),
-                               block_number=batch.block_number).to_json()
+        template = make_anchor(
+            ledger=d.ledger_caip10,
+            registry=d.registry_caip10,
+            digest=tree.digests[0],
+            root=from_hex32(batch.root),
+            path=tree.proof(0),
+            tx_hash=from_hex32(batch.tx_hash),
+            block_number=batch.block_number,
+        ).to_json()
         self._open = ctx.sealer.open
         self._head = (_compact({"type": BUNDLE_TYPE, "version": BUNDLE_VERSION})[:-1] + ',"credential":').encode()
-        self._anchor_head = (f',"anchor":{{"ledger":{_compact(template["ledger"])},'
-                             f'"registry":{_compact(template["registry"])},"digest":"').encode()
+        self._anchor_head = (
+            f',"anchor":{{"ledger":{_compact(template["ledger"])},'
+            f'"registry":{_compact(template["registry"])},"digest":"'
+        ).encode()
         self._root = f'","root":{_compact(template["root"])},"path":['.encode()
-        self._tail = (f'],"txHash":{_compact(template["txHash"])},'
-                      f'"blockNumber":{_compact(template["blockNumber"])}}}}}').encode()
+        self._tail = (
+            f'],"txHash":{_compact(template["txHash"])},"blockNumber":{_compact(template["blockNumber"])}}}}}'
+        ).encode()
         # Every node below the root, as quoted hex, level by level: a proof picks one per level
         # (what MerkleTree.proof does, without converting the shared upper nodes again and again).
         self._levels = [[f'"{to_hex32(node)}"' for node in level] for level in tree.levels[:-1]]
@@ -61,11 +69,20 @@ class BatchBundles:
         i = row.leaf_index
         for level in self._levels:
             sibling = i ^ 1
-            if sibling < len(level):      # the last node of an odd level is carried up: no sibling
+            if sibling < len(level):  # the last node of an odd level is carried up: no sibling
                 path.append(level[sibling])
             i >>= 1
-        return b"".join((self._head, plain, self._anchor_head, digest.encode("ascii"), self._root,
-                         ",".join(path).encode("ascii"), self._tail))
+        return b"".join(
+            (
+                self._head,
+                plain,
+                self._anchor_head,
+                digest.encode("ascii"),
+                self._root,
+                ",".join(path).encode("ascii"),
+                self._tail,
+            )
+        )
 
 
 def anchored_bundles(ctx, agency: str, credential_ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
@@ -76,16 +93,23 @@ def anchored_bundles(ctx, agency: str, credential_ids: Sequence[str]) -> Iterato
     CredentialNotFound and NotAnchored for the first chunk holding such ids."""
     batches: dict[int, BatchBundles] = {}
     for start in range(0, len(credential_ids), _READ_CHUNK):
-        ids = credential_ids[start:start + _READ_CHUNK]
+        ids = credential_ids[start : start + _READ_CHUNK]
         with reading(ctx.engine).connect() as conn:
-            rows = {r.id: r for r in conn.execute(
-                with_body(select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.batch_id))
-                .where(CRED.c.agency_code == agency, CRED.c.id.in_(ids)))}
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    with_body(select(CRED.c.id, CRED.c.digest, CRED.c.leaf_index, CRED.c.batch_id)).where(
+                        CRED.c.agency_code == agency, CRED.c.id.in_(ids)
+                    )
+                )
+            }
             missing = [i for i in ids if i not in rows]
             if missing:
                 raise CredentialNotFound(missing)
             wanted = {r.batch_id for r in rows.values()} - batches.keys() - {None}
-            found = conn.execute(select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(("confirmed", "completed"))))
+            found = conn.execute(
+                select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(("confirmed", "completed")))
+            )
             for batch in found:
                 batches[batch.id] = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
         waiting = [i for i in ids if rows[i].batch_id not in batches]

@@ -20,6 +20,7 @@ Whatever was delivered elsewhere (another process held the anchoring lease) is w
 ``finish``. ``bundles.jsonl`` and ``links.csv`` are written under ``.partial`` names and renamed
 when complete, so neither is ever half-written under its own name.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ledger.content.links import normalise_verifier_url, share_url
-
 from ledger.issuance.batch_bundles import anchored_bundles
 from ledger.issuance.context import BundleSink
 
@@ -44,8 +44,9 @@ def earlier_output(out_dir: Path) -> list[str]:
     would overwrite or mix with."""
     if not out_dir.is_dir():
         return []
-    return sorted(name for name in os.listdir(out_dir)
-                  if name in (LINES_NAME, LINKS_NAME) or _FILE_NAME.fullmatch(name))
+    return sorted(
+        name for name in os.listdir(out_dir) if name in (LINES_NAME, LINKS_NAME) or _FILE_NAME.fullmatch(name)
+    )
 
 
 class UploadOutput:
@@ -53,19 +54,26 @@ class UploadOutput:
     A context manager: the files are complete (renamed into place) only when the block ends
     without an error."""
 
-    def __init__(self, out_dir: Path, rows: Mapping[str, int], verifier_url: str, *, one_file_each: bool = False,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        rows: Mapping[str, int],
+        verifier_url: str,
+        *,
+        one_file_each: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
         self.out_dir, self.rows, self.one_file_each, self.progress = out_dir, rows, one_file_each, progress
         self.verifier_url = normalise_verifier_url(verifier_url)
-        self.written: set[str] = set()   # bundles written (stored chunks, in this process)
-        self.linked: set[str] = set()    # links written
+        self.written: set[str] = set()  # bundles written (stored chunks, in this process)
+        self.linked: set[str] = set()  # links written
         self._fds: dict[str, int] = {}
 
     @property
     def bundles_path(self) -> Path:
         return self.out_dir if self.one_file_each else self.out_dir / LINES_NAME
 
-    def __enter__(self) -> "UploadOutput":
+    def __enter__(self) -> UploadOutput:
         # Unbuffered and appending: the worker that builds the bundles writes lines through the
         # same descriptor (inherited), each write landing whole at the end.
         # Mode 0600: personal data, and the links' keys.
@@ -94,8 +102,11 @@ class UploadOutput:
         def store(prepared) -> None:
             result, written = prepared
             recorded = sink.store(result) if sink is not None else None
-            self._write_links((share.credential_id, share.cid, share.key) for share in recorded or ()
-                              if share.credential_id in self.rows)
+            self._write_links(
+                (share.credential_id, share.cid, share.key)
+                for share in recorded or ()
+                if share.credential_id in self.rows
+            )
             self._written(written)
 
         return BundleSink(prepare_too, store)
@@ -108,8 +119,10 @@ class UploadOutput:
         if not self.one_file_each:
             self._drop_repeated_lines()
         unlinked = [credential_id for credential_id in self.rows if credential_id not in self.linked]
-        self._write_lines(LINKS_NAME, [f"{self.rows[i]},{i},{url}".encode() for i, url
-                                       in shares.link_urls(agency, unlinked, self.verifier_url)])
+        self._write_lines(
+            LINKS_NAME,
+            [f"{self.rows[i]},{i},{url}".encode() for i, url in shares.link_urls(agency, unlinked, self.verifier_url)],
+        )
         self.linked.update(unlinked)
         return len(missing)
 
@@ -162,7 +175,7 @@ class UploadOutput:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 __all__ = ["LINES_NAME", "LINKS_NAME", "UploadOutput", "earlier_output"]

@@ -1,4 +1,5 @@
 """Stored credentials opened, and bundles of anchored ones: the credential and its batch's anchor receipt."""
+
 from __future__ import annotations
 
 import hashlib

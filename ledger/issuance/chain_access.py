@@ -4,6 +4,7 @@ An agency's operator account (sends anchors and status changes) and Ed25519 sign
 credentials) are loaded from the data directory (``ledger.governance.agency_keys``) on first use and kept for the
 process; decrypting a key file costs one scrypt, never one per request.
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,12 +13,11 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.governance.agency_keys import AgencyKeys, load_agency_keys
 from ledger.chain import Deployment, LedgerClient, RevertDecoder, TransactionSender, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
-from ledger.protocol.keys import SigningKey
-
+from ledger.governance.agency_keys import AgencyKeys, load_agency_keys
 from ledger.issuance.errors import AgencyKeysMissing
+from ledger.protocol.keys import SigningKey
 
 
 class AgencyKeyring:
@@ -29,11 +29,11 @@ class AgencyKeyring:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_data_dir(cls, data_dir: Path, passphrase: str) -> "AgencyKeyring":
+    def from_data_dir(cls, data_dir: Path, passphrase: str) -> AgencyKeyring:
         return cls(lambda code: load_agency_keys(Path(data_dir), code, passphrase))
 
     @classmethod
-    def of(cls, keys: Mapping[str, AgencyKeys]) -> "AgencyKeyring":
+    def of(cls, keys: Mapping[str, AgencyKeys]) -> AgencyKeyring:
         known = dict(keys)
 
         def load(code: str) -> AgencyKeys:
@@ -97,9 +97,11 @@ class ChainAccess:
         with self._lock:
             if agency not in self._senders:
                 self._senders[agency] = TransactionSender(
-                    w3, self.keyring.get(agency).operator,
+                    w3,
+                    self.keyring.get(agency).operator,
                     RevertDecoder(registry_artifact().abi, ledger_artifact().abi),
-                    self.confirmations, receipt_timeout_s=self.receipt_timeout_s,
+                    self.confirmations,
+                    receipt_timeout_s=self.receipt_timeout_s,
                 )
             return self._senders[agency]
 

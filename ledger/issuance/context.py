@@ -3,6 +3,7 @@
 Routes and commands build one :class:`IssuanceContext` per process (``IssuanceContext.from_settings``)
 and pass it to every call; tests build theirs from parts.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,17 +11,16 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from ledger.storage.sealing import StorageSealer
-
 from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
 from ledger.issuance.merkle_cache import TreeCache
 from ledger.issuance.status_slots import StatusSlots
+from ledger.storage.sealing import StorageSealer
 
 BundleHook = Callable[[str, bytes], None]
 
@@ -42,7 +42,7 @@ class BundleSink:
 
 
 def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # Environment overrides of the batch policy (the services build their context from a data directory).
@@ -61,13 +61,13 @@ def _worker_id() -> str:
 class BatchPolicy:
     """When the anchorer closes a batch, and how it retries."""
 
-    max_size: int = 10_000          # close as soon as this many credentials wait (per agency)
-    max_age_s: float = 5.0          # ... or when the oldest has waited this long
-    lease_ttl_s: float = 60.0       # the anchoring lease; renewed between steps
-    poll_interval_s: float = 1.0    # run_anchorer's pause between rounds when idle
-    retry_backoff_s: float = 2.0    # first retry delay after a failed send; doubles per attempt
+    max_size: int = 10_000  # close as soon as this many credentials wait (per agency)
+    max_age_s: float = 5.0  # ... or when the oldest has waited this long
+    lease_ttl_s: float = 60.0  # the anchoring lease; renewed between steps
+    poll_interval_s: float = 1.0  # run_anchorer's pause between rounds when idle
+    retry_backoff_s: float = 2.0  # first retry delay after a failed send; doubles per attempt
     retry_backoff_max_s: float = 300.0
-    status_chunk: int = 200         # credentials per revokeMany/suspendMany/reinstateMany transaction
+    status_chunk: int = 200  # credentials per revokeMany/suspendMany/reinstateMany transaction
 
     def __post_init__(self) -> None:
         if self.max_size < 1 or self.max_size > 2**32 - 1:
@@ -76,7 +76,7 @@ class BatchPolicy:
             raise ValueError("max_age_s must be >= 0 and lease_ttl_s > 0")
 
     @classmethod
-    def from_env(cls, env=None) -> "BatchPolicy":
+    def from_env(cls, env=None) -> BatchPolicy:
         """The defaults, overridden by ``CERTLEDGER_BATCH_MAX_SIZE``, ``CERTLEDGER_BATCH_MAX_AGE_S`` and
         ``CERTLEDGER_ANCHOR_LEASE_TTL_S`` (after a kill -9 the next anchorer waits for the lease to expire)."""
         env = os.environ if env is None else env
@@ -100,12 +100,14 @@ class IssuanceContext:
     chain: ChainAccess
     clock: Callable[[], datetime] = utc_clock
     policy: BatchPolicy = field(default_factory=BatchPolicy)
-    store_bundle: BundleHook | None = None   # called with (credential id, bundle bytes) once anchored
-    bundle_sink: BundleSink | None = None    # the same a chunk of bundles at a time (preferred when set)
-    signing_workers: int = 0                 # bulk signing processes: 0 one per core for large requests, 1 none
+    store_bundle: BundleHook | None = None  # called with (credential id, bundle bytes) once anchored
+    bundle_sink: BundleSink | None = None  # the same a chunk of bundles at a time (preferred when set)
+    signing_workers: int = 0  # bulk signing processes: 0 one per core for large requests, 1 none
     worker_id: str = field(default_factory=_worker_id)
     trees: TreeCache = field(default_factory=TreeCache)
-    status_base_url: str = "http://127.0.0.1:8000/status"   # where the status lists are published (ledger.protocol.status_list)
+    status_base_url: str = (
+        "http://127.0.0.1:8000/status"  # where the status lists are published (ledger.protocol.status_list)
+    )
     status_slots: StatusSlots | None = None  # where credentials get their status-list slots; made from the engine
 
     def __post_init__(self) -> None:
@@ -119,12 +121,12 @@ class IssuanceContext:
         return now
 
     @classmethod
-    def from_settings(cls, settings, rpc_urls: list[str] | None = None, **kw) -> "IssuanceContext":
+    def from_settings(cls, settings, rpc_urls: list[str] | None = None, **kw) -> IssuanceContext:
         """The context of a data directory (``ledger.config.Settings``): its database, storage key,
         deployment and agency keys. ``rpc_urls`` defaults to the configured nodes (an embedded chain's
         URL is the caller's to find, e.g. ``App.rpc_urls()``)."""
-        from ledger.governance import accounts
         from ledger.chain import Deployment
+        from ledger.governance import accounts
         from ledger.storage.db import init_database
         from ledger.storage.sealing import sealer_for_database
 

@@ -7,6 +7,7 @@ Points, in pipeline order: ``after_seal`` (batch sealed and committed), ``before
 recorded, state "sent"), ``after_receipt`` (receipt and confirmations in, not yet recorded),
 ``after_confirm`` (state "confirmed", bundles not yet delivered).
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,14 +6,14 @@ failed round logs one line naming the database (scheme://host:port/name: never t
 password) and waits 1, 2, 4 … ``max_delay_s`` seconds; the first round that gets through says how
 long it was away. Any other error is the caller's to report, traceback and all.
 """
+
 from __future__ import annotations
 
 import logging
 import time
 
-from ledger.storage.db import database_unavailable
-
 from ledger.issuance.outage import Outage, root_cause
+from ledger.storage.db import database_unavailable
 
 
 def where(url) -> str:
@@ -23,8 +23,15 @@ def where(url) -> str:
 
 
 class DatabaseWatch(Outage):
-    def __init__(self, engine, activity: str, log: logging.Logger, first_delay_s: float = 1.0,
-                 max_delay_s: float = 15.0, clock=time.monotonic):
+    def __init__(
+        self,
+        engine,
+        activity: str,
+        log: logging.Logger,
+        first_delay_s: float = 1.0,
+        max_delay_s: float = 15.0,
+        clock=time.monotonic,
+    ):
         super().__init__(first_delay_s, max_delay_s, clock)
         self.where, self.activity, self.log = where(engine.url), activity, log
 
@@ -35,11 +42,19 @@ class DatabaseWatch(Outage):
         if error is None or not database_unavailable(error):
             away = self.ended()
             if away is not None:
-                self.log.warning("database %s reachable again after %.0f s; %s resumes", self.where, away, self.activity)
+                self.log.warning(
+                    "database %s reachable again after %.0f s; %s resumes", self.where, away, self.activity
+                )
             return None
         away, delay = self.failed()
-        self.log.warning("database %s unavailable (%s) for %.0f s; %s paused; next try in %.0f s", self.where,
-                         root_cause(error), away, self.activity, delay)
+        self.log.warning(
+            "database %s unavailable (%s) for %.0f s; %s paused; next try in %.0f s",
+            self.where,
+            root_cause(error),
+            away,
+            self.activity,
+            delay,
+        )
         return delay
 
 

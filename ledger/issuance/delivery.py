@@ -14,6 +14,7 @@ rows of a chunk and sends back what ``prepare`` made of them (through a pipe bet
 processes, nothing written anywhere). With other threads running, forking is unsafe and the chunks
 are built here instead.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -29,34 +30,33 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from ledger.storage.db import reading
-from ledger.storage.models import CredentialRecord
-
 from ledger.issuance.batch_bundles import BatchBundles
 from ledger.issuance.bundles import with_body
 from ledger.issuance.context import BundleSink, as_is
 from ledger.issuance.forking import fork_is_safe
 from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
+from ledger.storage.db import reading
+from ledger.storage.models import CredentialRecord
 
 CRED = CredentialRecord.__table__
-CHUNK = 5_000              # bundles per sink call: one pack, one fsync, one commit each
-PARALLEL_MIN = 2 * CHUNK   # smaller batches: starting a worker costs more than it saves
-AHEAD = 2                  # chunks built ahead of the one being stored
+CHUNK = 5_000  # bundles per sink call: one pack, one fsync, one commit each
+PARALLEL_MIN = 2 * CHUNK  # smaller batches: starting a worker costs more than it saves
+AHEAD = 2  # chunks built ahead of the one being stored
 
 
 class ContentHookFailed(Exception):
     pass
 
 
-class _Stored(NamedTuple):   # a credential row as the bundle needs it (sent as a plain tuple: pickled faster)
+class _Stored(NamedTuple):  # a credential row as the bundle needs it (sent as a plain tuple: pickled faster)
     id: str
     digest: str
     leaf_index: int
     sealed_credential: bytes
 
 
-class _Failed(NamedTuple):   # the sink's prepare failed (the worker returns it rather than raising)
+class _Failed(NamedTuple):  # the sink's prepare failed (the worker returns it rather than raising)
     error: str
 
 
@@ -65,9 +65,11 @@ def sink_of(ctx) -> BundleSink | None:
     if ctx.bundle_sink is not None:
         return ctx.bundle_sink
     if ctx.store_bundle is not None:
+
         def store(items):
             for credential_id, data in items:
                 ctx.store_bundle(credential_id, data)
+
         return BundleSink(as_is, store)
     return None
 
@@ -103,8 +105,9 @@ def _read(ctx, batch, start: int) -> list[tuple]:
             .order_by(CRED.c.leaf_index)
         ).all()
     if len(rows) != expected:
-        raise BatchIntegrityError(f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where "
-                                  f"{expected} were sealed")
+        raise BatchIntegrityError(
+            f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where {expected} were sealed"
+        )
     return [tuple(row) for row in rows]
 
 
@@ -112,14 +115,17 @@ def _store(sink: BundleSink, first: str, last: str, result: Callable) -> None:
     try:
         prepared = result()
     except BrokenProcessPool as exc:
-        raise ContentHookFailed(f"the process building the bundles of credentials {first} … {last} died: {exc}") from exc
+        raise ContentHookFailed(
+            f"the process building the bundles of credentials {first} … {last} died: {exc}"
+        ) from exc
     if isinstance(prepared, _Failed):
         raise ContentHookFailed(f"preparing the bundles of credentials {first} … {last} failed: {prepared.error}")
     try:
         sink.store(prepared)
     except Exception as exc:
-        raise ContentHookFailed(f"storing the bundles of credentials {first} … {last} failed: "
-                                f"{type(exc).__name__}: {exc}") from exc
+        raise ContentHookFailed(
+            f"storing the bundles of credentials {first} … {last} failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 class _Chunk:
@@ -142,10 +148,11 @@ def _builder(chunk: _Chunk, *, parallel: bool):
     """``submit(rows)`` -> a callable giving ``chunk(rows)``: from a forked worker when ``parallel``
     and forking is safe, else computed here when asked for."""
     if not (parallel and _can_fork()):
-        yield lambda rows: (lambda: chunk(rows))
+        yield lambda rows: lambda: chunk(rows)
         return
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_install,
-                               initargs=(chunk,))
+    pool = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("fork"), initializer=_install, initargs=(chunk,)
+    )
     try:
         yield lambda rows: pool.submit(_build, rows).result
     finally:
@@ -156,7 +163,7 @@ def _can_fork() -> bool:
     return (os.cpu_count() or 1) > 1 and fork_is_safe()
 
 
-_installed: _Chunk | None = None   # in the worker: the batch's chunk builder, inherited through fork
+_installed: _Chunk | None = None  # in the worker: the batch's chunk builder, inherited through fork
 
 
 def _install(chunk: _Chunk) -> None:
@@ -164,7 +171,7 @@ def _install(chunk: _Chunk) -> None:
     _installed = chunk
     freeze_inherited()
     try:  # Linux: the worker ends with this process, even after a kill -9
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 

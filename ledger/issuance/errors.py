@@ -4,6 +4,7 @@ Each error has a stable ``code`` (a route maps it to an HTTP status, a command t
 and a message a person can act on. Input that fails its schema raises
 :class:`ledger.protocol.errors.ValidationError` (every field at fault) instead.
 """
+
 from __future__ import annotations
 
 from ledger.protocol.errors import FieldError
@@ -44,7 +45,9 @@ class TypeNotPermitted(IssuanceError):
 
     def __init__(self, agency: str, type_name: str) -> None:
         self.agency, self.type_name = agency, type_name
-        super().__init__(f"agency {agency!r} may not issue {type_name!r}; it may issue the types granted to it by governance")
+        super().__init__(
+            f"agency {agency!r} may not issue {type_name!r}; it may issue the types granted to it by governance"
+        )
 
 
 class IdempotencyConflict(IssuanceError):
@@ -73,7 +76,7 @@ class RowError:
         return {"row": self.row, "errors": [e.to_dict() for e in self.errors]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RowError":
+    def from_dict(cls, data: dict) -> RowError:
         return cls(data["row"], [FieldError(e["field"], e["reason"]) for e in data["errors"]])
 
     def __eq__(self, other: object) -> bool:

@@ -13,6 +13,7 @@ Keywords covered, with jsonschema's own semantics: ``type`` (one or several), ``
 ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``; annotations are ignored.
 ``tests/unit/test_issuance_fast_validation.py`` checks it against jsonschema.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -23,8 +24,9 @@ from ledger.protocol.credential_types import CredentialType
 
 Check = Callable[[object], bool]
 
-_ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "$schema", "deprecated",
-                          "readOnly", "writeOnly"})
+_ANNOTATIONS = frozenset(
+    {"title", "description", "$comment", "examples", "default", "$schema", "deprecated", "readOnly", "writeOnly"}
+)
 
 
 class _Unsupported(Exception):
@@ -100,15 +102,22 @@ def _compile(schema, format_checker) -> list[Check]:
         elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             if not _is_number(value):
                 raise _Unsupported(key)
-            compare = {"minimum": lambda v, b: v >= b, "maximum": lambda v, b: v <= b,
-                       "exclusiveMinimum": lambda v, b: v > b, "exclusiveMaximum": lambda v, b: v < b}[key]
+            compare = {
+                "minimum": lambda v, b: v >= b,
+                "maximum": lambda v, b: v <= b,
+                "exclusiveMinimum": lambda v, b: v > b,
+                "exclusiveMaximum": lambda v, b: v < b,
+            }[key]
             checks.append(lambda v, b=value, op=compare: not _jsonschema_number(v) or (_is_number(v) and op(v, b)))
         elif key == "properties":
             if not isinstance(value, dict):
                 raise _Unsupported(key)
             compiled = {name: _all(_compile(sub, format_checker)) for name, sub in value.items()}
-            checks.append(lambda v, c=compiled: not isinstance(v, dict) or all(
-                check(v[name]) for name, check in c.items() if name in v))
+            checks.append(
+                lambda v, c=compiled: (
+                    not isinstance(v, dict) or all(check(v[name]) for name, check in c.items() if name in v)
+                )
+            )
         elif key == "required":
             if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
                 raise _Unsupported(key)

@@ -1,4 +1,5 @@
 """When this process may fork its worker processes (signing, bundle building)."""
+
 from __future__ import annotations
 
 import multiprocessing

@@ -11,6 +11,7 @@ usual, and cycles made meanwhile (few: no code here makes them per row) wait for
 A forked worker freezes what it inherited instead (``gc.freeze`` documentation: the collector then
 never writes to the pages it shares with its parent, copy-on-write), and collects its own garbage.
 """
+
 from __future__ import annotations
 
 import gc

@@ -6,6 +6,7 @@ gets the same result (the same credentials, ``replayed=True``); the same key wit
 raises :class:`IdempotencyConflict`. Concurrent duplicates are settled by the table's primary key:
 the loser's transaction rolls back and it returns the winner's result.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from ledger.issuance.errors import IdempotencyConflict
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.models import IdempotencyRecord
-
-from ledger.issuance.errors import IdempotencyConflict
 
 TABLE = IdempotencyRecord.__table__
 _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces (HTTP Idempotency-Key header values)
@@ -26,7 +26,9 @@ _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces (HTTP Ide
 
 def check_key(key: str) -> str:
     if not isinstance(key, str) or _KEY.fullmatch(key) is None:
-        raise ValidationError([FieldError("idempotencyKey", "must be 1 to 200 printable ASCII characters without spaces")])
+        raise ValidationError(
+            [FieldError("idempotencyKey", "must be 1 to 200 printable ASCII characters without spaces")]
+        )
     return key
 
 
@@ -46,10 +48,25 @@ def find(conn: Connection, agency: str, key: str, fingerprint: str):
     return row
 
 
-def record_values(agency: str, key: str, fingerprint: str, operation: str, *, credential_id: str | None = None,
-                  result: dict | None = None, at=None) -> dict:
-    return {"agency_code": agency, "key": key, "request_hash": fingerprint, "operation": operation,
-            "credential_id": credential_id, "result": result or {}, "created_at": at}
+def record_values(
+    agency: str,
+    key: str,
+    fingerprint: str,
+    operation: str,
+    *,
+    credential_id: str | None = None,
+    result: dict | None = None,
+    at=None,
+) -> dict:
+    return {
+        "agency_code": agency,
+        "key": key,
+        "request_hash": fingerprint,
+        "operation": operation,
+        "credential_id": credential_id,
+        "result": result or {},
+        "created_at": at,
+    }
 
 
 __all__ = ["check_key", "find", "record_values", "request_hash"]

@@ -24,6 +24,7 @@ Policies (the issuer API and the CLI expose them as they are):
 Everything a request issues is written in one transaction: a crash loses the whole request or
 nothing, and the client's retry with its idempotency key is then safe.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,13 +35,6 @@ from itertools import repeat
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.protocol.datetimes import format_utc, parse_utc_datetime
-from ledger.protocol.errors import FieldError, ValidationError
-from ledger.storage.bulk import bulk_insert
-from ledger.storage.db import reading
-from ledger.storage.group_commit import group_writer
-from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
-
 from ledger.issuance import idempotency
 from ledger.issuance.bundles import open_credential, with_body
 from ledger.issuance.errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
@@ -49,6 +43,12 @@ from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import BulkResult, IssuedCredential, IssuedRow
 from ledger.issuance.rows import Row, parse_rows
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.protocol.datetimes import format_utc, parse_utc_datetime
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.storage.bulk import bulk_insert
+from ledger.storage.db import reading
+from ledger.storage.group_commit import group_writer
+from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,9 @@ class _Request:
         """``count`` status-list slots of this agency's key, reserved (committed) before signing."""
         return self.ctx.status_slots.take(self.agency, self.key.public_key.raw, count)
 
-    def values(self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
-               ) -> tuple[dict, dict, dict]:
+    def values(
+        self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
+    ) -> tuple[dict, dict, dict]:
         """(credential row, its body row, audit row) for the database; ``sealed``: the credential
         sealed already (``StorageSealer.seal_many``), else it is sealed here."""
         values = {
@@ -109,8 +110,15 @@ class _Request:
         details = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
             details["supersedes"] = supersedes
-        audit = {"at": self.now, "actor": self.actor, "agency": self.agency, "action": "issue", "subject": signed.id,
-                 "tx_hash": None, "details": details}
+        audit = {
+            "at": self.now,
+            "actor": self.actor,
+            "agency": self.agency,
+            "action": "issue",
+            "subject": signed.id,
+            "tx_hash": None,
+            "details": details,
+        }
         return values, body, audit
 
 
@@ -152,37 +160,65 @@ def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
 
 def load_issued(ctx, agency: str, credential_id: str, *, replayed: bool = False) -> IssuedCredential:
     with reading(ctx.engine).connect() as conn:
-        row = conn.execute(with_body(select(CRED)).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
+        row = conn.execute(
+            with_body(select(CRED)).where(CRED.c.id == credential_id, CRED.c.agency_code == agency)
+        ).first()
     if row is None:
         raise CredentialNotFound([credential_id])
     return IssuedCredential(
-        id=row.id, digest=row.digest, type_name=row.type_name, state=row.state, issued_at=row.issued_at,
-        credential=open_credential(ctx, row), supersedes=row.supersedes, replayed=replayed,
+        id=row.id,
+        digest=row.digest,
+        type_name=row.type_name,
+        state=row.state,
+        issued_at=row.issued_at,
+        credential=open_credential(ctx, row),
+        supersedes=row.supersedes,
+        replayed=replayed,
     )
 
 
 # ------------------------------------------------------------------ one
 
 
-def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from, valid_until, *,
-                  idempotency_key: str | None, actor: str, operation: str, supersedes: str | None) -> IssuedCredential:
+def _issue_single(
+    ctx,
+    agency: str,
+    type_name: str,
+    subject: Mapping,
+    valid_from,
+    valid_until,
+    *,
+    idempotency_key: str | None,
+    actor: str,
+    operation: str,
+    supersedes: str | None,
+) -> IssuedCredential:
     fingerprint = None
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
-        fingerprint = idempotency.request_hash({
-            "op": operation, "type": type_name, "subject": subject, "validFrom": _date(valid_from),
-            "validUntil": _date(valid_until), "supersedes": supersedes})
+        fingerprint = idempotency.request_hash(
+            {
+                "op": operation,
+                "type": type_name,
+                "subject": subject,
+                "validFrom": _date(valid_from),
+                "validUntil": _date(valid_until),
+                "supersedes": supersedes,
+            }
+        )
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
         if used is not None:
             return load_issued(ctx, agency, used.credential_id, replayed=True)
     request = _Request(ctx, agency, type_name, actor=actor, idempotency_key=idempotency_key)
-    credential, signed = request.signer.sign_full(0, subject, _date(valid_from), _date(valid_until),
-                                                  request.slots(1)[0])
+    credential, signed = request.signer.sign_full(
+        0, subject, _date(valid_from), _date(valid_until), request.slots(1)[0]
+    )
     values, body, audit = request.values(signed, supersedes)
     idem = None
     if idempotency_key is not None:
-        idem = idempotency.record_values(agency, idempotency_key, fingerprint, operation,
-                                         credential_id=values["id"], at=request.now)
+        idem = idempotency.record_values(
+            agency, idempotency_key, fingerprint, operation, credential_id=values["id"], at=request.now
+        )
     try:
         # written with concurrent requests' rows in one transaction (ledger.storage.group_commit)
         rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
@@ -194,20 +230,45 @@ def _issue_single(ctx, agency: str, type_name: str, subject: Mapping, valid_from
         if supersedes is not None:
             raise SupersedeRefused(f"credential {supersedes} was superseded by another request just now") from None
         raise
-    return IssuedCredential(id=signed.id, digest=signed.digest, type_name=type_name, state=PENDING,
-                            issued_at=request.now, credential=credential, supersedes=supersedes)
+    return IssuedCredential(
+        id=signed.id,
+        digest=signed.digest,
+        type_name=type_name,
+        state=PENDING,
+        issued_at=request.now,
+        credential=credential,
+        supersedes=supersedes,
+    )
 
 
-def issue_one(ctx, agency: str, type_name: str, subject: Mapping, *, valid_from: datetime | str | None = None,
-              valid_until: datetime | str | None = None, idempotency_key: str | None = None,
-              actor: str = "system") -> IssuedCredential:
+def issue_one(
+    ctx,
+    agency: str,
+    type_name: str,
+    subject: Mapping,
+    *,
+    valid_from: datetime | str | None = None,
+    valid_until: datetime | str | None = None,
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> IssuedCredential:
     """Issue one credential (state "pending" until the anchoring pipeline anchors it).
 
     ``valid_from`` defaults to the signing time. Raises ValidationError (fields at fault),
     AgencyNotFound, UnknownCredentialType, TypeNotPermitted, IdempotencyConflict.
     """
-    return _issue_single(ctx, agency, type_name, subject, valid_from, valid_until,
-                         idempotency_key=idempotency_key, actor=actor, operation="issue", supersedes=None)
+    return _issue_single(
+        ctx,
+        agency,
+        type_name,
+        subject,
+        valid_from,
+        valid_until,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        operation="issue",
+        supersedes=None,
+    )
 
 
 # ------------------------------------------------------------------ many
@@ -224,9 +285,17 @@ def _replay_bulk(ctx, agency: str, key: str, used) -> BulkResult:
     return BulkResult([IssuedRow(r.request_row, r.id, r.digest) for r in rows], errors, replayed=True)
 
 
-def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_nothing: bool = False,
-               idempotency_key: str | None = None, actor: str = "system",
-               progress: Progress | None = None) -> BulkResult:
+def issue_many(
+    ctx,
+    agency: str,
+    type_name: str,
+    rows: Iterable[Row],
+    *,
+    all_or_nothing: bool = False,
+    idempotency_key: str | None = None,
+    actor: str = "system",
+    progress: Progress | None = None,
+) -> BulkResult:
     """Issue one credential per row (``ledger.issuance.rows``), in one transaction.
 
     Bad rows: reported in ``BulkResult.errors`` while the valid rows are issued; with
@@ -237,14 +306,27 @@ def issue_many(ctx, agency: str, type_name: str, rows: Iterable[Row], *, all_or_
         return _issue_many(ctx, agency, type_name, list(rows), all_or_nothing, idempotency_key, actor, progress)
 
 
-def _issue_many(ctx, agency: str, type_name: str, rows: list[Row], all_or_nothing: bool,
-                idempotency_key: str | None, actor: str, progress: Progress | None) -> BulkResult:
+def _issue_many(
+    ctx,
+    agency: str,
+    type_name: str,
+    rows: list[Row],
+    all_or_nothing: bool,
+    idempotency_key: str | None,
+    actor: str,
+    progress: Progress | None,
+) -> BulkResult:
     fingerprint = None
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
-        fingerprint = idempotency.request_hash({
-            "op": "issue-bulk", "type": type_name, "allOrNothing": all_or_nothing,
-            "rows": [r.request_form() for r in rows]})
+        fingerprint = idempotency.request_hash(
+            {
+                "op": "issue-bulk",
+                "type": type_name,
+                "allOrNothing": all_or_nothing,
+                "rows": [r.request_form() for r in rows],
+            }
+        )
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
         if used is not None:
             return _replay_bulk(ctx, agency, idempotency_key, used)
@@ -284,9 +366,17 @@ def _issue_many(ctx, agency: str, type_name: str, rows: list[Row], all_or_nothin
                 raise BulkRejected(errors)
             chunk.flush()
             if idempotency_key is not None:
-                conn.execute(insert(idempotency.TABLE), idempotency.record_values(
-                    agency, idempotency_key, fingerprint, "issue-bulk", at=request.now,
-                    result={"errors": [e.to_dict() for e in errors], "issued": len(issued)}))
+                conn.execute(
+                    insert(idempotency.TABLE),
+                    idempotency.record_values(
+                        agency,
+                        idempotency_key,
+                        fingerprint,
+                        "issue-bulk",
+                        at=request.now,
+                        result={"errors": [e.to_dict() for e in errors], "issued": len(issued)},
+                    ),
+                )
             if conn.in_transaction():
                 conn.commit()
     except IntegrityError:
@@ -307,15 +397,27 @@ def issue_file(ctx, agency: str, type_name: str, data: str | bytes, fmt: str, **
 # ------------------------------------------------------------------ supersede
 
 
-def supersede(ctx, agency: str, credential_id: str, subject: Mapping, *, valid_from: datetime | str | None = None,
-              valid_until: datetime | str | None = None, idempotency_key: str | None = None,
-              actor: str = "system") -> IssuedCredential:
+def supersede(
+    ctx,
+    agency: str,
+    credential_id: str,
+    subject: Mapping,
+    *,
+    valid_from: datetime | str | None = None,
+    valid_until: datetime | str | None = None,
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> IssuedCredential:
     """Issue a corrected credential replacing ``credential_id`` (see the module's policy)."""
     with ctx.engine.connect() as conn:
-        old = conn.execute(select(CRED.c.id, CRED.c.type_name, CRED.c.subject_id, CRED.c.state)
-                           .where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()
-        successor = conn.execute(select(CRED.c.id, CRED.c.idempotency_key)
-                                 .where(CRED.c.supersedes == credential_id)).first()
+        old = conn.execute(
+            select(CRED.c.id, CRED.c.type_name, CRED.c.subject_id, CRED.c.state).where(
+                CRED.c.id == credential_id, CRED.c.agency_code == agency
+            )
+        ).first()
+        successor = conn.execute(
+            select(CRED.c.id, CRED.c.idempotency_key).where(CRED.c.supersedes == credential_id)
+        ).first()
     if old is None:
         raise CredentialNotFound([credential_id])
     if successor is not None and (idempotency_key is None or successor.idempotency_key != idempotency_key):
@@ -323,10 +425,26 @@ def supersede(ctx, agency: str, credential_id: str, subject: Mapping, *, valid_f
     if old.state == "revoked" and successor is None:
         raise SupersedeRefused(f"credential {credential_id} is revoked; a revoked credential cannot be superseded")
     if old.subject_id is not None and (not isinstance(subject, Mapping) or subject.get("id") != old.subject_id):
-        raise ValidationError([FieldError("credentialSubject.id", f"must stay {old.subject_id} (the holder of the "
-                                                                  "credential being superseded)")])
-    return _issue_single(ctx, agency, old.type_name, subject, valid_from, valid_until,
-                         idempotency_key=idempotency_key, actor=actor, operation="supersede", supersedes=credential_id)
+        raise ValidationError(
+            [
+                FieldError(
+                    "credentialSubject.id",
+                    f"must stay {old.subject_id} (the holder of the credential being superseded)",
+                )
+            ]
+        )
+    return _issue_single(
+        ctx,
+        agency,
+        old.type_name,
+        subject,
+        valid_from,
+        valid_until,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        operation="supersede",
+        supersedes=credential_id,
+    )
 
 
 __all__ = ["issue_file", "issue_many", "issue_one", "load_issued", "supersede"]

@@ -7,9 +7,10 @@ callers' clocks: hosts sharing a database need synchronised clocks (NTP) and a T
 skew. A lease is an optimisation of who works, not what keeps the chain right: a root can be
 anchored once, so two anchorers racing after a lost lease cannot anchor anything twice.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, or_, update
 from sqlalchemy.engine import Engine
@@ -19,7 +20,7 @@ from ledger.storage.db import reading
 from ledger.storage.models import Lease
 
 LEASE = Lease.__table__
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def acquire_lease(engine: Engine, name: str, holder: str, ttl_s: float, now: datetime) -> bool:

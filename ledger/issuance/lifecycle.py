@@ -19,6 +19,7 @@ record stands (suspend and reinstate are refused, revoke sends it again, and so 
 ``reorg_watch``). A lost suspension or reinstatement is not final: the chain's state is taken, and a
 newer explicit change of that credential wins over sending the lost one again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,11 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, update
 
 from ledger.chain import ContractReverted, Reason
+from ledger.issuance.errors import CredentialNotFound, InvalidTransition, NotAnchored, StatusChangeFailed
+from ledger.issuance.results import StatusChange
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-
-from ledger.issuance.errors import CredentialNotFound, InvalidTransition, NotAnchored, StatusChangeFailed
-from ledger.issuance.results import StatusChange
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,16 @@ def _load(ctx, agency: str, ids: list[str]) -> dict[str, object]:
         for i in range(0, len(ids), _IN_CHUNK):
             part = ids[i : i + _IN_CHUNK]
             rows = conn.execute(
-                select(CRED.c.id, CRED.c.digest, CRED.c.state, CRED.c.status_reason, CRED.c.batch_id, CRED.c.leaf_index,
-                       BATCH.c.root, BATCH.c.state.label("batch_state"))
+                select(
+                    CRED.c.id,
+                    CRED.c.digest,
+                    CRED.c.state,
+                    CRED.c.status_reason,
+                    CRED.c.batch_id,
+                    CRED.c.leaf_index,
+                    BATCH.c.root,
+                    BATCH.c.state.label("batch_state"),
+                )
                 .select_from(CRED.outerjoin(BATCH, BATCH.c.id == CRED.c.batch_id))
                 .where(CRED.c.agency_code == agency, CRED.c.id.in_(part))
             ).all()
@@ -65,21 +73,35 @@ def _load(ctx, agency: str, ids: list[str]) -> dict[str, object]:
     return found
 
 
-def _record(ctx, agency: str, changes: list[tuple[str, str, int, str]], action: str, actor: str,
-            tx_hash: str | None) -> None:
+def _record(
+    ctx, agency: str, changes: list[tuple[str, str, int, str]], action: str, actor: str, tx_hash: str | None
+) -> None:
     """changes: (credential id, new state, reason, digest) — one transaction with their audit events."""
     if not changes:
         return
     now = ctx.now()
     with ctx.engine.begin() as conn:
         for cid, state, reason, _ in changes:
-            conn.execute(update(CRED).where(CRED.c.id == cid, CRED.c.agency_code == agency)
-                         .values(state=state, status_reason=reason, updated_at=now))
-        conn.execute(insert(AUDIT), [
-            {"at": now, "actor": actor, "agency": agency, "action": action, "subject": cid, "tx_hash": tx_hash,
-             "details": {"state": state, "reason": reason, "digest": digest}}
-            for cid, state, reason, digest in changes
-        ])
+            conn.execute(
+                update(CRED)
+                .where(CRED.c.id == cid, CRED.c.agency_code == agency)
+                .values(state=state, status_reason=reason, updated_at=now)
+            )
+        conn.execute(
+            insert(AUDIT),
+            [
+                {
+                    "at": now,
+                    "actor": actor,
+                    "agency": agency,
+                    "action": action,
+                    "subject": cid,
+                    "tx_hash": tx_hash,
+                    "details": {"state": state, "reason": reason, "digest": digest},
+                }
+                for cid, state, reason, digest in changes
+            ],
+        )
 
 
 def _reconcile(ctx, agency: str, rows: list, actor: str) -> dict[str, str]:
@@ -109,8 +131,9 @@ def _send(ctx, agency: str, action: str, rows: list, reason: int):
     return getattr(ledger, f"{action}_many")(items, reason)
 
 
-def change_status(ctx, agency: str, ids: str | Iterable[str], action: str, reason: int = Reason.UNSPECIFIED, *,
-                  actor: str = "system") -> StatusChange:
+def change_status(
+    ctx, agency: str, ids: str | Iterable[str], action: str, reason: int = Reason.UNSPECIFIED, *, actor: str = "system"
+) -> StatusChange:
     """``action``: revoke | suspend | reinstate (see the module documentation)."""
     if action not in _TARGET:
         raise ValueError(f"unknown status action {action!r}")
@@ -131,8 +154,9 @@ def change_status(ctx, agency: str, ids: str | Iterable[str], action: str, reaso
     if action != "revoke":
         final = [i for i in ids if REVOKED in (states[i], found[i].state)]
         if final:
-            raise InvalidTransition(f"cannot {action} a revoked credential (revocation is final): {', '.join(final[:5])}",
-                                    final)
+            raise InvalidTransition(
+                f"cannot {action} a revoked credential (revocation is final): {', '.join(final[:5])}", final
+            )
     result = StatusChange(action, unchanged=[i for i in ids if states[i] == target])
     todo = [found[i] for i in ids if states[i] != target]
     chunk = max(1, ctx.policy.status_chunk)
@@ -160,19 +184,22 @@ def change_status(ctx, agency: str, ids: str | Iterable[str], action: str, reaso
     return result
 
 
-def revoke(ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *,
-           actor: str = "system") -> StatusChange:
+def revoke(
+    ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *, actor: str = "system"
+) -> StatusChange:
     """Revoke for good (reason e.g. Reason.ISSUED_IN_ERROR)."""
     return change_status(ctx, agency, ids, "revoke", reason, actor=actor)
 
 
-def suspend(ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *,
-            actor: str = "system") -> StatusChange:
+def suspend(
+    ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *, actor: str = "system"
+) -> StatusChange:
     return change_status(ctx, agency, ids, "suspend", reason, actor=actor)
 
 
-def reinstate(ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *,
-              actor: str = "system") -> StatusChange:
+def reinstate(
+    ctx, agency: str, ids: str | Iterable[str], reason: int = Reason.UNSPECIFIED, *, actor: str = "system"
+) -> StatusChange:
     """Lift a suspension."""
     return change_status(ctx, agency, ids, "reinstate", reason, actor=actor)
 

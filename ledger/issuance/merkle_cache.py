@@ -3,6 +3,7 @@
 Only digests are stored per credential (no path): a sealed batch never changes, so its tree is
 rebuilt on demand (about 0.2 s for 100,000 leaves) and checked against the recorded root.
 """
+
 from __future__ import annotations
 
 import threading

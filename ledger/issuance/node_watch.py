@@ -7,6 +7,7 @@ anchorer asks the node once per round (``eth_blockNumber``) and, while it gets n
 need the chain and goes on meanwhile; the first answer ends the pause with a line saying how long
 the node was away.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,6 @@ from urllib.parse import urlsplit
 import requests
 
 from ledger.chain import NodeUnreachable
-
 from ledger.issuance.outage import Outage, root_cause
 
 log = logging.getLogger("ledger.issuance.anchoring")
@@ -44,13 +44,19 @@ class NodeWatch(Outage):
     def check(self, ctx) -> float | None:
         """None when the node answers; otherwise how long to wait before asking again."""
         try:
-            ctx.chain.w3.eth.block_number
+            _ = ctx.chain.w3.eth.block_number  # any answer will do
         except Exception as exc:  # noqa: BLE001 - only "no answer" pauses; other errors are the round's to report
             if not unreachable(exc):
                 return None
             away, delay = self.failed()
-            log.warning("chain node unreachable at %s (%s) for %.0f s; anchoring paused, issuance continues; "
-                        "next try in %.0f s", ", ".join(map(_where, ctx.chain.rpc_urls)), root_cause(exc), away, delay)
+            log.warning(
+                "chain node unreachable at %s (%s) for %.0f s; anchoring paused, issuance continues; "
+                "next try in %.0f s",
+                ", ".join(map(_where, ctx.chain.rpc_urls)),
+                root_cause(exc),
+                away,
+                delay,
+            )
             return delay
         away = self.ended()
         if away is not None:

@@ -1,6 +1,7 @@
 """A dependency that stopped answering (the chain node, the database): how long it has been away
 and how long to wait before the next try (1, 2, 4 … ``max_delay_s`` seconds). The watches built on
 it (``node_watch``, ``database_watch``) log one line per try, not a traceback."""
+
 from __future__ import annotations
 
 import time

@@ -4,23 +4,23 @@ agency's credential is "not found", exactly like one that does not exist.
 Lists are paginated by keyset: pass ``next_cursor`` back as ``cursor`` (stable while new rows
 arrive, unlike offsets). Credentials come newest first; audit events newest first.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
-
-from ledger.protocol.bundle import Bundle
-from ledger.protocol.errors import FieldError, ValidationError
-from ledger.protocol.json_depth import too_deep
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 from ledger.issuance.bundles import anchored_bundle, open_credential, with_body
 from ledger.issuance.errors import CredentialNotFound
 from ledger.issuance.results import AuditEntry, CredentialInfo, Page
+from ledger.protocol.bundle import Bundle
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.json_depth import too_deep
+from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
 
 CRED = CredentialRecord.__table__
 BATCH = BatchRecord.__table__
@@ -40,9 +40,18 @@ def _row(ctx, agency: str, credential_id: str, *, body: bool = True):
 
 def _info(r) -> CredentialInfo:
     return CredentialInfo(
-        id=r.id, agency=r.agency_code, type_name=r.type_name, holder_id=r.subject_id, digest=r.digest, state=r.state,
-        status_reason=r.status_reason, issued_at=r.issued_at, valid_from=r.valid_from, valid_until=r.valid_until,
-        batch_id=r.batch_id, supersedes=r.supersedes,
+        id=r.id,
+        agency=r.agency_code,
+        type_name=r.type_name,
+        holder_id=r.subject_id,
+        digest=r.digest,
+        state=r.state,
+        status_reason=r.status_reason,
+        issued_at=r.issued_at,
+        valid_from=r.valid_from,
+        valid_until=r.valid_until,
+        batch_id=r.batch_id,
+        supersedes=r.supersedes,
     )
 
 
@@ -93,8 +102,9 @@ def _cursor(cursor: str, *kinds: type) -> list:
         values = _decode(cursor)
     except ValueError:
         values = None
-    if not (isinstance(values, list) and len(values) == len(kinds)
-            and all(type(v) is k for v, k in zip(values, kinds))):
+    if not (
+        isinstance(values, list) and len(values) == len(kinds) and all(type(v) is k for v, k in zip(values, kinds))
+    ):
         raise _bad("cursor", "not a cursor returned by this listing")
     return values
 
@@ -105,7 +115,7 @@ def _instant(value: datetime | None, field: str) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:
         raise _bad(field, "out of range once converted to UTC") from None
 
@@ -120,9 +130,18 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def list_credentials(ctx, agency: str, *, type_name: str | None = None, holder_id: str | None = None,
-                     state: str | Iterable[str] | None = None, issued_from: datetime | None = None,
-                     issued_until: datetime | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+def list_credentials(
+    ctx,
+    agency: str,
+    *,
+    type_name: str | None = None,
+    holder_id: str | None = None,
+    state: str | Iterable[str] | None = None,
+    issued_from: datetime | None = None,
+    issued_until: datetime | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page:
     """The agency's credentials, newest first; ``issued_from`` inclusive, ``issued_until`` exclusive."""
     limit = _limit(limit)
     q = select(CRED).where(CRED.c.agency_code == agency)
@@ -153,9 +172,17 @@ def list_credentials(ctx, agency: str, *, type_name: str | None = None, holder_i
     return Page(items, next_cursor)
 
 
-def audit_log(ctx, agency: str, *, action: str | None = None, subject: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, limit: int = 100,
-              cursor: str | None = None) -> Page:
+def audit_log(
+    ctx,
+    agency: str,
+    *,
+    action: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page:
     """The agency's audit events, newest first."""
     limit = _limit(limit)
     q = select(AUDIT).where(AUDIT.c.agency == agency)

@@ -5,6 +5,7 @@ A credential type is known when it has a ``credential_type`` row or is one of
 may issue a type only when the type is in its ``types`` list (kept in step with what governance
 granted on chain by whoever onboards the agency).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,13 @@ import threading
 from sqlalchemy import select
 from sqlmodel import Session
 
+from ledger.issuance.errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
 from ledger.protocol.credential import Issuer
 from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
 from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
-
-from ledger.issuance.errors import AgencyKeysMissing, AgencyNotFound, TypeNotPermitted, UnknownCredentialType
 
 AGENCY = AgencyRecord.__table__
 TYPE = CredentialTypeRecord.__table__
@@ -85,14 +85,22 @@ def register_agency(ctx, code: str, name: str, types: list[str], *, actor: str =
         get_type(ctx, t)  # refuse unknown types
     with Session(ctx.engine) as session:
         record = session.get(AgencyRecord, code) or AgencyRecord(
-            code=code, name=name, operator_address="", signing_public_key="", types=[])
+            code=code, name=name, operator_address="", signing_public_key="", types=[]
+        )
         record.name = name
         record.operator_address = keys.operator.address
         record.signing_public_key = "0x" + keys.signing_key.public_key.raw.hex()
         record.types = sorted(set(types))
         session.add(record)
-        add_audit(session, "agency-record", actor, agency=code, subject=code,
-                  details={"types": record.types, "operator": record.operator_address}, at=ctx.now())
+        add_audit(
+            session,
+            "agency-record",
+            actor,
+            agency=code,
+            subject=code,
+            details={"types": record.types, "operator": record.operator_address},
+            at=ctx.now(),
+        )
         session.commit()
         session.refresh(record)
         return record
@@ -111,8 +119,11 @@ def issuing_setup(ctx, agency: str, type_name: str) -> tuple[Issuer, CredentialT
     unknown agency, unknown type, type not granted to the agency, key file not matching the record.
     Every single issuance asks this: one read-only connection, plain rows (no ORM objects)."""
     with reading(ctx.engine).connect() as conn:
-        record = conn.execute(select(AGENCY.c.code, AGENCY.c.name, AGENCY.c.types, AGENCY.c.signing_public_key)
-                              .where(AGENCY.c.code == agency)).first()
+        record = conn.execute(
+            select(AGENCY.c.code, AGENCY.c.name, AGENCY.c.types, AGENCY.c.signing_public_key).where(
+                AGENCY.c.code == agency
+            )
+        ).first()
         if record is None:
             raise AgencyNotFound(agency)
         ctype = _type_from(conn, type_name)

@@ -31,26 +31,26 @@ and a new share would have a new CID and key. The content hook sees the batch ag
 (idempotent per credential); ``get_bundle`` builds bundles from the batch row, so the API serves the
 new fields.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import insert, select, update
 from web3.exceptions import BlockNotFound, TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError
+from ledger.issuance.errors import InvalidTransition, NotAnchored, StatusChangeFailed
+from ledger.issuance.lifecycle import change_status
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-
-from ledger.issuance.errors import InvalidTransition, NotAnchored, StatusChangeFailed
-from ledger.issuance.lifecycle import change_status
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,9 @@ class ReorgWatch:
         if window_blocks < 1 or check_interval_s < 0:
             raise ValueError("window_blocks must be >= 1 and check_interval_s >= 0")
         self.window_blocks, self.check_interval_s, self.clock = window_blocks, check_interval_s, clock
-        self._head: tuple[int, bytes] | None = None   # (number, hash) seen by the last check
+        self._head: tuple[int, bytes] | None = None  # (number, hash) seen by the last check
         self._checked_at: float | None = None
-        self._unsettled = False                       # something lost is still being redone
+        self._unsettled = False  # something lost is still being redone
 
     @property
     def redoing(self) -> bool:
@@ -81,7 +81,7 @@ class ReorgWatch:
         return self._unsettled
 
     @classmethod
-    def from_env(cls, env=None) -> "ReorgWatch":
+    def from_env(cls, env=None) -> ReorgWatch:
         env = os.environ if env is None else env
         try:
             return cls(int(env.get(WINDOW_ENV) or 64), float(env.get(INTERVAL_ENV) or 30.0))
@@ -94,8 +94,12 @@ class ReorgWatch:
         try:
             head = w3.eth.get_block("latest")
             reorganised = self._reorganised(w3)
-            due = (reorganised or self._unsettled or self._checked_at is None
-                   or self.clock() - self._checked_at >= self.check_interval_s)
+            due = (
+                reorganised
+                or self._unsettled
+                or self._checked_at is None
+                or self.clock() - self._checked_at >= self.check_interval_s
+            )
             lost, waiting = [], False
             if due:
                 lost = self._lost_anchors(ctx, head["number"])
@@ -119,17 +123,23 @@ class ReorgWatch:
             now = None
         if now == seen:
             return False
-        log.warning("chain reorganised: block %d %s; checking the anchors and status changes of the last %d blocks",
-                    number, "is gone" if now is None else "changed", self.window_blocks)
+        log.warning(
+            "chain reorganised: block %d %s; checking the anchors and status changes of the last %d blocks",
+            number,
+            "is gone" if now is None else "changed",
+            self.window_blocks,
+        )
         return True
 
     # ------------------------------------------------------------------ anchors
 
     def _lost_anchors(self, ctx, head: int) -> list[int]:
         with reading(ctx.engine).connect() as conn:
-            batches = conn.execute(select(BATCH).where(BATCH.c.state.in_(_ANCHORED_STATES),
-                                                       BATCH.c.block_number >= head - self.window_blocks)
-                                   .order_by(BATCH.c.id)).all()
+            batches = conn.execute(
+                select(BATCH)
+                .where(BATCH.c.state.in_(_ANCHORED_STATES), BATCH.c.block_number >= head - self.window_blocks)
+                .order_by(BATCH.c.id)
+            ).all()
         reader = ctx.chain.reader()
         lost = []
         for batch in batches:
@@ -137,9 +147,17 @@ class ReorgWatch:
             if anchor.anchored and anchor.block_number == batch.block_number:
                 continue
             now = f"now in block {anchor.block_number}" if anchor.anchored else "no longer on chain"
-            log.warning("batch %d of %s (%d credentials, root %s…): its anchor (tx %s, block %d) is %s after a "
-                        "chain reorganisation; anchoring it again", batch.id, batch.agency_code, batch.count,
-                        batch.root[:18], batch.tx_hash, batch.block_number, now)
+            log.warning(
+                "batch %d of %s (%d credentials, root %s…): its anchor (tx %s, block %d) is %s after a "
+                "chain reorganisation; anchoring it again",
+                batch.id,
+                batch.agency_code,
+                batch.count,
+                batch.root[:18],
+                batch.tx_hash,
+                batch.block_number,
+                now,
+            )
             if _back_to_sealed(ctx, batch, now):
                 lost.append(batch.id)
         return lost
@@ -150,12 +168,13 @@ class ReorgWatch:
         """Send again the status changes whose transaction vanished; True while some must wait."""
         w3 = ctx.chain.w3
         first = w3.eth.get_block(max(head - self.window_blocks, 0))
-        since = datetime.fromtimestamp(first["timestamp"], timezone.utc) - _CLOCK_SLACK
+        since = datetime.fromtimestamp(first["timestamp"], UTC) - _CLOCK_SLACK
         with reading(ctx.engine).connect() as conn:
-            events = conn.execute(select(AUDIT.c.id, AUDIT.c.agency, AUDIT.c.action, AUDIT.c.subject, AUDIT.c.tx_hash,
-                                         AUDIT.c.details)
-                                  .where(AUDIT.c.action.in_(_STATUS_ACTIONS), AUDIT.c.tx_hash.is_not(None),
-                                         AUDIT.c.at >= since).order_by(AUDIT.c.id)).all()
+            events = conn.execute(
+                select(AUDIT.c.id, AUDIT.c.agency, AUDIT.c.action, AUDIT.c.subject, AUDIT.c.tx_hash, AUDIT.c.details)
+                .where(AUDIT.c.action.in_(_STATUS_ACTIONS), AUDIT.c.tx_hash.is_not(None), AUDIT.c.at >= since)
+                .order_by(AUDIT.c.id)
+            ).all()
         latest = {}
         for e in events:
             latest[e.subject] = e.id  # a later change of the same credential supersedes an earlier one
@@ -175,9 +194,11 @@ class ReorgWatch:
             for e in events:
                 if e.tx_hash not in gone or latest[e.subject] != e.id:
                     continue
-                current = conn.execute(select(CRED.c.state, BATCH.c.state.label("batch_state"))
-                                       .join(BATCH, BATCH.c.id == CRED.c.batch_id)
-                                       .where(CRED.c.id == e.subject)).first()
+                current = conn.execute(
+                    select(CRED.c.state, BATCH.c.state.label("batch_state"))
+                    .join(BATCH, BATCH.c.id == CRED.c.batch_id)
+                    .where(CRED.c.id == e.subject)
+                ).first()
                 if current is None or current.state != e.details.get("state"):
                     continue
                 if current.batch_state not in _ANCHORED_STATES:
@@ -185,8 +206,13 @@ class ReorgWatch:
                     continue
                 redo[(e.agency, e.action, int(e.details.get("reason") or 0))].append(e.subject)
         for (agency, action, reason), ids in redo.items():
-            log.warning("%d %s of %s (reason %d) lost in a chain reorganisation (their transaction is gone); "
-                        "sending again", len(ids), _PAST[action], agency, reason)
+            log.warning(
+                "%d %s of %s (reason %d) lost in a chain reorganisation (their transaction is gone); sending again",
+                len(ids),
+                _PAST[action],
+                agency,
+                reason,
+            )
             ctx.chain.reset_sender(agency)  # the chain forgot the nonces the lost transactions used
             try:
                 change_status(ctx, agency, ids, action, reason, actor="reorg-watch")
@@ -219,19 +245,43 @@ def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
     ``batched``, with an audit event: one transaction. False if another worker moved it first."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        moved = conn.execute(update(BATCH).where(BATCH.c.id == batch.id, BATCH.c.state == batch.state,
-                                                 BATCH.c.block_number == batch.block_number).values(
-            state="sealed", tx_hash=None, block_number=None, anchored_at=None, attempts=0, next_attempt_at=None,
-            last_error=f"anchor lost in a chain reorganisation (tx {batch.tx_hash}, block {batch.block_number})",
-            updated_at=now)).rowcount
+        moved = conn.execute(
+            update(BATCH)
+            .where(BATCH.c.id == batch.id, BATCH.c.state == batch.state, BATCH.c.block_number == batch.block_number)
+            .values(
+                state="sealed",
+                tx_hash=None,
+                block_number=None,
+                anchored_at=None,
+                attempts=0,
+                next_attempt_at=None,
+                last_error=f"anchor lost in a chain reorganisation (tx {batch.tx_hash}, block {batch.block_number})",
+                updated_at=now,
+            )
+        ).rowcount
         if moved != 1:
             return False
-        conn.execute(update(CRED).where(CRED.c.batch_id == batch.id, CRED.c.state == "anchored")
-                     .values(state="batched", updated_at=now))
-        conn.execute(insert(AUDIT).values(
-            at=now, actor=ctx.worker_id, agency=batch.agency_code, action="anchor-reorged", subject=batch.root,
-            tx_hash=batch.tx_hash, details={"batch": batch.id, "count": batch.count, "blockNumber": batch.block_number,
-                                            "now": now_on_chain}))
+        conn.execute(
+            update(CRED)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == "anchored")
+            .values(state="batched", updated_at=now)
+        )
+        conn.execute(
+            insert(AUDIT).values(
+                at=now,
+                actor=ctx.worker_id,
+                agency=batch.agency_code,
+                action="anchor-reorged",
+                subject=batch.root,
+                tx_hash=batch.tx_hash,
+                details={
+                    "batch": batch.id,
+                    "count": batch.count,
+                    "blockNumber": batch.block_number,
+                    "now": now_on_chain,
+                },
+            )
+        )
     ctx.chain.reset_sender(batch.agency_code)  # the chain forgot the nonce the lost anchor used
     return True
 

@@ -1,4 +1,5 @@
 """What the issuance functions return: plain data a route serialises or a command prints."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,13 +11,13 @@ from ledger.issuance.errors import RowError
 @dataclass(frozen=True)
 class IssuedCredential:
     id: str
-    digest: str                # 0x + 64 hex
+    digest: str  # 0x + 64 hex
     type_name: str
     state: str
     issued_at: datetime
-    credential: dict           # the signed credential (personal data: do not log)
+    credential: dict  # the signed credential (personal data: do not log)
     supersedes: str | None = None
-    replayed: bool = False     # True: an idempotent retry returned the credential issued before
+    replayed: bool = False  # True: an idempotent retry returned the credential issued before
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class AuditEntry:
 @dataclass(frozen=True)
 class Page:
     items: list
-    next_cursor: str | None    # pass back to get the next page; None: this was the last page
+    next_cursor: str | None  # pass back to get the next page; None: this was the last page
 
 
 @dataclass
@@ -94,8 +95,8 @@ class StatusChange:
     """The outcome of revoke / suspend / reinstate."""
 
     action: str
-    changed: list[str] = field(default_factory=list)       # moved on chain by this call
-    unchanged: list[str] = field(default_factory=list)     # already in the wanted state (nothing sent)
+    changed: list[str] = field(default_factory=list)  # moved on chain by this call
+    unchanged: list[str] = field(default_factory=list)  # already in the wanted state (nothing sent)
     tx_hashes: list[str] = field(default_factory=list)
 
 
@@ -104,11 +105,11 @@ class AnchorReport:
     """One round of the anchoring pipeline."""
 
     lease_held: bool = True
-    sealed: list[int] = field(default_factory=list)         # batch ids closed this round
+    sealed: list[int] = field(default_factory=list)  # batch ids closed this round
     confirmed: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
-    retrying: list[int] = field(default_factory=list)       # failed this round, will be retried
-    reanchoring: list[int] = field(default_factory=list)    # anchors a chain reorganisation undid: sent again
+    retrying: list[int] = field(default_factory=list)  # failed this round, will be retried
+    reanchoring: list[int] = field(default_factory=list)  # anchors a chain reorganisation undid: sent again
     superseded_revoked: list[str] = field(default_factory=list)
 
     @property
@@ -116,5 +117,13 @@ class AnchorReport:
         return bool(self.sealed or self.confirmed or self.completed)
 
 
-__all__ = ["AnchorReport", "AuditEntry", "BulkResult", "CredentialInfo", "IssuedCredential", "IssuedRow", "Page",
-           "StatusChange"]
+__all__ = [
+    "AnchorReport",
+    "AuditEntry",
+    "BulkResult",
+    "CredentialInfo",
+    "IssuedCredential",
+    "IssuedRow",
+    "Page",
+    "StatusChange",
+]

@@ -19,6 +19,7 @@ JSON array) rows count from 1.
 A row that cannot be read (bad JSON, more cells than the header) is returned with its problems and
 reported like a row that fails its schema.
 """
+
 from __future__ import annotations
 
 import csv
@@ -46,8 +47,13 @@ class Row:
 
     def request_form(self) -> dict:
         """The row as it enters the idempotency fingerprint."""
-        return {"row": self.number, "subject": self.subject, "validFrom": self.valid_from,
-                "validUntil": self.valid_until, "problems": [e.to_dict() for e in self.problems]}
+        return {
+            "row": self.number,
+            "subject": self.subject,
+            "validFrom": self.valid_from,
+            "validUntil": self.valid_until,
+            "problems": [e.to_dict() for e in self.problems],
+        }
 
 
 # ------------------------------------------------------------------ typing
@@ -73,8 +79,10 @@ def _types_of(prop: Mapping | None) -> list[str]:
         return [x for x in t if isinstance(x, str)]
     if "enum" in prop:  # an enum of non-strings: guess from its values
         kinds = {type(v).__name__ for v in prop["enum"]}
-        return ["integer" if k == "int" else "number" if k == "float" else "boolean" if k == "bool" else "string"
-                for k in kinds]
+        return [
+            "integer" if k == "int" else "number" if k == "float" else "boolean" if k == "bool" else "string"
+            for k in kinds
+        ]
     return []
 
 
@@ -147,7 +155,9 @@ def rows_from_csv(data: str | bytes, ctype: CredentialType) -> list[Row]:
     try:
         header = next(reader)
     except StopIteration:
-        raise ValidationError([FieldError("(header)", "the file is empty; the first line must name the fields")]) from None
+        raise ValidationError(
+            [FieldError("(header)", "the file is empty; the first line must name the fields")]
+        ) from None
     except csv.Error as exc:
         raise ValidationError([FieldError("(header)", f"is not valid CSV: {exc}")]) from None
     header = [h.strip() for h in header]
@@ -234,9 +244,13 @@ def _row_from_object(number: int, obj: object) -> Row:
     for name, value in ((VALID_FROM, valid_from), (VALID_UNTIL, valid_until)):
         if value is not None and not isinstance(value, str):
             problems += (FieldError(name, "must be a dateTime string"),)
-    return Row(number, subject,
-               valid_from if isinstance(valid_from, str) else None,
-               valid_until if isinstance(valid_until, str) else None, problems)
+    return Row(
+        number,
+        subject,
+        valid_from if isinstance(valid_from, str) else None,
+        valid_until if isinstance(valid_until, str) else None,
+        problems,
+    )
 
 
 def rows_from_jsonl(data: str | bytes) -> list[Row]:
@@ -245,7 +259,9 @@ def rows_from_jsonl(data: str | bytes) -> list[Row]:
         if not line.strip():
             continue
         if too_deep(line):  # before the C decoder recurses (see ledger.protocol.json_depth)
-            rows.append(Row(number, {}, problems=(FieldError("(row)", f"is nested more than {MAX_DEPTH} levels deep"),)))
+            rows.append(
+                Row(number, {}, problems=(FieldError("(row)", f"is nested more than {MAX_DEPTH} levels deep"),))
+            )
             continue
         try:
             obj = json.loads(line)

@@ -14,6 +14,7 @@ and the records leaves unreferenced encrypted objects in the store (their keys w
 recorded); the redelivered bundle gets a new share. Nothing is lost, nothing is linked twice.
 The share key is sealed at rest and appears only in the link's fragment.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,13 +29,12 @@ from ledger.content.cid import compute_cid
 from ledger.content.links import ShareLink, build_share_link, normalise_verifier_url, share_url
 from ledger.content.share import encrypt_shares
 from ledger.content.store import ContentStore, ContentStoreError, ContentStoreFull, ContentStoreUnavailable
-from ledger.storage.bulk import bulk_insert
-from ledger.storage.db import reading
-from ledger.storage.models import ContentRecord, CredentialRecord
-
 from ledger.issuance.context import BundleSink
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
+from ledger.storage.bulk import bulk_insert
+from ledger.storage.db import reading
+from ledger.storage.models import ContentRecord, CredentialRecord
 
 log = logging.getLogger(__name__)
 CONTENT = ContentRecord.__table__
@@ -56,16 +56,18 @@ def _first_of_each(pairs) -> dict:
 
 class PreparedShare(NamedTuple):
     """A completed bundle's share, ready to store and record: what ``ShareStore.prepare`` makes."""
+
     credential_id: str
-    blob: bytes          # the encrypted object (docs/protocol.md §9 "Encrypted share")
-    key: bytes           # its key: only ever in the link's fragment, sealed at rest
-    cid: str             # the object's CID, as the store must name it
-    sealed_key: bytes    # the key sealed with the storage key, bound to the credential id
+    blob: bytes  # the encrypted object (docs/protocol.md §9 "Encrypted share")
+    key: bytes  # its key: only ever in the link's fragment, sealed at rest
+    cid: str  # the object's CID, as the store must name it
+    sealed_key: bytes  # the key sealed with the storage key, bound to the credential id
 
 
 class ShareStore:
-    def __init__(self, ctx, content: ContentStore, *, backoff_s: float = BACKOFF_S,
-                 backoff_max_s: float = BACKOFF_MAX_S):
+    def __init__(
+        self, ctx, content: ContentStore, *, backoff_s: float = BACKOFF_S, backoff_max_s: float = BACKOFF_MAX_S
+    ):
         if backoff_s <= 0 or backoff_max_s < backoff_s:
             raise ValueError("the content retry backoff must be > 0 and its cap >= it")
         self.ctx, self.content = ctx, content
@@ -81,10 +83,13 @@ class ShareStore:
         sealed. No I/O, so the anchoring pipeline may run it in a worker process (it inherits the
         storage key), off the process that stores and records."""
         encrypted = encrypt_shares([data for _, data in items])
-        sealed = self.ctx.sealer.seal_many([(key, credential_id.encode()) for (credential_id, _), (_, key)
-                                            in zip(items, encrypted)])
-        return [PreparedShare(credential_id, blob, key, compute_cid(blob), sealed_key)
-                for (credential_id, _), (blob, key), sealed_key in zip(items, encrypted, sealed)]
+        sealed = self.ctx.sealer.seal_many(
+            [(key, credential_id.encode()) for (credential_id, _), (_, key) in zip(items, encrypted)]
+        )
+        return [
+            PreparedShare(credential_id, blob, key, compute_cid(blob), sealed_key)
+            for (credential_id, _), (blob, key), sealed_key in zip(items, encrypted, sealed)
+        ]
 
     def store_bundles(self, items: list[tuple[str, bytes]]) -> list[PreparedShare]:
         """Encrypt, store and record the shares of completed bundles ``(credential id, bundle bytes)``;
@@ -101,8 +106,9 @@ class ShareStore:
     def _unrecorded(self, by_id: dict) -> dict:
         """``by_id`` without the credentials whose share is recorded."""
         with reading(self.ctx.engine).connect() as conn:
-            known = set(conn.execute(select(CONTENT.c.credential_id)
-                                     .where(CONTENT.c.credential_id.in_(list(by_id)))).scalars())
+            known = set(
+                conn.execute(select(CONTENT.c.credential_id).where(CONTENT.c.credential_id.in_(list(by_id)))).scalars()
+            )
         return {i: v for i, v in by_id.items() if i not in known}
 
     def _store(self, prepared: list[PreparedShare]) -> list[PreparedShare]:
@@ -114,9 +120,17 @@ class ShareStore:
         rows = []
         for share in prepared:
             later = retry_at.get(share.credential_id)
-            rows.append({"credential_id": share.credential_id, "cid": share.cid, "sealed_share_key": share.sealed_key,
-                         "pending_blob": None if later is None else share.blob, "stored": later is None,
-                         "attempts": 0 if later is None else 1, "next_attempt_at": later})
+            rows.append(
+                {
+                    "credential_id": share.credential_id,
+                    "cid": share.cid,
+                    "sealed_share_key": share.sealed_key,
+                    "pending_blob": None if later is None else share.blob,
+                    "stored": later is None,
+                    "attempts": 0 if later is None else 1,
+                    "next_attempt_at": later,
+                }
+            )
         with self.ctx.engine.begin() as conn:
             bulk_insert(conn, CONTENT, rows)
         return prepared
@@ -131,31 +145,42 @@ class ShareStore:
         while True:
             now = self.ctx.now()
             with reading(self.ctx.engine).connect() as conn:
-                due = [tuple(r) for r in conn.execute(
-                    select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.pending_blob, CONTENT.c.attempts)
-                    .where(CONTENT.c.stored.is_(False))
-                    .where((CONTENT.c.next_attempt_at.is_(None)) | (CONTENT.c.next_attempt_at <= now))
-                    .limit(limit))]
+                due = [
+                    tuple(r)
+                    for r in conn.execute(
+                        select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.pending_blob, CONTENT.c.attempts)
+                        .where(CONTENT.c.stored.is_(False))
+                        .where((CONTENT.c.next_attempt_at.is_(None)) | (CONTENT.c.next_attempt_at <= now))
+                        .limit(limit)
+                    )
+                ]
             if not due:
                 return done
             stored, waiting, halted = self._put(due)
             with self.ctx.engine.begin() as conn:
                 if stored:
-                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id.in_([i for i, _ in stored]))
-                                 .values(stored=True, pending_blob=None, next_attempt_at=None))
+                    conn.execute(
+                        update(CONTENT)
+                        .where(CONTENT.c.credential_id.in_([i for i, _ in stored]))
+                        .values(stored=True, pending_blob=None, next_attempt_at=None)
+                    )
                 for share in waiting:
-                    conn.execute(update(CONTENT).where(CONTENT.c.credential_id == share[0])
-                                 .values(attempts=share[3] + 1, next_attempt_at=self._retry_time(share)))
+                    conn.execute(
+                        update(CONTENT)
+                        .where(CONTENT.c.credential_id == share[0])
+                        .values(attempts=share[3] + 1, next_attempt_at=self._retry_time(share))
+                    )
             done += len(stored)
             if halted or len(due) < limit:
-                return done   # the store is down or full, or the queue is drained
+                return done  # the store is down or full, or the queue is drained
 
     def run_retries(self, stop_event, interval_s: float = 5.0) -> None:
         """``push_pending`` every ``interval_s`` until ``stop_event`` is set. An unavailable database
         pauses the rounds (one line per try, a growing delay); any other error is logged with its
         traceback and the next round retries."""
-        database = DatabaseWatch(self.ctx.engine, "the content retry queue", log, first_delay_s=interval_s,
-                                 max_delay_s=max(interval_s, 15.0))
+        database = DatabaseWatch(
+            self.ctx.engine, "the content retry queue", log, first_delay_s=interval_s, max_delay_s=max(interval_s, 15.0)
+        )
         pause: float | None = interval_s
         while not stop_event.wait(pause):
             error = None
@@ -187,18 +212,22 @@ class ShareStore:
                 if share[1] is None or cid == share[1]:
                     stored.append((share[0], cid))
                 else:
-                    log.warning("the content store named the share %s of %s %s instead: retrying later",
-                                share[1], share[0], cid)
+                    log.warning(
+                        "the content store named the share %s of %s %s instead: retrying later", share[1], share[0], cid
+                    )
                     waiting.append(share)
             if error is None:
                 return stored, waiting, False
             transient = isinstance(error, (ContentStoreUnavailable, ContentStoreFull))
-            log.warning("the content store did not take %d share(s), retrying later: %s",
-                        len(rest) - failed_at if transient else 1, error)
+            log.warning(
+                "the content store did not take %d share(s), retrying later: %s",
+                len(rest) - failed_at if transient else 1,
+                error,
+            )
             if transient:
                 return stored, waiting + rest[failed_at:], True
             waiting.append(rest[failed_at])
-            rest = rest[failed_at + 1:]
+            rest = rest[failed_at + 1 :]
         return stored, waiting, False
 
     def _retry_time(self, share: _Share):
@@ -228,13 +257,19 @@ class ShareStore:
         base = normalise_verifier_url(verifier_url)
         open_key = self.ctx.sealer.open
         for start in range(0, len(credential_ids), _LINK_CHUNK):
-            ids = credential_ids[start:start + _LINK_CHUNK]
+            ids = credential_ids[start : start + _LINK_CHUNK]
             with reading(self.ctx.engine).connect() as conn:
-                mine = set(conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.id.in_(ids)))
-                           .scalars())
-                shares = {r.credential_id: r for r in conn.execute(
-                    select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.sealed_share_key)
-                    .where(CONTENT.c.credential_id.in_(ids)))}
+                mine = set(
+                    conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.id.in_(ids))).scalars()
+                )
+                shares = {
+                    r.credential_id: r
+                    for r in conn.execute(
+                        select(CONTENT.c.credential_id, CONTENT.c.cid, CONTENT.c.sealed_share_key).where(
+                            CONTENT.c.credential_id.in_(ids)
+                        )
+                    )
+                }
             if len(mine) < len(ids):
                 raise CredentialNotFound([i for i in ids if i not in mine])
             if len(shares) < len(ids):

@@ -7,6 +7,7 @@ anywhere. Each row comes with its status-list slot (list id, index), reserved be
 (``ledger.issuance.status_slots``). They return the
 signed credential in its RFC 8785 canonical form (which is what its digest hashes) with its id; sealing and storing stay in the caller.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,11 +19,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ledger.issuance.fast_validation import FastValidatedType
+from ledger.issuance.forking import fork_is_safe
+from ledger.issuance.heap import freeze_inherited
 from ledger.protocol import did_key
 from ledger.protocol.canonical import CanonicalizationError, canonicalize_plain, is_plain
 from ledger.protocol.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
 from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.datetimes import format_utc, parse_xsd_datetime
+from ledger.protocol.digest import to_hex32
+from ledger.protocol.errors import FieldError, ValidationError
+from ledger.protocol.keys import SigningKey
 from ledger.protocol.proof import (
     ASSERTION_METHOD,
     CRYPTOSUITE,
@@ -31,24 +38,17 @@ from ledger.protocol.proof import (
     proof_configuration,
     transform,
 )
-from ledger.protocol.digest import to_hex32
-from ledger.protocol.errors import FieldError, ValidationError
-from ledger.protocol.keys import SigningKey
 from ledger.protocol.status_list import PURPOSES, entries_at, list_url
 
-from ledger.issuance.fast_validation import FastValidatedType
-from ledger.issuance.forking import fork_is_safe
-from ledger.issuance.heap import freeze_inherited
-
-PARALLEL_MIN_ROWS = 4_000      # below this, starting workers (~0.4 s) costs more than it saves
+PARALLEL_MIN_ROWS = 4_000  # below this, starting workers (~0.4 s) costs more than it saves
 CHUNK_ROWS = 500
 
 
 class SignedRow(NamedTuple):  # a tuple: cheap to send back from a worker
     number: int
     id: str
-    digest: str               # 0x + 64 hex
-    canonical: bytes          # the signed credential, RFC 8785 JSON: its SHA-256 is the digest (personal data)
+    digest: str  # 0x + 64 hex
+    canonical: bytes  # the signed credential, RFC 8785 JSON: its SHA-256 is the digest (personal data)
     subject_id: str | None
     valid_from: str
     valid_until: str | None
@@ -97,31 +97,50 @@ def _with_proof(document: bytes, config: bytes, proof_value: str) -> bytes:
 
 
 class RowSigner:
-    def __init__(self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str,
-                 status_base_url: str) -> None:
+    def __init__(
+        self, issuer: Issuer, ctype: CredentialType, key: SigningKey, created: str, status_base_url: str
+    ) -> None:
         self.issuer, self.ctype, self.key = issuer, ctype, key
         self.created = _date_checked(created)
         self.status_base_url = status_base_url
-        self._list_urls: dict[int, list[str]] = {}   # list id -> its (revocation, suspension) URLs
+        self._list_urls: dict[int, list[str]] = {}  # list id -> its (revocation, suspension) URLs
         self._checked_type = FastValidatedType(ctype)  # same verdicts, jsonschema only when needed
         # The proof options are the same for every credential this signer makes (build_credential
         # always gives the one context): their canonical form and its hash are made once.
-        self._options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE, "created": self.created,
-                         "verificationMethod": key.public_key.verification_method, "proofPurpose": ASSERTION_METHOD}
+        self._options = {
+            "type": PROOF_TYPE,
+            "cryptosuite": CRYPTOSUITE,
+            "created": self.created,
+            "verificationMethod": key.public_key.verification_method,
+            "proofPurpose": ASSERTION_METHOD,
+        }
         self._config = proof_configuration({**self._options, "@context": list(CREDENTIAL_CONTEXT)})
         self._config_hash = hashlib.sha256(self._config).digest()
 
     @classmethod
-    def from_spec(cls, spec: SigningSpec) -> "RowSigner":
-        return cls(Issuer(spec.issuer_code, spec.issuer_name), CredentialType(spec.type_name, json.loads(spec.schema_json)),
-                   SigningKey.from_seed(spec.seed), spec.created, spec.status_base_url)
+    def from_spec(cls, spec: SigningSpec) -> RowSigner:
+        return cls(
+            Issuer(spec.issuer_code, spec.issuer_name),
+            CredentialType(spec.type_name, json.loads(spec.schema_json)),
+            SigningKey.from_seed(spec.seed),
+            spec.created,
+            spec.status_base_url,
+        )
 
     def spec(self) -> SigningSpec:
-        return SigningSpec(self.issuer.code, self.issuer.name, self.ctype.name, json.dumps(self.ctype.schema),
-                           self.key.seed_bytes(), self.created, self.status_base_url)
+        return SigningSpec(
+            self.issuer.code,
+            self.issuer.name,
+            self.ctype.name,
+            json.dumps(self.ctype.schema),
+            self.key.seed_bytes(),
+            self.created,
+            self.status_base_url,
+        )
 
-    def sign_full(self, number: int, subject: Mapping, valid_from: str | None,
-                  valid_until: str | None, slot: tuple[int, int]) -> tuple[dict, SignedRow]:
+    def sign_full(
+        self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None, slot: tuple[int, int]
+    ) -> tuple[dict, SignedRow]:
         """(the credential, its signed row); raises ValidationError naming every field at fault.
 
         The credential is exactly what ``ledger.protocol.credential.issue_credential`` makes (Ed25519 is
@@ -131,20 +150,29 @@ class RowSigner:
         list_id, index = slot
         urls = self._list_urls.get(list_id)
         if urls is None:
-            urls = self._list_urls[list_id] = [list_url(self.status_base_url, self.issuer.code, list_id, purpose)
-                                               for purpose in PURPOSES]
-        credential = build_credential(self._checked_type, subject, self.issuer, self.key.public_key,
-                                      status=entries_at(urls, index),
-                                      valid_from=valid_from if valid_from is not None else self.created,
-                                      valid_until=valid_until)
+            urls = self._list_urls[list_id] = [
+                list_url(self.status_base_url, self.issuer.code, list_id, purpose) for purpose in PURPOSES
+            ]
+        credential = build_credential(
+            self._checked_type,
+            subject,
+            self.issuer,
+            self.key.public_key,
+            status=entries_at(urls, index),
+            valid_from=valid_from if valid_from is not None else self.created,
+            valid_until=valid_until,
+        )
         # ledger.protocol.proof.create_proof, step by step (W3C vc-di-eddsa §3.3.1), keeping the canonical texts
         if tuple(credential["@context"]) != CREDENTIAL_CONTEXT:
             raise AssertionError("unexpected context")  # never: build_credential fixes it
         try:
             # Everything but the subject is built here from plain parts: a plain subject makes the
             # whole document plain, and the C encoder then writes its RFC 8785 text at once.
-            document = (canonicalize_plain(credential) if is_plain(credential["credentialSubject"])
-                        else transform(credential, self._options))
+            document = (
+                canonicalize_plain(credential)
+                if is_plain(credential["credentialSubject"])
+                else transform(credential, self._options)
+            )
         except CanonicalizationError as exc:
             raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
         # hash_data(document, config): SHA-256(proof config) || SHA-256(document)
@@ -164,8 +192,9 @@ class RowSigner:
             status_index=index,
         )
 
-    def sign(self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None,
-             slot: tuple[int, int]) -> SignedRow:
+    def sign(
+        self, number: int, subject: Mapping, valid_from: str | None, valid_until: str | None, slot: tuple[int, int]
+    ) -> SignedRow:
         return self.sign_full(number, subject, valid_from, valid_until, slot)[1]
 
     def sign_or_refuse(self, number: int, subject, valid_from, valid_until, slot) -> SignedRow | RefusedRow:
@@ -182,7 +211,7 @@ def _date_checked(created: str) -> str:
     return created
 
 
-_worker_signers: dict[SigningSpec, RowSigner] = {}   # per worker process: one signer per request
+_worker_signers: dict[SigningSpec, RowSigner] = {}  # per worker process: one signer per request
 
 
 def _sign_chunk(spec: SigningSpec, items: list[tuple]) -> list[SignedRow | RefusedRow]:
@@ -208,7 +237,9 @@ def sign_rows(signer: RowSigner, items: list[tuple], workers: int = 0) -> Iterat
     chunks = [items[i : i + CHUNK_ROWS] for i in range(0, len(items), CHUNK_ROWS)]
     # spawn: the caller's main module must then be import-safe, as for any multiprocessing use
     method = "fork" if fork_is_safe() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=freeze_inherited) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=freeze_inherited
+    ) as pool:
         for results in pool.map(_sign_chunk, [spec] * len(chunks), chunks):
             yield from results
 

@@ -21,6 +21,7 @@ Typical use (issuance)::
         row.credentialStatus = status_entries(ctx.status_base_url, agency, list_id, index)
         # … and store list_id, index in credential.status_list_id / status_index
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -29,10 +30,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from ledger.issuance.errors import AgencyNotFound
 from ledger.protocol.status_list import LIST_SIZE
 from ledger.storage.models import AgencyRecord, StatusListRecord
-
-from ledger.issuance.errors import AgencyNotFound
 
 LIST = StatusListRecord.__table__
 AGENCY = AgencyRecord.__table__
@@ -59,8 +59,9 @@ def public_key_hex(public_key: bytes) -> str:
     return "0x" + raw.hex()
 
 
-def reserve(engine: Engine, agency_code: str, public_key: bytes, count: int, *, size: int = LIST_SIZE,
-            now=None) -> list[StatusRange]:
+def reserve(
+    engine: Engine, agency_code: str, public_key: bytes, count: int, *, size: int = LIST_SIZE, now=None
+) -> list[StatusRange]:
     """Reserve ``count`` fresh indexes in the lists of ``agency_code``'s key ``public_key`` (committed
     before this returns); ``size`` is the size of lists opened now. Raises ``AgencyNotFound`` for an
     agency this installation does not record."""
@@ -73,20 +74,25 @@ def reserve(engine: Engine, agency_code: str, public_key: bytes, count: int, *, 
         return []
     ranges: list[StatusRange] = []
     with engine.begin() as conn:
-        agency = conn.execute(select(AGENCY.c.code).where(AGENCY.c.code == agency_code)
-                              .with_for_update(key_share=True)).first()
+        agency = conn.execute(
+            select(AGENCY.c.code).where(AGENCY.c.code == agency_code).with_for_update(key_share=True)
+        ).first()
         if agency is None:
             raise AgencyNotFound(agency_code)
         current = conn.execute(
             select(LIST.c.list_id, LIST.c.size, LIST.c.next_index)
             .where(LIST.c.agency_code == agency_code, LIST.c.public_key == key)
-            .order_by(LIST.c.list_id.desc()).limit(1)
+            .order_by(LIST.c.list_id.desc())
+            .limit(1)
         ).first()
         left = count
         if current is not None and current.next_index < current.size:
             take = min(left, current.size - current.next_index)
-            conn.execute(update(LIST).where(LIST.c.agency_code == agency_code, LIST.c.list_id == current.list_id)
-                         .values(next_index=current.next_index + take))
+            conn.execute(
+                update(LIST)
+                .where(LIST.c.agency_code == agency_code, LIST.c.list_id == current.list_id)
+                .values(next_index=current.next_index + take)
+            )
             ranges.append(StatusRange(current.list_id, current.next_index, take))
             left -= take
         if left:
@@ -95,8 +101,13 @@ def reserve(engine: Engine, agency_code: str, public_key: bytes, count: int, *, 
             rows = []
             while left:
                 take = min(left, size)
-                values = {"agency_code": agency_code, "list_id": list_id, "public_key": key, "size": size,
-                          "next_index": take}
+                values = {
+                    "agency_code": agency_code,
+                    "list_id": list_id,
+                    "public_key": key,
+                    "size": size,
+                    "next_index": take,
+                }
                 if now is not None:
                     values["created_at"] = now
                 rows.append(values)

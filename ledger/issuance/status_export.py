@@ -1,5 +1,6 @@
 """The status lists as static files: ``DIR/<agency>/<list id>/<purpose>``, the URL paths after the
 status base URL, for an agency that hosts them on a plain web server (served as ``application/vc``)."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)   # public documents
+        os.chmod(tmp, 0o644)  # public documents
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

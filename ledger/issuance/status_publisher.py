@@ -20,6 +20,7 @@ Several publishers (several hosts) may run at once: the same states give the sam
 stored list is only replaced by one generated from a later reading (``generated_at``), so an old
 round never overwrites a newer one.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.issuance.database_watch import DatabaseWatch
+from ledger.issuance.errors import AgencyKeysMissing
+from ledger.issuance.status_sync import StatusSync
 from ledger.protocol.status_list import (
     DEFAULT_VALID_FOR,
     PURPOSES,
@@ -52,10 +56,6 @@ from ledger.storage.models import (
     StatusListRecord,
 )
 
-from ledger.issuance.database_watch import DatabaseWatch
-from ledger.issuance.errors import AgencyKeysMissing
-from ledger.issuance.status_sync import StatusSync
-
 log = logging.getLogger(__name__)
 
 LIST = StatusListRecord.__table__
@@ -67,7 +67,7 @@ STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
 _LISTED_STATES = text("credential.state IN ('revoked', 'suspended')")
 
-_warned: set[tuple[str, int, str]] = set()   # a skipped list is reported once per process at WARNING
+_warned: set[tuple[str, int, str]] = set()  # a skipped list is reported once per process at WARNING
 _warned_lock = threading.Lock()
 
 
@@ -75,14 +75,14 @@ _warned_lock = threading.Lock()
 class PublishReport:
     """One round of :func:`publish`."""
 
-    at: datetime                                   # the time the states were read (validFrom of what was signed)
-    lists: int = 0                                 # lists looked at
-    signed: list[tuple[str, int, str, str]] = field(default_factory=list)   # (agency, list id, purpose, why)
-    unchanged: int = 0                             # list credentials kept as stored
-    skipped: list[tuple[str, int, str]] = field(default_factory=list)       # (agency, list id, why)
-    newly_set: int = 0                             # bits set now that the stored lists did not have
-    cleared: int = 0                               # bits cleared (a suspension lifted)
-    oldest_change: datetime | None = None          # updated_at of the oldest status change first published now
+    at: datetime  # the time the states were read (validFrom of what was signed)
+    lists: int = 0  # lists looked at
+    signed: list[tuple[str, int, str, str]] = field(default_factory=list)  # (agency, list id, purpose, why)
+    unchanged: int = 0  # list credentials kept as stored
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (agency, list id, why)
+    newly_set: int = 0  # bits set now that the stored lists did not have
+    cleared: int = 0  # bits cleared (a suspension lifted)
+    oldest_change: datetime | None = None  # updated_at of the oldest status change first published now
     duration_s: float = 0.0
 
     @property
@@ -112,19 +112,29 @@ def _utc(value: datetime | None) -> datetime | None:
     """Times as stored: SQLite gives them back without a zone (they are UTC)."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _stored(row) -> StoredList:
-    return StoredList(row.agency_code, row.list_id, row.purpose, row.body, row.bits_sha256, _utc(row.generated_at),
-                      _utc(row.valid_until))
+    return StoredList(
+        row.agency_code,
+        row.list_id,
+        row.purpose,
+        row.body,
+        row.bits_sha256,
+        _utc(row.generated_at),
+        _utc(row.valid_until),
+    )
 
 
 def get_list_credential(engine, agency_code: str, list_id: int, purpose: str) -> StoredList | None:
     """The list credential stored for one list and purpose (None: there is none)."""
     with reading(engine).connect() as conn:
-        row = conn.execute(select(STORED).where(STORED.c.agency_code == agency_code, STORED.c.list_id == list_id,
-                                                STORED.c.purpose == purpose)).first()
+        row = conn.execute(
+            select(STORED).where(
+                STORED.c.agency_code == agency_code, STORED.c.list_id == list_id, STORED.c.purpose == purpose
+            )
+        ).first()
     return None if row is None else _stored(row)
 
 
@@ -157,11 +167,13 @@ def _signing_key(ctx, agency: str, public_key: str):
 def _upsert(conn, values: dict) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(STORED).values(**values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=[STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose],
-        set_={name: statement.excluded[name] for name in ("body", "bits_sha256", "generated_at", "valid_until")},
-        where=STORED.c.generated_at <= statement.excluded.generated_at,   # never replace a newer reading
-    ))
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose],
+            set_={name: statement.excluded[name] for name in ("body", "bits_sha256", "generated_at", "valid_until")},
+            where=STORED.c.generated_at <= statement.excluded.generated_at,  # never replace a newer reading
+        )
+    )
 
 
 def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishReport:
@@ -173,12 +185,25 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
     if not base:
         raise ValueError("the issuance context names no status base URL (status_base_url)")
     with reading(ctx.engine).connect() as conn:
-        lists = conn.execute(select(LIST.c.agency_code, LIST.c.list_id, LIST.c.public_key, LIST.c.size)
-                             .order_by(LIST.c.agency_code, LIST.c.list_id)).all()
+        lists = conn.execute(
+            select(LIST.c.agency_code, LIST.c.list_id, LIST.c.public_key, LIST.c.size).order_by(
+                LIST.c.agency_code, LIST.c.list_id
+            )
+        ).all()
         names = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
-        stored = {(r.agency_code, r.list_id, r.purpose): r for r in conn.execute(
-            select(STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose, STORED.c.body, STORED.c.bits_sha256,
-                   STORED.c.valid_until)).all()}
+        stored = {
+            (r.agency_code, r.list_id, r.purpose): r
+            for r in conn.execute(
+                select(
+                    STORED.c.agency_code,
+                    STORED.c.list_id,
+                    STORED.c.purpose,
+                    STORED.c.body,
+                    STORED.c.bits_sha256,
+                    STORED.c.valid_until,
+                )
+            ).all()
+        }
     for entry in lists:
         report.lists += 1
         agency, list_id, size = entry.agency_code, entry.list_id, entry.size
@@ -187,17 +212,23 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
             _skip(report, agency, list_id, why)
             continue
         with reading(ctx.engine).connect() as conn:
-            rows = conn.execute(select(CRED.c.status_index, CRED.c.state, CRED.c.updated_at)
-                                .where(CRED.c.agency_code == agency, CRED.c.status_list_id == list_id,
-                                       _LISTED_STATES)).all()
+            rows = conn.execute(
+                select(CRED.c.status_index, CRED.c.state, CRED.c.updated_at).where(
+                    CRED.c.agency_code == agency, CRED.c.status_list_id == list_id, _LISTED_STATES
+                )
+            ).all()
         issuer = issuer_object(key.public_key.did, names.get(agency) or agency, agency)
         for purpose in PURPOSES:
             state = STATE_OF[purpose]
             chosen = {r.status_index: r.updated_at for r in rows if r.state == state}
             bad = [i for i in chosen if i is None or not 0 <= i < size]
             if bad:
-                log.error("status list %s/%d: credentials with indexes outside the list (%s) left out",
-                          agency, list_id, ", ".join(map(str, bad[:5])))
+                log.error(
+                    "status list %s/%d: credentials with indexes outside the list (%s) left out",
+                    agency,
+                    list_id,
+                    ", ".join(map(str, bad[:5])),
+                )
                 for i in bad:
                     chosen.pop(i)
             digest = bits_sha256(bitstring(chosen, size))
@@ -224,18 +255,27 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
                 continue
             document = build_list_credential(url, purpose, issuer, key, chosen, size, now)
             with ctx.engine.begin() as conn:
-                _upsert(conn, {"agency_code": agency, "list_id": list_id, "purpose": purpose,
-                               "body": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
-                               "bits_sha256": digest, "generated_at": now,
-                               "valid_until": now.replace(microsecond=0) + DEFAULT_VALID_FOR})
+                _upsert(
+                    conn,
+                    {
+                        "agency_code": agency,
+                        "list_id": list_id,
+                        "purpose": purpose,
+                        "body": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+                        "bits_sha256": digest,
+                        "generated_at": now,
+                        "valid_until": now.replace(microsecond=0) + DEFAULT_VALID_FOR,
+                    },
+                )
             report.signed.append((agency, list_id, purpose, reason))
             _count_changes(report, agency, list_id, purpose, chosen, old_doc)
     report.duration_s = time.perf_counter() - started
     return report
 
 
-def _count_changes(report: PublishReport, agency: str, list_id: int, purpose: str, chosen: dict,
-                   old_doc: dict | None) -> None:
+def _count_changes(
+    report: PublishReport, agency: str, list_id: int, purpose: str, chosen: dict, old_doc: dict | None
+) -> None:
     """Bits set and cleared against the stored list, and when the oldest newly set bit's change happened."""
     before: set[int] = set()
     if isinstance(old_doc, dict):
@@ -252,8 +292,16 @@ def _count_changes(report: PublishReport, agency: str, list_id: int, purpose: st
         oldest = min(changes)
         if report.oldest_change is None or oldest < report.oldest_change:
             report.oldest_change = oldest
-        log.info("status list %s/%d/%s published: %d set (+%d, -%d); oldest change %.1f s before", agency, list_id,
-                 purpose, len(chosen), len(added), cleared, (report.at - oldest).total_seconds())
+        log.info(
+            "status list %s/%d/%s published: %d set (+%d, -%d); oldest change %.1f s before",
+            agency,
+            list_id,
+            purpose,
+            len(chosen),
+            len(added),
+            cleared,
+            (report.at - oldest).total_seconds(),
+        )
     elif cleared:
         log.info("status list %s/%d/%s published: %d set (-%d)", agency, list_id, purpose, len(chosen), cleared)
 
@@ -269,12 +317,16 @@ def run_publisher(ctx, stop_event: threading.Event, interval_s: float = 5.0) -> 
             error = None
             try:
                 try:
-                    sync.run(ctx)   # changes made on chain by other means than this issuer
+                    sync.run(ctx)  # changes made on chain by other means than this issuer
                     chain_down = False
                 except Exception as exc:  # noqa: BLE001 - the lists are published from the database regardless
                     if not chain_down:
-                        log.warning("status lists: the chain's status events cannot be read (%s: %s); publishing "
-                                    "what the database records until they can", type(exc).__name__, exc)
+                        log.warning(
+                            "status lists: the chain's status events cannot be read (%s: %s); publishing "
+                            "what the database records until they can",
+                            type(exc).__name__,
+                            exc,
+                        )
                     chain_down = True
                 publish(ctx)
             except Exception as exc:  # keep publishing; the cause is in the log
@@ -290,5 +342,12 @@ def run_publisher(ctx, stop_event: threading.Event, interval_s: float = 5.0) -> 
         log.info("status-list publisher %s stopped", ctx.worker_id)
 
 
-__all__ = ["PublishReport", "RESIGN_BEFORE", "StoredList", "get_list_credential", "list_credentials", "publish",
-           "run_publisher"]
+__all__ = [
+    "PublishReport",
+    "RESIGN_BEFORE",
+    "StoredList",
+    "get_list_credential",
+    "list_credentials",
+    "publish",
+    "run_publisher",
+]

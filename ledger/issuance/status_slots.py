@@ -5,6 +5,7 @@ before any credential that uses them is signed, so a crash can only leave reserv
 never hand one out again. A bulk request reserves all its slots at once; single issuance takes them
 from a small block this process reserved ahead, so that a request costs no extra database write.
 """
+
 from __future__ import annotations
 
 import threading

@@ -13,6 +13,7 @@ Where a round starts: per agency, at its first anchored batch's block (no status
 namespace before its first anchor), then where the previous round ended (kept in memory: a process
 that restarts reads its agencies' status events again, which changes nothing already recorded).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,17 +48,21 @@ _ROOT_STATUS_CHANGED = Web3.keccak(text="RootStatusChanged(bytes32,bytes32,uint8
 class StatusSync:
     """Per-process cursor over the chain's status events, by agency."""
 
-    cursor: dict[str, int] = field(default_factory=dict)   # agency code -> next block to read
+    cursor: dict[str, int] = field(default_factory=dict)  # agency code -> next block to read
 
     def run(self, ctx) -> int:
         """One round; returns how many credentials' states were corrected."""
         w3 = ctx.chain.w3
-        last = w3.eth.block_number - ctx.chain.confirmations + 1   # the last confirmed block
+        last = w3.eth.block_number - ctx.chain.confirmations + 1  # the last confirmed block
         with reading(ctx.engine).connect() as conn:
             agencies = [r.code for r in conn.execute(select(AGENCY.c.code))]
-            first_anchor = dict(conn.execute(select(BATCH.c.agency_code, func.min(BATCH.c.block_number))
-                                             .where(BATCH.c.block_number.is_not(None))
-                                             .group_by(BATCH.c.agency_code)).all())
+            first_anchor = dict(
+                conn.execute(
+                    select(BATCH.c.agency_code, func.min(BATCH.c.block_number))
+                    .where(BATCH.c.block_number.is_not(None))
+                    .group_by(BATCH.c.agency_code)
+                ).all()
+            )
         corrected = 0
         for agency in agencies:
             start = self.cursor.get(agency, first_anchor.get(agency))
@@ -70,11 +75,17 @@ class StatusSync:
     def _fold(self, ctx, w3, agency: str, start: int, last: int) -> int:
         topic = "0x" + agency_id(agency).hex()
         ledger = Web3.to_checksum_address(ctx.chain.deployment.ledger)
-        digests: dict[str, tuple[str, int]] = {}      # digest -> (state, reason), the last event wins
-        roots: dict[str, int] = {}                    # revoked root -> reason
+        digests: dict[str, tuple[str, int]] = {}  # digest -> (state, reason), the last event wins
+        roots: dict[str, int] = {}  # revoked root -> reason
         for lo in range(start, last + 1, LOG_RANGE):
-            logs = w3.eth.get_logs({"address": ledger, "fromBlock": lo, "toBlock": min(lo + LOG_RANGE - 1, last),
-                                    "topics": [[_STATUS_CHANGED, _ROOT_STATUS_CHANGED], topic]})
+            logs = w3.eth.get_logs(
+                {
+                    "address": ledger,
+                    "fromBlock": lo,
+                    "toBlock": min(lo + LOG_RANGE - 1, last),
+                    "topics": [[_STATUS_CHANGED, _ROOT_STATUS_CHANGED], topic],
+                }
+            )
             for entry in logs:
                 subject = to_hex32(bytes(entry["topics"][2]))
                 data = bytes(entry["data"])
@@ -94,25 +105,44 @@ class StatusSync:
 def _record(ctx, agency: str, digests: dict[str, tuple[str, int]], roots: dict[str, int]) -> int:
     """The credentials whose recorded state differs from the chain's, corrected in one transaction."""
     now = ctx.now()
-    changes: list[tuple[str, str, str, int]] = []   # (credential id, digest, state, reason)
+    changes: list[tuple[str, str, str, int]] = []  # (credential id, digest, state, reason)
     with ctx.engine.begin() as conn:
         if digests:
-            rows = conn.execute(select(CRED.c.id, CRED.c.digest, CRED.c.state)
-                                .where(CRED.c.agency_code == agency, CRED.c.digest.in_(list(digests)))).all()
-            changes += [(r.id, r.digest, *digests[r.digest]) for r in rows
-                        if r.state in _STATE.values() and r.state != digests[r.digest][0] and r.state != "revoked"]
+            rows = conn.execute(
+                select(CRED.c.id, CRED.c.digest, CRED.c.state).where(
+                    CRED.c.agency_code == agency, CRED.c.digest.in_(list(digests))
+                )
+            ).all()
+            changes += [
+                (r.id, r.digest, *digests[r.digest])
+                for r in rows
+                if r.state in _STATE.values() and r.state != digests[r.digest][0] and r.state != "revoked"
+            ]
         for root, reason in roots.items():
-            rows = conn.execute(select(CRED.c.id, CRED.c.digest, CRED.c.state)
-                                .select_from(CRED.join(BATCH, BATCH.c.id == CRED.c.batch_id))
-                                .where(BATCH.c.agency_code == agency, BATCH.c.root == root)).all()
+            rows = conn.execute(
+                select(CRED.c.id, CRED.c.digest, CRED.c.state)
+                .select_from(CRED.join(BATCH, BATCH.c.id == CRED.c.batch_id))
+                .where(BATCH.c.agency_code == agency, BATCH.c.root == root)
+            ).all()
             changes += [(r.id, r.digest, "revoked", reason) for r in rows if r.state in ("anchored", "suspended")]
         for cid, _, state, reason in changes:
             conn.execute(update(CRED).where(CRED.c.id == cid).values(state=state, status_reason=reason, updated_at=now))
         if changes:
-            conn.execute(insert(AUDIT), [
-                {"at": now, "actor": ctx.worker_id, "agency": agency, "action": "status-sync", "subject": cid,
-                 "tx_hash": None, "details": {"state": state, "reason": reason, "digest": digest}}
-                for cid, digest, state, reason in changes])
+            conn.execute(
+                insert(AUDIT),
+                [
+                    {
+                        "at": now,
+                        "actor": ctx.worker_id,
+                        "agency": agency,
+                        "action": "status-sync",
+                        "subject": cid,
+                        "tx_hash": None,
+                        "details": {"state": state, "reason": reason, "digest": digest},
+                    }
+                    for cid, digest, state, reason in changes
+                ],
+            )
     if changes:
         log.info("%s: %d credentials changed status on chain outside this issuer; recorded", agency, len(changes))
     return len(changes)

@@ -35,6 +35,7 @@ The credential is stored and queued for anchoring like any other; its record id 
 ``GET /credentials/{id}/bundle``) is the credential's ``id`` when that is a ``urn:uuid``, and a
 fresh ``urn:uuid`` otherwise (an ``https:`` id is kept in the credential, not used as a key).
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,9 +44,20 @@ from collections.abc import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
+from ledger.issuance import idempotency
+from ledger.issuance.errors import IssuanceError, UnknownCredentialType
+from ledger.issuance.issue import AUDIT, BODY, CRED, PENDING, _find_used_key, issue_one, load_issued
+from ledger.issuance.registry import get_type, issuing_setup
+from ledger.issuance.results import IssuedCredential
 from ledger.protocol.canonical import CanonicalizationError, canonicalize
 from ledger.protocol.contexts import UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
-from ledger.protocol.credential import _URN_UUID, GENERIC_CREDENTIAL, VERIFIABLE_CREDENTIAL, check_credential, new_credential_id
+from ledger.protocol.credential import (
+    _URN_UUID,
+    GENERIC_CREDENTIAL,
+    VERIFIABLE_CREDENTIAL,
+    check_credential,
+    new_credential_id,
+)
 from ledger.protocol.data_model import DataModelError, Violation, check_credential_data_model
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime
 from ledger.protocol.digest import to_hex32
@@ -54,12 +66,6 @@ from ledger.protocol.ijson import number_errors
 from ledger.protocol.proof import ProofError, create_proof
 from ledger.protocol.status_list import ENTRY_TYPE, status_entries
 from ledger.storage.group_commit import group_writer
-
-from ledger.issuance import idempotency
-from ledger.issuance.errors import IssuanceError, UnknownCredentialType
-from ledger.issuance.issue import AUDIT, BODY, CRED, PENDING, _find_used_key, issue_one, load_issued
-from ledger.issuance.registry import get_type, issuing_setup
-from ledger.issuance.results import IssuedCredential
 
 # Stable codes of the refusals this module adds to ledger.protocol.data_model's
 PROOF_NOT_ALLOWED = "PROOF_NOT_ALLOWED"
@@ -141,8 +147,12 @@ def check_request(ctx, agency: str, credential: object) -> tuple[dict, str | Non
     if governed:
         i, name = governed[0]
         if len(others) != 1:
-            raise _refuse(TYPE_RESERVED, f"type[{i}]", f"{name} is a CertLedger credential type: a credential of "
-                          "that type has no other type than VerifiableCredential")
+            raise _refuse(
+                TYPE_RESERVED,
+                f"type[{i}]",
+                f"{name} is a CertLedger credential type: a credential of "
+                "that type has no other type than VerifiableCredential",
+            )
         return candidate, name
     return candidate, None
 
@@ -153,8 +163,9 @@ def _list(value: object) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def issue_w3c(ctx, agency: str, credential: object, *, idempotency_key: str | None = None,
-              actor: str = "system") -> IssuedCredential:
+def issue_w3c(
+    ctx, agency: str, credential: object, *, idempotency_key: str | None = None, actor: str = "system"
+) -> IssuedCredential:
     """Issue the VC API request's credential for ``agency`` (see the module's policy).
 
     Raises DataModelError (the member at fault), TypeNotPermitted, AgencyNotFound,
@@ -177,14 +188,20 @@ def _issue_typed(ctx, agency: str, type_name: str, candidate: dict, idempotency_
     """A credential of a CertLedger type: exactly what POST /credentials issues."""
     extra = sorted(set(candidate) - TYPED_MEMBERS)
     if extra:
-        raise _refuse(PROFILE_MISMATCH, extra[0], f"a {type_name} credential carries only the CertLedger "
-                      "profile's members (its id and status are the issuer's)")
+        raise _refuse(
+            PROFILE_MISMATCH,
+            extra[0],
+            f"a {type_name} credential carries only the CertLedger "
+            "profile's members (its id and status are the issuer's)",
+        )
     if candidate["@context"] not in ([VC_V2_CONTEXT], [VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT]):
-        raise _refuse(PROFILE_MISMATCH, "@context", f'a {type_name} credential uses the contexts '
-                      f'["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]')
+        raise _refuse(
+            PROFILE_MISMATCH,
+            "@context",
+            f'a {type_name} credential uses the contexts ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]',
+        )
     if isinstance(candidate["issuer"], Mapping) and set(candidate["issuer"]) - {"id"}:
-        raise _refuse(PROFILE_MISMATCH, "issuer", f"a {type_name} credential names the agency as the issuer "
-                      "records it")
+        raise _refuse(PROFILE_MISMATCH, "issuer", f"a {type_name} credential names the agency as the issuer records it")
     subject = candidate["credentialSubject"]
     if not isinstance(subject, Mapping):
         raise _refuse(PROFILE_MISMATCH, "credentialSubject", f"a {type_name} credential has one subject")
@@ -196,12 +213,21 @@ def _issue_typed(ctx, agency: str, type_name: str, candidate: dict, idempotency_
                 if format_utc(parse_utc_datetime(value)) != value:
                     raise DateTimeFormatError("")
             except DateTimeFormatError:
-                raise _refuse(PROFILE_MISMATCH, name, f"a {type_name} credential writes dates as "
-                              "YYYY-MM-DDTHH:MM:SSZ") from None
+                raise _refuse(
+                    PROFILE_MISMATCH, name, f"a {type_name} credential writes dates as YYYY-MM-DDTHH:MM:SSZ"
+                ) from None
             dates[name] = value
     # the same request as POST /credentials with this type and subject: an idempotency key replays alike
-    return issue_one(ctx, agency, type_name, dict(subject), valid_from=dates.get("validFrom"),
-                     valid_until=dates.get("validUntil"), idempotency_key=idempotency_key, actor=actor)
+    return issue_one(
+        ctx,
+        agency,
+        type_name,
+        dict(subject),
+        valid_from=dates.get("validFrom"),
+        valid_until=dates.get("validUntil"),
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
 
 
 def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerprint, actor) -> IssuedCredential:
@@ -214,8 +240,11 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
     if UNDEFINED_TERMS_CONTEXT in contexts:
         where = contexts.index(UNDEFINED_TERMS_CONTEXT)
         if where != 1:
-            raise _refuse(CONTEXT_ORDER, f"@context[{where}]", f"{UNDEFINED_TERMS_CONTEXT} must come second, "
-                          f"right after {VC_V2_CONTEXT}")
+            raise _refuse(
+                CONTEXT_ORDER,
+                f"@context[{where}]",
+                f"{UNDEFINED_TERMS_CONTEXT} must come second, right after {VC_V2_CONTEXT}",
+            )
     else:
         contexts.insert(1, UNDEFINED_TERMS_CONTEXT)
     types = [VERIFIABLE_CREDENTIAL, GENERIC_CREDENTIAL]
@@ -227,13 +256,18 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
     list_id, index = ctx.status_slots.take(agency, key.public_key.raw, 1)[0]
     status = status_entries(ctx.status_base_url, issuer.code, list_id, index) + _list(candidate.get("credentialStatus"))
 
-    unsigned = {"@context": contexts, "id": given_id if given_id is not None else record_id, "type": types,
-                "issuer": issuer.to_json(key.public_key), "validFrom": candidate.get("validFrom", created)}
+    unsigned = {
+        "@context": contexts,
+        "id": given_id if given_id is not None else record_id,
+        "type": types,
+        "issuer": issuer.to_json(key.public_key),
+        "validFrom": candidate.get("validFrom", created),
+    }
     for member, value in candidate.items():
         if member not in unsigned and member != "credentialStatus":
             unsigned[member] = value
     unsigned["credentialStatus"] = status
-    check_credential_data_model(unsigned)   # what the issuer added keeps the credential conforming
+    check_credential_data_model(unsigned)  # what the issuer added keeps the credential conforming
     try:
         credential = {**unsigned, "proof": create_proof(unsigned, key, created=created)}
         canonical = canonicalize(credential)
@@ -249,21 +283,45 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
     subject = candidate.get("credentialSubject")
     sid = subject.get("id") if isinstance(subject, Mapping) else None
     values = {
-        "id": record_id, "agency_code": agency, "type_name": GENERIC_CREDENTIAL,
+        "id": record_id,
+        "agency_code": agency,
+        "type_name": GENERIC_CREDENTIAL,
         "subject_id": sid if isinstance(sid, str) and len(sid) <= 200 else None,
-        "digest": digest, "state": PENDING, "status_reason": None, "batch_id": None, "leaf_index": None,
-        "idempotency_key": idempotency_key, "supersedes": None, "issued_at": now, "updated_at": now,
+        "digest": digest,
+        "state": PENDING,
+        "status_reason": None,
+        "batch_id": None,
+        "leaf_index": None,
+        "idempotency_key": idempotency_key,
+        "supersedes": None,
+        "issued_at": now,
+        "updated_at": now,
         "valid_from": parse_xsd_datetime(unsigned["validFrom"]),
         "valid_until": parse_xsd_datetime(unsigned["validUntil"]) if "validUntil" in unsigned else None,
-        "request_row": 0, "status_list_id": list_id, "status_index": index,
+        "request_row": 0,
+        "status_list_id": list_id,
+        "status_index": index,
     }
     body = {"credential_id": record_id, "sealed_credential": ctx.sealer.seal(canonical, record_id.encode("utf-8"))}
-    audit = {"at": now, "actor": actor, "agency": agency, "action": "issue", "subject": record_id, "tx_hash": None,
-             "details": {"type": GENERIC_CREDENTIAL, "digest": digest, "via": "vc-api"}}
+    audit = {
+        "at": now,
+        "actor": actor,
+        "agency": agency,
+        "action": "issue",
+        "subject": record_id,
+        "tx_hash": None,
+        "details": {"type": GENERIC_CREDENTIAL, "digest": digest, "via": "vc-api"},
+    }
     rows = []
     if idempotency_key is not None:
-        rows.append((idempotency.TABLE, idempotency.record_values(agency, idempotency_key, fingerprint, "issue",
-                                                                  credential_id=record_id, at=now)))
+        rows.append(
+            (
+                idempotency.TABLE,
+                idempotency.record_values(
+                    agency, idempotency_key, fingerprint, "issue", credential_id=record_id, at=now
+                ),
+            )
+        )
     rows += [(CRED, values), (BODY, body), (AUDIT, audit)]
     try:
         group_writer(ctx.engine).insert(rows)
@@ -272,8 +330,9 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         if used is not None:  # a concurrent duplicate won the race
             return load_issued(ctx, agency, used.credential_id, replayed=True)
         raise CredentialIdInUse(record_id) from None
-    return IssuedCredential(id=record_id, digest=digest, type_name=GENERIC_CREDENTIAL, state=PENDING,
-                            issued_at=now, credential=credential)
+    return IssuedCredential(
+        id=record_id, digest=digest, type_name=GENERIC_CREDENTIAL, state=PENDING, issued_at=now, credential=credential
+    )
 
 
 __all__ = ["CredentialIdInUse", "check_request", "issue_w3c"]

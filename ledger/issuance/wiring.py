@@ -1,4 +1,5 @@
 """Assembling the issuance pieces of a data directory: context, content store, shares."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +7,6 @@ import os
 from ledger.content.ipfs_store import IpfsContentStore
 from ledger.content.local_store import LocalContentStore
 from ledger.content.store import ContentStore
-
 from ledger.issuance.context import IssuanceContext
 from ledger.issuance.sharing import BACKOFF_MAX_S, ShareStore
 

@@ -1,4 +1,5 @@
 """A batch of signed credentials: digests, Merkle tree, and the bundles once the root is anchored."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ class SealedBatch:
     tree: MerkleTree
 
     @classmethod
-    def seal(cls, credentials: list[dict]) -> "SealedBatch":
+    def seal(cls, credentials: list[dict]) -> SealedBatch:
         """Digest each credential (issuance order kept) and build the tree; duplicates are refused."""
         digests = [credential_digest(c) for c in credentials]
         return cls(list(credentials), digests, MerkleTree.build(digests))

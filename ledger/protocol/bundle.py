@@ -77,9 +77,7 @@ def _checksum_ok(address: str) -> bool:
     if body == body.lower() or body == body.upper():
         return True  # no checksum claimed
     h = keccak256(body.lower().encode("ascii")).hex()
-    return all(
-        (c.upper() if int(h[i], 16) >= 8 else c.lower()) == c for i, c in enumerate(body)
-    )
+    return all((c.upper() if int(h[i], 16) >= 8 else c.lower()) == c for i, c in enumerate(body))
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ class Caip10:
     address: str  # as written (lowercase or EIP-55)
 
     @classmethod
-    def parse(cls, text: object, field: str = "account") -> "Caip10":
+    def parse(cls, text: object, field: str = "account") -> Caip10:
         if cls is Caip10 and type(text) is str:
             known = _KNOWN_CAIP10.get(text)  # a verifier sees the same few deployments
             if known is not None:
@@ -112,7 +110,7 @@ class Caip10:
         """Lowercase address, for comparing with configured trust roots."""
         return self.address.lower()
 
-    def same_account(self, other: "Caip10") -> bool:
+    def same_account(self, other: Caip10) -> bool:
         return self.chain_id == other.chain_id and self.address_lower == other.address_lower
 
     def __str__(self) -> str:
@@ -239,7 +237,7 @@ def _note_float(text: str) -> float:
 def _note_int(text: str) -> int:
     if len(text) > PLAIN_INT_MAX_CHARS:
         _plain.ok = False
-        return int_of_literal(text)   # any length: the format check then names the field at fault
+        return int_of_literal(text)  # any length: the format check then names the field at fault
     return int(text)
 
 
@@ -357,8 +355,11 @@ def _bundle_from_obj(obj: object) -> Bundle:
     if type(version) is not int:
         raise BundleFormatError("version", "must be an integer")
     if version != BUNDLE_VERSION:
-        raise BundleFormatError("version", f"unsupported version {shown(version)}; this software reads version "
-                                f"{BUNDLE_VERSION}", "UNSUPPORTED_VERSION")
+        raise BundleFormatError(
+            "version",
+            f"unsupported version {shown(version)}; this software reads version {BUNDLE_VERSION}",
+            "UNSUPPORTED_VERSION",
+        )
     if "credential" not in obj:
         raise BundleFormatError("credential", "is required")
     credential = obj["credential"]

@@ -287,7 +287,7 @@ class Members:
         self._ascii = ascii_keys
 
     @classmethod
-    def of(cls, obj: Mapping, *, plain_json: bool = False) -> "Members":
+    def of(cls, obj: Mapping, *, plain_json: bool = False) -> Members:
         if type(obj) is not dict:
             if not isinstance(obj, dict):
                 raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
@@ -306,7 +306,11 @@ class Members:
         if plain_json:
             for key in keys:
                 value = obj[key]
-                append(encode_basestring(key) + ":" + (encode_basestring(value) if type(value) is str else _plain_text(value)))
+                append(
+                    encode_basestring(key)
+                    + ":"
+                    + (encode_basestring(value) if type(value) is str else _plain_text(value))
+                )
         else:
             for key in keys:
                 append(encode_basestring(key) + ":" + _exact_text(obj[key]))
@@ -321,7 +325,7 @@ class Members:
         i = bisect_left(keys, key) if ascii_keys else bisect_left(keys, _utf16_key(key), key=_utf16_key)
         return i, i < len(keys) and keys[i] == key, ascii_keys
 
-    def with_member(self, key: str, value_text: str) -> "Members":
+    def with_member(self, key: str, value_text: str) -> Members:
         """These members with ``key`` set to the value whose canonical text is ``value_text``."""
         i, present, ascii_keys = self._find(key)
         piece = encode_basestring(key) + ":" + value_text
@@ -329,7 +333,7 @@ class Members:
             return Members(self.keys, self.pieces[:i] + [piece] + self.pieces[i + 1 :], self._ascii)
         return Members(self.keys[:i] + [key] + self.keys[i:], self.pieces[:i] + [piece] + self.pieces[i:], ascii_keys)
 
-    def without(self, key: str) -> "Members":
+    def without(self, key: str) -> Members:
         i, present, _ = self._find(key)
         if not present:
             return self

@@ -39,15 +39,22 @@ from ledger.protocol.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT
 from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.protocol.errors import FieldError, ValidationError
-from ledger.protocol.identifiers import agency_code_from_iri, agency_id, agency_iri, check_agency_code, is_type_name, type_id
+from ledger.protocol.identifiers import (
+    agency_code_from_iri,
+    agency_id,
+    agency_iri,
+    check_agency_code,
+    is_type_name,
+    type_id,
+)
 from ledger.protocol.ijson import number_errors
 from ledger.protocol.keys import PublicKey, SigningKey
 from ledger.protocol.proof import ASSERTION_METHOD, CRYPTOSUITE, PROOF_TYPE, create_proof
-from ledger.protocol.status_list import PURPOSES as STATUS_PURPOSES
 from ledger.protocol.status_list import ENTRY_TYPE, StatusListError, parse_status_entry
+from ledger.protocol.status_list import PURPOSES as STATUS_PURPOSES
 
 VERIFIABLE_CREDENTIAL = "VerifiableCredential"
-GENERIC_CREDENTIAL = "GenericCredential"   # the built-in type of credentials issued through the VC API
+GENERIC_CREDENTIAL = "GenericCredential"  # the built-in type of credentials issued through the VC API
 _URN_UUID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -273,8 +280,10 @@ def _check_generic_status(status: object, add) -> StatusSlot | None:
         elif entry.get("type") == ENTRY_TYPE:
             ours.append((i, entry))
         elif not (isinstance(entry.get("type"), str) and entry["type"]) and not (
-                isinstance(entry.get("type"), list) and entry["type"]
-                and all(isinstance(t, str) and t for t in entry["type"])):
+            isinstance(entry.get("type"), list)
+            and entry["type"]
+            and all(isinstance(t, str) and t for t in entry["type"])
+        ):
             add(FieldError(f"credentialStatus[{i}].type", "is required"))
         elif ENTRY_TYPE in _as_list(entry.get("type")):
             add(FieldError(f"credentialStatus[{i}].type", f"a {ENTRY_TYPE} has exactly that one type"))
@@ -450,7 +459,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
             except DateTimeFormatError as exc:
                 add("proof.created", str(exc))
         vm = proof.get("verificationMethod")
-        if raw_key is not None and vm != f"{did}#{did[len(did_key.DID_KEY_PREFIX):]}":
+        if raw_key is not None and vm != f"{did}#{did[len(did_key.DID_KEY_PREFIX) :]}":
             add("proof.verificationMethod", "must be the issuer's key: <issuer.id>#<multibase key>")
         pv = proof.get("proofValue")
         if not isinstance(pv, str) or not pv.startswith("z"):

@@ -56,11 +56,7 @@ def _describe(error) -> list[FieldError]:
     kind = error.validator
     here = _path(SUBJECT_FIELD, error.absolute_path)
     if kind == "required" and isinstance(base, Mapping):
-        return [
-            FieldError(_join(here, name), "is required")
-            for name in error.validator_value
-            if name not in base
-        ]
+        return [FieldError(_join(here, name), "is required") for name in error.validator_value if name not in base]
     if kind == "additionalProperties" and isinstance(base, Mapping):
         schema = error.schema
         known = set(schema.get("properties", {}))
@@ -142,11 +138,11 @@ class CredentialType:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "CredentialType":
+    def from_dict(cls, data: Mapping) -> CredentialType:
         return cls(data["name"], data["schema"], data.get("description"))
 
     @classmethod
-    def from_schema_file(cls, name: str, path: str | Path, description: str | None = None) -> "CredentialType":
+    def from_schema_file(cls, name: str, path: str | Path, description: str | None = None) -> CredentialType:
         """For ``certledger type add NAME --schema schema.json``."""
         try:
             schema = json.loads(Path(path).read_text(encoding="utf-8"))

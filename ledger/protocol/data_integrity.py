@@ -10,15 +10,22 @@ the two EdDSA cryptosuites (``eddsa-jcs-2022``: ``ledger.protocol.proof``; ``edd
 
 Every failure is a :class:`ledger.protocol.proof.ProofVerificationError` with a stable code.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ledger.protocol import proof as jcs
 from ledger.protocol import rdfc
 from ledger.protocol.datetimes import DateTimeFormatError, parse_xsd_datetime
-from ledger.protocol.proof import PROOF_MALFORMED, PROOF_MISSING, WRONG_CRYPTOSUITE, ProofVerificationError, VerifiedProof
+from ledger.protocol.proof import (
+    PROOF_MALFORMED,
+    PROOF_MISSING,
+    WRONG_CRYPTOSUITE,
+    ProofVerificationError,
+    VerifiedProof,
+)
 
 AUTHENTICATION = "authentication"
 CRYPTOSUITES = (jcs.CRYPTOSUITE, rdfc.CRYPTOSUITE)
@@ -38,8 +45,9 @@ def _verify_one(document: Mapping, purpose: str, plain_json: bool = False) -> Ve
     if suite == jcs.CRYPTOSUITE:
         return jcs.verify_proof_and_digest(document, expected_proof_purpose=purpose, plain_json=plain_json)[0]
     if isinstance(document["proof"], Mapping) and document["proof"].get("type") != jcs.PROOF_TYPE:
-        raise ProofVerificationError(jcs.WRONG_PROOF_TYPE, f"proof type {document['proof'].get('type')!r} is not "
-                                     f"{jcs.PROOF_TYPE}")
+        raise ProofVerificationError(
+            jcs.WRONG_PROOF_TYPE, f"proof type {document['proof'].get('type')!r} is not {jcs.PROOF_TYPE}"
+        )
     raise ProofVerificationError(WRONG_CRYPTOSUITE, f"cryptosuite {suite!r} is not one of {', '.join(CRYPTOSUITES)}")
 
 
@@ -60,9 +68,15 @@ def _check_options(proof: Mapping, now: datetime, challenge: str | None, domain:
             raise ProofVerificationError(DOMAIN_MISMATCH, f"the proof's domain is not {domain!r}")
 
 
-def verify_data_integrity(document: object, *, purpose: str = jcs.ASSERTION_METHOD, challenge: str | None = None,
-                          domain: str | None = None, now: datetime | None = None,
-                          plain_json: bool = False) -> list[VerifiedProof]:
+def verify_data_integrity(
+    document: object,
+    *,
+    purpose: str = jcs.ASSERTION_METHOD,
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime | None = None,
+    plain_json: bool = False,
+) -> list[VerifiedProof]:
     """Verify every proof of ``document`` (one, or a proof set); returns what each established.
     ``plain_json``: the document came from a JSON parser that found it plain
     (``ledger.protocol.strict_json.parse_strict_json_plain``), so eddsa-jcs-2022 may use the C encoder."""
@@ -70,7 +84,7 @@ def verify_data_integrity(document: object, *, purpose: str = jcs.ASSERTION_METH
         raise ProofVerificationError(PROOF_MALFORMED, "the document is not a JSON object")
     if "proof" not in document:
         raise ProofVerificationError(PROOF_MISSING, "the document has no proof")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     proofs = document["proof"]
     if not isinstance(proofs, list):
         proofs = [proofs]
@@ -94,5 +108,12 @@ def controller_of(verification_method: str) -> str:
     return verification_method.split("#", 1)[0]
 
 
-__all__ = ["AUTHENTICATION", "CHALLENGE_MISMATCH", "CRYPTOSUITES", "DOMAIN_MISMATCH", "PROOF_EXPIRED",
-           "controller_of", "verify_data_integrity"]
+__all__ = [
+    "AUTHENTICATION",
+    "CHALLENGE_MISMATCH",
+    "CRYPTOSUITES",
+    "DOMAIN_MISMATCH",
+    "PROOF_EXPIRED",
+    "controller_of",
+    "verify_data_integrity",
+]

@@ -24,6 +24,7 @@ Two layers, both reporting every failure as a :class:`Violation` (a stable ``cod
 :func:`check_credential_data_model` and :func:`check_presentation_data_model` run both and raise
 :class:`DataModelError`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -184,8 +185,11 @@ def _types(doc: Mapping, member: str, out: _Collector, required: str | None) -> 
         return
     for i, t in enumerate(types):
         if not isinstance(t, str) or not t or any(c.isspace() for c in t):
-            out.add(TYPE_INVALID, f"{where}[{i}]" if isinstance(doc["type"], list) else where,
-                    "must be a term or an absolute URL")
+            out.add(
+                TYPE_INVALID,
+                f"{where}[{i}]" if isinstance(doc["type"], list) else where,
+                "must be a term or an absolute URL",
+            )
     if required is not None and required not in types:
         out.add(TYPE_INVALID, where, f"must include {required}")
 
@@ -201,12 +205,16 @@ def _language_value(value: object, member: str, out: _Collector) -> None:
             continue
         extra = sorted(k for k in item if k not in ("@value", "@language", "@direction"))
         if extra:
-            out.add(LANGUAGE_VALUE_INVALID, where,
-                    f"a language value object has only @value, @language and @direction, not {', '.join(extra)}")
+            out.add(
+                LANGUAGE_VALUE_INVALID,
+                where,
+                f"a language value object has only @value, @language and @direction, not {', '.join(extra)}",
+            )
         if not isinstance(item.get("@value"), str):
             out.add(LANGUAGE_VALUE_INVALID, _path(where, "@value"), "must be a string")
-        if "@language" in item and not (isinstance(item["@language"], str)
-                                        and re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", item["@language"])):
+        if "@language" in item and not (
+            isinstance(item["@language"], str) and re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", item["@language"])
+        ):
             out.add(LANGUAGE_VALUE_INVALID, _path(where, "@language"), "must be a BCP 47 language tag")
         if "@direction" in item and item["@direction"] not in ("ltr", "rtl"):
             out.add(LANGUAGE_VALUE_INVALID, _path(where, "@direction"), 'must be "ltr" or "rtl"')
@@ -358,8 +366,11 @@ def _related_resources(doc: Mapping, out: _Collector, unchecked: list[str] | Non
         if not is_url(rid):
             out.add(RELATED_RESOURCE_INVALID, _path(where, "id"), "is required and must be a single URL")
         elif rid in seen:
-            out.add(RELATED_RESOURCE_INVALID, _path(where, "id"),
-                    f"must be unique among the related resources (the same as relatedResource[{seen[rid]}].id)")
+            out.add(
+                RELATED_RESOURCE_INVALID,
+                _path(where, "id"),
+                f"must be unique among the related resources (the same as relatedResource[{seen[rid]}].id)",
+            )
         else:
             seen[rid] = i
         if "mediaType" in item and not isinstance(item["mediaType"], str):
@@ -368,15 +379,21 @@ def _related_resources(doc: Mapping, out: _Collector, unchecked: list[str] | Non
         if "digestSRI" in item:
             parsed = parse_digest_sri(item["digestSRI"])
             if parsed is None:
-                out.add(RELATED_RESOURCE_INVALID, _path(where, "digestSRI"),
-                        "must be sha256-, sha384- or sha512- followed by the base64 digest")
+                out.add(
+                    RELATED_RESOURCE_INVALID,
+                    _path(where, "digestSRI"),
+                    "must be sha256-, sha384- or sha512- followed by the base64 digest",
+                )
             else:
                 digests.append(("digestSRI", parsed))
         if "digestMultibase" in item:
             parsed = parse_digest_multibase(item["digestMultibase"])
             if parsed is None:
-                out.add(RELATED_RESOURCE_INVALID, _path(where, "digestMultibase"),
-                        "must be a multibase (u or z) SHA-2 digest or multihash")
+                out.add(
+                    RELATED_RESOURCE_INVALID,
+                    _path(where, "digestMultibase"),
+                    "must be a multibase (u or z) SHA-2 digest or multihash",
+                )
             else:
                 digests.append(("digestMultibase", parsed))
         if "digestSRI" not in item and "digestMultibase" not in item:
@@ -391,8 +408,11 @@ def _related_resources(doc: Mapping, out: _Collector, unchecked: list[str] | Non
         data = context_bytes(rid)
         for name, (algorithm, digest) in digests:
             if hashlib.new(algorithm, data).digest() != digest:
-                out.add(RELATED_RESOURCE_DIGEST_MISMATCH, _path(where, name),
-                        f"does not match the {algorithm} digest of {rid}")
+                out.add(
+                    RELATED_RESOURCE_DIGEST_MISMATCH,
+                    _path(where, name),
+                    f"does not match the {algorithm} digest of {rid}",
+                )
 
 
 def credential_violations(doc: object, *, unchecked_resources: list[str] | None = None) -> list[Violation]:
@@ -437,8 +457,11 @@ def presentation_violations(doc: object) -> list[Violation]:
         for i, vc in enumerate(_items(value)):
             where = f"verifiableCredential[{i}]" if isinstance(value, list) else "verifiableCredential"
             if not _is_object(vc):
-                out.add(PRESENTATION_CREDENTIAL_INVALID, where,
-                        "must be a verifiable credential object (not a number, string or URL)")
+                out.add(
+                    PRESENTATION_CREDENTIAL_INVALID,
+                    where,
+                    "must be a verifiable credential object (not a number, string or URL)",
+                )
     _names(doc, "", out)
     return out.found
 
@@ -493,8 +516,12 @@ def processor(on_property_dropped=None):
 def jsonld_options() -> dict:
     """pyld options: the bundled contexts only, JSON-LD 1.1, no base IRI (relative ids stay relative
     and are refused)."""
-    return {"documentLoader": document_loader, "contextResolver": _context_resolver(),
-            "processingMode": "json-ld-1.1", "base": None}
+    return {
+        "documentLoader": document_loader,
+        "contextResolver": _context_resolver(),
+        "processingMode": "json-ld-1.1",
+        "base": None,
+    }
 
 
 def _find_key(doc: object, key: str, base: str = "") -> str | None:
@@ -586,15 +613,21 @@ def jsonld_violations(doc: object) -> list[Violation]:
     for term in dropped:
         name = str(term) if term is not None else "?"
         member = _find_key(doc, name) or name
-        found.append(Violation(TERM_UNDEFINED, member,
-                               f"the term {name!r} is not defined by any context (JSON-LD would drop it)"))
+        found.append(
+            Violation(
+                TERM_UNDEFINED, member, f"the term {name!r} is not defined by any context (JSON-LD would drop it)"
+            )
+        )
     bad: list[tuple[str, str]] = []
     _walk_expanded(expanded, bad)
     for kind, value in bad:
         if kind == "type":
             member = _find_value(doc, ("type", "@type"), value) or "type"
-            found.append(Violation(IRI_INVALID, member,
-                                   f"the type {value!r} is not defined by any context or does not map to a URL"))
+            found.append(
+                Violation(
+                    IRI_INVALID, member, f"the type {value!r} is not defined by any context or does not map to a URL"
+                )
+            )
         elif kind == "id":
             member = _find_value(doc, ("id", "@id"), value) or "id"
             found.append(Violation(IRI_INVALID, member, f"the identifier {value!r} is not an absolute URL"))
@@ -621,8 +654,11 @@ def _jsonld_error(exc: Exception, doc: object) -> Violation:
         if code == "protected term redefinition":
             details = getattr(cause, "details", None) or {}
             term = details.get("term") if isinstance(details, dict) else None
-            return Violation(PROTECTED_TERM_REDEFINED, "@context",
-                             f"redefines the protected term {term!r}" if term else "redefines a protected term")
+            return Violation(
+                PROTECTED_TERM_REDEFINED,
+                "@context",
+                f"redefines the protected term {term!r}" if term else "redefines a protected term",
+            )
         nxt = cause.__cause__ or cause.__context__
         if nxt is None or nxt is cause:
             break
@@ -663,7 +699,16 @@ def check_presentation_data_model(doc: object) -> None:
 
 
 __all__ = [
-    "DataModelError", "Violation", "check_credential_data_model", "check_presentation_data_model",
-    "credential_violations", "is_url", "jsonld_options", "processor", "jsonld_violations", "parse_digest_multibase",
-    "parse_digest_sri", "presentation_violations",
+    "DataModelError",
+    "Violation",
+    "check_credential_data_model",
+    "check_presentation_data_model",
+    "credential_violations",
+    "is_url",
+    "jsonld_options",
+    "processor",
+    "jsonld_violations",
+    "parse_digest_multibase",
+    "parse_digest_sri",
+    "presentation_violations",
 ]

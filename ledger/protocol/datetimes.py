@@ -11,7 +11,7 @@ docs/protocol.md §3.4 requires.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 _XSD_DATETIME = re.compile(
@@ -27,7 +27,7 @@ _XSD_DATETIME = re.compile(
 # anything this path cannot build, e.g. day 31 of a short month) goes to the general parser,
 # which gives the same value or the same error.
 _CANONICAL_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
-_UTC = timezone.utc
+_UTC = UTC
 
 
 class DateTimeFormatError(ValueError):
@@ -88,10 +88,15 @@ def _parse_xsd_general(text: str, require_tz: bool, require_utc: bool) -> dateti
             frac = m["frac"]
             micro = int((frac[1:] + "000000")[:6]) if frac else 0
             dt = datetime(
-                year, int(m["month"]), int(m["day"]),
-                int(m["hour"]), int(m["minute"]), int(m["second"]), micro,
+                year,
+                int(m["month"]),
+                int(m["day"]),
+                int(m["hour"]),
+                int(m["minute"]),
+                int(m["second"]),
+                micro,
             )
-        return (dt - offset).replace(tzinfo=timezone.utc)
+        return (dt - offset).replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise DateTimeFormatError(f"{text!r} is not a real date/time: {exc}") from None
 
@@ -105,12 +110,12 @@ def format_utc(dt: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` for an aware datetime (fractions of a second dropped)."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("refusing a naive datetime; give a timezone-aware one (e.g. UTC)")
-    u = dt.astimezone(timezone.utc)
+    u = dt.astimezone(UTC)
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 __all__ = ["DateTimeFormatError", "format_utc", "parse_utc_datetime", "parse_xsd_datetime", "utc_now"]

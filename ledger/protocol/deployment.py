@@ -1,5 +1,6 @@
 """A deployment: the registry and ledger contracts on one chain, which a bundle's anchor names
 (docs/protocol.md §6)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -26,5 +27,5 @@ class Deployment:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Deployment":
+    def from_dict(cls, data: dict) -> Deployment:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})

@@ -124,9 +124,7 @@ def decode_public_key(multibase: str) -> bytes:
     """The 32 raw bytes of a ``z6Mk…`` Multikey value (strict)."""
     data = b58btc_decode(multibase)
     if data[:2] != ED25519_PUB_HEADER:
-        raise DidKeyError(
-            f"multicodec header 0x{data[:2].hex()} is not Ed25519 public key (0xed01)"
-        )
+        raise DidKeyError(f"multicodec header 0x{data[:2].hex()} is not Ed25519 public key (0xed01)")
     if len(data) != 34:
         raise DidKeyError(f"Ed25519 Multikey must be 34 bytes, got {len(data)}")
     return data[2:]

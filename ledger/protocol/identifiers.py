@@ -27,9 +27,7 @@ def is_agency_code(code: object) -> bool:
 def check_agency_code(code: str) -> str:
     """Return ``code`` if valid, else raise ``ValueError`` saying the rule."""
     if not is_agency_code(code):
-        raise ValueError(
-            f"agency code {code!r} must be 3-64 characters of lowercase letters, digits and '-'"
-        )
+        raise ValueError(f"agency code {code!r} must be 3-64 characters of lowercase letters, digits and '-'")
     return code
 
 
@@ -39,11 +37,7 @@ def agency_id(code: str) -> bytes:
 
 
 def is_type_name(name: object) -> bool:
-    return (
-        isinstance(name, str)
-        and TYPE_NAME_RE.fullmatch(name) is not None
-        and name not in _RESERVED_TYPE_NAMES
-    )
+    return isinstance(name, str) and TYPE_NAME_RE.fullmatch(name) is not None and name not in _RESERVED_TYPE_NAMES
 
 
 def check_type_name(name: str) -> str:

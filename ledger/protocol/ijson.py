@@ -25,7 +25,7 @@ def shown(value: int) -> str:
     if value.bit_length() <= 200:
         return str(value)
     magnitude = abs(value)
-    digits = int((magnitude.bit_length() - 1) * 0.30102999566398) + 1   # from the bits, then corrected
+    digits = int((magnitude.bit_length() - 1) * 0.30102999566398) + 1  # from the bits, then corrected
     if 10**digits <= magnitude:
         digits += 1
     elif 10 ** (digits - 1) > magnitude:

@@ -6,6 +6,7 @@ Python's JSON decoder and encoder recurse in C once per level, and libraries imp
 No bundle comes anywhere near :data:`MAX_DEPTH`; deeper input is refused up front, by the bundle
 parser (a format error) and by the verifier service (a 400) alike.
 """
+
 from __future__ import annotations
 
 import re

@@ -22,10 +22,11 @@ CertLedger handles.
 making the process reach out to the network. :func:`context_bytes` gives the exact bytes, which
 ``relatedResource`` digests are checked against (``ledger.protocol.data_model``).
 """
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ledger.protocol.contexts import UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
@@ -52,7 +53,7 @@ def is_bundled(url: object) -> bool:
     return isinstance(url, str) and url in BUNDLED
 
 
-@lru_cache(maxsize=None)
+@cache
 def context_bytes(url: str) -> bytes:
     """The exact bytes of a bundled context (what is served at ``url``)."""
     name = BUNDLED.get(url)
@@ -61,7 +62,7 @@ def context_bytes(url: str) -> bytes:
     return (_DIR / name).read_bytes()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(url: str) -> dict:
     return json.loads(context_bytes(url))
 
@@ -77,9 +78,21 @@ def document_loader(url: str, options: dict | None = None) -> dict:
         raise ContextNotBundled(url)
     # "tag": "static" lets pyld keep the processed context in its resolver cache: the bundled files
     # never change, and processing the VC 2.0 context anew costs more than the rest of a verification
-    return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
-            "document": load_context(url), "tag": "static"}
+    return {
+        "contentType": "application/ld+json",
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": load_context(url),
+        "tag": "static",
+    }
 
 
-__all__ = ["BUNDLED", "EXAMPLES_V2_CONTEXT", "ContextNotBundled", "context_bytes", "document_loader",
-           "is_bundled", "load_context"]
+__all__ = [
+    "BUNDLED",
+    "EXAMPLES_V2_CONTEXT",
+    "ContextNotBundled",
+    "context_bytes",
+    "document_loader",
+    "is_bundled",
+    "load_context",
+]

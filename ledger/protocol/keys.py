@@ -43,15 +43,15 @@ class PublicKey:
         self._multibase: str | None = None  # encoded on first use, then kept (keys are immutable)
 
     @classmethod
-    def from_did(cls, did: str) -> "PublicKey":
+    def from_did(cls, did: str) -> PublicKey:
         return cls(did_key.public_key_from_did(did))
 
     @classmethod
-    def from_multibase(cls, multibase: str) -> "PublicKey":
+    def from_multibase(cls, multibase: str) -> PublicKey:
         return cls(did_key.decode_public_key(multibase))
 
     @classmethod
-    def from_verification_method(cls, vm: str) -> "PublicKey":
+    def from_verification_method(cls, vm: str) -> PublicKey:
         """The key of ``did:key:<mb>#<mb>`` (cached: keys are immutable)."""
         if not isinstance(vm, str):
             raise did_key.DidKeyError("verificationMethod must be a string")
@@ -127,11 +127,11 @@ class SigningKey:
         self._public = PublicKey(public)
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(secrets.token_bytes(32))
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> "SigningKey":
+    def from_seed(cls, seed: bytes) -> SigningKey:
         """From the 32-byte RFC 8032 private key (seed)."""
         return cls(seed)
 
@@ -141,7 +141,7 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """Pure Ed25519 signature (64 bytes)."""
-        return crypto_sign(message, self._sodium_secret)[:64]   # signed message: signature || message
+        return crypto_sign(message, self._sodium_secret)[:64]  # signed message: signature || message
 
     def seed_bytes(self) -> bytes:
         """The 32-byte secret; only for sealing it in a key file."""

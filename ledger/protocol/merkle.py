@@ -66,10 +66,7 @@ def _check_digests(digests: Sequence[bytes]) -> None:
 def _next_level(level: list[bytes]) -> list[bytes]:
     n = len(level)
     if _k is not None:
-        nxt = [
-            _k(a + b).digest() if a < b else _k(b + a).digest()
-            for a, b in zip(level[0 : n - 1 : 2], level[1:n:2])
-        ]
+        nxt = [_k(a + b).digest() if a < b else _k(b + a).digest() for a, b in zip(level[0 : n - 1 : 2], level[1:n:2])]
     else:  # pragma: no cover
         nxt = [hash_pair(a, b) for a, b in zip(level[0 : n - 1 : 2], level[1:n:2])]
     if n & 1:
@@ -92,7 +89,7 @@ class MerkleTree:
         self._index: dict[bytes, int] | None = None
 
     @classmethod
-    def build(cls, digests: Iterable[bytes]) -> "MerkleTree":
+    def build(cls, digests: Iterable[bytes]) -> MerkleTree:
         """Build the tree of ``digests`` (32-byte credential digests, issuance order).
 
         Raises :class:`DuplicateDigestError` if a digest repeats and

@@ -277,7 +277,9 @@ def _verify(
     except did_key.DidKeyError as exc:
         raise _fail(INVALID_PROOF_VALUE, f"proofValue: {exc}") from None
     if len(signature) != 64:
-        raise _fail(INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature")
+        raise _fail(
+            INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature"
+        )
 
     unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
     options = {k: v for k, v in proof.items() if k != "proofValue"}
@@ -343,7 +345,7 @@ class _PlainSplice:
     __slots__ = ("_head_hash", "_tail", "_o_head", "_o_tail")
 
     @classmethod
-    def of(cls, secured: dict, unsecured: dict, options: dict, doc_text: str, option_text: str) -> "_PlainSplice | None":
+    def of(cls, secured: dict, unsecured: dict, options: dict, doc_text: str, option_text: str) -> _PlainSplice | None:
         if "@context" in options:  # the document was signed with the proof's @context
             if "@context" not in secured or not _same_plain_text(secured["@context"], options["@context"]):
                 return None

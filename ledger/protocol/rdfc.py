@@ -20,6 +20,7 @@ unsigned; such a document is refused (``NOT_CANONICALIZABLE``) rather than verif
 Errors are :class:`ledger.protocol.proof.ProofVerificationError` with the same stable codes as
 ``eddsa-jcs-2022``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -40,6 +41,7 @@ from ledger.protocol.proof import (
     INVALID_PROOF_VALUE,
     INVALID_SIGNATURE,
     INVALID_VERIFICATION_METHOD,
+    KEY_MISMATCH,
     NOT_CANONICALIZABLE,
     PROOF_MALFORMED,
     PROOF_MISSING,
@@ -49,7 +51,6 @@ from ledger.protocol.proof import (
     WRONG_CRYPTOSUITE,
     WRONG_PROOF_PURPOSE,
     WRONG_PROOF_TYPE,
-    KEY_MISMATCH,
     ProofError,
     ProofVerificationError,
     VerifiedProof,
@@ -82,14 +83,16 @@ def canonicalize_rdfc(document: Mapping) -> str:
         return processor(_raise_dropped).normalize(copy.deepcopy(dict(document)), options)
     except _Dropped as exc:
         raise ProofVerificationError(
-            NOT_CANONICALIZABLE, f"the term {exc.term!r} is not defined by the document's contexts: "
-            "it would not be signed") from None
+            NOT_CANONICALIZABLE,
+            f"the term {exc.term!r} is not defined by the document's contexts: it would not be signed",
+        ) from None
     except jsonld.JsonLdError as exc:
         cause = _root(exc)
         if isinstance(cause, _Dropped):
             raise ProofVerificationError(
-                NOT_CANONICALIZABLE, f"the term {cause.term!r} is not defined by the document's contexts: "
-                "it would not be signed") from None
+                NOT_CANONICALIZABLE,
+                f"the term {cause.term!r} is not defined by the document's contexts: it would not be signed",
+            ) from None
         if isinstance(cause, ContextNotBundled):
             raise ProofVerificationError(NOT_CANONICALIZABLE, str(cause)) from None
         message = cause.args[0] if cause.args and isinstance(cause.args[0], str) else str(cause)
@@ -115,8 +118,10 @@ def _root(exc: BaseException) -> BaseException:
 
 def hash_data(canonical_document: str, canonical_proof_config: str) -> bytes:
     """§3.2.4: ``SHA-256(proof config) || SHA-256(document)``, each over the UTF-8 N-Quads."""
-    return (hashlib.sha256(canonical_proof_config.encode("utf-8")).digest()
-            + hashlib.sha256(canonical_document.encode("utf-8")).digest())
+    return (
+        hashlib.sha256(canonical_proof_config.encode("utf-8")).digest()
+        + hashlib.sha256(canonical_document.encode("utf-8")).digest()
+    )
 
 
 def _as_list(value: object) -> list:
@@ -129,8 +134,10 @@ def _key_for(proof: Mapping, public_key: PublicKey | None) -> tuple[str, PublicK
         raise ProofVerificationError(INVALID_VERIFICATION_METHOD, "verificationMethod is missing or not a string")
     if not vm.startswith(did_key.DID_KEY_PREFIX):
         if public_key is None:
-            raise ProofVerificationError(INVALID_VERIFICATION_METHOD,
-                                         f"verificationMethod {vm!r} is not a did:key and no key was resolved for it")
+            raise ProofVerificationError(
+                INVALID_VERIFICATION_METHOD,
+                f"verificationMethod {vm!r} is not a did:key and no key was resolved for it",
+            )
         return vm, public_key
     try:
         key = PublicKey.from_verification_method(vm)
@@ -163,12 +170,14 @@ def verify_proof_rdfc(
     if proof.get("type") != PROOF_TYPE:
         raise ProofVerificationError(WRONG_PROOF_TYPE, f"proof type is {proof.get('type')!r}, expected {PROOF_TYPE!r}")
     if proof.get("cryptosuite") != CRYPTOSUITE:
-        raise ProofVerificationError(WRONG_CRYPTOSUITE,
-                                     f"cryptosuite is {proof.get('cryptosuite')!r}, expected {CRYPTOSUITE!r}")
+        raise ProofVerificationError(
+            WRONG_CRYPTOSUITE, f"cryptosuite is {proof.get('cryptosuite')!r}, expected {CRYPTOSUITE!r}"
+        )
     purpose = proof.get("proofPurpose")
     if purpose != expected_proof_purpose:
-        raise ProofVerificationError(WRONG_PROOF_PURPOSE,
-                                     f"proofPurpose is {purpose!r}, expected {expected_proof_purpose!r}")
+        raise ProofVerificationError(
+            WRONG_PROOF_PURPOSE, f"proofPurpose is {purpose!r}, expected {expected_proof_purpose!r}"
+        )
     created = None
     if "created" in proof:
         try:
@@ -184,8 +193,9 @@ def verify_proof_rdfc(
     except did_key.DidKeyError as exc:
         raise ProofVerificationError(INVALID_PROOF_VALUE, f"proofValue: {exc}") from None
     if len(signature) != 64:
-        raise ProofVerificationError(INVALID_PROOF_VALUE,
-                                     f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature")
+        raise ProofVerificationError(
+            INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature"
+        )
 
     # §3.2.2 steps 1-4
     unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
@@ -194,8 +204,9 @@ def verify_proof_rdfc(
         own = _as_list(secured_document["@context"]) if "@context" in secured_document else []
         signed = _as_list(options["@context"])
         if own[: len(signed)] != signed:
-            raise ProofVerificationError(CONTEXT_MISMATCH,
-                                         "the document's @context does not start with the proof's @context")
+            raise ProofVerificationError(
+                CONTEXT_MISMATCH, "the document's @context does not start with the proof's @context"
+            )
         unsecured["@context"] = options["@context"]
     # §3.2.3 transformation, §3.2.5 proof configuration (the options in the document's context)
     canonical_document = canonicalize_rdfc(unsecured)
@@ -226,10 +237,14 @@ def create_proof_rdfc(
     """§3.2.1 Create Proof (``extra``: more proof options, e.g. ``challenge``, ``domain``)."""
     if "proof" in unsecured_document:
         raise ProofError("the document already has a proof")
-    options = {"type": PROOF_TYPE, "cryptosuite": CRYPTOSUITE,
-               "created": format_utc(created) if isinstance(created, datetime) else created,
-               "verificationMethod": verification_method or signing_key.public_key.verification_method,
-               "proofPurpose": proof_purpose, **extra}
+    options = {
+        "type": PROOF_TYPE,
+        "cryptosuite": CRYPTOSUITE,
+        "created": format_utc(created) if isinstance(created, datetime) else created,
+        "verificationMethod": verification_method or signing_key.public_key.verification_method,
+        "proofPurpose": proof_purpose,
+        **extra,
+    }
     config = dict(options)
     if "@context" in unsecured_document:
         config["@context"] = unsecured_document["@context"]

@@ -20,6 +20,7 @@ computed from the confirmed states the issuer's database records
 the validity period and the bits, each failure a :class:`StatusListError` with a stable ``code``
 and the field at fault.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,17 +30,17 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from datetime import datetime, timedelta
 
-from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.protocol.contexts import CREDENTIAL_CONTEXT, VC_V2_CONTEXT
+from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.protocol.identifiers import agency_iri, check_agency_code
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.proof import ProofVerificationError, create_proof, verify_proof
 
-LIST_SIZE = 131_072                      # entries per list: the W3C minimum (16 KiB uncompressed)
+LIST_SIZE = 131_072  # entries per list: the W3C minimum (16 KiB uncompressed)
 PURPOSES = ("revocation", "suspension")  # a credential's entries, in this order
 CONTEXT = CREDENTIAL_CONTEXT
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
@@ -47,8 +48,8 @@ LIST_TYPE = "BitstringStatusList"
 ENTRY_TYPE = "BitstringStatusListEntry"
 DEFAULT_VALID_FOR = timedelta(hours=24)
 DEFAULT_TTL_MS = 60_000
-MEDIA_TYPE = "application/vc"            # IANA-registered for VC Data Model 2.0 (2024-07-05)
-MAX_LIST_BYTES = 16 * 1024 * 1024        # reading a list: a larger bitstring is refused (a GZIP bomb)
+MEDIA_TYPE = "application/vc"  # IANA-registered for VC Data Model 2.0 (2024-07-05)
+MAX_LIST_BYTES = 16 * 1024 * 1024  # reading a list: a larger bitstring is refused (a GZIP bomb)
 
 # Stable codes of StatusListError
 STATUS_LIST_MALFORMED = "STATUS_LIST_MALFORMED"
@@ -59,7 +60,7 @@ STATUS_LIST_INVALID_PROOF = "STATUS_LIST_INVALID_PROOF"
 STATUS_LIST_NOT_YET_VALID = "STATUS_LIST_NOT_YET_VALID"
 STATUS_LIST_EXPIRED = "STATUS_LIST_EXPIRED"
 STATUS_ENTRY_MALFORMED = "STATUS_ENTRY_MALFORMED"
-STATUS_INDEX_OUT_OF_RANGE = "STATUS_INDEX_OUT_OF_RANGE"   # the W3C RANGE_ERROR
+STATUS_INDEX_OUT_OF_RANGE = "STATUS_INDEX_OUT_OF_RANGE"  # the W3C RANGE_ERROR
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,14}")
@@ -118,7 +119,7 @@ def decode_bits(encoded: str, size: int | None = None) -> bytes:
     packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii") != text:
         raise StatusListError(STATUS_LIST_ENCODING, field, "is not canonical base64url (stray bits at the end)")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)   # GZIP only
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # GZIP only
     try:
         bits = inflater.decompress(packed, MAX_LIST_BYTES + 1)
     except zlib.error as exc:
@@ -130,8 +131,9 @@ def decode_bits(encoded: str, size: int | None = None) -> bytes:
     if inflater.unused_data:
         raise StatusListError(STATUS_LIST_ENCODING, field, "has data after the GZIP member")
     if len(bits) * 8 < LIST_SIZE:
-        raise StatusListError(STATUS_LIST_ENCODING, field,
-                              f"holds {len(bits) * 8} bits; a list has at least {LIST_SIZE}")
+        raise StatusListError(
+            STATUS_LIST_ENCODING, field, f"holds {len(bits) * 8} bits; a list has at least {LIST_SIZE}"
+        )
     if size is not None and len(bits) * 8 != size:
         raise StatusListError(STATUS_LIST_ENCODING, field, f"holds {len(bits) * 8} bits, not {size}")
     return bits
@@ -140,8 +142,9 @@ def decode_bits(encoded: str, size: int | None = None) -> bytes:
 def is_set(bits: bytes, index: int) -> bool:
     """Whether entry ``index`` is set; an index outside the list is the W3C RANGE_ERROR."""
     if type(index) is not int or not 0 <= index < len(bits) * 8:
-        raise StatusListError(STATUS_INDEX_OUT_OF_RANGE, "statusListIndex",
-                              f"{index!r} is outside the list (0..{len(bits) * 8 - 1})")
+        raise StatusListError(
+            STATUS_INDEX_OUT_OF_RANGE, "statusListIndex", f"{index!r} is outside the list (0..{len(bits) * 8 - 1})"
+        )
     return bool(bits[index >> 3] & (0x80 >> (index & 7)))
 
 
@@ -194,11 +197,19 @@ def entries_at(urls: list[str], index: int) -> list[dict]:
     makes them once per list, not once per credential."""
     if type(index) is not int or not 0 <= index < LIST_SIZE:
         raise ValueError(f"a status index is an integer from 0 to {LIST_SIZE - 1}, not {index!r}")
-    return [{"id": f"{url}#{index}", "type": ENTRY_TYPE, "statusPurpose": purpose, "statusListIndex": str(index),
-             "statusListCredential": url} for purpose, url in zip(PURPOSES, urls)]
+    return [
+        {
+            "id": f"{url}#{index}",
+            "type": ENTRY_TYPE,
+            "statusPurpose": purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": url,
+        }
+        for purpose, url in zip(PURPOSES, urls)
+    ]
 
 
-class StatusEntry(NamedTuple):   # a tuple: read twice per credential signed or verified
+class StatusEntry(NamedTuple):  # a tuple: read twice per credential signed or verified
     """One ``BitstringStatusListEntry`` as read from a credential."""
 
     list_url: str
@@ -206,7 +217,7 @@ class StatusEntry(NamedTuple):   # a tuple: read twice per credential signed or 
     index: int
 
 
-@lru_cache(maxsize=1024)   # a list's URL comes back with every credential in it
+@lru_cache(maxsize=1024)  # a list's URL comes back with every credential in it
 def _is_list_url(url: str) -> bool:
     return _LIST_URL.fullmatch(url) is not None
 
@@ -214,6 +225,7 @@ def _is_list_url(url: str) -> bool:
 def parse_status_entry(entry: object, field: str = "credentialStatus") -> StatusEntry:
     """A ``BitstringStatusListEntry`` of a credential, checked: type, purpose, a decimal index (no
     sign, no leading zero), a list URL, and an ``id`` that is ``<list URL>#<index>`` when present."""
+
     def bad(member: str, reason: str) -> StatusListError:
         return StatusListError(STATUS_ENTRY_MALFORMED, f"{field}.{member}" if member else field, reason)
 
@@ -226,7 +238,9 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
         raise bad("statusPurpose", f"must be one of {', '.join(PURPOSES)}")
     index = entry.get("statusListIndex")
     if not isinstance(index, str) or not _DECIMAL.fullmatch(index):
-        raise bad("statusListIndex", "must be a non-negative decimal integer written as a string, without leading zeros")
+        raise bad(
+            "statusListIndex", "must be a non-negative decimal integer written as a string, without leading zeros"
+        )
     url = entry.get("statusListCredential")
     if type(url) is not str or not _is_list_url(url):
         raise bad("statusListCredential", "must be an http(s) URL without a fragment")
@@ -245,8 +259,15 @@ def issuer_object(public_did: str, name: str, agency_code: str) -> dict:
     return {"id": public_did, "name": name, "agency": agency_iri(agency_code)}
 
 
-def unsigned_list_credential(url: str, purpose: str, issuer: Mapping, encoded_list: str, now: datetime,
-                             valid_for: timedelta = DEFAULT_VALID_FOR, ttl_ms: int = DEFAULT_TTL_MS) -> dict:
+def unsigned_list_credential(
+    url: str,
+    purpose: str,
+    issuer: Mapping,
+    encoded_list: str,
+    now: datetime,
+    valid_for: timedelta = DEFAULT_VALID_FOR,
+    ttl_ms: int = DEFAULT_TTL_MS,
+) -> dict:
     _check_purpose(purpose)
     return {
         "@context": list(CONTEXT),
@@ -255,14 +276,27 @@ def unsigned_list_credential(url: str, purpose: str, issuer: Mapping, encoded_li
         "issuer": dict(issuer),
         "validFrom": format_utc(now),
         "validUntil": format_utc(now + valid_for),
-        "credentialSubject": {"id": f"{url}#list", "type": LIST_TYPE, "statusPurpose": purpose,
-                              "encodedList": encoded_list, "ttl": ttl_ms},
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": LIST_TYPE,
+            "statusPurpose": purpose,
+            "encodedList": encoded_list,
+            "ttl": ttl_ms,
+        },
     }
 
 
-def build_list_credential(url: str, purpose: str, issuer_obj: Mapping, signing_key: SigningKey,
-                          set_indexes: Iterable[int], size: int = LIST_SIZE, now: datetime | None = None,
-                          valid_for: timedelta = DEFAULT_VALID_FOR, ttl_ms: int = DEFAULT_TTL_MS) -> dict:
+def build_list_credential(
+    url: str,
+    purpose: str,
+    issuer_obj: Mapping,
+    signing_key: SigningKey,
+    set_indexes: Iterable[int],
+    size: int = LIST_SIZE,
+    now: datetime | None = None,
+    valid_for: timedelta = DEFAULT_VALID_FOR,
+    ttl_ms: int = DEFAULT_TTL_MS,
+) -> dict:
     """The signed ``BitstringStatusListCredential`` at ``url`` for ``purpose`` with ``set_indexes``
     set: valid from ``now`` (whole seconds) for ``valid_for``, proof created at ``now``. The
     issuer's ``id`` must be the did:key of ``signing_key``."""
@@ -275,8 +309,9 @@ def build_list_credential(url: str, purpose: str, issuer_obj: Mapping, signing_k
     if type(ttl_ms) is not int or ttl_ms < 0:
         raise ValueError("ttl is a non-negative number of milliseconds")
     now = now.replace(microsecond=0)
-    document = unsigned_list_credential(url, purpose, issuer_obj, encode_bits(set_indexes, size), now,
-                                        valid_for, ttl_ms)
+    document = unsigned_list_credential(
+        url, purpose, issuer_obj, encode_bits(set_indexes, size), now, valid_for, ttl_ms
+    )
     document["proof"] = create_proof(document, signing_key, created=now)
     return document
 
@@ -304,8 +339,14 @@ class StatusListView:
         return set_indexes(self.bits)
 
 
-def check_list_credential(document: object, *, url: str | None = None, purpose: str | None = None,
-                          now: datetime | None = None, verify: bool = True) -> StatusListView:
+def check_list_credential(
+    document: object,
+    *,
+    url: str | None = None,
+    purpose: str | None = None,
+    now: datetime | None = None,
+    verify: bool = True,
+) -> StatusListView:
     """A ``BitstringStatusListCredential`` checked and decoded, or :class:`StatusListError`:
 
     * shape (``STATUS_LIST_MALFORMED``): ``@context`` starting with VC 2.0, the two types, an issuer
@@ -316,6 +357,7 @@ def check_list_credential(document: object, *, url: str | None = None, purpose: 
     * ``verify`` (``STATUS_LIST_INVALID_PROOF``): the eddsa-jcs-2022 proof, by a key of the issuer's did:key;
     * ``now`` (``STATUS_LIST_NOT_YET_VALID``, ``STATUS_LIST_EXPIRED``): within validFrom..validUntil.
     """
+
     def bad(field: str, reason: str, code: str = STATUS_LIST_MALFORMED) -> StatusListError:
         return StatusListError(code, field, reason)
 
@@ -333,8 +375,11 @@ def check_list_credential(document: object, *, url: str | None = None, purpose: 
     if url is not None and list_id != url:
         raise bad("id", f"is {list_id!r}, not the URL the list was read from ({url})", STATUS_LIST_WRONG_LIST)
     issuer = document.get("issuer")
-    if not isinstance(issuer, Mapping) or not isinstance(issuer.get("id"), str) \
-            or not issuer["id"].startswith("did:key:"):
+    if (
+        not isinstance(issuer, Mapping)
+        or not isinstance(issuer.get("id"), str)
+        or not issuer["id"].startswith("did:key:")
+    ):
         raise bad("issuer", "must be an object whose id is a did:key")
     subject = document.get("credentialSubject")
     if not isinstance(subject, Mapping):
@@ -347,8 +392,11 @@ def check_list_credential(document: object, *, url: str | None = None, purpose: 
     if not isinstance(list_purpose, str) or not list_purpose:
         raise bad("credentialSubject.statusPurpose", "must be a non-empty string")
     if purpose is not None and list_purpose != purpose:
-        raise bad("credentialSubject.statusPurpose", f"is {list_purpose!r}, the entry's purpose is {purpose!r}",
-                  STATUS_LIST_PURPOSE_MISMATCH)
+        raise bad(
+            "credentialSubject.statusPurpose",
+            f"is {list_purpose!r}, the entry's purpose is {purpose!r}",
+            STATUS_LIST_PURPOSE_MISMATCH,
+        )
     ttl = subject.get("ttl")
     if ttl is not None and (type(ttl) is not int or ttl < 0):
         raise bad("credentialSubject.ttl", "must be a non-negative integer (milliseconds)")
@@ -375,15 +423,34 @@ def check_list_credential(document: object, *, url: str | None = None, purpose: 
     if now is not None:
         if dates["validFrom"] is not None and now < dates["validFrom"]:
             raise bad("validFrom", f"the list is valid only from {document['validFrom']}", STATUS_LIST_NOT_YET_VALID)
-        if dates["validUntil"] is not None and now > dates["validUntil"]:   # as for credentials: valid up to it
+        if dates["validUntil"] is not None and now > dates["validUntil"]:  # as for credentials: valid up to it
             raise bad("validUntil", f"the list expired at {document['validUntil']}", STATUS_LIST_EXPIRED)
     return StatusListView(list_id, list_purpose, dict(issuer), dates["validFrom"], dates["validUntil"], ttl, bits)
 
 
 __all__ = [
-    "CONTEXT", "DEFAULT_TTL_MS", "DEFAULT_VALID_FOR", "LIST_SIZE", "MEDIA_TYPE", "PURPOSES",
-    "StatusEntry", "StatusListError", "StatusListView",
-    "bits_sha256", "bitstring", "build_list_credential", "check_list_credential", "compress", "decode_bits",
-    "encode_bits", "entries_at", "is_set", "issuer_object", "list_url", "parse_status_entry", "set_indexes", "status_entries",
+    "CONTEXT",
+    "DEFAULT_TTL_MS",
+    "DEFAULT_VALID_FOR",
+    "LIST_SIZE",
+    "MEDIA_TYPE",
+    "PURPOSES",
+    "StatusEntry",
+    "StatusListError",
+    "StatusListView",
+    "bits_sha256",
+    "bitstring",
+    "build_list_credential",
+    "check_list_credential",
+    "compress",
+    "decode_bits",
+    "encode_bits",
+    "entries_at",
+    "is_set",
+    "issuer_object",
+    "list_url",
+    "parse_status_entry",
+    "set_indexes",
+    "status_entries",
     "unsigned_list_credential",
 ]

@@ -4,6 +4,7 @@ A document whose member appears twice means different things to different parser
 last, some the first), so a signed document with one could verify here and read otherwise
 elsewhere: such bodies are refused, as bundles are (``ledger.protocol.bundle``).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,9 @@ def _note_int(text: str) -> int:
     return int(text)
 
 
-_PLAIN_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant,
-                                  parse_float=_note_float, parse_int=_note_int)
+_PLAIN_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant, parse_float=_note_float, parse_int=_note_int
+)
 
 
 def parse_strict_json_plain(data: bytes) -> tuple[object, bool]:

@@ -3,6 +3,7 @@ each distinct value converted once (a bulk request's rows share their timestamps
 driver's ``executemany``. Same stored bytes as an ORM or Core insert, without the per-row,
 per-column Python calls that dominate a 100,000-row insert. On PostgreSQL (psycopg 3) the rows go
 through ``COPY ... FROM STDIN`` instead, several times faster than any INSERT."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -61,9 +62,11 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict], chunk: int
         _copy(conn, table, list(keys), (converted(r) for r in rows))
         return
     if positional:
+
         def params(row):
             return tuple(converted(row))
     else:
+
         def params(row):
             return dict(zip(keys, converted(row)))
 

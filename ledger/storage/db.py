@@ -8,6 +8,7 @@ Read-only work goes through ``reading(engine)``: a deferred ``BEGIN`` there (a W
 takes no lock), so lookups such as authentication never queue behind writers. PostgreSQL URLs use psycopg 3
 (``postgresql://`` is read as ``postgresql+psycopg://``).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import event
@@ -27,15 +28,16 @@ READ_ONLY = "certledger_read_only"
 def normalise_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S,
-                                                  "factory": SyncAfterCommit})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S, "factory": SyncAfterCommit}
+        )
         path = lock_path(engine)
         writers = WriterQueue(engine, path) if path else None
 

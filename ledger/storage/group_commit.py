@@ -13,6 +13,7 @@ once), the group is written again one request at a time, each in a savepoint, so
 request at fault gets the error; the others commit. A caller returns only once its rows are
 committed, or raises what stopped them. Works the same on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,7 +93,7 @@ class GroupWriter:
                     raise
                 self._write_one_by_one(group)
         except BaseException as exc:  # noqa: BLE001 nothing of the group is written, and every caller
-            for item in group:        # learns it (the thread lives on for the next group)
+            for item in group:  # learns it (the thread lives on for the next group)
                 if item.error is None:
                     item.error = exc
         finally:

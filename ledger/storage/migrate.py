@@ -10,6 +10,7 @@ but no ``alembic_version``: it is stamped at the initial revision, then upgraded
 Developers: ``python -m ledger.storage.migrate revision --autogenerate -m "what changed"`` (against
 ``sqlite:///<tmp>`` by default, or ``--url URL``), then edit the script to use plain SQLAlchemy types.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,8 +98,12 @@ def main(argv: list[str] | None = None) -> None:
         if args.cmd == "revision":
             upgrade_to_head(engine)
             with engine.begin() as conn:
-                command.revision(alembic_config(conn), message=args.message, autogenerate=args.autogenerate,
-                                 rev_id=args.rev_id or _next_rev_id())
+                command.revision(
+                    alembic_config(conn),
+                    message=args.message,
+                    autogenerate=args.autogenerate,
+                    rev_id=args.rev_id or _next_rev_id(),
+                )
         elif args.cmd == "upgrade":
             upgrade_to_head(engine)
         print(current_revision(engine))

@@ -1,7 +1,8 @@
 """Tables. Personal data never goes here in plaintext: credentials are referenced by id and digest."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import ForeignKeyConstraint, Index, Text, text
 from sqlmodel import JSON, Column, Field, SQLModel
@@ -15,7 +16,7 @@ def only_where(condition: str, postgresql: str | None = None) -> dict:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -25,10 +26,10 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=_now, index=True)
-    actor: str = Field(max_length=128)            # an address or an API key id, never a secret
+    actor: str = Field(max_length=128)  # an address or an API key id, never a secret
     agency: str | None = Field(default=None, max_length=64, index=True)
     action: str = Field(max_length=64, index=True)
-    subject: str | None = Field(default=None, max_length=200)   # a credential id, digest, root, key...
+    subject: str | None = Field(default=None, max_length=200)  # a credential id, digest, root, key...
     tx_hash: str | None = Field(default=None, max_length=66)
     details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -41,7 +42,7 @@ class AgencyRecord(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
     operator_address: str = Field(max_length=42)
-    signing_public_key: str = Field(max_length=66)   # 0x + 64 hex (Ed25519)
+    signing_public_key: str = Field(max_length=66)  # 0x + 64 hex (Ed25519)
     types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
 
@@ -56,9 +57,11 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__ = "api_key"
 
-    id: str = Field(primary_key=True, max_length=32)          # public part, e.g. "clk_3f9a1c2e5b7d"
-    agency_code: str | None = Field(default=None, foreign_key="agency.code", index=True, max_length=64)  # None: governance
-    secret_hash: str = Field(max_length=64)                   # SHA-256 hex of the secret part
+    id: str = Field(primary_key=True, max_length=32)  # public part, e.g. "clk_3f9a1c2e5b7d"
+    agency_code: str | None = Field(
+        default=None, foreign_key="agency.code", index=True, max_length=64
+    )  # None: governance
+    secret_hash: str = Field(max_length=64)  # SHA-256 hex of the secret part
     scopes: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # issue, revoke, read, admin
     label: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=_now)
@@ -89,14 +92,14 @@ class BatchRecord(SQLModel, table=True):
     state: str = Field(default="sealed", index=True, max_length=16)
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = None
-    anchored_at: datetime | None = None          # the block timestamp
+    anchored_at: datetime | None = None  # the block timestamp
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
-    tx_nonce: int | None = None                  # nonce of the last anchor transaction sent
-    sent_at: datetime | None = None              # when that transaction was broadcast
-    next_attempt_at: datetime | None = None      # backoff after a failure
+    tx_nonce: int | None = None  # nonce of the last anchor transaction sent
+    sent_at: datetime | None = None  # when that transaction was broadcast
+    next_attempt_at: datetime | None = None  # backoff after a failure
 
 
 class CredentialRecord(SQLModel, table=True):
@@ -105,20 +108,41 @@ class CredentialRecord(SQLModel, table=True):
 
     __tablename__ = "credential"
     __table_args__ = (
-        Index("ix_credential_agency_unbatched", "agency_code", "issued_at", "request_row", "id",
-              **only_where("batch_id IS NULL")),
+        Index(
+            "ix_credential_agency_unbatched",
+            "agency_code",
+            "issued_at",
+            "request_row",
+            "id",
+            **only_where("batch_id IS NULL"),
+        ),
         Index("ix_credential_agency_issued", "agency_code", "issued_at", "id"),
-        Index("ix_credential_agency_idempotency", "agency_code", "idempotency_key",
-              **only_where("idempotency_key IS NOT NULL")),
+        Index(
+            "ix_credential_agency_idempotency",
+            "agency_code",
+            "idempotency_key",
+            **only_where("idempotency_key IS NOT NULL"),
+        ),
         Index("ix_credential_batch_leaf", "batch_id", "leaf_index", **only_where("batch_id IS NOT NULL")),
-        Index("ix_credential_agency_holder", "agency_code", "subject_id", "issued_at", "id",
-              **only_where("subject_id IS NOT NULL")),   # a holder's credentials, newest first
+        Index(
+            "ix_credential_agency_holder",
+            "agency_code",
+            "subject_id",
+            "issued_at",
+            "id",
+            **only_where("subject_id IS NOT NULL"),
+        ),  # a holder's credentials, newest first
         Index("ix_credential_supersedes", "supersedes", unique=True, **only_where("supersedes IS NOT NULL")),
         # the status-list publisher's query: one list's revoked and suspended credentials (migration 0007).
         # Its condition names ``state``, which on PostgreSQL rules out HOT for a state-only update; a
         # batch's confirm got none anyway (measured, 100,000 rows: 1 HOT update of 200,000; its pages are full).
-        Index("ix_credential_status_list", "agency_code", "status_list_id", "status_index",
-              **only_where("state IN ('revoked', 'suspended')")),
+        Index(
+            "ix_credential_status_list",
+            "agency_code",
+            "status_list_id",
+            "status_index",
+            **only_where("state IN ('revoked', 'suspended')"),
+        ),
     )
     # Few index entries on purpose (migrations 0004, 0006): sealing and confirming a batch rewrite
     # every row of it, and on PostgreSQL such an update adds an entry to every index that holds the
@@ -128,7 +152,7 @@ class CredentialRecord(SQLModel, table=True):
     # and idempotency key are indexed only where present. The holder's index is in listing order:
     # SQLite otherwise walked all the agency's credentials by date to find one holder's.
 
-    id: str = Field(primary_key=True, max_length=45)          # urn:uuid:…
+    id: str = Field(primary_key=True, max_length=45)  # urn:uuid:…
     agency_code: str = Field(foreign_key="agency.code", max_length=64)
     type_name: str = Field(max_length=64)
     subject_id: str | None = Field(default=None, max_length=200)
@@ -137,14 +161,16 @@ class CredentialRecord(SQLModel, table=True):
     status_reason: int | None = None
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     leaf_index: int | None = None
-    idempotency_key: str | None = Field(default=None, max_length=200)   # of the request that issued it
+    idempotency_key: str | None = Field(default=None, max_length=200)  # of the request that issued it
     supersedes: str | None = Field(default=None, max_length=45)  # one successor at most (unique index)
     issued_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    request_row: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # position in its issuing request: leaves keep issuance order
-    status_list_id: int | None = None    # its two W3C status entries: list (status_list.list_id) and index
+    request_row: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"}
+    )  # position in its issuing request: leaves keep issuance order
+    status_list_id: int | None = None  # its two W3C status entries: list (status_list.list_id) and index
     status_index: int | None = None
 
 
@@ -169,8 +195,8 @@ class IdempotencyRecord(SQLModel, table=True):
 
     agency_code: str = Field(foreign_key="agency.code", primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=200)
-    request_hash: str = Field(max_length=64)          # SHA-256 hex of the canonical request
-    operation: str = Field(max_length=16)             # issue | issue-bulk | supersede
+    request_hash: str = Field(max_length=64)  # SHA-256 hex of the canonical request
+    operation: str = Field(max_length=16)  # issue | issue-bulk | supersede
     credential_id: str | None = Field(default=None, max_length=45)
     result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
@@ -187,7 +213,7 @@ class StorageKeyRecord(SQLModel, table=True):
     scrypt_n: int
     scrypt_r: int
     scrypt_p: int
-    check_value: bytes                                # a known plaintext sealed under the key
+    check_value: bytes  # a known plaintext sealed under the key
     created_at: datetime = Field(default_factory=_now)
 
 
@@ -203,7 +229,7 @@ class ContentRecord(SQLModel, table=True):
     cid: str = Field(max_length=100)
     sealed_share_key: bytes
     pending_blob: bytes | None = None  # the encrypted share until the store has it (a retry queue)
-    stored: bool = False              # False: waiting in the retry queue (store unreachable)
+    stored: bool = False  # False: waiting in the retry queue (store unreachable)
     attempts: int = 0
     next_attempt_at: datetime | None = None
 
@@ -229,7 +255,7 @@ class StatusListRecord(SQLModel, table=True):
 
     agency_code: str = Field(primary_key=True, foreign_key="agency.code", max_length=64)
     list_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # per agency, from 1
-    public_key: str = Field(max_length=66)          # 0x + 64 hex: the Ed25519 key that signs the list
+    public_key: str = Field(max_length=66)  # 0x + 64 hex: the Ed25519 key that signs the list
     size: int
     next_index: int = 0
     created_at: datetime = Field(default_factory=_now)
@@ -239,12 +265,14 @@ class StatusListCredentialRecord(SQLModel, table=True):
     """The signed BitstringStatusListCredential last published for one list and purpose."""
 
     __tablename__ = "status_list_credential"
-    __table_args__ = (ForeignKeyConstraint(["agency_code", "list_id"], ["status_list.agency_code", "status_list.list_id"]),)
+    __table_args__ = (
+        ForeignKeyConstraint(["agency_code", "list_id"], ["status_list.agency_code", "status_list.list_id"]),
+    )
 
     agency_code: str = Field(primary_key=True, max_length=64)
     list_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    purpose: str = Field(primary_key=True, max_length=16)   # revocation | suspension
-    body: str = Field(sa_column=Column(Text, nullable=False))   # the signed JSON, served as is
-    bits_sha256: str = Field(max_length=64)                 # SHA-256 hex of the raw bitstring
-    generated_at: datetime                                  # the states it shows were read at this time (validFrom)
+    purpose: str = Field(primary_key=True, max_length=16)  # revocation | suspension
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the signed JSON, served as is
+    bits_sha256: str = Field(max_length=64)  # SHA-256 hex of the raw bitstring
+    generated_at: datetime  # the states it shows were read at this time (validFrom)
     valid_until: datetime

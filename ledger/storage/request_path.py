@@ -24,6 +24,7 @@ checkpoint (SQLite: at most about half a second) or WAL flush (PostgreSQL: wal_w
 by default, up to three times that) puts it on disk. The database stays consistent either way, and
 every other transaction (revocations, keys, anchoring) still waits for the disk.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,8 @@ class SyncAfterCommit(sqlite3.Connection):
     synced, or in the database file, synced, if a checkpoint took them and the WAL was reused (or
     removed) meanwhile."""
 
-    wrote = False     # set by BEGIN IMMEDIATE (db.py): read-only transactions have nothing to sync
-    relaxed = False   # begin(conn, durable=False): this transaction's commit skips the sync
+    wrote = False  # set by BEGIN IMMEDIATE (db.py): read-only transactions have nothing to sync
+    relaxed = False  # begin(conn, durable=False): this transaction's commit skips the sync
     _wal: str | None = None
 
     def commit(self) -> None:
@@ -121,7 +122,7 @@ class CheckpointThread:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "CheckpointThread":
+    def start(self) -> CheckpointThread:
         _on_every_connection(self.engine, lambda c: c.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}"))
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()

@@ -10,6 +10,7 @@ Sealed format (bytes): ``b"\\x01"`` (format version) â€– 12-byte random nonce â€
 The associated data binds a sealed value to its row (the credential id): a ciphertext copied onto
 another row does not open.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ class StorageSealer:
         self._aead = AESGCM(bytes(key))
 
     @classmethod
-    def from_passphrase(cls, passphrase: str, salt: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R,
-                        p: int = SCRYPT_P) -> "StorageSealer":
+    def from_passphrase(
+        cls, passphrase: str, salt: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+    ) -> StorageSealer:
         return cls(derive_storage_key(passphrase, salt, n, r, p))
 
     def seal(self, plaintext: bytes, associated: bytes = b"") -> bytes:
@@ -68,7 +70,7 @@ class StorageSealer:
         encrypt = self._aead.encrypt
         out = []
         for i, (plaintext, associated) in enumerate(pairs):
-            nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
+            nonce = nonces[i * NONCE_LEN : (i + 1) * NONCE_LEN]
             out.append(FORMAT_V1 + nonce + encrypt(nonce, plaintext, associated))
         return out
 
@@ -79,7 +81,9 @@ class StorageSealer:
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE_LEN], sealed[1 + NONCE_LEN :], associated)
         except InvalidTag:
-            raise SealingError("sealed value does not open: wrong storage key, altered data, or another row's value") from None
+            raise SealingError(
+                "sealed value does not open: wrong storage key, altered data, or another row's value"
+            ) from None
 
     def seal_json(self, value, associated: str) -> bytes:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -120,8 +124,14 @@ def sealer_for_database(engine: Engine, passphrase: str, *, n: int = SCRYPT_N) -
     if record is None:
         salt = os.urandom(16)
         sealer = StorageSealer.from_passphrase(passphrase, salt, n=n)
-        record = StorageKeyRecord(id=1, salt=salt, scrypt_n=n, scrypt_r=SCRYPT_R, scrypt_p=SCRYPT_P,
-                                  check_value=sealer.seal(_CHECK_PLAINTEXT, _CHECK_AAD))
+        record = StorageKeyRecord(
+            id=1,
+            salt=salt,
+            scrypt_n=n,
+            scrypt_r=SCRYPT_R,
+            scrypt_p=SCRYPT_P,
+            check_value=sealer.seal(_CHECK_PLAINTEXT, _CHECK_AAD),
+        )
         try:
             with Session(engine) as session:
                 session.add(record)
@@ -130,8 +140,9 @@ def sealer_for_database(engine: Engine, passphrase: str, *, n: int = SCRYPT_N) -
         except IntegrityError:  # another process recorded it first: use theirs
             with Session(engine) as session:
                 record = session.get(StorageKeyRecord, 1)
-    sealer = StorageSealer.from_passphrase(passphrase, record.salt, n=record.scrypt_n, r=record.scrypt_r,
-                                           p=record.scrypt_p)
+    sealer = StorageSealer.from_passphrase(
+        passphrase, record.salt, n=record.scrypt_n, r=record.scrypt_r, p=record.scrypt_p
+    )
     try:
         sealer.open(record.check_value, _CHECK_AAD)
     except SealingError:

@@ -12,6 +12,7 @@ writers (a writer outside this engine, e.g. the sqlite3 shell, just falls back t
 A thread that already holds the file lock (a write transaction inside another one) does not wait
 for it again: that would wait for itself. It queues on SQLite's busy timeout, as it did before.
 """
+
 from __future__ import annotations
 
 import fcntl

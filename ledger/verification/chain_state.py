@@ -22,6 +22,7 @@ change an answer about A, and every cache below is keyed the same way. Every rea
 * A fact read while the cache moved to a newer head (another thread applied the new blocks' events
   meanwhile) is returned but not kept: it may predate an event that was already applied.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,7 +34,6 @@ from web3.exceptions import Web3Exception
 
 from ledger.chain import ChainError, LedgerClient, RegistryClient, connect
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
-
 from ledger.verification.trust import TrustedDeployment
 
 
@@ -111,17 +111,28 @@ def _guard(call):
         return call()
     except ChainUnavailable:
         raise
-    except (ChainError, Web3Exception, requests.RequestException, OSError, ValueError, TypeError,
-            ArithmeticError) as exc:
+    except (
+        ChainError,
+        Web3Exception,
+        requests.RequestException,
+        OSError,
+        ValueError,
+        TypeError,
+        ArithmeticError,
+    ) as exc:
         # Web3Exception: e.g. BadFunctionCallOutput when the address holds no contract (a reset chain);
         # TypeError, OverflowError: an answer web3 cannot decode (a null result, an absurd string length)
         raise ChainUnavailable(str(exc) or type(exc).__name__) from exc
 
 
 # The events that change a cached mutable fact, and the table entry each one drops.
-_STATUS_EVENTS = {"StatusChanged": ("statuses", "digest"), "RootStatusChanged": ("root_statuses", "root"),
-                  "KeyAdded": ("keys", "publicKey"), "KeyRevoked": ("keys", "publicKey"),
-                  "TypePermissionChanged": ("permissions", "typeId")}
+_STATUS_EVENTS = {
+    "StatusChanged": ("statuses", "digest"),
+    "RootStatusChanged": ("root_statuses", "root"),
+    "KeyAdded": ("keys", "publicKey"),
+    "KeyRevoked": ("keys", "publicKey"),
+    "TypePermissionChanged": ("permissions", "typeId"),
+}
 _AGENCY_EVENTS = frozenset({"AgencyRegistered", "AgencyNameChanged", "AgencyActiveChanged"})
 
 
@@ -136,7 +147,7 @@ class _DeploymentCache:
         self.agencies: dict[bytes, AgencyInfo] = {}
         self.head: int | None = None
         self.head_hash: bytes | None = None
-        self.epoch = 0            # bumped whenever the head moves: a read that straddles it is not kept
+        self.epoch = 0  # bumped whenever the head moves: a read that straddles it is not kept
         self.checked_at = float("-inf")
 
     def drop_mutable(self):
@@ -168,30 +179,38 @@ class CachedChainReader:
             epoch = cache.epoch
             found = self._read(self.inner.anchor_of, d, agency_id, root)
             with self._lock:
-                if (found.anchored and cache.epoch == epoch and cache.head is not None
-                        and cache.head - found.block_number >= self.finality_depth):
+                if (
+                    found.anchored
+                    and cache.epoch == epoch
+                    and cache.head is not None
+                    and cache.head - found.block_number >= self.finality_depth
+                ):
                     cache.anchors[key] = found
         return found
 
     def status_of(self, d, agency_id, digest):
         cache = self._fresh(d)
-        return self._memo(cache, cache.statuses, bytes(agency_id) + bytes(digest), self.inner.status_of,
-                          d, agency_id, digest)
+        return self._memo(
+            cache, cache.statuses, bytes(agency_id) + bytes(digest), self.inner.status_of, d, agency_id, digest
+        )
 
     def root_status_of(self, d, agency_id, root):
         cache = self._fresh(d)
-        return self._memo(cache, cache.root_statuses, bytes(agency_id) + bytes(root), self.inner.root_status_of,
-                          d, agency_id, root)
+        return self._memo(
+            cache, cache.root_statuses, bytes(agency_id) + bytes(root), self.inner.root_status_of, d, agency_id, root
+        )
 
     def key_of(self, d, agency_id, public_key):
         cache = self._fresh(d)
-        return self._memo(cache, cache.keys, bytes(agency_id) + bytes(public_key), self.inner.key_of,
-                          d, agency_id, public_key)
+        return self._memo(
+            cache, cache.keys, bytes(agency_id) + bytes(public_key), self.inner.key_of, d, agency_id, public_key
+        )
 
     def is_permitted(self, d, agency_id, type_id):
         cache = self._fresh(d)
-        return self._memo(cache, cache.permissions, bytes(agency_id) + bytes(type_id), self.inner.is_permitted,
-                          d, agency_id, type_id)
+        return self._memo(
+            cache, cache.permissions, bytes(agency_id) + bytes(type_id), self.inner.is_permitted, d, agency_id, type_id
+        )
 
     def agency_info(self, d, agency_id):
         cache = self._fresh(d)

@@ -2,6 +2,7 @@
 
 A caller branches on the code; a person reads the message. Placeholders come from the check's data.
 """
+
 from __future__ import annotations
 
 REASONS = {
@@ -34,16 +35,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_CREATED": ("The proof's creation time is invalid: {reason}", "签名时间无效：{reason}"),
     "INVALID_VERIFICATION_METHOD": ("The signing key reference is invalid: {reason}", "签名密钥标识无效：{reason}"),
     "KEY_MISMATCH": ("The proof names another key: {reason}", "签名证明指向其他密钥：{reason}"),
-    "WEAK_KEY": ("The signing key is not an acceptable Ed25519 key: {reason}", "签名密钥不是可接受的 Ed25519 密钥：{reason}"),
+    "WEAK_KEY": (
+        "The signing key is not an acceptable Ed25519 key: {reason}",
+        "签名密钥不是可接受的 Ed25519 密钥：{reason}",
+    ),
     "INVALID_PROOF_VALUE": ("The signature value is malformed: {reason}", "签名值格式错误：{reason}"),
-    "CONTEXT_MISMATCH": ("The proof's @context does not match the credential: {reason}", "签名证明的 @context 与凭证不符：{reason}"),
+    "CONTEXT_MISMATCH": (
+        "The proof's @context does not match the credential: {reason}",
+        "签名证明的 @context 与凭证不符：{reason}",
+    ),
     "NOT_CANONICALIZABLE": ("The credential cannot be canonicalised: {reason}", "凭证无法规范化：{reason}"),
     "INVALID_SIGNATURE": (
         "The signature does not match: the credential was altered after signing, or signed by another key.",
         "签名不匹配：凭证在签发后被篡改，或由其他密钥签名。",
     ),
     # anchor
-    "ANCHORED": ("Anchored on chain at {anchoredAt} (block {blockNumber}).", "已于 {anchoredAt} 上链存证（区块 {blockNumber}）。"),
+    "ANCHORED": (
+        "Anchored on chain at {anchoredAt} (block {blockNumber}).",
+        "已于 {anchoredAt} 上链存证（区块 {blockNumber}）。",
+    ),
     "NOT_ANCHORED": ("The credential is signed but not anchored yet.", "凭证已签名，但尚未上链存证。"),
     "UNTRUSTED_DEPLOYMENT": (
         "The bundle names a ledger this verifier does not trust: {ledger} / {registry}.",
@@ -53,7 +63,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The credential's digest {actual} differs from the bundle's {expected}: the content was changed.",
         "凭证摘要 {actual} 与凭证包记录的 {expected} 不符：内容已被改动。",
     ),
-    "MERKLE_PATH_INVALID": ("The Merkle path does not lead to the anchored root {root}.", "默克尔路径不能推导出存证根 {root}。"),
+    "MERKLE_PATH_INVALID": (
+        "The Merkle path does not lead to the anchored root {root}.",
+        "默克尔路径不能推导出存证根 {root}。",
+    ),
     "ROOT_NOT_ANCHORED": (
         "The batch root {root} is not anchored by {agency} in the trusted ledger.",
         "批次根 {root} 未由 {agency} 在受信任账本中存证。",
@@ -65,17 +78,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "由链上登记的 {agencyName}（{agency}）的有效密钥签名（以存证时间为准）；该机构有权签发 {type}。",
     ),
     "AGENCY_NOT_REGISTERED": ("The agency {agency} is not registered on chain.", "机构 {agency} 未在链上登记。"),
-    "KEY_NOT_REGISTERED": ("The signing key is not registered for {agencyName} ({agency}).", "签名密钥未登记为 {agencyName}（{agency}）的密钥。"),
-    "KEY_NOT_YET_VALID": ("The signing key was not yet valid at the anchor time (valid from {validFrom}).", "存证时签名密钥尚未生效（生效时间 {validFrom}）。"),
-    "KEY_REVOKED": ("The signing key was revoked as of {revokedAt}, before the anchor time.", "签名密钥已于 {revokedAt} 撤销，早于存证时间。"),
-    "TYPE_NOT_PERMITTED": ("{agencyName} ({agency}) is not permitted to issue {type}.", "{agencyName}（{agency}）无权签发 {type}。"),
+    "KEY_NOT_REGISTERED": (
+        "The signing key is not registered for {agencyName} ({agency}).",
+        "签名密钥未登记为 {agencyName}（{agency}）的密钥。",
+    ),
+    "KEY_NOT_YET_VALID": (
+        "The signing key was not yet valid at the anchor time (valid from {validFrom}).",
+        "存证时签名密钥尚未生效（生效时间 {validFrom}）。",
+    ),
+    "KEY_REVOKED": (
+        "The signing key was revoked as of {revokedAt}, before the anchor time.",
+        "签名密钥已于 {revokedAt} 撤销，早于存证时间。",
+    ),
+    "TYPE_NOT_PERMITTED": (
+        "{agencyName} ({agency}) is not permitted to issue {type}.",
+        "{agencyName}（{agency}）无权签发 {type}。",
+    ),
     "CREATED_AFTER_ANCHOR": ("The proof claims to be created after the anchor time.", "签名时间晚于存证时间。"),
     # status
     "STATUS_ACTIVE": ("Not revoked, not suspended.", "未被撤销，未被暂停。"),
     "REVOKED": ("Revoked ({reasonText}) on {since}.", "已于 {since} 撤销（{reasonTextZh}）。"),
-    "BATCH_REVOKED": ("The whole batch was revoked ({reasonText}) on {since}.", "整个批次已于 {since} 撤销（{reasonTextZh}）。"),
+    "BATCH_REVOKED": (
+        "The whole batch was revoked ({reasonText}) on {since}.",
+        "整个批次已于 {since} 撤销（{reasonTextZh}）。",
+    ),
     "SUSPENDED": ("Suspended ({reasonText}) since {since}.", "自 {since} 起暂停（{reasonTextZh}）。"),
-    "BATCH_SUSPENDED": ("The whole batch is suspended ({reasonText}) since {since}.", "整个批次自 {since} 起暂停（{reasonTextZh}）。"),
+    "BATCH_SUSPENDED": (
+        "The whole batch is suspended ({reasonText}) since {since}.",
+        "整个批次自 {since} 起暂停（{reasonTextZh}）。",
+    ),
     "UNKNOWN_STATE": (
         "The chain records an unknown state {state} for the {scope}: it is not accepted as active.",
         "区块链记录的{scopeZh}状态 {state} 无法识别，不能视为有效。",

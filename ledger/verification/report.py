@@ -1,4 +1,5 @@
 """The verification report: one result per check, and the verdict, computed in one place."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ CHECK_NAMES = ("format", "integrity", "anchor", "issuer", "status", "validity")
 class Status(str, Enum):
     VALID = "VALID"
     INVALID = "INVALID"
-    ERROR = "ERROR"      # could not decide (e.g. the chain is unreachable)
+    ERROR = "ERROR"  # could not decide (e.g. the chain is unreachable)
     SKIPPED = "SKIPPED"  # not run because a check it depends on did not pass
 
 
@@ -119,7 +120,9 @@ _CHECK_NAME_SET = frozenset(CHECK_NAMES)
 @dataclass(frozen=True)
 class Report:
     checks: list[CheckResult]
-    credential: dict  # {"id", "type", "issuer": {"id", "name", "agency": {"code", "name"}}, "anchoredAt"} as far as known
+    credential: (
+        dict  # {"id", "type", "issuer": {"id", "name", "agency": {"code", "name"}}, "anchoredAt"} as far as known
+    )
 
     @property
     def verdict(self) -> Verdict:

@@ -12,6 +12,7 @@ list is cached for its ``ttl`` (milliseconds; 5 minutes when it gives none, at m
 The CertLedger verifier of bundles reads status from the chain instead; this is for credentials
 checked without an anchor.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -58,8 +59,12 @@ class StatusListFetcher:
     """Fetches, checks and caches status list credentials (thread-safe)."""
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, clock=time.monotonic):
-        self._client = httpx.Client(timeout=TIMEOUT_S, follow_redirects=False, transport=transport,
-                                    headers={"Accept": "application/vc, application/ld+json, application/json"})
+        self._client = httpx.Client(
+            timeout=TIMEOUT_S,
+            follow_redirects=False,
+            transport=transport,
+            headers={"Accept": "application/vc, application/ld+json, application/json"},
+        )
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
         self._clock = clock
@@ -70,14 +75,16 @@ class StatusListFetcher:
     def _fetch(self, url: str) -> object:
         with self._client.stream("GET", url) as response:
             if response.status_code != 200:
-                raise StatusListError("STATUS_LIST_UNAVAILABLE", "statusListCredential",
-                                      f"{url} answered HTTP {response.status_code}")
+                raise StatusListError(
+                    "STATUS_LIST_UNAVAILABLE", "statusListCredential", f"{url} answered HTTP {response.status_code}"
+                )
             chunks, total = [], 0
             for chunk in response.iter_bytes():
                 total += len(chunk)
                 if total > MAX_BYTES:
-                    raise StatusListError("STATUS_LIST_UNAVAILABLE", "statusListCredential",
-                                          f"{url} sent more than {MAX_BYTES} bytes")
+                    raise StatusListError(
+                        "STATUS_LIST_UNAVAILABLE", "statusListCredential", f"{url} sent more than {MAX_BYTES} bytes"
+                    )
                 chunks.append(chunk)
         try:
             return json.loads(b"".join(chunks))
@@ -90,24 +97,32 @@ class StatusListFetcher:
             cached = self._cache.get(url)
         if cached is not None and cached.until > self._clock():
             if cached.view.purpose != purpose:
-                raise StatusListError("STATUS_LIST_PURPOSE_MISMATCH", "statusPurpose",
-                                      f"the list's purpose is {cached.view.purpose!r}, the entry's {purpose!r}")
+                raise StatusListError(
+                    "STATUS_LIST_PURPOSE_MISMATCH",
+                    "statusPurpose",
+                    f"the list's purpose is {cached.view.purpose!r}, the entry's {purpose!r}",
+                )
             return cached.view, cached.issuer
         try:
             document = self._fetch(url)
         except httpx.HTTPError as exc:
-            raise StatusListError("STATUS_LIST_UNAVAILABLE", "statusListCredential",
-                                  f"{url} could not be read: {type(exc).__name__}") from None
+            raise StatusListError(
+                "STATUS_LIST_UNAVAILABLE", "statusListCredential", f"{url} could not be read: {type(exc).__name__}"
+            ) from None
         view = check_list_credential(document, url=url, purpose=purpose, now=now, verify=False)
         try:
             proofs = verify_data_integrity(document, now=now)
         except ProofVerificationError as exc:
-            raise StatusListError("STATUS_LIST_INVALID_PROOF", "statusListCredential",
-                                  f"the list's proof does not verify: {exc.code}: {exc.reason}") from None
+            raise StatusListError(
+                "STATUS_LIST_INVALID_PROOF",
+                "statusListCredential",
+                f"the list's proof does not verify: {exc.code}: {exc.reason}",
+            ) from None
         issuer = document["issuer"]["id"]
         if any(controller_of(p.verification_method) != issuer for p in proofs):
-            raise StatusListError("STATUS_LIST_INVALID_PROOF", "statusListCredential",
-                                  "the list is not signed by a key of its issuer")
+            raise StatusListError(
+                "STATUS_LIST_INVALID_PROOF", "statusListCredential", "the list is not signed by a key of its issuer"
+            )
         ttl = view.ttl_ms / 1000.0 if getattr(view, "ttl_ms", None) else DEFAULT_TTL_S
         with self._lock:
             self._cache[url] = _Cached(view, issuer, self._clock() + min(max(ttl, 0.0), MAX_TTL_S))
@@ -115,7 +130,7 @@ class StatusListFetcher:
 
     def check(self, credential: Mapping, now: datetime | None = None) -> list[StatusFinding]:
         """One finding per status entry of ``credential`` (none when it has no ``credentialStatus``)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         status = credential.get("credentialStatus")
         if status is None:
             return []
@@ -133,31 +148,54 @@ class StatusListFetcher:
         if not isinstance(entry, Mapping):
             return StatusFinding(False, "STATUS_ENTRY_MALFORMED", member, "a status entry is an object")
         if entry.get("type") != ENTRY_TYPE:
-            return StatusFinding(False, "STATUS_TYPE_UNSUPPORTED", f"{member}.type",
-                                 f"status of type {entry.get('type')!r} is not checked (only {ENTRY_TYPE})", error=False)
-        purpose, index, url = entry.get("statusPurpose"), entry.get("statusListIndex"), entry.get("statusListCredential")
+            return StatusFinding(
+                False,
+                "STATUS_TYPE_UNSUPPORTED",
+                f"{member}.type",
+                f"status of type {entry.get('type')!r} is not checked (only {ENTRY_TYPE})",
+                error=False,
+            )
+        purpose, index, url = (
+            entry.get("statusPurpose"),
+            entry.get("statusListIndex"),
+            entry.get("statusListCredential"),
+        )
         if not isinstance(purpose, str) or not purpose:
             return StatusFinding(False, "STATUS_ENTRY_MALFORMED", f"{member}.statusPurpose", "must be a string")
         if not isinstance(index, str) or _INDEX.fullmatch(index) is None:
-            return StatusFinding(False, "STATUS_ENTRY_MALFORMED", f"{member}.statusListIndex",
-                                 "must be a decimal integer written as a string")
+            return StatusFinding(
+                False,
+                "STATUS_ENTRY_MALFORMED",
+                f"{member}.statusListIndex",
+                "must be a decimal integer written as a string",
+            )
         if not isinstance(url, str) or _URL.fullmatch(url) is None:
-            return StatusFinding(False, "STATUS_ENTRY_MALFORMED", f"{member}.statusListCredential",
-                                 "must be an http(s) URL")
+            return StatusFinding(
+                False, "STATUS_ENTRY_MALFORMED", f"{member}.statusListCredential", "must be an http(s) URL"
+            )
         if entry.get("statusSize", 1) != 1:
-            return StatusFinding(False, "STATUS_ENTRY_UNSUPPORTED", f"{member}.statusSize",
-                                 "only one-bit entries (statusSize 1) are read")
+            return StatusFinding(
+                False,
+                "STATUS_ENTRY_UNSUPPORTED",
+                f"{member}.statusSize",
+                "only one-bit entries (statusSize 1) are read",
+            )
         try:
             view, list_issuer = self.list_for(url, purpose, now)
         except StatusListError as exc:
             return StatusFinding(False, exc.code, f"{member}.statusListCredential", exc.reason)
         if list_issuer != issuer_id:
-            return StatusFinding(False, "STATUS_LIST_ISSUER_MISMATCH", f"{member}.statusListCredential",
-                                 "the status list is not issued by the credential's issuer")
+            return StatusFinding(
+                False,
+                "STATUS_LIST_ISSUER_MISMATCH",
+                f"{member}.statusListCredential",
+                "the status list is not issued by the credential's issuer",
+            )
         position = int(index)
         if position >= view.size:
-            return StatusFinding(False, "STATUS_INDEX_OUT_OF_RANGE", f"{member}.statusListIndex",
-                                 f"the list has {view.size} entries")
+            return StatusFinding(
+                False, "STATUS_INDEX_OUT_OF_RANGE", f"{member}.statusListIndex", f"the list has {view.size} entries"
+            )
         if view.is_set(position):
             code = {"revocation": "REVOKED", "suspension": "SUSPENDED"}.get(purpose, "STATUS_SET")
             return StatusFinding(False, code, member, f"the {purpose} list has this credential's bit set")

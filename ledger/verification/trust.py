@@ -1,4 +1,5 @@
 """Trust roots: the deployments (registry + ledger on one chain) a verifier accepts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ class TrustRoots:
         self._by_pair = {(d.chain_id, d.ledger.lower(), d.registry.lower()): d for d in deployments}
 
     @classmethod
-    def single(cls, chain_id: int, registry: str, ledger: str, name: str = "") -> "TrustRoots":
+    def single(cls, chain_id: int, registry: str, ledger: str, name: str = "") -> TrustRoots:
         return cls([TrustedDeployment(chain_id, registry.lower(), ledger.lower(), name)])
 
     def __iter__(self):

@@ -1,13 +1,21 @@
 """verify(bundle, trust roots, chain reader, now) -> Report: the six checks, in one place."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ledger.verification.chain_state import ChainReader
-from ledger.verification.checks import check_anchor, check_format, check_integrity, check_issuer, check_status, check_validity
+from ledger.verification.checks import (
+    check_anchor,
+    check_format,
+    check_integrity,
+    check_issuer,
+    check_status,
+    check_validity,
+)
+from ledger.verification.checks.anchor import anchored_at_text
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CHECK_NAMES, Report, Status, error, skipped
-from ledger.verification.checks.anchor import anchored_at_text
 from ledger.verification.trust import TrustRoots
 
 _VALID = Status.VALID  # bound once: Enum attribute access is slow on this hot path
@@ -15,7 +23,7 @@ _VALID = Status.VALID  # bound once: Enum attribute access is slow on this hot p
 
 def verify(bundle, trust: TrustRoots, chain: ChainReader, now: datetime | None = None) -> Report:
     """Verify a bundle (bytes, str or parsed JSON). Never raises for bad input: the report says why."""
-    ctx = VerificationContext(raw=bundle, trust=trust, chain=chain, now=now or datetime.now(timezone.utc))
+    ctx = VerificationContext(raw=bundle, trust=trust, chain=chain, now=now or datetime.now(UTC))
     fmt = _run(check_format, ctx)
     if fmt.status is not _VALID:
         return Report([fmt] + [skipped(name, "format") for name in CHECK_NAMES[1:]], {})

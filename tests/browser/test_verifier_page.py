@@ -2,6 +2,7 @@
 Playwright), against a real uvicorn and a real anvil: what a person sees for a valid share link in
 both languages, a revoked credential, a tampered file and a photographed QR code; and that no share
 key reaches the server (its requests, its logs)."""
+
 from __future__ import annotations
 
 import base64
@@ -22,13 +23,15 @@ from tests.integration.verifier_server import settings_for, share, start_verifie
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU = "zj-hz-education"
-SIGNED_NAME = "杭州市教育局 Hangzhou Education Bureau"           # issuer.name in the credentials
-ON_CHAIN_NAME = "杭州市教育局（新名称）Hangzhou Municipal Education Bureau"   # the agency's name on chain, renamed since
+SIGNED_NAME = "杭州市教育局 Hangzhou Education Bureau"  # issuer.name in the credentials
+ON_CHAIN_NAME = "杭州市教育局（新名称）Hangzhou Municipal Education Bureau"  # the agency's name on chain, renamed since
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                                     "(scripts/install-system-deps.sh installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (scripts/install-system-deps.sh installs it)",
+    ),
 ]
 
 
@@ -64,7 +67,10 @@ def open_browser(playwright, tmp_path):
             user_data_dir=str(tmp_path / f"profile-{len(contexts)}"),
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            headless=True, locale=locale, viewport={"width": 1100, "height": 1400})
+            headless=True,
+            locale=locale,
+            viewport={"width": 1100, "height": 1400},
+        )
         contexts.append(context)
         page = context.pages[0] if context.pages else context.new_page()
         page.set_default_timeout(20_000)
@@ -116,15 +122,15 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     credential = page.inner_text("#credential")
     assert "Degree certificate (DegreeCertificate)" in credential
     fields = credential_fields(page)
-    assert fields["Issued by"] == ON_CHAIN_NAME                   # the agency's on-chain name
+    assert fields["Issued by"] == ON_CHAIN_NAME  # the agency's on-chain name
     assert fields["Agency code"] == EDU
     assert fields["Signing key"] == env["world"].agencies[EDU].signing_key.public_key.did
     assert env["bundles"][0].anchor.tx_hash.hex() in credential.replace("0x", "")
     claims = page.inner_text("#claims")
     assert "Name" in claims and "王小明" in claims and "Major" in claims
-    assert page.evaluate("document.activeElement.id") == "verdict"          # focus moved to the verdict
+    assert page.evaluate("document.activeElement.id") == "verdict"  # focus moved to the verdict
     assert page.get_attribute("#status", "aria-live") == "polite"
-    assert "VALID" in page.inner_text("#status")                            # and it was announced
+    assert "VALID" in page.inner_text("#status")  # and it was announced
     screenshot(page, "valid-en")
 
     page = open_browser("zh-CN")
@@ -138,7 +144,7 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     fields = credential_fields(page)
     assert fields["签发机构"] == ON_CHAIN_NAME and fields["机构代码"] == EDU
     screenshot(page, "valid-zh")
-    page.click("#lang-en")                                                   # the switch re-renders in place
+    page.click("#lang-en")  # the switch re-renders in place
     assert page.inner_text("#verdict") == "✓ VALID" and "Pass" in check_row(page, "status")
     page.click("#lang-zh")
     assert page.inner_text("#verdict") == "✓ 有效"
@@ -220,13 +226,16 @@ def test_an_uploaded_qr_code_image_resolves_to_the_right_credential(env, open_br
 def test_a_dropped_bundle_file(env, open_browser):
     page = open_browser("en-US")
     page.goto(env["server"].url + "/")
-    page.evaluate("""([name, text]) => {
+    page.evaluate(
+        """([name, text]) => {
         const data = new DataTransfer();
         data.items.add(new File([text], name, {type: "application/json"}));
         const zone = document.getElementById("drop");
         zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
         zone.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
-    }""", ["degree.json", env["bundles"][0].dumps()])
+    }""",
+        ["degree.json", env["bundles"][0].dumps()],
+    )
     assert verdict_of(page) == "✓ VALID"
     assert "file degree.json" in page.inner_text("#credential")
 
@@ -272,9 +281,9 @@ def test_no_share_key_reaches_the_server_or_its_logs(env, open_browser, capfd):
         page.on("request", lambda r: sent.append((r.url, r.post_data or "", json.dumps(r.headers))))
         page.goto(link)
         assert verdict_of(page) == "✓ VALID"
-        page.reload()                                   # again, from the address bar
+        page.reload()  # again, from the address bar
         assert verdict_of(page) == "✓ VALID"
-        with env["server"].client() as client:          # and other clients hitting /s/{cid}
+        with env["server"].client() as client:  # and other clients hitting /s/{cid}
             client.get(link)
             client.get(f"/s/{cid}")
             client.get(f"/s/{cid}%23k={link.split('#k=')[1]}")

@@ -1,25 +1,22 @@
 """An issuing world on a real anvil: contracts, an agency with operator, signing key and types."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import deploy_fresh, new_funded_account
-
-from ledger.protocol.batch import SealedBatch
 from ledger.chain import LedgerClient, RegistryClient, make_sender
-from ledger.protocol.deployment import Deployment
+from ledger.protocol.batch import SealedBatch
 from ledger.protocol.credential import Issuer, issue_credential
 from ledger.protocol.credential_types import BUILTIN_TYPES
+from ledger.protocol.deployment import Deployment
 from ledger.protocol.identifiers import agency_id, type_id
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.status_list import status_entries
-from ledger.verification import CachedChainReader
-from ledger.verification import RpcChainReader
-from ledger.verification import TrustRoots
-
+from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots
+from tests.conftest import deploy_fresh, new_funded_account
 
 STATUS_BASE = "http://127.0.0.1:8000/status"  # where the status lists would be published
 
@@ -28,9 +25,9 @@ STATUS_BASE = "http://127.0.0.1:8000/status"  # where the status lists would be 
 class Agency:
     issuer: Issuer
     signing_key: SigningKey
-    ledger: LedgerClient          # as the agency's operator
+    ledger: LedgerClient  # as the agency's operator
     types: list[str] = field(default_factory=list)
-    next_status_index: int = 0    # the tests' own slot allocation: list 1, indexes in signing order
+    next_status_index: int = 0  # the tests' own slot allocation: list 1, indexes in signing order
 
     def status(self) -> list[dict]:
         """The next status-list slot's two entries."""
@@ -41,7 +38,7 @@ class Agency:
 @dataclass
 class World:
     deployment: Deployment
-    registry: RegistryClient      # as governance
+    registry: RegistryClient  # as governance
     agencies: dict
     rpc_url: str
     chain_id: int
@@ -55,7 +52,7 @@ class World:
 
     def sign(self, code: str, subject: dict, type_name: str = "DegreeCertificate", **kw) -> dict:
         agency = self.agencies[code]
-        kw.setdefault("created", datetime.now(timezone.utc) - timedelta(seconds=5))
+        kw.setdefault("created", datetime.now(UTC) - timedelta(seconds=5))
         kw.setdefault("status", agency.status())
         return issue_credential(BUILTIN_TYPES[type_name], subject, agency.issuer, agency.signing_key, **kw)
 
@@ -94,10 +91,18 @@ def degree(name: str = "张三", **extra) -> dict:
 def build_world(w3, anvil) -> World:
     deployed = deploy_fresh(w3, anvil.rpc_url)
     w = World(deployed["deployment"], deployed["registry"], {}, anvil.rpc_url, anvil.chain_id)
-    w.add_agency("zj-hz-education", "杭州市教育局 Hangzhou Education Bureau", ["DegreeCertificate"],
-                 new_funded_account(anvil.rpc_url))
-    w.add_agency("zj-hz-civil", "杭州市民政局 Hangzhou Civil Affairs Bureau", ["ResidenceCertificate"],
-                 new_funded_account(anvil.rpc_url))
+    w.add_agency(
+        "zj-hz-education",
+        "杭州市教育局 Hangzhou Education Bureau",
+        ["DegreeCertificate"],
+        new_funded_account(anvil.rpc_url),
+    )
+    w.add_agency(
+        "zj-hz-civil",
+        "杭州市民政局 Hangzhou Civil Affairs Bureau",
+        ["ResidenceCertificate"],
+        new_funded_account(anvil.rpc_url),
+    )
     return w
 
 
@@ -110,5 +115,7 @@ def world(w3, anvil) -> World:
 def shared_world(w3, anvil) -> World:
     """One world for a module of read-mostly tests."""
     return build_world(w3, anvil)
-from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: E402,F401  (PostgreSQL fixtures)
+
+
 from tests.integration.ipfs_daemon import ipfs_daemon  # noqa: E402,F401  (js-ipfs daemon fixture)
+from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: E402,F401  (PostgreSQL fixtures)

@@ -7,6 +7,7 @@ left. With CERTLEDGER_CRASH_AT=<point> it kills itself with SIGKILL at that poin
 
 The key passphrase comes from CERTLEDGER_KEY_PASSPHRASE, as in production.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ import time
 from pathlib import Path
 
 from ledger.chain import Deployment
-from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
 from ledger.governance.key_files import passphrase_from_env
+from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
 from ledger.storage.db import init_database
 from ledger.storage.sealing import sealer_for_database
 
@@ -37,8 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
     passphrase = passphrase_from_env()
     engine = init_database(args.database_url)
-    chain = ChainAccess(args.rpc_url, Deployment.from_dict(json.loads(args.deployment.read_text())),
-                        AgencyKeyring.from_data_dir(args.data_dir, passphrase), receipt_timeout_s=20)
+    chain = ChainAccess(
+        args.rpc_url,
+        Deployment.from_dict(json.loads(args.deployment.read_text())),
+        AgencyKeyring.from_data_dir(args.data_dir, passphrase),
+        receipt_timeout_s=20,
+    )
 
     def store_bundle(credential_id: str, data: bytes) -> None:
         path = args.bundles_dir / (credential_id.removeprefix("urn:uuid:") + ".json")
@@ -46,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_bytes(data)
         tmp.replace(path)
 
-    ctx = IssuanceContext(engine, sealer_for_database(engine, passphrase), chain,
-                          policy=BatchPolicy(max_size=args.max_size, retry_backoff_s=0, lease_ttl_s=2),
-                          store_bundle=store_bundle if args.bundles_dir else None)
+    ctx = IssuanceContext(
+        engine,
+        sealer_for_database(engine, passphrase),
+        chain,
+        policy=BatchPolicy(max_size=args.max_size, retry_backoff_s=0, lease_ttl_s=2),
+        store_bundle=store_bundle if args.bundles_dir else None,
+    )
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         report = anchor_once(ctx, flush=True)

@@ -67,8 +67,13 @@ class IpfsDaemon:
         if (self.repo / "config").exists():
             return
         self.repo.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([self.node, str(JSIPFS), "init", "--emptyRepo"], env=self._env(),
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [self.node, str(JSIPFS), "init", "--emptyRepo"],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"jsipfs init failed ({done.returncode}): {done.stdout}{done.stderr}")
 
@@ -76,21 +81,22 @@ class IpfsDaemon:
         path = self.repo / "config"
         config = json.loads(path.read_text())
         self.api_port = free_port()
-        config["Addresses"].update({
-            "Swarm": [],
-            "Announce": [],
-            "API": f"/ip4/127.0.0.1/tcp/{self.api_port}",
-            "Gateway": [],                                          # no HTTP gateway
-            "RPC": f"/ip4/127.0.0.1/tcp/{free_port()}",            # gRPC-over-websocket (cannot be off)
-            "Delegates": [],
-        })
+        config["Addresses"].update(
+            {
+                "Swarm": [],
+                "Announce": [],
+                "API": f"/ip4/127.0.0.1/tcp/{self.api_port}",
+                "Gateway": [],  # no HTTP gateway
+                "RPC": f"/ip4/127.0.0.1/tcp/{free_port()}",  # gRPC-over-websocket (cannot be off)
+                "Delegates": [],
+            }
+        )
         config["Bootstrap"] = []
-        config.setdefault("Discovery", {}).update({"MDNS": {"Enabled": False},
-                                                   "webRTCStar": {"Enabled": False}})
+        config.setdefault("Discovery", {}).update({"MDNS": {"Enabled": False}, "webRTCStar": {"Enabled": False}})
         path.write_text(json.dumps(config, indent=2))
-        (self.repo / "api").unlink(missing_ok=True)                # left by a killed daemon
+        (self.repo / "api").unlink(missing_ok=True)  # left by a killed daemon
 
-    def start(self, timeout: float = 90.0, attempts: int = 3) -> "IpfsDaemon":
+    def start(self, timeout: float = 90.0, attempts: int = 3) -> IpfsDaemon:
         """Start and wait for the API; a port taken between choosing and binding it is retried
         with new ports."""
         self._init()
@@ -102,14 +108,18 @@ class IpfsDaemon:
                     raise
         raise AssertionError("unreachable")
 
-    def _start_once(self, timeout: float) -> "IpfsDaemon":
+    def _start_once(self, timeout: float) -> IpfsDaemon:
         self._configure()
         log = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen(
                 [self.node, str(JSIPFS), "daemon", "--offline", "--enable-preload=false"],
-                env=self._env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -120,8 +130,7 @@ class IpfsDaemon:
                 return self
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"js-ipfs daemon did not answer on {self.api_url} within {timeout}s:\n"
-                           f"{self.log_tail()}")
+        raise RuntimeError(f"js-ipfs daemon did not answer on {self.api_url} within {timeout}s:\n{self.log_tail()}")
 
     def answers(self) -> bool:
         request = urllib.request.Request(f"{self.api_url}/api/v0/version", method="POST", data=b"")

@@ -1,5 +1,6 @@
 """Shared set-up of the issuance integration tests: a chain world (contracts, two agencies) and an
 issuance context on a fresh database (SQLite or PostgreSQL, from the ``database_url`` fixture)."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,7 @@ from ledger.governance.agency_keys import AgencyKeys
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, register_agency
 from ledger.storage.db import init_database
 from ledger.storage.sealing import sealer_for_database
-from ledger.verification import Verdict
-from ledger.verification import verify
-
+from ledger.verification import Verdict, verify
 from tests.integration.conftest import World, build_world
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
@@ -38,12 +37,18 @@ def issuer_world(w3, anvil) -> IssuerWorld:
     return issuer_world_of(build_world(w3, anvil))
 
 
-def make_context(iw: IssuerWorld, database_url: str, *, policy: BatchPolicy | None = None, register: bool = True,
-                 **kw) -> IssuanceContext:
+def make_context(
+    iw: IssuerWorld, database_url: str, *, policy: BatchPolicy | None = None, register: bool = True, **kw
+) -> IssuanceContext:
     engine = init_database(database_url)
     chain = ChainAccess(iw.world.rpc_url, iw.world.deployment, AgencyKeyring.of(iw.keys), receipt_timeout_s=10)
-    ctx = IssuanceContext(engine, sealer_for_database(engine, TEST_PASSPHRASE, n=2**10), chain,
-                          policy=policy or BatchPolicy(retry_backoff_s=0), **kw)
+    ctx = IssuanceContext(
+        engine,
+        sealer_for_database(engine, TEST_PASSPHRASE, n=2**10),
+        chain,
+        policy=policy or BatchPolicy(retry_backoff_s=0),
+        **kw,
+    )
     if register:
         register_agency(ctx, EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE])
         register_agency(ctx, CIVIL, "杭州市民政局 Hangzhou Civil Affairs Bureau", [RESIDENCE])

@@ -13,6 +13,7 @@ directory) and ``postgresql`` (a fresh database per test in the session's cluste
 PostgreSQL binaries the ``postgresql`` cases are skipped, unless CERTLEDGER_REQUIRE_POSTGRES=1 (then
 they fail): install them with ``scripts/install-system-deps.sh``.
 """
+
 from __future__ import annotations
 
 import glob
@@ -44,7 +45,9 @@ class PostgresServer:
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:16]
-        with psycopg.connect(host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -65,7 +68,12 @@ def _run_as(user: str | None):
     if user is None:
         return {}
     entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [], "env": {**os.environ, "HOME": entry.pw_dir}}
+    return {
+        "user": entry.pw_uid,
+        "group": entry.pw_gid,
+        "extra_groups": [],
+        "env": {**os.environ, "HOME": entry.pw_dir},
+    }
 
 
 def _ensure_system_user(name: str) -> None:
@@ -79,14 +87,19 @@ def _ensure_system_user(name: str) -> None:
 class Cluster:
     """The cluster under `base`, driven by pg_ctl as the user it runs as: it can be stopped and
     started again (a database restart under a running service), and destroyed."""
+
     base: Path
     bin_dir: Path
     options: str
     run_user: str | None
 
     def pg_ctl(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), *args],
-                              capture_output=True, cwd=self.base, **_run_as(self.run_user))
+        return subprocess.run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), *args],
+            capture_output=True,
+            cwd=self.base,
+            **_run_as(self.run_user),
+        )
 
     def start(self) -> None:
         done = self.pg_ctl("-o", self.options, "-l", str(self.base / "server.log"), "-w", "-t", "60", "start")
@@ -110,7 +123,9 @@ def start_postgres(base: Path, *, durable: bool = False) -> tuple[PostgresServer
     (fsync stays off either way: only a crash of the machine would need it)."""
     bin_dir = _bin_dir()
     if bin_dir is None:
-        raise FileNotFoundError("PostgreSQL binaries not found under /usr/lib/postgresql (run scripts/install-system-deps.sh)")
+        raise FileNotFoundError(
+            "PostgreSQL binaries not found under /usr/lib/postgresql (run scripts/install-system-deps.sh)"
+        )
     run_user = None
     if os.geteuid() == 0:
         _ensure_system_user(PG_USER)
@@ -125,8 +140,22 @@ def start_postgres(base: Path, *, durable: bool = False) -> tuple[PostgresServer
         if run_user:
             os.chown(d, pwd.getpwnam(run_user).pw_uid, pwd.getpwnam(run_user).pw_gid)
     subprocess.run(
-        [str(bin_dir / "initdb"), "-D", str(data), "-U", db_user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
-        check=True, capture_output=True, cwd=base, **as_user,
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            db_user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=base,
+        **as_user,
     )
     port = _free_port()
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
@@ -190,5 +219,12 @@ def database_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-__all__ = ["Cluster", "PostgresServer", "database_url", "postgres_server", "postgres_url", "restartable_postgres",
-           "start_postgres"]
+__all__ = [
+    "Cluster",
+    "PostgresServer",
+    "database_url",
+    "postgres_server",
+    "postgres_url",
+    "restartable_postgres",
+    "start_postgres",
+]

@@ -1,4 +1,5 @@
 """The chain client against a real anvil node: every function, typed reads, events, clear errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -96,8 +97,16 @@ def test_registry_functions_and_reads(deployed, funded_account):
 
     events = registry.events(deployed["deployment"].block)
     names = [e.name for e in events]
-    for expected in ("AgencyRegistered", "AgencyNameChanged", "OperatorAdded", "TypePermissionChanged", "KeyAdded",
-                     "KeyRevoked", "AgencyActiveChanged", "OperatorRemoved"):
+    for expected in (
+        "AgencyRegistered",
+        "AgencyNameChanged",
+        "OperatorAdded",
+        "TypePermissionChanged",
+        "KeyAdded",
+        "KeyRevoked",
+        "AgencyActiveChanged",
+        "OperatorRemoved",
+    ):
         assert expected in names
     registered = next(e for e in events if e.name == "AgencyRegistered")
     assert registered.args == {"agencyId": aid, "index": 1, "code": code, "name": name}
@@ -188,7 +197,9 @@ def test_custom_errors_are_named(deployed, funded_account):
         stranger.anchor(digests(1, b"x")[0], 1)
     assert err.value.error_name == "NotOperator"
 
-    not_governance = RegistryClient(ledger.w3, deployed["deployment"].registry, make_sender(ledger.w3, funded_account()))
+    not_governance = RegistryClient(
+        ledger.w3, deployed["deployment"].registry, make_sender(ledger.w3, funded_account())
+    )
     with pytest.raises(ContractReverted) as err:
         not_governance.register_agency("intruder", "Intruder")
     assert err.value.error_name == "AccessControlUnauthorizedAccount"
@@ -256,8 +267,9 @@ def test_insufficient_funds_is_explained(deployed):
     poor = Account.create()
     deployed["registry"].register_agency("poor-agency", "Poor Agency")
     deployed["registry"].add_operator(agency_id("poor-agency"), poor.address)
-    ledger = LedgerClient(deployed["registry"].w3, deployed["deployment"].ledger,
-                          make_sender(deployed["registry"].w3, poor))
+    ledger = LedgerClient(
+        deployed["registry"].w3, deployed["deployment"].ledger, make_sender(deployed["registry"].w3, poor)
+    )
     with pytest.raises(InsufficientFunds) as err:
         ledger.anchor(digests(1, b"poor")[0], 1)
     assert poor.address in str(err.value)

@@ -1,4 +1,5 @@
 """The main job end to end through the CLI, on a real anvil: demo, verify, agency register."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ def test_demo_issues_anchors_and_every_verdict_is_as_expected(home, tmp_path, ca
     assert cli(home, "demo", "--count", "30", "--out", str(out)) == 0
     printed = capsys.readouterr().out
     assert "as expected" in printed and "VALID 28" in printed
-    link = parse_share_link(next(l.split()[-1] for l in printed.splitlines() if l.startswith("share link:")))
+    link = parse_share_link(next(line.split()[-1] for line in printed.splitlines() if line.startswith("share link:")))
     assert (out / "share-qr.png").read_bytes().startswith(b"\x89PNG")
     blob = LocalContentStore(home / "content").get(link.cid)  # what the verifier page will fetch
     assert json.loads(decrypt_share(blob, link.key))["type"] == "CertLedgerBundle"
@@ -49,7 +50,9 @@ def test_demo_issues_anchors_and_every_verdict_is_as_expected(home, tmp_path, ca
     base = summary["statusLists"]["baseUrl"].rstrip("/") + "/"
     lists_dir = out / summary["statusLists"]["dir"]
     bits_seen = {"VALID": [], "REVOKED": [], "SUSPENDED": []}
-    sampled = {b["file"]: b for b in summary["bundles"][:3] + [b for b in summary["bundles"] if b["expected"] != "VALID"]}
+    sampled = {
+        b["file"]: b for b in summary["bundles"][:3] + [b for b in summary["bundles"] if b["expected"] != "VALID"]
+    }
     for entry in sampled.values():
         credential = json.loads((out / entry["file"]).read_text())["credential"]
         assert [e["statusPurpose"] for e in credential["credentialStatus"]] == ["revocation", "suspension"]
@@ -57,7 +60,7 @@ def test_demo_issues_anchors_and_every_verdict_is_as_expected(home, tmp_path, ca
         for raw in credential["credentialStatus"]:
             status_entry = parse_status_entry(raw)
             assert status_entry.list_url.startswith(base)
-            document = json.loads((lists_dir / status_entry.list_url[len(base):]).read_text())
+            document = json.loads((lists_dir / status_entry.list_url[len(base) :]).read_text())
             view = check_list_credential(document, url=status_entry.list_url, purpose=status_entry.purpose)
             assert view.issuer == credential["issuer"]
             bits[status_entry.purpose] = view.is_set(status_entry.index)
@@ -82,7 +85,15 @@ def test_demo_issues_anchors_and_every_verdict_is_as_expected(home, tmp_path, ca
 def test_agency_register_is_retry_safe(home, capsys):
     assert cli(home, "chain", "up") == 0
     assert cli(home, "deploy") == 0
-    args = ["agency", "register", "zj-hz-health", "--name", "杭州市卫健委", "--types", "ApprovalDecision,ResidenceCertificate"]
+    args = [
+        "agency",
+        "register",
+        "zj-hz-health",
+        "--name",
+        "杭州市卫健委",
+        "--types",
+        "ApprovalDecision,ResidenceCertificate",
+    ]
     assert cli(home, *args) == 0
     first = capsys.readouterr().out
     assert first.count("done:") == 5  # agency, operator, key, two types

@@ -1,4 +1,5 @@
 """`certledger init / chain up|down|status / deploy` with a real anvil: state survives restarts."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ import time
 import pytest
 from web3 import Web3
 
-from ledger.chain import LedgerClient, RegistryClient, connect, make_sender
 from certledger.cli import main
 from certledger.cli.context import App
+from ledger.chain import LedgerClient, make_sender
 from ledger.protocol.merkle import MerkleTree
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,7 @@ def operator_ledger(data_dir):
 
 def funded_account_at(app):
     from eth_account import Account
+
     from ledger.governance.accounts import fund_on_anvil
 
     account = Account.create()

@@ -1,5 +1,6 @@
 """Group commit on SQLite and PostgreSQL: concurrent inserts share a transaction, a conflict fails
 only its own caller, a failed commit fails every caller of the group and writes nothing."""
+
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger.storage.db import make_engine
 from ledger.storage.group_commit import GroupWriter
-
 from tests.integration.postgres import database_url  # noqa: F401  (fixture)
 
 META = MetaData()

@@ -23,16 +23,17 @@ from tests.integration.ipfs_daemon import IpfsDaemon
 
 pytestmark = pytest.mark.integration
 
-SIZES = [1, 10_240, 262_144, 262_145, 1_048_576, 45 * 1024 * 1024]   # 45 MiB: 180 leaves, two levels
+SIZES = [1, 10_240, 262_144, 262_145, 1_048_576, 45 * 1024 * 1024]  # 45 MiB: 180 leaves, two levels
 
 
 def node_add(api_url: str, data: bytes, *, pin: bool = True) -> str:
     """`ipfs add --cid-version=1 --raw-leaves` straight over HTTP."""
     response = httpx.post(
         f"{api_url}/api/v0/add",
-        params={"cid-version": "1", "raw-leaves": "true", "pin": "true" if pin else "false",
-                "cid-base": "base32"},
-        files={"file": ("blob", data, "application/octet-stream")}, timeout=300)
+        params={"cid-version": "1", "raw-leaves": "true", "pin": "true" if pin else "false", "cid-base": "base32"},
+        files={"file": ("blob", data, "application/octet-stream")},
+        timeout=300,
+    )
     response.raise_for_status()
     return response.json()["Hash"]
 
@@ -54,12 +55,14 @@ def test_cid_equality_pin_and_round_trip(ipfs, ipfs_daemon, tmp_path, size):
     node_cid = node_add(ipfs_daemon.api_url, data)
     node_seconds = time.monotonic() - started
     local_cid = LocalContentStore(tmp_path / "content").put(data)
-    print(f"\n{size:>11,} B  node {node_cid}  local {local_cid}  "
-          f"{'EQUAL' if node_cid == local_cid else 'DIFFERENT'}  (node add {node_seconds:.2f}s)")
+    print(
+        f"\n{size:>11,} B  node {node_cid}  local {local_cid}  "
+        f"{'EQUAL' if node_cid == local_cid else 'DIFFERENT'}  (node add {node_seconds:.2f}s)"
+    )
     assert local_cid == node_cid
     assert local_cid.startswith("bafkrei" if size <= 262_144 else "bafybei")
 
-    assert ipfs.put(data) == node_cid                       # idempotent on the node as well
+    assert ipfs.put(data) == node_cid  # idempotent on the node as well
     assert node_pins(ipfs_daemon.api_url, node_cid)["Keys"][node_cid]["Type"] == "recursive"
     assert ipfs.is_pinned(node_cid)
     assert ipfs.has(node_cid)
@@ -87,7 +90,7 @@ def test_absent_content(ipfs):
 def test_pin_content_added_unpinned(ipfs, ipfs_daemon):
     data = os.urandom(5000)
     cid = node_add(ipfs_daemon.api_url, data, pin=False)
-    assert ipfs.has(cid)                                     # present, found by block/stat
+    assert ipfs.has(cid)  # present, found by block/stat
     assert not ipfs.is_pinned(cid)
     ipfs.pin(cid)
     assert ipfs.is_pinned(cid)
@@ -109,8 +112,12 @@ def test_stopped_daemon_is_unavailable(tmp_path):
         cid = store.put(b"stored before the stop")
         assert store.get(cid) == b"stored before the stop"
         daemon.stop()
-        for op in (lambda: store.get(cid), lambda: store.has(cid), lambda: store.pin(cid),
-                   lambda: store.put(b"after the stop")):
+        for op in (
+            lambda: store.get(cid),
+            lambda: store.has(cid),
+            lambda: store.pin(cid),
+            lambda: store.put(b"after the stop"),
+        ):
             with pytest.raises(ContentStoreUnavailable, match="unavailable"):
                 op()
     finally:

@@ -1,17 +1,17 @@
 """The anchoring pipeline on a real anvil, on SQLite and PostgreSQL: batches by size and age, one
 anchor per batch, every bundle VALID for the verifier, recovery from a dropped transaction and
 from a root anchored behind the pipeline's back, the content hook, and one anchorer at a time."""
+
 from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from ledger.protocol.digest import from_hex32
 from ledger.issuance import (
     BatchPolicy,
     anchor_once,
@@ -24,11 +24,22 @@ from ledger.issuance import (
     run_anchorer,
 )
 from ledger.issuance.lease import acquire_lease, lease_holder, release_lease
+from ledger.protocol.digest import from_hex32
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.models import BatchRecord, CredentialRecord
 from ledger.verification import Verdict
-
-from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, ctx, degree_subject, issuer_world, make_context, residence_subject, verdict
+from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    ctx,
+    degree_subject,
+    issuer_world,
+    make_context,
+    residence_subject,
+    verdict,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,20 +76,27 @@ def test_one_batch_anchored_every_bundle_valid(ctx, issuer_world):
         assert v is Verdict.VALID, codes
     # leaves keep issuance (row) order
     with ctx.engine.connect() as conn:
-        order = conn.execute(select(CRED.c.request_row).where(CRED.c.agency_code == EDU)
-                             .order_by(CRED.c.leaf_index)).scalars().all()
+        order = (
+            conn.execute(select(CRED.c.request_row).where(CRED.c.agency_code == EDU).order_by(CRED.c.leaf_index))
+            .scalars()
+            .all()
+        )
     assert order == list(range(1, 26))
     assert {c.state for c in list_credentials(ctx, EDU).items} == {"anchored"}
     assert pending_work(ctx) == {"pending_credentials": 0, "batches": {}}
 
 
 def test_batches_close_by_size_and_by_age(issuer_world, database_url):
-    clock = [datetime.now(timezone.utc)]
-    ctx = make_context(issuer_world, database_url, policy=BatchPolicy(max_size=4, max_age_s=5, retry_backoff_s=0),
-                       clock=lambda: clock[0])
+    clock = [datetime.now(UTC)]
+    ctx = make_context(
+        issuer_world,
+        database_url,
+        policy=BatchPolicy(max_size=4, max_age_s=5, retry_backoff_s=0),
+        clock=lambda: clock[0],
+    )
     issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(10)]))
     report = anchor_once(ctx)
-    assert [b.count for b in batches(ctx)] == [4, 4]            # two full batches; 2 wait for age
+    assert [b.count for b in batches(ctx)] == [4, 4]  # two full batches; 2 wait for age
     assert len(report.completed) == 2
     clock[0] += timedelta(seconds=6)
     anchor_once(ctx)
@@ -98,9 +116,9 @@ def test_content_hook_gets_every_bundle_and_failures_are_retried(issuer_world, d
     ctx = make_context(issuer_world, database_url, store_bundle=store_bundle)
     result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(3)]))
     report = anchor_once(ctx, flush=True)
-    assert report.retrying and batches(ctx)[0].state == "confirmed"     # anchored, bundles not delivered
+    assert report.retrying and batches(ctx)[0].state == "confirmed"  # anchored, bundles not delivered
     assert "content store unreachable" in batches(ctx)[0].last_error
-    assert list_credentials(ctx, EDU).items[0].state == "anchored"       # anchored all the same
+    assert list_credentials(ctx, EDU).items[0].state == "anchored"  # anchored all the same
     failing["on"] = False
     report = anchor_once(ctx)
     assert report.completed == [batches(ctx)[0].id]
@@ -118,7 +136,7 @@ def test_root_already_anchored_is_adopted_not_anchored_again(ctx, issuer_world):
 
     (batch_id,) = close_batches(ctx, flush=True)
     root = batches(ctx)[0].root
-    tx = issuer_world.world.agencies[EDU].ledger.anchor(from_hex32(root), 3)   # behind the pipeline's back
+    tx = issuer_world.world.agencies[EDU].ledger.anchor(from_hex32(root), 3)  # behind the pipeline's back
     anchor_once(ctx)
     (batch,) = batches(ctx)
     assert (batch.state, batch.tx_hash, batch.block_number) == ("completed", tx.tx_hash, tx.block_number)
@@ -143,10 +161,11 @@ def test_an_already_anchored_revert_without_an_anchor_is_retried_not_adopted(ctx
     (batch,) = batches(ctx)
     assert report.retrying and batch.state == "sealed" and batch.block_number is None
     assert "not per anchorOf" in batch.last_error
-    with ctx.engine.begin() as conn:   # the retry is due now, not after the backoff
+    with ctx.engine.begin() as conn:  # the retry is due now, not after the backoff
         from sqlalchemy import update
 
         from ledger.storage.models import BatchRecord
+
         conn.execute(update(BatchRecord.__table__).values(next_attempt_at=None))
     anchor_once(ctx)
     assert batches(ctx)[0].state == "completed"
@@ -166,12 +185,12 @@ def test_dropped_transaction_is_detected_and_sent_again(issuer_world, database_u
     result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}") for i in range(3)]))
     _rpc(world.rpc_url, "evm_setAutomine", [False])
     try:
-        report = anchor_once(ctx, flush=True)        # sent, no block mined: no receipt in time
+        report = anchor_once(ctx, flush=True)  # sent, no block mined: no receipt in time
         (batch,) = batches(ctx)
         assert batch.state == "sent" and report.retrying
         _rpc(world.rpc_url, "anvil_dropTransaction", [batch.tx_hash])
         caplog.clear()
-        anchor_once(ctx)                             # the node no longer knows it: back to sealed
+        anchor_once(ctx)  # the node no longer knows it: back to sealed
         assert "was dropped" in caplog.text
         assert batches(ctx)[0].state == "sealed"
     finally:
@@ -207,20 +226,20 @@ def test_reverted_anchor_is_logged_and_retried(issuer_world, database_url, caplo
 
 
 def test_lease_one_holder_at_a_time(ctx):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert acquire_lease(ctx.engine, "anchorer", "worker-a", 30, now)
     assert not acquire_lease(ctx.engine, "anchorer", "worker-b", 30, now)
-    assert acquire_lease(ctx.engine, "anchorer", "worker-a", 30, now + timedelta(seconds=10))   # renew
+    assert acquire_lease(ctx.engine, "anchorer", "worker-a", 30, now + timedelta(seconds=10))  # renew
     assert lease_holder(ctx.engine, "anchorer", now) == "worker-a"
     assert not acquire_lease(ctx.engine, "anchorer", "worker-b", 30, now + timedelta(seconds=39))
-    assert acquire_lease(ctx.engine, "anchorer", "worker-b", 30, now + timedelta(seconds=41))   # expired: taken
+    assert acquire_lease(ctx.engine, "anchorer", "worker-b", 30, now + timedelta(seconds=41))  # expired: taken
     assert not acquire_lease(ctx.engine, "anchorer", "worker-a", 30, now + timedelta(seconds=42))
     release_lease(ctx.engine, "anchorer", "worker-b")
     assert acquire_lease(ctx.engine, "anchorer", "worker-a", 30, now + timedelta(seconds=43))
 
 
 def test_only_one_of_many_concurrent_contenders_gets_the_lease(ctx):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     wins = []
     barrier = threading.Barrier(6)
 
@@ -264,7 +283,7 @@ def test_run_anchorer_loop_anchors_and_stops(issuer_world, database_url):
         worker.join(timeout=30)
     assert not worker.is_alive()
     assert verdict(issuer_world.world, get_bundle(ctx, EDU, issued.id))[0] is Verdict.VALID
-    assert lease_holder(ctx.engine, "anchorer", datetime.now(timezone.utc)) is None   # released on stop
+    assert lease_holder(ctx.engine, "anchorer", datetime.now(UTC)) is None  # released on stop
     ctx.engine.dispose()
 
 
@@ -276,7 +295,7 @@ def test_anchor_pending_lets_the_lease_go_for_the_next_worker(issuer_world, data
     once = make_context(issuer_world, database_url)
     issue_one(once, EDU, DEGREE, degree_subject("一次"))
     anchor_pending(once)
-    assert lease_holder(once.engine, "anchorer", datetime.now(timezone.utc)) is None
+    assert lease_holder(once.engine, "anchorer", datetime.now(UTC)) is None
     service = make_context(issuer_world, database_url, register=False)
     issued = issue_one(service, EDU, DEGREE, degree_subject("随后"))
     assert anchor_once(service, flush=True).lease_held
@@ -290,8 +309,11 @@ def test_stored_batch_rebuilds_its_root(ctx):
     anchor_once(ctx, flush=True)
     (batch,) = batches(ctx)
     with ctx.engine.connect() as conn:
-        digests = conn.execute(select(CRED.c.digest).where(CRED.c.batch_id == batch.id)
-                               .order_by(CRED.c.leaf_index)).scalars().all()
+        digests = (
+            conn.execute(select(CRED.c.digest).where(CRED.c.batch_id == batch.id).order_by(CRED.c.leaf_index))
+            .scalars()
+            .all()
+        )
     assert "0x" + MerkleTree.build([from_hex32(d) for d in digests]).root.hex() == batch.root
 
 
@@ -314,16 +336,23 @@ def test_reverted_because_anchored_first_by_a_colleague_is_adopted(issuer_world,
         (batch,) = batches(ctx)
         assert batch.state == "sent"
         contract = world.agencies[EDU].ledger.contract
-        tx = contract.functions.anchor(from_hex32(batch.root), 2).build_transaction({
-            "from": colleague.address, "nonce": w3.eth.get_transaction_count(colleague.address), "gas": 200_000,
-            "maxFeePerGas": 500 * 10**9, "maxPriorityFeePerGas": 100 * 10**9, "chainId": w3.eth.chain_id})
+        tx = contract.functions.anchor(from_hex32(batch.root), 2).build_transaction(
+            {
+                "from": colleague.address,
+                "nonce": w3.eth.get_transaction_count(colleague.address),
+                "gas": 200_000,
+                "maxFeePerGas": 500 * 10**9,
+                "maxPriorityFeePerGas": 100 * 10**9,
+                "chainId": w3.eth.chain_id,
+            }
+        )
         theirs = "0x" + bytes(w3.eth.send_raw_transaction(colleague.sign_transaction(tx).raw_transaction)).hex()
         _rpc(world.rpc_url, "evm_mine", [])
     finally:
         _rpc(world.rpc_url, "evm_setAutomine", [True])
-    assert w3.eth.get_transaction_receipt(batch.tx_hash)["status"] == 0      # ours reverted
-    release_lease(ctx.engine, "anchorer", ctx.worker_id)                      # the first process is gone
-    fresh = make_context(issuer_world, database_url, register=False)           # "after a restart"
+    assert w3.eth.get_transaction_receipt(batch.tx_hash)["status"] == 0  # ours reverted
+    release_lease(ctx.engine, "anchorer", ctx.worker_id)  # the first process is gone
+    fresh = make_context(issuer_world, database_url, register=False)  # "after a restart"
     assert anchor_once(fresh).lease_held
     (batch,) = batches(fresh)
     assert (batch.state, batch.tx_hash) == ("completed", theirs)
@@ -361,7 +390,8 @@ def test_a_credential_committed_while_sealing_that_sorts_earlier_is_not_left_out
     assert [(b.count, b.state) for b in batches(ctx)] == [(6, "completed"), (1, "completed")]
     first = batches(ctx)[0]
     with ctx.engine.connect() as conn:
-        leaves = conn.execute(select(CRED.c.digest, CRED.c.issued_at).where(CRED.c.batch_id == first.id)
-                              .order_by(CRED.c.leaf_index)).all()
-    assert abs(leaves[0].issued_at.replace(tzinfo=timezone.utc) - late) < timedelta(seconds=1)
+        leaves = conn.execute(
+            select(CRED.c.digest, CRED.c.issued_at).where(CRED.c.batch_id == first.id).order_by(CRED.c.leaf_index)
+        ).all()
+    assert abs(leaves[0].issued_at.replace(tzinfo=UTC) - late) < timedelta(seconds=1)
     assert MerkleTree.build([from_hex32(d) for d, _ in leaves]).root == from_hex32(first.root)

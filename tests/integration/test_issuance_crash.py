@@ -2,6 +2,7 @@
 crash_runner.py) is killed with SIGKILL at each injected point in turn, restarted, and in the end
 every credential is anchored exactly once (one Anchored event per root, each digest in exactly one
 completed batch), every bundle was delivered and verifies VALID. On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -15,18 +16,28 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ledger.governance.agency_keys import create_or_load_agency_keys
 from ledger.governance.accounts import fund_on_anvil
-from ledger.protocol.digest import to_hex32
+from ledger.governance.agency_keys import create_or_load_agency_keys
+from ledger.governance.onboarding import onboard_agency
 from ledger.issuance import get_bundle, issue_many, rows_from_objects
 from ledger.issuance.crash_points import ENV, POINTS
-from ledger.governance.onboarding import onboard_agency
+from ledger.protocol.digest import to_hex32
 from ledger.storage.models import BatchRecord, CredentialRecord
-from tests.conftest import deploy_fresh
 from ledger.verification import Verdict
-
+from tests.conftest import deploy_fresh
 from tests.integration.conftest import World
-from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, TEST_PASSPHRASE, IssuerWorld, degree_subject, make_context, residence_subject, verdict
+from tests.integration.issuance_support import (
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    TEST_PASSPHRASE,
+    IssuerWorld,
+    degree_subject,
+    make_context,
+    residence_subject,
+    verdict,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +54,10 @@ def crash_world(w3, anvil, tmp_path):
     world = World(deployed["deployment"], deployed["registry"], {}, anvil.rpc_url, anvil.chain_id)
     data_dir = tmp_path / "data"
     keys = {}
-    for code, name, types in ((EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE]),
-                              (CIVIL, "杭州市民政局 Hangzhou Civil Affairs Bureau", [RESIDENCE])):
+    for code, name, types in (
+        (EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE]),
+        (CIVIL, "杭州市民政局 Hangzhou Civil Affairs Bureau", [RESIDENCE]),
+    ):
         k = create_or_load_agency_keys(data_dir, code, TEST_PASSPHRASE)
         fund_on_anvil(anvil.rpc_url, k.operator.address)
         onboard_agency(world.registry, code, name, k.operator.address, k.signing_key.public_key.raw, types)
@@ -60,10 +73,28 @@ def run_anchorer_process(database_url, data_dir, deployment_file, rpc_url, bundl
     if crash_at:
         env[ENV] = crash_at
     return subprocess.run(
-        [sys.executable, "-m", "tests.integration.crash_runner", "--data-dir", str(data_dir),
-         "--database-url", database_url, "--rpc-url", rpc_url, "--deployment", str(deployment_file),
-         "--max-size", "3", "--bundles-dir", str(bundles_dir)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.crash_runner",
+            "--data-dir",
+            str(data_dir),
+            "--database-url",
+            database_url,
+            "--rpc-url",
+            rpc_url,
+            "--deployment",
+            str(deployment_file),
+            "--max-size",
+            "3",
+            "--bundles-dir",
+            str(bundles_dir),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -74,10 +105,13 @@ def test_kill_9_at_every_point_then_restart_anchors_everything_exactly_once(cras
     bundles_dir = tmp_path / "bundles"
     bundles_dir.mkdir()
     edu = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(10)])).issued
-    civil = issue_many(ctx, CIVIL, RESIDENCE, rows_from_objects([residence_subject(f"居民{i}") for i in range(2)])).issued
+    civil = issue_many(
+        ctx, CIVIL, RESIDENCE, rows_from_objects([residence_subject(f"居民{i}") for i in range(2)])
+    ).issued
 
     run = lambda crash_at=None: run_anchorer_process(  # noqa: E731
-        database_url, data_dir, deployment_file, world.rpc_url, bundles_dir, crash_at)
+        database_url, data_dir, deployment_file, world.rpc_url, bundles_dir, crash_at
+    )
     for point in POINTS:
         proc = run(point)
         assert proc.returncode == -signal.SIGKILL, f"{point}: did not crash there\n{proc.stderr[-3000:]}"
@@ -94,7 +128,7 @@ def test_kill_9_at_every_point_then_restart_anchors_everything_exactly_once(cras
         per_batch = dict(conn.execute(select(CRED.c.batch_id, func.count()).group_by(CRED.c.batch_id)).all())
     assert {b.state for b in batches} == {"completed"}
     assert sorted(b.count for b in batches) == [1, 2, 3, 3, 3]
-    assert all(per_batch[b.id] == b.count for b in batches)          # each digest in exactly one batch
+    assert all(per_batch[b.id] == b.count for b in batches)  # each digest in exactly one batch
     assert len(cred_rows) == 12 and {r.state for r in cred_rows} == {"anchored"}
     assert len({r.digest for r in cred_rows}) == 12
 
@@ -128,11 +162,27 @@ def test_two_anchorer_processes_at_once_anchor_each_root_once(crash_world, datab
     issued = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(8)])).issued
     env = {k: v for k, v in os.environ.items() if k != ENV}
     env["CERTLEDGER_KEY_PASSPHRASE"] = TEST_PASSPHRASE
-    command = [sys.executable, "-m", "tests.integration.crash_runner", "--data-dir", str(data_dir),
-               "--database-url", database_url, "--rpc-url", world.rpc_url, "--deployment", str(deployment_file),
-               "--max-size", "3", "--bundles-dir", str(bundles_dir)]
-    procs = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.integration.crash_runner",
+        "--data-dir",
+        str(data_dir),
+        "--database-url",
+        database_url,
+        "--rpc-url",
+        world.rpc_url,
+        "--deployment",
+        str(deployment_file),
+        "--max-size",
+        "3",
+        "--bundles-dir",
+        str(bundles_dir),
+    ]
+    procs = [
+        subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
     with ctx.engine.connect() as conn:

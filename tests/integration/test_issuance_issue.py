@@ -1,5 +1,6 @@
 """Issuing credentials into the database, on SQLite and PostgreSQL: one, many, idempotent retries,
 refusals with the fields at fault, personal data sealed at rest."""
+
 from __future__ import annotations
 
 import threading
@@ -7,10 +8,6 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from ledger.protocol.credential import check_credential
-from ledger.protocol.credential_types import CredentialType
-from ledger.protocol.digest import credential_digest_hex
-from ledger.protocol.errors import ValidationError
 from ledger.issuance import (
     AgencyNotFound,
     BulkRejected,
@@ -27,11 +24,24 @@ from ledger.issuance import (
     rows_from_objects,
 )
 from ledger.issuance.bundles import StoredCredentialCorrupted
+from ledger.protocol.credential import check_credential
+from ledger.protocol.credential_types import CredentialType
+from ledger.protocol.digest import credential_digest_hex
+from ledger.protocol.errors import ValidationError
 from ledger.protocol.proof import verify_proof
 from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
 from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
-
-from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, TEST_PASSPHRASE, ctx, degree_subject, issuer_world, residence_subject
+from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    TEST_PASSPHRASE,
+    ctx,
+    degree_subject,
+    issuer_world,
+    residence_subject,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,14 +52,19 @@ BODY = CredentialBodyRecord.__table__
 def test_issue_one_signs_validates_and_stores_pending(ctx):
     issued = issue_one(ctx, EDU, DEGREE, degree_subject(id="did:example:holder-1"), actor="api-key:k1")
     assert issued.state == "pending" and not issued.replayed
-    assert list(issued.credential)[:3] == ["@context", "id", "type"]   # as built, not re-ordered
+    assert list(issued.credential)[:3] == ["@context", "id", "type"]  # as built, not re-ordered
     view = check_credential(issued.credential)
     assert view.type_name == DEGREE and view.agency_code == EDU
     verify_proof(issued.credential)
     assert credential_digest_hex(issued.credential) == issued.digest
     with ctx.engine.connect() as conn:
         row = conn.execute(select(CRED).where(CRED.c.id == issued.id)).one()
-    assert (row.state, row.type_name, row.subject_id, row.digest) == ("pending", DEGREE, "did:example:holder-1", issued.digest)
+    assert (row.state, row.type_name, row.subject_id, row.digest) == (
+        "pending",
+        DEGREE,
+        "did:example:holder-1",
+        issued.digest,
+    )
     assert row.valid_from is not None and row.issued_at.tzinfo is not None
     # the bundle exists before anchoring, with anchor null
     bundle = get_bundle(ctx, EDU, issued.id)
@@ -91,7 +106,9 @@ def test_schema_errors_name_every_field(ctx):
     fields = {e.field for e in err.value.errors}
     assert fields == {"credentialSubject.degree", "credentialSubject.graduationDate", "credentialSubject.nickname"}
     with pytest.raises(ValidationError) as err:
-        issue_one(ctx, EDU, DEGREE, degree_subject(), valid_from="2024-02-01T00:00:00Z", valid_until="2024-01-01T00:00:00Z")
+        issue_one(
+            ctx, EDU, DEGREE, degree_subject(), valid_from="2024-02-01T00:00:00Z", valid_until="2024-01-01T00:00:00Z"
+        )
     assert [e.field for e in err.value.errors] == ["validUntil"]
     with ctx.engine.connect() as conn:
         assert conn.execute(select(CRED.c.id)).all() == []
@@ -148,9 +165,9 @@ def test_concurrent_retries_with_one_key_issue_once(ctx):
 
 CSV_GOOD_AND_BAD = (
     "name,idNumber,degree,major,institution,graduationDate,validUntil\n"
-    "张三,330106199001011234,学士,计算机,浙江大学,2024-06-30,\n"           # row 2: good
-    "李四,330106199001011234,学士,计算机,浙江大学,2024-13-40,\n"           # row 3: bad date
-    ",330106199001011234,学士,计算机,浙江大学,2024-06-30,\n"               # row 4: name missing
+    "张三,330106199001011234,学士,计算机,浙江大学,2024-06-30,\n"  # row 2: good
+    "李四,330106199001011234,学士,计算机,浙江大学,2024-13-40,\n"  # row 3: bad date
+    ",330106199001011234,学士,计算机,浙江大学,2024-06-30,\n"  # row 4: name missing
     "王五,330106199001011234,硕士,数学,浙江大学,2025-01-15,2035-01-01T00:00:00Z\n"  # row 5: good
 )
 
@@ -184,40 +201,63 @@ def test_bulk_all_or_nothing_refuses_everything(ctx):
 
 
 def test_bulk_typed_values_from_the_schema(ctx):
-    register_type(ctx, CredentialType("DrivingLicence", {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "points": {"type": "integer", "minimum": 0},
-                       "organDonor": {"type": "boolean"}, "fee": {"type": "number"},
-                       "classes": {"type": "array", "items": {"type": "string"}},
-                       "address": {"type": "object", "properties": {"city": {"type": "string"},
-                                                                    "zip": {"type": "string"}}}},
-        "required": ["name", "points"],
-        "additionalProperties": False,
-    }))
+    register_type(
+        ctx,
+        CredentialType(
+            "DrivingLicence",
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "points": {"type": "integer", "minimum": 0},
+                    "organDonor": {"type": "boolean"},
+                    "fee": {"type": "number"},
+                    "classes": {"type": "array", "items": {"type": "string"}},
+                    "address": {
+                        "type": "object",
+                        "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
+                    },
+                },
+                "required": ["name", "points"],
+                "additionalProperties": False,
+            },
+        ),
+    )
     from ledger.issuance import register_agency
 
     register_agency(ctx, EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE, "DrivingLicence"])
-    data = ("name,points,organDonor,fee,classes,address.city,address.zip\n"
-            'Ann,12,yes,99.5,"[""B"",""C1""]",杭州,310000\n'
-            "Bob,twelve,no,,,,\n")
+    data = (
+        "name,points,organDonor,fee,classes,address.city,address.zip\n"
+        'Ann,12,yes,99.5,"[""B"",""C1""]",杭州,310000\n'
+        "Bob,twelve,no,,,,\n"
+    )
     result = issue_file(ctx, EDU, "DrivingLicence", data, "csv")
     assert [r.row for r in result.issued] == [2]
     assert [(e.row, e.errors[0].field, e.errors[0].reason) for e in result.errors] == [
-        (3, "credentialSubject.points", "must be of type integer")]
+        (3, "credentialSubject.points", "must be of type integer")
+    ]
     subject = get_credential(ctx, EDU, result.issued[0].id)["credentialSubject"]
-    assert subject == {"name": "Ann", "points": 12, "organDonor": True, "fee": 99.5, "classes": ["B", "C1"],
-                       "address": {"city": "杭州", "zip": "310000"}}
+    assert subject == {
+        "name": "Ann",
+        "points": 12,
+        "organDonor": True,
+        "fee": 99.5,
+        "classes": ["B", "C1"],
+        "address": {"city": "杭州", "zip": "310000"},
+    }
 
 
 def test_bulk_json_lines_and_objects(ctx):
-    lines = "\n".join([
-        '{"name": "甲", "idNumber": "330106199001011234", "degree": "学士", "major": "法学", "institution": "浙大", '
-        '"graduationDate": "2024-06-30"}',
-        "",
-        "{not json",
-        '{"credentialSubject": {"name": "乙", "degree": "学士", "major": "法学", "institution": "浙大", '
-        '"graduationDate": "2024-06-30"}, "validFrom": "2024-07-01T00:00:00Z"}',
-    ])
+    lines = "\n".join(
+        [
+            '{"name": "甲", "idNumber": "330106199001011234", "degree": "学士", "major": "法学", "institution": "浙大", '
+            '"graduationDate": "2024-06-30"}',
+            "",
+            "{not json",
+            '{"credentialSubject": {"name": "乙", "degree": "学士", "major": "法学", "institution": "浙大", '
+            '"graduationDate": "2024-06-30"}, "validFrom": "2024-07-01T00:00:00Z"}',
+        ]
+    )
     result = issue_file(ctx, EDU, DEGREE, lines, "jsonl")
     assert [r.row for r in result.issued] == [1, 4]
     assert [e.row for e in result.errors] == [3]
@@ -254,8 +294,14 @@ def test_bulk_written_chunk_by_chunk_is_still_one_transaction(ctx, monkeypatch):
     monkeypatch.setattr(issue_module, "_INSERT_CHUNK", 100)
     good = [degree_subject(f"学生{i}") for i in range(350)]
     with pytest.raises(BulkRejected) as err:
-        issue_many(ctx, EDU, DEGREE, rows_from_objects(good + [{"name": "only a name"}]), all_or_nothing=True,
-                   idempotency_key="chunks-1")
+        issue_many(
+            ctx,
+            EDU,
+            DEGREE,
+            rows_from_objects(good + [{"name": "only a name"}]),
+            all_or_nothing=True,
+            idempotency_key="chunks-1",
+        )
     assert [e.row for e in err.value.errors] == [351]
     assert _count(ctx, "credential") == 0 and _count(ctx, "audit_event WHERE action = 'issue'") == 0
 

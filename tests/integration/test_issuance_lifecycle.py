@@ -1,14 +1,12 @@
 """Revoke, suspend, reinstate and supersede on a real anvil, on SQLite and PostgreSQL: visible to the
 verifier, refused across agencies and before anchoring, safe to retry after a crash."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
 from ledger.chain import CredentialState, Reason
-from ledger.protocol.digest import from_hex32
-from ledger.protocol.errors import ValidationError
-from ledger.protocol.identifiers import agency_id
 from ledger.issuance import (
     CredentialNotFound,
     InvalidTransition,
@@ -26,10 +24,22 @@ from ledger.issuance import (
     supersede,
     suspend,
 )
+from ledger.protocol.digest import from_hex32
+from ledger.protocol.errors import ValidationError
+from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import CredentialRecord
 from ledger.verification import Verdict
-
-from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, ctx, degree_subject, issuer_world, residence_subject, verdict
+from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    ctx,
+    degree_subject,
+    issuer_world,
+    residence_subject,
+    verdict,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +70,7 @@ def test_revoke_suspend_reinstate_visible_to_the_verifier(ctx, issuer_world):
     info = get_credential_info(ctx, EDU, a)
     assert (info.state, info.status_reason) == ("revoked", int(Reason.ISSUED_IN_ERROR))
 
-    suspend(ctx, EDU, [b, c], Reason.ADMINISTRATIVE)             # many in one transaction
+    suspend(ctx, EDU, [b, c], Reason.ADMINISTRATIVE)  # many in one transaction
     assert status_code(ctx, world, EDU, b) == (Verdict.INVALID, "SUSPENDED")
     assert status_code(ctx, world, EDU, c) == (Verdict.INVALID, "SUSPENDED")
     r = reinstate(ctx, EDU, [b])
@@ -76,14 +86,18 @@ def test_revoke_suspend_reinstate_visible_to_the_verifier(ctx, issuer_world):
         reinstate(ctx, EDU, a)
     with pytest.raises(InvalidTransition):
         suspend(ctx, EDU, [b, a])
-    assert get_credential_info(ctx, EDU, b).state == "anchored"     # nothing of a refused request happened
+    assert get_credential_info(ctx, EDU, b).state == "anchored"  # nothing of a refused request happened
     # the suspended one can be revoked
     revoke(ctx, EDU, c, Reason.HOLDER_REQUEST)
     assert status_code(ctx, world, EDU, c) == (Verdict.INVALID, "REVOKED")
     actions = [(e.action, e.subject) for e in audit_log(ctx, EDU, limit=5).items]
     assert actions[0] == ("revoke", c)
     entry = audit_log(ctx, EDU, action="revoke", subject=a).items[0]
-    assert (entry.actor, entry.tx_hash, entry.details["reason"]) == ("officer-7", revoke_tx, int(Reason.ISSUED_IN_ERROR))
+    assert (entry.actor, entry.tx_hash, entry.details["reason"]) == (
+        "officer-7",
+        revoke_tx,
+        int(Reason.ISSUED_IN_ERROR),
+    )
 
 
 def test_other_agencies_credentials_are_not_found(ctx, issuer_world):
@@ -100,7 +114,7 @@ def test_other_agencies_credentials_are_not_found(ctx, issuer_world):
     with pytest.raises(CredentialNotFound):
         supersede(ctx, CIVIL, edu_id, residence_subject())
     assert get_credential_info(ctx, EDU, edu_id).state == "anchored"
-    assert [e.action for e in audit_log(ctx, CIVIL).items] == ["agency-record"]   # nothing else happened
+    assert [e.action for e in audit_log(ctx, CIVIL).items] == ["agency-record"]  # nothing else happened
 
 
 def test_unanchored_credentials_are_refused_clearly(ctx):
@@ -119,8 +133,9 @@ def test_database_behind_the_chain_is_reconciled_on_retry(ctx, issuer_world):
 
     found = _load(ctx, EDU, [cid])[cid]
     tree = ctx.trees.get(ctx.engine, found.batch_id, found.root)
-    issuer_world.world.agencies[EDU].ledger.revoke(from_hex32(row.digest), from_hex32(found.root),
-                                                   tree.proof(found.leaf_index), Reason.KEY_COMPROMISE)
+    issuer_world.world.agencies[EDU].ledger.revoke(
+        from_hex32(row.digest), from_hex32(found.root), tree.proof(found.leaf_index), Reason.KEY_COMPROMISE
+    )
     result = revoke(ctx, EDU, cid, Reason.KEY_COMPROMISE)
     assert result.unchanged == [cid] and result.tx_hashes == []
     info = get_credential_info(ctx, EDU, cid)
@@ -134,9 +149,9 @@ def test_supersede_revokes_the_old_once_the_new_is_anchored(ctx, issuer_world):
     corrected = degree_subject("s0", major="软件工程")
     new = supersede(ctx, EDU, old, corrected, idempotency_key="fix-1")
     assert new.supersedes == old and new.credential["credentialSubject"]["major"] == "软件工程"
-    assert supersede(ctx, EDU, old, corrected, idempotency_key="fix-1").id == new.id   # retry
+    assert supersede(ctx, EDU, old, corrected, idempotency_key="fix-1").id == new.id  # retry
     with pytest.raises(SupersedeRefused):
-        supersede(ctx, EDU, old, corrected)                                            # one successor only
+        supersede(ctx, EDU, old, corrected)  # one successor only
     # until the new one is anchored, the old one stays valid
     assert status_code(ctx, world, EDU, old) == (Verdict.VALID, "STATUS_ACTIVE")
     report = anchor_once(ctx, flush=True)
@@ -146,8 +161,10 @@ def test_supersede_revokes_the_old_once_the_new_is_anchored(ctx, issuer_world):
     assert verdict(world, get_bundle(ctx, EDU, new.id))[0] is Verdict.VALID
     old_digest = from_hex32(get_credential_info(ctx, EDU, old).digest)
     assert world.agencies[EDU].ledger.status_of(agency_id(EDU), old_digest).state == CredentialState.REVOKED
-    assert world.agencies[EDU].ledger.status_of(agency_id(CIVIL), old_digest).state == CredentialState.ACTIVE  # EDU's namespace only
-    assert anchor_once(ctx).superseded_revoked == []   # done once
+    assert (
+        world.agencies[EDU].ledger.status_of(agency_id(CIVIL), old_digest).state == CredentialState.ACTIVE
+    )  # EDU's namespace only
+    assert anchor_once(ctx).superseded_revoked == []  # done once
     with pytest.raises(SupersedeRefused):
         supersede(ctx, EDU, old, corrected, idempotency_key="fix-2")
 
@@ -158,6 +175,6 @@ def test_supersede_keeps_the_holder_and_the_type(ctx):
         supersede(ctx, EDU, first.id, degree_subject(id="did:example:mallory"))
     assert err.value.errors[0].field == "credentialSubject.id"
     with pytest.raises(ValidationError):
-        supersede(ctx, EDU, first.id, residence_subject())       # validated against the old type's schema
+        supersede(ctx, EDU, first.id, residence_subject())  # validated against the old type's schema
     new = supersede(ctx, EDU, first.id, degree_subject(id="did:example:alice", major="数学"))
     assert new.type_name == DEGREE

@@ -1,14 +1,16 @@
 """Listing and searching an agency's credentials and its audit log, paginated, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ledger.issuance import (
     anchor_once,
     audit_log,
+    batch_bundles,
     get_bundle,
     get_credential_info,
     issue_many,
@@ -17,12 +19,18 @@ from ledger.issuance import (
     revoke,
     rows_from_objects,
 )
-
-from ledger.issuance import batch_bundles
 from ledger.issuance.batch_bundles import anchored_bundles
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
-
-from tests.integration.issuance_support import CIVIL, DEGREE, EDU, RESIDENCE, degree_subject, issuer_world, make_context, residence_subject
+from tests.integration.issuance_support import (
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    degree_subject,
+    issuer_world,  # noqa: F401  (pytest fixtures)
+    make_context,
+    residence_subject,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +38,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def clocked(issuer_world, database_url):
     """A context whose clock the test moves (issuance times are what lists filter on)."""
-    clock = [datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)]
+    clock = [datetime(2025, 3, 1, 8, 0, tzinfo=UTC)]
     ctx = make_context(issuer_world, database_url, clock=lambda: clock[0])
     yield ctx, clock
     ctx.engine.dispose()
@@ -38,8 +46,9 @@ def clocked(issuer_world, database_url):
 
 def test_list_filters_and_paginates(clocked):
     ctx, clock = clocked
-    day1 = issue_many(ctx, EDU, DEGREE, rows_from_objects(
-        [degree_subject(f"s{i}", id=f"did:example:{i % 3}") for i in range(7)])).issued
+    day1 = issue_many(
+        ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"s{i}", id=f"did:example:{i % 3}") for i in range(7)])
+    ).issued
     clock[0] += timedelta(days=1)
     day2 = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"t{i}") for i in range(5)])).issued
     issue_one(ctx, CIVIL, RESIDENCE, residence_subject())
@@ -57,7 +66,7 @@ def test_list_filters_and_paginates(clocked):
     assert [c.issued_at for c in everything] == sorted((c.issued_at for c in everything), reverse=True)
     assert {c.id for c in everything[:5]} == {r.id for r in day2}
 
-    day = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    day = datetime(2025, 3, 1, tzinfo=UTC)
     first_day = list_credentials(ctx, EDU, issued_from=day, issued_until=day + timedelta(days=1), limit=100).items
     assert {c.id for c in first_day} == {r.id for r in day1}
     holder = list_credentials(ctx, EDU, holder_id="did:example:1").items
@@ -100,11 +109,17 @@ def test_audit_log_is_per_agency_newest_first_and_paginated(clocked):
 def test_anchored_bundles_in_bulk_are_get_bundles_in_the_order_asked(issuer_world, database_url, monkeypatch):
     monkeypatch.setattr(batch_bundles, "_READ_CHUNK", 3)
     ctx = make_context(issuer_world, database_url)
-    first = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"a{i}") for i in range(4)])).issued]
+    first = [
+        r.id
+        for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"a{i}") for i in range(4)])).issued
+    ]
     anchor_once(ctx, flush=True)
-    second = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"b{i}") for i in range(3)])).issued]
+    second = [
+        r.id
+        for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"b{i}") for i in range(3)])).issued
+    ]
     anchor_once(ctx, flush=True)
-    asked = [second[2], first[0], second[0], first[3], first[1], second[1], first[2]]   # two batches, mixed
+    asked = [second[2], first[0], second[0], first[3], first[1], second[1], first[2]]  # two batches, mixed
     got = list(anchored_bundles(ctx, EDU, asked))
     assert [i for i, _ in got] == asked
     for credential_id, data in got:

@@ -1,5 +1,6 @@
 """The issuer API in process (real anvil, real SQLite, local content store): auth, issuance,
 idempotency, bad input, anchoring, sharing, lifecycle, and agency isolation."""
+
 from __future__ import annotations
 
 import base64
@@ -10,26 +11,28 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
-from ledger.config import load_settings
-from ledger.content.links import parse_share_link
-from ledger.content.share import decrypt_share
-from ledger.chain.embedded import rpc_urls_for
-from ledger.issuance import anchor_once
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
-from ledger.verification import CachedChainReader
-from ledger.verification import RpcChainReader
-from ledger.verification import TrustRoots
-from ledger.verification import Verdict
-from ledger.verification import verify
+from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.content.links import parse_share_link
+from ledger.content.share import decrypt_share
+from ledger.governance.api_keys import create_api_key
+from ledger.issuance import anchor_once
+from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 
 pytestmark = pytest.mark.integration
 
-SUBJECT = {"name": "王伟 (Wang Wei)", "idNumber": "330106199001011234", "degree": "工学学士 Bachelor of Engineering",
-           "major": "计算机科学与技术", "institution": "浙江大学", "graduationDate": "2024-06-30"}
+SUBJECT = {
+    "name": "王伟 (Wang Wei)",
+    "idNumber": "330106199001011234",
+    "degree": "工学学士 Bachelor of Engineering",
+    "major": "计算机科学与技术",
+    "institution": "浙江大学",
+    "graduationDate": "2024-06-30",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +42,25 @@ def api(tmp_path_factory):
     assert main(["--data-dir", str(home), "chain", "up"]) == 0
     assert main(["--data-dir", str(home), "deploy"]) == 0
     config = load_settings(home)
-    service = build_service(config, rpc_urls_for(config),
-                            IssuerSettings(verifier_url="http://127.0.0.1:8600", max_json_bytes=64 * 1024,
-                                           max_body_bytes=1024 * 1024, run_anchorer=False))
+    service = build_service(
+        config,
+        rpc_urls_for(config),
+        IssuerSettings(
+            verifier_url="http://127.0.0.1:8600",
+            max_json_bytes=64 * 1024,
+            max_body_bytes=1024 * 1024,
+            run_anchorer=False,
+        ),
+    )
     _, governance = create_api_key(service.ctx.engine, None, ["governance"], "tests")
     with TestClient(create_app(service)) as client:
         keys = {}
         for code in ("zj-hz-education", "zj-hz-civil"):
-            reply = client.post("/agencies", json={"code": code, "name": f"{code} bureau",
-                                                   "types": ["DegreeCertificate", "ResidenceCertificate"]},
-                                headers=_auth(governance))
+            reply = client.post(
+                "/agencies",
+                json={"code": code, "name": f"{code} bureau", "types": ["DegreeCertificate", "ResidenceCertificate"]},
+                headers=_auth(governance),
+            )
             assert reply.status_code == 201, reply.text
             keys[code] = reply.json()["apiKey"]
         yield client, service, keys, governance, config
@@ -62,7 +74,8 @@ def _auth(key):
 def _reader(config):
     d = config.deployment
     return TrustRoots.single(d["chain_id"], d["registry"], d["ledger"]), CachedChainReader(
-        RpcChainReader({d["chain_id"]: rpc_urls_for(config)}), head_poll_s=0)
+        RpcChainReader({d["chain_id"]: rpc_urls_for(config)}), head_poll_s=0
+    )
 
 
 def test_issue_anchor_share_verify_revoke(api):
@@ -107,14 +120,17 @@ def test_idempotency_key_returns_the_same_credential(api):
     assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_CONFLICT"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"type": "DegreeCertificate", "subject": {**SUBJECT, "graduationDate": "yesterday"}}, "graduationDate"),
-    ({"type": "DegreeCertificate", "subject": {k: v for k, v in SUBJECT.items() if k != "degree"}}, "degree"),
-    ({"type": "DegreeCertificate", "subject": {**SUBJECT, "idNumber": 42}}, "idNumber"),
-    ({"type": "DegreeCertificate", "subject": "not an object"}, "subject"),
-    ({"type": "DegreeCertificate"}, "subject"),
-    ({"type": "DegreeCertificate", "subject": SUBJECT, "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"type": "DegreeCertificate", "subject": {**SUBJECT, "graduationDate": "yesterday"}}, "graduationDate"),
+        ({"type": "DegreeCertificate", "subject": {k: v for k, v in SUBJECT.items() if k != "degree"}}, "degree"),
+        ({"type": "DegreeCertificate", "subject": {**SUBJECT, "idNumber": 42}}, "idNumber"),
+        ({"type": "DegreeCertificate", "subject": "not an object"}, "subject"),
+        ({"type": "DegreeCertificate"}, "subject"),
+        ({"type": "DegreeCertificate", "subject": SUBJECT, "extra": 1}, "extra"),
+    ],
+)
 def test_bad_input_is_a_4xx_naming_the_field(api, body, field):
     client, _, keys, _, _ = api
     reply = client.post("/credentials", json=body, headers=_auth(keys["zj-hz-education"]))
@@ -128,22 +144,29 @@ def test_refusals_are_clear(api):
     edu = _auth(keys["zj-hz-education"])
     unknown = client.post("/credentials", json={"type": "NoSuchType", "subject": {}}, headers=edu)
     assert (unknown.status_code, unknown.json()["code"]) == (422, "UNKNOWN_TYPE")
-    broken = client.post("/credentials", content=b'{"type": "Degree', headers={**edu, "content-type": "application/json"})
+    broken = client.post(
+        "/credentials", content=b'{"type": "Degree', headers={**edu, "content-type": "application/json"}
+    )
     assert broken.status_code == 422 and broken.json()["code"] == "VALIDATION_FAILED"
-    huge = client.post("/credentials", content=b"{" + b" " * (70 * 1024) + b"}",
-                       headers={**edu, "content-type": "application/json"})
+    huge = client.post(
+        "/credentials", content=b"{" + b" " * (70 * 1024) + b"}", headers={**edu, "content-type": "application/json"}
+    )
     assert (huge.status_code, huge.json()["code"]) == (413, "BODY_TOO_LARGE")
-    wrong_media = client.post("/credentials/bulk?type=DegreeCertificate", content=b"x", headers={**edu, "content-type": "image/png"})
+    wrong_media = client.post(
+        "/credentials/bulk?type=DegreeCertificate", content=b"x", headers={**edu, "content-type": "image/png"}
+    )
     assert wrong_media.status_code == 415
 
 
 def test_bulk_csv_reports_bad_rows_and_issues_the_rest(api):
     client, service, keys, _, _ = api
     edu = {**_auth(keys["zj-hz-education"]), "content-type": "text/csv"}
-    csv = ("name,idNumber,degree,major,institution,graduationDate\n"
-           "张三,330106199001011234,学士,数学,浙江大学,2024-06-30\n"
-           "李四,330106199001011234,学士,数学,浙江大学,not-a-date\n"
-           "王五,330106199001011234,学士,物理,浙江大学,2024-06-30\n").encode()
+    csv = (
+        "name,idNumber,degree,major,institution,graduationDate\n"
+        "张三,330106199001011234,学士,数学,浙江大学,2024-06-30\n"
+        "李四,330106199001011234,学士,数学,浙江大学,not-a-date\n"
+        "王五,330106199001011234,学士,物理,浙江大学,2024-06-30\n"
+    ).encode()
     result = client.post("/credentials/bulk?type=DegreeCertificate", content=csv, headers=edu).json()
     assert len(result["issued"]) == 2 and [e["row"] for e in result["errors"]] == [3]
     assert "graduationDate" in json.dumps(result["errors"])
@@ -156,11 +179,14 @@ def test_agency_b_cannot_read_or_change_agency_a_credentials(api):
     edu, civil = _auth(keys["zj-hz-education"]), _auth(keys["zj-hz-civil"])
     cid = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=edu).json()["id"]
     anchor_once(service.ctx, flush=True)
-    for method, path, body in (("get", f"/credentials/{cid}", None), ("get", f"/credentials/{cid}/bundle", None),
-                               ("get", f"/credentials/{cid}/share", None),
-                               ("post", f"/credentials/{cid}/revoke", {"reason": 0}),
-                               ("post", f"/credentials/{cid}/suspend", {"reason": 0}),
-                               ("post", "/credentials/status", {"action": "revoke", "ids": [cid], "reason": 0})):
+    for method, path, body in (
+        ("get", f"/credentials/{cid}", None),
+        ("get", f"/credentials/{cid}/bundle", None),
+        ("get", f"/credentials/{cid}/share", None),
+        ("post", f"/credentials/{cid}/revoke", {"reason": 0}),
+        ("post", f"/credentials/{cid}/suspend", {"reason": 0}),
+        ("post", "/credentials/status", {"action": "revoke", "ids": [cid], "reason": 0}),
+    ):
         reply = getattr(client, method)(path, headers=civil, **({"json": body} if body else {}))
         assert reply.status_code == 404, (path, reply.text)
     assert client.get(f"/credentials/{cid}", headers=edu).json()["state"] == "anchored"
@@ -173,7 +199,9 @@ def test_authentication_and_scopes(api):
     assert client.get("/credentials", headers=_auth("clk_000000000000_" + "x" * 43)).status_code == 401
     reader = client.post("/api-keys", json={"scopes": ["read"], "label": "auditor"}, headers=edu).json()
     assert client.get("/credentials", headers=_auth(reader["apiKey"])).status_code == 200
-    denied = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=_auth(reader["apiKey"]))
+    denied = client.post(
+        "/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=_auth(reader["apiKey"])
+    )
     assert (denied.status_code, denied.json()["code"]) == (403, "FORBIDDEN")
     assert client.delete(f"/api-keys/{reader['id']}", headers=edu).status_code == 200
     assert client.get("/credentials", headers=_auth(reader["apiKey"])).status_code == 401
@@ -187,16 +215,19 @@ def _cursor(values) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("path,field", [
-    ("/credentials?cursor=garbage!", "cursor"),
-    (f"/credentials?cursor={_cursor(['2024-01-01T00:00:00', {'id': 1}])}", "cursor"),  # JSON, wrong types
-    (f"/credentials?cursor={_cursor(['0001-01-01T00:00:00+00:01', 'x'])}", "cursor"),
-    ("/credentials?cursor=MQ", "cursor"),                                              # JSON, not a list
-    (f"/audit?cursor={_cursor([10 ** 30])}", "cursor"),                                # past any row id
-    ("/audit?cursor=BODY_TOO_LARGE", "cursor"),
-    ("/credentials?from=0001-01-01T00:00:00%2B00:01", "from"),                        # no UTC equivalent
-    ("/audit?until=0001-01-01T00:00:00%2B00:01", "until"),
-])
+@pytest.mark.parametrize(
+    "path,field",
+    [
+        ("/credentials?cursor=garbage!", "cursor"),
+        (f"/credentials?cursor={_cursor(['2024-01-01T00:00:00', {'id': 1}])}", "cursor"),  # JSON, wrong types
+        (f"/credentials?cursor={_cursor(['0001-01-01T00:00:00+00:01', 'x'])}", "cursor"),
+        ("/credentials?cursor=MQ", "cursor"),  # JSON, not a list
+        (f"/audit?cursor={_cursor([10**30])}", "cursor"),  # past any row id
+        ("/audit?cursor=BODY_TOO_LARGE", "cursor"),
+        ("/credentials?from=0001-01-01T00:00:00%2B00:01", "from"),  # no UTC equivalent
+        ("/audit?until=0001-01-01T00:00:00%2B00:01", "until"),
+    ],
+)
 def test_hostile_query_parameters_are_a_422_naming_the_parameter(api, path, field):
     # found by tests/security/test_schemathesis.py: these were 500s
     client, _, keys, _, _ = api
@@ -219,8 +250,11 @@ def test_times_with_an_offset_are_compared_as_instants(api):
 
 def test_an_unreadable_body_is_a_400_problem(api):
     client, _, keys, _, _ = api
-    reply = client.post("/credentials", content=b"\x1e\xc7\xae\xff", headers={**_auth(keys["zj-hz-education"]),
-                                                                               "content-type": "application/json"})
+    reply = client.post(
+        "/credentials",
+        content=b"\x1e\xc7\xae\xff",
+        headers={**_auth(keys["zj-hz-education"]), "content-type": "application/json"},
+    )
     assert reply.status_code in (400, 422), reply.text
     assert reply.headers["content-type"].startswith("application/problem+json")
     assert reply.json()["code"] in ("BAD_REQUEST", "VALIDATION_FAILED")

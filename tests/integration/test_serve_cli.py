@@ -1,6 +1,7 @@
 """`certledger serve verifier` on the embedded defaults: the demo's data directory, two uvicorn
 workers, the demo's bundles verified over HTTP as the demo expects, a share served from the data
 directory's content store; and a clear error without a deployment."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ import httpx
 import pytest
 
 from certledger.cli import main
-from ledger.content import LocalContentStore, encrypt_share
 from certledger.cli.serve_cmds import _is_loopback
+from ledger.content import LocalContentStore, encrypt_share
 from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -44,9 +45,24 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
     assert main(["--data-dir", str(home), "demo", "--count", "8", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "verifier",
-                               "--port", str(port), "--workers", "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "--data-dir",
+            str(home),
+            "serve",
+            "verifier",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     envelope, key = encrypt_share((out / summary["bundles"][0]["file"]).read_bytes())
     cid = LocalContentStore(home / "content").put(envelope)
@@ -54,15 +70,17 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
         with httpx.Client(base_url=url, timeout=30) as client:
             wait_healthy(client, server, server.stdout.read, "the verifier")
             for entry in summary["bundles"]:
-                report = client.post("/verify", content=(out / entry["file"]).read_bytes(),
-                                     headers={"Content-Type": "application/json"}).json()
+                report = client.post(
+                    "/verify", content=(out / entry["file"]).read_bytes(), headers={"Content-Type": "application/json"}
+                ).json()
                 expected = "VALID" if entry["expected"] == "VALID" else "INVALID"
                 assert report["verdict"] == expected, (entry, report)
                 if expected == "INVALID":
                     assert report["checks"][4]["code"] == entry["expected"]
             batch = "[" + ",".join((out / e["file"]).read_text() for e in summary["bundles"]) + "]"
-            reports = client.post("/verify/batch", content=batch.encode(),
-                                  headers={"Content-Type": "application/json"}).json()
+            reports = client.post(
+                "/verify/batch", content=batch.encode(), headers={"Content-Type": "application/json"}
+            ).json()
             assert [r["verdict"] == "VALID" for r in reports] == [e["expected"] == "VALID" for e in summary["bundles"]]
             assert client.get(f"/content/{cid}").content == envelope
             assert client.get(f"/s/{cid}").status_code == 200

@@ -1,6 +1,7 @@
 """`certledger serve issuer` as real processes (two uvicorn workers, and the anchorer in a process of
 its own beside them): onboard an agency, issue over HTTP, the bundle anchors by itself and verifies
 VALID; the anchoring process is restarted when it dies, and nothing outlives the service."""
+
 from __future__ import annotations
 
 import os
@@ -13,15 +14,11 @@ import httpx
 import psutil
 import pytest
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
 from certledger.cli.context import App
+from ledger.governance.api_keys import create_api_key
+from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 from tests.integration.verifier_server import free_port, wait_healthy
-from ledger.verification import CachedChainReader
-from ledger.verification import RpcChainReader
-from ledger.verification import TrustRoots
-from ledger.verification import Verdict
-from ledger.verification import verify
 
 pytestmark = pytest.mark.integration
 
@@ -41,22 +38,44 @@ def test_serve_issuer_end_to_end(home):
     app = App(home)
     _, governance = create_api_key(app.engine, None, ["governance"], "test")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
-                               "--port", str(port), "--workers", "2"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "--data-dir",
+            str(home),
+            "serve",
+            "issuer",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"},
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             wait_healthy(client, server, server.stdout.read, "the issuer")
             assert wait_for_anchorer(client) == {"running": True, "chainReachable": True, "chainDownForS": None}
             assert "/credentials" in client.get("/openapi.json").json()["paths"]
-            agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
-                                                    "types": ["DegreeCertificate"]},
-                                 headers={"Authorization": f"Bearer {governance}"})
+            agency = client.post(
+                "/agencies",
+                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+                headers={"Authorization": f"Bearer {governance}"},
+            )
             assert agency.status_code == 201, agency.text
             auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            subject = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学",
-                       "graduationDate": "2024-06-30"}
+            subject = {
+                "name": "张三",
+                "degree": "学士",
+                "major": "数学",
+                "institution": "浙江大学",
+                "graduationDate": "2024-06-30",
+            }
             issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": subject}, headers=auth)
             assert issued.status_code == 201, issued.text
             cid = issued.json()["id"]
@@ -87,8 +106,11 @@ def wait_for_anchorer(client: httpx.Client, timeout_s: float = 60) -> dict:
 
 
 def background_processes(server: subprocess.Popen) -> list[psutil.Process]:
-    return [p for p in psutil.Process(server.pid).children(recursive=True)
-            if "issuer_api.background" in " ".join(p.cmdline())]
+    return [
+        p
+        for p in psutil.Process(server.pid).children(recursive=True)
+        if "issuer_api.background" in " ".join(p.cmdline())
+    ]
 
 
 def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_with_it(home, tmp_path):
@@ -96,11 +118,29 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
     _, governance = create_api_key(app.engine, None, ["governance"], "test")
     port = free_port()
     log = tmp_path / "serve.log"
-    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
-                               "--port", str(port), "--workers", "1"],
-                              stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                              env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1", "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
-                                   "CERTLEDGER_BATCH_MAX_AGE_S": "1"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "--data-dir",
+            str(home),
+            "serve",
+            "issuer",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={
+            **os.environ,
+            "CERTLEDGER_RUN_ANCHORER": "1",
+            "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
+            "CERTLEDGER_BATCH_MAX_AGE_S": "1",
+        },
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             wait_healthy(client, server, log.read_text, "the issuer")
@@ -121,13 +161,27 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
             wait_for_anchorer(client)
 
             # The restarted process anchors (once the killed one's lease lapses).
-            agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
-                                                    "types": ["DegreeCertificate"]},
-                                 headers={"Authorization": f"Bearer {governance}"})
+            agency = client.post(
+                "/agencies",
+                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+                headers={"Authorization": f"Bearer {governance}"},
+            )
             assert agency.status_code == 201, agency.text
             auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            issued = client.post("/credentials", headers=auth, json={"type": "DegreeCertificate", "subject": {
-                "name": "李四", "degree": "学士", "major": "物理", "institution": "浙江大学", "graduationDate": "2024-06-30"}})
+            issued = client.post(
+                "/credentials",
+                headers=auth,
+                json={
+                    "type": "DegreeCertificate",
+                    "subject": {
+                        "name": "李四",
+                        "degree": "学士",
+                        "major": "物理",
+                        "institution": "浙江大学",
+                        "graduationDate": "2024-06-30",
+                    },
+                },
+            )
             assert issued.status_code == 201, issued.text
             deadline = time.monotonic() + 60
             while client.get(f"/credentials/{issued.json()['id']}", headers=auth).json()["state"] != "anchored":
@@ -156,11 +210,30 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
     log = tmp_path / "serve.log"
 
     def start(**env):
-        return subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer",
-                                 "--port", str(port), "--workers", "1"],
-                                stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                                env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1", "CERTLEDGER_BATCH_MAX_AGE_S": "1",
-                                     "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3", **env})
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RUN_CLI,
+                "--data-dir",
+                str(home),
+                "serve",
+                "issuer",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "CERTLEDGER_RUN_ANCHORER": "1",
+                "CERTLEDGER_BATCH_MAX_AGE_S": "1",
+                "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
+                **env,
+            },
+        )
 
     server = start(CERTLEDGER_COMMIT_DURABILITY="process-crash")
     try:
@@ -168,20 +241,36 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
             wait_healthy(client, server, log.read_text, "the issuer")
             wait_for_anchorer(client)
             [background] = background_processes(server)
-            workers = [p for p in psutil.Process(server.pid).children(recursive=True)
-                       if p.pid != background.pid and "issuer_api" in " ".join(p.cmdline())]
+            workers = [
+                p
+                for p in psutil.Process(server.pid).children(recursive=True)
+                if p.pid != background.pid and "issuer_api" in " ".join(p.cmdline())
+            ]
             assert workers and all(p.environ().get("CERTLEDGER_COMMIT_DURABILITY") == "process-crash" for p in workers)
 
-            agency = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
-                                                    "types": ["DegreeCertificate"]},
-                                 headers={"Authorization": f"Bearer {governance}"})
+            agency = client.post(
+                "/agencies",
+                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+                headers={"Authorization": f"Bearer {governance}"},
+            )
             assert agency.status_code == 201, agency.text
             auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
             ids = []
             for n in range(20):
-                issued = client.post("/credentials", headers=auth, json={"type": "DegreeCertificate", "subject": {
-                    "name": f"学生{n}", "degree": "学士", "major": "物理", "institution": "浙江大学",
-                    "graduationDate": "2024-06-30"}})
+                issued = client.post(
+                    "/credentials",
+                    headers=auth,
+                    json={
+                        "type": "DegreeCertificate",
+                        "subject": {
+                            "name": f"学生{n}",
+                            "degree": "学士",
+                            "major": "物理",
+                            "institution": "浙江大学",
+                            "graduationDate": "2024-06-30",
+                        },
+                    },
+                )
                 assert issued.status_code == 201, issued.text
                 ids.append(issued.json()["id"])
         children = psutil.Process(server.pid).children(recursive=True)
@@ -218,7 +307,9 @@ def test_only_single_issuance_follows_the_commit_durability(home, durability):
     from ledger.storage.request_path import SyncAfterCommit
 
     app = App(home)
-    service = build_service(app.settings, app.rpc_urls(), IssuerSettings(commit_durability=durability, run_anchorer=False))
+    service = build_service(
+        app.settings, app.rpc_urls(), IssuerSettings(commit_durability=durability, run_anchorer=False)
+    )
     service.start()  # and its WAL checkpoint thread
     try:
         assert group_writer(service.ctx.engine).durable is (durability == "power-loss")

@@ -6,6 +6,7 @@ route, the lag from a confirmed status change to the list served with its bit, a
 
 Credential rows are inserted directly: the issuance pipeline does not fill ``status_list_id`` /
 ``status_index`` yet."""
+
 from __future__ import annotations
 
 import itertools
@@ -18,22 +19,22 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from ledger.governance.agency_keys import AgencyKeys
 from certledger.cli import main
-from ledger.config import load_settings
-from ledger.protocol.digest import to_hex32
 from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.governance.agency_keys import AgencyKeys
 from ledger.issuance import AgencyKeyring, ChainAccess, IssuanceContext, reinstate, revoke, suspend
 from ledger.issuance.errors import AgencyNotFound
 from ledger.issuance.status_allocation import StatusRange, reserve, slots
 from ledger.issuance.status_publisher import get_list_credential, list_credentials, publish, run_publisher
+from ledger.protocol.digest import to_hex32
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.merkle import MerkleTree
 from ledger.protocol.proof import verify_proof
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 EDU_NAME = "杭州市教育局 Hangzhou Education Bureau"
 BASE = "https://status.test/status"
-NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 KEY_A, KEY_B, KEY_C = (SigningKey.from_seed(bytes([n]) * 32) for n in (1, 2, 3))
 CRED = CredentialRecord.__table__
 LIST = StatusListRecord.__table__
@@ -62,11 +63,27 @@ _serial = itertools.count(1)
 def engine(database_url):
     engine = init_database(database_url)
     with engine.begin() as conn:
-        conn.execute(insert(AgencyRecord.__table__), [
-            {"code": EDU, "name": EDU_NAME, "operator_address": "0x" + "11" * 20,
-             "signing_public_key": "0x" + KEY_A.public_key.raw.hex(), "types": [], "created_at": NOW},
-            {"code": CIVIL, "name": "杭州市民政局", "operator_address": "0x" + "12" * 20,
-             "signing_public_key": "0x" + KEY_B.public_key.raw.hex(), "types": [], "created_at": NOW}])
+        conn.execute(
+            insert(AgencyRecord.__table__),
+            [
+                {
+                    "code": EDU,
+                    "name": EDU_NAME,
+                    "operator_address": "0x" + "11" * 20,
+                    "signing_public_key": "0x" + KEY_A.public_key.raw.hex(),
+                    "types": [],
+                    "created_at": NOW,
+                },
+                {
+                    "code": CIVIL,
+                    "name": "杭州市民政局",
+                    "operator_address": "0x" + "12" * 20,
+                    "signing_public_key": "0x" + KEY_B.public_key.raw.hex(),
+                    "types": [],
+                    "created_at": NOW,
+                },
+            ],
+        )
     yield engine
     engine.dispose()
 
@@ -82,27 +99,46 @@ def _credentials(engine, agency: str, ranges, state: str = "anchored", **extra) 
     rows = []
     for list_id, index in slots(ranges):
         n = next(_serial)
-        rows.append({"id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "agency_code": agency, "type_name": "T",
-                     "digest": f"0x{n:064x}", "state": state, "issued_at": NOW, "updated_at": NOW, "request_row": 0,
-                     "status_list_id": list_id, "status_index": index, **extra})
+        rows.append(
+            {
+                "id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+                "agency_code": agency,
+                "type_name": "T",
+                "digest": f"0x{n:064x}",
+                "state": state,
+                "issued_at": NOW,
+                "updated_at": NOW,
+                "request_row": 0,
+                "status_list_id": list_id,
+                "status_index": index,
+                **extra,
+            }
+        )
     with engine.begin() as conn:
         for k in range(0, len(rows), 10_000):
-            conn.execute(insert(CRED), rows[k:k + 10_000])
+            conn.execute(insert(CRED), rows[k : k + 10_000])
     return [r["id"] for r in rows]
 
 
 def _set_state(engine, agency: str, list_id: int, indexes, state: str, at: datetime = NOW) -> None:
     """What lifecycle records once the chain transaction is confirmed."""
     with engine.begin() as conn:
-        conn.execute(update(CRED).where(CRED.c.agency_code == agency, CRED.c.status_list_id == list_id,
-                                        CRED.c.status_index.in_(list(indexes))).values(state=state, updated_at=at))
+        conn.execute(
+            update(CRED)
+            .where(
+                CRED.c.agency_code == agency, CRED.c.status_list_id == list_id, CRED.c.status_index.in_(list(indexes))
+            )
+            .values(state=state, updated_at=at)
+        )
 
 
-def _bits(engine, agency: str, list_id: int, purpose: str, base: str = BASE,
-          now: datetime = NOW + timedelta(hours=1)) -> list[int]:
+def _bits(
+    engine, agency: str, list_id: int, purpose: str, base: str = BASE, now: datetime = NOW + timedelta(hours=1)
+) -> list[int]:
     stored = get_list_credential(engine, agency, list_id, purpose)
-    view = check_list_credential(json.loads(stored.body), url=list_url(base, agency, list_id, purpose),
-                                 purpose=purpose, now=now)
+    view = check_list_credential(
+        json.loads(stored.body), url=list_url(base, agency, list_id, purpose), purpose=purpose, now=now
+    )
     return view.set_indexes()
 
 
@@ -117,15 +153,16 @@ def test_indexes_are_handed_out_in_order_and_never_twice(engine):
     got = reserve(engine, EDU, key, 2)
     assert got == [StatusRange(1, 4, 2)] and list(slots(got)) == [(1, 4), (1, 5)]
     with engine.connect() as conn:
-        assert conn.execute(select(LIST.c.list_id, LIST.c.public_key, LIST.c.size, LIST.c.next_index)).all() == \
-            [(1, "0x" + key.hex(), LIST_SIZE, 6)]
+        assert conn.execute(select(LIST.c.list_id, LIST.c.public_key, LIST.c.size, LIST.c.next_index)).all() == [
+            (1, "0x" + key.hex(), LIST_SIZE, 6)
+        ]
 
 
 def test_each_key_fills_its_own_lists_numbered_per_agency(engine):
     assert reserve(engine, EDU, KEY_A.public_key.raw, 5) == [StatusRange(1, 0, 5)]
-    assert reserve(engine, EDU, KEY_C.public_key.raw, 2) == [StatusRange(2, 0, 2)]   # another key of EDU
+    assert reserve(engine, EDU, KEY_C.public_key.raw, 2) == [StatusRange(2, 0, 2)]  # another key of EDU
     assert reserve(engine, EDU, KEY_A.public_key.raw, 1) == [StatusRange(1, 5, 1)]
-    assert reserve(engine, CIVIL, KEY_B.public_key.raw, 1) == [StatusRange(1, 0, 1)]   # per agency, from 1
+    assert reserve(engine, CIVIL, KEY_B.public_key.raw, 1) == [StatusRange(1, 0, 1)]  # per agency, from 1
 
 
 def test_a_full_list_is_followed_by_the_next(engine):
@@ -140,7 +177,7 @@ def test_a_full_list_is_followed_by_the_next(engine):
 
 def test_a_reservation_lost_to_a_crash_stays_unused(engine):
     key = KEY_A.public_key.raw
-    reserve(engine, EDU, key, 10)          # reserved, then the process "crashed" before signing: dropped
+    reserve(engine, EDU, key, 10)  # reserved, then the process "crashed" before signing: dropped
     assert reserve(engine, EDU, key, 1) == [StatusRange(1, 10, 1)]
 
 
@@ -159,8 +196,9 @@ while True:
 def test_a_process_killed_while_reserving_never_gets_its_indexes_handed_out_again(engine):
     """kill -9 of a process reserving in a loop: whatever it reserved (printed or not) stays its own."""
     url = engine.url.render_as_string(hide_password=False)
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, url, KEY_A.public_key.raw.hex()], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, url, KEY_A.public_key.raw.hex()], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     seen = []
     try:
         while len(seen) < 30:
@@ -202,8 +240,12 @@ def test_two_processes_reserving_at_once_never_get_the_same_index(engine, tmp_pa
     url = engine.url.render_as_string(hide_password=False)
     outs = [tmp_path / f"reserved-{n}.json" for n in (1, 2)]
     go = tmp_path / "go"
-    children = [subprocess.Popen([sys.executable, "-c", _RESERVER, url, KEY_A.public_key.raw.hex(), str(n),
-                                  str(out), str(go)], cwd=ROOT) for n, out in enumerate(outs)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RESERVER, url, KEY_A.public_key.raw.hex(), str(n), str(out), str(go)], cwd=ROOT
+        )
+        for n, out in enumerate(outs)
+    ]
     deadline = time.monotonic() + 120
     while not all(Path(f"{out}.ready").exists() for out in outs):
         assert time.monotonic() < deadline and all(c.poll() is None for c in children), "a reserver did not start"
@@ -218,7 +260,7 @@ def test_two_processes_reserving_at_once_never_get_the_same_index(engine, tmp_pa
     for list_id, index in taken:
         by_list.setdefault(list_id, []).append(index)
     ids = sorted(by_list)
-    assert ids == list(range(1, len(ids) + 1)) and len(ids) > 4   # lists numbered 1, 2, … with no gap
+    assert ids == list(range(1, len(ids) + 1)) and len(ids) > 4  # lists numbered 1, 2, … with no gap
     for list_id in ids[:-1]:
         assert sorted(by_list[list_id]) == list(range(512)), f"list {list_id} is not filled exactly"
     assert sorted(by_list[ids[-1]]) == list(range(len(by_list[ids[-1]])))
@@ -236,7 +278,9 @@ def test_reserving_costs_per_list_not_per_index(engine, capsys):
         times.append(time.perf_counter() - started)
         assert sum(r.count for r in got) == 100_000
     with capsys.disabled():
-        print(f"\nreserve 100,000 indexes ({engine.dialect.name}): " + ", ".join(f"{t * 1000:.1f}" for t in times) + " ms")
+        print(
+            f"\nreserve 100,000 indexes ({engine.dialect.name}): " + ", ".join(f"{t * 1000:.1f}" for t in times) + " ms"
+        )
     assert max(times) < 1.0
 
 
@@ -255,24 +299,43 @@ def test_refusals(engine):
 def test_published_lists_have_exactly_the_revoked_and_suspended_bits(engine):
     edu = _credentials(engine, EDU, reserve(engine, EDU, KEY_A.public_key.raw, 50))
     _credentials(engine, CIVIL, reserve(engine, CIVIL, KEY_B.public_key.raw, 3))
-    with engine.begin() as conn:                                   # issued before v2: no list, never listed
+    with engine.begin() as conn:  # issued before v2: no list, never listed
         n = next(_serial)
-        conn.execute(insert(CRED).values(id=f"urn:uuid:00000000-0000-4000-8000-{n:012d}", agency_code=EDU,
-                                         type_name="T", digest=f"0x{n:064x}", state="revoked", issued_at=NOW,
-                                         updated_at=NOW, request_row=0))
+        conn.execute(
+            insert(CRED).values(
+                id=f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+                agency_code=EDU,
+                type_name="T",
+                digest=f"0x{n:064x}",
+                state="revoked",
+                issued_at=NOW,
+                updated_at=NOW,
+                request_row=0,
+            )
+        )
     _set_state(engine, EDU, 1, [0, 7, 8, 49], "revoked")
     _set_state(engine, EDU, 1, [3, 20], "suspended")
     _set_state(engine, CIVIL, 1, [2], "revoked")
     report = publish(_ctx(engine))
-    assert sorted(report.signed) == sorted([(EDU, 1, "revocation", "new"), (EDU, 1, "suspension", "new"),
-                                            (CIVIL, 1, "revocation", "new"), (CIVIL, 1, "suspension", "new")])
+    assert sorted(report.signed) == sorted(
+        [
+            (EDU, 1, "revocation", "new"),
+            (EDU, 1, "suspension", "new"),
+            (CIVIL, 1, "revocation", "new"),
+            (CIVIL, 1, "suspension", "new"),
+        ]
+    )
     assert (report.lists, report.newly_set, report.skipped) == (2, 7, [])
     assert _bits(engine, EDU, 1, "revocation") == [0, 7, 8, 49]
     assert _bits(engine, EDU, 1, "suspension") == [3, 20]
     assert _bits(engine, CIVIL, 1, "revocation") == [2] and _bits(engine, CIVIL, 1, "suspension") == []
     document = json.loads(get_list_credential(engine, EDU, 1, "revocation").body)
     assert verify_proof(document).public_key == KEY_A.public_key
-    assert document["issuer"] == {"id": KEY_A.public_key.did, "name": EDU_NAME, "agency": f"urn:certledger:agency:{EDU}"}
+    assert document["issuer"] == {
+        "id": KEY_A.public_key.did,
+        "name": EDU_NAME,
+        "agency": f"urn:certledger:agency:{EDU}",
+    }
     assert (document["validFrom"], document["validUntil"]) == ("2026-12-07T12:00:00Z", "2026-12-08T12:00:00Z")
     assert len(edu) == 50
 
@@ -296,7 +359,7 @@ def test_unchanged_bits_are_not_re_signed_and_changes_are(engine):
     assert _bits(engine, EDU, 1, "revocation", now=changed_at + timedelta(minutes=1)) == [1, 5]
     assert get_list_credential(engine, EDU, 1, "suspension") == before["suspension"]
 
-    _set_state(engine, EDU, 1, [2], "anchored", at=changed_at)        # the suspension lifted
+    _set_state(engine, EDU, 1, [2], "anchored", at=changed_at)  # the suspension lifted
     report = publish(ctx, now=changed_at + timedelta(seconds=4))
     assert (report.signed, report.cleared) == ([(EDU, 1, "suspension", "status changed")], 1)
     assert _bits(engine, EDU, 1, "suspension", now=changed_at + timedelta(minutes=1)) == []
@@ -321,8 +384,10 @@ def test_force_a_new_base_url_or_a_new_name_re_sign(engine):
     assert len(publish(_ctx(engine), now=NOW + timedelta(seconds=1), force=True).signed) == 2
     moved = publish(_ctx(engine, base="https://cdn.test/lists"), now=NOW + timedelta(seconds=2))
     assert {why for *_, why in moved.signed} == {"moved or renamed"}
-    assert json.loads(get_list_credential(engine, EDU, 1, "revocation").body)["id"] == \
-        "https://cdn.test/lists/zj-hz-education/1/revocation"
+    assert (
+        json.loads(get_list_credential(engine, EDU, 1, "revocation").body)["id"]
+        == "https://cdn.test/lists/zj-hz-education/1/revocation"
+    )
     with engine.begin() as conn:
         conn.execute(update(AgencyRecord.__table__).where(AgencyRecord.__table__.c.code == EDU).values(name="新名"))
     renamed = publish(_ctx(engine, base="https://cdn.test/lists"), now=NOW + timedelta(seconds=3))
@@ -334,19 +399,19 @@ def test_an_older_reading_never_replaces_a_newer_one(engine):
     _credentials(engine, EDU, reserve(engine, EDU, KEY_A.public_key.raw, 3))
     publish(_ctx(engine), now=NOW + timedelta(hours=1))
     newer = get_list_credential(engine, EDU, 1, "revocation")
-    publish(_ctx(engine), now=NOW, force=True)      # e.g. a second publisher that read the states earlier
+    publish(_ctx(engine), now=NOW, force=True)  # e.g. a second publisher that read the states earlier
     assert get_list_credential(engine, EDU, 1, "revocation") == newer
 
 
 def test_a_list_whose_key_is_not_here_is_skipped_with_a_warning(engine, caplog, monkeypatch):
     from ledger.issuance import status_publisher
 
-    monkeypatch.setattr(status_publisher, "_warned", set())   # warned once per process: this test's first
+    monkeypatch.setattr(status_publisher, "_warned", set())  # warned once per process: this test's first
     _credentials(engine, EDU, reserve(engine, EDU, KEY_A.public_key.raw, 2))
-    _credentials(engine, EDU, reserve(engine, EDU, KEY_C.public_key.raw, 2))   # list 2: an older key of EDU
+    _credentials(engine, EDU, reserve(engine, EDU, KEY_C.public_key.raw, 2))  # list 2: an older key of EDU
     _credentials(engine, CIVIL, reserve(engine, CIVIL, KEY_B.public_key.raw, 2))
     with caplog.at_level(logging.WARNING, logger="ledger.issuance.status_publisher"):
-        report = publish(_ctx(engine, keys={EDU: KEY_A}))    # no key of CIVIL's here at all
+        report = publish(_ctx(engine, keys={EDU: KEY_A}))  # no key of CIVIL's here at all
     assert [(a, n) for a, n, _ in report.skipped] == [(CIVIL, 1), (EDU, 2)]
     assert sorted((a, n, p) for a, n, p, _ in report.signed) == [(EDU, 1, "revocation"), (EDU, 1, "suspension")]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -378,8 +443,9 @@ def test_the_publisher_reads_a_list_through_its_partial_index(engine):
     for statement, parameters in statements:
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
-                plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                                           parameters).all())
+                plan = "\n".join(
+                    str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                )
             else:
                 conn.exec_driver_sql("SET enable_seqscan = off")
                 plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters).all())
@@ -400,15 +466,17 @@ def test_publish_time_of_a_full_list_with_1000_set_bits(engine, capsys):
     assert _bits(engine, EDU, 1, "revocation") == revoked
     assert (len(first.signed), len(second.signed), len(idle.signed)) == (2, 1, 0)
     with capsys.disabled():
-        print(f"\npublish, a list of {LIST_SIZE:,} entries with 1,000 revoked ({engine.dialect.name}): "
-              f"first {first.duration_s * 1000:.1f} ms (both purposes signed), one more revoked "
-              f"{second.duration_s * 1000:.1f} ms, nothing changed {idle.duration_s * 1000:.1f} ms")
+        print(
+            f"\npublish, a list of {LIST_SIZE:,} entries with 1,000 revoked ({engine.dialect.name}): "
+            f"first {first.duration_s * 1000:.1f} ms (both purposes signed), one more revoked "
+            f"{second.duration_s * 1000:.1f} ms, nothing changed {idle.duration_s * 1000:.1f} ms"
+        )
     assert first.duration_s < 5 and second.duration_s < 5
 
 
 def test_run_publisher_publishes_until_stopped(engine):
     ctx = _ctx(engine)
-    ctx.clock = lambda: datetime.now(timezone.utc)
+    ctx.clock = lambda: datetime.now(UTC)
     _credentials(engine, EDU, reserve(engine, EDU, KEY_A.public_key.raw, 5))
     stop = threading.Event()
     worker = threading.Thread(target=run_publisher, args=(ctx, stop, 0.1), daemon=True)
@@ -418,8 +486,8 @@ def test_run_publisher_publishes_until_stopped(engine):
         while get_list_credential(engine, EDU, 1, "revocation") is None:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        _set_state(engine, EDU, 1, [3], "revoked", at=datetime.now(timezone.utc))
-        while _bits(engine, EDU, 1, "revocation", now=datetime.now(timezone.utc)) != [3]:
+        _set_state(engine, EDU, 1, [3], "revoked", at=datetime.now(UTC))
+        while _bits(engine, EDU, 1, "revocation", now=datetime.now(UTC)) != [3]:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
@@ -443,7 +511,7 @@ def served(tmp_path_factory):
     port = free_port()
     base = f"http://127.0.0.1:{port}/status"
     saved = os.environ.get("CERTLEDGER_STATUS_BASE_URL")
-    os.environ["CERTLEDGER_STATUS_BASE_URL"] = base   # the service's and the export's
+    os.environ["CERTLEDGER_STATUS_BASE_URL"] = base  # the service's and the export's
     server = ctx = None
     try:
         for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
@@ -456,12 +524,25 @@ def served(tmp_path_factory):
         log = home.parent / "issuer.log"
         with log.open("w") as out:
             server = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))",
-                 "--data-dir", str(home), "serve", "issuer", "--port", str(port)],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))",
+                    "--data-dir",
+                    str(home),
+                    "serve",
+                    "issuer",
+                    "--port",
+                    str(port),
+                ],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"},
+            )
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
         wait_healthy(client, server, log.read_text, "the issuer", timeout_s=90)
-        deadline = time.monotonic() + 60    # the publisher's first round
+        deadline = time.monotonic() + 60  # the publisher's first round
         while client.get(f"/status/{EDU}/1/suspension").status_code != 200:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
@@ -486,29 +567,52 @@ def _anchored_in_a_list(ctx, count: int) -> list[str]:
     digests = [os.urandom(32) for _ in range(count)]
     tree = MerkleTree.build(digests)
     sent = ctx.chain.ledger(EDU).anchor(tree.root, count)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ctx.engine.begin() as conn:
-        batch_id = conn.execute(insert(BatchRecord.__table__).values(
-            agency_code=EDU, root=to_hex32(tree.root), count=count, state="completed", tx_hash=sent.tx_hash,
-            block_number=sent.block_number, anchored_at=now, attempts=0, created_at=now, updated_at=now)
+        batch_id = conn.execute(
+            insert(BatchRecord.__table__).values(
+                agency_code=EDU,
+                root=to_hex32(tree.root),
+                count=count,
+                state="completed",
+                tx_hash=sent.tx_hash,
+                block_number=sent.block_number,
+                anchored_at=now,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
         ).inserted_primary_key[0]
     ids = []
     for leaf, ((list_id, index), digest) in enumerate(zip(slots(ranges), digests)):
         n = next(_serial)
         ids.append(f"urn:uuid:00000000-0000-4000-9000-{n:012d}")
         with ctx.engine.begin() as conn:
-            conn.execute(insert(CRED).values(
-                id=ids[-1], agency_code=EDU, type_name="DegreeCertificate", digest=to_hex32(digest), state="anchored",
-                batch_id=batch_id, leaf_index=leaf, issued_at=now, updated_at=now, request_row=leaf,
-                status_list_id=list_id, status_index=index))
+            conn.execute(
+                insert(CRED).values(
+                    id=ids[-1],
+                    agency_code=EDU,
+                    type_name="DegreeCertificate",
+                    digest=to_hex32(digest),
+                    state="anchored",
+                    batch_id=batch_id,
+                    leaf_index=leaf,
+                    issued_at=now,
+                    updated_at=now,
+                    request_row=leaf,
+                    status_list_id=list_id,
+                    status_index=index,
+                )
+            )
     return ids
 
 
 def _served_bits(client, base: str, purpose: str, verify: bool = False) -> list[int]:
     reply = client.get(f"/status/{EDU}/1/{purpose}")
     assert reply.status_code == 200, reply.text
-    return check_list_credential(reply.json(), url=f"{base}/{EDU}/1/{purpose}", purpose=purpose,
-                                 verify=verify).set_indexes()
+    return check_list_credential(
+        reply.json(), url=f"{base}/{EDU}/1/{purpose}", purpose=purpose, verify=verify
+    ).set_indexes()
 
 
 def _lag(served, action, purpose: str, expected: list[int]) -> float:
@@ -534,8 +638,10 @@ def test_a_confirmed_status_change_is_served_within_60_s(served, capsys):
     }
     assert _served_bits(client, served["base"], "revocation", verify=True) == [index[ids[0]]]
     with capsys.disabled():
-        print("\nstatus-list lag, confirmed change (lifecycle returned) -> served by `serve issuer` (publisher every "
-              "5 s): " + ", ".join(f"{k} {v:.2f} s" for k, v in lags.items()))
+        print(
+            "\nstatus-list lag, confirmed change (lifecycle returned) -> served by `serve issuer` (publisher every "
+            "5 s): " + ", ".join(f"{k} {v:.2f} s" for k, v in lags.items())
+        )
     assert max(lags.values()) < 60
 
 
@@ -559,7 +665,7 @@ def test_a_credential_issued_through_the_pipeline_points_at_its_served_list(serv
     assert len({(e.list_url.rsplit("/", 1)[0], e.index) for e in entries}) == 1
     revocation = entries[0]
     assert revocation.list_url.startswith(base + "/")
-    path = "/status/" + revocation.list_url[len(base) + 1:]
+    path = "/status/" + revocation.list_url[len(base) + 1 :]
 
     def served_list():
         reply = client.get(path)
@@ -567,7 +673,7 @@ def test_a_credential_issued_through_the_pipeline_points_at_its_served_list(serv
         return check_list_credential(reply.json(), url=revocation.list_url, purpose="revocation")
 
     deadline = time.monotonic() + 60
-    while True:   # the list may be new (a list is published from the round after its first slot)
+    while True:  # the list may be new (a list is published from the round after its first slot)
         reply = client.get(path)
         if reply.status_code == 200:
             break
@@ -581,7 +687,9 @@ def test_a_credential_issued_through_the_pipeline_points_at_its_served_list(serv
         assert time.monotonic() - changed < 60, "the revocation did not reach the served list within 60 s"
         time.sleep(0.02)
     with capsys.disabled():
-        print(f"\nstatus-list lag, a credential issued through the pipeline, revoked: {time.monotonic() - changed:.2f} s")
+        print(
+            f"\nstatus-list lag, a credential issued through the pipeline, revoked: {time.monotonic() - changed:.2f} s"
+        )
 
 
 def test_the_route_is_public_cached_and_conditional(served):
@@ -592,8 +700,9 @@ def test_the_route_is_public_cached_and_conditional(served):
         assert reply.headers["content-type"] == MEDIA_TYPE
         assert reply.headers["cache-control"] == "public, max-age=60"
         assert reply.headers["access-control-allow-origin"] == "*"
-        check_list_credential(reply.json(), url=f"{base}/{EDU}/1/revocation", purpose="revocation",
-                              now=datetime.now(timezone.utc))
+        check_list_credential(
+            reply.json(), url=f"{base}/{EDU}/1/revocation", purpose="revocation", now=datetime.now(UTC)
+        )
     etag = reply.headers["etag"]
     for condition in (etag, f"W/{etag}", f'"other", {etag}', "*"):
         again = client.get(f"/status/{EDU}/1/revocation", headers={"If-None-Match": condition})
@@ -602,18 +711,21 @@ def test_the_route_is_public_cached_and_conditional(served):
     assert etag.startswith('"') and etag.endswith('"')
 
 
-@pytest.mark.parametrize("path,field", [
-    (f"/status/{EDU}/2/revocation", "list_id"),
-    (f"/status/{EDU}/01/revocation", "list_id"),
-    (f"/status/{EDU}/0/revocation", "list_id"),
-    (f"/status/{EDU}/-1/revocation", "list_id"),
-    (f"/status/{EDU}/abc/revocation", "list_id"),
-    (f"/status/{EDU}/99999999999/revocation", "list_id"),
-    (f"/status/{EDU}/1/refresh", "purpose"),
-    (f"/status/{EDU}/1/Revocation", "purpose"),
-    ("/status/zj-hz-unknown/1/revocation", "list_id"),
-    ("/status/NOT_AN_AGENCY/1/revocation", "agency"),
-])
+@pytest.mark.parametrize(
+    "path,field",
+    [
+        (f"/status/{EDU}/2/revocation", "list_id"),
+        (f"/status/{EDU}/01/revocation", "list_id"),
+        (f"/status/{EDU}/0/revocation", "list_id"),
+        (f"/status/{EDU}/-1/revocation", "list_id"),
+        (f"/status/{EDU}/abc/revocation", "list_id"),
+        (f"/status/{EDU}/99999999999/revocation", "list_id"),
+        (f"/status/{EDU}/1/refresh", "purpose"),
+        (f"/status/{EDU}/1/Revocation", "purpose"),
+        ("/status/zj-hz-unknown/1/revocation", "list_id"),
+        ("/status/NOT_AN_AGENCY/1/revocation", "agency"),
+    ],
+)
 def test_unknown_or_malformed_lists_are_404_naming_the_field(served, path, field):
     reply = served["client"].get(path)
     assert reply.status_code == 404, reply.text
@@ -639,7 +751,7 @@ def test_export_writes_the_tree_the_urls_name(served, tmp_path, capsys):
     home, base, client = served["home"], served["base"], served["client"]
     out = tmp_path / "site"
     (out / EDU / "1").mkdir(parents=True)
-    (out / EDU / "1" / "revocation").write_text("stale")           # an earlier export's file
+    (out / EDU / "1" / "revocation").write_text("stale")  # an earlier export's file
     capsys.readouterr()
     assert main(["--data-dir", str(home), "status-lists", "export", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -652,4 +764,4 @@ def test_export_writes_the_tree_the_urls_name(served, tmp_path, capsys):
         assert check_list_credential(document, url=url, purpose=path.name).url == url
         assert document == client.get(f"/status/{rel}").json()
         assert str(path) in printed
-    assert not [p for p in out.rglob(".*")]        # no temporary file left behind
+    assert not [p for p in out.rglob(".*")]  # no temporary file left behind

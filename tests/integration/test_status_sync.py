@@ -1,26 +1,35 @@
 """Status changes made on chain by other means than this issuer (an operator's wallet, a whole-batch
 revocation) reach the database, and so the published status lists (ledger.issuance.status_sync)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from ledger.chain import Reason
-from ledger.protocol.digest import from_hex32
 from ledger.issuance import anchor_pending, issue_many, rows_from_objects
 from ledger.issuance.status_publisher import publish
 from ledger.issuance.status_sync import StatusSync
+from ledger.protocol.digest import from_hex32
 from ledger.protocol.status_list import check_list_credential
 from ledger.storage.models import BatchRecord, CredentialRecord
-
-from tests.integration.issuance_support import EDU, DEGREE, ctx, degree_subject, issuer_world  # noqa: F401 - fixtures
+from tests.integration.issuance_support import DEGREE, EDU, ctx, degree_subject, issuer_world  # noqa: F401 - fixtures
 
 CRED, BATCH = CredentialRecord.__table__, BatchRecord.__table__
 
 
 def _rows(ctx, ids):
     with ctx.engine.connect() as conn:
-        found = conn.execute(select(CRED.c.id, CRED.c.digest, CRED.c.state, CRED.c.status_reason, CRED.c.batch_id,
-                                    CRED.c.leaf_index, CRED.c.status_index).where(CRED.c.id.in_(ids))).all()
+        found = conn.execute(
+            select(
+                CRED.c.id,
+                CRED.c.digest,
+                CRED.c.state,
+                CRED.c.status_reason,
+                CRED.c.batch_id,
+                CRED.c.leaf_index,
+                CRED.c.status_index,
+            ).where(CRED.c.id.in_(ids))
+        ).all()
     return {r.id: r for r in found}
 
 
@@ -42,24 +51,24 @@ def test_changes_made_on_chain_outside_the_issuer_reach_the_database_and_the_lis
     with ctx.engine.connect() as conn:
         root = conn.execute(select(BATCH.c.root).where(BATCH.c.id == first.batch_id)).scalar_one()
     tree = ctx.trees.get(ctx.engine, first.batch_id, root)
-    operator = issuer_world.world.agencies[EDU].ledger   # the agency's operator, with a wallet, not this issuer
+    operator = issuer_world.world.agencies[EDU].ledger  # the agency's operator, with a wallet, not this issuer
 
     sync = StatusSync()
-    assert sync.run(ctx) == 0                             # nothing changed yet
+    assert sync.run(ctx) == 0  # nothing changed yet
     operator.suspend(from_hex32(first.digest), from_hex32(root), tree.proof(first.leaf_index), Reason.HOLDER_REQUEST)
     assert sync.run(ctx) == 1
     assert _rows(ctx, [ids[0]])[ids[0]].state == "suspended"
     publish(ctx)
     assert _bits(ctx, "suspension") == {first.status_index}
 
-    operator.revoke_root(from_hex32(root), Reason.ADMINISTRATIVE)   # the whole batch, final
+    operator.revoke_root(from_hex32(root), Reason.ADMINISTRATIVE)  # the whole batch, final
     assert sync.run(ctx) == len(ids)
     after = _rows(ctx, ids)
     assert {r.state for r in after.values()} == {"revoked"}
     assert {r.status_reason for r in after.values()} == {int(Reason.ADMINISTRATIVE)}
     publish(ctx)
     assert _bits(ctx, "revocation") == {r.status_index for r in after.values()}
-    assert sync.run(ctx) == 0                             # a round reads only new blocks; nothing left to record
+    assert sync.run(ctx) == 0  # a round reads only new blocks; nothing left to record
 
 
 def test_a_new_process_reads_the_agencies_events_again_and_records_nothing_twice(ctx, issuer_world):
@@ -72,4 +81,4 @@ def test_a_new_process_reads_the_agencies_events_again_and_records_nothing_twice
     tree = ctx.trees.get(ctx.engine, row.batch_id, root)
     operator.revoke(from_hex32(row.digest), from_hex32(root), tree.proof(row.leaf_index), Reason.ISSUED_IN_ERROR)
     assert StatusSync().run(ctx) == 1
-    assert StatusSync().run(ctx) == 0                     # a restarted process: the same events, recorded already
+    assert StatusSync().run(ctx) == 0  # a restarted process: the same events, recorded already

@@ -1,7 +1,8 @@
 """bulk_insert stores exactly what a Core insert stores, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select
@@ -17,10 +18,20 @@ AUDIT = AuditEvent.__table__
 
 def test_bulk_insert_matches_core_insert(database_url):
     engine = init_database(database_url)
-    t0 = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     east8 = timezone(timedelta(hours=8))
-    rows = [{"at": (t0 if i % 2 else t0.astimezone(east8)) + timedelta(seconds=i // 3), "actor": "a", "agency": None,
-             "action": "issue", "subject": f"s{i}", "tx_hash": None, "details": {"n": i, "名": "张"}} for i in range(7)]
+    rows = [
+        {
+            "at": (t0 if i % 2 else t0.astimezone(east8)) + timedelta(seconds=i // 3),
+            "actor": "a",
+            "agency": None,
+            "action": "issue",
+            "subject": f"s{i}",
+            "tx_hash": None,
+            "details": {"n": i, "名": "张"},
+        }
+        for i in range(7)
+    ]
     with engine.begin() as conn:
         conn.execute(insert(AUDIT), [{**r, "subject": "core-" + r["subject"]} for r in rows])
         bulk_insert(conn, AUDIT, [{**r, "subject": "bulk-" + r["subject"]} for r in rows], chunk=3)

@@ -1,4 +1,5 @@
 """The schema comes from the Alembic migrations, on SQLite and PostgreSQL, and matches the models."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,17 @@ def test_init_database_upgrades_to_head_and_matches_the_models(database_url):
     assert current_revision(engine) == head_revision()
     assert _diff(engine) == []
     tables = set(inspect(engine).get_table_names())
-    assert {"agency", "credential", "batch", "lease", "audit_event", "idempotency_key", "storage_key",
-            "status_list", "status_list_credential"} <= tables
+    assert {
+        "agency",
+        "credential",
+        "batch",
+        "lease",
+        "audit_event",
+        "idempotency_key",
+        "storage_key",
+        "status_list",
+        "status_list_credential",
+    } <= tables
 
 
 def test_init_database_twice_is_a_no_op(database_url):
@@ -60,20 +70,28 @@ def test_sealed_credentials_move_to_their_own_table_and_back(database_url):
     engine = make_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0004")
-        conn.execute(text("INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
-                          f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"
+            )
+        )
         for i in range(3):
-            conn.execute(text(
-                "INSERT INTO credential (id, agency_code, type_name, digest, sealed_credential, state, "
-                "issued_at, updated_at, request_row) VALUES (:id, 'edu', 'T', :digest, :sealed, 'pending', "
-                "'2026-01-01', '2026-01-01', :i)"), {"id": f"urn:uuid:{i}", "digest": f"0x{i:064x}",
-                                                    "sealed": bytes([i]) * (1500 + i), "i": i})
+            conn.execute(
+                text(
+                    "INSERT INTO credential (id, agency_code, type_name, digest, sealed_credential, state, "
+                    "issued_at, updated_at, request_row) VALUES (:id, 'edu', 'T', :digest, :sealed, 'pending', "
+                    "'2026-01-01', '2026-01-01', :i)"
+                ),
+                {"id": f"urn:uuid:{i}", "digest": f"0x{i:064x}", "sealed": bytes([i]) * (1500 + i), "i": i},
+            )
     engine = init_database(database_url)
     assert _diff(engine) == []
     assert "sealed_credential" not in {c["name"] for c in inspect(engine).get_columns("credential")}
     with engine.connect() as conn:
-        moved = conn.execute(text("SELECT credential_id, sealed_credential FROM credential_body "
-                                  "ORDER BY credential_id")).all()
+        moved = conn.execute(
+            text("SELECT credential_id, sealed_credential FROM credential_body ORDER BY credential_id")
+        ).all()
     assert [(i, bytes(b)) for i, b in moved] == [(f"urn:uuid:{i}", bytes([i]) * (1500 + i)) for i in range(3)]
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0004")
@@ -89,23 +107,40 @@ def test_status_lists_come_and_go_with_0007(database_url):
     engine = make_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0006")
-        conn.execute(text("INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
-                          f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"))
-        conn.execute(text("INSERT INTO credential (id, agency_code, type_name, digest, state, issued_at, updated_at, "
-                          "request_row) VALUES ('urn:uuid:1', 'edu', 'T', :d, 'revoked', '2026-01-01', '2026-01-01', 0)"),
-                     {"d": f"0x{1:064x}"})
+        conn.execute(
+            text(
+                "INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO credential (id, agency_code, type_name, digest, state, issued_at, updated_at, "
+                "request_row) VALUES ('urn:uuid:1', 'edu', 'T', :d, 'revoked', '2026-01-01', '2026-01-01', 0)"
+            ),
+            {"d": f"0x{1:064x}"},
+        )
     engine = init_database(database_url)
     assert _diff(engine) == []
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("credential")}
     assert "ix_credential_status_list" in indexes
     with engine.begin() as conn:
         assert conn.execute(text("SELECT status_list_id, status_index FROM credential")).one() == (None, None)
-        conn.execute(text("INSERT INTO status_list (agency_code, list_id, public_key, size, next_index, created_at) "
-                          f"VALUES ('edu', 1, '0x{'22' * 32}', 131072, 1, '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO status_list (agency_code, list_id, public_key, size, next_index, created_at) "
+                f"VALUES ('edu', 1, '0x{'22' * 32}', 131072, 1, '2026-01-01')"
+            )
+        )
         conn.execute(text("UPDATE credential SET status_list_id = 1, status_index = 0"))
-        conn.execute(text("INSERT INTO status_list_credential (agency_code, list_id, purpose, body, bits_sha256, "
-                          "generated_at, valid_until) VALUES ('edu', 1, 'revocation', '{}', :h, '2026-01-01', "
-                          "'2026-01-02')"), {"h": "0" * 64})
+        conn.execute(
+            text(
+                "INSERT INTO status_list_credential (agency_code, list_id, purpose, body, bits_sha256, "
+                "generated_at, valid_until) VALUES ('edu', 1, 'revocation', '{}', :h, '2026-01-01', "
+                "'2026-01-02')"
+            ),
+            {"h": "0" * 64},
+        )
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0006")
     tables = set(inspect(engine).get_table_names())

@@ -5,9 +5,10 @@ A partial index is only used when the planner can prove the query's condition im
 (``batch_id IS NULL``; ``subject_id = ?`` implies ``subject_id IS NOT NULL``...): a query written
 another way would silently scan the table. PostgreSQL is asked with sequential scans disabled, so
 the test checks that the index is usable, not the planner's choice on a small table."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, insert, inspect, text
@@ -20,7 +21,7 @@ from ledger.storage.models import CredentialRecord
 
 pytestmark = pytest.mark.integration
 CRED = CredentialRecord.__table__
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class _Ctx:
@@ -41,20 +42,40 @@ class _Ctx:
 
 
 def _credential(i: int, **extra) -> dict:
-    return {"id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "agency_code": "edu", "type_name": "T",
-            "digest": f"0x{i:064x}", "state": "pending", "issued_at": NOW, "updated_at": NOW, "request_row": i,
-            **extra}
+    return {
+        "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+        "agency_code": "edu",
+        "type_name": "T",
+        "digest": f"0x{i:064x}",
+        "state": "pending",
+        "issued_at": NOW,
+        "updated_at": NOW,
+        "request_row": i,
+        **extra,
+    }
 
 
 @pytest.fixture
 def filled(database_url):
     engine = init_database(database_url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
-                          f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"))
-        conn.execute(insert(CRED), [_credential(i, subject_id=f"did:example:{i}" if i % 10 == 0 else None,
-                                                idempotency_key=f"key-{i}" if i % 7 == 0 else None)
-                                    for i in range(300)])
+        conn.execute(
+            text(
+                "INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '0x{'22' * 32}', '[]', '2026-01-01')"
+            )
+        )
+        conn.execute(
+            insert(CRED),
+            [
+                _credential(
+                    i,
+                    subject_id=f"did:example:{i}" if i % 10 == 0 else None,
+                    idempotency_key=f"key-{i}" if i % 7 == 0 else None,
+                )
+                for i in range(300)
+            ],
+        )
         conn.execute(insert(CRED), [_credential(300, supersedes=_credential(5)["id"])])
     yield engine
     engine.dispose()
@@ -94,14 +115,18 @@ def _planned_with(engine, index: str, statements) -> None:
 def test_the_indexes_are_partial(filled):
     found = {ix["name"]: ix for ix in inspect(filled).get_indexes("credential")}
     key = f"{filled.dialect.name}_where"
-    for name, condition in [("ix_credential_agency_unbatched", "batch_id IS NULL"),
-                            ("ix_credential_batch_leaf", "batch_id IS NOT NULL"),
-                            ("ix_credential_agency_holder", "subject_id IS NOT NULL"),
-                            ("ix_credential_supersedes", "supersedes IS NOT NULL"),
-                            ("ix_credential_agency_idempotency", "idempotency_key IS NOT NULL")]:
+    for name, condition in [
+        ("ix_credential_agency_unbatched", "batch_id IS NULL"),
+        ("ix_credential_batch_leaf", "batch_id IS NOT NULL"),
+        ("ix_credential_agency_holder", "subject_id IS NOT NULL"),
+        ("ix_credential_supersedes", "supersedes IS NOT NULL"),
+        ("ix_credential_agency_idempotency", "idempotency_key IS NOT NULL"),
+    ]:
         where = str(found[name].get("dialect_options", {}).get(key, ""))
-        assert condition.replace(" ", "").lower() in where.replace(" ", "").replace("(", "").replace(")", "").lower(), \
-            (name, where)
+        assert condition.replace(" ", "").lower() in where.replace(" ", "").replace("(", "").replace(")", "").lower(), (
+            name,
+            where,
+        )
 
 
 def test_waiting_credentials_are_found_and_sealed_through_their_index(filled):
@@ -126,14 +151,20 @@ def test_holder_successor_and_idempotency_lookups_use_their_index(filled):
     page = list_credentials(ctx, "edu", holder_id="did:example:20")
     assert [c.holder_id for c in page.items] == ["did:example:20"]
     marker = "?" if filled.dialect.name == "sqlite" else "%(p)s"
-    params = ("urn:uuid:00000000-0000-4000-8000-000000000005",) if marker == "?" else \
-        {"p": "urn:uuid:00000000-0000-4000-8000-000000000005"}
-    _planned_with(filled, "ix_credential_supersedes",
-                  [(f"SELECT id FROM credential WHERE supersedes = {marker}", params)])
+    params = (
+        ("urn:uuid:00000000-0000-4000-8000-000000000005",)
+        if marker == "?"
+        else {"p": "urn:uuid:00000000-0000-4000-8000-000000000005"}
+    )
+    _planned_with(
+        filled, "ix_credential_supersedes", [(f"SELECT id FROM credential WHERE supersedes = {marker}", params)]
+    )
     key_params = ("key-14",) if marker == "?" else {"p": "key-14"}
-    _planned_with(filled, "ix_credential_agency_idempotency",
-                  [(f"SELECT id FROM credential WHERE agency_code = 'edu' AND idempotency_key = {marker}",
-                    key_params)])
+    _planned_with(
+        filled,
+        "ix_credential_agency_idempotency",
+        [(f"SELECT id FROM credential WHERE agency_code = 'edu' AND idempotency_key = {marker}", key_params)],
+    )
 
 
 def test_superseded_credentials_are_joined_through_the_successor_index(filled):
@@ -156,11 +187,21 @@ def test_the_share_retry_queue_is_read_through_its_index(filled):
     from ledger.storage.models import ContentRecord
 
     with filled.begin() as conn:
-        conn.execute(insert(ContentRecord.__table__), [
-            {"credential_id": _credential(i)["id"], "cid": f"bafk{i}", "sealed_share_key": b"k", "stored": i != 3,
-             "attempts": 0, "next_attempt_at": datetime(2030, 1, 1, tzinfo=timezone.utc) if i == 3 else None}
-            for i in range(10)])
-    shares = ShareStore(_Ctx(filled), content=None)   # nothing is due: the store is never called
+        conn.execute(
+            insert(ContentRecord.__table__),
+            [
+                {
+                    "credential_id": _credential(i)["id"],
+                    "cid": f"bafk{i}",
+                    "sealed_share_key": b"k",
+                    "stored": i != 3,
+                    "attempts": 0,
+                    "next_attempt_at": datetime(2030, 1, 1, tzinfo=UTC) if i == 3 else None,
+                }
+                for i in range(10)
+            ],
+        )
+    shares = ShareStore(_Ctx(filled), content=None)  # nothing is due: the store is never called
     queries = _captured(filled, lambda: (shares.push_pending(), shares.pending_count()))
     _planned_with(filled, "ix_content_queued", queries)
     assert shares.pending_count() == 1

@@ -1,6 +1,7 @@
 """WAL checkpoints in a thread of their own, SQLite's WAL synced after COMMIT (outside the write
 lock), and transactions that count once the operating system has them ("process-crash" durability,
 single issuance only), on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -12,11 +13,10 @@ from sqlalchemy import event, text
 
 from issuer_api.settings import IssuerSettings
 from ledger.config import ConfigError
+from ledger.storage import request_path
 from ledger.storage.db import make_engine, reading
 from ledger.storage.group_commit import GroupWriter
-from ledger.storage import request_path
 from ledger.storage.request_path import SAFETY_NET_PAGES, CheckpointThread, begin, checkpoint_in_background
-
 from tests.integration.postgres import database_url  # noqa: F401  (fixture)
 
 BLOB = 8 * 1024 * 1024  # 2,048 pages: past SQLite's own automatic checkpoint (1,000), short of the safety net

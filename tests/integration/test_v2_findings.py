@@ -35,6 +35,7 @@ public data (bundles, the mempool).
    -> ``test_finding7_unknown_states_never_pass``
 Also: a version 1 bundle gets ``UNSUPPORTED_VERSION`` -> ``test_a_version_1_bundle_is_unsupported``.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,11 +58,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from ledger.protocol import did_key
-from ledger.governance.accounts import fund_on_anvil
-from ledger.governance.agency_keys import create_or_load_agency_keys
-from ledger.governance.api_keys import create_api_key
-from ledger.protocol.bundle import Bundle, make_anchor
+from certledger.cli.context import App
 from ledger.chain import (
     Deployment,
     LedgerClient,
@@ -71,13 +68,17 @@ from ledger.chain import (
     registry_artifact,
 )
 from ledger.chain.connection import connect
-from certledger.cli.context import App
+from ledger.governance.accounts import fund_on_anvil
+from ledger.governance.agency_keys import create_or_load_agency_keys
+from ledger.governance.api_keys import create_api_key
+from ledger.governance.key_files import read_key_file_public
+from ledger.protocol import did_key
+from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.protocol.credential import CREDENTIAL_CONTEXT, new_credential_id
 from ledger.protocol.datetimes import format_utc
 from ledger.protocol.digest import credential_digest, from_hex32
 from ledger.protocol.identifiers import agency_id, agency_iri
 from ledger.protocol.keccak import keccak256
-from ledger.governance.key_files import read_key_file_public
 from ledger.protocol.merkle import MerkleTree
 from ledger.protocol.proof import hash_data, proof_configuration, transform
 from ledger.protocol.status_list import status_entries
@@ -86,18 +87,23 @@ from tests.integration.verifier_server import free_port, wait_healthy
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-CERTLEDGER = Path(sys.executable).with_name("certledger")   # the venv's console script
+CERTLEDGER = Path(sys.executable).with_name("certledger")  # the venv's console script
 A, B = "agency-a", "agency-b"
 NAMES = {A: "甲市教育局 Agency A", B: "乙市教育局 Agency B"}
-IDENTITY = bytes([1]) + bytes(31)          # the Ed25519 identity point (order 1)
-ANCHOR_SELECTOR = "0x47489de4"            # anchor(bytes32,uint32)
+IDENTITY = bytes([1]) + bytes(31)  # the Ed25519 identity point (order 1)
+ANCHOR_SELECTOR = "0x47489de4"  # anchor(bytes32,uint32)
 CHECKS = ["format", "integrity", "anchor", "issuer", "status", "validity"]
 MAX_SAFE = 2**53 - 1
 
 
 def degree(name: str) -> dict:
-    return {"name": name, "degree": "学士 Bachelor", "major": "数学", "institution": "浙江大学",
-            "graduationDate": "2024-06-30"}
+    return {
+        "name": name,
+        "degree": "学士 Bachelor",
+        "major": "数学",
+        "institution": "浙江大学",
+        "graduationDate": "2024-06-30",
+    }
 
 
 def _child_env(**extra: str) -> dict:
@@ -117,12 +123,20 @@ class Home:
     chain_id: int
 
     def cli(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run([str(CERTLEDGER), "--data-dir", str(self.path), *args], check=False, capture_output=True,
-                              text=True, timeout=timeout, env=_child_env())
+        return subprocess.run(
+            [str(CERTLEDGER), "--data-dir", str(self.path), *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_child_env(),
+        )
 
     def ok(self, *args: str) -> str:
         done = self.cli(*args)
-        assert done.returncode == 0, f"certledger {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, (
+            f"certledger {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
         return done.stdout
 
     @cached_property
@@ -171,7 +185,9 @@ class Home:
         try:
             report = json.loads(done.stdout)
         except ValueError:
-            raise AssertionError(f"verify printed no JSON (exit {done.returncode}):\n{done.stdout}\n{done.stderr}") from None
+            raise AssertionError(
+                f"verify printed no JSON (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+            ) from None
         return done.returncode, report
 
     def assert_valid(self, bundle: Path, after: str) -> dict:
@@ -210,7 +226,9 @@ def check(report: dict, name: str) -> dict:
 
 
 def rpc(url: str, method: str, *params):
-    reply = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30).json()
+    reply = httpx.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=30
+    ).json()
     assert "error" not in reply, (method, reply["error"])
     return reply["result"]
 
@@ -229,11 +247,16 @@ class Attacker:
     def send(self, call, *, tip: int | None = None, max_fee: int | None = None, gas: int = 400_000) -> str:
         tip = tip if tip is not None else Web3.to_wei(1, "gwei")
         base = self.w3.eth.get_block("latest")["baseFeePerGas"]
-        tx = call.build_transaction({
-            "from": self.account.address, "chainId": self.home.chain_id, "gas": gas,
-            "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-            "maxPriorityFeePerGas": tip, "maxFeePerGas": max_fee if max_fee is not None else 2 * base + tip,
-        })
+        tx = call.build_transaction(
+            {
+                "from": self.account.address,
+                "chainId": self.home.chain_id,
+                "gas": gas,
+                "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                "maxPriorityFeePerGas": tip,
+                "maxFeePerGas": max_fee if max_fee is not None else 2 * base + tip,
+            }
+        )
         return "0x" + bytes(self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)).hex()
 
     def receipt(self, tx_hash: str) -> dict:
@@ -265,9 +288,12 @@ class Attacker:
 
 def _serve_issuer(home: Home, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    server = subprocess.Popen([str(CERTLEDGER), "--data-dir", str(home.path), "serve", "issuer", "--port", str(port),
-                               "--workers", "1"], stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                              env=_child_env(CERTLEDGER_RUN_ANCHORER="1", **env))
+    server = subprocess.Popen(
+        [str(CERTLEDGER), "--data-dir", str(home.path), "serve", "issuer", "--port", str(port), "--workers", "1"],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=_child_env(CERTLEDGER_RUN_ANCHORER="1", **env),
+    )
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -307,8 +333,9 @@ def test_finding1_another_agency_cannot_revoke_or_suspend_a_credential(anvil, tm
             wait_healthy(client, server, log.read_text, "the issuer")
 
             def issue(name: str) -> str:
-                issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": degree(name)},
-                                     headers=auth)
+                issued = client.post(
+                    "/credentials", json={"type": "DegreeCertificate", "subject": degree(name)}, headers=auth
+                )
                 assert issued.status_code == 201, issued.text
                 return issued.json()["id"]
 
@@ -321,18 +348,20 @@ def test_finding1_another_agency_cannot_revoke_or_suspend_a_credential(anvil, tm
                 return path
 
             first = issue("张一")
-            early = bundle_of(first, "a1-unanchored.json")     # the citizen's copy, shared before anchoring
+            early = bundle_of(first, "a1-unanchored.json")  # the citizen's copy, shared before anchoring
             assert json.loads(early.read_text())["anchor"] is None
-            d1 = credential_digest(json.loads(early.read_text())["credential"])   # public: anyone holding it can compute it
+            d1 = credential_digest(
+                json.loads(early.read_text())["credential"]
+            )  # public: anyone holding it can compute it
 
             # Before A anchors: B anchors a root of its own containing A's digest, and suspends the digest there.
             own = MerkleTree.build([d1, keccak256(b"B's own credential")])
             attacker.succeeds(attacker.ledger.functions.anchor(own.root, 2))
             attacker.succeeds(attacker.ledger.functions.suspend(d1, own.root, own.proof(0), 5))
-            assert ledger.status_of(bid, d1).state == 1                  # the attack landed, in B's namespace
+            assert ledger.status_of(bid, d1).state == 1  # the attack landed, in B's namespace
             assert state(first) != "anchored"
 
-            second = issue("张二")                                        # closes A's batch of two
+            second = issue("张二")  # closes A's batch of two
             deadline = time.monotonic() + 90
             while state(first) != "anchored" or state(second) != "anchored":
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -351,9 +380,11 @@ def test_finding1_another_agency_cannot_revoke_or_suspend_a_credential(anvil, tm
     # B cannot write A's namespace: A's root, used as if it were B's, is not anchored in B's namespace
     # (the calls are mined and revert on chain).
     path2 = [from_hex32(p) for p in json.loads(b2.read_text())["anchor"]["path"]]
-    for call in (attacker.ledger.functions.revoke(d2, root_a, path2, 2),
-                 attacker.ledger.functions.suspend(d2, root_a, path2, 5),
-                 attacker.ledger.functions.revokeRoot(root_a, 2)):
+    for call in (
+        attacker.ledger.functions.revoke(d2, root_a, path2, 2),
+        attacker.ledger.functions.suspend(d2, root_a, path2, 5),
+        attacker.ledger.functions.revokeRoot(root_a, 2),
+    ):
         args = attacker.reverts(call, "RootNotAnchored")
         assert (bytes(args["agencyId"]), bytes(args["root"])) == (bid, root_a)
 
@@ -399,17 +430,37 @@ def test_finding2_copying_a_root_from_the_mempool_does_not_block_the_batch(anvil
     subject.write_text(json.dumps(degree("王五"), ensure_ascii=False))
     out = tmp_path / "a.json"
     issuing = None
-    rpc(anvil.rpc_url, "evm_setAutomine", False)       # transactions now wait in the mempool until mined
+    rpc(anvil.rpc_url, "evm_setAutomine", False)  # transactions now wait in the mempool until mined
     try:
-        issuing = subprocess.Popen([str(CERTLEDGER), "--data-dir", str(home.path), "issue", "--agency", A, "--type",
-                                    "DegreeCertificate", "--subject", str(subject), "--out", str(out)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
+        issuing = subprocess.Popen(
+            [
+                str(CERTLEDGER),
+                "--data-dir",
+                str(home.path),
+                "issue",
+                "--agency",
+                A,
+                "--type",
+                "DegreeCertificate",
+                "--subject",
+                str(subject),
+                "--out",
+                str(out),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_child_env(),
+        )
         deadline = time.monotonic() + 90
-        while True:   # A's anchor transaction, as anyone watching the mempool sees it
+        while True:  # A's anchor transaction, as anyone watching the mempool sees it
             pending = rpc(anvil.rpc_url, "txpool_content")["pending"]
             mine = {k.lower(): v for k, v in pending.items()}.get(a_operator.lower(), {})
-            seen = [tx for tx in mine.values() if (tx.get("to") or "").lower() == ledger_address
-                    and tx["input"].startswith(ANCHOR_SELECTOR)]
+            seen = [
+                tx
+                for tx in mine.values()
+                if (tx.get("to") or "").lower() == ledger_address and tx["input"].startswith(ANCHOR_SELECTOR)
+            ]
             if seen:
                 break
             assert issuing.poll() is None, issuing.communicate()
@@ -420,13 +471,16 @@ def test_finding2_copying_a_root_from_the_mempool_does_not_block_the_batch(anvil
         calldata = a_tx["input"]
         root, count = bytes.fromhex(calldata[10:74]), int(calldata[74:138], 16)
         # B sends the same anchor, paying more to be mined first.
-        b_hash = attacker.send(attacker.ledger.functions.anchor(root, count),
-                               tip=10 * int(a_tx["maxPriorityFeePerGas"], 16) + Web3.to_wei(1, "gwei"),
-                               max_fee=10 * int(a_tx["maxFeePerGas"], 16) + Web3.to_wei(1, "gwei"), gas=200_000)
+        b_hash = attacker.send(
+            attacker.ledger.functions.anchor(root, count),
+            tip=10 * int(a_tx["maxPriorityFeePerGas"], 16) + Web3.to_wei(1, "gwei"),
+            max_fee=10 * int(a_tx["maxFeePerGas"], 16) + Web3.to_wei(1, "gwei"),
+            gas=200_000,
+        )
         rpc(anvil.rpc_url, "evm_mine")
     finally:
-        rpc(anvil.rpc_url, "evm_setAutomine", True)   # the session's anvil, shared with other tests
-        rpc(anvil.rpc_url, "evm_mine")                 # whatever still waits (when the test failed early)
+        rpc(anvil.rpc_url, "evm_setAutomine", True)  # the session's anvil, shared with other tests
+        rpc(anvil.rpc_url, "evm_mine")  # whatever still waits (when the test failed early)
         if issuing is not None and issuing.poll() is None:
             try:
                 issuing.wait(180)
@@ -438,9 +492,10 @@ def test_finding2_copying_a_root_from_the_mempool_does_not_block_the_batch(anvil
 
     a_receipt, b_receipt = attacker.receipt(a_tx["hash"]), attacker.receipt(b_hash)
     assert b_receipt["status"] == 1 and a_receipt["status"] == 1, "both anchors must succeed"
-    assert (b_receipt["blockNumber"], b_receipt["transactionIndex"]) < (a_receipt["blockNumber"],
-                                                                         a_receipt["transactionIndex"]), \
-        "B's copy was not mined first: the front-run did not happen"
+    assert (b_receipt["blockNumber"], b_receipt["transactionIndex"]) < (
+        a_receipt["blockNumber"],
+        a_receipt["transactionIndex"],
+    ), "B's copy was not mined first: the front-run did not happen"
     aid, bid = agency_id(A), agency_id(B)
     assert home.ledger.anchor_of(aid, root).anchored and home.ledger.anchor_of(bid, root).anchored
 
@@ -557,13 +612,19 @@ def trivially_signed(code: str) -> dict:
         "credentialSubject": degree("伪造 Forged"),
         "credentialStatus": status_entries("http://127.0.0.1:8000/status", code, 1, 4242),
     }
-    options = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": when,
-               "verificationMethod": f"{did}#{mb}", "proofPurpose": "assertionMethod",
-               "@context": list(CREDENTIAL_CONTEXT)}
+    options = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
+        "created": when,
+        "verificationMethod": f"{did}#{mb}",
+        "proofPurpose": "assertionMethod",
+        "@context": list(CREDENTIAL_CONTEXT),
+    }
     signature = IDENTITY + bytes(32)
     # The forgery is real: OpenSSL's Ed25519 accepts it for this very credential's hashData.
     Ed25519PublicKey.from_public_bytes(IDENTITY).verify(
-        signature, hash_data(transform(credential, options), proof_configuration(options)))
+        signature, hash_data(transform(credential, options), proof_configuration(options))
+    )
     return {**credential, "proof": {**options, "proofValue": did_key.b58btc_encode(signature)}}
 
 
@@ -574,11 +635,21 @@ def test_finding6_weak_keys_are_refused_everywhere(anvil, tmp_path):
     nonce, block = w3.eth.get_transaction_count(governance, "pending"), w3.eth.block_number
 
     # The command line refuses the identity point before sending anything.
-    done = home.cli("agency", "register", "weak-agency", "--name", "Weak", "--types", "DegreeCertificate",
-                    "--key", "0x" + IDENTITY.hex())
+    done = home.cli(
+        "agency",
+        "register",
+        "weak-agency",
+        "--name",
+        "Weak",
+        "--types",
+        "DegreeCertificate",
+        "--key",
+        "0x" + IDENTITY.hex(),
+    )
     assert done.returncode != 0, done.stdout
-    assert w3.eth.get_transaction_count(governance, "pending") == nonce and w3.eth.block_number == block, \
+    assert w3.eth.get_transaction_count(governance, "pending") == nonce and w3.eth.block_number == block, (
         f"transactions were sent before the weak key was refused:\n{done.stdout}\n{done.stderr}"
+    )
     assert not home.registry.agency_info(agency_id("weak-agency")).registered
     # One clear line naming the problem (the CLI says "--key: …"; onboarding, its second line of
     # defence, names the signing key).
@@ -598,8 +669,15 @@ def test_finding6_weak_keys_are_refused_everywhere(anvil, tmp_path):
         root = MerkleTree.build([digest]).root
         receipt = attacker.succeeds(attacker.ledger.functions.anchor(root, 1))
         d = home.deployment
-        anchor = make_anchor(ledger=d.ledger_caip10, registry=d.registry_caip10, digest=digest, root=root, path=[],
-                             tx_hash=bytes(receipt["transactionHash"]), block_number=receipt["blockNumber"])
+        anchor = make_anchor(
+            ledger=d.ledger_caip10,
+            registry=d.registry_caip10,
+            digest=digest,
+            root=root,
+            path=[],
+            tx_hash=bytes(receipt["transactionHash"]),
+            block_number=receipt["blockNumber"],
+        )
         path = tmp_path / f"forged-{code}.json"
         path.write_bytes(Bundle(forged, anchor).to_bytes())
         code_, report = home.verify(path)
@@ -668,7 +746,13 @@ def test_finding7_unknown_states_never_pass(anvil, tmp_path):
 
     def write(slot: int, state: int, reason: int = 0, since: int = 0) -> None:
         value = (state << 8 * offsets["state"]) | (reason << 8 * offsets["reason"]) | (since << 8 * offsets["since"])
-        rpc(anvil.rpc_url, "anvil_setStorageAt", home.deployment.ledger, hex(slot), "0x" + value.to_bytes(32, "big").hex())
+        rpc(
+            anvil.rpc_url,
+            "anvil_setStorageAt",
+            home.deployment.ledger,
+            hex(slot),
+            "0x" + value.to_bytes(32, "big").hex(),
+        )
 
     status_slot, root_slot = slot_of("_status", digest), slot_of("_rootStatus", root)
     for slot in (status_slot, root_slot):
@@ -685,7 +769,7 @@ def test_finding7_unknown_states_never_pass(anvil, tmp_path):
             assert f"unknown state 3 for the {scope}" in check(report, "status")["message"], check(report, "status")
 
     write(status_slot, 3, 1, since)
-    assert tuple(vars(ledger.status_of(aid, digest)).values()) == (3, 1, since)   # the slot is the one statusOf reads
+    assert tuple(vars(ledger.status_of(aid, digest)).values()) == (3, 1, since)  # the slot is the one statusOf reads
     expect("UNKNOWN_STATE", "credential", "statusOf = 3")
 
     write(status_slot, 0)

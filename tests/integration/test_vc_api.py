@@ -1,20 +1,21 @@
 """The W3C VC API over real HTTP: `certledger serve issuer` and `certledger serve verifier` on loopback
 for a data directory on the embedded chain; POST /credentials/issue, /credentials/verify and
 /presentations/verify, with what they must accept and refuse."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
 from certledger.cli.context import App
+from ledger.governance.api_keys import create_api_key
 from ledger.protocol.did_key import did_from_public_key
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
@@ -35,17 +36,24 @@ class Services:
         self.issuer, self.verifier, self.keys, self.dids, self.home = issuer, verifier, keys, dids, home
 
     def issue(self, credential: dict, agency: str = GENERIC, **headers) -> httpx.Response:
-        return self.issuer.post("/credentials/issue", json={"credential": credential},
-                                headers={"Authorization": f"Bearer {self.keys[agency]}", **headers})
+        return self.issuer.post(
+            "/credentials/issue",
+            json={"credential": credential},
+            headers={"Authorization": f"Bearer {self.keys[agency]}", **headers},
+        )
 
     def verify(self, body: dict) -> httpx.Response:
         return self.verifier.post("/credentials/verify", json=body)
 
 
 def _start(home, args, env, port):
-    process = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", *args,
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **env})
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", *args, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+    )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
     wait_healthy(client, process, process.stdout.read, args[0])
     return process, client
@@ -54,10 +62,13 @@ def _start(home, args, env, port):
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     home = tmp_path_factory.mktemp("vcapi") / "home"
-    for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"],
-                 ["agency", "register", GENERIC, "--name", "W3C suite agency",
-                  "--types", "GenericCredential,DegreeCertificate"],
-                 ["agency", "register", ONLY_DEGREES, "--name", "Typed only", "--types", "DegreeCertificate"]):
+    for args in (
+        ["init", "--port", "0"],
+        ["chain", "up"],
+        ["deploy"],
+        ["agency", "register", GENERIC, "--name", "W3C suite agency", "--types", "GenericCredential,DegreeCertificate"],
+        ["agency", "register", ONLY_DEGREES, "--name", "Typed only", "--types", "DegreeCertificate"],
+    ):
         assert main(["--data-dir", str(home), *args]) == 0, args
     app = App(home)
     keys, dids = {}, {}
@@ -68,8 +79,11 @@ def services(tmp_path_factory):
         dids[agency] = did_from_public_key(bytes.fromhex(raw.signing_public_key[2:]))
     keys["read-only"] = create_api_key(app.engine, GENERIC, ["read"], "no issue scope")[1]
     issuer_port, verifier_port = free_port(), free_port()
-    env = {"CERTLEDGER_STATUS_BASE_URL": f"http://127.0.0.1:{issuer_port}/status", "CERTLEDGER_BATCH_MAX_AGE_S": "1",
-           "CERTLEDGER_RUN_ANCHORER": "1"}
+    env = {
+        "CERTLEDGER_STATUS_BASE_URL": f"http://127.0.0.1:{issuer_port}/status",
+        "CERTLEDGER_BATCH_MAX_AGE_S": "1",
+        "CERTLEDGER_RUN_ANCHORER": "1",
+    }
     issuer, issuer_client = _start(home, ["issuer"], env, issuer_port)
     verifier = verifier_client = None
     try:
@@ -84,8 +98,12 @@ def services(tmp_path_factory):
 
 
 def example(**extra) -> dict:
-    return {"@context": [V2, EXAMPLES], "type": ["VerifiableCredential", "ExampleCredential"],
-            "credentialSubject": {"id": "did:example:alice", "name": "Alice"}, **extra}
+    return {
+        "@context": [V2, EXAMPLES],
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "credentialSubject": {"id": "did:example:alice", "name": "Alice"},
+        **extra,
+    }
 
 
 def wait_anchored(s: Services, record_id: str) -> bytes:
@@ -105,7 +123,11 @@ def test_a_generic_credential_is_issued_anchored_and_verified(services):
     assert vc["@context"] == [V2, UNDEFINED, EXAMPLES]
     assert vc["type"] == ["VerifiableCredential", "GenericCredential", "ExampleCredential"]
     assert vc["id"] == "https://example.org/credentials/1"
-    assert vc["issuer"] == {"id": s.dids[GENERIC], "name": "W3C suite agency", "agency": f"urn:certledger:agency:{GENERIC}"}
+    assert vc["issuer"] == {
+        "id": s.dids[GENERIC],
+        "name": "W3C suite agency",
+        "agency": f"urn:certledger:agency:{GENERIC}",
+    }
     assert [e["statusPurpose"] for e in vc["credentialStatus"]] == ["revocation", "suspension"]
     assert vc["proof"]["cryptosuite"] == "eddsa-jcs-2022"
     record_id = issued.headers["Location"].removeprefix("/credentials/")
@@ -136,45 +158,101 @@ def test_a_generic_credential_is_issued_anchored_and_verified(services):
     tampered = {**vc, "credentialSubject": {"id": "did:example:alice", "name": "Mallory"}}
     refused = s.verify({"verifiableCredential": tampered, "options": {"checks": ["proof"]}})
     assert refused.status_code == 422
-    assert refused.json()["errors"][0] == {"check": "proof", "code": "INVALID_SIGNATURE", "member": "proof",
-                                           "message": refused.json()["errors"][0]["message"]}
+    assert refused.json()["errors"][0] == {
+        "check": "proof",
+        "code": "INVALID_SIGNATURE",
+        "member": "proof",
+        "message": refused.json()["errors"][0]["message"],
+    }
 
 
 def test_a_registered_type_is_issued_as_that_type_and_reserved_elsewhere(services):
     s = services
-    subject = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学",
-               "graduationDate": "2024-06-30"}
-    typed = s.issue({"@context": [V2, UNDEFINED], "type": ["VerifiableCredential", "DegreeCertificate"],
-                     "credentialSubject": subject}, agency=ONLY_DEGREES)
+    subject = {
+        "name": "张三",
+        "degree": "学士",
+        "major": "数学",
+        "institution": "浙江大学",
+        "graduationDate": "2024-06-30",
+    }
+    typed = s.issue(
+        {
+            "@context": [V2, UNDEFINED],
+            "type": ["VerifiableCredential", "DegreeCertificate"],
+            "credentialSubject": subject,
+        },
+        agency=ONLY_DEGREES,
+    )
     assert typed.status_code == 201, typed.text
     vc = typed.json()["verifiableCredential"]
     assert vc["type"] == ["VerifiableCredential", "DegreeCertificate"] and vc["@context"] == [V2, UNDEFINED]
-    bad_subject = s.issue({"@context": [V2, UNDEFINED], "type": ["VerifiableCredential", "DegreeCertificate"],
-                           "credentialSubject": {"name": "x"}}, agency=ONLY_DEGREES)
+    bad_subject = s.issue(
+        {
+            "@context": [V2, UNDEFINED],
+            "type": ["VerifiableCredential", "DegreeCertificate"],
+            "credentialSubject": {"name": "x"},
+        },
+        agency=ONLY_DEGREES,
+    )
     assert bad_subject.status_code == 422
-    mixed = s.issue({"@context": [V2, EXAMPLES], "type": ["VerifiableCredential", "DegreeCertificate", "Other"],
-                     "credentialSubject": {"id": "did:example:a"}})
+    mixed = s.issue(
+        {
+            "@context": [V2, EXAMPLES],
+            "type": ["VerifiableCredential", "DegreeCertificate", "Other"],
+            "credentialSubject": {"id": "did:example:a"},
+        }
+    )
     assert mixed.status_code == 422 and mixed.json()["code"] == "TYPE_RESERVED"
     assert mixed.json()["errors"][0]["member"] == "type[1]"
     not_permitted = s.issue(example(), agency=ONLY_DEGREES)
     assert not_permitted.status_code == 403 and not_permitted.json()["code"] == "TYPE_NOT_PERMITTED"
 
 
-@pytest.mark.parametrize("credential, code, member", [
-    (example(credentialSubject={"id": "did:example:a", "name": "A"}, proof={"type": "DataIntegrityProof"}),
-     "PROOF_NOT_ALLOWED", "proof"),
-    ({"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:a", "x": 1}},
-     "TERM_UNDEFINED", "credentialSubject.x"),
-    ({"@context": [V2, {"VerifiableCredential": "https://example.org/#Bad"}], "type": ["VerifiableCredential"],
-      "credentialSubject": {"id": "did:example:a"}}, "PROTECTED_TERM_REDEFINED", "@context"),
-    (example(relatedResource=[{"id": V2, "digestSRI":
-                               "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"}]),
-     "RELATED_RESOURCE_DIGEST_MISMATCH", "relatedResource[0].digestSRI"),
-    (example(issuer="did:key:z6MkpJySvETLnxhQG9DzEdmKJtysBDjuuTeDfUj1uNNCUqcj"), "ISSUER_NOT_AGENCY", "issuer"),
-    (example(validFrom="2025-01-02T00:00:00Z", validUntil="2025-01-01T00:00:00Z"), "VALIDITY_INVERTED", "validUntil"),
-    (example(credentialStatus={"type": "BitstringStatusListEntry"}), "STATUS_RESERVED", "credentialStatus"),
-    ({"type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:a"}}, "CONTEXT_INVALID", "@context"),
-])
+@pytest.mark.parametrize(
+    "credential, code, member",
+    [
+        (
+            example(credentialSubject={"id": "did:example:a", "name": "A"}, proof={"type": "DataIntegrityProof"}),
+            "PROOF_NOT_ALLOWED",
+            "proof",
+        ),
+        (
+            {"@context": [V2], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:a", "x": 1}},
+            "TERM_UNDEFINED",
+            "credentialSubject.x",
+        ),
+        (
+            {
+                "@context": [V2, {"VerifiableCredential": "https://example.org/#Bad"}],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"id": "did:example:a"},
+            },
+            "PROTECTED_TERM_REDEFINED",
+            "@context",
+        ),
+        (
+            example(
+                relatedResource=[
+                    {"id": V2, "digestSRI": "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"}
+                ]
+            ),
+            "RELATED_RESOURCE_DIGEST_MISMATCH",
+            "relatedResource[0].digestSRI",
+        ),
+        (example(issuer="did:key:z6MkpJySvETLnxhQG9DzEdmKJtysBDjuuTeDfUj1uNNCUqcj"), "ISSUER_NOT_AGENCY", "issuer"),
+        (
+            example(validFrom="2025-01-02T00:00:00Z", validUntil="2025-01-01T00:00:00Z"),
+            "VALIDITY_INVERTED",
+            "validUntil",
+        ),
+        (example(credentialStatus={"type": "BitstringStatusListEntry"}), "STATUS_RESERVED", "credentialStatus"),
+        (
+            {"type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:a"}},
+            "CONTEXT_INVALID",
+            "@context",
+        ),
+    ],
+)
 def test_refusals_name_the_member(services, credential, code, member):
     refused = services.issue(credential)
     assert refused.status_code == 422, refused.text
@@ -191,8 +269,12 @@ def test_authentication_and_malformed_requests(services):
     for body in ([], {"credential": example(), "extra": 1}, {"credential": example(), "options": {"created": "x"}}):
         assert s.issuer.post("/credentials/issue", json=body, headers=auth).status_code == 400
     duplicate = b'{"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": 1, "type": 2}}'
-    assert s.issuer.post("/credentials/issue", content=duplicate, headers={**auth, "Content-Type": "application/json"}
-                         ).status_code == 400
+    assert (
+        s.issuer.post(
+            "/credentials/issue", content=duplicate, headers={**auth, "Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert s.verify({"verifiableCredential": "x"}).status_code == 400
     assert s.verify({"verifiableCredential": {}, "options": {"checks": ["telepathy"]}}).status_code == 400
     assert s.verifier.get("/credentials/verify").status_code == 405
@@ -207,20 +289,27 @@ def test_an_idempotent_retry_returns_the_same_credential(services):
     assert s.issue(example(name="other"), **{"Idempotency-Key": "vc-api-retry-1"}).status_code == 409
 
 
-def _presentation(holder: SigningKey, challenge: str, domain: str, credentials=(), holder_id: str | None = None) -> dict:
+def _presentation(
+    holder: SigningKey, challenge: str, domain: str, credentials=(), holder_id: str | None = None
+) -> dict:
     vp = {"@context": [V2], "type": ["VerifiablePresentation"], "holder": holder_id or holder.public_key.did}
     if credentials:
         vp["verifiableCredential"] = list(credentials)
-    proof = create_proof_rdfc(vp, holder, created=datetime.now(timezone.utc), proof_purpose="authentication",
-                              challenge=challenge, domain=domain)
+    proof = create_proof_rdfc(
+        vp, holder, created=datetime.now(UTC), proof_purpose="authentication", challenge=challenge, domain=domain
+    )
     return {**vp, "proof": proof}
 
 
 def test_presentations_signed_eddsa_rdfc_2022(services):
     s = services
     holder = SigningKey.generate()
-    credential = {"@context": [V2, EXAMPLES], "type": ["VerifiableCredential", "ExampleCredential"],
-                  "issuer": holder.public_key.did, "credentialSubject": {"id": "did:example:a", "name": "A"}}
+    credential = {
+        "@context": [V2, EXAMPLES],
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": holder.public_key.did,
+        "credentialSubject": {"id": "did:example:a", "name": "A"},
+    }
     credential = {**credential, "proof": create_proof_rdfc(credential, holder, created="2025-01-01T00:00:00Z")}
     vp = _presentation(holder, "u0123456789abcdefghijk", "example.org", [credential])
     options = {"challenge": "u0123456789abcdefghijk", "domain": "example.org"}
@@ -236,8 +325,9 @@ def test_presentations_signed_eddsa_rdfc_2022(services):
     assert "CHALLENGE_MISMATCH" in refused(vp, {**options, "challenge": "another"})
     assert "DOMAIN_MISMATCH" in refused(vp, {**options, "domain": "evil.example"})
     assert "CHALLENGE_REQUIRED" in refused(vp, {"domain": "example.org"})
-    assert "HOLDER_MISMATCH" in refused(_presentation(SigningKey.generate(), options["challenge"], "example.org",
-                                                      holder_id=holder.public_key.did))
+    assert "HOLDER_MISMATCH" in refused(
+        _presentation(SigningKey.generate(), options["challenge"], "example.org", holder_id=holder.public_key.did)
+    )
     assert refused({**vp, "@context": [V2, "https://example.com"]})
     assert refused({**vp, "proof": {**vp["proof"], "proofValue": "z5nmMBw2u9TGKd9NxxHJtyZKgjN2Eh"}})
     forged = {**credential, "credentialSubject": {"id": "did:example:a", "name": "B"}}

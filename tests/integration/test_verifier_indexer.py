@@ -2,6 +2,7 @@
 agency's namespace (and the RPC, cached and indexed readers agree when two agencies share a root, a
 digest and key bytes), serves verification with no RPC call, resumes after a restart, rolls back
 reorganisations (evm_revert, anvil_reorg), honours confirmations and fails closed when stale."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,9 @@ from ledger.chain import Reason, connect
 from ledger.chain.embedded import EmbeddedChain
 from ledger.protocol.identifiers import agency_id, type_id
 from ledger.protocol.keys import SigningKey
-from tests.integration.conftest import build_world, degree
-from ledger.verification import Verdict
-from ledger.verification import verify
+from ledger.verification import Verdict, verify
 from ledger.verification.chain_state import ChainUnavailable
+from tests.integration.conftest import build_world, degree
 from verifier.index_db import IndexCursor, IndexedEvent, make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer, IndexLock, IndexService, deployment_key, lock_path_for
 from verifier.settings import DeploymentRoot
@@ -123,9 +123,14 @@ def test_two_agencies_sharing_a_root_a_digest_and_key_bytes_get_independent_answ
     readers = {"rpc": rpc, "cached": cached, "indexed": index.reader}
 
     def answers(reader, agency):
-        return (reader.anchor_of(d, agency, batch.root), reader.root_status_of(d, agency, batch.root),
-                [reader.status_of(d, agency, x) for x in batch.digests], reader.key_of(d, agency, key),
-                reader.is_permitted(d, agency, type_id("DegreeCertificate")), reader.agency_info(d, agency))
+        return (
+            reader.anchor_of(d, agency, batch.root),
+            reader.root_status_of(d, agency, batch.root),
+            [reader.status_of(d, agency, x) for x in batch.digests],
+            reader.key_of(d, agency, key),
+            reader.is_permitted(d, agency, type_id("DegreeCertificate")),
+            reader.agency_info(d, agency),
+        )
 
     before = {name: answers(r, A) for name, r in readers.items()}
     assert before["cached"] == before["rpc"] == before["indexed"]
@@ -254,8 +259,9 @@ def test_rpc_fallback_urls(world, tmp_path):
     """A dead first URL: the indexer goes on with the next one."""
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree("fb"))])
     index = Index(world, tmp_path)
-    index.indexer = Indexer(index.engine, [index.root], {world.chain_id: ["http://127.0.0.1:9", world.rpc_url]},
-                            rpc_timeout_s=1)
+    index.indexer = Indexer(
+        index.engine, [index.root], {world.chain_id: ["http://127.0.0.1:9", world.rpc_url]}, rpc_timeout_s=1
+    )
     index.catch_up()
     assert verify(bundles[0].to_bytes(), world.trust(), index.reader).verdict is Verdict.VALID
     dead = Indexer(index.engine, [index.root], {world.chain_id: ["http://127.0.0.1:9"]}, rpc_timeout_s=1)
@@ -290,7 +296,9 @@ def private_world(private_chain):
 
 
 def rpc(url: str, method: str, *params):
-    reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10).json()
+    reply = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10
+    ).json()
     assert "error" not in reply, reply
     return reply["result"]
 
@@ -335,8 +343,9 @@ def test_reorg_by_evm_revert_rolls_back_and_reindexes(private_world, tmp_path):
     fresh.catch_up()
     assert index.events() == fresh.events()
     for root in (kept.root, doomed.root, replacement.root):
-        assert index.reader.anchor_of(index.trusted, agency_id(EDU), root) == \
-            fresh.reader.anchor_of(index.trusted, agency_id(EDU), root)
+        assert index.reader.anchor_of(index.trusted, agency_id(EDU), root) == fresh.reader.anchor_of(
+            index.trusted, agency_id(EDU), root
+        )
     assert index.reader.status_of(index.trusted, agency_id(EDU), kept.digests[0]).state == 0
 
 
@@ -378,8 +387,10 @@ def test_a_reorganisation_deeper_than_the_window_reindexes_from_scratch(private_
     fresh = Index(world, tmp_path, name="fresh-deep.db")
     fresh.catch_up()
     assert index.events() == fresh.events()
-    assert verify(bundles[0].to_bytes(), world.trust(), index.reader).to_json() == \
-        verify(bundles[0].to_bytes(), world.trust(), fresh.reader).to_json()
+    assert (
+        verify(bundles[0].to_bytes(), world.trust(), index.reader).to_json()
+        == verify(bundles[0].to_bytes(), world.trust(), fresh.reader).to_json()
+    )
 
 
 def test_confirmations_delay_what_adds_validity_never_what_removes_it(private_world, tmp_path):

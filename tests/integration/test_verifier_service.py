@@ -1,10 +1,10 @@
 """The verifier service over real HTTP (uvicorn on a loopback port) against a real anvil: reports,
 batches, shared content, fresh status, on-demand catch-up, and bad input that is always a clear
 4xx problem (never a 500). Also: no share key ever reaches the logs."""
+
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import logging
 import time
@@ -47,9 +47,9 @@ def test_valid_bundle_gives_the_report(env):
     assert [c["name"] for c in report["checks"]] == ["format", "integrity", "anchor", "issuer", "status", "validity"]
     edu = env["world"].agencies[EDU]
     assert report["credential"]["issuer"] == {
-        "id": edu.signing_key.public_key.did,                 # v2: the signing key's did:key
-        "name": edu.issuer.name,                              # as the credential says
-        "agency": {"code": EDU, "name": "杭州市教育局 Hangzhou Education Bureau"},   # the on-chain name
+        "id": edu.signing_key.public_key.did,  # v2: the signing key's did:key
+        "name": edu.issuer.name,  # as the credential says
+        "agency": {"code": EDU, "name": "杭州市教育局 Hangzhou Education Bureau"},  # the on-chain name
     }
     assert all(c["messages"]["zh-CN"] for c in report["checks"])
 
@@ -64,7 +64,7 @@ def test_wrong_content_is_a_200_invalid_report_not_an_error(env):
     failed = [(c["name"], c["code"]) for c in report["checks"] if c["status"] == "INVALID"]
     assert ("integrity", "INVALID_SIGNATURE") in failed and ("anchor", "DIGEST_MISMATCH") in failed
     # a bundle with an unknown field or version is still a bundle: a report, not a refusal
-    for version in (1, 3):   # a v1 bundle, or a future one
+    for version in (1, 3):  # a v1 bundle, or a future one
         odd = json.loads(env["bundles"][1].to_bytes())
         odd["version"] = version
         r = post(env["client"], "/verify", json.dumps(odd).encode())
@@ -168,8 +168,12 @@ def test_batch_of_a_thousand_through_the_process_pool(env, shared_world, tmp_pat
                 single = post(env["client"], "/verify/batch", body.encode())
                 assert parallel.status_code == single.status_code == 200
                 assert parallel.json() == single.json()
-            for bad in ("[" + ",".join(pieces) + ",]", "[" + ",".join(pieces) + "] x", "[" + ",".join(pieces),
-                        "[" + ",".join(pieces[:300]) + ",[" + "[" * 3000 + "]" * 3000 + "]," + ",".join(pieces[300:]) + "]"):
+            for bad in (
+                "[" + ",".join(pieces) + ",]",
+                "[" + ",".join(pieces) + "] x",
+                "[" + ",".join(pieces),
+                "[" + ",".join(pieces[:300]) + ",[" + "[" * 3000 + "]" * 3000 + "]," + ",".join(pieces[300:]) + "]",
+            ):
                 parallel = post(client, "/verify/batch", bad.encode())
                 single = post(env["client"], "/verify/batch", bad.encode())
                 assert parallel.status_code == single.status_code == 400
@@ -243,10 +247,12 @@ def test_a_50_mb_upload_is_refused_with_413(env):
     for path in ("/verify", "/verify/batch"):
         r = post(env["client"], path, big)
         assert (r.status_code, r.headers["content-type"], r.json()["code"]) == (413, PROBLEM, "BODY_TOO_LARGE")
+
     # without a Content-Length (chunked), the limit holds as well
     def chunks():
         for _ in range(60):
             yield b"x" * 1_000_000
+
     r = env["client"].post("/verify", content=chunks(), headers={"Content-Type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (413, "BODY_TOO_LARGE")
     # and the service is fine afterwards
@@ -261,8 +267,12 @@ def test_other_refusals(env):
     assert (r.status_code, r.headers["content-type"], r.json()["code"]) == (405, PROBLEM, "METHOD_NOT_ALLOWED")
     r = client.get("/no/such/page")
     assert (r.status_code, r.headers["content-type"], r.json()["code"]) == (404, PROBLEM, "NOT_FOUND")
-    for path in ("/content/not-a-cid", "/s/not-a-cid", "/content/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
-                 "/content/BAFKREIGH2AKISCAILDCQABSYG3DFR6CHU3FGPREGIYMSCK7E7AQA4S52ZY"):
+    for path in (
+        "/content/not-a-cid",
+        "/s/not-a-cid",
+        "/content/QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+        "/content/BAFKREIGH2AKISCAILDCQABSYG3DFR6CHU3FGPREGIYMSCK7E7AQA4S52ZY",
+    ):
         r = client.get(path)
         assert (r.status_code, r.headers["content-type"], r.json()["code"]) == (400, PROBLEM, "CID_MALFORMED"), path
     unknown = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
@@ -287,25 +297,36 @@ def test_shared_content_is_served_immutable(env):
 
 
 def test_cors_is_off_by_default_and_follows_the_setting(env, shared_world, tmp_path):
-    r = env["client"].post("/verify", content=env["bundles"][0].to_bytes(),
-                           headers={"Content-Type": "application/json", "Origin": "https://bank.example"})
+    r = env["client"].post(
+        "/verify",
+        content=env["bundles"][0].to_bytes(),
+        headers={"Content-Type": "application/json", "Origin": "https://bank.example"},
+    )
     assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
-    preflight = env["client"].options("/verify", headers={"Origin": "https://bank.example",
-                                                          "Access-Control-Request-Method": "POST"})
+    preflight = env["client"].options(
+        "/verify", headers={"Origin": "https://bank.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in preflight.headers
     server = start_verifier(settings_for(shared_world, tmp_path, cors_origins=("https://bank.example",)))
     try:
         with server.client() as client:
-            preflight = client.options("/verify/batch", headers={"Origin": "https://bank.example",
-                                                                 "Access-Control-Request-Method": "POST",
-                                                                 "Access-Control-Request-Headers": "content-type"})
+            preflight = client.options(
+                "/verify/batch",
+                headers={
+                    "Origin": "https://bank.example",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type",
+                },
+            )
             assert preflight.headers["access-control-allow-origin"] == "https://bank.example"
             for path, body in (("/verify/batch", b"[]"), ("/verify", env["bundles"][0].to_bytes())):
-                r = client.post(path, content=body, headers={"Origin": "https://bank.example",
-                                                             "Content-Type": "application/json"})
+                r = client.post(
+                    path, content=body, headers={"Origin": "https://bank.example", "Content-Type": "application/json"}
+                )
                 assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://bank.example"
-            other = client.options("/verify/batch", headers={"Origin": "https://evil.example",
-                                                             "Access-Control-Request-Method": "POST"})
+            other = client.options(
+                "/verify/batch", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+            )
             assert other.headers.get("access-control-allow-origin") != "https://evil.example"
     finally:
         server.stop()
@@ -339,8 +360,12 @@ def test_healthz(env):
 
 
 def key_forms(key: bytes) -> list[str]:
-    return [base64.urlsafe_b64encode(key).decode().rstrip("="), base64.b64encode(key).decode().rstrip("="),
-            key.hex(), base64.urlsafe_b64encode(key).decode().rstrip("=")[:20]]
+    return [
+        base64.urlsafe_b64encode(key).decode().rstrip("="),
+        base64.b64encode(key).decode().rstrip("="),
+        key.hex(),
+        base64.urlsafe_b64encode(key).decode().rstrip("=")[:20],
+    ]
 
 
 class Capture(logging.Handler):
@@ -379,9 +404,17 @@ def test_share_keys_never_reach_the_logs(env, captured_logs, capfd):
     client = env["client"]
     encoded = link.split("#k=")[1]
     # What browsers and well-behaved clients send, and what careless ones might.
-    paths = [f"/s/{cid}", f"/content/{cid}", f"/s/{cid}%23k={encoded}", f"/s/{cid}?k={encoded}",
-             f"/content/{cid}%23k={encoded}", f"/content/{cid}?k={encoded}", f"/s/{cid}/%23k%3D{encoded}",
-             f"/nothing?k={encoded}", f"/static/app.js?k={encoded}"]
+    paths = [
+        f"/s/{cid}",
+        f"/content/{cid}",
+        f"/s/{cid}%23k={encoded}",
+        f"/s/{cid}?k={encoded}",
+        f"/content/{cid}%23k={encoded}",
+        f"/content/{cid}?k={encoded}",
+        f"/s/{cid}/%23k%3D{encoded}",
+        f"/nothing?k={encoded}",
+        f"/static/app.js?k={encoded}",
+    ]
     for path in paths:
         client.get(path)
     client.get(link)  # httpx, like a browser, never sends the fragment

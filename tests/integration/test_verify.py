@@ -1,23 +1,21 @@
 """Issue, anchor on a real anvil, verify: VALID, and a tamper suite that must never pass."""
+
 from __future__ import annotations
 
 import copy
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ledger.chain import Reason
 from ledger.protocol.bundle import Bundle
-from ledger.chain import Reason, RegistryClient, make_sender
 from ledger.protocol.did_key import b58btc_decode, b58btc_encode
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.keys import SigningKey
+from ledger.verification import Status, Verdict, verify
 from tests.conftest import deploy_fresh, new_funded_account
-from ledger.verification import Status
-from ledger.verification import Verdict
-from ledger.verification import verify
-
 from tests.integration.conftest import degree
 
 pytestmark = pytest.mark.integration
@@ -61,13 +59,17 @@ def test_valid_bundle_every_check_valid(shared_world, valid_bundle):
     assert all(c["messages"]["zh-CN"] and c["message"] for c in out["checks"])
 
 
-@pytest.mark.parametrize("render", [
-    lambda b: json.dumps(b),
-    lambda b: json.dumps(b, indent=4),
-    lambda b: json.dumps(b, ensure_ascii=True),  # every Chinese character as \\uXXXX
-    lambda b: json.dumps(_reverse_keys(b), indent=1),
-    lambda b: json.dumps(b, separators=(" , ", " : ")).encode("utf-8"),
-], ids=["compact", "indent4", "ascii-escaped", "keys-reversed", "odd-whitespace-bytes"])
+@pytest.mark.parametrize(
+    "render",
+    [
+        lambda b: json.dumps(b),
+        lambda b: json.dumps(b, indent=4),
+        lambda b: json.dumps(b, ensure_ascii=True),  # every Chinese character as \\uXXXX
+        lambda b: json.dumps(_reverse_keys(b), indent=1),
+        lambda b: json.dumps(b, separators=(" , ", " : ")).encode("utf-8"),
+    ],
+    ids=["compact", "indent4", "ascii-escaped", "keys-reversed", "odd-whitespace-bytes"],
+)
 def test_harmless_reserialisation_stays_valid(shared_world, valid_bundle, render):
     report = verify(render(valid_bundle), shared_world.trust(), shared_world.reader())
     assert report.verdict is Verdict.VALID, report.to_json()
@@ -90,6 +92,7 @@ def _set(path, value):
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+
     return mutate
 
 
@@ -99,6 +102,7 @@ def _delete(path):
         for key in path[:-1]:
             target = target[key]
         del target[path[-1]]
+
     return mutate
 
 
@@ -117,6 +121,7 @@ def _flip_hex(path, index=None):
             target[path] = flipped
         else:
             target[path][index] = flipped
+
     return mutate
 
 
@@ -129,7 +134,7 @@ def _swap_key(b, key):
     """issuer.id and the verification method both name another key: consistent, but not the signer."""
     did = key.public_key.did
     b["credential"]["issuer"]["id"] = did
-    b["credential"]["proof"]["verificationMethod"] = f"{did}#{did[len('did:key:'):]}"
+    b["credential"]["proof"]["verificationMethod"] = f"{did}#{did[len('did:key:') :]}"
 
 
 def _move_status_slot(b, index):
@@ -146,18 +151,46 @@ def _wrong_chain(b):
 
 TAMPERS = {
     "claim-changed": (_set(["credential", "credentialSubject", "name"], "李四"), "integrity", "INVALID_SIGNATURE"),
-    "claim-added": (_set(["credential", "credentialSubject", "honours"], "summa cum laude"), "integrity", "INVALID_SIGNATURE"),
+    "claim-added": (
+        _set(["credential", "credentialSubject", "honours"], "summa cum laude"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
     "claim-removed": (_delete(["credential", "credentialSubject", "major"]), "integrity", "INVALID_SIGNATURE"),
-    "claim-lookalike": (_set(["credential", "credentialSubject", "institution"], "浙江大学 Zhejiang Univеrsity"), "integrity", "INVALID_SIGNATURE"),
-    "issuer-name-changed": (_set(["credential", "issuer", "name"], "Fake University"), "integrity", "INVALID_SIGNATURE"),
+    "claim-lookalike": (
+        _set(["credential", "credentialSubject", "institution"], "浙江大学 Zhejiang Univеrsity"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
+    "issuer-name-changed": (
+        _set(["credential", "issuer", "name"], "Fake University"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
     # v2: issuer.agency names the agency inside the signed data; claiming another one breaks the
     # signature, and the chain is then read in THAT agency's namespace, where the root is not anchored
-    "issuer-other-agency": (_set(["credential", "issuer", "agency"], f"urn:certledger:agency:{CIVIL}"), "integrity", "INVALID_SIGNATURE"),
-    "issuer-lookalike": (_set(["credential", "issuer", "agency"], "urn:certledger:agency:zj-hz-еducation"), "format", "CREDENTIAL_MALFORMED"),
+    "issuer-other-agency": (
+        _set(["credential", "issuer", "agency"], f"urn:certledger:agency:{CIVIL}"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
+    "issuer-lookalike": (
+        _set(["credential", "issuer", "agency"], "urn:certledger:agency:zj-hz-еducation"),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     "issuer-agency-removed": (_delete(["credential", "issuer", "agency"]), "format", "CREDENTIAL_MALFORMED"),
-    "issuer-as-v1-iri": (_set(["credential", "issuer"], f"urn:certledger:agency:{EDU}"), "format", "CREDENTIAL_MALFORMED"),
+    "issuer-as-v1-iri": (
+        _set(["credential", "issuer"], f"urn:certledger:agency:{EDU}"),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     # issuer.id must be the did:key of the proof's verification method
-    "issuer-key-swapped": (_set(["credential", "issuer", "id"], SigningKey.generate().public_key.did), "format", "CREDENTIAL_MALFORMED"),
+    "issuer-key-swapped": (
+        _set(["credential", "issuer", "id"], SigningKey.generate().public_key.did),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     "issuer-and-method-swapped": (lambda b: _swap_key(b, SigningKey.generate()), "integrity", "INVALID_SIGNATURE"),
     "status-index-changed": (lambda b: _move_status_slot(b, 7), "integrity", "INVALID_SIGNATURE"),
     "status-removed": (_delete(["credential", "credentialStatus"]), "format", "CREDENTIAL_MALFORMED"),
@@ -165,17 +198,41 @@ TAMPERS = {
     "validFrom-changed": (_set(["credential", "validFrom"], "2020-01-01T00:00:00Z"), "integrity", "INVALID_SIGNATURE"),
     "validUntil-added": (_set(["credential", "validUntil"], "2099-01-01T00:00:00Z"), "integrity", "INVALID_SIGNATURE"),
     "validFrom-unparseable": (_set(["credential", "validFrom"], "next tuesday"), "format", "CREDENTIAL_MALFORMED"),
-    "id-changed": (_set(["credential", "id"], "urn:uuid:00000000-0000-4000-8000-000000000000"), "integrity", "INVALID_SIGNATURE"),
+    "id-changed": (
+        _set(["credential", "id"], "urn:uuid:00000000-0000-4000-8000-000000000000"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
     # eddsa-jcs-2022 lets a verifier ignore contexts appended after the proof's own (spec §3.3.2), so
     # the signature still holds; v2's format check refuses any other @context, and the anchored digest
     # would catch it too (test_appended_context_is_caught_twice)
-    "context-appended": (lambda b: b["credential"]["@context"].append("https://example.org/x"), "format", "CREDENTIAL_MALFORMED"),
+    "context-appended": (
+        lambda b: b["credential"]["@context"].append("https://example.org/x"),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     "context-replaced": (_set(["credential", "@context"], ["https://example.org/x"]), "format", "CREDENTIAL_MALFORMED"),
-    "proof-created-changed": (_set(["credential", "proof", "created"], "2021-01-01T00:00:00Z"), "integrity", "INVALID_SIGNATURE"),
-    "proof-cryptosuite": (_set(["credential", "proof", "cryptosuite"], "ecdsa-jcs-2019"), "format", "CREDENTIAL_MALFORMED"),
-    "proof-purpose": (_set(["credential", "proof", "proofPurpose"], "authentication"), "format", "CREDENTIAL_MALFORMED"),
+    "proof-created-changed": (
+        _set(["credential", "proof", "created"], "2021-01-01T00:00:00Z"),
+        "integrity",
+        "INVALID_SIGNATURE",
+    ),
+    "proof-cryptosuite": (
+        _set(["credential", "proof", "cryptosuite"], "ecdsa-jcs-2019"),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
+    "proof-purpose": (
+        _set(["credential", "proof", "proofPurpose"], "authentication"),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     "proof-removed": (_delete(["credential", "proof"]), "format", "CREDENTIAL_MALFORMED"),
-    "proof-as-set": (lambda b: b["credential"].__setitem__("proof", [b["credential"]["proof"]]), "format", "CREDENTIAL_MALFORMED"),
+    "proof-as-set": (
+        lambda b: b["credential"].__setitem__("proof", [b["credential"]["proof"]]),
+        "format",
+        "CREDENTIAL_MALFORMED",
+    ),
     "signature-bit-flipped": (_flip_signature_bit, "integrity", "INVALID_SIGNATURE"),
     "signature-not-base58": (_set(["credential", "proof", "proofValue"], "z0OIl"), "integrity", "INVALID_PROOF_VALUE"),
     "digest-altered": (_flip_hex("digest"), "anchor", "DIGEST_MISMATCH"),
@@ -191,7 +248,11 @@ TAMPERS = {
     "version-as-string": (_set(["version"], "2"), "format", "BUNDLE_MALFORMED"),
     "version-as-float": (_set(["version"], 2.0), "format", "BUNDLE_MALFORMED"),
     "unknown-field": (_set(["extra"], True), "format", "BUNDLE_MALFORMED"),
-    "digest-uppercase-hex": (lambda b: b["anchor"].__setitem__("digest", "0x" + b["anchor"]["digest"][2:].upper()), "format", "BUNDLE_MALFORMED"),
+    "digest-uppercase-hex": (
+        lambda b: b["anchor"].__setitem__("digest", "0x" + b["anchor"]["digest"][2:].upper()),
+        "format",
+        "BUNDLE_MALFORMED",
+    ),
 }
 
 
@@ -219,7 +280,7 @@ def test_appended_context_is_caught_twice(shared_world, valid_bundle):
 
     bundle = copy.deepcopy(valid_bundle)
     bundle["credential"]["@context"].append("https://example.org/x")
-    verify_proof(bundle["credential"])   # still verifies: the signature alone does not catch it
+    verify_proof(bundle["credential"])  # still verifies: the signature alone does not catch it
     assert to_hex32(credential_digest(bundle["credential"])) != bundle["anchor"]["digest"]
     report = verify(json.dumps(bundle), shared_world.trust(), shared_world.reader())
     assert (check(report, "format").code, report.verdict) == ("CREDENTIAL_MALFORMED", Verdict.INVALID)
@@ -262,8 +323,11 @@ def test_bundle_of_an_untrusted_deployment_that_is_valid_there(world, w3, anvil)
     """A perfectly anchored credential on another deployment is still INVALID here."""
     other = deploy_fresh(w3, anvil.rpc_url)
     from tests.integration.conftest import World
+
     rogue = World(other["deployment"], other["registry"], {}, anvil.rpc_url, anvil.chain_id)
-    rogue.add_agency(EDU, "Rogue copy of the education bureau", ["DegreeCertificate"], new_funded_account(anvil.rpc_url))
+    rogue.add_agency(
+        EDU, "Rogue copy of the education bureau", ["DegreeCertificate"], new_funded_account(anvil.rpc_url)
+    )
     _, bundles = rogue.anchor(EDU, [rogue.sign(EDU, degree())])
     assert _verdict(rogue, bundles[0]).verdict is Verdict.VALID  # valid where it was anchored
     report = _verdict(world, bundles[0])
@@ -277,8 +341,14 @@ def test_key_of_another_agency(world):
     from ledger.protocol.credential_types import BUILTIN_TYPES
 
     edu, civil = world.agencies[EDU], world.agencies[CIVIL]
-    forged = issue_credential(BUILTIN_TYPES["DegreeCertificate"], degree(), edu.issuer, civil.signing_key,
-                              status=edu.status(), created=datetime.now(timezone.utc) - timedelta(seconds=5))
+    forged = issue_credential(
+        BUILTIN_TYPES["DegreeCertificate"],
+        degree(),
+        edu.issuer,
+        civil.signing_key,
+        status=edu.status(),
+        created=datetime.now(UTC) - timedelta(seconds=5),
+    )
     assert forged["issuer"]["agency"] == f"urn:certledger:agency:{EDU}"
     assert world.registry.key_of(agency_id(CIVIL), civil.signing_key.public_key.raw).registered
     assert not world.registry.key_of(agency_id(EDU), civil.signing_key.public_key.raw).registered
@@ -290,8 +360,14 @@ def test_key_of_another_agency(world):
     assert (check(report, "issuer").code, report.verdict) == ("KEY_NOT_REGISTERED", Verdict.INVALID)
     assert "杭州市教育局 Hangzhou Education Bureau" in check(report, "issuer").message
     # anchored by CIVIL, whose key it is: CIVIL's anchor is not in EDU's namespace
-    forged = issue_credential(BUILTIN_TYPES["DegreeCertificate"], degree("另一个"), edu.issuer, civil.signing_key,
-                              status=edu.status(), created=datetime.now(timezone.utc) - timedelta(seconds=5))
+    forged = issue_credential(
+        BUILTIN_TYPES["DegreeCertificate"],
+        degree("另一个"),
+        edu.issuer,
+        civil.signing_key,
+        status=edu.status(),
+        created=datetime.now(UTC) - timedelta(seconds=5),
+    )
     _, bundles = world.anchor(CIVIL, [forged])
     report = _verdict(world, bundles[0])
     assert check(report, "integrity").status is Status.VALID
@@ -310,9 +386,14 @@ def test_credential_claiming_another_agency_is_checked_in_its_namespace(world):
 
     def claiming_civil(name):
         subject = dict(residence, name=name)
-        return issue_credential(BUILTIN_TYPES["ResidenceCertificate"], subject, Issuer(CIVIL, civil.issuer.name),
-                                edu.signing_key, status=civil.status(),
-                                created=datetime.now(timezone.utc) - timedelta(seconds=5))
+        return issue_credential(
+            BUILTIN_TYPES["ResidenceCertificate"],
+            subject,
+            Issuer(CIVIL, civil.issuer.name),
+            edu.signing_key,
+            status=civil.status(),
+            created=datetime.now(UTC) - timedelta(seconds=5),
+        )
 
     _, bundles = world.anchor(EDU, [claiming_civil("王五")])
     report = _verdict(world, bundles[0])
@@ -333,9 +414,14 @@ def test_unregistered_key(world):
     from ledger.protocol.credential_types import BUILTIN_TYPES
 
     stray = SigningKey.generate()
-    credential = issue_credential(BUILTIN_TYPES["DegreeCertificate"], degree(), world.agencies[EDU].issuer, stray,
-                                  status=world.agencies[EDU].status(),
-                                  created=datetime.now(timezone.utc) - timedelta(seconds=5))
+    credential = issue_credential(
+        BUILTIN_TYPES["DegreeCertificate"],
+        degree(),
+        world.agencies[EDU].issuer,
+        stray,
+        status=world.agencies[EDU].status(),
+        created=datetime.now(UTC) - timedelta(seconds=5),
+    )
     _, bundles = world.anchor(EDU, [credential])
     assert check(_verdict(world, bundles[0]), "issuer").code == "KEY_NOT_REGISTERED"
 
@@ -358,7 +444,7 @@ def test_anchored_by_another_agency(world):
     civil.ledger.revoke(batch.digests[0], batch.root, batch.tree.proof(0), Reason.ISSUED_IN_ERROR)
     civil.ledger.suspend(batch.digests[1], batch.root, batch.tree.proof(1), Reason.ADMINISTRATIVE)
     civil.ledger.revoke_root(batch.root, Reason.ISSUED_IN_ERROR)
-    assert edu.ledger.status_of(agency_id(CIVIL), batch.digests[0]).state == 2   # it happened, in CIVIL's namespace
+    assert edu.ledger.status_of(agency_id(CIVIL), batch.digests[0]).state == 2  # it happened, in CIVIL's namespace
     reader = world.reader()
     for bundle in bundles:
         report = _verdict(world, bundle, reader)
@@ -374,7 +460,7 @@ def test_type_not_permitted(world):
 
 
 def test_proof_created_after_anchor(world):
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree(), created=future, valid_from=future - timedelta(hours=2))])
     assert check(_verdict(world, bundles[0]), "issuer").code == "CREATED_AFTER_ANCHOR"
 
@@ -383,7 +469,7 @@ def test_key_revoked_before_anchor_invalidates(world):
     credential = world.sign(EDU, degree())
     edu = world.agencies[EDU]
     world.registry.revoke_key(agency_id(EDU), edu.signing_key.public_key.raw, 0)  # compromise: revoked as of now
-    _, bundles = world.anchor(EDU, [credential])                   # anchored after the revocation
+    _, bundles = world.anchor(EDU, [credential])  # anchored after the revocation
     report = _verdict(world, bundles[0])
     assert (check(report, "issuer").code, report.verdict) == ("KEY_REVOKED", Verdict.INVALID)
 
@@ -418,9 +504,14 @@ def test_key_revoked_as_of_a_past_time_invalidates_from_then_on(world):
 
 
 def test_validity_period(world):
-    now = datetime.now(timezone.utc)
-    expired = world.sign(EDU, degree("过期"), created=now - timedelta(days=400),
-                         valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=1))
+    now = datetime.now(UTC)
+    expired = world.sign(
+        EDU,
+        degree("过期"),
+        created=now - timedelta(days=400),
+        valid_from=now - timedelta(days=400),
+        valid_until=now - timedelta(days=1),
+    )
     future = world.sign(EDU, degree("未来"), valid_from=now + timedelta(days=30))
     _, bundles = world.anchor(EDU, [expired, future])
     assert check(_verdict(world, bundles[0]), "validity").code == "EXPIRED"
@@ -449,8 +540,7 @@ def test_revoked_suspended_and_batch_revoked(world):
 
 
 def test_chain_unreachable_is_error_never_valid(world):
-    from ledger.verification import CachedChainReader
-    from ledger.verification import RpcChainReader
+    from ledger.verification import CachedChainReader, RpcChainReader
 
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree())])
     dead = CachedChainReader(RpcChainReader({world.chain_id: ["http://127.0.0.1:9"]}, timeout_s=1))

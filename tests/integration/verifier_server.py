@@ -1,5 +1,6 @@
 """Helpers for the verifier service's tests: settings for a test world, a real uvicorn on a free
 loopback port (in a thread of the test process, so its logs can be captured), shares in a store."""
+
 from __future__ import annotations
 
 import socket
@@ -66,11 +67,14 @@ class RunningVerifier:
         self.thread.join(15)
 
 
-def start_verifier(settings: VerifierSettings, *, log_config=uvicorn.config.LOGGING_CONFIG, **create_kw) -> RunningVerifier:
+def start_verifier(
+    settings: VerifierSettings, *, log_config=uvicorn.config.LOGGING_CONFIG, **create_kw
+) -> RunningVerifier:
     app = create_app(settings, **create_kw)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True,
-                            log_config=log_config, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="info", access_log=True, log_config=log_config, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="verifier-under-test", daemon=True)
     thread.start()

@@ -14,6 +14,7 @@ Skipped only when ``node`` is missing. ``npm ci`` runs here only when the harnes
 absent (``make setup`` installs it). The node processes run with the environment as it is; the
 harness's document loader refuses every URL it does not serve from disk.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,7 +46,12 @@ def harness() -> Path:
         npm = shutil.which("npm")
         assert npm, "node is installed but npm is not: cannot install interop/digitalbazaar's packages"
         done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=HARNESS, check=False, capture_output=True, text=True, timeout=600
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=HARNESS,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         returncode = done.returncode
         assert returncode == 0, f"npm ci in {HARNESS} failed:\n{done.stderr[-3000:]}"
@@ -99,7 +105,7 @@ def status_list_file(demo_dir: Path, url: str) -> Path:
     lists = summary_of(demo_dir)["statusLists"]
     base = lists["baseUrl"].rstrip("/") + "/"
     assert url.startswith(base), url
-    return (demo_dir / lists["dir"]).joinpath(*url[len(base):].split("/"))
+    return (demo_dir / lists["dir"]).joinpath(*url[len(base) :].split("/"))
 
 
 def decode_list(encoded: str) -> bytes:
@@ -120,9 +126,14 @@ def test_a_check_agrees_with_digital_bazaars_own_fixture(fixture_dir):
     code, lines, total, stderr = check(fixture_dir)
     assert code == 0, f"exit {code}\n{disagreements(lines)}\n{stderr[-2000:]}"
     assert total == {
-        "total": 5, "agree": 5, "disagree": 0,
-        "byExpected": {"VALID": {"total": 3, "agree": 3}, "SUSPENDED": {"total": 1, "agree": 1},
-                       "REVOKED": {"total": 1, "agree": 1}},
+        "total": 5,
+        "agree": 5,
+        "disagree": 0,
+        "byExpected": {
+            "VALID": {"total": 3, "agree": 3},
+            "SUSPENDED": {"total": 1, "agree": 1},
+            "REVOKED": {"total": 1, "agree": 1},
+        },
     }
     by_file = {line["file"]: line for line in lines}
     for entry in summary_of(fixture_dir)["bundles"]:
@@ -166,8 +177,10 @@ def test_a_check_reports_tampering_and_refused_urls(fixture_dir, tmp_path):
     # the proof still verifies: eddsa-jcs-2022 signs the proof's @context, which the credential's
     # still starts with (§3.3.2); JSON-LD safe mode is what refuses the credential
     assert line["verified"] is True and line["safeMode"] is False and line["agree"] is False
-    assert any(e.startswith("offline document loader refused https://example.org/contexts/other.jsonld")
-               for e in line["errors"]), line["errors"]
+    assert any(
+        e.startswith("offline document loader refused https://example.org/contexts/other.jsonld")
+        for e in line["errors"]
+    ), line["errors"]
 
     # status lists read from elsewhere than their base URL: refused and reported, never fetched
     summary = summary_of(work)
@@ -177,8 +190,9 @@ def test_a_check_reports_tampering_and_refused_urls(fixture_dir, tmp_path):
     assert code == 1 and total["agree"] == 0
     for line in lines:
         if line["file"] not in (valid[0], valid[1]):  # those fail before their status is read
-            assert any("offline document loader refused http://127.0.0.1:8000/status/" in e
-                       for e in line["errors"]), line
+            assert any("offline document loader refused http://127.0.0.1:8000/status/" in e for e in line["errors"]), (
+                line
+            )
 
 
 # ------------------------------------------------------------------------------------------ B
@@ -188,8 +202,9 @@ def test_b_our_verifier_accepts_digital_bazaar_proofs(fixture_dir):
     from ledger.protocol.proof import INVALID_SIGNATURE, ProofVerificationError, verify_proof
 
     documents = [bundle["credential"] for _, bundle in bundles_of(fixture_dir)]
-    list_files = sorted(p for p in (fixture_dir / summary_of(fixture_dir)["statusLists"]["dir"]).rglob("*")
-                        if p.is_file())
+    list_files = sorted(
+        p for p in (fixture_dir / summary_of(fixture_dir)["statusLists"]["dir"]).rglob("*") if p.is_file()
+    )
     assert len(list_files) == 2
     documents += [json.loads(p.read_text()) for p in list_files]
     for document in documents:
@@ -202,7 +217,8 @@ def test_b_our_verifier_accepts_digital_bazaar_proofs(fixture_dir):
         subject = altered["credentialSubject"]
         if "encodedList" in subject:  # a status list: clear its bits
             subject["encodedList"] = "u" + base64.urlsafe_b64encode(
-                gzip.compress(bytes(LIST_SIZE // 8))).decode().rstrip("=")
+                gzip.compress(bytes(LIST_SIZE // 8))
+            ).decode().rstrip("=")
         else:
             subject["name"] += "x"
         with pytest.raises(ProofVerificationError) as failed:
@@ -237,20 +253,35 @@ def test_c_the_demo_passes_the_digital_bazaar_check(harness, tmp_path):
     certledger = str(REPO / ".venv" / "bin" / "certledger")
     data, out = tmp_path / "data", tmp_path / "out"
     # the embedded chain on a free port, so a chain already on 8545 (a developer's demo) is left alone
-    init = subprocess.run([certledger, "--data-dir", str(data), "init", "--port", "0"],
-                          check=False, capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        [certledger, "--data-dir", str(data), "init", "--port", "0"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     returncode = init.returncode  # a local: assertion rewriting would print the whole process
     assert returncode == 0, init.stderr[-3000:]
     try:
-        demo = subprocess.run([certledger, "--data-dir", str(data), "demo", "--out", str(out), "--count", "40"],
-                              check=False, capture_output=True, text=True, timeout=240)
+        demo = subprocess.run(
+            [certledger, "--data-dir", str(data), "demo", "--out", str(out), "--count", "40"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         # stdout shows share links (with their keys): only stderr is quoted, and the process object
         # is kept out of the assertion (pytest would print it whole)
         returncode, stderr = demo.returncode, demo.stderr
         assert returncode == 0, f"certledger demo failed:\n{stderr[-3000:]}"
     finally:
-        subprocess.run([certledger, "--data-dir", str(data), "chain", "down"],
-                       check=False, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [certledger, "--data-dir", str(data), "chain", "down"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     code, lines, total, stderr = check(out)
     assert code == 0, f"exit {code}\n{disagreements(lines)[:6000]}\n{stderr[-2000:]}"
     assert total["total"] == 40 and total["agree"] == 40 and total["disagree"] == 0
@@ -293,17 +324,30 @@ def write_our_fixture(out: Path, *, other_list_issuer: bool = False) -> None:
             "type": ["VerifiableCredential", "ResidenceCertificate"],
             "issuer": dict(issuer),
             "validFrom": stamp(now - timedelta(minutes=1)),
-            "credentialSubject": {"name": "张伟 (Zhang)", "idNumber": "330106199001010018",
-                                  "address": f"浙江省杭州市西湖区文三路{n}号", "residentSince": "2010-01-01"},
+            "credentialSubject": {
+                "name": "张伟 (Zhang)",
+                "idNumber": "330106199001010018",
+                "address": f"浙江省杭州市西湖区文三路{n}号",
+                "residentSince": "2010-01-01",
+            },
             "credentialStatus": [
-                {"id": f"{url(p)}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": p,
-                 "statusListIndex": str(index), "statusListCredential": url(p)}
+                {
+                    "id": f"{url(p)}#{index}",
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": p,
+                    "statusListIndex": str(index),
+                    "statusListCredential": url(p),
+                }
                 for p in ("revocation", "suspension")
             ],
         }
         file = f"bundles/{code}-{n:05d}.json"
-        bundle = {"type": "CertLedgerBundle", "version": 2, "credential": add_proof(credential, key, created=now),
-                  "anchor": None}
+        bundle = {
+            "type": "CertLedgerBundle",
+            "version": 2,
+            "credential": add_proof(credential, key, created=now),
+            "anchor": None,
+        }
         (out / file).write_text(json.dumps(bundle, ensure_ascii=False))
         entries.append({"file": file, "expected": expected})
         purpose = {"REVOKED": "revocation", "SUSPENDED": "suspension"}.get(expected)
@@ -311,12 +355,16 @@ def write_our_fixture(out: Path, *, other_list_issuer: bool = False) -> None:
             bits[purpose][index // 8] |= 0x80 >> (index % 8)
     for purpose, bitstring in bits.items():
         listed = {
-            "@context": list(V2_CONTEXT), "id": url(purpose),
+            "@context": list(V2_CONTEXT),
+            "id": url(purpose),
             "type": ["VerifiableCredential", "BitstringStatusListCredential"],
             "issuer": {"id": list_key.public_key.did, "name": name, "agency": agency},
-            "validFrom": stamp(now), "validUntil": stamp(now + timedelta(hours=24)),
+            "validFrom": stamp(now),
+            "validUntil": stamp(now + timedelta(hours=24)),
             "credentialSubject": {
-                "id": f"{url(purpose)}#list", "type": "BitstringStatusList", "statusPurpose": purpose,
+                "id": f"{url(purpose)}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": purpose,
                 "encodedList": "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bitstring))).decode().rstrip("="),
                 "ttl": 60000,
             },
@@ -343,17 +391,24 @@ def test_d_a_status_list_of_another_issuer_is_refused(harness, tmp_path):
     assert code == 1 and total["agree"] == 0
     for line in lines:
         assert line["verified"] is False and line["statusPurposesSet"] == []
-        assert any("Issuers of the status list credential and verifiable credential do not match" in e
-                   for e in line["errors"]), line
+        assert any(
+            "Issuers of the status list credential and verifiable credential do not match" in e for e in line["errors"]
+        ), line
 
 
 def test_harness_packages_are_pinned_exactly():
     """package.json names each package of the brief at an exact version, and the lock agrees."""
     package = json.loads((HARNESS / "package.json").read_text())
     lock = json.loads((HARNESS / "package-lock.json").read_text())
-    wanted = {"@digitalbazaar/vc", "@digitalbazaar/data-integrity", "@digitalbazaar/eddsa-jcs-2022-cryptosuite",
-              "@digitalbazaar/ed25519-multikey", "@digitalbazaar/did-method-key",
-              "@digitalbazaar/vc-bitstring-status-list", "jsonld"}
+    wanted = {
+        "@digitalbazaar/vc",
+        "@digitalbazaar/data-integrity",
+        "@digitalbazaar/eddsa-jcs-2022-cryptosuite",
+        "@digitalbazaar/ed25519-multikey",
+        "@digitalbazaar/did-method-key",
+        "@digitalbazaar/vc-bitstring-status-list",
+        "jsonld",
+    }
     deps = package["dependencies"]
     assert wanted <= set(deps)
     for name, version in deps.items():

@@ -19,6 +19,7 @@ The kit is kept outside the repository: $CERTLEDGER_W3C_KIT names its directory,
 and says so in the output. run.sh installs the suites from the npm registry the first time, into a
 cache outside the repository (W3C_VC_SUITES_CACHE, else ~/.cache/w3c-vc-suites).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -33,12 +34,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 KIT_ENV = "CERTLEDGER_W3C_KIT"
-DEFAULT_KIT = REPO.parent / "shared" / "interop" / "w3c"   # ../shared/interop/w3c from the repository's root
+DEFAULT_KIT = REPO.parent / "shared" / "interop" / "w3c"  # ../shared/interop/w3c from the repository's root
 EDDSA, DATA_MODEL = "vc-di-eddsa-test-suite", "vc-data-model-2.0-test-suite"
 RELATED_RESOURCE_TITLE = "The value of the relatedResource property MUST be one or more objects of the following form:"
 # Why it fails: the issuer refused the fixture the test expects to be accepted (the digest mismatch).
-RELATED_RESOURCE_REASON = ("Got unwanted rejection: Failed to accept a VC with valid relatedResource objects.",
-                           "Request failed with status code 422")
+RELATED_RESOURCE_REASON = (
+    "Got unwanted rejection: Failed to accept a VC with valid relatedResource objects.",
+    "Request failed with status code 422",
+)
 RUN_TIMEOUT_S = 1800  # the first run installs the suites from the npm registry
 
 pytestmark = pytest.mark.integration
@@ -71,7 +74,7 @@ def _suites(output: str) -> dict[str, dict]:
         if name not in suites:
             continue
         end = re.search(r"^\s+\d+ passing.*$", chunk, re.MULTILINE)
-        listing, details = (chunk[:end.start()], chunk[end.end():]) if end else (chunk, "")
+        listing, details = (chunk[: end.start()], chunk[end.end() :]) if end else (chunk, "")
         suites[name]["failures"] = re.findall(r"^\s+\d+\) (.+)$", listing, re.MULTILINE)
         for number, body in re.findall(r"^  (\d+)\) (.*?)(?=^  \d+\) |\Z)", details, re.MULTILINE | re.DOTALL):
             suites[name]["details"][int(number)] = body
@@ -108,8 +111,11 @@ def _verdict(output: str) -> str | None:
 def test_the_w3c_suites_pass_but_the_related_resource_fixture(tmp_path, capsys):
     kit, looked_at = _kit()
     if kit is None:
-        reason = ("the W3C conformance kit is absent: no run.sh in " + " nor ".join(str(c) for c in looked_at) +
-                  f" (set {KIT_ENV} to the kit's directory)")
+        reason = (
+            "the W3C conformance kit is absent: no run.sh in "
+            + " nor ".join(str(c) for c in looked_at)
+            + f" (set {KIT_ENV} to the kit's directory)"
+        )
         with capsys.disabled():
             print(f"\nW3C suites SKIPPED: {reason}")
         pytest.skip(reason)
@@ -120,8 +126,14 @@ def test_the_w3c_suites_pass_but_the_related_resource_fixture(tmp_path, capsys):
         key, did = script.prepare(home)
         services = script.start_services(home, log_dir=tmp_path)
         started = time.monotonic()
-        done = subprocess.run(script.kit_command(kit / "run.sh", services, did, key), cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT_S)
+        done = subprocess.run(
+            script.kit_command(kit / "run.sh", services, did, key),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
         elapsed = time.monotonic() - started
     finally:
         script.stop_services(services, home)
@@ -140,26 +152,52 @@ def test_the_w3c_suites_pass_but_the_related_resource_fixture(tmp_path, capsys):
 
 def _output(data_model: str, total: str, titles=(), detail: str = "") -> str:
     listing = "".join(f"      {i}) {t}\n" for i, t in enumerate(titles, 1))
-    return (f"[run.sh] === {EDDSA} (tag eddsa-jcs-2022) ===\n  eddsa\n    ✔ Local should verify Local\n\n"
-            f"  13 passing (485ms)\n\n[run.sh] === {DATA_MODEL} (tag vc2.0) ===\n  Advanced Concepts\n    Local\n"
-            f"{listing}      ✔ The identifier for the resource is REQUIRED\n\n  58 passing (2s)\n  1 failing\n\n"
-            f"{detail}\n\n{EDDSA}: 13 passed, 0 failed, 0 pending\n{DATA_MODEL}: {data_model}\n{total}\n")
+    return (
+        f"[run.sh] === {EDDSA} (tag eddsa-jcs-2022) ===\n  eddsa\n    ✔ Local should verify Local\n\n"
+        f"  13 passing (485ms)\n\n[run.sh] === {DATA_MODEL} (tag vc2.0) ===\n  Advanced Concepts\n    Local\n"
+        f"{listing}      ✔ The identifier for the resource is REQUIRED\n\n  58 passing (2s)\n  1 failing\n\n"
+        f"{detail}\n\n{EDDSA}: 13 passed, 0 failed, 0 pending\n{DATA_MODEL}: {data_model}\n{total}\n"
+    )
 
 
-KNOWN_DETAIL = (f"  1) Advanced Concepts\n       Local\n         {RELATED_RESOURCE_TITLE}:\n     AssertionError "
-                f"[ERR_ASSERTION]: {RELATED_RESOURCE_REASON[0]}\nActual message: \"{RELATED_RESOURCE_REASON[1]} "
-                "Unprocessable Entity: POST https://127.0.0.1:1/credentials/issue\"\n")
+KNOWN_DETAIL = (
+    f"  1) Advanced Concepts\n       Local\n         {RELATED_RESOURCE_TITLE}:\n     AssertionError "
+    f'[ERR_ASSERTION]: {RELATED_RESOURCE_REASON[0]}\nActual message: "{RELATED_RESOURCE_REASON[1]} '
+    'Unprocessable Entity: POST https://127.0.0.1:1/credentials/issue"\n'
+)
 
 
 def test_the_verdict_accepts_only_the_two_outcomes():
-    assert _verdict(_output("58 passed, 1 failed, 0 pending", "71 passed, 1 failed", [RELATED_RESOURCE_TITLE],
-                            KNOWN_DETAIL)) is None
+    assert (
+        _verdict(
+            _output("58 passed, 1 failed, 0 pending", "71 passed, 1 failed", [RELATED_RESOURCE_TITLE], KNOWN_DETAIL)
+        )
+        is None
+    )
     assert _verdict(_output("59 passed, 0 failed, 0 pending", "72 passed, 0 failed")) is None
     other = "The value of the id property MUST be a single URL"
-    assert "not the relatedResource" in _verdict(_output("58 passed, 1 failed, 0 pending", "71 passed, 1 failed",
-                                                         [other], KNOWN_DETAIL.replace(RELATED_RESOURCE_TITLE, other)))
-    assert "another reason" in _verdict(_output("58 passed, 1 failed, 0 pending", "71 passed, 1 failed",
-                                                [RELATED_RESOURCE_TITLE], KNOWN_DETAIL.replace("422", "500")))
-    assert _verdict(_output("57 passed, 2 failed, 0 pending", "70 passed, 2 failed",
-                            [RELATED_RESOURCE_TITLE, other], KNOWN_DETAIL)) is not None
+    assert "not the relatedResource" in _verdict(
+        _output(
+            "58 passed, 1 failed, 0 pending",
+            "71 passed, 1 failed",
+            [other],
+            KNOWN_DETAIL.replace(RELATED_RESOURCE_TITLE, other),
+        )
+    )
+    assert "another reason" in _verdict(
+        _output(
+            "58 passed, 1 failed, 0 pending",
+            "71 passed, 1 failed",
+            [RELATED_RESOURCE_TITLE],
+            KNOWN_DETAIL.replace("422", "500"),
+        )
+    )
+    assert (
+        _verdict(
+            _output(
+                "57 passed, 2 failed, 0 pending", "70 passed, 2 failed", [RELATED_RESOURCE_TITLE, other], KNOWN_DETAIL
+            )
+        )
+        is not None
+    )
     assert _verdict("run.sh: node (>= 18) is required\n") is not None

@@ -1,4 +1,5 @@
 """The integration fixtures (real anvil worlds, PostgreSQL, IPFS) for this suite too."""
+
 from pathlib import Path
 
 import pytest

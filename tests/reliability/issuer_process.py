@@ -3,6 +3,7 @@ serve issuer` runs, here as one process that also anchors) on a data directory o
 anvil with freshly deployed contracts (so every Anchored event on it is the test's), and the
 database the test names. It can be killed and started again on the same port; clients see the same
 base URL throughout."""
+
 from __future__ import annotations
 
 import os
@@ -13,27 +14,23 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
-from ledger.config import load_settings
 from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.governance.api_keys import create_api_key
 from ledger.issuance.anchoring import LEASE_NAME
 from ledger.issuance.crash_points import ENV as CRASH_ENV
 from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.storage.db import init_database
 from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 from tests.integration.verifier_server import free_port
-from ledger.verification import CachedChainReader
-from ledger.verification import RpcChainReader
-from ledger.verification import TrustRoots
-from ledger.verification import Verdict
-from ledger.verification import verify
 
 REPO = Path(__file__).resolve().parents[2]
 BATCH = BatchRecord.__table__
@@ -43,8 +40,14 @@ DEGREE = "DegreeCertificate"
 
 
 def degree_subject(i: int) -> dict:
-    return {"name": f"学生 {i:05d}", "idNumber": f"3301061990{i:08d}", "degree": "学士 Bachelor of Engineering",
-            "major": "计算机科学与技术", "institution": "浙江大学 Zhejiang University", "graduationDate": "2024-06-30"}
+    return {
+        "name": f"学生 {i:05d}",
+        "idNumber": f"3301061990{i:08d}",
+        "degree": "学士 Bachelor of Engineering",
+        "major": "计算机科学与技术",
+        "institution": "浙江大学 Zhejiang University",
+        "graduationDate": "2024-06-30",
+    }
 
 
 def make_home(base: Path) -> Path:
@@ -64,7 +67,7 @@ class IssuerProcess:
     home: Path
     database_url: str
     logs: Path
-    env: dict = field(default_factory=dict)       # e.g. the batch policy
+    env: dict = field(default_factory=dict)  # e.g. the batch policy
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     runs: int = 0
@@ -81,16 +84,39 @@ class IssuerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.runs += 1
         env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-        env.update({"CERTLEDGER_HOME": str(self.home), "CERTLEDGER_DATABASE_URL": self.database_url,
-                    "CERTLEDGER_RUN_ANCHORER": "1", **self.env})
+        env.update(
+            {
+                "CERTLEDGER_HOME": str(self.home),
+                "CERTLEDGER_DATABASE_URL": self.database_url,
+                "CERTLEDGER_RUN_ANCHORER": "1",
+                **self.env,
+            }
+        )
         if crash_at:
             env[CRASH_ENV] = crash_at
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "issuer_api.main:app_from_env", "--factory", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", "1", "--log-level", "warning"],
-                stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "issuer_api.main:app_from_env",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    "1",
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                env=env,
+            )
         return self.proc
 
     def output(self) -> str:
@@ -133,8 +159,12 @@ def onboard(issuer: IssuerProcess, agency: str = AGENCY, types=(DEGREE,)) -> str
         _, governance = create_api_key(engine, None, ["governance"], "reliability test")
     finally:
         engine.dispose()
-    reply = httpx.post(issuer.url + "/agencies", json={"code": agency, "name": "杭州市教育局", "types": list(types)},
-                       headers={"Authorization": f"Bearer {governance}"}, timeout=120)
+    reply = httpx.post(
+        issuer.url + "/agencies",
+        json={"code": agency, "name": "杭州市教育局", "types": list(types)},
+        headers={"Authorization": f"Bearer {governance}"},
+        timeout=120,
+    )
     assert reply.status_code == 201, reply.text
     return reply.json()["apiKey"]
 
@@ -147,7 +177,7 @@ def anchoring_held(database_url: str):
     engine = init_database(database_url)
     holder = f"test-{uuid.uuid4().hex[:8]}"
     try:
-        assert acquire_lease(engine, LEASE_NAME, holder, 300, datetime.now(timezone.utc) + timedelta(minutes=1))
+        assert acquire_lease(engine, LEASE_NAME, holder, 300, datetime.now(UTC) + timedelta(minutes=1))
         yield
     finally:
         release_lease(engine, LEASE_NAME, holder)
@@ -171,8 +201,17 @@ def stored_batches(database_url: str):
     try:
         with engine.connect() as conn:
             batches = conn.execute(select(BATCH)).all()
-            creds = conn.execute(select(CRED.c.id, CRED.c.digest, CRED.c.state, CRED.c.batch_id, CRED.c.leaf_index,
-                                        CRED.c.idempotency_key, CRED.c.request_row)).all()
+            creds = conn.execute(
+                select(
+                    CRED.c.id,
+                    CRED.c.digest,
+                    CRED.c.state,
+                    CRED.c.batch_id,
+                    CRED.c.leaf_index,
+                    CRED.c.idempotency_key,
+                    CRED.c.request_row,
+                )
+            ).all()
         return batches, creds
     finally:
         engine.dispose()
@@ -210,5 +249,19 @@ def verifier_for(home: Path):
     return lambda bundle: verify(bundle, trust, reader)
 
 
-__all__ = ["AGENCY", "DEGREE", "IssuerProcess", "Verdict", "anchored_roots", "anchoring_held", "chain_down", "degree_subject",
-           "idempotency_records", "make_home", "onboard", "stored_batches", "verifier_for", "wait_anchored"]
+__all__ = [
+    "AGENCY",
+    "DEGREE",
+    "IssuerProcess",
+    "Verdict",
+    "anchored_roots",
+    "anchoring_held",
+    "chain_down",
+    "degree_subject",
+    "idempotency_records",
+    "make_home",
+    "onboard",
+    "stored_batches",
+    "verifier_for",
+    "wait_anchored",
+]

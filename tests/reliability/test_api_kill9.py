@@ -13,6 +13,7 @@ Then: exactly 2,000 credentials, one per key, and each key's id is the one its c
 one Anchored event per batch root on this fresh deployment; every credential in exactly one
 completed batch; every bundle fetched through the API verifies VALID. On SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,16 +26,32 @@ import httpx
 import pytest
 
 from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
-
-from tests.reliability.issuer_process import DEGREE, IssuerProcess, Verdict, anchored_roots, anchoring_held, chain_down, degree_subject, idempotency_records, make_home, onboard, stored_batches, verifier_for, wait_anchored
+from tests.reliability.issuer_process import (
+    DEGREE,
+    IssuerProcess,
+    Verdict,
+    anchored_roots,
+    anchoring_held,
+    chain_down,
+    degree_subject,
+    idempotency_records,
+    make_home,
+    onboard,
+    stored_batches,
+    verifier_for,
+    wait_anchored,
+)
 
 TOTAL = 2_000
 CLIENTS = 8
 STEP = 150  # credentials issued in each run before its anchorer may act
 KILLS = ("before_send", "after_send", "after_receipt", "after_confirm")
-POLICY = {"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "1",
-          # a killed anchorer's lease expires soon, so the restarted service anchors again quickly
-          "CERTLEDGER_ANCHOR_LEASE_TTL_S": "2"}
+POLICY = {
+    "CERTLEDGER_BATCH_MAX_SIZE": "250",
+    "CERTLEDGER_BATCH_MAX_AGE_S": "1",
+    # a killed anchorer's lease expires soon, so the restarted service anchors again quickly
+    "CERTLEDGER_ANCHOR_LEASE_TTL_S": "2",
+}
 
 
 class Clients:
@@ -43,9 +60,9 @@ class Clients:
 
     def __init__(self, base_url: str, api_key: str):
         self.base_url, self.auth = base_url, {"Authorization": f"Bearer {api_key}"}
-        self.ids: dict[str, str] = {}            # key -> the id the client was given
-        self.statuses: Counter = Counter()        # 201 first issue, 200 replay of a committed request
-        self.retries = 0                          # requests sent again after no answer / 503
+        self.ids: dict[str, str] = {}  # key -> the id the client was given
+        self.statuses: Counter = Counter()  # 201 first issue, 200 replay of a committed request
+        self.retries = 0  # requests sent again after no answer / 503
         self.unexpected: list[str] = []
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(CLIENTS)]
@@ -137,8 +154,9 @@ def test_kill_9_during_anchoring_while_clients_issue_through_the_api(issuer):
         # a retried key returns the credential it created, never a new one
         for i in range(0, TOTAL, 97):
             key = f"kill9-{i}"
-            again = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(i)},
-                                headers={"Idempotency-Key": key})
+            again = client.post(
+                "/credentials", json={"type": DEGREE, "subject": degree_subject(i)}, headers={"Idempotency-Key": key}
+            )
             assert (again.status_code, again.json()["id"], again.json()["replayed"]) == (200, clients.ids[key], True)
         ids = list(clients.ids.values())
         check = verifier_for(issuer.home)
@@ -174,6 +192,8 @@ def test_kill_9_during_anchoring_while_clients_issue_through_the_api(issuer):
     # every bundle from the API verifies
     bad = [(cid, [c.code for c in r.checks if c.code != "OK"]) for cid, r in verdicts if r.verdict is not Verdict.VALID]
     assert len(verdicts) == TOTAL and bad == [], bad[:5]
-    print(f"\n{TOTAL} issued by {CLIENTS} clients; issued when killed: {dict(zip(KILLS, issued_at_kill))}; "
-          f"{clients.retries} retries, {clients.statuses[200]} answered as replays; {len(batches)} batches; "
-          f"seconds since start: {phases}")
+    print(
+        f"\n{TOTAL} issued by {CLIENTS} clients; issued when killed: {dict(zip(KILLS, issued_at_kill))}; "
+        f"{clients.retries} retries, {clients.statuses[200]} answered as replays; {len(batches)} batches; "
+        f"seconds since start: {phases}"
+    )

@@ -8,6 +8,7 @@ retries with backoff (no tight loop, no dead worker); once the node is back anch
 itself, without restarting the service; every credential is then anchored exactly once and every
 bundle verifies VALID.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,18 +23,14 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
 from certledger.cli.context import App
-from ledger.protocol.digest import to_hex32
 from ledger.chain.embedded import EmbeddedChain
+from ledger.governance.api_keys import create_api_key
+from ledger.protocol.digest import to_hex32
 from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 from tests.integration.verifier_server import free_port, wait_healthy
-from ledger.verification import CachedChainReader
-from ledger.verification import RpcChainReader
-from ledger.verification import TrustRoots
-from ledger.verification import Verdict
-from ledger.verification import verify
 
 OUTAGE_S = 30.0  # the issue says 30 s
 AGENCY = "zj-hz-education"
@@ -64,7 +61,10 @@ class Issuer:
         self.log_file = open(log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(self.port)],
-            stdout=self.log_file, stderr=subprocess.STDOUT, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"})
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"},
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, client: httpx.Client, timeout_s: float = 90) -> None:
@@ -92,15 +92,18 @@ class SingleIssuer(threading.Thread):
         super().__init__(name="single-issuer", daemon=True)
         self.url, self.auth = url, auth
         self.stop_event = threading.Event()
-        self.results: list[tuple[float, int, str]] = []   # (time, status, id or body)
+        self.results: list[tuple[float, int, str]] = []  # (time, status, id or body)
 
     def run(self) -> None:
         with httpx.Client(base_url=self.url, timeout=60) as client:
             n = 0
             while not self.stop_event.is_set():
                 n += 1
-                reply = client.post("/credentials", json={"type": "DegreeCertificate", "subject": {**SUBJECT, "name": f"单发 {n}"}},
-                                    headers={**self.auth, "Idempotency-Key": f"single-{uuid.uuid4()}"})
+                reply = client.post(
+                    "/credentials",
+                    json={"type": "DegreeCertificate", "subject": {**SUBJECT, "name": f"单发 {n}"}},
+                    headers={**self.auth, "Idempotency-Key": f"single-{uuid.uuid4()}"},
+                )
                 ok = reply.status_code in (200, 201)
                 self.results.append((time.monotonic(), reply.status_code, reply.json()["id"] if ok else reply.text))
                 self.stop_event.wait(0.1)
@@ -109,8 +112,12 @@ class SingleIssuer(threading.Thread):
 def bulk_upload(client: httpx.Client, auth: dict, tag: str, rows: int) -> list[str]:
     lines = ["name,degree,major,institution,graduationDate"]
     lines += [f"批量{tag}-{i},学士,数学,浙江大学,2024-06-30" for i in range(rows)]
-    reply = client.post("/credentials/bulk", params={"type": "DegreeCertificate"}, content="\n".join(lines).encode(),
-                        headers={**auth, "Content-Type": "text/csv", "Idempotency-Key": f"bulk-{tag}"})
+    reply = client.post(
+        "/credentials/bulk",
+        params={"type": "DegreeCertificate"},
+        content="\n".join(lines).encode(),
+        headers={**auth, "Content-Type": "text/csv", "Idempotency-Key": f"bulk-{tag}"},
+    )
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["errors"] == [] and len(body["issued"]) == rows
@@ -137,8 +144,11 @@ def test_chain_stopped_30s_during_issuance_and_anchoring(home, tmp_path):
     try:
         with httpx.Client(base_url=issuer.url, timeout=120) as client:
             issuer.wait_ready(client)
-            agency = client.post("/agencies", json={"code": AGENCY, "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                                 headers={"Authorization": f"Bearer {governance}"})
+            agency = client.post(
+                "/agencies",
+                json={"code": AGENCY, "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+                headers={"Authorization": f"Bearer {governance}"},
+            )
             assert agency.status_code == 201, agency.text
             auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
             before = bulk_upload(client, auth, "before", 20)
@@ -173,8 +183,9 @@ def test_chain_stopped_30s_during_issuance_and_anchoring(home, tmp_path):
             # Every request during the outage was accepted: issuance does not need the chain.
             outage_singles = [r for r in singles.results if down_at <= r[0] <= up_at]
             assert len(outage_singles) >= 10
-            assert all(status in (200, 201) for _, status, _ in singles.results), \
-                [r for r in singles.results if r[1] not in (200, 201)][:5]
+            assert all(status in (200, 201) for _, status, _ in singles.results), [
+                r for r in singles.results if r[1] not in (200, 201)
+            ][:5]
             assert all(h.status_code == 200 and h.json()["ok"] for h in healths)
             anchorer = [h.json()["anchorer"] for h in healths]
             assert all(a["running"] for a in anchorer)  # the worker thread lives through the outage
@@ -229,5 +240,7 @@ def test_chain_stopped_30s_during_issuance_and_anchoring(home, tmp_path):
     trust = TrustRoots.single(d.chain_id, d.registry, d.ledger)
     verdicts = {cid: verify(data, trust, reader).verdict for cid, data in bundles.items()}
     assert [cid for cid, v in verdicts.items() if v is not Verdict.VALID] == []
-    print(f"\n{len(issued)} credentials ({len(outage_singles)} single POSTs during the outage) in {len(batches)} "
-          f"batches; all anchored {resumed_in:.1f} s after the chain came back; {len(outage_lines)} outage log lines")
+    print(
+        f"\n{len(issued)} credentials ({len(outage_singles)} single POSTs during the outage) in {len(batches)} "
+        f"batches; all anchored {resumed_in:.1f} s after the chain came back; {len(outage_lines)} outage log lines"
+    )

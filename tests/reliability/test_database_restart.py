@@ -10,6 +10,7 @@ must serve again once the database is back. Then: every credential a client was 
 exactly once, nothing else exists, every bulk upload is there whole, retried keys made no duplicates;
 anchoring completes and every bundle fetched through the API verifies VALID.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,20 @@ import httpx
 import pytest
 
 from tests.integration.postgres import restartable_postgres  # noqa: F401 - fixture
-
-from tests.reliability.issuer_process import DEGREE, IssuerProcess, Verdict, anchored_roots, chain_down, degree_subject, idempotency_records, make_home, onboard, stored_batches, verifier_for, wait_anchored
+from tests.reliability.issuer_process import (
+    DEGREE,
+    IssuerProcess,
+    Verdict,
+    anchored_roots,
+    chain_down,
+    degree_subject,
+    idempotency_records,
+    make_home,
+    onboard,
+    stored_batches,
+    verifier_for,
+    wait_anchored,
+)
 
 SINGLE_CLIENTS, BULK_CLIENTS, BULK_ROWS = 4, 2, 25
 STEP = 60  # credentials issued between the phases (before, between and after the outages)
@@ -46,17 +59,16 @@ class Clients:
         self.base_url, self.auth = base_url, {"Authorization": f"Bearer {api_key}"}
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.single: dict[str, str] = {}            # key -> id
-        self.bulk: dict[str, list[str]] = {}        # key -> ids in row order
-        self.answers: Counter = Counter()           # (kind, status)
+        self.single: dict[str, str] = {}  # key -> id
+        self.bulk: dict[str, list[str]] = {}  # key -> ids in row order
+        self.answers: Counter = Counter()  # (kind, status)
         self.phase = "before"
-        self.refused: Counter = Counter()           # 503s by phase of the test
-        self.unclean: list[str] = []                # anything but success or a 503 problem
+        self.refused: Counter = Counter()  # 503s by phase of the test
+        self.unclean: list[str] = []  # anything but success or a 503 problem
         self.counter = iter(range(10**9))
-        self.threads = ([threading.Thread(target=self._run, args=(self._single,), daemon=True)
-                         for _ in range(SINGLE_CLIENTS)]
-                        + [threading.Thread(target=self._run, args=(self._bulk,), daemon=True)
-                           for _ in range(BULK_CLIENTS)])
+        self.threads = [
+            threading.Thread(target=self._run, args=(self._single,), daemon=True) for _ in range(SINGLE_CLIENTS)
+        ] + [threading.Thread(target=self._run, args=(self._bulk,), daemon=True) for _ in range(BULK_CLIENTS)]
 
     @property
     def issued(self) -> int:
@@ -103,11 +115,17 @@ class Clients:
                     self.refused[self.phase] += 1
             if reply.status_code in (200, 201):
                 return reply.json()
-            clean = (reply.status_code == 503 and reply.headers.get("content-type", "").startswith("application/problem+json")
-                     and reply.json().get("code") == "DATABASE_UNAVAILABLE" and "retry-after" in reply.headers)
+            clean = (
+                reply.status_code == 503
+                and reply.headers.get("content-type", "").startswith("application/problem+json")
+                and reply.json().get("code") == "DATABASE_UNAVAILABLE"
+                and "retry-after" in reply.headers
+            )
             if not clean:
                 with self.lock:
-                    self.unclean.append(f"{kind}: {reply.status_code} {reply.headers.get('content-type')} {reply.text[:300]}")
+                    self.unclean.append(
+                        f"{kind}: {reply.status_code} {reply.headers.get('content-type')} {reply.text[:300]}"
+                    )
                 return None
             time.sleep(0.3)
         with self.lock:
@@ -116,17 +134,29 @@ class Clients:
 
     def _single(self, client: httpx.Client, n: int) -> None:
         key = f"single-{n}"
-        answer = self._send(client, "single", lambda: client.post(
-            "/credentials", json={"type": DEGREE, "subject": degree_subject(n)}, headers={"Idempotency-Key": key}))
+        answer = self._send(
+            client,
+            "single",
+            lambda: client.post(
+                "/credentials", json={"type": DEGREE, "subject": degree_subject(n)}, headers={"Idempotency-Key": key}
+            ),
+        )
         if answer is not None:
             with self.lock:
                 self.single[key] = answer["id"]
 
     def _bulk(self, client: httpx.Client, n: int) -> None:
         key, body = f"bulk-{n}", bulk_csv(100_000 + n * BULK_ROWS)
-        answer = self._send(client, "bulk", lambda: client.post(
-            "/credentials/bulk", params={"type": DEGREE, "all_or_nothing": "true"}, content=body,
-            headers={"Idempotency-Key": key, "Content-Type": "text/csv"}))
+        answer = self._send(
+            client,
+            "bulk",
+            lambda: client.post(
+                "/credentials/bulk",
+                params={"type": DEGREE, "all_or_nothing": "true"},
+                content=body,
+                headers={"Idempotency-Key": key, "Content-Type": "text/csv"},
+            ),
+        )
         if answer is not None:
             with self.lock:
                 self.bulk[key] = [row["id"] for row in sorted(answer["issued"], key=lambda r: r["row"])]
@@ -176,14 +206,18 @@ def test_postgres_restarts_under_the_running_service(issuer):
         # the same requests again, with their keys: the same credentials, nothing new
         for key in list(clients.single)[:10]:
             n = int(key.removeprefix("single-"))
-            again = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(n)},
-                                headers={"Idempotency-Key": key})
+            again = client.post(
+                "/credentials", json={"type": DEGREE, "subject": degree_subject(n)}, headers={"Idempotency-Key": key}
+            )
             assert (again.status_code, again.json()["id"]) == (200, clients.single[key]), again.text
         for key in list(clients.bulk)[:3]:
             n = int(key.removeprefix("bulk-"))
-            again = client.post("/credentials/bulk", params={"type": DEGREE, "all_or_nothing": "true"},
-                                content=bulk_csv(100_000 + n * BULK_ROWS),
-                                headers={"Idempotency-Key": key, "Content-Type": "text/csv"})
+            again = client.post(
+                "/credentials/bulk",
+                params={"type": DEGREE, "all_or_nothing": "true"},
+                content=bulk_csv(100_000 + n * BULK_ROWS),
+                headers={"Idempotency-Key": key, "Content-Type": "text/csv"},
+            )
             assert again.status_code == 200 and again.json()["replayed"], again.text
             assert [r["id"] for r in sorted(again.json()["issued"], key=lambda r: r["row"])] == clients.bulk[key]
         check = verifier_for(issuer.home)
@@ -211,7 +245,7 @@ def test_postgres_restarts_under_the_running_service(issuer):
     # the background loops met the outage quietly: one line per try (growing delays), a line when the
     # database was back, no traceback (the request path logs one line per 503, no traceback either)
     output = issuer.output()
-    assert "Traceback" not in output, output[output.index("Traceback") - 300:][:3000]
+    assert "Traceback" not in output, output[output.index("Traceback") - 300 :][:3000]
     paused = [line for line in output.splitlines() if " paused; next try in " in line and "database" in line]
     back = [line for line in output.splitlines() if "database" in line and "reachable again after" in line]
     anchorer = [line for line in paused + back if "anchoring paused" in line or "anchoring resumes" in line]
@@ -224,6 +258,8 @@ def test_postgres_restarts_under_the_running_service(issuer):
     assert {b.state for b in batches} == {"completed"} and {c.state for c in creds} == {"anchored"}
     assert Counter(anchored_roots(issuer.home)) == Counter({b.root: 1 for b in batches})
     assert [cid for cid, v in verdicts.items() if v is not Verdict.VALID] == []
-    print(f"\n{len(told)} credentials ({len(clients.single)} single, {len(clients.bulk)} bulk uploads); outages "
-          f"{outages}; answers {dict(clients.answers)}; 503s by phase {dict(clients.refused)}; {len(batches)} batches; "
-          f"{len(paused)} outage lines, {len(back)} recovery lines; {time.monotonic() - started:.1f} s")
+    print(
+        f"\n{len(told)} credentials ({len(clients.single)} single, {len(clients.bulk)} bulk uploads); outages "
+        f"{outages}; answers {dict(clients.answers)}; 503s by phase {dict(clients.refused)}; {len(batches)} batches; "
+        f"{len(paused)} outage lines, {len(back)} recovery lines; {time.monotonic() - started:.1f} s"
+    )

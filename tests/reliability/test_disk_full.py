@@ -7,6 +7,7 @@ returns: through the real issuer API process, issuance and anchoring carry on, t
 the retry queue (no 500 anywhere), and the content-retry thread stores each of them exactly once
 when the disk has room again.
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,19 +26,29 @@ from ledger.content.share import decrypt_share, encrypt_share
 from ledger.content.store import ContentStoreFull
 from ledger.storage.db import init_database
 from ledger.storage.models import ContentRecord
-
-from tests.reliability.issuer_process import DEGREE, IssuerProcess, chain_down, degree_subject, make_home, onboard, wait_anchored
+from tests.reliability.issuer_process import (
+    DEGREE,
+    IssuerProcess,
+    chain_down,
+    degree_subject,
+    make_home,
+    onboard,
+    wait_anchored,
+)
 
 CONTENT = ContentRecord.__table__
 
 
 def mount_small_disk(where: Path, size: str = "1m") -> Path:
     where.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(where)], capture_output=True, text=True
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill up (needs root and mount permission): "
-                    f"{(done.stderr or done.stdout).strip()}")
+        pytest.skip(
+            f"cannot mount a small tmpfs to fill up (needs root and mount permission): "
+            f"{(done.stderr or done.stdout).strip()}"
+        )
     return where
 
 
@@ -94,27 +105,27 @@ def test_a_full_disk_is_a_clear_error_leaves_nothing_partial_and_recovers(small_
     kept = store.put_many([blob for blob, _ in before])
     filler = fill(small_disk)
 
-    shares = [encrypt_share(bundle_bytes(i)) for i in range(5, 45)]          # ~150 KB of shares
+    shares = [encrypt_share(bundle_bytes(i)) for i in range(5, 45)]  # ~150 KB of shares
     blobs = [blob for blob, _ in shares]
     with pytest.raises(ContentStoreFull) as info:
         store.put_many([before[0][0]] + blobs)
     message = str(info.value)
     assert "is full" in message and str(store.root) in message and "nothing partial was kept" in message
-    assert info.value.stored == [kept[0]]                                     # already there before: stored
+    assert info.value.stored == [kept[0]]  # already there before: stored
     with pytest.raises(ContentStoreFull):
         store.put(blobs[0])
 
     assert no_temporary_files(small_disk)
-    assert every_object_verifies(store.root) == len(kept)                    # no partial or corrupt object
+    assert every_object_verifies(store.root) == len(kept)  # no partial or corrupt object
     reopened = LocalContentStore(store.root)
     for i, (cid, (_, key)) in enumerate(zip(kept, before)):
         assert decrypt_share(reopened.get(cid), key) == bundle_bytes(i)
     assert not any(reopened.has(compute_cid(blob)) for blob in blobs)
 
-    filler.unlink()                                                           # space returns
+    filler.unlink()  # space returns
     cids = store.put_many(blobs)
     assert every_object_verifies(store.root) == len(kept) + len(blobs)
-    for i, (cid, (blob, key)) in enumerate(zip(cids, shares), start=5):
+    for i, (cid, (_blob, key)) in enumerate(zip(cids, shares), start=5):
         assert decrypt_share(LocalContentStore(store.root).get(cid), key) == bundle_bytes(i)
 
 
@@ -129,10 +140,14 @@ def content_rows(database_url: str) -> list:
 
 def test_the_issuer_api_carries_on_with_a_full_content_disk_and_stores_the_shares_later(tmp_path):
     home = make_home(tmp_path)
-    disk = mount_small_disk(home / "content")                                # the embedded store's directory
+    disk = mount_small_disk(home / "content")  # the embedded store's directory
     database_url = f"sqlite:///{tmp_path / 'issuer.db'}"
-    issuer = IssuerProcess(home, database_url, tmp_path / "logs",
-                           env={"CERTLEDGER_BATCH_MAX_AGE_S": "1", "CERTLEDGER_CONTENT_RETRY_MAX_S": "2"})
+    issuer = IssuerProcess(
+        home,
+        database_url,
+        tmp_path / "logs",
+        env={"CERTLEDGER_BATCH_MAX_AGE_S": "1", "CERTLEDGER_CONTENT_RETRY_MAX_S": "2"},
+    )
     try:
         filler = fill(disk)
         issuer.start()
@@ -164,20 +179,22 @@ def test_the_issuer_api_carries_on_with_a_full_content_disk_and_stores_the_share
             assert "is full" in output and "retrying later" in output
             assert "Traceback" not in output
 
-            filler.unlink()                                                   # space returns
+            filler.unlink()  # space returns
             deadline = time.monotonic() + 60
             while True:
                 rows = content_rows(database_url)
                 if all(r.stored for r in rows):
                     break
-                assert time.monotonic() < deadline, (f"not stored after space returned: "
-                                                     f"{[(r.stored, r.attempts) for r in rows]}\n{issuer.output()[-3000:]}")
+                assert time.monotonic() < deadline, (
+                    f"not stored after space returned: "
+                    f"{[(r.stored, r.attempts) for r in rows]}\n{issuer.output()[-3000:]}"
+                )
                 time.sleep(0.5)
             assert all(r.pending_blob is None for r in rows)
-            assert every_object_verifies(disk) == len(ids)                   # each share exactly once
+            assert every_object_verifies(disk) == len(ids)  # each share exactly once
             for credential_id in ids:
                 reply = client.get(f"/credentials/{credential_id}/share")
-                assert reply.json()["link"] == links[credential_id]          # the link given out still holds
+                assert reply.json()["link"] == links[credential_id]  # the link given out still holds
                 link = parse_share_link(links[credential_id])
                 bundle = client.get(f"/credentials/{credential_id}/bundle")
                 assert json.loads(decrypt_share(store.get(link.cid), link.key)) == json.loads(bundle.content)

@@ -7,6 +7,7 @@ comes back on its address: the issuer's content-retry thread stores every share,
 on the node (checked with the node's own ``pin/ls``) and decrypts to its bundle, and nothing is
 lost or stored twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,15 @@ from ledger.content.share import decrypt_share
 from ledger.storage.db import init_database
 from ledger.storage.models import ContentRecord
 from tests.integration.ipfs_daemon import IpfsDaemon
-
-from tests.reliability.issuer_process import DEGREE, IssuerProcess, chain_down, degree_subject, make_home, onboard, wait_anchored
+from tests.reliability.issuer_process import (
+    DEGREE,
+    IssuerProcess,
+    chain_down,
+    degree_subject,
+    make_home,
+    onboard,
+    wait_anchored,
+)
 
 CONTENT = ContentRecord.__table__
 
@@ -50,7 +58,7 @@ class RestartableIpfs(IpfsDaemon):
     def pinned(self, cid: str) -> bool:
         try:
             reply = json.loads(self.rpc("pin/ls", arg=cid, type="recursive", **{"cid-base": "base32"}))
-        except urllib.error.HTTPError:      # "not pinned"
+        except urllib.error.HTTPError:  # "not pinned"
             return False
         return cid in reply.get("Keys", {})
 
@@ -68,8 +76,9 @@ def wait_rows(what: str, database_url: str, done, issuer: IssuerProcess, timeout
     """The content rows once ``done(rows)`` holds."""
     deadline = time.monotonic() + timeout
     while not done(rows := content_rows(database_url)):
-        assert time.monotonic() < deadline, (f"{what} within {timeout} s: "
-                                             f"{[(r.stored, r.attempts) for r in rows.values()]}\n{issuer.output()[-3000:]}")
+        assert time.monotonic() < deadline, (
+            f"{what} within {timeout} s: {[(r.stored, r.attempts) for r in rows.values()]}\n{issuer.output()[-3000:]}"
+        )
         time.sleep(0.5)
     return rows
 
@@ -87,8 +96,12 @@ def test_issuance_carries_on_while_ipfs_is_down_and_every_share_is_pinned_when_i
     daemon = RestartableIpfs(tmp_path / "ipfs" / "repo")
     home = make_home(tmp_path)
     database_url = f"sqlite:///{tmp_path / 'issuer.db'}"
-    issuer = IssuerProcess(home, database_url, tmp_path / "logs",
-                           env={"CERTLEDGER_BATCH_MAX_AGE_S": "1", "CERTLEDGER_CONTENT_RETRY_MAX_S": "2"})
+    issuer = IssuerProcess(
+        home,
+        database_url,
+        tmp_path / "logs",
+        env={"CERTLEDGER_BATCH_MAX_AGE_S": "1", "CERTLEDGER_CONTENT_RETRY_MAX_S": "2"},
+    )
     try:
         daemon.start()
         issuer.env["CERTLEDGER_IPFS_API"] = daemon.api_url
@@ -99,26 +112,35 @@ def test_issuance_carries_on_while_ipfs_is_down_and_every_share_is_pinned_when_i
             # With the node up, shares go straight to it.
             before = issue(client, 0, 2)
             wait_anchored(client, 90)
-            wait_rows("shares stored while IPFS is up", database_url,
-                      lambda rows: len(rows) == 2 and all(r.stored for r in rows.values()), issuer)
+            wait_rows(
+                "shares stored while IPFS is up",
+                database_url,
+                lambda rows: len(rows) == 2 and all(r.stored for r in rows.values()),
+                issuer,
+            )
 
             daemon.stop()
             during = issue(client, 2, 6)
-            wait_anchored(client, 90)                                         # anchoring is not held up
+            wait_anchored(client, 90)  # anchoring is not held up
             rows = wait_rows("bundles delivered while IPFS is down", database_url, lambda rows: len(rows) == 8, issuer)
             assert not any(rows[i].stored for i in during)
             assert all(rows[i].pending_blob for i in during)
             links = {i: client.get(f"/credentials/{i}/share").json()["link"] for i in before + during}
             # The retry thread tries again, and the delay grows (2 s, then 4 s … capped at 2 s here).
-            wait_rows("a second failed attempt", database_url,
-                      lambda rows: all(rows[i].attempts >= 2 for i in during), issuer)
+            wait_rows(
+                "a second failed attempt", database_url, lambda rows: all(rows[i].attempts >= 2 for i in during), issuer
+            )
             output = issuer.output()
             assert "unavailable" in output and "retrying later" in output
 
-            daemon.start()                                                   # back on the same address
-            rows = wait_rows("every share stored after IPFS returned", database_url,
-                             lambda rows: all(r.stored for r in rows.values()), issuer)
-            assert len(rows) == 8 and len({r.cid for r in rows.values()}) == 8   # one share each, none lost
+            daemon.start()  # back on the same address
+            rows = wait_rows(
+                "every share stored after IPFS returned",
+                database_url,
+                lambda rows: all(r.stored for r in rows.values()),
+                issuer,
+            )
+            assert len(rows) == 8 and len({r.cid for r in rows.values()}) == 8  # one share each, none lost
             assert all(r.pending_blob is None for r in rows.values())
             for credential_id in before + during:
                 assert client.get(f"/credentials/{credential_id}/share").json()["link"] == links[credential_id]

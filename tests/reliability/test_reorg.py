@@ -12,6 +12,7 @@ VALID (or REVOKED for the revoked two) with the verifier library over RPC, and w
 reorg-aware indexer, which rolled back too. The shares delivered before the reorganisation keep
 their old ``txHash``/``blockNumber`` and still verify: verification reads the anchor by its root.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -22,23 +23,30 @@ import requests
 from sqlalchemy import select
 
 from ledger.chain import Reason, connect
+from ledger.chain.embedded import EmbeddedChain
 from ledger.content.links import parse_share_link
 from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
-from ledger.protocol.digest import from_hex32, to_hex32
-from ledger.chain.embedded import EmbeddedChain
-from ledger.protocol.identifiers import agency_id
-from ledger.issuance import (InvalidTransition, anchor_once, get_bundle, issue_many, reinstate, revoke, rows_from_objects,
-                             suspend)
+from ledger.issuance import (
+    InvalidTransition,
+    anchor_once,
+    get_bundle,
+    issue_many,
+    reinstate,
+    revoke,
+    rows_from_objects,
+    suspend,
+)
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.sharing import ShareStore
+from ledger.protocol.digest import from_hex32, to_hex32
+from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.verification import Verdict, verify
 from tests.integration.conftest import build_world
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world_of, make_context
 from tests.integration.postgres import database_url, postgres_server, postgres_url  # noqa: F401 - fixtures
 from tests.integration.verifier_server import free_port
-from ledger.verification import Verdict
-from ledger.verification import verify
 from verifier.index_db import make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer
 from verifier.settings import DeploymentRoot
@@ -48,7 +56,9 @@ VERIFIER_URL = "http://127.0.0.1:8080"
 
 
 def rpc(url: str, method: str, *params):
-    reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10).json()
+    reply = requests.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}, timeout=10
+    ).json()
     assert "error" not in reply, reply
     return reply["result"]
 
@@ -98,8 +108,11 @@ class Undo:
 
 def anchored_roots(world) -> list[str]:
     ledger = world.agencies[EDU].ledger
-    return [to_hex32(bytes(e.args["root"])) for e in ledger.events(from_block=world.deployment.block, names=["Anchored"])
-            if bytes(e.args["agencyId"]) == agency_id(EDU)]   # in EDU's namespace
+    return [
+        to_hex32(bytes(e.args["root"]))
+        for e in ledger.events(from_block=world.deployment.block, names=["Anchored"])
+        if bytes(e.args["agencyId"]) == agency_id(EDU)
+    ]  # in EDU's namespace
 
 
 def issue(ctx, prefix: str, n: int) -> list[str]:
@@ -109,8 +122,9 @@ def issue(ctx, prefix: str, n: int) -> list[str]:
 
 def batch_of(ctx, credential_id: str):
     with ctx.engine.connect() as conn:
-        return conn.execute(select(BATCH).join(CRED, CRED.c.batch_id == BATCH.c.id)
-                            .where(CRED.c.id == credential_id)).first()
+        return conn.execute(
+            select(BATCH).join(CRED, CRED.c.batch_id == BATCH.c.id).where(CRED.c.id == credential_id)
+        ).first()
 
 
 def stored_share(shares: ShareStore, store: LocalContentStore, credential_id: str) -> bytes:
@@ -172,7 +186,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     caplog.set_level("WARNING", logger="ledger.issuance")
     first = anchor_once(ctx, reorgs=watch)
     assert first.reanchoring == [before.id]  # detected in the first round after the reorganisation
-    assert before.id in first.confirmed      # ... and anchored again in that same round
+    assert before.id in first.confirmed  # ... and anchored again in that same round
     settle(ctx, watch)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("chain reorganised" in w for w in warnings), warnings
@@ -185,13 +199,16 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     assert after.state == "completed" and after.root == before.root
     events = world.agencies[EDU].ledger.events(from_block=d.block, names=["Anchored"])
     assert [e.tx_hash for e in events if to_hex32(bytes(e.args["root"])) == before.root] == [after.tx_hash]
-    assert after.block_number == world.agencies[EDU].ledger.anchor_of(agency_id(EDU), from_hex32(before.root)).block_number
+    assert (
+        after.block_number == world.agencies[EDU].ledger.anchor_of(agency_id(EDU), from_hex32(before.root)).block_number
+    )
     roots = anchored_roots(world)
     assert roots.count(before.root) == 1 and roots.count(kept.root) == 1
     assert batch_of(ctx, kept_ids[0]).tx_hash == kept.tx_hash
     with ctx.engine.connect() as conn:
-        audit = conn.execute(select(AUDIT.c.action, AUDIT.c.subject, AUDIT.c.tx_hash)
-                             .where(AUDIT.c.action == "anchor-reorged")).all()
+        audit = conn.execute(
+            select(AUDIT.c.action, AUDIT.c.subject, AUDIT.c.tx_hash).where(AUDIT.c.action == "anchor-reorged")
+        ).all()
         states = dict(conn.execute(select(CRED.c.id, CRED.c.state)).all())
     assert [(a.subject, a.tx_hash) for a in audit] == [(before.root, before.tx_hash)]
     assert {cid for cid, s in states.items() if s == "revoked"} == set(revoked)
@@ -228,8 +245,10 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
         if cid not in revoked:
             assert verify(old, world.trust(), index).verdict is Verdict.VALID
 
-    print(f"\n{how}: anchor tx {before.tx_hash[:12]}… block {before.block_number} -> "
-          f"tx {after.tx_hash[:12]}… block {after.block_number}")
+    print(
+        f"\n{how}: anchor tx {before.tx_hash[:12]}… block {before.block_number} -> "
+        f"tx {after.tx_hash[:12]}… block {after.block_number}"
+    )
 
     # Quiet afterwards: nothing more to redo, no second anchor.
     assert anchor_once(ctx, reorgs=watch).reanchoring == []
@@ -254,15 +273,21 @@ def test_a_revocation_lost_above_the_seen_head_is_found_by_the_periodic_check(ch
     with ctx.engine.connect() as conn:
         digest = from_hex32(conn.execute(select(CRED.c.digest).where(CRED.c.id == ids[0])).scalar_one())
     ledger = world.agencies[EDU].ledger
-    assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0  # lost on chain, "revoked" in the database
+    assert (
+        ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0
+    )  # lost on chain, "revoked" in the database
 
     anchor_once(ctx, reorgs=watch)
-    assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0  # not due yet: the head it saw is unchanged
+    assert (
+        ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 0
+    )  # not due yet: the head it saw is unchanged
     now[0] += 31
     anchor_once(ctx, reorgs=watch)
     assert ledger.credential_status(agency_id(EDU), digest, from_hex32(b.root)).state == 2  # sent again
     with ctx.engine.connect() as conn:
-        revokes = conn.execute(select(AUDIT.c.tx_hash).where(AUDIT.c.action == "revoke", AUDIT.c.subject == ids[0])).all()
+        revokes = conn.execute(
+            select(AUDIT.c.tx_hash).where(AUDIT.c.action == "revoke", AUDIT.c.subject == ids[0])
+        ).all()
     assert len(revokes) == 2 and revokes[0] != revokes[1]  # the lost transaction and the one that stuck
     ctx.engine.dispose()
 

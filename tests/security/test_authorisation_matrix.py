@@ -19,6 +19,7 @@ The W3C VC API's verifier endpoints (``POST /credentials/verify``, ``/presentati
 public like ``POST /verify``. Runs in process (TestClient, real anvil, real SQLite); one row runs
 through a real uvicorn process, and the verifier's rows run through a real uvicorn (in a thread).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -26,32 +27,38 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.governance.api_keys import SCOPES, create_api_key, revoke_api_key
 from certledger.cli import main
-from ledger.config import load_settings
-from ledger.chain.embedded import rpc_urls_for
-from ledger.issuance import anchor_once
-from ledger.protocol.keys import SigningKey
-from ledger.protocol.rdfc import create_proof_rdfc
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
+from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.governance.api_keys import SCOPES, create_api_key, revoke_api_key
+from ledger.issuance import anchor_once
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.rdfc import create_proof_rdfc
 from tests.integration.conftest import degree
 from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
-SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "数学",
-           "institution": "浙江大学", "graduationDate": "2024-06-30"}
+SUBJECT = {
+    "name": "王伟",
+    "idNumber": "330106199001011234",
+    "degree": "工学学士",
+    "major": "数学",
+    "institution": "浙江大学",
+    "graduationDate": "2024-06-30",
+}
 RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
-CASES: list[tuple[str, str, str, int]] = []   # (endpoint, caller, expected, got): counted and printed at the end
+CASES: list[tuple[str, str, str, int]] = []  # (endpoint, caller, expected, got): counted and printed at the end
 
 
 # ------------------------------------------------------------------------------------- the world
@@ -63,8 +70,8 @@ class Api:
     service: object
     home: object
     governance: str
-    keys: dict = field(default_factory=dict)          # caller kind -> key (fixed ones)
-    pool: list = field(default_factory=list)          # anchored EDU credentials not yet touched
+    keys: dict = field(default_factory=dict)  # caller kind -> key (fixed ones)
+    pool: list = field(default_factory=list)  # anchored EDU credentials not yet touched
 
     def key(self, agency: str | None, scopes: list[str]) -> str:
         return create_api_key(self.service.ctx.engine, agency, scopes, "matrix")[1]
@@ -73,8 +80,11 @@ class Api:
         if not self.pool:
             auth = bearer(self.keys["edu-admin"])
             for i in range(8):
-                reply = self.client.post("/credentials", json={"type": "DegreeCertificate",
-                                                               "subject": {**SUBJECT, "name": f"矩阵{i}"}}, headers=auth)
+                reply = self.client.post(
+                    "/credentials",
+                    json={"type": "DegreeCertificate", "subject": {**SUBJECT, "name": f"矩阵{i}"}},
+                    headers=auth,
+                )
                 assert reply.status_code == 201, reply.text
                 self.pool.append(reply.json()["id"])
             anchor_once(self.service.ctx, flush=True)
@@ -92,15 +102,22 @@ def api(tmp_path_factory):
         assert main(["--data-dir", str(home), *args]) == 0
     try:
         config = load_settings(home)
-        service = build_service(config, rpc_urls_for(config), IssuerSettings(
-            verifier_url="http://127.0.0.1:8600", run_anchorer=False))
+        service = build_service(
+            config, rpc_urls_for(config), IssuerSettings(verifier_url="http://127.0.0.1:8600", run_anchorer=False)
+        )
         _, governance = create_api_key(service.ctx.engine, None, ["governance"], "matrix governance")
         with TestClient(create_app(service)) as client:
             api = Api(client, service, home, governance)
             for code in (EDU, CIVIL):
-                reply = client.post("/agencies", json={"code": code, "name": f"{code} bureau",
-                                                       "types": ["DegreeCertificate", "ResidenceCertificate"]},
-                                    headers=bearer(governance))
+                reply = client.post(
+                    "/agencies",
+                    json={
+                        "code": code,
+                        "name": f"{code} bureau",
+                        "types": ["DegreeCertificate", "ResidenceCertificate"],
+                    },
+                    headers=bearer(governance),
+                )
                 assert reply.status_code == 201, reply.text
                 api.keys[f"{code}-first-admin"] = reply.json()["apiKey"]
             api.keys["edu-admin"] = api.key(EDU, ["admin"])
@@ -131,8 +148,8 @@ class Endpoint:
     ok: int
     foreign: int = 404
     needs_credential: bool = False
-    check_foreign: Callable | None = None      # (api, reply, cid) -> None: asserts nothing of EDU's leaked
-    fresh_for_success: bool = False           # the right key's call changes the credential
+    check_foreign: Callable | None = None  # (api, reply, cid) -> None: asserts nothing of EDU's leaked
+    fresh_for_success: bool = False  # the right key's call changes the credential
 
 
 def _json(body):
@@ -171,9 +188,13 @@ def _issued_w3c_for_other(api, reply, cid):
 
 # The W3C VC API's request: a typed credential (the world's degree subject), issued through its JSON Schema.
 # The subject's terms are defined by the undefined-terms context (JSON-LD safe mode refuses them otherwise).
-W3C_DEGREE = {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2",
-                                          "https://www.w3.org/ns/credentials/undefined-terms/v2"],
-                             "type": ["VerifiableCredential", "DegreeCertificate"], "credentialSubject": SUBJECT}}
+W3C_DEGREE = {
+    "credential": {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"],
+        "type": ["VerifiableCredential", "DegreeCertificate"],
+        "credentialSubject": SUBJECT,
+    }
+}
 
 
 _type_names = (f"MatrixType{i}" for i in itertools.count())
@@ -201,51 +222,119 @@ def _status_list_request(api, cid):
 ISSUER: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(None, lambda a, c: ("GET", "/healthz", {}), 200),
     ("GET", "/types"): Endpoint(("read",), lambda a, c: ("GET", "/types", {}), 200, foreign=200),
-    ("POST", "/types"): Endpoint(("governance",), lambda a, c: (
-        "POST", "/types", _json({"name": next(_type_names), "schema": {"type": "object"}})), 201),
-    ("POST", "/agencies"): Endpoint(("governance",), lambda a, c: (
-        "POST", "/agencies", _json({"code": next(_agency_codes), "name": "matrix", "types": ["DegreeCertificate"]})), 201),
-    ("POST", "/api-keys"): Endpoint(("admin",), lambda a, c: ("POST", "/api-keys", _json({"scopes": ["read"]})), 201,
-                                    foreign=201),
-    ("GET", "/api-keys"): Endpoint(("admin",), lambda a, c: ("GET", "/api-keys", {}), 200, foreign=200,
-                                   check_foreign=_no_edu_keys),
+    ("POST", "/types"): Endpoint(
+        ("governance",),
+        lambda a, c: ("POST", "/types", _json({"name": next(_type_names), "schema": {"type": "object"}})),
+        201,
+    ),
+    ("POST", "/agencies"): Endpoint(
+        ("governance",),
+        lambda a, c: (
+            "POST",
+            "/agencies",
+            _json({"code": next(_agency_codes), "name": "matrix", "types": ["DegreeCertificate"]}),
+        ),
+        201,
+    ),
+    ("POST", "/api-keys"): Endpoint(
+        ("admin",), lambda a, c: ("POST", "/api-keys", _json({"scopes": ["read"]})), 201, foreign=201
+    ),
+    ("GET", "/api-keys"): Endpoint(
+        ("admin",), lambda a, c: ("GET", "/api-keys", {}), 200, foreign=200, check_foreign=_no_edu_keys
+    ),
     ("DELETE", "/api-keys/{key_id}"): Endpoint(("admin",), _drop_key_request, 200),
-    ("GET", "/audit"): Endpoint(("read",), lambda a, c: ("GET", "/audit", {}), 200, foreign=200,
-                                needs_credential=True, check_foreign=_no_edu_audit),
-    ("POST", "/credentials"): Endpoint(("issue",), lambda a, c: (
-        "POST", "/credentials", _json({"type": "DegreeCertificate", "subject": SUBJECT})), 201, foreign=201,
-        check_foreign=_issued_for_other),
-    ("POST", "/credentials/issue"): Endpoint(("issue",), lambda a, c: ("POST", "/credentials/issue", _json(W3C_DEGREE)),
-                                             201, foreign=201, check_foreign=_issued_w3c_for_other),
-    ("POST", "/credentials/bulk"): Endpoint(("issue",), lambda a, c: (
-        "POST", "/credentials/bulk?type=DegreeCertificate",
-        {"content": _CSV.encode(), "headers": {"content-type": "text/csv"}}), 200, foreign=200),
-    ("GET", "/credentials"): Endpoint(("read",), lambda a, c: ("GET", "/credentials", {}), 200, foreign=200,
-                                      needs_credential=True, check_foreign=_no_edu_credentials),
-    ("POST", "/credentials/status"): Endpoint(("revoke",), lambda a, c: (
-        "POST", "/credentials/status", _json({"action": "suspend", "ids": [c], "reason": 0})), 200,
-        needs_credential=True, fresh_for_success=True),
-    ("GET", "/credentials/{credential_id}"): Endpoint(("read",), lambda a, c: ("GET", f"/credentials/{c}", {}), 200,
-                                                      needs_credential=True),
-    ("GET", "/credentials/{credential_id}/bundle"): Endpoint(("read",), lambda a, c: (
-        "GET", f"/credentials/{c}/bundle", {}), 200, needs_credential=True),
-    ("POST", "/credentials/{credential_id}/supersede"): Endpoint(("issue", "revoke"), lambda a, c: (
-        "POST", f"/credentials/{c}/supersede", _json({"subject": {**SUBJECT, "name": "更正"}})), 201,
-        needs_credential=True, fresh_for_success=True),
-    ("POST", "/credentials/{credential_id}/{action}"): Endpoint(("revoke",), lambda a, c: (
-        "POST", f"/credentials/{c}/revoke", _json({"reason": 2})), 200, needs_credential=True, fresh_for_success=True),
-    ("GET", "/credentials/{credential_id}/share"): Endpoint(("read",), lambda a, c: (
-        "GET", f"/credentials/{c}/share", {}), 200, needs_credential=True),
-    ("GET", "/credentials/{credential_id}/qr.png"): Endpoint(("read",), lambda a, c: (
-        "GET", f"/credentials/{c}/qr.png", {}), 200, needs_credential=True),
-    ("GET", "/credentials/{credential_id}/qr.svg"): Endpoint(("read",), lambda a, c: (
-        "GET", f"/credentials/{c}/qr.svg", {}), 200, needs_credential=True),
-    ("GET", "/status/{agency}/{list_id}/{purpose}"): Endpoint(None, _status_list_request, 200),   # public, read-only
+    ("GET", "/audit"): Endpoint(
+        ("read",),
+        lambda a, c: ("GET", "/audit", {}),
+        200,
+        foreign=200,
+        needs_credential=True,
+        check_foreign=_no_edu_audit,
+    ),
+    ("POST", "/credentials"): Endpoint(
+        ("issue",),
+        lambda a, c: ("POST", "/credentials", _json({"type": "DegreeCertificate", "subject": SUBJECT})),
+        201,
+        foreign=201,
+        check_foreign=_issued_for_other,
+    ),
+    ("POST", "/credentials/issue"): Endpoint(
+        ("issue",),
+        lambda a, c: ("POST", "/credentials/issue", _json(W3C_DEGREE)),
+        201,
+        foreign=201,
+        check_foreign=_issued_w3c_for_other,
+    ),
+    ("POST", "/credentials/bulk"): Endpoint(
+        ("issue",),
+        lambda a, c: (
+            "POST",
+            "/credentials/bulk?type=DegreeCertificate",
+            {"content": _CSV.encode(), "headers": {"content-type": "text/csv"}},
+        ),
+        200,
+        foreign=200,
+    ),
+    ("GET", "/credentials"): Endpoint(
+        ("read",),
+        lambda a, c: ("GET", "/credentials", {}),
+        200,
+        foreign=200,
+        needs_credential=True,
+        check_foreign=_no_edu_credentials,
+    ),
+    ("POST", "/credentials/status"): Endpoint(
+        ("revoke",),
+        lambda a, c: ("POST", "/credentials/status", _json({"action": "suspend", "ids": [c], "reason": 0})),
+        200,
+        needs_credential=True,
+        fresh_for_success=True,
+    ),
+    ("GET", "/credentials/{credential_id}"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/credentials/{c}", {}), 200, needs_credential=True
+    ),
+    ("GET", "/credentials/{credential_id}/bundle"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/credentials/{c}/bundle", {}), 200, needs_credential=True
+    ),
+    ("POST", "/credentials/{credential_id}/supersede"): Endpoint(
+        ("issue", "revoke"),
+        lambda a, c: ("POST", f"/credentials/{c}/supersede", _json({"subject": {**SUBJECT, "name": "更正"}})),
+        201,
+        needs_credential=True,
+        fresh_for_success=True,
+    ),
+    ("POST", "/credentials/{credential_id}/{action}"): Endpoint(
+        ("revoke",),
+        lambda a, c: ("POST", f"/credentials/{c}/revoke", _json({"reason": 2})),
+        200,
+        needs_credential=True,
+        fresh_for_success=True,
+    ),
+    ("GET", "/credentials/{credential_id}/share"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/credentials/{c}/share", {}), 200, needs_credential=True
+    ),
+    ("GET", "/credentials/{credential_id}/qr.png"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/credentials/{c}/qr.png", {}), 200, needs_credential=True
+    ),
+    ("GET", "/credentials/{credential_id}/qr.svg"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/credentials/{c}/qr.svg", {}), 200, needs_credential=True
+    ),
+    ("GET", "/status/{agency}/{list_id}/{purpose}"): Endpoint(None, _status_list_request, 200),  # public, read-only
 }
 DOCUMENTS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
 
-CALLERS = ("no key", "malformed key", "unknown key", "revoked key", "other agency", "read-only key",
-           "key lacking the scope", "governance key", "revoked governance key", "right key")
+CALLERS = (
+    "no key",
+    "malformed key",
+    "unknown key",
+    "revoked key",
+    "other agency",
+    "read-only key",
+    "key lacking the scope",
+    "governance key",
+    "revoked governance key",
+    "right key",
+)
 
 
 def expected(endpoint: Endpoint, caller: str) -> int:
@@ -259,19 +348,25 @@ def expected(endpoint: Endpoint, caller: str) -> int:
     if governance:
         return endpoint.ok if caller == "governance key" else 403  # any agency key, whatever its scopes
     if caller == "governance key":
-        return 403   # governance is not an agency
+        return 403  # governance is not an agency
     if caller == "other agency":
         return endpoint.foreign
     if caller == "read-only key":
         return endpoint.ok if endpoint.scopes == ("read",) else 403
-    return 403       # lacking the scope
+    return 403  # lacking the scope
 
 
 def caller_key(api: Api, endpoint: Endpoint, caller: str) -> str | None:
-    fixed = {"no key": None, "malformed key": "not-a-key", "unknown key": "clk_000000000000_" + "x" * 43,
-             "revoked key": api.keys["revoked"], "other agency": api.keys["other-agency"],
-             "read-only key": api.keys["read-only"], "governance key": api.governance,
-             "revoked governance key": api.keys["revoked-governance"]}
+    fixed = {
+        "no key": None,
+        "malformed key": "not-a-key",
+        "unknown key": "clk_000000000000_" + "x" * 43,
+        "revoked key": api.keys["revoked"],
+        "other agency": api.keys["other-agency"],
+        "read-only key": api.keys["read-only"],
+        "governance key": api.governance,
+        "revoked governance key": api.keys["revoked-governance"],
+    }
     if caller in fixed:
         return fixed[caller]
     scopes = endpoint.scopes or ("read",)
@@ -322,8 +417,9 @@ def test_issuer_matrix(api, route):
     for caller in CALLERS:
         want = expected(endpoint, caller)
         success = 200 <= want < 300
-        cid = api.fresh_credential() if (endpoint.needs_credential and endpoint.fresh_for_success and success) \
-            else shared
+        cid = (
+            api.fresh_credential() if (endpoint.needs_credential and endpoint.fresh_for_success and success) else shared
+        )
         method, path, kwargs = endpoint.request(api, cid)
         reply = call(api.client, method, path, caller_key(api, endpoint, caller), kwargs)
         CASES.append((f"{route[0]} {route[1]}", caller, str(want), reply.status_code))
@@ -370,8 +466,11 @@ def verifier(shared_world, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("matrix-verifier")
     _, bundles = world.anchor(EDU, [world.sign(EDU, degree("矩阵验证"))])
     server = start_verifier(settings_for(world, tmp))
-    _, cid, _ = share(__import__("ledger.content", fromlist=["LocalContentStore"]).LocalContentStore(
-        server.settings.content_dir), bundles[0], server.url)
+    _, cid, _ = share(
+        __import__("ledger.content", fromlist=["LocalContentStore"]).LocalContentStore(server.settings.content_dir),
+        bundles[0],
+        server.url,
+    )
     try:
         yield server, bundles[0].to_bytes(), cid
     finally:
@@ -382,33 +481,68 @@ def _presentation_request(credential: dict) -> dict:
     """A presentation of the world's credential, signed eddsa-rdfc-2022 by its holder for a challenge;
     the credential's proof, data model and validity checked (its status lists are not served here)."""
     holder = SigningKey.generate()
-    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-          "holder": holder.public_key.did, "verifiableCredential": [credential]}
-    vp["proof"] = create_proof_rdfc(vp, holder, created=datetime.now(timezone.utc), proof_purpose="authentication",
-                                    challenge="matrix-challenge", domain="example.org")
-    return {"verifiablePresentation": vp, "options": {"challenge": "matrix-challenge", "domain": "example.org",
-                                                      "checks": ["proof", "dataModel", "validity"]}}
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.public_key.did,
+        "verifiableCredential": [credential],
+    }
+    vp["proof"] = create_proof_rdfc(
+        vp,
+        holder,
+        created=datetime.now(UTC),
+        proof_purpose="authentication",
+        challenge="matrix-challenge",
+        domain="example.org",
+    )
+    return {
+        "verifiablePresentation": vp,
+        "options": {
+            "challenge": "matrix-challenge",
+            "domain": "example.org",
+            "checks": ["proof", "dataModel", "validity"],
+        },
+    }
 
 
-VERIFIER_PATHS = ("/verify", "/verify/batch", "/credentials/verify", "/presentations/verify", "/content/{cid}",
-                  "/s/{cid}", "/", "/healthz")
+VERIFIER_PATHS = (
+    "/verify",
+    "/verify/batch",
+    "/credentials/verify",
+    "/presentations/verify",
+    "/content/{cid}",
+    "/s/{cid}",
+    "/",
+    "/healthz",
+)
 
 
 def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
     server, bundle, cid = verifier
     vc_api = json.dumps({"verifiableCredential": json.loads(bundle)}).encode()
     vp_api = json.dumps(_presentation_request(json.loads(bundle)["credential"])).encode()
-    requests = {("POST", "/verify"): ({"content": bundle}, 200), ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
-                ("POST", "/credentials/verify"): ({"content": vc_api}, 200),
-                ("POST", "/presentations/verify"): ({"content": vp_api}, 200),
-                ("GET", f"/content/{cid}"): ({}, 200), ("GET", f"/s/{cid}"): ({}, 200), ("GET", "/"): ({}, 200),
-                ("GET", "/healthz"): ({}, 200), ("GET", "/openapi.json"): ({}, 200), ("GET", "/static/app.js"): ({}, 200)}
+    requests = {
+        ("POST", "/verify"): ({"content": bundle}, 200),
+        ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
+        ("POST", "/credentials/verify"): ({"content": vc_api}, 200),
+        ("POST", "/presentations/verify"): ({"content": vp_api}, 200),
+        ("GET", f"/content/{cid}"): ({}, 200),
+        ("GET", f"/s/{cid}"): ({}, 200),
+        ("GET", "/"): ({}, 200),
+        ("GET", "/healthz"): ({}, 200),
+        ("GET", "/openapi.json"): ({}, 200),
+        ("GET", "/static/app.js"): ({}, 200),
+    }
     paths = {r.path for r in server.app.routes if getattr(r, "path", None)}
     assert paths >= set(VERIFIER_PATHS)
     documented = set(server.app.openapi()["paths"])
     assert documented == set(VERIFIER_PATHS), documented  # every route of the document is in this matrix
-    credentials = {"none": {}, "bearer": {"Authorization": "Bearer clk_000000000000_" + "x" * 43},
-                   "basic": {"Authorization": "Basic dXNlcjpwYXNz"}, "cookie": {"Cookie": "session=1"}}
+    credentials = {
+        "none": {},
+        "bearer": {"Authorization": "Bearer clk_000000000000_" + "x" * 43},
+        "basic": {"Authorization": "Basic dXNlcjpwYXNz"},
+        "cookie": {"Cookie": "session=1"},
+    }
     mismatches = []
     with server.client() as client:
         for (method, path), (kwargs, want) in requests.items():
@@ -439,9 +573,12 @@ def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
     port = free_port()
     log = tmp_path / "issuer.log"
     with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(api.home), "serve", "issuer",
-                                   "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
+        server = subprocess.Popen(
+            [sys.executable, "-c", RUN_CLI, "--data-dir", str(api.home), "serve", "issuer", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"},
+        )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             wait_healthy(client, server, log.read_text, "the issuer", timeout_s=60)
@@ -464,7 +601,9 @@ def test_print_the_number_of_cases(capsys):
     verifier_cases = sum(1 for e, *_ in CASES if e.startswith("verifier"))
     uvicorn_cases = len(CASES) - issuer - verifier_cases
     with capsys.disabled():
-        print(f"\nauthorisation matrix: {len(CASES)} cases ({issuer} issuer in process, {uvicorn_cases} issuer "
-              f"through uvicorn, {verifier_cases} verifier), all as expected")
+        print(
+            f"\nauthorisation matrix: {len(CASES)} cases ({issuer} issuer in process, {uvicorn_cases} issuer "
+            f"through uvicorn, {verifier_cases} verifier), all as expected"
+        )
     if CASES:  # the whole module ran
         assert issuer >= len(ISSUER) * len(CALLERS) and verifier_cases > 0

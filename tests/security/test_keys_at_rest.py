@@ -8,6 +8,7 @@ installation — the governance and operator Ethereum keys, the Ed25519 signing 
 their key files with the passphrase), the database's storage key, the share key, every API key —
 as raw bytes, hex (either case), base64, base64url and base58 (multibase ``z…`` included).
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,37 +22,52 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
-from ledger.config import load_settings
-from ledger.content.links import parse_share_link
-from ledger.chain.embedded import rpc_urls_for
-from ledger.issuance import anchor_once
-from ledger.governance.key_files import KeyFileError, load_key_file, open_key
-from ledger.storage.sealing import derive_storage_key
 from issuer_api.app import create_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
+from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.content.links import parse_share_link
+from ledger.governance.api_keys import create_api_key
+from ledger.governance.key_files import KeyFileError, load_key_file, open_key
+from ledger.issuance import anchor_once
+from ledger.storage.sealing import derive_storage_key
 from tests.secret_scan import _b58
 
-SUBJECT = {"name": "李静 (Li Jing)", "idNumber": "330106199203047788", "degree": "理学硕士", "major": "统计学",
-           "institution": "浙江大学", "graduationDate": "2025-06-30"}
+SUBJECT = {
+    "name": "李静 (Li Jing)",
+    "idNumber": "330106199203047788",
+    "degree": "理学硕士",
+    "major": "统计学",
+    "institution": "浙江大学",
+    "graduationDate": "2025-06-30",
+}
 
 
 def forms(secret: bytes) -> list[bytes]:
     """Every way a secret could sit in a file."""
-    texts = [secret.hex(), secret.hex().upper(), base64.b64encode(secret).decode(),
-             base64.b64encode(secret).decode().rstrip("="), base64.urlsafe_b64encode(secret).decode().rstrip("="),
-             _b58(secret)]
+    texts = [
+        secret.hex(),
+        secret.hex().upper(),
+        base64.b64encode(secret).decode(),
+        base64.b64encode(secret).decode().rstrip("="),
+        base64.urlsafe_b64encode(secret).decode().rstrip("="),
+        _b58(secret),
+    ]
     return [secret] + [t.encode("ascii") for t in texts] + [t.encode("utf-16-le") for t in texts[:2]]
 
 
 @pytest.fixture(scope="module")
 def installation(tmp_path_factory):
     home = tmp_path_factory.mktemp("at-rest") / "home"
-    for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"],
-                 ["agency", "register", "zj-hz-health", "--name", "杭州市卫生健康委员会", "--types", "ResidenceCertificate"],
-                 ["demo", "--count", "20"]):
+    for args in (
+        ["init", "--port", "0"],
+        ["chain", "up"],
+        ["deploy"],
+        ["agency", "register", "zj-hz-health", "--name", "杭州市卫生健康委员会", "--types", "ResidenceCertificate"],
+        ["demo", "--count", "20"],
+    ):
         assert main(["--data-dir", str(home), *args]) == 0, args
     try:
         config = load_settings(home)
@@ -59,9 +75,11 @@ def installation(tmp_path_factory):
         _, governance = create_api_key(service.ctx.engine, None, ["governance"], "at rest")
         api_keys = [governance]
         with TestClient(create_app(service)) as client:
-            onboarded = client.post("/agencies", json={"code": "zj-hz-education", "name": "杭州市教育局",
-                                                       "types": ["DegreeCertificate"]},
-                                    headers={"Authorization": f"Bearer {governance}"})
+            onboarded = client.post(
+                "/agencies",
+                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+                headers={"Authorization": f"Bearer {governance}"},
+            )
             assert onboarded.status_code == 201, onboarded.text
             admin = onboarded.json()["apiKey"]
             auth = {"Authorization": f"Bearer {admin}"}
@@ -69,7 +87,9 @@ def installation(tmp_path_factory):
             issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=auth)
             assert issued.status_code == 201, issued.text
             anchor_once(service.ctx, flush=True)
-            link = parse_share_link(client.get(f"/credentials/{issued.json()['id']}/share", headers=auth).json()["link"])
+            link = parse_share_link(
+                client.get(f"/credentials/{issued.json()['id']}/share", headers=auth).json()["link"]
+            )
             bundle = client.get(f"/credentials/{issued.json()['id']}/bundle", headers=auth).json()
         service.ctx.engine.dispose()
         yield {"home": home, "config": config, "api_keys": api_keys, "share_key": link.key, "bundle": bundle}
@@ -96,7 +116,7 @@ def test_no_private_key_in_plaintext_anywhere_in_the_data_directory(installation
     names = set(keys)
     assert "keys/governance.json" in names
     agencies = {Path(n).parts[2] for n in names if n.startswith("keys/agencies/")}
-    assert {"zj-hz-health", "zj-hz-education"} <= agencies and len(agencies) >= 3, names   # CLI, API, demo
+    assert {"zj-hz-health", "zj-hz-education"} <= agencies and len(agencies) >= 3, names  # CLI, API, demo
     assert len([n for n in names if n.startswith("keys/agencies/")]) >= 2 * len(agencies)  # operator + signing
     with sqlite3.connect(home / "certledger.db") as db:
         salt, n = db.execute("SELECT salt, scrypt_n FROM storage_key").fetchone()
@@ -124,8 +144,8 @@ def test_key_files_are_encrypted_and_private(installation):
         assert document["kdf"]["name"] == "scrypt" and document["kdf"]["n"] >= 2**15, path
         assert {"ciphertext", "public"} <= set(document) or any("cipher" in k for k in document), sorted(document)
         with pytest.raises(KeyFileError):
-            open_key(document, passphrase + "x")          # the passphrase is needed, not decoration
-        assert load_key_file(path, passphrase).secret      # and it opens them
+            open_key(document, passphrase + "x")  # the passphrase is needed, not decoration
+        assert load_key_file(path, passphrase).secret  # and it opens them
     private = [home / "secrets" / "passphrase", *key_files]
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, (path, oct(path.stat().st_mode))
@@ -147,10 +167,14 @@ def test_database_keeps_api_keys_hashed_and_credentials_sealed(installation):
         assert secret.encode() not in raw and key.encode() not in raw
     # The credential in clear is nowhere in the database: not its subject, not its signature.
     credential = installation["bundle"]["credential"]
-    for clear in (SUBJECT["idNumber"], SUBJECT["name"], credential["proof"]["proofValue"],
-                  json.dumps(credential["credentialSubject"], ensure_ascii=False)):
+    for clear in (
+        SUBJECT["idNumber"],
+        SUBJECT["name"],
+        credential["proof"]["proofValue"],
+        json.dumps(credential["credentialSubject"], ensure_ascii=False),
+    ):
         assert clear.encode("utf-8") not in raw, clear
-    assert rows and len(rows) == credentials     # the API's (the demo anchors without the issuance database)
+    assert rows and len(rows) == credentials  # the API's (the demo anchors without the issuance database)
     sealed = [c for c in body_columns if "sealed" in c]
     assert sealed, body_columns
     for row in rows:

@@ -20,6 +20,7 @@ document.
 The number of requests each run made is printed and written to test-artifacts/schemathesis.json.
 FUZZ_EXAMPLES=<n> changes the examples per operation and mode (default 30).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -41,24 +42,28 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from ledger.governance.api_keys import create_api_key
 from certledger.cli import main
-from ledger.config import load_settings
-from ledger.content import LocalContentStore
-from ledger.chain.embedded import rpc_urls_for
-from ledger.issuance import anchor_once
-from ledger.protocol.keys import SigningKey
 from http_common.openapi_problems import PROBLEM_REF
 from http_common.problem import PROBLEM_JSON
-from ledger.protocol.rdfc import create_proof_rdfc
-from ledger.protocol.status_list import status_entries
 from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
 from issuer_api.settings import IssuerSettings
 from issuer_api.vc_api_openapi import EXAMPLE as VC_API_ISSUE_EXAMPLE
+from ledger.chain.embedded import rpc_urls_for
+from ledger.config import load_settings
+from ledger.content import LocalContentStore
+from ledger.governance.api_keys import create_api_key
+from ledger.issuance import anchor_once
+from ledger.protocol.keys import SigningKey
+from ledger.protocol.rdfc import create_proof_rdfc
+from ledger.protocol.status_list import status_entries
 from tests.integration.conftest import degree
 from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
 from verifier.app import create_app as create_verifier_app
@@ -76,14 +81,25 @@ def not_a_server_error_but_undecided(ctx, response, case):
     return not_a_server_error(ctx, response, case)
 
 
-CHECKS = [not_a_server_error_but_undecided, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error_but_undecided,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU = "zj-hz-education"
-SUBJECT = {"name": "王伟", "idNumber": "330106199001011234", "degree": "工学学士", "major": "计算机科学与技术",
-           "institution": "浙江大学", "graduationDate": "2024-06-30"}
+SUBJECT = {
+    "name": "王伟",
+    "idNumber": "330106199001011234",
+    "degree": "工学学士",
+    "major": "计算机科学与技术",
+    "institution": "浙江大学",
+    "graduationDate": "2024-06-30",
+}
 
 
 class Fuzzer:
@@ -97,9 +113,19 @@ class Fuzzer:
         self.operations: dict[str, Counter] = {}  # "METHOD /path" -> statuses
         self.failures: list[str] = []
 
-    def run(self, operation, *, headers: dict | None = None, path_parameters: dict | None = None,
-            modes=MODES, examples: int = EXAMPLES, label: str = "", prepare=None, case_headers: dict | None = None,
-            **fixed) -> None:
+    def run(
+        self,
+        operation,
+        *,
+        headers: dict | None = None,
+        path_parameters: dict | None = None,
+        modes=MODES,
+        examples: int = EXAMPLES,
+        label: str = "",
+        prepare=None,
+        case_headers: dict | None = None,
+        **fixed,
+    ) -> None:
         """``headers``: sent with every call (the API key); ``case_headers``: fixed values of the
         operation's own header parameters; ``fixed``: other fixed parts (``body=…``)."""
         if case_headers is not None:
@@ -107,8 +133,15 @@ class Fuzzer:
         for mode in modes:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters, **fixed)
 
-            @settings(max_examples=examples, derandomize=True, deadline=None, database=None, print_blob=False,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+            @settings(
+                max_examples=examples,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                print_blob=False,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            )
             @given(case=strategy)
             def exercise(case):
                 if prepare is not None:
@@ -131,16 +164,22 @@ class Fuzzer:
                 self.failures.append(f"{operation.label} [{mode.value}{label}]: {_describe(exc)}")
 
     def report(self) -> str:
-        summary = {"service": self.name, "requests": self.requests, "statuses": dict(sorted(self.statuses.items())),
-                   "verdicts": dict(self.verdicts),
-                   "operations": {op: dict(sorted(c.items())) for op, c in sorted(self.operations.items())},
-                   "failures": len(self.failures), "examplesPerOperationAndMode": EXAMPLES}
+        summary = {
+            "service": self.name,
+            "requests": self.requests,
+            "statuses": dict(sorted(self.statuses.items())),
+            "verdicts": dict(self.verdicts),
+            "operations": {op: dict(sorted(c.items())) for op, c in sorted(self.operations.items())},
+            "failures": len(self.failures),
+            "examplesPerOperationAndMode": EXAMPLES,
+        }
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / "schemathesis.json"
         previous = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**previous, self.name: summary}, indent=2))
         line = f"schemathesis {self.name}: {self.requests} requests, statuses {summary['statuses']}" + (
-            f", verdicts {summary['verdicts']}" if self.verdicts else "")
+            f", verdicts {summary['verdicts']}" if self.verdicts else ""
+        )
         vc_api = {op: summary["operations"][op] for op in summary["operations"] if op in VC_API_OPERATIONS}
         if vc_api:
             line += f"; W3C VC API {vc_api}"
@@ -157,10 +196,12 @@ VC_API_OPERATIONS = ("POST /credentials/issue", "POST /credentials/verify", "POS
 def _with_real_ids(real: list[str]):
     """The generated ids replaced by the agency's credentials (anchored or pending, repeated at will),
     so that the status changes reach the chain (the plain run covers ids that name nothing)."""
+
     def prepare(case):
         if isinstance(case.body, dict) and isinstance(case.body.get("ids"), list):
             ids = case.body["ids"]
             case.body["ids"] = [real[(i + len(ids)) % len(real)] for i in range(len(ids))]
+
     return prepare
 
 
@@ -184,28 +225,51 @@ def issuer(tmp_path_factory):
     for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
         assert main(["--data-dir", str(home), *args]) == 0
     config = load_settings(home)
-    service = build_service(config, rpc_urls_for(config),
-                            IssuerSettings(verifier_url="http://127.0.0.1:8600", max_json_bytes=64 * 1024,
-                                           max_body_bytes=1024 * 1024, run_anchorer=False))
+    service = build_service(
+        config,
+        rpc_urls_for(config),
+        IssuerSettings(
+            verifier_url="http://127.0.0.1:8600",
+            max_json_bytes=64 * 1024,
+            max_body_bytes=1024 * 1024,
+            run_anchorer=False,
+        ),
+    )
     _, governance = create_api_key(service.ctx.engine, None, ["governance"], "fuzz")
     app = create_issuer_app(service)
     try:
         with TestClient(app) as client:
-            reply = client.post("/agencies", json={"code": EDU, "name": "杭州市教育局",
-                                                   "types": ["DegreeCertificate", "ResidenceCertificate"]},
-                                headers=_auth(governance))
+            reply = client.post(
+                "/agencies",
+                json={"code": EDU, "name": "杭州市教育局", "types": ["DegreeCertificate", "ResidenceCertificate"]},
+                headers=_auth(governance),
+            )
             assert reply.status_code == 201, reply.text
             admin = reply.json()["apiKey"]
-            issued = [client.post("/credentials", json={"type": "DegreeCertificate", "subject": {**SUBJECT, "name": n}},
-                                  headers=_auth(admin)) for n in ("王伟", "李娜", "张敏")]
+            issued = [
+                client.post(
+                    "/credentials",
+                    json={"type": "DegreeCertificate", "subject": {**SUBJECT, "name": n}},
+                    headers=_auth(admin),
+                )
+                for n in ("王伟", "李娜", "张敏")
+            ]
             assert [r.status_code for r in issued] == [201] * 3, issued[0].text
             anchor_once(service.ctx, flush=True)
-            pending = client.post("/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT},
-                                  headers=_auth(admin))
+            pending = client.post(
+                "/credentials", json={"type": "DegreeCertificate", "subject": SUBJECT}, headers=_auth(admin)
+            )
             spare = client.post("/api-keys", json={"scopes": ["read"], "label": "to be deleted"}, headers=_auth(admin))
-        yield {"app": app, "service": service, "admin": admin, "governance": governance, "home": home,
-               "credential": issued[0].json()["id"], "spare_key": spare.json()["id"],
-               "credentials": [r.json()["id"] for r in issued] + [pending.json()["id"]]}
+        yield {
+            "app": app,
+            "service": service,
+            "admin": admin,
+            "governance": governance,
+            "home": home,
+            "credential": issued[0].json()["id"],
+            "spare_key": spare.json()["id"],
+            "credentials": [r.json()["id"] for r in issued] + [pending.json()["id"]],
+        }
     finally:
         shutdown_lifespans()
         main(["--data-dir", str(home), "chain", "down"])
@@ -226,19 +290,40 @@ def test_issuer_api_survives_hostile_input(issuer):
         fuzz.run(operation, headers=None, modes=(GenerationMode.POSITIVE,), examples=5, label=", no key")
         params = {p.name for p in operation.path_parameters}
         if "credential_id" in params:
-            fuzz.run(operation, headers=agency, path_parameters={"credential_id": issuer["credential"]},
-                     label=", a real credential")
+            fuzz.run(
+                operation,
+                headers=agency,
+                path_parameters={"credential_id": issuer["credential"]},
+                label=", a real credential",
+            )
         if key == ("POST", "/credentials/status"):
-            fuzz.run(operation, headers=agency, prepare=_with_real_ids(issuer["credentials"]),
-                     modes=(GenerationMode.POSITIVE,), label=", real credentials")
+            fuzz.run(
+                operation,
+                headers=agency,
+                prepare=_with_real_ids(issuer["credentials"]),
+                modes=(GenerationMode.POSITIVE,),
+                label=", real credentials",
+            )
         if "key_id" in params:
-            fuzz.run(operation, headers=agency, path_parameters={"key_id": issuer["spare_key"]},
-                     modes=(GenerationMode.POSITIVE,), examples=3, label=", a real key")
+            fuzz.run(
+                operation,
+                headers=agency,
+                path_parameters={"key_id": issuer["spare_key"]},
+                modes=(GenerationMode.POSITIVE,),
+                examples=3,
+                label=", a real key",
+            )
         if key == ("POST", "/credentials/issue"):  # issued (the document's example), then replayed: 201, 200
             for _ in range(2):  # one case each: hypothesis makes one distinct case of a fixed body and header
-                fuzz.run(operation, headers=agency, body=VC_API_ISSUE_EXAMPLE,
-                         case_headers={"idempotency-key": "fuzz-1"}, modes=(GenerationMode.POSITIVE,), examples=1,
-                         label=", an Idempotency-Key twice")
+                fuzz.run(
+                    operation,
+                    headers=agency,
+                    body=VC_API_ISSUE_EXAMPLE,
+                    case_headers={"idempotency-key": "fuzz-1"},
+                    modes=(GenerationMode.POSITIVE,),
+                    examples=1,
+                    label=", an Idempotency-Key twice",
+                )
     fuzz.report()
     assert fuzz.requests > 10 * EXAMPLES
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
@@ -249,9 +334,25 @@ def test_issuer_api_survives_hostile_input(issuer):
 def test_issuer_over_real_http_survives_hostile_input(issuer):
     """A short run through a real `certledger serve issuer` process (uvicorn) on the same data directory."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", RUN_CLI, "--data-dir", str(issuer["home"]), "serve", "issuer",
-                               "--port", str(port), "--workers", "1"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"})
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "--data-dir",
+            str(issuer["home"]),
+            "serve",
+            "issuer",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"},
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=url, timeout=5) as client:
@@ -263,8 +364,14 @@ def test_issuer_over_real_http_survives_hostile_input(issuer):
             operation = result.ok()
             fuzz.run(operation, headers=agency, examples=5)
             if any(p.name == "credential_id" for p in operation.path_parameters):
-                fuzz.run(operation, headers=agency, path_parameters={"credential_id": issuer["credential"]},
-                         modes=(GenerationMode.POSITIVE,), examples=5, label=", a real credential")
+                fuzz.run(
+                    operation,
+                    headers=agency,
+                    path_parameters={"credential_id": issuer["credential"]},
+                    modes=(GenerationMode.POSITIVE,),
+                    examples=5,
+                    label=", a real credential",
+                )
         fuzz.report()
         assert not fuzz.failures, "\n\n".join(fuzz.failures)
         assert "201" in fuzz.answered("POST /credentials/issue"), fuzz.operations.get("POST /credentials/issue")
@@ -285,12 +392,20 @@ def verifier(shared_world, tmp_path_factory):
     # names there cannot be read, and POST /credentials/verify cannot decide (503).
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
-    unreachable = world.sign(EDU, degree("无法判定"), status=status_entries(
-        f"http://127.0.0.1:{closed.getsockname()[1]}/status", EDU, 1, 9000))
+    unreachable = world.sign(
+        EDU,
+        degree("无法判定"),
+        status=status_entries(f"http://127.0.0.1:{closed.getsockname()[1]}/status", EDU, 1, 9000),
+    )
     app = create_verifier_app(settings)
     try:
-        yield {"app": app, "settings": settings, "cid": cid, "bundle": json.loads(bundles[0].to_bytes()),
-               "unreachable": unreachable}
+        yield {
+            "app": app,
+            "settings": settings,
+            "cid": cid,
+            "bundle": json.loads(bundles[0].to_bytes()),
+            "unreachable": unreachable,
+        }
     finally:
         shutdown_lifespans()
         closed.close()
@@ -299,12 +414,28 @@ def verifier(shared_world, tmp_path_factory):
 def _presentation(credential: dict) -> dict:
     """A presentation request of the world's credential, signed eddsa-rdfc-2022 by its holder."""
     holder = SigningKey.generate()
-    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-          "holder": holder.public_key.did, "verifiableCredential": [credential]}
-    vp["proof"] = create_proof_rdfc(vp, holder, created=datetime.now(timezone.utc), proof_purpose="authentication",
-                                    challenge="fuzz-challenge", domain="example.org")
-    return {"verifiablePresentation": vp, "options": {"challenge": "fuzz-challenge", "domain": "example.org",
-                                                      "checks": ["proof", "dataModel", "validity"]}}
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.public_key.did,
+        "verifiableCredential": [credential],
+    }
+    vp["proof"] = create_proof_rdfc(
+        vp,
+        holder,
+        created=datetime.now(UTC),
+        proof_purpose="authentication",
+        challenge="fuzz-challenge",
+        domain="example.org",
+    )
+    return {
+        "verifiablePresentation": vp,
+        "options": {
+            "challenge": "fuzz-challenge",
+            "domain": "example.org",
+            "checks": ["proof", "dataModel", "validity"],
+        },
+    }
 
 
 def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) -> None:
@@ -314,10 +445,13 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) 
         "/credentials/verify": [
             ({"verifiableCredential": bundle}, ", a real bundle"),
             ({"verifiableCredential": credential, "options": {"anchor": bundle["anchor"]}}, ", a credential + anchor"),
-            ({"verifiableCredential": credential, "options": {"checks": ["proof", "dataModel", "validity"]}},
-             ", a bare credential"),
+            (
+                {"verifiableCredential": credential, "options": {"checks": ["proof", "dataModel", "validity"]}},
+                ", a bare credential",
+            ),
             ({"verifiableCredential": world["unreachable"]}, ", status lists unreachable"),
-            ({"verifiableCredential": {**credential, "validFrom": "2020-01-01T00:00:00Z"}}, ", a forged credential")],
+            ({"verifiableCredential": {**credential, "validFrom": "2020-01-01T00:00:00Z"}}, ", a forged credential"),
+        ],
         "/presentations/verify": [(_presentation(credential), ", a signed presentation")],
     }
     for result in schema.get_all_operations():
@@ -326,8 +460,13 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) 
         for body, label in real.get(operation.path, ()):
             fuzz.run(operation, body=body, modes=(GenerationMode.POSITIVE,), examples=3, label=label)
         if any(p.name == "cid" for p in operation.path_parameters):
-            fuzz.run(operation, path_parameters={"cid": world["cid"]}, modes=(GenerationMode.POSITIVE,), examples=5,
-                     label=", a stored share")
+            fuzz.run(
+                operation,
+                path_parameters={"cid": world["cid"]},
+                modes=(GenerationMode.POSITIVE,),
+                examples=5,
+                label=", a stored share",
+            )
 
 
 def _vc_api_answered(fuzz: Fuzzer) -> None:
@@ -351,6 +490,7 @@ def test_verifier_survives_hostile_input(verifier):
 # checking a credential's credentialStatus has no key; the authorisation matrix holds them to that).
 ISSUER_PUBLIC_PATHS = {"/healthz", "/status/{agency}/{list_id}/{purpose}"}
 
+
 def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
     for app, authenticated in ((issuer["app"], True), (verifier["app"], False)):
         doc = app.openapi()
@@ -359,9 +499,13 @@ def test_every_refusal_is_declared_as_problem_json(issuer, verifier):
             assert ISSUER_PUBLIC_PATHS <= doc["paths"].keys()
         for path, operations in doc["paths"].items():
             for method, operation in operations.items():
-                refusals = {s: r for s, r in operation["responses"].items() if s[0] in "45"
-                            and (path, s) != ("/healthz", "503")  # the verifier's health report, not a refusal
-                            and not (path in VC_API_VERIFY_PATHS and s in ("422", "503"))}  # verification results
+                refusals = {
+                    s: r
+                    for s, r in operation["responses"].items()
+                    if s[0] in "45"
+                    and (path, s) != ("/healthz", "503")  # the verifier's health report, not a refusal
+                    and not (path in VC_API_VERIFY_PATHS and s in ("422", "503"))
+                }  # verification results
                 assert {"414", "429", "431"} <= refusals.keys(), (method, path)  # the request limits, everywhere
                 if authenticated and path not in ISSUER_PUBLIC_PATHS:
                     assert "401" in refusals, (method, path)
@@ -387,7 +531,7 @@ def test_both_services_document_the_v2_bundle_alike(issuer, verifier):
     assert named["properties"]["agency"]["required"] == ["code", "name"]
     codes = set(report["properties"]["checks"]["items"]["properties"]["code"]["enum"])
     assert {"UNSUPPORTED_VERSION", "AGENCY_NOT_REGISTERED", "WEAK_KEY", "BATCH_SUSPENDED", "UNKNOWN_STATE"} <= codes
-    assert not {"ANCHORED_BY_OTHER_AGENCY", "KEY_OF_OTHER_AGENCY"} & codes   # v1 codes, gone in v2
+    assert not {"ANCHORED_BY_OTHER_AGENCY", "KEY_OF_OTHER_AGENCY"} & codes  # v1 codes, gone in v2
 
 
 def test_verifier_over_real_http_survives_hostile_input(verifier, tmp_path):

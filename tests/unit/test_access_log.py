@@ -1,4 +1,5 @@
 """http_common.access_log: what the services' access logs may record of a request path."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,15 @@ def test_the_filter_is_installed_once_and_rewrites_records():
         install_access_log_redaction()
         install_access_log_redaction()
         assert sum(isinstance(f, RedactAccessLog) for f in access.filters) == 1
-        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                                   ("127.0.0.1:1", "GET", f"/a?k=clk_0123456789ab_{SECRET}", "1.1", 200), None)
+        record = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:1", "GET", f"/a?k=clk_0123456789ab_{SECRET}", "1.1", 200),
+            None,
+        )
         assert access.filter(record)
         assert SECRET not in record.getMessage()
     finally:

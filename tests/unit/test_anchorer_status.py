@@ -1,4 +1,5 @@
 """The anchoring process's state file as the API workers read it for /healthz."""
+
 from __future__ import annotations
 
 import json

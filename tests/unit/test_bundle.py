@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from hypothesis import given, settings
@@ -18,11 +19,11 @@ from ledger.protocol.bundle import (
     parse_bundle,
 )
 from ledger.protocol.credential import Issuer, issue_credential
-from ledger.protocol.status_list import status_entries
 from ledger.protocol.credential_types import BUILTIN_TYPES
 from ledger.protocol.digest import credential_digest
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.merkle import MerkleTree, verify
+from ledger.protocol.status_list import status_entries
 
 LEDGER = "eip155:31337:0x5FbDB2315678afecb367f032d93F642f64180aa3"
 REGISTRY = "eip155:31337:0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
@@ -44,8 +45,13 @@ def anchored() -> tuple[Bundle, MerkleTree]:
     ]
     tree = MerkleTree.build(credential_digest(c) for c in creds)
     anchor = make_anchor(
-        ledger=LEDGER, registry=REGISTRY, digest=tree.digests[3], root=tree.root,
-        path=tree.proof(3), tx_hash=bytes(range(32)), block_number=42,
+        ledger=LEDGER,
+        registry=REGISTRY,
+        digest=tree.digests[3],
+        root=tree.root,
+        path=tree.proof(3),
+        tx_hash=bytes(range(32)),
+        block_number=42,
     )
     return Bundle(creds[3], anchor), tree
 
@@ -118,13 +124,31 @@ def _err(doc_or_text) -> BundleFormatError:
         (lambda d: d["anchor"].__setitem__("blockNumber", -1), "anchor.blockNumber"),
         (lambda d: d["anchor"].__setitem__("blockNumber", None), "anchor.blockNumber"),
         (lambda d: d["anchor"].__setitem__("ledger", "eip155:31337"), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("ledger", "cosmos:hub:0x5FbDB2315678afecb367f032d93F642f64180aa3"), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("ledger", "eip155:031337:0x5FbDB2315678afecb367f032d93F642f64180aa3"), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:0x5FbDB2315678afecb367f032d93F642f64180aa"), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:0x5fbDB2315678afecb367f032d93F642f64180aa3"), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:5FbDB2315678afecb367f032d93F642f64180aa3"), "anchor.ledger"),
+        (
+            lambda d: d["anchor"].__setitem__("ledger", "cosmos:hub:0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+            "anchor.ledger",
+        ),
+        (
+            lambda d: d["anchor"].__setitem__("ledger", "eip155:031337:0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+            "anchor.ledger",
+        ),
+        (
+            lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:0x5FbDB2315678afecb367f032d93F642f64180aa"),
+            "anchor.ledger",
+        ),
+        (
+            lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:0x5fbDB2315678afecb367f032d93F642f64180aa3"),
+            "anchor.ledger",
+        ),
+        (
+            lambda d: d["anchor"].__setitem__("ledger", "eip155:31337:5FbDB2315678afecb367f032d93F642f64180aa3"),
+            "anchor.ledger",
+        ),
         (lambda d: d["anchor"].__setitem__("ledger", 31337), "anchor.ledger"),
-        (lambda d: d["anchor"].__setitem__("registry", "eip155:1:0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"), "anchor.registry"),
+        (
+            lambda d: d["anchor"].__setitem__("registry", "eip155:1:0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"),
+            "anchor.registry",
+        ),
     ],
 )
 def test_strict_parse_names_the_field(anchored, edit, field):
@@ -162,9 +186,25 @@ def test_checksum_and_lowercase_addresses():
 
 def test_make_anchor_validates(anchored):
     with pytest.raises(BundleFormatError):
-        make_anchor(ledger="x", registry=REGISTRY, digest=b"\0" * 32, root=b"\0" * 32, path=[], tx_hash=b"\0" * 32, block_number=1)
+        make_anchor(
+            ledger="x",
+            registry=REGISTRY,
+            digest=b"\0" * 32,
+            root=b"\0" * 32,
+            path=[],
+            tx_hash=b"\0" * 32,
+            block_number=1,
+        )
     with pytest.raises(ValueError):
-        make_anchor(ledger=LEDGER, registry=REGISTRY, digest=b"\0" * 31, root=b"\0" * 32, path=[], tx_hash=b"\0" * 32, block_number=1)
+        make_anchor(
+            ledger=LEDGER,
+            registry=REGISTRY,
+            digest=b"\0" * 31,
+            root=b"\0" * 32,
+            path=[],
+            tx_hash=b"\0" * 32,
+            block_number=1,
+        )
 
 
 def test_bundle_from_json_accepts_decoded_objects(anchored):
@@ -180,7 +220,11 @@ addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
 json_leaf = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=20)
 json_obj = st.dictionaries(
     st.text(max_size=10),
-    st.recursive(json_leaf, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4), max_leaves=10),
+    st.recursive(
+        json_leaf,
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+        max_leaves=10,
+    ),
     max_size=6,
 )
 
@@ -206,8 +250,10 @@ def test_serialise_parse_round_trip(credential, anchor, indent):
     assert parse_bundle(b.to_bytes(indent=indent)) == b
 
 
-@pytest.mark.parametrize("version,code", [(1, "UNSUPPORTED_VERSION"), (3, "UNSUPPORTED_VERSION"),
-                                          ("2", "BUNDLE_MALFORMED"), (2.0, "BUNDLE_MALFORMED")])
+@pytest.mark.parametrize(
+    "version,code",
+    [(1, "UNSUPPORTED_VERSION"), (3, "UNSUPPORTED_VERSION"), ("2", "BUNDLE_MALFORMED"), (2.0, "BUNDLE_MALFORMED")],
+)
 def test_another_protocol_version_has_its_own_code(anchored, version, code):
     doc = good_json(anchored)
     doc["version"] = version
@@ -222,13 +268,12 @@ def test_a_version_of_any_length_is_unsupported_not_unreadable(anchored):
 
 
 def test_a_claim_of_5000_digits_is_read_and_refused_by_the_format_check(anchored):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from ledger.verification import TrustRoots
-    from ledger.verification import verify
+    from ledger.verification import TrustRoots, verify
 
     text = anchored[0].dumps().replace('"name": "李四3"', '"name": ' + "7" * 5000, 1)
-    report = verify(text, TrustRoots([]), chain=None, now=datetime.now(timezone.utc))
+    report = verify(text, TrustRoots([]), chain=None, now=datetime.now(UTC))
     fmt = report.check("format")
     assert (fmt.code, fmt.data["field"]) == ("CREDENTIAL_MALFORMED", "credential.credentialSubject.name")
     assert "5000-digit integer" in fmt.data["reason"] and report.verdict.value == "INVALID"

@@ -96,9 +96,7 @@ def test_rfc8785_utf8_example():
 
 
 def test_whitespace_and_escaping():
-    assert canonicalize({"b": [1, "x"], "a": {"\u007f": "\u001f\t"}}) == (
-        b'{"a":{"\x7f":"\\u001f\\t"},"b":[1,"x"]}'
-    )
+    assert canonicalize({"b": [1, "x"], "a": {"\u007f": "\u001f\t"}}) == (b'{"a":{"\x7f":"\\u001f\\t"},"b":[1,"x"]}')
     assert canonicalize([]) == b"[]" and canonicalize({}) == b"{}"
     assert canonicalize("</script>") == b'"</script>"'  # no solidus escaping
 
@@ -198,8 +196,13 @@ from ledger.protocol.canonical import canonicalize_plain, is_plain  # noqa: E402
 
 _KEYS = st.one_of(st.text(max_size=6), st.sampled_from(["\U0001f600", "\ue000", "a\U00010000", "é", "", "Z", "a"]))
 _VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**60, 2**60), st.floats(allow_nan=False, allow_infinity=False),
-              st.text(max_size=8)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**60), 2**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)),
     max_leaves=20,
 )

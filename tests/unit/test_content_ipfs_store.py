@@ -15,13 +15,16 @@ from ledger.content.store import ContentStore, ContentStoreUnavailable
 CID = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 
 
-@pytest.mark.parametrize("api,expected", [
-    ("/ip4/127.0.0.1/tcp/5001/http", "/ip4/127.0.0.1/tcp/5001/http"),
-    ("http://127.0.0.1:5002", "/ip4/127.0.0.1/tcp/5002/http"),
-    ("http://127.0.0.1:5002/", "/ip4/127.0.0.1/tcp/5002/http"),
-    ("https://ipfs.example.gov.cn", "/dns/ipfs.example.gov.cn/tcp/443/https"),
-    ("http://[::1]:5001", "/ip6/::1/tcp/5001/http"),
-])
+@pytest.mark.parametrize(
+    "api,expected",
+    [
+        ("/ip4/127.0.0.1/tcp/5001/http", "/ip4/127.0.0.1/tcp/5001/http"),
+        ("http://127.0.0.1:5002", "/ip4/127.0.0.1/tcp/5002/http"),
+        ("http://127.0.0.1:5002/", "/ip4/127.0.0.1/tcp/5002/http"),
+        ("https://ipfs.example.gov.cn", "/dns/ipfs.example.gov.cn/tcp/443/https"),
+        ("http://[::1]:5001", "/ip6/::1/tcp/5001/http"),
+    ],
+)
 def test_api_address_forms(api, expected):
     assert api_multiaddr(api) == expected
 
@@ -35,7 +38,7 @@ def test_bad_api_address(api):
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]                            # closed again when this returns
+        return s.getsockname()[1]  # closed again when this returns
 
 
 def test_unreachable_node_is_unavailable_and_quiet():
@@ -43,8 +46,13 @@ def test_unreachable_node_is_unavailable_and_quiet():
     assert isinstance(store, ContentStore)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for op in (lambda: store.put(b"x"), lambda: store.get(CID), lambda: store.has(CID),
-                   lambda: store.pin(CID), store.version):
+        for op in (
+            lambda: store.put(b"x"),
+            lambda: store.get(CID),
+            lambda: store.has(CID),
+            lambda: store.pin(CID),
+            store.version,
+        ):
             with pytest.raises(ContentStoreUnavailable, match="unavailable.*Connection refused"):
                 op()
     assert [str(w.message) for w in caught] == []

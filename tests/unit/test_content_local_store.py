@@ -52,7 +52,7 @@ def test_round_trip_and_layout(store):
     (pack,) = all_files(store.root)
     assert pack.startswith(f"{PACK_DIR}/") and pack.endswith(".pack")
     where = store.locate(cid)
-    assert where.path.read_bytes()[where.offset:where.offset + where.length] == b"hello world"
+    assert where.path.read_bytes()[where.offset : where.offset + where.length] == b"hello world"
 
 
 def test_cids_are_ipfs_cids(store):
@@ -133,8 +133,10 @@ def test_corrupt_multi_chunk_object_detected(store):
         store.get(cid)
 
 
-@pytest.mark.parametrize("bad", ["", "QmRaaUwTNfwgFZpeUy8qrZwrp2dY4kCKmmB5xEqvH3vtD1", "../../etc/passwd",
-                                 HELLO_CID.upper(), HELLO_CID + "/x"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "QmRaaUwTNfwgFZpeUy8qrZwrp2dY4kCKmmB5xEqvH3vtD1", "../../etc/passwd", HELLO_CID.upper(), HELLO_CID + "/x"],
+)
 def test_malformed_cids_are_refused(store, bad):
     for op in (store.get, store.has, store.pin):
         with pytest.raises(CIDError):
@@ -142,6 +144,7 @@ def test_malformed_cids_are_refused(store, bad):
 
 
 # -- disk full -----------------------------------------------------------------------------------
+
 
 def enospc_half_way(file, data):
     file.write(data[: len(data) // 2])
@@ -154,7 +157,7 @@ def test_disk_full_leaves_nothing(tmp_path):
     with pytest.raises(ContentStoreFull, match="full") as info:
         store.put(b"x" * 5000)
     assert info.value.cid == compute_cid(b"x" * 5000)
-    assert all_files(store.root) == []                     # no temp file, no partial object
+    assert all_files(store.root) == []  # no temp file, no partial object
     assert not store.has(compute_cid(b"x" * 5000))
 
 
@@ -164,8 +167,8 @@ def test_quota_refuses_before_writing(tmp_path):
     with pytest.raises(ContentStoreFull, match="quota of 10,000 bytes"):
         store.put(b"b" * 5000)
     assert len(all_files(store.root)) == 1
-    assert store.put(b"a" * 6000) == a                     # idempotent put still fine when full
-    store.put(b"c" * 4000)                                  # exactly at the quota
+    assert store.put(b"a" * 6000) == a  # idempotent put still fine when full
+    store.put(b"c" * 4000)  # exactly at the quota
     assert store.used_bytes() == 10_000
 
 
@@ -212,13 +215,14 @@ def test_object_size_limit(tmp_path):
 
 # -- batches (put_many) and packs ---------------------------------------------------------------
 
+
 def test_put_many_writes_one_pack_and_returns_cids_in_order(store):
     blobs = [os.urandom(100 + i) for i in range(50)] + [b"hello world"]
     cids = store.put_many(blobs + [blobs[0]])
     assert cids == [compute_cid(b) for b in blobs] + [compute_cid(blobs[0])]
     (pack,) = all_files(store.root)
     entries = read_pack_index(store.root / pack)
-    assert len(entries) == len(blobs)                      # the repeated object stored once
+    assert len(entries) == len(blobs)  # the repeated object stored once
     assert all(store.get(cid) == blob for cid, blob in zip(cids, blobs))
     assert store.put_many([]) == []
 
@@ -228,7 +232,7 @@ def test_another_instance_sees_objects_written_after_it_started(tmp_path):
     assert not reader.has(HELLO_CID)
     writer = LocalContentStore(tmp_path / "content")
     writer.put_many([b"hello world", b"more"])
-    assert reader.has(HELLO_CID) and reader.get(HELLO_CID) == b"hello world"   # looks again on a miss
+    assert reader.has(HELLO_CID) and reader.get(HELLO_CID) == b"hello world"  # looks again on a miss
     assert reader.used_bytes() == len(b"hello world") + len(b"more")
 
 
@@ -249,7 +253,7 @@ def test_a_damaged_pack_table_loses_only_that_pack(tmp_path):
     lost = first.put(b"lost")
     pack = first.locate(lost).path
     data = bytearray(pack.read_bytes())
-    data[-50] ^= 0x01                                       # inside the entry table
+    data[-50] ^= 0x01  # inside the entry table
     pack.write_bytes(bytes(data))
     reopened = LocalContentStore(tmp_path / "content")
     assert reopened.get(kept) == b"kept"
@@ -282,11 +286,11 @@ def test_disk_full_in_a_batch_keeps_nothing_of_it(tmp_path):
         file.write(data)
 
     store = LocalContentStore(tmp_path / "content", writer=full_on_third)
-    present = store.put(b"present")                          # call 1
+    present = store.put(b"present")  # call 1
     with pytest.raises(ContentStoreFull) as info:
         store.put_many([b"present", b"new 1", b"new 2", b"new 3"])
     assert info.value.stored == [present]
-    assert len(all_files(store.root)) == 1                   # the first pack only: no temporary file
+    assert len(all_files(store.root)) == 1  # the first pack only: no temporary file
     assert not store.has(compute_cid(b"new 1"))
     assert store.put_many([b"new 1", b"new 2"]) == [compute_cid(b"new 1"), compute_cid(b"new 2")]
 
@@ -295,6 +299,6 @@ def test_object_too_large_in_a_batch(tmp_path):
     store = LocalContentStore(tmp_path / "content", max_object_bytes=10)
     with pytest.raises(ContentTooLarge) as info:
         store.put_many([b"small", b"x" * 11, b"after"])
-    assert info.value.stored == [compute_cid(b"small")]      # what came before it is stored
+    assert info.value.stored == [compute_cid(b"small")]  # what came before it is stored
     assert store.get(compute_cid(b"small")) == b"small"
     assert not store.has(compute_cid(b"after"))

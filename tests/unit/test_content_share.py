@@ -24,9 +24,10 @@ from ledger.content.share import (
     parse_envelope,
 )
 
-BUNDLE = json.dumps({"type": "CertLedgerBundle", "version": 1,
-                     "credential": {"credentialSubject": {"name": "张三"}}, "anchor": None},
-                    ensure_ascii=False).encode("utf-8")
+BUNDLE = json.dumps(
+    {"type": "CertLedgerBundle", "version": 1, "credential": {"credentialSubject": {"name": "张三"}}, "anchor": None},
+    ensure_ascii=False,
+).encode("utf-8")
 
 
 def envelope(**members) -> bytes:
@@ -39,6 +40,7 @@ def good_members() -> tuple[dict, bytes]:
 
 
 # -- round trip and wire form -------------------------------------------------------------------
+
 
 def test_round_trip():
     blob, key = encrypt_share(BUNDLE)
@@ -55,7 +57,7 @@ def test_wire_form_is_exact():
     assert "=" not in text and " " not in text and not text.endswith("\n")
     iv, ct = b64url_decode(doc["iv"]), b64url_decode(doc["ct"])
     assert len(iv) == 12
-    assert len(ct) == len(BUNDLE) + 16                      # ciphertext ‖ 16-byte tag
+    assert len(ct) == len(BUNDLE) + 16  # ciphertext ‖ 16-byte tag
     # Any AES-GCM implementation opens it: nonce, ciphertext‖tag, no AAD.
     assert AESGCM(key).decrypt(iv, ct, None) == BUNDLE
 
@@ -80,6 +82,7 @@ def test_accepts_bytes_like():
 
 
 # -- wrong key, tampering ------------------------------------------------------------------------
+
 
 def test_wrong_key():
     blob, _ = encrypt_share(BUNDLE)
@@ -113,6 +116,7 @@ def test_bad_key(key, why):
 
 # -- malformed envelopes, each member named ------------------------------------------------------
 
+
 def mutate(**changes) -> tuple[bytes, bytes]:
     doc, key = good_members()
     for name, value in changes.items():
@@ -123,26 +127,29 @@ def mutate(**changes) -> tuple[bytes, bytes]:
     return envelope(**doc), key
 
 
-@pytest.mark.parametrize("changes,field,why", [
-    ({"v": ...}, "v", "missing"),
-    ({"alg": ...}, "alg", "missing"),
-    ({"iv": ...}, "iv", "missing"),
-    ({"ct": ...}, "ct", "missing"),
-    ({"v": "1"}, "v", "integer"),
-    ({"v": 1.0}, "v", "integer"),
-    ({"v": True}, "v", "integer"),
-    ({"alg": 5}, "alg", "string"),
-    ({"iv": 12}, "iv", "base64url string"),
-    ({"iv": "AAAAAAAAAAAAAAAA"[:15]}, "iv", "12 bytes"),
-    ({"iv": "AAAAAAAAAAAAAAA="}, "iv", "padding"),
-    ({"iv": "AAAAAAAA+AAAAAAA"}, "iv", "base64url"),
-    ({"iv": "AAAAAAAA AAAAAAA"}, "iv", "base64url"),
-    ({"ct": ["x"]}, "ct", "base64url string"),
-    ({"ct": "AAAAAAAAAAAAAAAAAAAA"}, "ct", "tag"),
-    ({"ct": "AAAAAAAAAAAAAAAAAAAAAAB"}, "ct", "trailing bits"),
-    ({"ct": "A"}, "ct", "length"),
-    ({"extra": 1}, "extra", "unknown member"),
-])
+@pytest.mark.parametrize(
+    "changes,field,why",
+    [
+        ({"v": ...}, "v", "missing"),
+        ({"alg": ...}, "alg", "missing"),
+        ({"iv": ...}, "iv", "missing"),
+        ({"ct": ...}, "ct", "missing"),
+        ({"v": "1"}, "v", "integer"),
+        ({"v": 1.0}, "v", "integer"),
+        ({"v": True}, "v", "integer"),
+        ({"alg": 5}, "alg", "string"),
+        ({"iv": 12}, "iv", "base64url string"),
+        ({"iv": "AAAAAAAAAAAAAAAA"[:15]}, "iv", "12 bytes"),
+        ({"iv": "AAAAAAAAAAAAAAA="}, "iv", "padding"),
+        ({"iv": "AAAAAAAA+AAAAAAA"}, "iv", "base64url"),
+        ({"iv": "AAAAAAAA AAAAAAA"}, "iv", "base64url"),
+        ({"ct": ["x"]}, "ct", "base64url string"),
+        ({"ct": "AAAAAAAAAAAAAAAAAAAA"}, "ct", "tag"),
+        ({"ct": "AAAAAAAAAAAAAAAAAAAAAAB"}, "ct", "trailing bits"),
+        ({"ct": "A"}, "ct", "length"),
+        ({"extra": 1}, "extra", "unknown member"),
+    ],
+)
 def test_malformed_member(changes, field, why):
     blob, key = mutate(**changes)
     with pytest.raises(ShareFormatError, match=why) as info:
@@ -151,8 +158,9 @@ def test_malformed_member(changes, field, why):
     assert not isinstance(info.value, ShareUnsupportedError)
 
 
-@pytest.mark.parametrize("changes,field", [({"v": 2}, "v"), ({"v": 0}, "v"),
-                                           ({"alg": "A128GCM"}, "alg"), ({"alg": "a256gcm"}, "alg")])
+@pytest.mark.parametrize(
+    "changes,field", [({"v": 2}, "v"), ({"v": 0}, "v"), ({"alg": "A128GCM"}, "alg"), ({"alg": "a256gcm"}, "alg")]
+)
 def test_unsupported_version_or_algorithm(changes, field):
     blob, key = mutate(**changes)
     with pytest.raises(ShareUnsupportedError, match="not supported") as info:
@@ -160,15 +168,18 @@ def test_unsupported_version_or_algorithm(changes, field):
     assert info.value.field == field
 
 
-@pytest.mark.parametrize("blob,why", [
-    (b"", "not JSON"),
-    (b"not json", "not JSON"),
-    (b"[1,2]", "JSON object"),
-    (b'"text"', "JSON object"),
-    (b"\xff\xfe{}", "UTF-8"),
-    ('\ufeff{"v":1}'.encode(), "byte-order mark"),
-    (b'{"v":NaN,"alg":"A256GCM","iv":"","ct":""}', "NaN"),
-])
+@pytest.mark.parametrize(
+    "blob,why",
+    [
+        (b"", "not JSON"),
+        (b"not json", "not JSON"),
+        (b"[1,2]", "JSON object"),
+        (b'"text"', "JSON object"),
+        (b"\xff\xfe{}", "UTF-8"),
+        ('\ufeff{"v":1}'.encode(), "byte-order mark"),
+        (b'{"v":NaN,"alg":"A256GCM","iv":"","ct":""}', "NaN"),
+    ],
+)
 def test_malformed_envelope(blob, why):
     with pytest.raises(ShareFormatError, match=why) as info:
         decrypt_share(blob, os.urandom(32))
@@ -199,6 +210,7 @@ def test_parse_envelope_returns_raw_iv_and_ct():
 
 
 # -- encrypt errors and size limits --------------------------------------------------------------
+
 
 def test_encrypt_refuses_non_bytes_empty_and_non_utf8():
     with pytest.raises(ShareError, match="bytes"):
@@ -231,6 +243,7 @@ def test_error_messages_never_contain_the_key():
 
 # -- base64url helper ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", range(0, 40))
 def test_b64url_round_trip(n):
     data = os.urandom(n)
@@ -246,7 +259,7 @@ def test_encrypt_shares_in_bulk_gives_fresh_keys_and_nonces():
     shares = encrypt_shares(bundles)
     assert [decrypt_share(blob, key) for blob, key in shares] == bundles
     assert len({key for _, key in shares}) == len(bundles)
-    assert len({parse_envelope(blob)[0] for blob, _ in shares}) == len(bundles)       # nonces
+    assert len({parse_envelope(blob)[0] for blob, _ in shares}) == len(bundles)  # nonces
     assert len({blob for blob, _ in shares}) == len(bundles)
     assert encrypt_shares([]) == []
     with pytest.raises(ShareError):

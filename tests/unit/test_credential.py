@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -34,7 +34,7 @@ SUBJECT = {
     "institution": "Zhejiang University",
     "graduationDate": "2024-06-30",
 }
-CREATED = datetime(2024, 7, 1, 9, 30, tzinfo=timezone.utc)
+CREATED = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
 STATUS_BASE = "https://status.example.gov.cn/status"
 STATUS = status_entries(STATUS_BASE, "zj-hz-education", 3, 4711)
 
@@ -54,21 +54,42 @@ def test_issue_produces_the_design_shape(key):
     assert c["@context"] == [VC_V2_CONTEXT, UNDEFINED_TERMS_CONTEXT] == list(CREDENTIAL_CONTEXT)
     assert c["id"].startswith("urn:uuid:")
     assert c["type"] == ["VerifiableCredential", "DegreeCertificate"]
-    assert c["issuer"] == {"id": key.public_key.did, "name": "杭州市教育局",
-                           "agency": "urn:certledger:agency:zj-hz-education"}
+    assert c["issuer"] == {
+        "id": key.public_key.did,
+        "name": "杭州市教育局",
+        "agency": "urn:certledger:agency:zj-hz-education",
+    }
     url = f"{STATUS_BASE}/zj-hz-education/3"
     assert c["credentialStatus"] == [
-        {"id": f"{url}/revocation#4711", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-         "statusListIndex": "4711", "statusListCredential": f"{url}/revocation"},
-        {"id": f"{url}/suspension#4711", "type": "BitstringStatusListEntry", "statusPurpose": "suspension",
-         "statusListIndex": "4711", "statusListCredential": f"{url}/suspension"},
+        {
+            "id": f"{url}/revocation#4711",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "4711",
+            "statusListCredential": f"{url}/revocation",
+        },
+        {
+            "id": f"{url}/suspension#4711",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "suspension",
+            "statusListIndex": "4711",
+            "statusListCredential": f"{url}/suspension",
+        },
     ]
     assert c["validFrom"] == "2024-07-01T09:30:00Z" and c["validUntil"] == "2034-07-01T00:00:00Z"
     assert c["credentialSubject"] == SUBJECT
     p = c["proof"]
-    assert (p["type"], p["cryptosuite"], p["proofPurpose"]) == ("DataIntegrityProof", "eddsa-jcs-2022", "assertionMethod")
+    assert (p["type"], p["cryptosuite"], p["proofPurpose"]) == (
+        "DataIntegrityProof",
+        "eddsa-jcs-2022",
+        "assertionMethod",
+    )
     assert p["created"] == "2024-07-01T09:30:00Z"
-    assert p["verificationMethod"] == key.public_key.verification_method == c["issuer"]["id"] + "#" + key.public_key.multibase
+    assert (
+        p["verificationMethod"]
+        == key.public_key.verification_method
+        == c["issuer"]["id"] + "#" + key.public_key.multibase
+    )
     assert p["proofValue"].startswith("z")
     assert verify_proof(c).public_key == key.public_key
 
@@ -87,7 +108,9 @@ def test_check_credential_view(key):
 
 
 def test_explicit_id_and_validity(key):
-    c = issue(key, credential_id="urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33", valid_from=datetime(2024, 9, 1, tzinfo=timezone.utc))
+    c = issue(
+        key, credential_id="urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33", valid_from=datetime(2024, 9, 1, tzinfo=UTC)
+    )
     assert c["id"] == "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33"
     assert c["validFrom"] == "2024-09-01T00:00:00Z"
 
@@ -123,7 +146,11 @@ def test_nested_and_array_paths():
             "properties": {
                 "courses": {
                     "type": "array",
-                    "items": {"type": "object", "properties": {"score": {"type": "integer", "maximum": 100}}, "required": ["score"]},
+                    "items": {
+                        "type": "object",
+                        "properties": {"score": {"type": "integer", "maximum": 100}},
+                        "required": ["score"],
+                    },
                 },
                 "kind": {"enum": ["a", "b"]},
                 "at": {"type": "string", "format": "date-time"},
@@ -131,12 +158,14 @@ def test_nested_and_array_paths():
         },
     )
     errs = t.subject_errors({"courses": [{"score": 90}, {"score": 101}, {}], "kind": "c", "at": "2024-01-01"})
-    assert errs == sorted([
-        FieldError("credentialSubject.at", "is not a valid date-time"),
-        FieldError("credentialSubject.courses[1].score", "must be at most 100"),
-        FieldError("credentialSubject.courses[2].score", "is required"),
-        FieldError("credentialSubject.kind", 'must be one of "a", "b"'),
-    ])
+    assert errs == sorted(
+        [
+            FieldError("credentialSubject.at", "is not a valid date-time"),
+            FieldError("credentialSubject.courses[1].score", "must be at most 100"),
+            FieldError("credentialSubject.courses[2].score", "is required"),
+            FieldError("credentialSubject.kind", 'must be one of "a", "b"'),
+        ]
+    )
     assert t.subject_errors({"at": "2024-01-01T00:00:00Z"}) == []
 
 
@@ -148,8 +177,15 @@ def test_subject_must_be_an_object(key):
 
 def test_bad_dates_and_ids_are_field_errors():
     with pytest.raises(ValidationError) as e:
-        build_credential(DEGREE, SUBJECT, ISSUER, SigningKey.generate().public_key, status=STATUS,
-                         valid_from="2024-07-01", credential_id="123")
+        build_credential(
+            DEGREE,
+            SUBJECT,
+            ISSUER,
+            SigningKey.generate().public_key,
+            status=STATUS,
+            valid_from="2024-07-01",
+            credential_id="123",
+        )
     assert {x.field for x in e.value.errors} == {"validFrom", "id"}
 
 
@@ -171,7 +207,12 @@ def test_credential_type_definition_errors(tmp_path):
 
 
 def test_builtin_types_are_valid_and_distinct():
-    assert set(BUILTIN_TYPES) >= {"DegreeCertificate", "ResidenceCertificate", "NoCriminalRecordCertificate", "ApprovalDecision"}
+    assert set(BUILTIN_TYPES) >= {
+        "DegreeCertificate",
+        "ResidenceCertificate",
+        "NoCriminalRecordCertificate",
+        "ApprovalDecision",
+    }
     assert len({t.type_id for t in BUILTIN_TYPES.values()}) == len(BUILTIN_TYPES)
 
 
@@ -202,14 +243,23 @@ MUTATIONS = [
     (lambda c: c.pop("credentialStatus"), "credentialStatus"),
     (lambda c: c["credentialStatus"].pop(), "credentialStatus"),
     (lambda c: c["credentialStatus"][0].__setitem__("type", "StatusList2021Entry"), "credentialStatus[0].type"),
-    (lambda c: c["credentialStatus"][1].__setitem__("statusPurpose", "revocation"), "credentialStatus[1].statusPurpose"),
+    (
+        lambda c: c["credentialStatus"][1].__setitem__("statusPurpose", "revocation"),
+        "credentialStatus[1].statusPurpose",
+    ),
     (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", 4711), "credentialStatus[0].statusListIndex"),
     (lambda c: c["credentialStatus"][0].__setitem__("statusListIndex", "04711"), "credentialStatus[0].statusListIndex"),
-    (lambda c: c["credentialStatus"][1].update(statusListIndex="4712", id=c["credentialStatus"][1]["id"][:-4] + "4712"),
-     "credentialStatus[1].statusListIndex"),
+    (
+        lambda c: c["credentialStatus"][1].update(
+            statusListIndex="4712", id=c["credentialStatus"][1]["id"][:-4] + "4712"
+        ),
+        "credentialStatus[1].statusListIndex",
+    ),
     (lambda c: c["credentialStatus"][1].__setitem__("statusListIndex", "4712"), "credentialStatus[1].id"),
-    (lambda c: c["credentialStatus"][0].__setitem__("statusListCredential", "ftp://x/1"),
-     "credentialStatus[0].statusListCredential"),
+    (
+        lambda c: c["credentialStatus"][0].__setitem__("statusListCredential", "ftp://x/1"),
+        "credentialStatus[0].statusListCredential",
+    ),
     (lambda c: c["credentialStatus"][0].__setitem__("id", "urn:uuid:1"), "credentialStatus[0].id"),
     (lambda c: c["credentialSubject"].__setitem__("serial", 2**53), "credentialSubject.serial"),
     (lambda c: c["credentialSubject"].__setitem__("serial", 9007199254740992.0), "credentialSubject.serial"),
@@ -227,8 +277,10 @@ MUTATIONS = [
     (lambda c: c["proof"].pop("created"), "proof.created"),
     (lambda c: c["proof"].__setitem__("created", "now"), "proof.created"),
     (lambda c: c["proof"].__setitem__("verificationMethod", "https://example.com/keys/1"), "proof.verificationMethod"),
-    (lambda c: c["proof"].__setitem__("verificationMethod", SigningKey.generate().public_key.verification_method),
-     "proof.verificationMethod"),
+    (
+        lambda c: c["proof"].__setitem__("verificationMethod", SigningKey.generate().public_key.verification_method),
+        "proof.verificationMethod",
+    ),
     (lambda c: c["proof"].__setitem__("verificationMethod", c["issuer"]["id"]), "proof.verificationMethod"),
     (lambda c: c["proof"].__setitem__("proofValue", 12), "proof.proofValue"),
 ]
@@ -263,11 +315,11 @@ def test_new_credential_ids_are_random_version_4_uuids():
     assert len(set(ids)) == len(ids)
     for cid in ids:
         assert cid.startswith("urn:uuid:")
-        parsed = uuid.UUID(cid[len("urn:uuid:"):])
-        assert str(parsed) == cid[len("urn:uuid:"):]          # canonical lowercase, hyphenated
+        parsed = uuid.UUID(cid[len("urn:uuid:") :])
+        assert str(parsed) == cid[len("urn:uuid:") :]  # canonical lowercase, hyphenated
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
     # the 122 random bits do vary: each hex digit outside the fixed version/variant ones takes many values
-    hexes = [cid[len("urn:uuid:"):].replace("-", "") for cid in ids]
+    hexes = [cid[len("urn:uuid:") :].replace("-", "") for cid in ids]
     for position in (0, 11, 13, 17, 31):
         assert len({h[position] for h in hexes}) > 8
     assert {h[12] for h in hexes} == {"4"} and {h[16] for h in hexes} <= set("89ab")
@@ -276,12 +328,14 @@ def test_new_credential_ids_are_random_version_4_uuids():
 # ------------------------------------------------------------- I-JSON numbers at issuance
 
 
-NUMERIC = CredentialType("ScoreRecord", {"type": "object", "properties": {"score": {"type": "number"},
-                                                                         "items": {"type": "array"}}})
+NUMERIC = CredentialType(
+    "ScoreRecord", {"type": "object", "properties": {"score": {"type": "number"}, "items": {"type": "array"}}}
+)
 
 
-@pytest.mark.parametrize("value", [9007199254740993, 9007199254740992, -(2**53), 9007199254740992.0, 1e300,
-                                   float("inf"), float("nan")])
+@pytest.mark.parametrize(
+    "value", [9007199254740993, 9007199254740992, -(2**53), 9007199254740992.0, 1e300, float("inf"), float("nan")]
+)
 def test_numbers_a_double_cannot_hold_exactly_are_refused_before_signing(key, value):
     with pytest.raises(ValidationError) as e:
         issue_credential(NUMERIC, {"score": value}, ISSUER, key, status=STATUS, created=CREATED)

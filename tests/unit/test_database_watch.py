@@ -3,11 +3,12 @@ warning line per try with a growing, capped delay, no traceback, no credentials;
 back, and the loop goes on. Other errors keep their traceback. The database is a real one: a
 PostgreSQL URL on a closed port (psycopg's own "connection refused"), then a SQLite file.
 (The real restart, under the running service, is tests/reliability/test_database_restart.py.)"""
+
 from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -74,23 +75,32 @@ def test_backoff_grows_to_the_cap_and_the_return_is_logged_once(caplog):
         for _ in range(6):
             delays.append(watch.after(outage))
             now[0] += delays[-1]
-        assert watch.after(ValueError("a bug")) is None   # not an outage (the caller logs it): the database answered
+        assert watch.after(ValueError("a bug")) is None  # not an outage (the caller logs it): the database answered
         assert watch.after(None) is None
-        assert watch.after(outage) == 1                    # a new outage starts from the first delay
+        assert watch.after(outage) == 1  # a new outage starts from the first delay
     assert delays == [1, 2, 4, 8, 15, 15]
     lines = messages(caplog)
     assert len(lines) == 8 and all(r.exc_info is None for r in caplog.records)
-    assert lines[0].startswith("database postgresql://127.0.0.1:") and "/ledger unavailable (Connection refused)" in lines[0]
+    assert (
+        lines[0].startswith("database postgresql://127.0.0.1:")
+        and "/ledger unavailable (Connection refused)" in lines[0]
+    )
     assert lines[6].endswith("reachable again after 45 s; anchoring resumes")
     assert not any(PASSWORD in line or "certledger" in line for line in lines)
 
 
 def anchoring_context(engine):
-    eth = SimpleNamespace(block_number=7,
-                          get_block=lambda n: {"number": 7, "hash": b"\1" * 32, "timestamp": 1_700_000_000})
+    eth = SimpleNamespace(
+        block_number=7, get_block=lambda n: {"number": 7, "hash": b"\1" * 32, "timestamp": 1_700_000_000}
+    )
     chain = SimpleNamespace(w3=SimpleNamespace(eth=eth), rpc_urls=["http://127.0.0.1:8545"], reader=lambda: None)
-    return SimpleNamespace(engine=engine, chain=chain, worker_id="unit-anchorer", policy=BatchPolicy(poll_interval_s=0.5),
-                           now=lambda: datetime.now(timezone.utc))
+    return SimpleNamespace(
+        engine=engine,
+        chain=chain,
+        worker_id="unit-anchorer",
+        policy=BatchPolicy(poll_interval_s=0.5),
+        now=lambda: datetime.now(UTC),
+    )
 
 
 def test_anchoring_pauses_while_the_database_is_down_and_resumes(tmp_path, caplog):
@@ -98,9 +108,9 @@ def test_anchoring_pauses_while_the_database_is_down_and_resumes(tmp_path, caplo
     lease_holders = []
 
     def then(stop):
-        if len(stop.pauses) == 4:             # the database comes back
+        if len(stop.pauses) == 4:  # the database comes back
             ctx.engine = init_database(f"sqlite:///{tmp_path / 'ledger.db'}")
-        elif len(stop.pauses) > 4:            # a round went through: it holds the anchoring lease
+        elif len(stop.pauses) > 4:  # a round went through: it holds the anchoring lease
             with ctx.engine.connect() as conn:
                 lease_holders.append(conn.execute(select(LEASE.c.holder).where(LEASE.c.name == LEASE_NAME)).scalar())
             stop.set()
@@ -108,7 +118,7 @@ def test_anchoring_pauses_while_the_database_is_down_and_resumes(tmp_path, caplo
     stop = Stop(then)
     with caplog.at_level(logging.INFO, logger="ledger.issuance.anchoring"):
         run_anchorer(ctx, stop)
-    assert stop.pauses == [1, 2, 4, 8, 0.5]   # growing while down, then the normal poll interval
+    assert stop.pauses == [1, 2, 4, 8, 0.5]  # growing while down, then the normal poll interval
     assert lease_holders == ["unit-anchorer"]
     lines = messages(caplog)
     down = [line for line in lines if "unavailable (Connection refused)" in line]
@@ -119,14 +129,14 @@ def test_anchoring_pauses_while_the_database_is_down_and_resumes(tmp_path, caplo
 
 
 def test_content_retries_pause_while_the_database_is_down_and_bugs_keep_their_traceback(tmp_path, caplog):
-    ctx = SimpleNamespace(engine=unreachable_engine(), now=lambda: datetime.now(timezone.utc))
+    ctx = SimpleNamespace(engine=unreachable_engine(), now=lambda: datetime.now(UTC))
     shares = ShareStore(ctx, content=None)
     pushed = []
 
     def then(stop):
-        if len(stop.pauses) == 3:             # back: an empty queue
+        if len(stop.pauses) == 3:  # back: an empty queue
             ctx.engine = init_database(f"sqlite:///{tmp_path / 'ledger.db'}")
-        elif len(stop.pauses) == 4:           # a bug in a round
+        elif len(stop.pauses) == 4:  # a bug in a round
             shares.push_pending = lambda: (pushed.append(1), 1 / 0)
         elif len(stop.pauses) == 5:
             stop.set()
@@ -136,8 +146,10 @@ def test_content_retries_pause_while_the_database_is_down_and_bugs_keep_their_tr
         shares.run_retries(stop, interval_s=5.0)
     assert stop.pauses == [5, 5, 10, 5, 5] and pushed == [1]
     lines = messages(caplog)
-    assert sum("unavailable (Connection refused)" in line and "the content retry queue paused" in line
-               for line in lines) == 2
+    assert (
+        sum("unavailable (Connection refused)" in line and "the content retry queue paused" in line for line in lines)
+        == 2
+    )
     assert sum(line.endswith("the content retry queue resumes") for line in lines) == 1
     failed = [r for r in caplog.records if r.exc_info]
     assert [r.getMessage() for r in failed] == ["content retry round failed"]

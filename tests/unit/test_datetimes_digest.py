@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -12,7 +12,7 @@ from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc
 from ledger.protocol.digest import credential_digest, credential_digest_hex, from_hex32, is_hex32, to_hex32
 from ledger.protocol.identifiers import agency_code_from_iri, agency_id, agency_iri, check_type_name, type_id
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(
@@ -31,9 +31,21 @@ def test_parse_xsd_datetime(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["2024-01-31", "2024-01-31T08:00:00", "2024-01-31 08:00:00Z", "2023-02-29T00:00:00Z",
-     "2024-13-01T00:00:00Z", "2024-01-31T25:00:00Z", "24-01-31T08:00:00Z", "2024-01-31T08:00Z",
-     "2024-01-31T08:00:00+15:00", "10000-01-01T00:00:00Z", "", None, 20240131],
+    [
+        "2024-01-31",
+        "2024-01-31T08:00:00",
+        "2024-01-31 08:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "2024-01-31T25:00:00Z",
+        "24-01-31T08:00:00Z",
+        "2024-01-31T08:00Z",
+        "2024-01-31T08:00:00+15:00",
+        "10000-01-01T00:00:00Z",
+        "",
+        None,
+        20240131,
+    ],
 )
 def test_invalid_datetimes(text):
     with pytest.raises(DateTimeFormatError):
@@ -47,7 +59,9 @@ def test_utc_required_for_credential_dates():
 
 
 def test_format_utc():
-    assert format_utc(datetime(2024, 1, 1, 8, 0, 0, 999999, tzinfo=timezone(timedelta(hours=8)))) == "2024-01-01T00:00:00Z"
+    assert (
+        format_utc(datetime(2024, 1, 1, 8, 0, 0, 999999, tzinfo=timezone(timedelta(hours=8)))) == "2024-01-01T00:00:00Z"
+    )
     assert format_utc(datetime(5, 1, 1, tzinfo=UTC)) == "0005-01-01T00:00:00Z"
     with pytest.raises(ValueError):
         format_utc(datetime(2024, 1, 1))
@@ -57,7 +71,9 @@ def test_digest_is_sha256_of_jcs():
     cred = {"b": 1, "a": "é", "proof": {"z": None}}
     assert credential_digest(cred) == hashlib.sha256(canonicalize(cred)).digest()
     assert credential_digest({"a": "é", "b": 1, "proof": {"z": None}}) == credential_digest(cred)
-    assert credential_digest_hex(cred) == "0x" + hashlib.sha256(b'{"a":"\xc3\xa9","b":1,"proof":{"z":null}}').hexdigest()
+    assert (
+        credential_digest_hex(cred) == "0x" + hashlib.sha256(b'{"a":"\xc3\xa9","b":1,"proof":{"z":null}}').hexdigest()
+    )
 
 
 def test_hex32():

@@ -33,7 +33,12 @@ def _public(text, **kw):
 _two = st.integers(0, 99).map(lambda v: f"{v:02d}")
 _canonical_shaped = st.builds(
     lambda y, mo, d, h, mi, s: f"{y:04d}-{mo}-{d}T{h}:{mi}:{s}Z",
-    st.integers(0, 9999), _two, _two, _two, _two, _two,
+    st.integers(0, 9999),
+    _two,
+    _two,
+    _two,
+    _two,
+    _two,
 )
 
 
@@ -47,12 +52,25 @@ def test_canonical_form_shortcut_agrees_with_the_general_parser(text, require_tz
 @pytest.mark.parametrize(
     "text",
     [
-        "2024-01-31T08:00:00Z", "2024-02-29T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+        "2024-01-31T08:00:00Z",
+        "2024-02-29T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
         # forms the shortcut must leave to the general parser (valid or not)
-        "2024-12-31T24:00:00Z", "2023-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "2024-13-01T00:00:00Z",
-        "2024-01-31T08:00:60Z", "2024-01-31T08:60:00Z", "2024-01-31T08:00:00z", "2024-01-31t08:00:00Z",
-        "2024-01-31T08:00:00+00:00", "2024-01-31T08:00:00.5Z", "２０２４-01-31T08:00:00Z",
-        "2024-01-31T0８:00:00Z", "+024-01-31T08:00:00Z", "-024-01-31T08:00:00Z",
+        "2024-12-31T24:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "2024-01-31T08:00:60Z",
+        "2024-01-31T08:60:00Z",
+        "2024-01-31T08:00:00z",
+        "2024-01-31t08:00:00Z",
+        "2024-01-31T08:00:00+00:00",
+        "2024-01-31T08:00:00.5Z",
+        "２０２４-01-31T08:00:00Z",
+        "2024-01-31T0８:00:00Z",
+        "+024-01-31T08:00:00Z",
+        "-024-01-31T08:00:00Z",
     ],
 )
 def test_shortcut_edge_cases(text):
@@ -81,7 +99,7 @@ def test_str_subclass_and_non_strings_take_the_general_path():
 
 import base58  # noqa: E402
 
-from ledger.protocol import did_key# noqa: E402
+from ledger.protocol import did_key  # noqa: E402
 from ledger.protocol.did_key import DidKeyError  # noqa: E402
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -271,8 +289,8 @@ def test_member_texts_errors_match_canonicalize():
 import copy  # noqa: E402
 from types import MappingProxyType  # noqa: E402
 
-from ledger.protocol.digest import credential_digest  # noqa: E402
 from ledger.governance.key_files import SigningKey  # noqa: E402
+from ledger.protocol.digest import credential_digest  # noqa: E402
 from ledger.protocol.proof import ProofError, ProofVerificationError, add_proof, verify_proof, verify_proof_and_digest  # noqa: E402
 
 _KEY = SigningKey.from_seed(bytes(range(32)))
@@ -320,7 +338,9 @@ def test_verify_and_digest_agree_with_the_separate_functions(obj, context, ensur
 
 def _tampered_cases():
     base = {
-        "@context": [_V2], "id": "urn:uuid:1", "credentialSubject": {"n": 1, "f": 0.5, "s": "中文", "k\ue000": 2},
+        "@context": [_V2],
+        "id": "urn:uuid:1",
+        "credentialSubject": {"n": 1, "f": 0.5, "s": "中文", "k\ue000": 2},
     }
     signed = add_proof(base, _KEY, created="2024-01-01T00:00:00Z")
     cases = []
@@ -366,8 +386,11 @@ def test_document_context_absent_but_proof_context_empty():
     document as it is (no @context member), not of the form that was signed."""
     doc = {"a": 1}
     options = {
-        "type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": "2024-01-01T00:00:00Z",
-        "verificationMethod": _KEY.public_key.verification_method, "proofPurpose": "assertionMethod",
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
+        "created": "2024-01-01T00:00:00Z",
+        "verificationMethod": _KEY.public_key.verification_method,
+        "proofPurpose": "assertionMethod",
         "@context": [],
     }
     from ledger.protocol import did_key
@@ -382,7 +405,7 @@ def test_document_context_absent_but_proof_context_empty():
 
 # ------------------------------------------------------------------ Merkle fold with remembered parents
 
-from ledger.protocol import merkle# noqa: E402
+from ledger.protocol import merkle  # noqa: E402
 from ledger.protocol.merkle import MerkleError, MerkleTree, compute_root, hash_pair, leaf_hash  # noqa: E402
 
 
@@ -448,7 +471,7 @@ def test_compute_root_checks_sizes_first():
 
 import re  # noqa: E402
 
-from ledger.protocol import bundle as bundle_mod# noqa: E402
+from ledger.protocol import bundle as bundle_mod  # noqa: E402
 
 _HEX32_RE = re.compile(r"0x[0-9a-f]{64}")
 
@@ -567,7 +590,7 @@ def test_plain_object_text_refuses_what_the_encoder_cannot_take():
 
 # ------------------------------------------------------------------ plain splice of document, proof, credential
 
-from ledger.protocol import proof as proof_mod# noqa: E402
+from ledger.protocol import proof as proof_mod  # noqa: E402
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
 """The generic credential profile of the format check (docs/protocol.md §3.8) and the VC API verifier's
 bare-credential checks, with status lists served by an in-memory HTTP transport."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
 BASE = "https://issuer.example/status"
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = SigningKey.from_seed(bytes(range(32)))
 
 
@@ -47,21 +48,24 @@ def generic(**changes) -> dict:
 def test_a_generic_credential_is_well_formed():
     view = check_credential(generic())
     assert view.type_name == GENERIC_CREDENTIAL and view.status.index == 7
-    assert view.valid_from == datetime(2025, 2, 26, 1, 10, 39, tzinfo=timezone.utc)
+    assert view.valid_from == datetime(2025, 2, 26, 1, 10, 39, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"@context": [V2, EXAMPLES, UNDEFINED]}, "@context"),
-    ({"@context": [V2, UNDEFINED, 12]}, "@context[2]"),
-    ({"id": "not a url"}, "id"),
-    ({"type": ["VerifiableCredential", GENERIC_CREDENTIAL, "VerifiableCredential"]}, "type[2]"),
-    ({"type": ["VerifiableCredential", GENERIC_CREDENTIAL, "A", "A"]}, "type[3]"),
-    ({"credentialSubject": []}, "credentialSubject"),
-    ({"credentialSubject": [{}]}, "credentialSubject[0]"),
-    ({"credentialStatus": [{"type": "https://example.org/#Status"}]}, "credentialStatus"),
-    ({"credentialStatus": status_entries(BASE, "w3c-suite", 1, 7)[:1]}, "credentialStatus"),
-    ({"validFrom": "2025-01-01T00:00:00"}, "validFrom"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"@context": [V2, EXAMPLES, UNDEFINED]}, "@context"),
+        ({"@context": [V2, UNDEFINED, 12]}, "@context[2]"),
+        ({"id": "not a url"}, "id"),
+        ({"type": ["VerifiableCredential", GENERIC_CREDENTIAL, "VerifiableCredential"]}, "type[2]"),
+        ({"type": ["VerifiableCredential", GENERIC_CREDENTIAL, "A", "A"]}, "type[3]"),
+        ({"credentialSubject": []}, "credentialSubject"),
+        ({"credentialSubject": [{}]}, "credentialSubject[0]"),
+        ({"credentialStatus": [{"type": "https://example.org/#Status"}]}, "credentialStatus"),
+        ({"credentialStatus": status_entries(BASE, "w3c-suite", 1, 7)[:1]}, "credentialStatus"),
+        ({"validFrom": "2025-01-01T00:00:00"}, "validFrom"),
+    ],
+)
 def test_the_generic_profile_still_refuses(changes, field):
     with pytest.raises(ValidationError) as err:
         check_credential(generic(**changes))
@@ -83,8 +87,9 @@ def served(revoked: set[int] = frozenset(), *, signer: SigningKey = KEY, redirec
     lists = {}
     for purpose in ("revocation", "suspension"):
         url = f"{BASE}/w3c-suite/1/{purpose}"
-        lists[url] = build_list_credential(url, purpose, issuer, signer, revoked if purpose == "revocation" else (),
-                                           now=NOW - timedelta(hours=1))
+        lists[url] = build_list_credential(
+            url, purpose, issuer, signer, revoked if purpose == "revocation" else (), now=NOW - timedelta(hours=1)
+        )
     calls = []
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -136,8 +141,12 @@ def test_validity_and_data_model_of_a_bare_credential():
     fetcher, _ = served()
     doc = generic(validUntil="2025-06-01T00:00:00Z")
     assert codes(verify_bare(doc, ("validity",), fetcher, NOW)) == ["EXPIRED"]
-    plain = {"@context": [V2], "type": ["VerifiableCredential"], "issuer": KEY.public_key.did,
-             "credentialSubject": [{"id": "did:example:a", "undefinedTerm": 1}]}
+    plain = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.public_key.did,
+        "credentialSubject": [{"id": "did:example:a", "undefinedTerm": 1}],
+    }
     outcome = verify_bare(plain, ("dataModel",), fetcher, NOW)
     assert outcome.errors[0]["member"] == "credentialSubject[0].undefinedTerm"
     assert not verify_bare(copy.deepcopy(generic()), ("dataModel",), fetcher, NOW).errors

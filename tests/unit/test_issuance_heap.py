@@ -1,4 +1,5 @@
 """The cycle collector is paused for bulk operations and resumed after, whatever happens."""
+
 from __future__ import annotations
 
 import gc
@@ -39,10 +40,10 @@ def test_nested_and_concurrent_uses_resume_at_the_last_exit():
     with collection_paused():
         with collection_paused():
             pass
-        assert not gc.isenabled()           # the inner exit did not resume it
+        assert not gc.isenabled()  # the inner exit did not resume it
         thread.start()
         assert inside.wait(5)
-    assert not gc.isenabled()               # the other thread still holds it
+    assert not gc.isenabled()  # the other thread still holds it
     release.set()
     thread.join(5)
     assert gc.isenabled()
@@ -69,15 +70,15 @@ def test_cycles_made_while_paused_wait_and_are_collected_afterwards():
         a.other, b.other = b, a
         alive = weakref.ref(a)
         del a, b
-        for _ in range(3000):               # allocations that would have set off collections
+        for _ in range(3000):  # allocations that would have set off collections
             [[] for _ in range(10)]
-        assert alive() is not None          # no collection ran
+        assert alive() is not None  # no collection ran
     gc.collect()
     assert alive() is None
 
 
 def test_a_forked_worker_freezes_what_it_inherited_and_collects_the_rest():
-    gc.disable()                            # as when forked inside collection_paused
+    gc.disable()  # as when forked inside collection_paused
     inherited = [{"row": i} for i in range(1000)]
     before = gc.get_freeze_count()
     freeze_inherited()

@@ -1,5 +1,6 @@
 """Pure pieces of the issuance library: sealing, idempotency fingerprints, policies, signing rows,
 crash points, cursors."""
+
 from __future__ import annotations
 
 import os
@@ -10,25 +11,29 @@ from types import SimpleNamespace
 
 import pytest
 
-from ledger.protocol.credential import Issuer
-from ledger.protocol.credential_types import BUILTIN_TYPES
-from ledger.protocol.digest import credential_digest_hex
-from ledger.protocol.errors import ValidationError
 from ledger.issuance import BatchPolicy
 from ledger.issuance.anchoring import _backoff
 from ledger.issuance.errors import BulkRejected, RowError
 from ledger.issuance.idempotency import check_key, request_hash
 from ledger.issuance.queries import _decode, _encode
-from ledger.protocol.credential import check_credential
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
-from ledger.protocol.status_list import status_entries
-from ledger.protocol.errors import FieldError
+from ledger.protocol.credential import Issuer, check_credential
+from ledger.protocol.credential_types import BUILTIN_TYPES
+from ledger.protocol.digest import credential_digest_hex
+from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.proof import verify_proof
+from ledger.protocol.status_list import status_entries
 from ledger.storage.sealing import SealingError, StorageSealer, derive_storage_key
 
-SUBJECT = {"name": "张三", "idNumber": "330106199001011234", "degree": "学士", "major": "法学",
-           "institution": "浙江大学", "graduationDate": "2024-06-30"}
+SUBJECT = {
+    "name": "张三",
+    "idNumber": "330106199001011234",
+    "degree": "学士",
+    "major": "法学",
+    "institution": "浙江大学",
+    "graduationDate": "2024-06-30",
+}
 
 STATUS_BASE = "http://127.0.0.1:8000/status"
 
@@ -42,7 +47,7 @@ def test_seal_open_round_trip_and_binding_to_the_row():
     assert sealed[:1] == b"\x01" and "张三".encode() not in sealed
     assert sealer.open_json(sealed, "urn:uuid:a") == {"name": "张三"}
     with pytest.raises(SealingError):
-        sealer.open_json(sealed, "urn:uuid:b")           # another row's associated data
+        sealer.open_json(sealed, "urn:uuid:b")  # another row's associated data
     with pytest.raises(SealingError):
         StorageSealer(os.urandom(32)).open_json(sealed, "urn:uuid:a")
     tampered = bytearray(sealed)
@@ -51,7 +56,7 @@ def test_seal_open_round_trip_and_binding_to_the_row():
         sealer.open(bytes(tampered), b"urn:uuid:a")
     with pytest.raises(SealingError):
         sealer.open(b"\x02" + sealed[1:], b"urn:uuid:a")
-    assert sealer.seal(b"x") != sealer.seal(b"x")         # fresh nonce each time
+    assert sealer.seal(b"x") != sealer.seal(b"x")  # fresh nonce each time
     assert "key" not in repr(sealer).replace("<key hidden>", "")
 
 
@@ -60,9 +65,9 @@ def test_seal_many_seals_each_value_for_its_row_with_its_own_nonce():
     pairs = [(os.urandom(32), f"urn:uuid:{i}".encode()) for i in range(50)] + [(b"", b"urn:uuid:empty")]
     sealed = sealer.seal_many(pairs)
     assert [sealer.open(s, associated) for s, (_, associated) in zip(sealed, pairs)] == [p for p, _ in pairs]
-    assert len({s[1:13] for s in sealed}) == len(pairs)   # a nonce per value
+    assert len({s[1:13] for s in sealed}) == len(pairs)  # a nonce per value
     with pytest.raises(SealingError):
-        sealer.open(sealed[0], pairs[1][1])                 # bound to its own row
+        sealer.open(sealed[0], pairs[1][1])  # bound to its own row
     assert sealer.seal_many([]) == []
 
 
@@ -110,8 +115,9 @@ def test_batch_policy_bounds():
 
 def test_batch_policy_from_the_environment():
     assert BatchPolicy.from_env({}) == BatchPolicy()
-    policy = BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "0.5",
-                                   "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3"})
+    policy = BatchPolicy.from_env(
+        {"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "0.5", "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3"}
+    )
     assert (policy.max_size, policy.max_age_s, policy.lease_ttl_s) == (250, 0.5, 3.0)
     with pytest.raises(ValueError, match="CERTLEDGER_BATCH_MAX_SIZE"):
         BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
@@ -121,8 +127,7 @@ def test_batch_policy_from_the_environment():
 
 def test_backoff_doubles_up_to_the_maximum():
     ctx = SimpleNamespace(policy=BatchPolicy(retry_backoff_s=2, retry_backoff_max_s=60))
-    assert [_backoff(ctx, n) for n in (0, 1, 2, 3, 10, 100)] == [
-        timedelta(seconds=s) for s in (2, 2, 4, 8, 60, 60)]
+    assert [_backoff(ctx, n) for n in (0, 1, 2, 3, 10, 100)] == [timedelta(seconds=s) for s in (2, 2, 4, 8, 60, 60)]
 
 
 def test_bulk_rejected_message_lists_rows():
@@ -144,8 +149,13 @@ def test_cursor_round_trip():
 
 @pytest.fixture(scope="module")
 def signer():
-    return RowSigner(Issuer("zj-hz-education", "教育局"), BUILTIN_TYPES["DegreeCertificate"], SigningKey.generate(),
-                     "2024-07-01T00:00:00Z", STATUS_BASE)
+    return RowSigner(
+        Issuer("zj-hz-education", "教育局"),
+        BUILTIN_TYPES["DegreeCertificate"],
+        SigningKey.generate(),
+        "2024-07-01T00:00:00Z",
+        STATUS_BASE,
+    )
 
 
 def test_signed_row_is_a_verifiable_credential(signer):
@@ -157,7 +167,11 @@ def test_signed_row_is_a_verifiable_credential(signer):
     check_credential(credential)
     assert row.digest == credential_digest_hex(credential)
     assert (row.number, row.subject_id, row.valid_from, row.valid_until) == (
-        7, "did:example:1", "2024-07-01T00:00:00Z", "2030-01-01T00:00:00Z")
+        7,
+        "did:example:1",
+        "2024-07-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+    )
     assert (row.status_list_id, row.status_index) == (2, 99)
     assert credential["credentialStatus"] == status_entries(STATUS_BASE, "zj-hz-education", 2, 99)
 
@@ -169,8 +183,9 @@ def test_refused_row_names_the_fields(signer):
 
 
 def test_parallel_signing_keeps_order_and_matches_sequential(signer):
-    items = [(i, {**SUBJECT, "name": f"s{i}"} if i % 7 else {"name": "bad"}, None, None, (1, 1000 + i))
-             for i in range(1, 60)]
+    items = [
+        (i, {**SUBJECT, "name": f"s{i}"} if i % 7 else {"name": "bad"}, None, None, (1, 1000 + i)) for i in range(1, 60)
+    ]
     parallel = list(sign_rows(signer, items, workers=2))
     assert [r.number for r in parallel] == list(range(1, 60))
     assert all(r.status_index == 1000 + r.number for r in parallel if isinstance(r, SignedRow))
@@ -181,7 +196,7 @@ def test_parallel_signing_keeps_order_and_matches_sequential(signer):
     for r in ok[:5]:
         verify_proof(json.loads(r.canonical))
     spec = signer.spec()
-    assert spec.seed.hex() not in repr(spec) and repr(spec.seed) not in repr(spec)   # the key never printed
+    assert spec.seed.hex() not in repr(spec) and repr(spec.seed) not in repr(spec)  # the key never printed
 
 
 # ------------------------------------------------------------------ crash points
@@ -202,42 +217,74 @@ def test_crash_point_kills_only_when_named():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from ledger.protocol import credential as credential_module# noqa: E402
+from ledger.protocol import credential as credential_module  # noqa: E402
 from ledger.protocol.canonical import canonicalize  # noqa: E402
 from ledger.protocol.credential import issue_credential  # noqa: E402
 from ledger.protocol.credential_types import CredentialType  # noqa: E402
 
 FREE = CredentialType("FreeForm", {"type": "object"})
-_TRICKY_KEYS = st.sampled_from(["type", "proof", "validFrom", "validUntil", "id", "@context", "issuer", "é", "\U0001f600",
-                                "proofValue", "a\"b", "", "Type"])
+_TRICKY_KEYS = st.sampled_from(
+    [
+        "type",
+        "proof",
+        "validFrom",
+        "validUntil",
+        "id",
+        "@context",
+        "issuer",
+        "é",
+        "\U0001f600",
+        "proofValue",
+        'a"b',
+        "",
+        "Type",
+    ]
+)
 _json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2**53 + 1, 2**53 - 1),
-              st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer() or abs(f) < 2**53),
-              st.text(max_size=8), st.just(["VerifiableCredential", "FreeForm"]),
-              st.just(',"type":["VerifiableCredential","FreeForm"],"validFrom":"')),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=4)),
-                                                                         inner, max_size=4)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**53) + 1, 2**53 - 1),
+        st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer() or abs(f) < 2**53),
+        st.text(max_size=8),
+        st.just(["VerifiableCredential", "FreeForm"]),
+        st.just(',"type":["VerifiableCredential","FreeForm"],"validFrom":"'),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=4)), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(subject=st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=5)), _json_values, max_size=6),
-       until=st.sampled_from([None, "2099-01-01T00:00:00Z"]), start=st.sampled_from([None, "2024-01-01T00:00:00Z"]))
+@given(
+    subject=st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=5)), _json_values, max_size=6),
+    until=st.sampled_from([None, "2099-01-01T00:00:00Z"]),
+    start=st.sampled_from([None, "2024-01-01T00:00:00Z"]),
+)
 def test_row_signer_makes_exactly_what_issue_credential_makes(subject, until, start):
     key = SigningKey.from_seed(bytes(range(32)))
-    issuer = Issuer("zj-hz-education", "教育局 \"Edu\"")
+    issuer = Issuer("zj-hz-education", '教育局 "Edu"')
     signer = RowSigner(issuer, FREE, key, "2024-07-01T08:00:00Z", STATUS_BASE)
     credential, row = signer.sign_full(1, subject, start, until, (7, 131071))
     fixed = credential["id"]
     original = credential_module.new_credential_id
     credential_module.new_credential_id = lambda: fixed
     try:
-        reference = issue_credential(FREE, subject, issuer, key, created="2024-07-01T08:00:00Z", valid_from=start,
-                                     valid_until=until, status=status_entries(STATUS_BASE, issuer.code, 7, 131071))
+        reference = issue_credential(
+            FREE,
+            subject,
+            issuer,
+            key,
+            created="2024-07-01T08:00:00Z",
+            valid_from=start,
+            valid_until=until,
+            status=status_entries(STATUS_BASE, issuer.code, 7, 131071),
+        )
     finally:
         credential_module.new_credential_id = original
-    assert credential == reference                       # Ed25519 is deterministic: same proofValue too
+    assert credential == reference  # Ed25519 is deterministic: same proofValue too
     assert row.canonical == canonicalize(reference)
     assert row.digest == credential_digest_hex(reference)
 

@@ -1,40 +1,58 @@
 """Bulk input parsing: CSV typed by the schema, JSON Lines, row numbers, unreadable rows."""
+
 from __future__ import annotations
 
 import pytest
 
+from ledger.issuance.rows import parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.protocol.errors import ValidationError
-from ledger.issuance.rows import parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 
-TYPED = CredentialType("Typed", {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "age": {"type": "integer"},
-        "score": {"type": "number"},
-        "active": {"type": "boolean"},
-        "tags": {"type": "array"},
-        "meta": {"type": "object"},
-        "maybe": {"type": ["integer", "null"]},
-        "code": {"type": "string"},
-        "level": {"enum": [1, 2, 3]},
-        "address": {"type": "object", "properties": {"city": {"type": "string"}, "floor": {"type": "integer"}}},
+TYPED = CredentialType(
+    "Typed",
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer"},
+            "score": {"type": "number"},
+            "active": {"type": "boolean"},
+            "tags": {"type": "array"},
+            "meta": {"type": "object"},
+            "maybe": {"type": ["integer", "null"]},
+            "code": {"type": "string"},
+            "level": {"enum": [1, 2, 3]},
+            "address": {"type": "object", "properties": {"city": {"type": "string"}, "floor": {"type": "integer"}}},
+        },
     },
-})
+)
 
 
 def test_csv_cells_become_the_schema_types():
     (row,) = rows_from_csv(
         "name,age,score,active,tags,meta,maybe,code,level,address.city,address.floor\n"
-        'Ann,42,3.5,TRUE,"[1,2]","{""k"": 1}",null,007,2,杭州,3\n', TYPED)
+        'Ann,42,3.5,TRUE,"[1,2]","{""k"": 1}",null,007,2,杭州,3\n',
+        TYPED,
+    )
     assert row.number == 2 and not row.problems
-    assert row.subject == {"name": "Ann", "age": 42, "score": 3.5, "active": True, "tags": [1, 2], "meta": {"k": 1},
-                           "maybe": None, "code": "007", "level": 2, "address": {"city": "杭州", "floor": 3}}
+    assert row.subject == {
+        "name": "Ann",
+        "age": 42,
+        "score": 3.5,
+        "active": True,
+        "tags": [1, 2],
+        "meta": {"k": 1},
+        "maybe": None,
+        "code": "007",
+        "level": 2,
+        "address": {"city": "杭州", "floor": 3},
+    }
 
 
-@pytest.mark.parametrize("cell,expected", [
-    ("1", True), ("yes", True), ("Y", True), ("false", False), ("0", False), ("no", False), ("maybe", "maybe")])
+@pytest.mark.parametrize(
+    "cell,expected",
+    [("1", True), ("yes", True), ("Y", True), ("false", False), ("0", False), ("no", False), ("maybe", "maybe")],
+)
 def test_csv_booleans(cell, expected):
     (row,) = rows_from_csv(f"active\n{cell}\n", TYPED)
     assert row.subject == {"active": expected}
@@ -48,8 +66,9 @@ def test_csv_values_that_do_not_convert_stay_text_for_the_schema_to_name():
 
 
 def test_csv_empty_cells_are_left_out_and_dates_are_not_subject_fields():
-    rows = rows_from_csv("\ufeffname,age,validFrom,validUntil\nAnn,,2024-01-01T00:00:00Z,\n\n,,,\nBob,3,,2030-01-01T00:00:00Z\n",
-                         TYPED)
+    rows = rows_from_csv(
+        "\ufeffname,age,validFrom,validUntil\nAnn,,2024-01-01T00:00:00Z,\n\n,,,\nBob,3,,2030-01-01T00:00:00Z\n", TYPED
+    )
     assert [(r.number, r.subject, r.valid_from, r.valid_until) for r in rows] == [
         (2, {"name": "Ann"}, "2024-01-01T00:00:00Z", None),
         (5, {"name": "Bob", "age": 3}, None, "2030-01-01T00:00:00Z"),
@@ -61,7 +80,9 @@ def test_csv_row_with_too_many_cells_is_reported():
     assert row.problems and row.problems[0].field == "(row)"
 
 
-@pytest.mark.parametrize("header,field", [(",age", "(header) column 1"), ("name,name", "(header) column 2"), ("", "(header)")])
+@pytest.mark.parametrize(
+    "header,field", [(",age", "(header) column 1"), ("name,name", "(header) column 2"), ("", "(header)")]
+)
 def test_unusable_headers_refuse_the_file(header, field):
     with pytest.raises(ValidationError) as err:
         rows_from_csv(header + ("\n" if header else ""), TYPED)
@@ -79,14 +100,16 @@ def test_builtin_id_numbers_stay_strings():
 
 
 def test_json_lines_both_forms_and_bad_lines():
-    text = "\n".join([
-        '{"name": "Ann", "validFrom": "2024-01-01T00:00:00Z"}',
-        "",
-        "[1, 2]",
-        "{oops",
-        '{"credentialSubject": {"name": "Bob"}, "validUntil": "2030-01-01T00:00:00Z", "extra": 1}',
-        '{"name": "Cy", "validUntil": 5}',
-    ])
+    text = "\n".join(
+        [
+            '{"name": "Ann", "validFrom": "2024-01-01T00:00:00Z"}',
+            "",
+            "[1, 2]",
+            "{oops",
+            '{"credentialSubject": {"name": "Bob"}, "validUntil": "2030-01-01T00:00:00Z", "extra": 1}',
+            '{"name": "Cy", "validUntil": 5}',
+        ]
+    )
     rows = rows_from_jsonl(text.encode("utf-8"))
     assert [r.number for r in rows] == [1, 3, 4, 5, 6]
     assert rows[0].subject == {"name": "Ann"} and rows[0].valid_from == "2024-01-01T00:00:00Z"

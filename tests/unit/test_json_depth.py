@@ -1,6 +1,7 @@
 """Deeply nested JSON is a clear format error, never a crash (web3 raises the recursion limit to
 100,000, so the C decoder would overflow the stack first). Each case runs in a child process too:
 a segmentation fault there fails the test instead of killing pytest."""
+
 from __future__ import annotations
 
 import subprocess
@@ -32,15 +33,22 @@ def test_text_depth_counts_arrays_and_objects_outside_strings():
 def test_value_depth_walks_without_recursion():
     assert not value_too_deep(_nested_dict(MAX_DEPTH))
     assert value_too_deep(_nested_dict(MAX_DEPTH + 1))
-    assert value_too_deep(_nested_dict(200_000))        # would overflow a recursive walk
+    assert value_too_deep(_nested_dict(200_000))  # would overflow a recursive walk
     assert not value_too_deep([{"a": (1, 2)}, "x", 3])
     cyclic: list = []
     cyclic.append(cyclic)
-    assert value_too_deep(cyclic)                       # a cycle is refused, not walked forever
+    assert value_too_deep(cyclic)  # a cycle is refused, not walked forever
 
 
-@pytest.mark.parametrize("text", [b"[" * 100_000, b"{" * 100_000, ('{"a":' * 100_000).encode(),
-                                  b'{"type": "CertLedgerBundle", "credential": ' + b"[" * 100_000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"[" * 100_000,
+        b"{" * 100_000,
+        ('{"a":' * 100_000).encode(),
+        b'{"type": "CertLedgerBundle", "credential": ' + b"[" * 100_000,
+    ],
+)
 def test_parse_bundle_refuses_deep_text_as_a_format_error(text):
     with pytest.raises(BundleFormatError) as caught:
         parse_bundle(text)
@@ -48,8 +56,12 @@ def test_parse_bundle_refuses_deep_text_as_a_format_error(text):
 
 
 def test_bundle_from_json_refuses_deep_objects():
-    bundle = {"type": "CertLedgerBundle", "version": 1, "credential": {"credentialSubject": _nested_dict(100_000)},
-              "anchor": None}
+    bundle = {
+        "type": "CertLedgerBundle",
+        "version": 1,
+        "credential": {"credentialSubject": _nested_dict(100_000)},
+        "anchor": None,
+    }
     with pytest.raises(BundleFormatError, match="nested more than"):
         bundle_from_json(bundle)
 

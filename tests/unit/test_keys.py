@@ -11,8 +11,22 @@ import base58
 import pytest
 from cryptography.exceptions import InvalidSignature
 
+from ledger.governance.key_files import (
+    KeyFileError,
+    PassphraseMissingError,
+    WrongPassphraseError,
+    generate_operator_key,
+    load_key_file,
+    load_operator_key,
+    load_signing_key,
+    operator_address,
+    passphrase_from_env,
+    read_key_file_public,
+    save_key_file,
+    save_operator_key,
+    save_signing_key,
+)
 from ledger.protocol.keys import PublicKey, SigningKey
-from ledger.governance.key_files import KeyFileError, PassphraseMissingError, WrongPassphraseError, generate_operator_key, load_key_file, load_operator_key, load_signing_key, operator_address, passphrase_from_env, read_key_file_public, save_key_file, save_operator_key, save_signing_key
 
 FAST = {"scrypt_n": 2**10}  # keep tests quick; the default cost is 2**15
 PASS = "correct horse battery staple"
@@ -90,10 +104,14 @@ def test_verification_agrees_with_openssl_on_valid_and_altered_signatures():
         for bit in range(0, 512, 7):
             altered = bytearray(signature)
             altered[bit // 8] ^= 1 << (bit % 8)
-            assert public.is_valid_signature(bytes(altered), message) == _openssl_accepts(public.raw, bytes(altered), message)
+            assert public.is_valid_signature(bytes(altered), message) == _openssl_accepts(
+                public.raw, bytes(altered), message
+            )
         if message:
             changed = bytes([message[0] ^ 1]) + message[1:]
-            assert not public.is_valid_signature(signature, changed) and not _openssl_accepts(public.raw, signature, changed)
+            assert not public.is_valid_signature(signature, changed) and not _openssl_accepts(
+                public.raw, signature, changed
+            )
         s_plus_l = (int.from_bytes(signature[32:], "little") + L).to_bytes(32, "little")
         assert not public.is_valid_signature(signature[:32] + s_plus_l, message)
         assert not _openssl_accepts(public.raw, signature[:32] + s_plus_l, message)
@@ -112,7 +130,7 @@ def test_a_signature_whose_r_has_small_order_is_refused_where_openssl_accepts_it
     message = b"a crafted signature"
     identity = bytes([1]) + bytes(31)
     k = crypto_core_ed25519_scalar_reduce(hashlib.sha512(identity + key.public_key.raw + message).digest())
-    a = bytearray(hashlib.sha512(key.seed_bytes()).digest()[:32])   # the clamped secret scalar
+    a = bytearray(hashlib.sha512(key.seed_bytes()).digest()[:32])  # the clamped secret scalar
     a[0] &= 248
     a[31] &= 127
     a[31] |= 64

@@ -1,6 +1,7 @@
 """NodeWatch: an unreachable chain node pauses anchoring with a growing, capped delay; the first
 answer ends the pause. (The real outage, with a real anvil stopped for 30 s, is in
 tests/reliability/test_chain_outage.py.)"""
+
 from __future__ import annotations
 
 import logging

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from core_vectors import load_vector_json, load_vector_text
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import canonicalize
@@ -22,8 +23,6 @@ from ledger.protocol.proof import (
     transform,
     verify_proof,
 )
-
-from core_vectors import load_vector_json, load_vector_text
 
 V = "eddsa-jcs-2022"
 
@@ -69,7 +68,7 @@ def test_w3c_vector_signed_document_verifies():
     signed = load_vector_json(V, "signed.json")
     result = verify_proof(signed)
     assert result.public_key.multibase == "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-    assert result.created == datetime(2023, 2, 24, 23, 36, 38, tzinfo=timezone.utc)
+    assert result.created == datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
     assert result.document == load_vector_json(V, "unsecured.json")
 
 
@@ -82,7 +81,9 @@ def test_w3c_repository_vector_with_url_verification_method():
     # and our signer reproduces it byte for byte
     unsecured = {k: v for k, v in signed.items() if k != "proof"}
     proof = create_proof(
-        unsecured, key, created="2023-02-24T23:36:38Z",
+        unsecured,
+        key,
+        created="2023-02-24T23:36:38Z",
         verification_method=signed["proof"]["verificationMethod"],
     )
     assert proof == signed["proof"]
@@ -133,7 +134,10 @@ def test_tampered_proof_options_fail():
         (lambda d: d["proof"].__setitem__("proofPurpose", "authentication"), "WRONG_PROOF_PURPOSE"),
         (lambda d: d["proof"].__setitem__("created", "yesterday"), "INVALID_CREATED"),
         (lambda d: d["proof"].__setitem__("created", "2023-02-24T23:36:38"), "INVALID_CREATED"),
-        (lambda d: d["proof"].__setitem__("verificationMethod", "did:key:zQ3sBad#zQ3sBad"), "INVALID_VERIFICATION_METHOD"),
+        (
+            lambda d: d["proof"].__setitem__("verificationMethod", "did:key:zQ3sBad#zQ3sBad"),
+            "INVALID_VERIFICATION_METHOD",
+        ),
         (lambda d: d["proof"].pop("verificationMethod"), "INVALID_VERIFICATION_METHOD"),
         (lambda d: d["proof"].__setitem__("proofValue", "u" + d["proof"]["proofValue"][1:]), "INVALID_PROOF_VALUE"),
         (lambda d: d["proof"].__setitem__("proofValue", "z0OIl"), "INVALID_PROOF_VALUE"),
@@ -157,7 +161,9 @@ def test_signature_by_another_key_under_the_same_method_fails():
     doc = load_vector_json(V, "unsecured.json")
     other = SigningKey.generate()
     proof = create_proof(
-        doc, other, created="2023-02-24T23:36:38Z",
+        doc,
+        other,
+        created="2023-02-24T23:36:38Z",
         verification_method=vector_key().public_key.verification_method,
     )
     assert _code({**doc, "proof": proof}) == "INVALID_SIGNATURE"
@@ -179,7 +185,8 @@ def test_proof_without_context_verifies_against_the_document_context():
     key = SigningKey.generate()
     doc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "x": 1}
     options = {
-        "type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022",
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
         "created": "2024-01-01T00:00:00Z",
         "verificationMethod": key.public_key.verification_method,
         "proofPurpose": "assertionMethod",
@@ -201,7 +208,7 @@ def test_create_refuses_invalid_created():
 
 def test_create_with_datetime_writes_utc_seconds():
     key = SigningKey.generate()
-    proof = create_proof({"a": 1}, key, created=datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc))
+    proof = create_proof({"a": 1}, key, created=datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC))
     assert proof["created"] == "2024-05-06T07:08:09Z"
     assert "@context" not in proof
     verify_proof({"a": 1, "proof": proof})

@@ -1,4 +1,5 @@
 """Token buckets (an injected clock) and the ASGI guard in front of both services."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,12 +23,12 @@ def test_a_key_gets_its_burst_then_the_rate():
     clock = Clock()
     limiter = RateLimiter(2, 3, clock=clock)
     assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.take("a") == pytest.approx(0.5)          # one token back after 1/rate s
-    assert limiter.take("b") == 0.0                         # another key is unaffected
+    assert limiter.take("a") == pytest.approx(0.5)  # one token back after 1/rate s
+    assert limiter.take("b") == 0.0  # another key is unaffected
     clock.now += 0.5
     assert limiter.take("a") == 0.0
     assert limiter.take("a") == pytest.approx(0.5)
-    clock.now += 10                                         # refills to the burst, never beyond
+    clock.now += 10  # refills to the burst, never beyond
     assert [limiter.take("a") for _ in range(4)][-2:] == [0.0, pytest.approx(0.5)]
 
 
@@ -35,7 +36,7 @@ def test_a_refused_request_takes_no_token():
     clock = Clock()
     limiter = RateLimiter(1, 1, clock=clock)
     assert limiter.take("a") == 0.0
-    for k in range(5):                                      # hammering does not push the wait further
+    for k in range(5):  # hammering does not push the wait further
         assert limiter.take("a") == pytest.approx(1.0 - 0.1 * k)
         clock.now += 0.1
     clock.now += 0.5
@@ -47,10 +48,10 @@ def test_memory_is_bounded_and_idle_buckets_go_first():
     limiter = RateLimiter(1, 2, clock=clock, max_keys=3)
     limiter.take("busy"), limiter.take("busy")
     limiter.take("idle-1"), limiter.take("idle-2")
-    clock.now += 5                                          # idle-* are full again; busy too
+    clock.now += 5  # idle-* are full again; busy too
     limiter.take("busy"), limiter.take("busy")
     limiter.take("new")
-    assert len(limiter) == 2 and limiter.take("busy") > 0   # busy kept its empty bucket
+    assert len(limiter) == 2 and limiter.take("busy") > 0  # busy kept its empty bucket
     for k in range(10):
         limiter.take(f"flood-{k}")
     assert len(limiter) <= 3
@@ -77,8 +78,15 @@ def _call(guard, path="/verify", headers=(), client=("10.0.0.1", 5000), query=b"
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": query,
-             "headers": [(k.encode(), v.encode()) for k, v in headers], "client": client}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "headers": [(k.encode(), v.encode()) for k, v in headers],
+        "client": client,
+    }
     asyncio.run(guard(scope, receive, send))
     start = sent[0]
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
@@ -93,10 +101,10 @@ def test_guard_answers_429_problem_json_with_retry_after():
     problem = json.loads(body)
     assert (problem["code"], problem["retryAfter"]) == ("RATE_LIMITED", 1)
     assert "client address" in problem["detail"] and "10.0.0.1" not in problem["detail"]
-    assert _call(guard, client=("10.0.0.2", 1))[0] == 200          # another address is unaffected
-    assert _call(guard, path="/healthz")[0] == 200                 # probes are exempt
+    assert _call(guard, client=("10.0.0.2", 1))[0] == 200  # another address is unaffected
+    assert _call(guard, path="/healthz")[0] == 200  # probes are exempt
     clock.now += 1
-    assert _call(guard)[0] == 200                                   # recovered after the window
+    assert _call(guard)[0] == 200  # recovered after the window
 
 
 def test_guard_refuses_long_urls_and_large_headers():

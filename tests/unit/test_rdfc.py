@@ -1,10 +1,11 @@
 """eddsa-rdfc-2022 (ledger.protocol.rdfc): the W3C vc-di-eddsa test vector, round trips, tampering, safe mode;
 and ledger.protocol.data_integrity over both cryptosuites (purposes, challenge, domain, expires, proof sets)."""
+
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -43,19 +44,22 @@ def test_hash_data_is_the_vectors():
 def test_the_signed_vector_verifies_with_its_key():
     result = verify_proof_rdfc(signed_vector(), public_key=vector_key())
     assert result.public_key == vector_key()
-    assert result.created == datetime(2023, 2, 24, 23, 36, 38, tzinfo=timezone.utc)
+    assert result.created == datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("tamper, code", [
-    (lambda d: d["credentialSubject"].__setitem__("alumniOf", "Another School"), "INVALID_SIGNATURE"),
-    (lambda d: d.__setitem__("validFrom", "2023-01-02T00:00:00Z"), "INVALID_SIGNATURE"),
-    (lambda d: d["proof"].__setitem__("created", "2023-02-24T23:36:39Z"), "INVALID_SIGNATURE"),
-    (lambda d: d["proof"].__setitem__("proofValue", "z5nmMBw2u9TGKd9NxxHJtyZKgjN2Eh"), "INVALID_PROOF_VALUE"),
-    (lambda d: d["proof"].__setitem__("cryptosuite", "eddsa-jcs-2022"), "WRONG_CRYPTOSUITE"),
-    (lambda d: d["proof"].__setitem__("proofPurpose", "authentication"), "WRONG_PROOF_PURPOSE"),
-    (lambda d: d.__setitem__("@context", [V2, "https://example.com"]), "NOT_CANONICALIZABLE"),
-    (lambda d: d.__setitem__("@context", [V2, 123192875]), "NOT_CANONICALIZABLE"),
-])
+@pytest.mark.parametrize(
+    "tamper, code",
+    [
+        (lambda d: d["credentialSubject"].__setitem__("alumniOf", "Another School"), "INVALID_SIGNATURE"),
+        (lambda d: d.__setitem__("validFrom", "2023-01-02T00:00:00Z"), "INVALID_SIGNATURE"),
+        (lambda d: d["proof"].__setitem__("created", "2023-02-24T23:36:39Z"), "INVALID_SIGNATURE"),
+        (lambda d: d["proof"].__setitem__("proofValue", "z5nmMBw2u9TGKd9NxxHJtyZKgjN2Eh"), "INVALID_PROOF_VALUE"),
+        (lambda d: d["proof"].__setitem__("cryptosuite", "eddsa-jcs-2022"), "WRONG_CRYPTOSUITE"),
+        (lambda d: d["proof"].__setitem__("proofPurpose", "authentication"), "WRONG_PROOF_PURPOSE"),
+        (lambda d: d.__setitem__("@context", [V2, "https://example.com"]), "NOT_CANONICALIZABLE"),
+        (lambda d: d.__setitem__("@context", [V2, 123192875]), "NOT_CANONICALIZABLE"),
+    ],
+)
 def test_tampering_is_refused(tamper, code):
     doc = signed_vector()
     tamper(doc)
@@ -66,8 +70,12 @@ def test_tampering_is_refused(tamper, code):
 
 def test_a_property_no_context_defines_is_refused_not_left_unsigned():
     key = SigningKey.generate()
-    doc = {"@context": [V2], "type": ["VerifiableCredential"], "issuer": key.public_key.did,
-           "credentialSubject": {"id": "did:example:s"}}
+    doc = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": key.public_key.did,
+        "credentialSubject": {"id": "did:example:s"},
+    }
     signed = {**doc, "proof": create_proof_rdfc(doc, key, created="2024-01-01T00:00:00Z")}
     verify_proof_rdfc(signed)
     signed["credentialSubject"]["undefinedClaim"] = "added after signing"  # JSON-LD would drop it
@@ -78,8 +86,12 @@ def test_a_property_no_context_defines_is_refused_not_left_unsigned():
 
 def test_a_context_appended_after_signing_is_allowed_when_the_proof_names_its_own():
     key = SigningKey.generate()
-    doc = {"@context": [V2], "type": ["VerifiableCredential"], "issuer": key.public_key.did,
-           "credentialSubject": {"id": "did:example:s", "name": "Alice"}}
+    doc = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": key.public_key.did,
+        "credentialSubject": {"id": "did:example:s", "name": "Alice"},
+    }
     proof = create_proof_rdfc(doc, key, created="2024-01-01T00:00:00Z")
     proof["@context"] = [V2]  # signed with it: step 4 substitutes the proof's context
     config = {k: v for k, v in proof.items() if k != "proofValue"}
@@ -98,16 +110,20 @@ def test_a_context_appended_after_signing_is_allowed_when_the_proof_names_its_ow
 
 def presentation(key: SigningKey, **extra) -> dict:
     vp = {"@context": [V2], "type": ["VerifiablePresentation"], "holder": key.public_key.did}
-    return {**vp, "proof": create_proof_rdfc(vp, key, created="2024-01-01T00:00:00Z", proof_purpose="authentication",
-                                             **extra)}
+    return {
+        **vp,
+        "proof": create_proof_rdfc(vp, key, created="2024-01-01T00:00:00Z", proof_purpose="authentication", **extra),
+    }
 
 
 def test_authentication_proofs_check_challenge_and_domain():
     key = SigningKey.generate()
     vp = presentation(key, challenge="abc", domain="example.org")
     verify_data_integrity(vp, purpose="authentication", challenge="abc", domain="example.org")
-    for kwargs, code in (({"challenge": "other"}, "CHALLENGE_MISMATCH"),
-                         ({"challenge": "abc", "domain": "evil.example"}, "DOMAIN_MISMATCH")):
+    for kwargs, code in (
+        ({"challenge": "other"}, "CHALLENGE_MISMATCH"),
+        ({"challenge": "abc", "domain": "evil.example"}, "DOMAIN_MISMATCH"),
+    ):
         with pytest.raises(ProofVerificationError) as err:
             verify_data_integrity(vp, purpose="authentication", **kwargs)
         assert err.value.code == code
@@ -118,7 +134,7 @@ def test_authentication_proofs_check_challenge_and_domain():
 
 def test_an_expired_proof_is_refused():
     key = SigningKey.generate()
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    past = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     vp = presentation(key, challenge="c", expires=past)
     with pytest.raises(ProofVerificationError) as err:
         verify_data_integrity(vp, purpose="authentication", challenge="c")
@@ -127,8 +143,12 @@ def test_an_expired_proof_is_refused():
 
 def test_both_cryptosuites_and_proof_sets():
     a, b = SigningKey.generate(), SigningKey.generate()
-    doc = {"@context": [V2], "type": ["VerifiableCredential"], "issuer": a.public_key.did,
-           "credentialSubject": {"id": "did:example:s"}}
+    doc = {
+        "@context": [V2],
+        "type": ["VerifiableCredential"],
+        "issuer": a.public_key.did,
+        "credentialSubject": {"id": "did:example:s"},
+    }
     jcs = add_proof(doc, a, created="2024-01-01T00:00:00Z")["proof"]
     rdfc = create_proof_rdfc(doc, b, created="2024-01-01T00:00:00Z")
     results = verify_data_integrity({**doc, "proof": [jcs, rdfc]})

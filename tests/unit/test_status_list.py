@@ -1,5 +1,6 @@
 """W3C Bitstring Status List (ledger.protocol.status_list): the bit order, the encoding, the entries and the
 signed list credential, read back strictly."""
+
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,7 @@ import copy
 import gzip
 import random
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +16,7 @@ from ledger.protocol import status_list as sl
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.proof import ProofVerificationError, verify_proof
 
-NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 BASE = "https://status.example.gov.cn/status"
 AGENCY = "zj-hz-education"
 KEY = SigningKey.from_seed(bytes(range(32)))
@@ -74,7 +75,7 @@ def test_the_encoding_is_deterministic():
     first = sl.encode_bits(indexes)
     assert sl.encode_bits(list(reversed(indexes))) == first
     packed = base64.urlsafe_b64decode(first[1:] + "=" * (-len(first[1:]) % 4))
-    assert packed[:2] == b"\x1f\x8b" and packed[4:8] == b"\0\0\0\0"   # GZIP, mtime 0
+    assert packed[:2] == b"\x1f\x8b" and packed[4:8] == b"\0\0\0\0"  # GZIP, mtime 0
 
 
 @pytest.mark.parametrize("index", [-1, sl.LIST_SIZE, 2**40, True, 1.0, "3"])
@@ -97,19 +98,22 @@ def _gzip_b64(data: bytes, *, extra: bytes = b"") -> str:
     return "u" + base64.urlsafe_b64encode(gzip.compress(data, mtime=0) + extra).rstrip(b"=").decode()
 
 
-@pytest.mark.parametrize("encoded,reason", [
-    (None, "multibase"),
-    ("", "multibase"),
-    ("z" + sl.encode_bits([])[1:], "multibase"),
-    (sl.encode_bits([]) + "==", "base64url"),
-    (sl.encode_bits([])[:20] + "+/" + sl.encode_bits([])[22:], "base64url"),
-    (_stray_bits(), "canonical"),
-    ("u" + base64.urlsafe_b64encode(zlib.compress(bytes(16_384))).rstrip(b"=").decode(), "GZIP"),
-    ("u" + base64.urlsafe_b64encode(b"not gzip at all").rstrip(b"=").decode(), "GZIP"),
-    ("u" + base64.urlsafe_b64encode(gzip.compress(bytes(16_384), mtime=0)[:-6]).rstrip(b"=").decode(), "truncated"),
-    (_gzip_b64(bytes(16_384), extra=gzip.compress(b"x", mtime=0)), "after the GZIP"),
-    (_gzip_b64(bytes(1024)), "at least"),
-])
+@pytest.mark.parametrize(
+    "encoded,reason",
+    [
+        (None, "multibase"),
+        ("", "multibase"),
+        ("z" + sl.encode_bits([])[1:], "multibase"),
+        (sl.encode_bits([]) + "==", "base64url"),
+        (sl.encode_bits([])[:20] + "+/" + sl.encode_bits([])[22:], "base64url"),
+        (_stray_bits(), "canonical"),
+        ("u" + base64.urlsafe_b64encode(zlib.compress(bytes(16_384))).rstrip(b"=").decode(), "GZIP"),
+        ("u" + base64.urlsafe_b64encode(b"not gzip at all").rstrip(b"=").decode(), "GZIP"),
+        ("u" + base64.urlsafe_b64encode(gzip.compress(bytes(16_384), mtime=0)[:-6]).rstrip(b"=").decode(), "truncated"),
+        (_gzip_b64(bytes(16_384), extra=gzip.compress(b"x", mtime=0)), "after the GZIP"),
+        (_gzip_b64(bytes(1024)), "at least"),
+    ],
+)
 def test_decoding_is_strict(encoded, reason):
     with pytest.raises(sl.StatusListError) as caught:
         sl.decode_bits(encoded)
@@ -141,20 +145,40 @@ def test_reading_an_index_outside_the_list_is_the_w3c_range_error():
 def test_list_urls_and_status_entries_are_exactly_as_specified():
     assert sl.list_url(BASE + "/", AGENCY, 7, "suspension") == f"{BASE}/{AGENCY}/7/suspension"
     assert sl.status_entries(BASE, AGENCY, 3, 4095) == [
-        {"id": f"{BASE}/{AGENCY}/3/revocation#4095", "type": "BitstringStatusListEntry",
-         "statusPurpose": "revocation", "statusListIndex": "4095",
-         "statusListCredential": f"{BASE}/{AGENCY}/3/revocation"},
-        {"id": f"{BASE}/{AGENCY}/3/suspension#4095", "type": "BitstringStatusListEntry",
-         "statusPurpose": "suspension", "statusListIndex": "4095",
-         "statusListCredential": f"{BASE}/{AGENCY}/3/suspension"},
+        {
+            "id": f"{BASE}/{AGENCY}/3/revocation#4095",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "4095",
+            "statusListCredential": f"{BASE}/{AGENCY}/3/revocation",
+        },
+        {
+            "id": f"{BASE}/{AGENCY}/3/suspension#4095",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "suspension",
+            "statusListIndex": "4095",
+            "statusListCredential": f"{BASE}/{AGENCY}/3/suspension",
+        },
     ]
-    assert [list(e) for e in sl.status_entries(BASE, AGENCY, 1, 0)][0] == \
-        ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"]
+    assert [list(e) for e in sl.status_entries(BASE, AGENCY, 1, 0)][0] == [
+        "id",
+        "type",
+        "statusPurpose",
+        "statusListIndex",
+        "statusListCredential",
+    ]
 
 
-@pytest.mark.parametrize("args", [(BASE, "X", 1, "revocation"), (BASE, AGENCY, 0, "revocation"),
-                                  (BASE, AGENCY, True, "revocation"), (BASE, AGENCY, 1, "refresh"),
-                                  ("", AGENCY, 1, "revocation")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (BASE, "X", 1, "revocation"),
+        (BASE, AGENCY, 0, "revocation"),
+        (BASE, AGENCY, True, "revocation"),
+        (BASE, AGENCY, 1, "refresh"),
+        ("", AGENCY, 1, "revocation"),
+    ],
+)
 def test_bad_list_addresses_are_refused(args):
     with pytest.raises(ValueError):
         sl.list_url(*args)
@@ -169,20 +193,26 @@ def test_entries_need_an_index_in_the_list(index):
 def test_entries_read_back():
     for entry in sl.status_entries(BASE, AGENCY, 2, 17):
         parsed = sl.parse_status_entry(entry)
-        assert (parsed.list_url, parsed.purpose, parsed.index) == (entry["statusListCredential"],
-                                                                  entry["statusPurpose"], 17)
+        assert (parsed.list_url, parsed.purpose, parsed.index) == (
+            entry["statusListCredential"],
+            entry["statusPurpose"],
+            17,
+        )
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"type": "StatusList2021Entry"}, "type"),
-    ({"statusPurpose": "refresh"}, "statusPurpose"),
-    ({"statusListIndex": 17}, "statusListIndex"),
-    ({"statusListIndex": "017"}, "statusListIndex"),
-    ({"statusListIndex": "-1"}, "statusListIndex"),
-    ({"statusListCredential": "ftp://x"}, "statusListCredential"),
-    ({"id": f"{BASE}/{AGENCY}/2/revocation#18"}, "id"),
-    ({"statusSize": 2}, "statusSize"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"type": "StatusList2021Entry"}, "type"),
+        ({"statusPurpose": "refresh"}, "statusPurpose"),
+        ({"statusListIndex": 17}, "statusListIndex"),
+        ({"statusListIndex": "017"}, "statusListIndex"),
+        ({"statusListIndex": "-1"}, "statusListIndex"),
+        ({"statusListCredential": "ftp://x"}, "statusListCredential"),
+        ({"id": f"{BASE}/{AGENCY}/2/revocation#18"}, "id"),
+        ({"statusSize": 2}, "statusSize"),
+    ],
+)
 def test_malformed_entries_name_the_field(change, field):
     entry = {**sl.status_entries(BASE, AGENCY, 2, 17)[0], **change}
     with pytest.raises(sl.StatusListError) as caught:
@@ -195,19 +225,32 @@ def test_malformed_entries_name_the_field(change, field):
 
 def test_the_list_credential_has_the_specified_shape():
     url, doc = _list([3, 5])
-    assert doc["@context"] == ["https://www.w3.org/ns/credentials/v2",
-                               "https://www.w3.org/ns/credentials/undefined-terms/v2"]
+    assert doc["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://www.w3.org/ns/credentials/undefined-terms/v2",
+    ]
     assert doc["id"] == url == f"{BASE}/{AGENCY}/1/revocation"
     assert doc["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
-    assert doc["issuer"] == {"id": KEY.public_key.did, "name": "杭州市教育局 Hangzhou Education Bureau",
-                             "agency": f"urn:certledger:agency:{AGENCY}"}
+    assert doc["issuer"] == {
+        "id": KEY.public_key.did,
+        "name": "杭州市教育局 Hangzhou Education Bureau",
+        "agency": f"urn:certledger:agency:{AGENCY}",
+    }
     assert (doc["validFrom"], doc["validUntil"]) == ("2026-12-07T12:00:00Z", "2026-12-08T12:00:00Z")
     subject = doc["credentialSubject"]
-    assert subject == {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                       "encodedList": sl.encode_bits([3, 5]), "ttl": 60_000}
+    assert subject == {
+        "id": f"{url}#list",
+        "type": "BitstringStatusList",
+        "statusPurpose": "revocation",
+        "encodedList": sl.encode_bits([3, 5]),
+        "ttl": 60_000,
+    }
     proof = doc["proof"]
-    assert (proof["type"], proof["cryptosuite"], proof["proofPurpose"]) == \
-        ("DataIntegrityProof", "eddsa-jcs-2022", "assertionMethod")
+    assert (proof["type"], proof["cryptosuite"], proof["proofPurpose"]) == (
+        "DataIntegrityProof",
+        "eddsa-jcs-2022",
+        "assertionMethod",
+    )
     assert proof["verificationMethod"] == KEY.public_key.verification_method
     assert proof["created"] == "2026-12-07T12:00:00Z"
 
@@ -250,12 +293,15 @@ def test_a_list_signed_by_another_key_than_its_issuers_fails():
     assert caught.value.code == sl.STATUS_LIST_INVALID_PROOF
 
 
-@pytest.mark.parametrize("kw,code", [
-    ({"url": f"{BASE}/{AGENCY}/2/revocation"}, sl.STATUS_LIST_WRONG_LIST),
-    ({"purpose": "suspension"}, sl.STATUS_LIST_PURPOSE_MISMATCH),
-    ({"now": NOW - timedelta(seconds=1)}, sl.STATUS_LIST_NOT_YET_VALID),
-    ({"now": NOW + timedelta(hours=24, seconds=1)}, sl.STATUS_LIST_EXPIRED),   # valid up to validUntil itself
-])
+@pytest.mark.parametrize(
+    "kw,code",
+    [
+        ({"url": f"{BASE}/{AGENCY}/2/revocation"}, sl.STATUS_LIST_WRONG_LIST),
+        ({"purpose": "suspension"}, sl.STATUS_LIST_PURPOSE_MISMATCH),
+        ({"now": NOW - timedelta(seconds=1)}, sl.STATUS_LIST_NOT_YET_VALID),
+        ({"now": NOW + timedelta(hours=24, seconds=1)}, sl.STATUS_LIST_EXPIRED),  # valid up to validUntil itself
+    ],
+)
 def test_a_list_for_another_place_purpose_or_time_is_refused(kw, code):
     _, doc = _list([3])
     with pytest.raises(sl.StatusListError) as caught:
@@ -263,15 +309,18 @@ def test_a_list_for_another_place_purpose_or_time_is_refused(kw, code):
     assert caught.value.code == code
 
 
-@pytest.mark.parametrize("path,value,field", [
-    (("@context",), ["https://www.w3.org/2018/credentials/v1"], "@context"),
-    (("type",), ["VerifiableCredential"], "type"),
-    (("issuer",), "did:key:z6Mk", "issuer"),
-    (("credentialSubject", "type"), "StatusList2021", "credentialSubject.type"),
-    (("credentialSubject", "id"), "urn:x", "credentialSubject.id"),
-    (("credentialSubject", "ttl"), -1, "credentialSubject.ttl"),
-    (("validUntil",), "tomorrow", "validUntil"),
-])
+@pytest.mark.parametrize(
+    "path,value,field",
+    [
+        (("@context",), ["https://www.w3.org/2018/credentials/v1"], "@context"),
+        (("type",), ["VerifiableCredential"], "type"),
+        (("issuer",), "did:key:z6Mk", "issuer"),
+        (("credentialSubject", "type"), "StatusList2021", "credentialSubject.type"),
+        (("credentialSubject", "id"), "urn:x", "credentialSubject.id"),
+        (("credentialSubject", "ttl"), -1, "credentialSubject.ttl"),
+        (("validUntil",), "tomorrow", "validUntil"),
+    ],
+)
 def test_malformed_list_credentials_name_the_field(path, value, field):
     _, doc = _list([3])
     target = doc

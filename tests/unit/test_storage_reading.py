@@ -1,4 +1,5 @@
 """Read-only transactions on SQLite take no lock: lookups never queue behind a writer."""
+
 from __future__ import annotations
 
 import threading
@@ -36,6 +37,7 @@ def test_writes_still_take_the_lock_up_front(tmp_path):
         conn.execute(text("CREATE TABLE t (x INTEGER)"))
     got_lock = threading.Event()
     with engine.begin():
+
         def write():
             with engine.begin() as conn:
                 got_lock.set()

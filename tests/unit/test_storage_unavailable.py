@@ -1,4 +1,5 @@
 """Which database errors are an outage (the services answer 503, the client retries) and which are bugs."""
+
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from ledger.storage.db import database_unavailable
@@ -10,8 +11,9 @@ class _Driver(Exception):
 
 def test_operational_errors_and_dropped_connections_are_outages():
     assert database_unavailable(OperationalError("SELECT 1", {}, _Driver("connection refused")))
-    assert database_unavailable(DBAPIError("SELECT 1", {}, _Driver("server closed the connection"),
-                                           connection_invalidated=True))
+    assert database_unavailable(
+        DBAPIError("SELECT 1", {}, _Driver("server closed the connection"), connection_invalidated=True)
+    )
 
 
 def test_other_database_errors_are_not():

@@ -1,6 +1,7 @@
 """The HTTP status of the W3C VC API's verify answers (docs/protocol.md 13.3): 200 verified, 422 a check
 failed, 503 with Retry-After when nothing failed but a check could not decide (a status list or the chain
 unreachable), and 500 — not 503 — when a check crashed: a bug is not a reason to try again."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,18 +25,28 @@ def _unreachable(request: httpx.Request) -> httpx.Response:
 
 
 def _credential(key: SigningKey, **extra) -> dict:
-    doc = {"@context": [V2, EXAMPLES], "id": "urn:uuid:7c1a0a52-8a3c-4f0e-9b7e-1d2c3b4a5f60",
-           "type": ["VerifiableCredential", "ExampleCredential"], "issuer": key.public_key.did,
-           "validFrom": "2025-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:a", "name": "A"}, **extra}
+    doc = {
+        "@context": [V2, EXAMPLES],
+        "id": "urn:uuid:7c1a0a52-8a3c-4f0e-9b7e-1d2c3b4a5f60",
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": key.public_key.did,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:a", "name": "A"},
+        **extra,
+    }
     return add_proof(doc, key, created="2025-01-01T00:00:00Z")
 
 
 def _ask(document: dict, service=None, fetcher=None) -> tuple[int, dict, dict]:
     fetcher = fetcher or StatusListFetcher(transport=httpx.MockTransport(_unreachable))
-    status, payload, media_type, headers = asyncio.run(answer(CREDENTIALS, json.dumps(document).encode(), service,
-                                                              fetcher))
-    return status, json.loads(payload), {k.decode(): v.decode() for k, v in headers} | {
-        "content-type": media_type.decode()}
+    status, payload, media_type, headers = asyncio.run(
+        answer(CREDENTIALS, json.dumps(document).encode(), service, fetcher)
+    )
+    return (
+        status,
+        json.loads(payload),
+        {k.decode(): v.decode() for k, v in headers} | {"content-type": media_type.decode()},
+    )
 
 
 def test_verified_is_200_and_a_failed_check_is_422():
@@ -84,8 +95,9 @@ def test_a_chain_that_cannot_be_read_is_503_and_a_failure_beside_it_422():
     status, body, headers = _ask(BUNDLE, _Service(*_six(status=error("status", "CHAIN_UNAVAILABLE"))))
     assert status == 503 and headers["retry-after"].isdigit()
     assert [(e["check"], e["code"]) for e in body["errors"]] == [("status", "CHAIN_UNAVAILABLE")]
-    status, body, _ = _ask(BUNDLE, _Service(*_six(status=error("status", "CHAIN_UNAVAILABLE"),
-                                                  validity=invalid("validity", "EXPIRED"))))
+    status, body, _ = _ask(
+        BUNDLE, _Service(*_six(status=error("status", "CHAIN_UNAVAILABLE"), validity=invalid("validity", "EXPIRED")))
+    )
     assert status == 422 and {e["code"] for e in body["errors"]} == {"CHAIN_UNAVAILABLE", "EXPIRED"}
 
 

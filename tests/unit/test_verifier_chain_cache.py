@@ -1,6 +1,7 @@
 """CachedChainReader over a scripted chain: facts cached per (agency, …), dropped exactly by the events
 of new blocks in the same namespace, everything dropped on a failed event read or a reorganisation,
 anchors kept only when final, and a read that straddles new blocks never kept."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -95,30 +96,63 @@ class ScriptedChain:
 
 
 def revoke(agency, digest):
-    return "status", (agency, digest), REVOKED, "StatusChanged", {"agencyId": agency, "digest": digest, "state": 2, "reason": 3}
+    return (
+        "status",
+        (agency, digest),
+        REVOKED,
+        "StatusChanged",
+        {"agencyId": agency, "digest": digest, "state": 2, "reason": 3},
+    )
 
 
 def revoke_root(agency, root):
-    return ("root_status", (agency, root), REVOKED, "RootStatusChanged",
-            {"agencyId": agency, "root": root, "state": 2, "reason": 3})
+    return (
+        "root_status",
+        (agency, root),
+        REVOKED,
+        "RootStatusChanged",
+        {"agencyId": agency, "root": root, "state": 2, "reason": 3},
+    )
 
 
 def revoke_key(agency, key):
-    return "key", (agency, key), KeyRecord(5, 900), "KeyRevoked", {"agencyId": agency, "publicKey": key, "revokedAt": 900}
+    return (
+        "key",
+        (agency, key),
+        KeyRecord(5, 900),
+        "KeyRevoked",
+        {"agencyId": agency, "publicKey": key, "revokedAt": 900},
+    )
 
 
 def withdraw(agency, type_id):
-    return ("permitted", (agency, type_id), False, "TypePermissionChanged",
-            {"agencyId": agency, "typeId": type_id, "permitted": False})
+    return (
+        "permitted",
+        (agency, type_id),
+        False,
+        "TypePermissionChanged",
+        {"agencyId": agency, "typeId": type_id, "permitted": False},
+    )
 
 
 def deactivate(agency, code):
-    return ("agency", agency, AgencyInfo(agency, code, "Renamed", False), "AgencyActiveChanged",
-            {"agencyId": agency, "active": False})
+    return (
+        "agency",
+        agency,
+        AgencyInfo(agency, code, "Renamed", False),
+        "AgencyActiveChanged",
+        {"agencyId": agency, "active": False},
+    )
 
 
 def anchor(agency, root, block):
-    return "anchor", (agency, root), AnchorRecord(1_000 + block, block, 4), "Anchored", {"agencyId": agency, "root": root}
+    return (
+        "anchor",
+        (agency, root),
+        AnchorRecord(1_000 + block, block, 4),
+        "Anchored",
+        {"agencyId": agency, "root": root},
+    )
 
 
 def setup(finality_depth: int = 0):
@@ -131,8 +165,13 @@ def setup(finality_depth: int = 0):
 
 
 def read_all(reader, agency):
-    return (reader.status_of(D, agency, DIGEST), reader.root_status_of(D, agency, ROOT), reader.key_of(D, agency, KEY),
-            reader.is_permitted(D, agency, TYPE), reader.agency_info(D, agency))
+    return (
+        reader.status_of(D, agency, DIGEST),
+        reader.root_status_of(D, agency, ROOT),
+        reader.key_of(D, agency, KEY),
+        reader.is_permitted(D, agency, TYPE),
+        reader.agency_info(D, agency),
+    )
 
 
 def test_events_of_agency_b_never_drop_or_change_the_cached_facts_of_agency_a():
@@ -141,10 +180,18 @@ def test_events_of_agency_b_never_drop_or_change_the_cached_facts_of_agency_a():
     assert a_before == b_before[:4] + (AgencyInfo(A, "agency-a", "AGENCY-A", True),)
     reads = sum(chain.reads.values())
     # Agency B revokes digest X, its root, its key bytes, loses the type, is deactivated.
-    chain.mine(revoke(B, DIGEST), revoke_root(B, ROOT), revoke_key(B, KEY), withdraw(B, TYPE), deactivate(B, "agency-b"))
+    chain.mine(
+        revoke(B, DIGEST), revoke_root(B, ROOT), revoke_key(B, KEY), withdraw(B, TYPE), deactivate(B, "agency-b")
+    )
     assert read_all(reader, A) == a_before
     assert sum(chain.reads.values()) == reads  # A's facts were not even read again
-    assert read_all(reader, B) == (REVOKED, REVOKED, KeyRecord(5, 900), False, AgencyInfo(B, "agency-b", "Renamed", False))
+    assert read_all(reader, B) == (
+        REVOKED,
+        REVOKED,
+        KeyRecord(5, 900),
+        False,
+        AgencyInfo(B, "agency-b", "Renamed", False),
+    )
     assert sum(chain.reads.values()) == reads + 5  # exactly B's five facts were dropped
     assert reader.status_of(D, A, DIGEST) == ACTIVE
 
@@ -170,7 +217,13 @@ def test_a_failed_event_read_drops_every_mutable_fact_but_no_final_anchor():
     read_all(reader, A)
     reader.anchor_of(D, A, ROOT)
     assert {t: chain.reads[t] - reads[t] for t in chain.reads} == {
-        "anchor": 0, "status": 1, "root_status": 1, "key": 1, "permitted": 1, "agency": 1}
+        "anchor": 0,
+        "status": 1,
+        "root_status": 1,
+        "key": 1,
+        "permitted": 1,
+        "agency": 1,
+    }
 
 
 def test_a_reorganisation_drops_every_mutable_fact_and_anchors_above_the_final_height():

@@ -1,8 +1,9 @@
 """Edges a verifier written from docs/protocol.md alone found: times beyond year 9999, microseconds
 after the anchor time, JSON equality in the proof's @context, statusSize."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_chain_times_beyond_year_9999_are_shown_not_raised():
 
 @pytest.mark.parametrize("t", [1_700_000_000, 2**34 + 5, 253402300000])
 def test_created_one_microsecond_after_the_anchor_time_is_later(t):
-    at = datetime.fromtimestamp(t, timezone.utc)
+    at = datetime.fromtimestamp(t, UTC)
     assert not _later_than(at, t)
     assert _later_than(at.replace(microsecond=1), t)
     assert not _later_than(at.replace(microsecond=1), t + 1)
@@ -29,10 +30,11 @@ def test_created_one_microsecond_after_the_anchor_time_is_later(t):
 
 def test_a_proof_context_equal_only_by_python_equality_is_a_mismatch():
     key = SigningKey.generate()
-    signed = add_proof({"@context": ["https://www.w3.org/ns/credentials/v2", {"x": 1}], "a": "b"}, key,
-                       created="2024-01-01T00:00:00Z")
+    signed = add_proof(
+        {"@context": ["https://www.w3.org/ns/credentials/v2", {"x": 1}], "a": "b"}, key, created="2024-01-01T00:00:00Z"
+    )
     verify_proof(signed)
-    signed["@context"] = ["https://www.w3.org/ns/credentials/v2", {"x": True}]   # true is not 1 in JSON
+    signed["@context"] = ["https://www.w3.org/ns/credentials/v2", {"x": True}]  # true is not 1 in JSON
     with pytest.raises(ProofVerificationError) as e:
         verify_proof(signed)
     assert e.value.code == CONTEXT_MISMATCH
@@ -41,7 +43,7 @@ def test_a_proof_context_equal_only_by_python_equality_is_a_mismatch():
 def test_status_size_must_be_the_integer_one():
     entry = status_entries("https://s.example/status", "zj-hz-education", 1, 3)[0]
     parse_status_entry({**entry, "statusSize": 1})
-    parse_status_entry({**entry, "statusSize": 1.0})    # the JSON number one, however written
+    parse_status_entry({**entry, "statusSize": 1.0})  # the JSON number one, however written
     for bad in (True, "1", 2):
         with pytest.raises(StatusListError):
             parse_status_entry({**entry, "statusSize": bad})
@@ -80,9 +82,11 @@ def test_a_node_answering_null_is_chain_unavailable_not_an_internal_error():
     try:
         reader = RpcChainReader({31337: [f"http://127.0.0.1:{server.server_port}"]})
         deployment = TrustedDeployment(31337, "0x" + "11" * 20, "0x" + "22" * 20)
-        for read in (lambda: reader.anchor_of(deployment, bytes(32), bytes(32)),
-                     lambda: reader.agency_info(deployment, bytes(32)),
-                     lambda: reader.key_of(deployment, bytes(32), bytes(32))):
+        for read in (
+            lambda: reader.anchor_of(deployment, bytes(32), bytes(32)),
+            lambda: reader.agency_info(deployment, bytes(32)),
+            lambda: reader.key_of(deployment, bytes(32), bytes(32)),
+        ):
             with pytest.raises(ChainUnavailable):
                 read()
     finally:

@@ -4,6 +4,7 @@
 Checks that every fact lives in its agency's namespace, the freshness rule (what takes validity away
 counts at once, the rest after ``confirmations``), agencyInfo's fold, uint64 values, and that an
 index written by v1 is dropped and rebuilt from the deployment block."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,7 @@ class _Block:
     number: int
     hash: str
     timestamp: int
-    events: list = field(default_factory=list)   # (name, args)
+    events: list = field(default_factory=list)  # (name, args)
 
 
 class ScriptedChain:
@@ -46,8 +47,12 @@ class ScriptedChain:
             self.blocks[n] = self._block(n, [])
 
     def _block(self, number: int, events) -> _Block:
-        return _Block(number, "0x" + hashlib.sha256(f"{self.fork}:{number}".encode()).hexdigest(), 1_700_000_000 + 12 * number,
-                      list(events))
+        return _Block(
+            number,
+            "0x" + hashlib.sha256(f"{self.fork}:{number}".encode()).hexdigest(),
+            1_700_000_000 + 12 * number,
+            list(events),
+        )
 
     def mine(self, *events, empty: int = 0) -> int:
         """One block holding ``events`` (then ``empty`` empty ones); returns the events' block."""
@@ -83,8 +88,19 @@ class ScriptedChain:
         for n in range(from_block, to_block + 1):
             b = self.blocks[n]
             for i, (name, args) in enumerate(b.events):
-                out.append(decode_args(name, args, {"name": name, "block_number": n, "block_hash": b.hash,
-                                                     "log_index": i, "tx_hash": "0x" + "00" * 32}))
+                out.append(
+                    decode_args(
+                        name,
+                        args,
+                        {
+                            "name": name,
+                            "block_number": n,
+                            "block_hash": b.hash,
+                            "log_index": i,
+                            "tx_hash": "0x" + "00" * 32,
+                        },
+                    )
+                )
         return out
 
 
@@ -106,6 +122,7 @@ class Harness:
 
 
 # --- event arguments as web3 decodes them ---
+
 
 def registered(agency, code, name, index=1):
     return "AgencyRegistered", {"agencyId": agency, "index": index, "code": code, "name": name}
@@ -158,8 +175,14 @@ def test_two_agencies_sharing_a_root_a_digest_and_key_bytes_are_independent(tmp_
     a_anchor = c.mine(anchored(A, ROOT, 3))
     b_anchor = c.mine(anchored(B, ROOT, 9))
     # Agency B takes everything away in its own namespace; A's records must not move.
-    b_gone = c.mine(status(B, DIGEST, 2, 3), root_status(B, ROOT), key_revoked(B, KEY, c.timestamp(b_key)),
-                    permitted(B, T1, False), renamed(B, "Agency B, renamed"), active(B, False))
+    b_gone = c.mine(
+        status(B, DIGEST, 2, 3),
+        root_status(B, ROOT),
+        key_revoked(B, KEY, c.timestamp(b_key)),
+        permitted(B, T1, False),
+        renamed(B, "Agency B, renamed"),
+        active(B, False),
+    )
     h.index()
     r, d = h.reader, h.d
 
@@ -183,8 +206,7 @@ def test_two_agencies_sharing_a_root_a_digest_and_key_bytes_are_independent(tmp_
 def test_what_takes_validity_away_counts_at_once_the_rest_after_confirmations(tmp_path):
     h = Harness(tmp_path, confirmations=3)
     c, r, d = h.chain, h.reader, h.d
-    c.mine(registered(A, "agency-a", "Agency A"), key_added(A, KEY, 1), permitted(A, T1, True),
-           anchored(A, ROOT, 2))
+    c.mine(registered(A, "agency-a", "Agency A"), key_added(A, KEY, 1), permitted(A, T1, True), anchored(A, ROOT, 2))
     h.index()
     # 1 confirmation of 3: nothing that gives validity counts yet
     assert not r.agency_info(d, A).registered
@@ -241,8 +263,12 @@ def test_any_uint64_value_is_stored_and_read_back_exactly(tmp_path):
     h = Harness(tmp_path)
     c = h.chain
     top = (1 << 64) - 1
-    c.mine(registered(A, "agency-a", "Agency A"), key_added(A, KEY, top), key_added(A, b"\x66" * 32, 1 << 63),
-           anchored(A, ROOT, (1 << 32) - 1))
+    c.mine(
+        registered(A, "agency-a", "Agency A"),
+        key_added(A, KEY, top),
+        key_added(A, b"\x66" * 32, 1 << 63),
+        anchored(A, ROOT, (1 << 32) - 1),
+    )
     result = h.index()
     assert result.caught_up
     assert h.reader.key_of(h.d, A, KEY) == KeyRecord(top, 0)
@@ -278,9 +304,14 @@ def test_events_of_unknown_names_and_operator_events_change_no_answer(tmp_path):
 
 def test_stale_or_unready_index_raises_for_every_read(tmp_path):
     h = Harness(tmp_path)
-    reads = [lambda: h.reader.anchor_of(h.d, A, ROOT), lambda: h.reader.status_of(h.d, A, DIGEST),
-             lambda: h.reader.root_status_of(h.d, A, ROOT), lambda: h.reader.key_of(h.d, A, KEY),
-             lambda: h.reader.is_permitted(h.d, A, T1), lambda: h.reader.agency_info(h.d, A)]
+    reads = [
+        lambda: h.reader.anchor_of(h.d, A, ROOT),
+        lambda: h.reader.status_of(h.d, A, DIGEST),
+        lambda: h.reader.root_status_of(h.d, A, ROOT),
+        lambda: h.reader.key_of(h.d, A, KEY),
+        lambda: h.reader.is_permitted(h.d, A, T1),
+        lambda: h.reader.agency_info(h.d, A),
+    ]
     for read in reads:
         with pytest.raises(ChainUnavailable, match="not ready"):
             read()
@@ -314,7 +345,9 @@ def test_an_index_written_by_v1_is_dropped_and_rebuilt_from_the_deployment_block
     with sqlite3.connect(path) as conn:  # what v1 left: caught up far ahead, with a v1 (global) anchor of ROOT
         conn.executescript(V1_SCHEMA)
         conn.execute("INSERT INTO index_cursor VALUES (?, ?, 500, '0xaa', 500, 0, ?)", (key, FIRST_BLOCK, time.time()))
-        conn.execute("INSERT INTO indexed_event VALUES (1, ?, 20, 0, '0x', 1, 'Anchored', ?, ?, 0, 0, '')", (key, ROOT, A))
+        conn.execute(
+            "INSERT INTO indexed_event VALUES (1, ?, 20, 0, '0x', 1, 'Anchored', ?, ?, 0, 0, '')", (key, ROOT, A)
+        )
 
     h = Harness(tmp_path)  # opens the same file
     with sqlite3.connect(path) as conn:

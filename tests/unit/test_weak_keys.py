@@ -1,5 +1,6 @@
 """Weak Ed25519 public keys are refused wherever a key is read (finding 6 of the v1 review): a
 small-order key with the trivial signature verifies any message under plain RFC 8032 verification."""
+
 from __future__ import annotations
 
 import json
@@ -8,19 +9,19 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.governance.key_files import KeyFileError, open_key, read_key_file_public, seal_key
 from ledger.protocol import did_key
 from ledger.protocol.ed25519_checks import weak_key_reason
 from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
-from ledger.governance.key_files import KeyFileError, open_key, read_key_file_public, seal_key
 from ledger.protocol.proof import WEAK_KEY, ProofVerificationError, verify_proof
 
 IDENTITY = bytes([1]) + bytes(31)
 SMALL_ORDER = [
-    bytes(32),                                                                            # y = 0 (order 4)
-    IDENTITY,                                                                             # y = 1 (order 1)
-    bytes.fromhex("ec" + "ff" * 30 + "7f"),                                               # y = p-1 (order 2)
-    bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),    # order 8
-    bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),    # order 8
+    bytes(32),  # y = 0 (order 4)
+    IDENTITY,  # y = 1 (order 1)
+    bytes.fromhex("ec" + "ff" * 30 + "7f"),  # y = p-1 (order 2)
+    bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),  # order 8
+    bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),  # order 8
 ]
 NON_CANONICAL = [bytes.fromhex(f"{b:02x}" + "ff" * 30 + "7f") for b in (0xED, 0xEE, 0xFF)]  # y = p, p+1, p+18
 
@@ -29,8 +30,9 @@ def _with_sign(raw: bytes) -> bytes:
     return raw[:31] + bytes([raw[31] | 0x80])
 
 
-@pytest.mark.parametrize("raw", SMALL_ORDER + [_with_sign(k) for k in SMALL_ORDER] + NON_CANONICAL
-                         + [_with_sign(k) for k in NON_CANONICAL])
+@pytest.mark.parametrize(
+    "raw", SMALL_ORDER + [_with_sign(k) for k in SMALL_ORDER] + NON_CANONICAL + [_with_sign(k) for k in NON_CANONICAL]
+)
 def test_small_order_and_non_canonical_keys_are_refused(raw):
     assert weak_key_reason(raw) is not None
     with pytest.raises(WeakKeyError):
@@ -38,7 +40,9 @@ def test_small_order_and_non_canonical_keys_are_refused(raw):
 
 
 def test_bytes_off_the_curve_are_refused_and_real_keys_accepted():
-    off_curve = next(r for r in (os.urandom(32) for _ in range(100)) if weak_key_reason(r) == "not a point on the Ed25519 curve")
+    off_curve = next(
+        r for r in (os.urandom(32) for _ in range(100)) if weak_key_reason(r) == "not a point on the Ed25519 curve"
+    )
     with pytest.raises(WeakKeyError):
         PublicKey(off_curve)
     for _ in range(100):
@@ -50,9 +54,14 @@ def _trivially_signed(document: dict) -> dict:
     """The attack: the identity point as the key, R = identity and S = 0 as the signature."""
     mb = did_key.encode_public_key(IDENTITY)
     signature = IDENTITY + bytes(32)
-    proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022", "created": "2024-01-01T00:00:00Z",
-             "verificationMethod": f"did:key:{mb}#{mb}", "proofPurpose": "assertionMethod",
-             "proofValue": did_key.b58btc_encode(signature)}
+    proof = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
+        "created": "2024-01-01T00:00:00Z",
+        "verificationMethod": f"did:key:{mb}#{mb}",
+        "proofPurpose": "assertionMethod",
+        "proofValue": did_key.b58btc_encode(signature),
+    }
     return {**document, "proof": proof}
 
 

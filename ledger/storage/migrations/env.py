@@ -1,5 +1,6 @@
 """Alembic environment: the connection comes from ``ledger.storage.migrate`` (config attributes),
 or from ``sqlalchemy.url`` when run by the ``alembic`` command line."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -28,7 +29,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _configure(connection)
         return
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     with engine.connect() as connection:
         _configure(connection)
 

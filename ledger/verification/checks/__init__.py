@@ -1,4 +1,5 @@
 """The six checks of docs/protocol.md §10 ("Verification"), each a small function: context -> CheckResult."""
+
 from ledger.verification.checks.anchor import check_anchor
 from ledger.verification.checks.format import check_format
 from ledger.verification.checks.integrity import check_integrity

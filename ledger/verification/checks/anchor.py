@@ -1,11 +1,11 @@
 """3. anchor — recomputed digest equals the bundle's, the path leads to the root, the root is
 anchored in a trusted ledger, in the namespace of the agency the credential names (anchorOf(A, root))."""
+
 from functools import lru_cache
 
 from ledger.protocol.canonical import CanonicalizationError
 from ledger.protocol.digest import credential_digest, to_hex32
 from ledger.protocol.merkle import compute_root
-
 from ledger.verification.chain_state import ChainUnavailable
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CheckResult, error, invalid, valid

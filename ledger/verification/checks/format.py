@@ -1,12 +1,12 @@
 """1. format — bundle and credential well-formed (v2 fields, I-JSON numbers, no duplicate keys, dates
 parse); the proof's verification method is the issuer's key."""
+
 from functools import lru_cache
 
 from ledger.protocol.bundle import BundleFormatError, bundle_from_json, parse_bundle_plain
 from ledger.protocol.credential import check_credential
 from ledger.protocol.errors import ValidationError
 from ledger.protocol.identifiers import agency_id
-
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CheckResult, invalid, valid
 

@@ -1,6 +1,6 @@
 """2. integrity — the eddsa-jcs-2022 proof verifies under the did:key."""
-from ledger.protocol.proof import ProofVerificationError, verify_proof_and_digest
 
+from ledger.protocol.proof import ProofVerificationError, verify_proof_and_digest
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CheckResult, invalid, valid
 

@@ -2,11 +2,11 @@
 K was registered for A and in force at the anchor time t (validFrom <= t, and not revoked as of t or
 earlier); A may issue the type; the proof's `created` is not after t. Reports the agency's on-chain
 name."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from ledger.protocol.identifiers import type_id
-
 from ledger.verification.chain_state import ChainUnavailable
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CheckResult, error, invalid, valid
@@ -15,7 +15,7 @@ from ledger.verification.timefmt import iso_utc
 NAME = "issuer"
 
 _type_id = lru_cache(maxsize=4096)(type_id)  # keccak256 of the same few type names, bundle after bundle
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 

@@ -1,8 +1,8 @@
 """5. status — in the namespace of the credential's agency A: the batch's status (rootStatusOf(A, root))
 and then the credential's own (statusOf(A, digest)). VALID only when both states are exactly 0
 (active); 1 is suspended, 2 revoked, and any other value is INVALID: an unknown state never passes."""
-from ledger.chain.records import CredentialState
 
+from ledger.chain.records import CredentialState
 from ledger.verification.chain_state import ChainUnavailable
 from ledger.verification.context import VerificationContext
 from ledger.verification.messages import reason_texts

@@ -1,6 +1,6 @@
 """6. validity — now is within validFrom … validUntil."""
-from ledger.protocol.datetimes import format_utc
 
+from ledger.protocol.datetimes import format_utc
 from ledger.verification.context import VerificationContext
 from ledger.verification.report import CheckResult, invalid, valid
 
