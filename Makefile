@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps demo test test-contracts test-python bench clean
+.PHONY: setup system-deps demo test check lint types imports unit test-contracts test-python bench clean
 
 setup: $(VENV)/.installed node_modules/.installed interop/digitalbazaar/node_modules/.installed
 
@@ -28,6 +28,23 @@ demo: setup
 	$(BIN)/certledger demo
 
 test: system-deps test-contracts test-python
+
+# The fast lane, before every commit (about a minute): lint and format, types, the import
+# contracts (the layers of docs/architecture.md), and the unit tests on every core.
+check: lint types imports unit
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: setup
+	$(BIN)/mypy
+
+imports: setup
+	$(BIN)/lint-imports
+
+unit: setup
+	$(BIN)/pytest -q -n auto tests/unit
 
 # PostgreSQL, Chromium and wrk from apt, for the integration and browser tests and the service
 # benchmarks (skipped when present).
