@@ -21,11 +21,12 @@ from sqlmodel import Session, select
 from ledger.storage.audit import record_audit
 from ledger.storage.db import reading
 from ledger.storage.models import ApiKey
+from ledger.storage.tables import table_of
 
 SCOPES = ("issue", "revoke", "read", "admin")  # an agency's keys
 GOVERNANCE_SCOPE = "governance"  # keys without an agency: onboarding, types
 _TOKEN = re.compile(r"clk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-_KEYS = ApiKey.__table__
+_KEYS = table_of(ApiKey)
 
 
 class ApiKeyError(ValueError):

@@ -49,12 +49,13 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
 from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
-AUDIT = AuditEvent.__table__
+CRED = table_of(CredentialRecord)
+BODY = table_of(CredentialBodyRecord)
+AUDIT = table_of(AuditEvent)
 _INSERT_CHUNK = 5_000
 PENDING = "pending"
 

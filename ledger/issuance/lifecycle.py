@@ -33,12 +33,13 @@ from ledger.issuance.results import StatusChange
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
+CRED = table_of(CredentialRecord)
+BATCH = table_of(BatchRecord)
+AUDIT = table_of(AuditEvent)
 ACTIVE, SUSPENDED, REVOKED = "anchored", "suspended", "revoked"
 _CHAIN_STATE = {0: ACTIVE, 1: SUSPENDED, 2: REVOKED}
 _TARGET = {"revoke": REVOKED, "suspend": SUSPENDED, "reinstate": ACTIVE}

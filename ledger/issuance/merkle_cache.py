@@ -16,8 +16,9 @@ from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import table_of
 
-_C = CredentialRecord.__table__.c
+_C = table_of(CredentialRecord).c
 
 
 class BatchIntegrityError(RuntimeError):

@@ -21,9 +21,10 @@ from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
 from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
+from ledger.storage.tables import table_of
 
-AGENCY = AgencyRecord.__table__
-TYPE = CredentialTypeRecord.__table__
+AGENCY = table_of(AgencyRecord)
+TYPE = table_of(CredentialTypeRecord)
 
 _type_cache: dict[tuple[str, str], CredentialType] = {}
 _type_cache_lock = threading.Lock()

@@ -55,13 +55,14 @@ from ledger.storage.models import (
     StatusListCredentialRecord,
     StatusListRecord,
 )
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-LIST = StatusListRecord.__table__
-STORED = StatusListCredentialRecord.__table__
-CRED = CredentialRecord.__table__
-AGENCY = AgencyRecord.__table__
+LIST = table_of(StatusListRecord)
+STORED = table_of(StatusListCredentialRecord)
+CRED = table_of(CredentialRecord)
+AGENCY = table_of(AgencyRecord)
 RESIGN_BEFORE = timedelta(hours=12)
 STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
