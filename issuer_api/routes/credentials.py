@@ -19,7 +19,7 @@ from ledger.governance.api_keys import Principal
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
-SUBJECT_EXAMPLE = {
+SUBJECT_EXAMPLE: dict[str, Any] = {
     "name": "王伟 (Wang Wei)",
     "idNumber": "330106199001011234",
     "degree": "工学学士 Bachelor of Engineering",
@@ -34,7 +34,7 @@ SUBJECT_EXAMPLE = {
 STATUS_REFUSALS = refusals(
     400, 401, 403, 404, 409, 413, 422, 502, 503, s409="not anchored yet, or not in a state this change applies to"
 )
-BULK_BODY = {
+BULK_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
