@@ -136,7 +136,7 @@ class Anchor:
     def chain_id(self) -> int:
         return self.ledger.chain_id
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "ledger": str(self.ledger),
             "registry": str(self.registry),
@@ -152,10 +152,10 @@ class Anchor:
 class Bundle:
     """A credential and (once anchored) its anchor receipt."""
 
-    credential: dict
+    credential: dict[str, Any]
     anchor: Anchor | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "type": BUNDLE_TYPE,
             "version": BUNDLE_VERSION,
@@ -208,7 +208,7 @@ def make_anchor(
 _plain = threading.local()
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) != len(pairs):
         seen: set[str] = set()
@@ -283,7 +283,7 @@ def _known_hex32(value: object, field: str) -> bytes:
     return raw
 
 
-def _path(path: list) -> tuple[bytes, ...]:
+def _path(path: list[Any]) -> tuple[bytes, ...]:
     known = _KNOWN_NODES
     try:
         nodes = [known.get(p) for p in path]

@@ -28,6 +28,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Mapping
 from json.encoder import encode_basestring  # C-accelerated, JCS escaping rules
+from typing import Any
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder
@@ -85,7 +86,7 @@ def _big_int(n: int) -> str:
     return _number(f)
 
 
-def _ser(obj: object, out: list) -> None:
+def _ser(obj: object, out: list[Any]) -> None:
     t = type(obj)
     if t is str:
         out.append(encode_basestring(obj))
@@ -287,7 +288,7 @@ class Members:
         self._ascii = ascii_keys
 
     @classmethod
-    def of(cls, obj: Mapping, *, plain_json: bool = False) -> Members:
+    def of(cls, obj: Mapping[str, Any], *, plain_json: bool = False) -> Members:
         if type(obj) is not dict:
             if not isinstance(obj, dict):
                 raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
@@ -341,7 +342,7 @@ class Members:
         return Members(keys, self.pieces[:i] + self.pieces[i + 1 :], "".join(keys).isascii())
 
 
-def member_texts(obj: Mapping, *, plain_json: bool = False) -> dict[str, str]:
+def member_texts(obj: Mapping[str, Any], *, plain_json: bool = False) -> dict[str, str]:
     """``{name: JCS text of the value}`` for each member of a JSON object, in RFC 8785 order
     (see :class:`Members` for ``plain_json``); ``object_text(member_texts(o))`` is the
     canonical text of ``o``."""

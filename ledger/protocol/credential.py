@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import is_plain
@@ -79,7 +80,7 @@ class Issuer:
     def agency_id(self) -> bytes:
         return agency_id(self.code)
 
-    def to_json(self, public_key: PublicKey) -> dict:
+    def to_json(self, public_key: PublicKey) -> dict[str, Any]:
         """The credential's ``issuer``: the signing key's did:key, the name, the agency."""
         return {"id": public_key.did, "name": self.name, "agency": self.agency}
 
@@ -106,15 +107,15 @@ def _date_str(value: datetime | str, field: str) -> str:
 
 def build_credential(
     ctype: CredentialType,
-    subject: Mapping,
+    subject: Mapping[str, Any],
     issuer: Issuer,
     public_key: PublicKey,
     *,
-    status: Sequence[Mapping],
+    status: Sequence[Mapping[str, Any]],
     valid_from: datetime | str,
     valid_until: datetime | str | None = None,
     credential_id: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The unsigned credential, after validating ``subject`` against the type's schema.
 
     ``status`` is the two Bitstring Status List entries of the credential's slot
@@ -162,16 +163,16 @@ def build_credential(
 
 def issue_credential(
     ctype: CredentialType,
-    subject: Mapping,
+    subject: Mapping[str, Any],
     issuer: Issuer,
     signing_key: SigningKey,
     *,
-    status: Sequence[Mapping],
+    status: Sequence[Mapping[str, Any]],
     created: datetime | str | None = None,
     valid_from: datetime | str | None = None,
     valid_until: datetime | str | None = None,
     credential_id: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Validate, build and sign a credential (eddsa-jcs-2022 proof by ``signing_key``).
 
     ``created`` (the proof time) defaults to now; ``valid_from`` defaults to
@@ -206,7 +207,7 @@ class StatusSlot:
     """Where a credential's status bits are published: one index in two lists."""
 
     index: int
-    lists: dict  # purpose -> status list credential URL
+    lists: dict[str, str]  # purpose -> status list credential URL
 
 
 @dataclass(frozen=True)
@@ -308,11 +309,11 @@ def _check_generic_status(status: object, add) -> StatusSlot | None:
     return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _generic_types(ctype: list, add) -> None:
+def _generic_types(ctype: list[Any], add) -> None:
     seen = set()
     for i, t in enumerate(ctype[2:], 2):
         if not isinstance(t, str) or not t or any(c.isspace() for c in t):

@@ -97,7 +97,7 @@ class CredentialType:
 
     __slots__ = ("name", "schema", "description", "_validator")
 
-    def __init__(self, name: str, schema: Mapping, description: str | None = None) -> None:
+    def __init__(self, name: str, schema: Mapping[str, Any], description: str | None = None) -> None:
         check_type_name(name)
         if not isinstance(schema, Mapping):
             raise ValueError("a credential type schema must be a JSON object")
@@ -131,14 +131,14 @@ class CredentialType:
         if errors:
             raise ValidationError(errors, f"credentialSubject does not match {self.name}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "schema": self.schema}
         if self.description:
             out["description"] = self.description
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> CredentialType:
+    def from_dict(cls, data: Mapping[str, Any]) -> CredentialType:
         return cls(data["name"], data["schema"], data.get("description"))
 
     @classmethod
@@ -173,7 +173,7 @@ _NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 _SUBJECT_ID = {"type": "string", "pattern": "^(did|urn):", "description": "optional DID or URN of the holder"}
 
 
-def _schema(title: str, properties: dict, required: list[str]) -> dict:
+def _schema(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,

@@ -33,6 +33,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ledger.protocol.contexts import VC_V2_CONTEXT
@@ -82,7 +83,7 @@ class Violation:
     member: str
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "member": self.member, "reason": self.reason}
 
 
@@ -128,7 +129,7 @@ def _is_object(value: object) -> bool:
     return isinstance(value, Mapping)
 
 
-def _items(value: object) -> list:
+def _items(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
@@ -149,7 +150,7 @@ class _Collector:
 # ------------------------------------------------------------------------------- structure
 
 
-def _context(doc: Mapping, out: _Collector) -> None:
+def _context(doc: Mapping[str, Any], out: _Collector) -> None:
     if "@context" not in doc:
         out.add(CONTEXT_INVALID, "@context", "is required")
         return
@@ -167,12 +168,12 @@ def _context(doc: Mapping, out: _Collector) -> None:
             out.add(CONTEXT_INVALID, f"@context[{i}]", "must be a URL or a context object")
 
 
-def _id(doc: Mapping, member: str, out: _Collector, *, code: str = ID_INVALID) -> None:
+def _id(doc: Mapping[str, Any], member: str, out: _Collector, *, code: str = ID_INVALID) -> None:
     if "id" in doc and not is_url(doc["id"]):
         out.add(code, _path(member, "id"), "must be a single URL")
 
 
-def _types(doc: Mapping, member: str, out: _Collector, required: str | None) -> None:
+def _types(doc: Mapping[str, Any], member: str, out: _Collector, required: str | None) -> None:
     where = _path(member, "type")
     if "type" not in doc:
         out.add(TYPE_INVALID, where, "is required")
@@ -222,13 +223,13 @@ def _language_value(value: object, member: str, out: _Collector) -> None:
         out.add(LANGUAGE_VALUE_INVALID, member, "must not be an empty array")
 
 
-def _names(doc: Mapping, member: str, out: _Collector) -> None:
+def _names(doc: Mapping[str, Any], member: str, out: _Collector) -> None:
     for name in LANGUAGE_MEMBERS:
         if name in doc:
             _language_value(doc[name], _path(member, name), out)
 
 
-def _issuer(doc: Mapping, out: _Collector) -> None:
+def _issuer(doc: Mapping[str, Any], out: _Collector) -> None:
     if "issuer" not in doc:
         out.add(ISSUER_INVALID, "issuer", "is required")
         return
@@ -244,7 +245,7 @@ def _issuer(doc: Mapping, out: _Collector) -> None:
         out.add(ISSUER_INVALID, "issuer", "must be a URL or an object whose id is a URL")
 
 
-def _subjects(doc: Mapping, out: _Collector) -> None:
+def _subjects(doc: Mapping[str, Any], out: _Collector) -> None:
     if "credentialSubject" not in doc:
         out.add(SUBJECT_INVALID, "credentialSubject", "is required")
         return
@@ -263,7 +264,7 @@ def _subjects(doc: Mapping, out: _Collector) -> None:
             _names(subject, where, out)
 
 
-def _typed_objects(doc: Mapping, out: _Collector) -> None:
+def _typed_objects(doc: Mapping[str, Any], out: _Collector) -> None:
     for name in TYPED_OBJECTS:
         if name not in doc:
             continue
@@ -283,7 +284,7 @@ def _typed_objects(doc: Mapping, out: _Collector) -> None:
                 out.add(TYPED_OBJECT_INVALID, _path(where, "id"), "is required: the URL of the schema")
 
 
-def _dates(doc: Mapping, out: _Collector) -> None:
+def _dates(doc: Mapping[str, Any], out: _Collector) -> None:
     parsed = {}
     for name in ("validFrom", "validUntil"):
         if name not in doc:
@@ -349,7 +350,7 @@ def parse_digest_multibase(value: object) -> tuple[str, bytes] | None:
     return None
 
 
-def _related_resources(doc: Mapping, out: _Collector, unchecked: list[str] | None) -> None:
+def _related_resources(doc: Mapping[str, Any], out: _Collector, unchecked: list[str] | None) -> None:
     if "relatedResource" not in doc:
         return
     value = doc["relatedResource"]
@@ -485,7 +486,7 @@ def _context_resolver():
     return ContextResolver(cache, document_loader)
 
 
-class _ActiveContext(dict):
+class _ActiveContext(dict[str, Any]):
     """pyld 3.3 deletes ``@vocab`` from the active context for ``"@vocab": null`` without looking
     whether one is set (a KeyError where JSON-LD 1.1 says "nothing to remove"): a missing key is
     simply not there to delete."""
@@ -513,7 +514,7 @@ def processor(on_property_dropped=None):
     return _PROCESSOR_CLASS(on_property_dropped=on_property_dropped)
 
 
-def jsonld_options() -> dict:
+def jsonld_options() -> dict[str, Any]:
     """pyld options: the bundled contexts only, JSON-LD 1.1, no base IRI (relative ids stay relative
     and are refused)."""
     return {
