@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import is_plain
@@ -147,7 +147,7 @@ def build_credential(
     _check_status(status, errors.append)
     if errors:
         raise ValidationError(errors, f"cannot issue {ctype.name}")
-    credential = {
+    credential: dict[str, Any] = {
         "@context": list(CREDENTIAL_CONTEXT),
         "id": cid,
         "type": [VERIFIABLE_CREDENTIAL, ctype.name],
@@ -239,11 +239,11 @@ class CredentialView:
         return type_id(self.type_name)
 
 
-def _is_object(value: object) -> bool:
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _check_status(status: object, add) -> StatusSlot | None:
+def _check_status(status: object, add: Callable[[FieldError], None]) -> StatusSlot | None:
     """``credentialStatus``: exactly one revocation and one suspension entry of a Bitstring Status
     List (``ledger.protocol.status_list.parse_status_entry``), both at the same index."""
     if not isinstance(status, (list, tuple)) or len(status) != 2:
@@ -266,7 +266,7 @@ def _check_status(status: object, add) -> StatusSlot | None:
     return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
-def _check_generic_status(status: object, add) -> StatusSlot | None:
+def _check_generic_status(status: object, add: Callable[[FieldError], None]) -> StatusSlot | None:
     """A generic credential's ``credentialStatus``: an array holding the same two CertLedger entries
     (one BitstringStatusListEntry per purpose, at one index) and, beside them, any other status
     objects the credential's author gave (each with a ``type`` other than BitstringStatusListEntry;
@@ -313,7 +313,7 @@ def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _generic_types(ctype: list[Any], add) -> None:
+def _generic_types(ctype: list[Any], add: Callable[[FieldError], None]) -> None:
     seen = set()
     for i, t in enumerate(ctype[2:], 2):
         if not isinstance(t, str) or not t or any(c.isspace() for c in t):
@@ -324,7 +324,7 @@ def _generic_types(ctype: list[Any], add) -> None:
             seen.add(t)
 
 
-def _generic_context(ctx: object, add) -> None:
+def _generic_context(ctx: object, add: Callable[[FieldError], None]) -> None:
     if not isinstance(ctx, list) or len(ctx) < 2 or ctx[0] != VC_V2_CONTEXT or ctx[1] != UNDEFINED_TERMS_CONTEXT:
         add(FieldError("@context", f'must start with ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]'))
         return
@@ -351,12 +351,12 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
     that every number is I-JSON (``ledger.protocol.bundle.parse_bundle_plain``), so the walk is skipped.
     """
     errs: list[FieldError] = []
-    add = lambda field, reason: errs.append(FieldError(field, reason))  # noqa: E731
+    add: Callable[[str, str], None] = lambda field, reason: errs.append(FieldError(field, reason))  # noqa: E731
     if not _is_object(credential):
         raise ValidationError([FieldError("credential", "must be a JSON object")])
     c = credential
 
-    ctype = c.get("type")
+    ctype: Any = c.get("type")  # untrusted JSON, checked below (as are the other members)
     # a generic credential (docs/protocol.md §3.8): type[1] is GenericCredential
     generic = type(ctype) is list and len(ctype) >= 2 and ctype[1] == GENERIC_CREDENTIAL
 
@@ -366,7 +366,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
     elif not isinstance(ctx, list) or tuple(ctx) != CREDENTIAL_CONTEXT:
         add("@context", f'must be ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]')
 
-    cid = c.get("id")
+    cid: Any = c.get("id")
     if generic:
         if not _is_context_url(cid):
             add("id", "must be a URL")
@@ -388,7 +388,10 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         type_name = ctype[1]
 
     issuer = c.get("issuer")
-    code = name = did = raw_key = None
+    code: str | None = None
+    name: Any = None
+    did: Any = None
+    raw_key: bytes | None = None
     if not _is_object(issuer):
         add("issuer", 'must be an object {"id": "did:key:…", "name": …, "agency": "urn:certledger:agency:<code>"}')
     else:
@@ -398,7 +401,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         except did_key.DidKeyError as exc:
             add("issuer.id", f"must be the did:key of an Ed25519 key ({exc})")
         try:
-            iri = issuer.get("agency")
+            iri: Any = issuer.get("agency")
             code = _agency_code_of(iri) if type(iri) is str else agency_code_from_iri(iri)
         except ValueError as exc:
             add("issuer.agency", str(exc))
@@ -440,7 +443,8 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         slot = _check_status(c.get("credentialStatus"), errs.append)
 
     proof = c.get("proof")
-    created = vm = None
+    created: datetime | None = None
+    vm: Any = None
     if proof is None:
         add("proof", "is required")
     elif not _is_object(proof):
@@ -471,18 +475,19 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
 
     if errs:
         raise ValidationError(errs, "malformed credential")
+    # No error: each check above that left one of these None added an error.
     return CredentialView(
         id=cid,
-        type_name=type_name,
-        agency_code=code,
+        type_name=cast(str, type_name),
+        agency_code=cast(str, code),
         issuer_did=did,
         issuer_name=name,
-        valid_from=valid_from,
+        valid_from=cast(datetime, valid_from),
         valid_until=valid_until,
-        proof_created=created,
+        proof_created=cast(datetime, created),
         verification_method=vm,
-        public_key_raw=raw_key,
-        status=slot,
+        public_key_raw=cast(bytes, raw_key),
+        status=cast(StatusSlot, slot),
     )
 
 
