@@ -31,9 +31,9 @@ import base64
 import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from ledger.protocol.contexts import VC_V2_CONTEXT
@@ -108,7 +108,7 @@ class DataModelError(ValueError):
 # --------------------------------------------------------------------------------- helpers
 
 
-def is_url(value: object) -> bool:
+def is_url(value: object) -> TypeGuard[str]:
     """An absolute URL (any scheme: ``https:``, ``did:``, ``urn:``…): a scheme, ``:``, then no white
     space or characters URLs never carry; an ``http(s)`` URL needs a host."""
     if type(value) is not str or not value:
@@ -125,7 +125,7 @@ def is_url(value: object) -> bool:
     return True
 
 
-def _is_object(value: object) -> bool:
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, Mapping)
 
 
@@ -473,7 +473,7 @@ def presentation_violations(doc: object) -> list[Violation]:
 _RESOLVED = threading.local()
 
 
-def _context_resolver():
+def _context_resolver() -> Any:  # a pyld ContextResolver (pyld is untyped)
     """pyld's context resolver over the bundled contexts, with a cache of our own per thread (pyld's
     default cache is shared by every loader in the process, and its LRU cache is not thread-safe;
     the services verify in a thread pool)."""
@@ -491,21 +491,21 @@ class _ActiveContext(dict[str, Any]):
     whether one is set (a KeyError where JSON-LD 1.1 says "nothing to remove"): a missing key is
     simply not there to delete."""
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         self.pop(key, None)
 
 
-_PROCESSOR_CLASS = None
+_PROCESSOR_CLASS: Any = None  # a subclass of pyld's JsonLdProcessor, made on first use
 
 
-def processor(on_property_dropped=None):
+def processor(on_property_dropped: Callable[[object], None] | None = None) -> Any:
     """A pyld processor (JSON-LD 1.1) with the ``"@vocab": null`` fix above."""
     global _PROCESSOR_CLASS
     if _PROCESSOR_CLASS is None:
         from pyld import jsonld
 
-        class _Processor(jsonld.JsonLdProcessor):
-            def _clone_active_context(self, active_ctx):
+        class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld is untyped (Any)
+            def _clone_active_context(self, active_ctx: dict[str, Any]) -> _ActiveContext:
                 return _ActiveContext(super()._clone_active_context(active_ctx))
 
         _PROCESSOR_CLASS = _Processor
