@@ -150,7 +150,7 @@ def create_proof(
     return proof
 
 
-def add_proof(unsecured_document: Mapping[str, Any], signing_key: SigningKey, **options) -> dict[str, Any]:
+def add_proof(unsecured_document: Mapping[str, Any], signing_key: SigningKey, **options: Any) -> dict[str, Any]:
     """A copy of the document with its ``proof`` (see :func:`create_proof`)."""
     proof = create_proof(unsecured_document, signing_key, **options)
     return {**unsecured_document, "proof": proof}
@@ -299,7 +299,11 @@ def _verify(
     # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
     # one call. Otherwise member by member, so that the credential's text is assembled from the
     # same parts.
-    doc_text = option_text = doc_members = option_members = spliced = None
+    doc_text: str | None = None
+    option_text: str | None = None
+    doc_members: Members | None = None
+    option_members: Members | None = None
+    spliced: _PlainSplice | None = None
     if plain_json and type(secured_document) is dict and type(proof) is dict:
         doc_text = plain_object_text(unsecured)
         option_text = plain_object_text(options)
@@ -325,9 +329,10 @@ def _verify(
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
     verified = VerifiedProof(key, vm, purpose, created, unsecured)  # positional: a hot path
+    digest: bytes | None
     if spliced is not None:
         digest = spliced.credential_digest(pv)
-    elif doc_members is None:
+    elif doc_members is None or option_members is None:  # both are set, or neither
         digest = _digest_from_plain_text(secured_document)
     else:
         digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
@@ -344,11 +349,15 @@ class _PlainSplice:
     that sort after the inserted key and must be exactly how the text ends."""
 
     __slots__ = ("_head_hash", "_tail", "_o_head", "_o_tail")
+    _head_hash: hashlib._Hash
+    _tail: bytes
+    _o_head: bytes
+    _o_tail: bytes
 
     @classmethod
     def of(
         cls,
-        secured: dict[str, Any],
+        secured: Mapping[str, Any],
         unsecured: dict[str, Any],
         options: dict[str, Any],
         doc_text: str,
@@ -408,7 +417,7 @@ def _same_plain_text(a: object, b: object) -> bool:
     return value_text(a, plain_json=True) == value_text(b, plain_json=True)
 
 
-def _digest_from_plain_text(secured_document: dict[str, Any]) -> bytes | None:
+def _digest_from_plain_text(secured_document: Mapping[str, Any]) -> bytes | None:
     """SHA-256 of JCS(secured document) from a plain parse: the C encoder's text, one call."""
     text = plain_object_text(secured_document)
     if text is None:
