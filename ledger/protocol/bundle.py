@@ -41,7 +41,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from ledger.protocol.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
 from ledger.protocol.digest import credential_digest, to_hex32
@@ -279,7 +279,7 @@ def _known_hex32(value: object, field: str) -> bytes:
     raw = _hex32(value, field)
     if len(_KNOWN_NODES) >= _KNOWN_NODES_MAX:
         _KNOWN_NODES.clear()
-    _KNOWN_NODES[value] = raw
+    _KNOWN_NODES[cast(str, value)] = raw  # _hex32 accepts only a str
     return raw
 
 
@@ -298,7 +298,7 @@ def _path(path: list[Any]) -> tuple[bytes, ...]:
                 if type(text) is not str and isinstance(text, str):
                     text = str.__str__(text)  # as before: a str subclass is read as its text
                 nodes[i] = known[text] = _hex32(text, f"anchor.path[{i}]")
-    return tuple(nodes)
+    return tuple(cast(list[bytes], nodes))  # each None was replaced above
 
 
 def _anchor_from_json(a: object) -> Anchor:

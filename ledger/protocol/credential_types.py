@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ for _name, _fn in Draft202012Validator.FORMAT_CHECKER.checkers.items():
     _FORMAT_CHECKER.checkers[_name] = _fn
 
 
-@_FORMAT_CHECKER.checks("date-time", raises=DateTimeFormatError)
+@_FORMAT_CHECKER.checks("date-time", raises=DateTimeFormatError)  # type: ignore[untyped-decorator]  # jsonschema is untyped
 def _is_date_time(instance: object) -> bool:
     """RFC 3339 / XML Schema dateTimeStamp (timezone required)."""
     if isinstance(instance, str):
@@ -43,14 +43,14 @@ def _join(prefix: str, part: Any) -> str:
     return f"{prefix}.{part}" if prefix else str(part)
 
 
-def _path(prefix: str, parts) -> str:
+def _path(prefix: str, parts: Iterable[Any]) -> str:
     out = prefix
     for p in parts:
         out = _join(out, p)
     return out
 
 
-def _describe(error) -> list[FieldError]:
+def _describe(error: Any) -> list[FieldError]:  # a jsonschema ValidationError (untyped)
     """Turn one jsonschema error into field errors naming the offending field."""
     base = error.instance
     kind = error.validator

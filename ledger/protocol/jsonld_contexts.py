@@ -65,12 +65,14 @@ def context_bytes(url: str) -> bytes:
 
 @cache
 def _parsed(url: str) -> dict[str, Any]:
-    return json.loads(context_bytes(url))
+    parsed: dict[str, Any] = json.loads(context_bytes(url))  # the bundled contexts are objects
+    return parsed
 
 
 def load_context(url: str) -> dict[str, Any]:
     """A bundled context document, parsed (a fresh copy: JSON-LD processors may annotate it)."""
-    return json.loads(json.dumps(_parsed(url)))
+    copied: dict[str, Any] = json.loads(json.dumps(_parsed(url)))
+    return copied
 
 
 def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -81,7 +81,8 @@ def canonicalize_rdfc(document: Mapping[str, Any]) -> str:
 
     options = {**jsonld_options(), "algorithm": "URDNA2015", "format": "application/n-quads"}
     try:
-        return processor(_raise_dropped).normalize(copy.deepcopy(dict(document)), options)
+        normalized: str = processor(_raise_dropped).normalize(copy.deepcopy(dict(document)), options)
+        return normalized
     except _Dropped as exc:
         raise ProofVerificationError(
             NOT_CANONICALIZABLE,
@@ -233,7 +234,7 @@ def create_proof_rdfc(
     created: datetime | str,
     proof_purpose: str = ASSERTION_METHOD,
     verification_method: str | None = None,
-    **extra,
+    **extra: Any,
 ) -> dict[str, Any]:
     """§3.2.1 Create Proof (``extra``: more proof options, e.g. ``challenge``, ``domain``)."""
     if "proof" in unsecured_document:

@@ -105,7 +105,7 @@ def encode_bits(set_indexes: Iterable[int], size: int = LIST_SIZE) -> str:
     return compress(bitstring(set_indexes, size))
 
 
-def decode_bits(encoded: str, size: int | None = None) -> bytes:
+def decode_bits(encoded: object, size: int | None = None) -> bytes:
     """The raw bitstring of an ``encodedList``, strictly: multibase ``u`` (base64url, no padding,
     canonical), one GZIP member and nothing after it, at least :data:`LIST_SIZE` bits (the W3C
     minimum of 16 KiB) and at most :data:`MAX_LIST_BYTES`, and exactly ``size`` bits when given.
@@ -150,7 +150,7 @@ def is_set(bits: bytes, index: int) -> bool:
 
 def set_indexes(bits: bytes) -> list[int]:
     """The indexes of the set bits, ascending."""
-    found = []
+    found: list[int] = []
     for pos, byte in enumerate(bits):
         if byte:
             base = pos << 3
@@ -214,7 +214,7 @@ class StatusEntry(NamedTuple):  # a tuple: read twice per credential signed or v
 
     list_url: str
     purpose: str
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index, shadowing tuple.index (a NamedTuple for speed)
 
 
 @lru_cache(maxsize=1024)  # a list's URL comes back with every credential in it
@@ -400,7 +400,7 @@ def check_list_credential(
     ttl = subject.get("ttl")
     if ttl is not None and (type(ttl) is not int or ttl < 0):
         raise bad("credentialSubject.ttl", "must be a non-negative integer (milliseconds)")
-    dates = {}
+    dates: dict[str, datetime | None] = {}
     for name in ("validFrom", "validUntil"):
         value = document.get(name)
         if value is None:
