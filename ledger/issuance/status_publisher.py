@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -109,6 +110,10 @@ class StoredList:
         return f'"{self.bits_sha256[:32]}-{int(self.generated_at.timestamp() * 1000)}"'
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     """Times as stored: SQLite gives them back without a zone (they are UTC)."""
     if value is None:
@@ -191,7 +196,7 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
                 LIST.c.agency_code, LIST.c.list_id
             )
         ).all()
-        names = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
+        names: dict[str, str] = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
         stored = {
             (r.agency_code, r.list_id, r.purpose): r
             for r in conn.execute(
