@@ -178,7 +178,7 @@ def _install(chunk: _Chunk) -> None:
 
 
 def _build(rows: list[tuple]):
-    return _installed(rows)
+    return _installed(rows)  # type: ignore[misc]  # set by _install (in the worker) before any call
 
 
 __all__ = ["AHEAD", "CHUNK", "ContentHookFailed", "PARALLEL_MIN", "deliver_bundles", "sink_of"]

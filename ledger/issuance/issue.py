@@ -132,7 +132,8 @@ class _Chunk:
     rows ``_INSERT_CHUNK`` at a time on ``conn``."""
 
     def __init__(self, conn, request: _Request):
-        self.conn, self.request, self.signed = conn, request, []
+        self.conn, self.request = conn, request
+        self.signed: list[SignedRow] = []
 
     def add(self, signed: SignedRow) -> None:
         self.signed.append(signed)

@@ -107,7 +107,7 @@ class ShareStore:
     def _unrecorded(self, by_id: dict) -> dict:
         """``by_id`` without the credentials whose share is recorded."""
         with reading(self.ctx.engine).connect() as conn:
-            known = set(
+            known: set[str] = set(
                 conn.execute(select(CONTENT.c.credential_id).where(CONTENT.c.credential_id.in_(list(by_id)))).scalars()
             )
         return {i: v for i, v in by_id.items() if i not in known}
@@ -260,7 +260,7 @@ class ShareStore:
         for start in range(0, len(credential_ids), _LINK_CHUNK):
             ids = credential_ids[start : start + _LINK_CHUNK]
             with reading(self.ctx.engine).connect() as conn:
-                mine = set(
+                mine: set[str] = set(
                     conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.id.in_(ids))).scalars()
                 )
                 shares = {

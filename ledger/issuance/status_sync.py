@@ -57,7 +57,7 @@ class StatusSync:
         last = w3.eth.block_number - ctx.chain.confirmations + 1  # the last confirmed block
         with reading(ctx.engine).connect() as conn:
             agencies = [r.code for r in conn.execute(select(AGENCY.c.code))]
-            first_anchor = dict(
+            first_anchor: dict[str, int] = dict(
                 conn.execute(
                     select(BATCH.c.agency_code, func.min(BATCH.c.block_number))
                     .where(BATCH.c.block_number.is_not(None))
