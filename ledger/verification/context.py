@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ledger.chain.records import AgencyInfo, AnchorRecord
+from ledger.protocol.bundle import Bundle
 from ledger.protocol.proof import VerifiedProof
 from ledger.verification.chain_state import ChainReader
 from ledger.verification.trust import TrustedDeployment, TrustRoots
@@ -18,8 +20,8 @@ class VerificationContext:
     chain: ChainReader
     now: datetime
     # set by `format`
-    bundle: object | None = None  # ledger.protocol.bundle.Bundle
-    credential: dict | None = None
+    bundle: Bundle | None = None
+    credential: dict[str, Any] | None = None
     agency_code: str | None = None  # from credential.issuer.agency: the namespace every chain read uses
     agency_id: bytes | None = None  # keccak256(agency_code)
     type_name: str | None = None
