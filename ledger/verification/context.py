@@ -15,7 +15,7 @@ from ledger.verification.trust import TrustedDeployment, TrustRoots
 
 @dataclass
 class VerificationContext:
-    raw: object  # bytes, str or an already-parsed dict
+    raw: bytes | bytearray | str | dict[str, Any]  # the bundle as given: its JSON text or already parsed
     trust: TrustRoots
     chain: ChainReader
     now: datetime
