@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.storage.audit import record_audit
 from ledger.storage.db import reading
@@ -107,4 +107,4 @@ def revoke_api_key(engine: Engine, key_id: str, agency: str | None, actor: str) 
 def list_api_keys(engine: Engine, agency: str | None) -> list[ApiKey]:
     with Session(engine) as session:
         query = select(ApiKey).where(ApiKey.agency_code == agency) if agency else select(ApiKey)
-        return list(session.exec(query.order_by(ApiKey.created_at)))
+        return list(session.exec(query.order_by(col(ApiKey.created_at))))
