@@ -41,6 +41,13 @@ class Principal:
     agency: str | None  # None: governance
     scopes: frozenset[str]
 
+    @property
+    def agency_code(self) -> str:
+        """The agency of an agency key (the services' agency routes admit only those)."""
+        if self.agency is None:
+            raise ApiKeyError("a governance key acts for no agency")
+        return self.agency
+
     def allows(self, scope: str) -> bool:
         # admin implies every agency scope; governance is separate and implies nothing else
         return scope in self.scopes or (scope in SCOPES and "admin" in self.scopes)
