@@ -291,7 +291,7 @@ def _ensure_chain(settings: Settings) -> str:
     c = settings.chain
     chain = EmbeddedChain(settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id)
     status = chain.status()
-    process = status.process if status.state == "running" else chain.up()
+    process = status.recorded if status.state == "running" else chain.up()
     for address in accounts.known_addresses(settings):
         accounts.fund_on_anvil(process.rpc_url, address)
     return process.rpc_url
