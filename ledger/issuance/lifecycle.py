@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -51,7 +52,7 @@ def _as_ids(ids: str | Iterable[str]) -> list[str]:
     return [ids] if isinstance(ids, str) else list(dict.fromkeys(ids))
 
 
-def _load(ctx, agency: str, ids: list[str]) -> dict[str, object]:
+def _load(ctx, agency: str, ids: list[str]) -> dict[str, Any]:  # id -> its row
     found = {}
     with ctx.engine.connect() as conn:
         for i in range(0, len(ids), _IN_CHUNK):
