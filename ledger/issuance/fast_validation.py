@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ledger.protocol.credential_types import CredentialType
+from ledger.protocol.errors import FieldError
 
 Check = Callable[[object], bool]
 
@@ -173,7 +174,7 @@ class FastValidatedType:
     def type_id(self) -> bytes:
         return self.ctype.type_id
 
-    def subject_errors(self, subject: object):
+    def subject_errors(self, subject: object) -> list[FieldError]:
         if self._fast is not None and self._fast(subject):
             return []
         return self.ctype.subject_errors(subject)

@@ -32,12 +32,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeGuard, cast
+from typing import Any, Protocol, TypeGuard, cast
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import is_plain
 from ledger.protocol.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
-from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.identifiers import (
@@ -105,8 +104,18 @@ def _date_str(value: datetime | str, field: str) -> str:
     return value
 
 
+class IssuableType(Protocol):
+    """What building a credential reads of its type: a CredentialType, or a stand-in with the same
+    answers (ledger.issuance.fast_validation.FastValidatedType)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def subject_errors(self, subject: object) -> list[FieldError]: ...
+
+
 def build_credential(
-    ctype: CredentialType,
+    ctype: IssuableType,
     subject: Mapping[str, Any],
     issuer: Issuer,
     public_key: PublicKey,
@@ -162,7 +171,7 @@ def build_credential(
 
 
 def issue_credential(
-    ctype: CredentialType,
+    ctype: IssuableType,
     subject: Mapping[str, Any],
     issuer: Issuer,
     signing_key: SigningKey,
