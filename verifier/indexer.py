@@ -42,7 +42,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,7 +308,7 @@ class Indexer:
         self,
         engine,
         roots: Iterable[DeploymentRoot],
-        rpc_urls: dict[int, Iterable[str]],
+        rpc_urls: Mapping[int, Iterable[str]],
         *,
         reorg_window: int = 64,
         log_range: int = 5_000,
