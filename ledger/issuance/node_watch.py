@@ -21,7 +21,7 @@ from ledger.issuance.outage import Outage, root_cause
 log = logging.getLogger("ledger.issuance.anchoring")
 
 
-def unreachable(exc: BaseException) -> bool:
+def unreachable(exc: BaseException | None) -> bool:
     """The node did not answer at all (refused, no route, connect timeout), as opposed to answering badly."""
     return isinstance(exc, (NodeUnreachable, requests.ConnectionError))
 
