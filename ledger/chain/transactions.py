@@ -161,7 +161,7 @@ class TransactionSender:
         if receipt["gasUsed"] >= pending.gas_limit:
             raise OutOfGas(pending.label, pending.gas_limit, pending.tx_hash)
         try:  # replay at the failing block to learn the custom error
-            self.w3.eth.call(pending.call, receipt["blockNumber"] - 1)
+            self.w3.eth.call(pending.call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]  # the sent tx's own fields
         except ContractLogicError as exc:
             name, args = self.decoder.decode(exc.data)
             raise ContractReverted(pending.label, name, args, pending.tx_hash) from None

@@ -154,7 +154,7 @@ class _Chunk:
 
 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
-    if key is None:
+    if key is None or fingerprint is None:  # (set together)
         return None
     with reading(ctx.engine).connect() as conn:
         return idempotency.find(conn, agency, key, fingerprint)

@@ -48,7 +48,7 @@ def register_type(ctx, ctype: CredentialType, *, actor: str = "system") -> None:
         record = session.get(CredentialTypeRecord, ctype.name)
         action = "type-update" if record else "type-add"
         record = record or CredentialTypeRecord(name=ctype.name, subject_schema={})
-        record.subject_schema = ctype.schema
+        record.subject_schema = ctype.schema  # type: ignore[assignment]  # a JSON column: any mapping is stored alike
         record.description = ctype.description or ""
         session.add(record)
         add_audit(session, action, actor, subject=ctype.name, at=ctx.now())

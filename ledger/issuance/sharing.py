@@ -157,7 +157,7 @@ class ShareStore:
                 ]
             if not due:
                 return done
-            stored, waiting, halted = self._put(due)
+            stored, waiting, halted = self._put(due)  # type: ignore[arg-type]  # rows of exactly those 4 columns
             with self.ctx.engine.begin() as conn:
                 if stored:
                     conn.execute(
