@@ -217,7 +217,7 @@ def _issue_single(
     )
     values, body, audit = request.values(signed, supersedes)
     idem = None
-    if idempotency_key is not None:
+    if idempotency_key is not None and fingerprint is not None:  # (set together)
         idem = idempotency.record_values(
             agency, idempotency_key, fingerprint, operation, credential_id=values["id"], at=request.now
         )
@@ -367,7 +367,7 @@ def _issue_many(
             if errors and all_or_nothing:
                 raise BulkRejected(errors)
             chunk.flush()
-            if idempotency_key is not None:
+            if idempotency_key is not None and fingerprint is not None:  # (set together)
                 conn.execute(
                     insert(idempotency.TABLE),
                     idempotency.record_values(
@@ -383,7 +383,7 @@ def _issue_many(
                 conn.commit()
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
-        if used is not None:
+        if used is not None and idempotency_key is not None:  # (found only for a key)
             return _replay_bulk(ctx, agency, idempotency_key, used)
         raise
     log.info("issued %d %s credentials for %s (%d rows refused)", len(issued), type_name, agency, len(errors))
