@@ -106,7 +106,7 @@ class IssuerService:
         keys = create_or_load_agency_keys(self.config.data_dir, code, self._passphrase)
         w3 = self.ctx.chain.w3
         if self.config.chain.embedded:
-            accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)
+            accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)  # type: ignore[attr-defined]  # an HTTPProvider
         registry = RegistryClient(w3, self.ctx.chain.deployment.registry, make_sender(w3, self.governance))
         onboard_agency(registry, code, name, keys.operator.address, keys.signing_key.public_key.raw, types)
         return register_agency(self.ctx, code, name, types, actor=actor)

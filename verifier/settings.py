@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -155,7 +156,7 @@ class VerifierSettings:
             out[ENV_PREFIX + f.name.upper()] = _dump(f.name, value)
         return out
 
-    def with_environment(self, environ: dict[str, str] | None = None) -> VerifierSettings:
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> VerifierSettings:
         environ = os.environ if environ is None else environ
         changes = {}
         for f in fields(self):
