@@ -30,12 +30,12 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from ledger.issuance.batch_bundles import BatchBundles
-from ledger.issuance.bundles import with_body
+from ledger.issuance.bundle_bytes import BatchBundles
 from ledger.issuance.context import BundleSink, as_is
 from ledger.issuance.forking import fork_is_safe
 from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
+from ledger.issuance.stored_credentials import with_body
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
 

@@ -36,13 +36,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance import idempotency
-from ledger.issuance.bundles import open_credential, with_body
 from ledger.issuance.errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
 from ledger.issuance.heap import collection_paused
 from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import BulkResult, IssuedCredential, IssuedRow
 from ledger.issuance.rows import Row, parse_rows
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.issuance.stored_credentials import open_credential, with_body
 from ledger.protocol.datetimes import format_utc, parse_utc_datetime
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 
-from ledger.issuance.bundles import anchored_bundle, open_credential, with_body
 from ledger.issuance.errors import CredentialNotFound
 from ledger.issuance.results import AuditEntry, CredentialInfo, Page
+from ledger.issuance.stored_credentials import anchored_bundle, open_credential, with_body
 from ledger.protocol.bundle import Bundle
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import too_deep

@@ -23,7 +23,7 @@ from ledger.issuance import (
     register_type,
     rows_from_objects,
 )
-from ledger.issuance.bundles import StoredCredentialCorrupted
+from ledger.issuance.stored_credentials import StoredCredentialCorrupted
 from ledger.protocol.credential import check_credential
 from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.digest import credential_digest_hex
