@@ -59,8 +59,8 @@ from ledger.issuance import (  # noqa: E402
 )
 from ledger.issuance.context import BundleSink  # noqa: E402
 from ledger.issuance.wiring import attach_shares  # noqa: E402
+from ledger.storage.at_rest import AtRestCipher  # noqa: E402
 from ledger.storage.db import init_database  # noqa: E402
-from ledger.storage.sealing import StorageSealer  # noqa: E402
 
 CODE, TYPE = "bench-university", "DegreeCertificate"
 _DELIVER = anchoring.deliver_bundles
@@ -124,7 +124,7 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
     engine = init_database(database_url)
     ctx = IssuanceContext(
         engine,
-        StorageSealer(os.urandom(32)),
+        AtRestCipher(os.urandom(32)),
         ChainAccess(process.rpc_url, deployment, AgencyKeyring.of({CODE: keys})),
         policy=BatchPolicy(max_size=max(n, 1)),
         signing_workers=workers,

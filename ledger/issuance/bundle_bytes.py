@@ -46,7 +46,7 @@ class BatchBundles:
             tx_hash=from_hex32(batch.tx_hash),
             block_number=batch.block_number,
         ).to_json()
-        self._open = ctx.sealer.open
+        self._open = ctx.at_rest.decrypt
         self._head = (_compact({"type": BUNDLE_TYPE, "version": BUNDLE_VERSION})[:-1] + ',"credential":').encode()
         self._anchor_head = (
             f',"anchor":{{"ledger":{_compact(template["ledger"])},'

@@ -1,4 +1,4 @@
-"""Issuing credentials: validate, sign, digest, seal, store as "pending", audit — one or many.
+"""Issuing credentials: validate, sign, digest, encrypt at rest, store as "pending", audit — one or many.
 
 Policies (the issuer API and the CLI expose them as they are):
 
@@ -83,7 +83,7 @@ class _Request:
         self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
     ) -> tuple[dict, dict, dict]:
         """(credential row, its body row, audit row) for the database; ``sealed``: the credential
-        sealed already (``StorageSealer.seal_many``), else it is sealed here."""
+        encrypted already (``AtRestCipher.encrypt_many``), else it is encrypted here."""
         values = {
             "id": signed.id,
             "agency_code": self.agency,
@@ -105,7 +105,7 @@ class _Request:
             "status_index": signed.status_index,
         }
         if sealed is None:
-            sealed = self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))
+            sealed = self.ctx.at_rest.encrypt(signed.canonical, signed.id.encode("utf-8"))
         body = {"credential_id": signed.id, "sealed_credential": sealed}
         details = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
@@ -127,7 +127,7 @@ def _date(value):
 
 
 class _Chunk:
-    """Signed rows gathered, then sealed (the nonces in one system call) and inserted with their audit
+    """Signed rows gathered, then encrypted at rest (the nonces in one system call) and inserted with their audit
     rows ``_INSERT_CHUNK`` at a time on ``conn``."""
 
     def __init__(self, conn, request: _Request):
@@ -143,7 +143,7 @@ class _Chunk:
             return
         if not self.conn.in_transaction():
             self.conn.begin()  # explicitly: on PostgreSQL the rows go through the driver's COPY
-        sealed = self.request.ctx.sealer.seal_many([(s.canonical, s.id.encode("utf-8")) for s in self.signed])
+        sealed = self.request.ctx.at_rest.encrypt_many([(s.canonical, s.id.encode("utf-8")) for s in self.signed])
         credentials, bodies, audits = zip(*map(self.request.values, self.signed, repeat(None), sealed))
         bulk_insert(self.conn, CRED, credentials, _INSERT_CHUNK)
         bulk_insert(self.conn, BODY, bodies, _INSERT_CHUNK)

@@ -26,7 +26,7 @@ def open_credential(ctx, row) -> dict:
     """The signed credential of a ``credential`` row with its body (id, digest, sealed_credential:
     ``with_body``), checked against its digest: it is stored in its RFC 8785 form, whose SHA-256 is
     the digest."""
-    plain = ctx.sealer.open(row.sealed_credential, row.id.encode("utf-8"))
+    plain = ctx.at_rest.decrypt(row.sealed_credential, row.id.encode("utf-8"))
     if "0x" + hashlib.sha256(plain).hexdigest() != row.digest:
         raise StoredCredentialCorrupted(f"credential {row.id}: stored content does not match its digest")
     return json.loads(plain)

@@ -302,7 +302,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "status_list_id": list_id,
         "status_index": index,
     }
-    body = {"credential_id": record_id, "sealed_credential": ctx.sealer.seal(canonical, record_id.encode("utf-8"))}
+    body = {"credential_id": record_id, "sealed_credential": ctx.at_rest.encrypt(canonical, record_id.encode("utf-8"))}
     audit = {
         "at": now,
         "actor": actor,

@@ -48,7 +48,7 @@ class AgencyRecord(SQLModel, table=True):
 
 
 # --- the issuer service ------------------------------------------------------------------------------
-# Signed credentials hold personal data: they are stored encrypted (ledger.storage.sealing), and
+# Signed credentials hold personal data: they are stored encrypted (ledger.storage.at_rest), and
 # only their id, digest, type, an optional holder id (a DID/URN, not a name) and dates are in clear.
 
 
@@ -203,7 +203,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class StorageKeyRecord(SQLModel, table=True):
-    """How the storage key is derived from the key passphrase (ledger.storage.sealing): scrypt
+    """How the storage key is derived from the key passphrase (ledger.storage.at_rest): scrypt
     parameters, salt, and a check value that tells a wrong passphrase from corrupted data."""
 
     __tablename__ = "storage_key"

@@ -29,8 +29,8 @@ from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.digest import credential_digest_hex
 from ledger.protocol.errors import ValidationError
 from ledger.protocol.proof import verify_proof
+from ledger.storage.at_rest import WrongStoragePassphrase, cipher_for_database
 from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
-from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
     DEGREE,
@@ -83,7 +83,7 @@ def test_personal_data_is_sealed_at_rest(ctx):
     assert get_credential(ctx, EDU, issued.id) == issued.credential
     # a wrong passphrase is reported as such
     with pytest.raises(WrongStoragePassphrase):
-        sealer_for_database(ctx.engine, TEST_PASSPHRASE + "!", n=2**10)
+        cipher_for_database(ctx.engine, TEST_PASSPHRASE + "!", n=2**10)
     # a sealed value moved onto another row does not open
     other = issue_one(ctx, EDU, DEGREE, degree_subject("李雷"))
     with ctx.engine.begin() as conn:

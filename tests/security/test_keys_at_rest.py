@@ -32,7 +32,7 @@ from ledger.content.links import parse_share_link
 from ledger.governance.api_keys import create_api_key
 from ledger.governance.key_files import KeyFileError, load_key_file, open_key
 from ledger.issuance import anchor_once
-from ledger.storage.sealing import derive_storage_key
+from ledger.storage.at_rest import derive_storage_key
 from tests.secret_scan import _b58
 
 SUBJECT = {
