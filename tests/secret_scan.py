@@ -17,7 +17,7 @@ A pytest plugin: ``tests/conftest.py`` imports its hooks, so it watches every se
 2. **Secrets.** API keys are recognised by their shape (``clk_<12 hex>_<43 base64url>``), share
    keys in a link by ``#k=`` / ``%23k=`` and a 43-character key. Private keys and share keys are
    matched against the actual secrets of the session: every Ed25519 and secp256k1 key made or
-   opened in this process (``SigningKey``, ``LocalAccount``, every key file sealed or opened), every
+   opened in this process (``SigningKey``, ``LocalAccount``, every key file encrypted or decrypted), every
    AES key of a share, every passphrase file, and the key files that processes started by the
    tests wrote (decrypted at the end with their data directory's passphrase) — but not anvil's
    development keys, which anvil prints in its own log and the world knows. Each secret is

@@ -8,7 +8,7 @@ Two kinds of secret live in key files:
   to send anchor transactions.
 
 A key file is JSON: the public part in clear (so tools can show which key a
-file holds without the passphrase) and the secret sealed with AES-256-GCM
+file holds without the passphrase) and the secret encrypted with AES-256-GCM
 under a key derived from the caller's passphrase with scrypt. The header
 (kind, public part, KDF parameters) is the GCM associated data, so editing the
 clear part breaks decryption instead of silently pairing a secret with a
@@ -196,7 +196,7 @@ def _public_for(kind: str, secret: bytes) -> str:
     raise KeyFileError(f"unknown key kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
-def seal_key(
+def encrypt_key(
     kind: str,
     secret: bytes,
     passphrase: str,
@@ -226,7 +226,7 @@ def seal_key(
     return {**header, "cipher": {"name": "aes-256-gcm", "nonce": _b64e(nonce), "ciphertext": _b64e(ct)}}
 
 
-def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> KeyFile:
+def decrypt_key(document: dict, passphrase: str, *, kind: str | None = None) -> KeyFile:
     """Decrypt a key-file document; ``kind`` (if given) must match the file's."""
     if not isinstance(document, dict):
         raise KeyFileError("a key file must be a JSON object")
@@ -286,7 +286,7 @@ def save_key_file(
     key by accident is not recoverable.
     """
     path = Path(path)
-    doc = seal_key(kind, secret, passphrase, public=public, scrypt_n=scrypt_n)
+    doc = encrypt_key(kind, secret, passphrase, public=public, scrypt_n=scrypt_n)
     data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
     if path.exists() and not overwrite:
         raise FileExistsError(f"key file {path} already exists; refusing to overwrite it")
@@ -332,7 +332,7 @@ def load_key_file(path: str | os.PathLike, passphrase: str, *, kind: str | None 
     :class:`KeyFileError` (with the path) when it cannot be opened."""
     doc = _read_json(path)
     try:
-        return open_key(doc, passphrase, kind=kind)
+        return decrypt_key(doc, passphrase, kind=kind)
     except WrongPassphraseError as exc:
         raise WrongPassphraseError(f"{path}: {exc}") from None
     except KeyFileError as exc:
@@ -369,12 +369,12 @@ __all__ = [
     "load_key_file",
     "load_operator_key",
     "load_signing_key",
-    "open_key",
+    "decrypt_key",
     "operator_address",
     "passphrase_from_env",
     "read_key_file_public",
     "save_key_file",
     "save_operator_key",
     "save_signing_key",
-    "seal_key",
+    "encrypt_key",
 ]

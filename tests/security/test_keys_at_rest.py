@@ -30,7 +30,7 @@ from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.content.links import parse_share_link
 from ledger.governance.api_keys import create_api_key
-from ledger.governance.key_files import KeyFileError, load_key_file, open_key
+from ledger.governance.key_files import KeyFileError, decrypt_key, load_key_file
 from ledger.issuance import anchor_once
 from ledger.storage.at_rest import derive_storage_key
 from tests.secret_scan import _b58
@@ -144,7 +144,7 @@ def test_key_files_are_encrypted_and_private(installation):
         assert document["kdf"]["name"] == "scrypt" and document["kdf"]["n"] >= 2**15, path
         assert {"ciphertext", "public"} <= set(document) or any("cipher" in k for k in document), sorted(document)
         with pytest.raises(KeyFileError):
-            open_key(document, passphrase + "x")  # the passphrase is needed, not decoration
+            decrypt_key(document, passphrase + "x")  # the passphrase is needed, not decoration
         assert load_key_file(path, passphrase).secret  # and it opens them
     private = [home / "secrets" / "passphrase", *key_files]
     for path in private:
