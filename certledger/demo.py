@@ -231,17 +231,16 @@ def run_demo(
 
 
 def _anchor_gas(ctx, w3) -> list[tuple[str, int]]:
-    """(what, gas used) of the anchor transactions of the batches this run sealed."""
+    """(what, gas used) of the anchor transactions of the batches this run closed."""
     from sqlalchemy import select
 
-    from ledger.storage.models import BatchRecord
+    from ledger.storage.tables import BATCH
 
-    batch = BatchRecord.__table__
     with ctx.engine.connect() as conn:
         rows = conn.execute(
-            select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
-            .where(batch.c.tx_hash.is_not(None))
-            .order_by(batch.c.id.desc())
+            select(BATCH.c.agency_code, BATCH.c.count, BATCH.c.tx_hash)
+            .where(BATCH.c.tx_hash.is_not(None))
+            .order_by(BATCH.c.id.desc())
             .limit(len(DEMO_AGENCIES))
         ).all()
     return [

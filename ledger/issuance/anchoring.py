@@ -63,7 +63,7 @@ from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import database_unavailable, reading
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,6 @@ SEALED, SENT, CONFIRMED, COMPLETED = "sealed", "sent", "confirmed", "completed"
 OPEN_STATES = (SEALED, SENT, CONFIRMED)
 PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
 
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
-AUDIT = AuditEvent.__table__
 _ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
 

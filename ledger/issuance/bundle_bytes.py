@@ -17,13 +17,12 @@ from collections.abc import Iterator, Sequence
 from sqlalchemy import select
 
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
-from ledger.issuance.stored_credentials import CRED, StoredCredentialCorrupted, with_body
+from ledger.issuance.stored_credentials import StoredCredentialCorrupted, with_body
 from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
-from ledger.storage.models import BatchRecord
+from ledger.storage.tables import BATCH, CRED
 
-BATCH = BatchRecord.__table__
 _READ_CHUNK = 5_000
 
 

@@ -37,9 +37,8 @@ from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
 from ledger.issuance.stored_credentials import with_body
 from ledger.storage.db import reading
-from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import CRED
 
-CRED = CredentialRecord.__table__
 CHUNK = 5_000  # bundles per sink call: one pack, one fsync, one commit each
 PARALLEL_MIN = 2 * CHUNK  # smaller batches: starting a worker costs more than it saves
 AHEAD = 2  # chunks built ahead of the one being stored

@@ -48,13 +48,10 @@ from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
-from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
+from ledger.storage.tables import AUDIT, BODY, CRED
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
-AUDIT = AuditEvent.__table__
 _INSERT_CHUNK = 5_000
 PENDING = "pending"
 

@@ -32,13 +32,10 @@ from ledger.issuance.errors import CredentialNotFound, InvalidTransition, NotAnc
 from ledger.issuance.results import StatusChange
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
 ACTIVE, SUSPENDED, REVOKED = "anchored", "suspended", "revoked"
 _CHAIN_STATE = {0: ACTIVE, 1: SUSPENDED, 2: REVOKED}
 _TARGET = {"revoke": REVOKED, "suspend": SUSPENDED, "reinstate": ACTIVE}

@@ -20,11 +20,8 @@ from ledger.issuance.stored_credentials import anchored_bundle, open_credential,
 from ledger.protocol.bundle import Bundle
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import too_deep
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
 MAX_LIMIT = 1_000
 MAX_ROW_ID = 2**63 - 1  # the databases' integer keys
 

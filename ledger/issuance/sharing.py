@@ -35,10 +35,9 @@ from ledger.issuance.errors import CredentialNotFound, NotAnchored
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
+from ledger.storage.tables import CONTENT, CRED
 
 log = logging.getLogger(__name__)
-CONTENT = ContentRecord.__table__
-CRED = CredentialRecord.__table__
 BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
 _PUSH_CHUNK = 1_000
 _LINK_CHUNK = 5_000

@@ -49,19 +49,10 @@ from ledger.protocol.status_list import (
     set_indexes,
 )
 from ledger.storage.db import reading
-from ledger.storage.models import (
-    AgencyRecord,
-    CredentialRecord,
-    StatusListCredentialRecord,
-    StatusListRecord,
-)
+from ledger.storage.tables import AGENCY, CRED, STATUS_LIST, STATUS_LIST_CREDENTIAL
 
 log = logging.getLogger(__name__)
 
-LIST = StatusListRecord.__table__
-STORED = StatusListCredentialRecord.__table__
-CRED = CredentialRecord.__table__
-AGENCY = AgencyRecord.__table__
 RESIGN_BEFORE = timedelta(hours=12)
 STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
@@ -131,8 +122,10 @@ def get_list_credential(engine, agency_code: str, list_id: int, purpose: str) ->
     """The list credential stored for one list and purpose (None: there is none)."""
     with reading(engine).connect() as conn:
         row = conn.execute(
-            select(STORED).where(
-                STORED.c.agency_code == agency_code, STORED.c.list_id == list_id, STORED.c.purpose == purpose
+            select(STATUS_LIST_CREDENTIAL).where(
+                STATUS_LIST_CREDENTIAL.c.agency_code == agency_code,
+                STATUS_LIST_CREDENTIAL.c.list_id == list_id,
+                STATUS_LIST_CREDENTIAL.c.purpose == purpose,
             )
         ).first()
     return None if row is None else _stored(row)
@@ -141,7 +134,11 @@ def get_list_credential(engine, agency_code: str, list_id: int, purpose: str) ->
 def list_credentials(engine) -> list[StoredList]:
     """Every stored list credential, by agency, list id and purpose."""
     with reading(engine).connect() as conn:
-        rows = conn.execute(select(STORED).order_by(STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose)).all()
+        rows = conn.execute(
+            select(STATUS_LIST_CREDENTIAL).order_by(
+                STATUS_LIST_CREDENTIAL.c.agency_code, STATUS_LIST_CREDENTIAL.c.list_id, STATUS_LIST_CREDENTIAL.c.purpose
+            )
+        ).all()
     return [_stored(r) for r in rows]
 
 
@@ -166,12 +163,17 @@ def _signing_key(ctx, agency: str, public_key: str):
 
 def _upsert(conn, values: dict) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(STORED).values(**values)
+    statement = dialect.insert(STATUS_LIST_CREDENTIAL).values(**values)
     conn.execute(
         statement.on_conflict_do_update(
-            index_elements=[STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose],
+            index_elements=[
+                STATUS_LIST_CREDENTIAL.c.agency_code,
+                STATUS_LIST_CREDENTIAL.c.list_id,
+                STATUS_LIST_CREDENTIAL.c.purpose,
+            ],
             set_={name: statement.excluded[name] for name in ("body", "bits_sha256", "generated_at", "valid_until")},
-            where=STORED.c.generated_at <= statement.excluded.generated_at,  # never replace a newer reading
+            # never replace a newer reading
+            where=STATUS_LIST_CREDENTIAL.c.generated_at <= statement.excluded.generated_at,
         )
     )
 
@@ -186,21 +188,21 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
         raise ValueError("the issuance context names no status base URL (status_base_url)")
     with reading(ctx.engine).connect() as conn:
         lists = conn.execute(
-            select(LIST.c.agency_code, LIST.c.list_id, LIST.c.public_key, LIST.c.size).order_by(
-                LIST.c.agency_code, LIST.c.list_id
-            )
+            select(
+                STATUS_LIST.c.agency_code, STATUS_LIST.c.list_id, STATUS_LIST.c.public_key, STATUS_LIST.c.size
+            ).order_by(STATUS_LIST.c.agency_code, STATUS_LIST.c.list_id)
         ).all()
         names = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
         stored = {
             (r.agency_code, r.list_id, r.purpose): r
             for r in conn.execute(
                 select(
-                    STORED.c.agency_code,
-                    STORED.c.list_id,
-                    STORED.c.purpose,
-                    STORED.c.body,
-                    STORED.c.bits_sha256,
-                    STORED.c.valid_until,
+                    STATUS_LIST_CREDENTIAL.c.agency_code,
+                    STATUS_LIST_CREDENTIAL.c.list_id,
+                    STATUS_LIST_CREDENTIAL.c.purpose,
+                    STATUS_LIST_CREDENTIAL.c.body,
+                    STATUS_LIST_CREDENTIAL.c.bits_sha256,
+                    STATUS_LIST_CREDENTIAL.c.valid_until,
                 )
             ).all()
         }

@@ -25,19 +25,10 @@ from web3 import Web3
 from ledger.protocol.digest import to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
-from ledger.storage.models import (
-    AgencyRecord,
-    AuditEvent,
-    BatchRecord,
-    CredentialRecord,
-)
+from ledger.storage.tables import AGENCY, AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
-AGENCY = AgencyRecord.__table__
 LOG_RANGE = 5_000  # blocks per eth_getLogs request
 _STATE = {0: "anchored", 1: "suspended", 2: "revoked"}
 _STATUS_CHANGED = Web3.keccak(text="StatusChanged(bytes32,bytes32,uint8,uint8)")

@@ -7,10 +7,7 @@ import json
 
 from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.protocol.digest import from_hex32
-from ledger.storage.models import CredentialBodyRecord, CredentialRecord
-
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
+from ledger.storage.tables import BODY, CRED
 
 
 class StoredCredentialCorrupted(RuntimeError):

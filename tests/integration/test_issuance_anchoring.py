@@ -26,7 +26,7 @@ from ledger.issuance import (
 from ledger.issuance.lease import acquire_lease, lease_holder, release_lease
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.merkle import MerkleTree
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.tables import BATCH, CRED
 from ledger.verification import Verdict
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
@@ -42,9 +42,6 @@ from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures
 )
 
 pytestmark = pytest.mark.integration
-
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
 
 
 def batches(ctx):
@@ -164,9 +161,7 @@ def test_an_already_anchored_revert_without_an_anchor_is_retried_not_adopted(ctx
     with ctx.engine.begin() as conn:  # the retry is due now, not after the backoff
         from sqlalchemy import update
 
-        from ledger.storage.models import BatchRecord
-
-        conn.execute(update(BatchRecord.__table__).values(next_attempt_at=None))
+        conn.execute(update(BATCH).values(next_attempt_at=None))
     anchor_once(ctx)
     assert batches(ctx)[0].state == "completed"
     assert verdict(issuer_world.world, get_bundle(ctx, EDU, result.issued[0].id))[0] is Verdict.VALID

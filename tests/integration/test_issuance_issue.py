@@ -30,7 +30,8 @@ from ledger.protocol.digest import credential_digest_hex
 from ledger.protocol.errors import ValidationError
 from ledger.protocol.proof import verify_proof
 from ledger.storage.at_rest import WrongStoragePassphrase, cipher_for_database
-from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
+from ledger.storage.models import IdempotencyRecord
+from ledger.storage.tables import BODY, CRED
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
     DEGREE,
@@ -44,9 +45,6 @@ from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures
 )
 
 pytestmark = pytest.mark.integration
-
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
 
 
 def test_issue_one_signs_validates_and_stores_pending(ctx):

@@ -17,10 +17,9 @@ from ledger.issuance import anchoring
 from ledger.issuance.merkle_cache import build_batch_tree
 from ledger.issuance.queries import list_credentials
 from ledger.storage.db import init_database
-from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import CRED
 
 pytestmark = pytest.mark.integration
-CRED = CredentialRecord.__table__
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
