@@ -63,14 +63,12 @@ from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import database_unavailable, reading
+from ledger.storage.states import OPEN_BATCH_STATES, BatchState, CredentialState
 from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "anchorer"
-SEALED, SENT, CONFIRMED, COMPLETED = "sealed", "sent", "confirmed", "completed"
-OPEN_STATES = (SEALED, SENT, CONFIRMED)
-PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
 
 _ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
@@ -151,7 +149,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                         agency_code=agency,
                         root=root,
                         count=len(chosen),
-                        state=SEALED,
+                        state=BatchState.CLOSED,
                         attempts=0,
                         created_at=now,
                         updated_at=now,
@@ -165,7 +163,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                 taken = conn.execute(
                     update(CRED)
                     .where(CRED.c.id == leaves.c.cid)
-                    .values(batch_id=batch_id, leaf_index=leaves.c.leaf, state=BATCHED, updated_at=now)
+                    .values(batch_id=batch_id, leaf_index=leaves.c.leaf, state=CredentialState.BATCHED, updated_at=now)
                 ).rowcount
                 if taken != len(chosen):
                     raise _OutOfOrder
@@ -246,9 +244,9 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
     with ctx.engine.begin() as conn:
         n = conn.execute(
             update(BATCH)
-            .where(BATCH.c.id == batch.id, BATCH.c.state.in_((SEALED, SENT)))
+            .where(BATCH.c.id == batch.id, BATCH.c.state.in_((BatchState.CLOSED, BatchState.SENT)))
             .values(
-                state=CONFIRMED,
+                state=BatchState.CONFIRMED,
                 tx_hash=tx_hash,
                 block_number=anchor.block_number,
                 anchored_at=anchored_at,
@@ -261,8 +259,8 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
             return  # another worker confirmed it
         conn.execute(
             update(CRED)
-            .where(CRED.c.batch_id == batch.id, CRED.c.state == BATCHED)
-            .values(state=ANCHORED, updated_at=now)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == CredentialState.BATCHED)
+            .values(state=CredentialState.ANCHORED, updated_at=now)
         )
         conn.execute(
             insert(AUDIT).values(
@@ -298,8 +296,8 @@ def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
         _set_state(
             ctx,
             batch,
-            (SEALED, SENT),
-            state=SEALED,
+            (BatchState.CLOSED, BatchState.SENT),
+            state=BatchState.CLOSED,
             last_error="anchored per a revert, not per anchorOf",
             next_attempt_at=ctx.now() + _backoff(ctx, batch.attempts),
         )
@@ -335,8 +333,8 @@ def _send(ctx, batch, report: AnchorReport) -> None:
     if not _set_state(
         ctx,
         batch,
-        (SEALED,),
-        state=SENT,
+        (BatchState.CLOSED,),
+        state=BatchState.SENT,
         tx_hash=pending.tx_hash,
         tx_nonce=pending.nonce,
         sent_at=ctx.now(),
@@ -362,7 +360,7 @@ def _pending_from_node(ctx, tx_hash: str) -> PendingTx | None:
 def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
     ctx.chain.reset_sender(batch.agency_code)  # its nonce may be reusable now
     next_at = ctx.now() + _backoff(ctx, batch.attempts) if delay else None
-    _set_state(ctx, batch, (SENT,), state=SEALED, last_error=why[:500], next_attempt_at=next_at)
+    _set_state(ctx, batch, (BatchState.SENT,), state=BatchState.CLOSED, last_error=why[:500], next_attempt_at=next_at)
 
 
 def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
@@ -433,7 +431,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
             pending.tx_hash,
             ctx.chain.receipt_timeout_s,
         )
-        _set_state(ctx, batch, (SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
+        _set_state(ctx, batch, (BatchState.SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
         report.retrying.append(batch.id)
         return
     crash_point("after_receipt")
@@ -453,7 +451,9 @@ def _complete(ctx, batch, report: AnchorReport) -> None:
     sink = sink_of(ctx)
     if sink is not None:
         deliver_bundles(ctx, batch, sink)
-    if _set_state(ctx, batch, (CONFIRMED,), state=COMPLETED, last_error=None, next_attempt_at=None):
+    if _set_state(
+        ctx, batch, (BatchState.CONFIRMED,), state=BatchState.COMPLETED, last_error=None, next_attempt_at=None
+    ):
         report.completed.append(batch.id)
         log.info("%s: completed", _describe(batch))
 
@@ -471,15 +471,15 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
     report = report if report is not None else AnchorReport()
     for _ in range(4):  # sealed -> sent -> confirmed -> completed, or a retry
         batch = _load(ctx.engine, batch_id)
-        if batch is None or batch.state not in OPEN_STATES:
+        if batch is None or batch.state not in OPEN_BATCH_STATES:
             break
         if batch.next_attempt_at is not None and batch.next_attempt_at > ctx.now():
             break
         before = (batch.state, batch.tx_hash)
         try:
-            if batch.state == SEALED:
+            if batch.state == BatchState.CLOSED:
                 _send(ctx, batch, report)
-            elif batch.state == SENT:
+            elif batch.state == BatchState.SENT:
                 _await(ctx, batch, report)
             else:
                 _complete(ctx, batch, report)
@@ -506,7 +506,9 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
 def _open_batches(ctx) -> list[int]:
     with reading(ctx.engine).connect() as conn:
         return (
-            conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
+            conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_BATCH_STATES)).order_by(BATCH.c.id))
+            .scalars()
+            .all()
         )
 
 
@@ -524,8 +526,8 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
             select(old.c.agency_code, old.c.id)
             .join(new, new.c.supersedes == old.c.id)
             .where(
-                new.c.state.in_((ANCHORED, "suspended", "revoked")),
-                old.c.state.in_((ANCHORED, "suspended")),
+                new.c.state.in_((CredentialState.ANCHORED, CredentialState.SUSPENDED, CredentialState.REVOKED)),
+                old.c.state.in_((CredentialState.ANCHORED, CredentialState.SUSPENDED)),
                 old.c.agency_code == new.c.agency_code,
             )
             .order_by(old.c.agency_code, old.c.id)
@@ -647,7 +649,7 @@ def pending_work(ctx) -> dict:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
         states = dict(
             conn.execute(
-                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES)).group_by(BATCH.c.state)
+                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_BATCH_STATES)).group_by(BATCH.c.state)
             ).all()
         )
     return {"pending_credentials": waiting, "batches": states}

@@ -21,6 +21,7 @@ from ledger.issuance.stored_credentials import StoredCredentialCorrupted, with_b
 from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
+from ledger.storage.states import ANCHORED_BATCH_STATES
 from ledger.storage.tables import BATCH, CRED
 
 _READ_CHUNK = 5_000
@@ -106,9 +107,7 @@ def anchored_bundles(ctx, agency: str, credential_ids: Sequence[str]) -> Iterato
             if missing:
                 raise CredentialNotFound(missing)
             wanted = {r.batch_id for r in rows.values()} - batches.keys() - {None}
-            found = conn.execute(
-                select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(("confirmed", "completed")))
-            )
+            found = conn.execute(select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(ANCHORED_BATCH_STATES)))
             for batch in found:
                 batches[batch.id] = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
         waiting = [i for i in ids if rows[i].batch_id not in batches]

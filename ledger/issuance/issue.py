@@ -48,12 +48,12 @@ from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
+from ledger.storage.states import CredentialState
 from ledger.storage.tables import AUDIT, BODY, CRED
 
 log = logging.getLogger(__name__)
 
 _INSERT_CHUNK = 5_000
-PENDING = "pending"
 
 Progress = Callable[[int, int], None]
 
@@ -87,7 +87,7 @@ class _Request:
             "type_name": self.ctype.name,
             "subject_id": signed.subject_id,
             "digest": signed.digest,
-            "state": PENDING,
+            "state": CredentialState.PENDING,
             "status_reason": None,
             "batch_id": None,
             "leaf_index": None,
@@ -231,7 +231,7 @@ def _issue_single(
         id=signed.id,
         digest=signed.digest,
         type_name=type_name,
-        state=PENDING,
+        state=CredentialState.PENDING,
         issued_at=request.now,
         credential=credential,
         supersedes=supersedes,
@@ -419,7 +419,7 @@ def supersede(
         raise CredentialNotFound([credential_id])
     if successor is not None and (idempotency_key is None or successor.idempotency_key != idempotency_key):
         raise SupersedeRefused(f"credential {credential_id} is already superseded by {successor.id}")
-    if old.state == "revoked" and successor is None:
+    if old.state == CredentialState.REVOKED and successor is None:
         raise SupersedeRefused(f"credential {credential_id} is revoked; a revoked credential cannot be superseded")
     if old.subject_id is not None and (not isinstance(subject, Mapping) or subject.get("id") != old.subject_id):
         raise ValidationError(

@@ -20,6 +20,7 @@ from ledger.issuance.stored_credentials import anchored_bundle, open_credential,
 from ledger.protocol.bundle import Bundle
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import too_deep
+from ledger.storage.states import ANCHORED_BATCH_STATES
 from ledger.storage.tables import AUDIT, BATCH, CRED
 
 MAX_LIMIT = 1_000
@@ -70,7 +71,7 @@ def get_bundle(ctx, agency: str, credential_id: str) -> Bundle:
         return Bundle(credential, None)
     with ctx.engine.connect() as conn:
         batch = conn.execute(select(BATCH).where(BATCH.c.id == row.batch_id)).first()
-    if batch.state not in ("confirmed", "completed"):
+    if batch.state not in ANCHORED_BATCH_STATES:
         return Bundle(credential, None)
     tree = ctx.trees.get(ctx.engine, batch.id, batch.root)
     return anchored_bundle(ctx, credential, row.digest, row.leaf_index, batch, tree)

@@ -50,11 +50,11 @@ from ledger.issuance.lifecycle import change_status
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
+from ledger.storage.states import ANCHORED_BATCH_STATES, BatchState, CredentialState
 from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-_ANCHORED_STATES = ("confirmed", "completed")
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 _CLOCK_SLACK = timedelta(minutes=10)  # the database's clock against block timestamps
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
@@ -134,7 +134,7 @@ class ReorgWatch:
         with reading(ctx.engine).connect() as conn:
             batches = conn.execute(
                 select(BATCH)
-                .where(BATCH.c.state.in_(_ANCHORED_STATES), BATCH.c.block_number >= head - self.window_blocks)
+                .where(BATCH.c.state.in_(ANCHORED_BATCH_STATES), BATCH.c.block_number >= head - self.window_blocks)
                 .order_by(BATCH.c.id)
             ).all()
         reader = ctx.chain.reader()
@@ -198,7 +198,7 @@ class ReorgWatch:
                 ).first()
                 if current is None or current.state != e.details.get("state"):
                     continue
-                if current.batch_state not in _ANCHORED_STATES:
+                if current.batch_state not in ANCHORED_BATCH_STATES:
                     waiting = True  # its batch is being anchored again first
                     continue
                 redo[(e.agency, e.action, int(e.details.get("reason") or 0))].append(e.subject)
@@ -246,7 +246,7 @@ def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
             update(BATCH)
             .where(BATCH.c.id == batch.id, BATCH.c.state == batch.state, BATCH.c.block_number == batch.block_number)
             .values(
-                state="sealed",
+                state=BatchState.CLOSED,
                 tx_hash=None,
                 block_number=None,
                 anchored_at=None,
@@ -260,8 +260,8 @@ def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
             return False
         conn.execute(
             update(CRED)
-            .where(CRED.c.batch_id == batch.id, CRED.c.state == "anchored")
-            .values(state="batched", updated_at=now)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == CredentialState.ANCHORED)
+            .values(state=CredentialState.BATCHED, updated_at=now)
         )
         conn.execute(
             insert(AUDIT).values(

@@ -49,12 +49,13 @@ from ledger.protocol.status_list import (
     set_indexes,
 )
 from ledger.storage.db import reading
+from ledger.storage.states import CredentialState
 from ledger.storage.tables import AGENCY, CRED, STATUS_LIST, STATUS_LIST_CREDENTIAL
 
 log = logging.getLogger(__name__)
 
 RESIGN_BEFORE = timedelta(hours=12)
-STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
+STATE_OF = {"revocation": CredentialState.REVOKED, "suspension": CredentialState.SUSPENDED}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
 _LISTED_STATES = text("credential.state IN ('revoked', 'suspended')")
 
