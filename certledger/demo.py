@@ -132,7 +132,7 @@ def run_demo(
     result.status_base_url = ctx.status_base_url
     result.timings["setup"] = time.perf_counter() - started
 
-    # Issue: each agency's rows in one bulk request (schema-validated, signed, sealed in the database).
+    # Issue: each agency's rows in one bulk request (schema-validated, signed, encrypted at rest in the database).
     t0 = time.perf_counter()
     rng = random.Random()
     issued: dict[str, list[str]] = {}

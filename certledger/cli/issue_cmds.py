@@ -222,7 +222,7 @@ def issue_bulk(
             # Bundles and links are written as the bundles are delivered (ledger.issuance.upload_output).
             ctx.bundle_sink = output.around(sink_of(ctx))
             # The upload as one batch, one anchor transaction, whatever the configured batch size (the
-            # services' batches keep theirs): one seal, one receipt and one confirmation for the lot.
+            # services' batches keep theirs): one close, one receipt and one confirmation for the lot.
             ctx.policy = dataclasses.replace(
                 ctx.policy, max_size=max(ctx.policy.max_size, min(len(result.issued), 2**32 - 1))
             )

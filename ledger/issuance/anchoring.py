@@ -2,14 +2,14 @@
 
 Batch states (``batch.state``)::
 
-    sealed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
+    closed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
       ^                │
       └── dropped / ───┘
           reverted
 
 1. **Close** (per agency): when ``policy.max_size`` credentials wait, or the oldest has waited
    ``policy.max_age_s`` (or ``flush=True``), the oldest pending credentials (issuance order) become a
-   batch: the tree is built, and the batch row (state sealed, root) and every credential's
+   batch: the tree is built, and the batch row (state closed, stored as "sealed"; root) and every credential's
    ``batch_id``/``leaf_index`` (state batched) are written in ONE transaction.
 2. **Send**: if ``anchorOf(agency, root)`` already shows the root (a restart after an unrecorded broadcast),
    the anchor is adopted; otherwise the anchor transaction is broadcast and its hash, nonce and
@@ -23,7 +23,7 @@ Batch states (``batch.state``)::
    idempotent (``ledger.issuance.delivery``). Then the batch is completed.
 
 Crash safety (kill -9 anywhere, then restart): every step is a state recorded before the next
-begins, and every open batch is resumed from its state. A "sealed" batch is checked on chain before
+begins, and every open batch is resumed from its state. A closed batch is checked on chain before
 it is (re)sent; a "sent" batch's transaction is looked up: mined -> confirm; reverted with
 ``AlreadyAnchored`` or its root anchored by us anyway -> adopt that anchor (its transaction found
 from the ``Anchored`` event); unknown to the node (dropped) -> sent again, with a log line; still
@@ -114,10 +114,10 @@ def _pending_stats(ctx, agency: str | None = None):
 
 
 class _OutOfOrder(Exception):
-    """Rolls back a sealing whose credentials changed since they were read."""
+    """Rolls back the closing of a batch whose credentials changed since they were read."""
 
 
-def seal_batch(ctx, agency: str, limit: int) -> int | None:
+def close_batch(ctx, agency: str, limit: int) -> int | None:
     """Close one batch of at most ``limit`` of the agency's oldest pending credentials.
 
     The credentials and their order (issuance order) are read, and the tree built, before the write
@@ -125,13 +125,13 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
     indexes: SQLite's write lock, which every issuance needs, is held for the update alone (reading
     and hashing inside it held up issuance by 25-60 ms per batch, measured with bench_issue_http).
     The update takes the pending credentials up to the last one read; a credential committed meanwhile
-    that sorts before it changes the count, and the sealing is then undone and tried again.
+    that sorts before it changes the count, and the closing is then undone and tried again.
     """
     with collection_paused():  # ledger.issuance.heap: up to a batch's rows, and their tree
-        return _seal_batch(ctx, agency, limit)
+        return _close_batch(ctx, agency, limit)
 
 
-def _seal_batch(ctx, agency: str, limit: int) -> int | None:
+def _close_batch(ctx, agency: str, limit: int) -> int | None:
     now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))  # waiting = not in a batch yet
@@ -172,7 +172,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                         at=now,
                         actor=ctx.worker_id,
                         agency=agency,
-                        action="batch-seal",
+                        action="batch-seal",  # the stored audit action of closing a batch (kept as recorded)
                         subject=root,
                         tx_hash=None,
                         details={"batch": batch_id, "count": len(chosen)},
@@ -182,7 +182,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
             continue
         ctx.trees.put(batch_id, tree)
         log.info(
-            "batch %d of %s sealed: %d credentials, root %s (%.0f ms)",
+            "batch %d of %s closed: %d credentials, root %s (%.0f ms)",
             batch_id,
             agency,
             len(chosen),
@@ -191,13 +191,13 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
         )
         crash_point("after_seal")
         return batch_id
-    return None  # credentials kept arriving out of order: the next round seals them
+    return None  # credentials kept arriving out of order: the next round closes them
 
 
 def close_batches(ctx, *, flush: bool = False) -> list[int]:
-    """Seal every batch that is due (by size, by age, or all pending with ``flush``)."""
+    """Close every batch that is due (by size, by age, or all pending with ``flush``)."""
     policy = ctx.policy
-    sealed = []
+    closed = []
     for agency, _, _ in _pending_stats(ctx):
         while True:
             stats = _pending_stats(ctx, agency)
@@ -207,11 +207,11 @@ def close_batches(ctx, *, flush: bool = False) -> list[int]:
             due = count >= policy.max_size or flush or oldest <= ctx.now() - timedelta(seconds=policy.max_age_s)
             if not due:
                 break
-            batch_id = seal_batch(ctx, agency, min(count, policy.max_size))
+            batch_id = close_batch(ctx, agency, min(count, policy.max_size))
             if batch_id is None:
                 break
-            sealed.append(batch_id)
-    return sealed
+            closed.append(batch_id)
+    return closed
 
 
 # ------------------------------------------------------------------ 2-3. send, confirm
@@ -357,7 +357,7 @@ def _pending_from_node(ctx, tx_hash: str) -> PendingTx | None:
     return PendingTx("anchor", tx_hash, tx["nonce"], tx["gas"], call)
 
 
-def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
+def _back_to_closed(ctx, batch, why: str, delay: bool) -> None:
     ctx.chain.reset_sender(batch.agency_code)  # its nonce may be reusable now
     next_at = ctx.now() + _backoff(ctx, batch.attempts) if delay else None
     _set_state(ctx, batch, (BatchState.SENT,), state=BatchState.CLOSED, last_error=why[:500], next_attempt_at=next_at)
@@ -380,7 +380,7 @@ def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
         _describe(batch),
         batch.tx_hash,
     )
-    _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
+    _back_to_closed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
     report.retrying.append(batch.id)
 
 
@@ -402,7 +402,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
                 _describe(batch),
                 batch.tx_hash,
             )
-            _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
+            _back_to_closed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
             report.retrying.append(batch.id)
             return
     try:
@@ -421,7 +421,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
         log.warning(
             "%s: anchor transaction %s reverted: %s; will send again", _describe(batch), pending.tx_hash, exc.error_name
         )
-        _back_to_sealed(ctx, batch, str(exc), delay=True)
+        _back_to_closed(ctx, batch, str(exc), delay=True)
         report.retrying.append(batch.id)
         return
     except TransactionDropped:
@@ -469,7 +469,7 @@ def _backoff(ctx, attempts: int) -> timedelta:
 def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str:
     """Move one batch as far as it can go now; returns its state afterwards."""
     report = report if report is not None else AnchorReport()
-    for _ in range(4):  # sealed -> sent -> confirmed -> completed, or a retry
+    for _ in range(4):  # closed -> sent -> confirmed -> completed, or a retry
         batch = _load(ctx.engine, batch_id)
         if batch is None or batch.state not in OPEN_BATCH_STATES:
             break
@@ -559,7 +559,7 @@ def anchor_once(ctx, *, flush: bool = False, reorgs: ReorgWatch | None = None) -
         report.lease_held = False
         return report
     report.reanchoring = (reorgs or ReorgWatch()).round(ctx)
-    report.sealed = close_batches(ctx, flush=flush)
+    report.closed = close_batches(ctx, flush=flush)
     for batch_id in _open_batches(ctx):
         if not _hold_lease(ctx):
             report.lease_held = False
@@ -664,5 +664,5 @@ __all__ = [
     "pending_work",
     "revoke_superseded",
     "run_anchorer",
-    "seal_batch",
+    "close_batch",
 ]

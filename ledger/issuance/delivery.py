@@ -105,7 +105,7 @@ def _read(ctx, batch, start: int) -> list[tuple]:
         ).all()
     if len(rows) != expected:
         raise BatchIntegrityError(
-            f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where {expected} were sealed"
+            f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where {expected} were closed into it"
         )
     return [tuple(row) for row in rows]
 

@@ -11,7 +11,7 @@ database records whose transaction is gone. Each anchoring round, under the anch
    being redone.
 2. **Anchors.** Every batch confirmed or completed in the last ``window_blocks`` blocks is looked up
    with ``anchorOf(root)``. Missing, or in another block than recorded: a warning, an audit event
-   ``anchor-reorged`` (the lost transaction and block), and the batch goes back to ``sealed`` (its
+   ``anchor-reorged`` (the lost transaction and block), and the batch goes back to closed (its
    active credentials back to ``batched``) in one transaction. The normal send path then anchors it
    again in the same round, or adopts the anchor if the root is on chain in another block. A root can
    be anchored only once, so nothing is anchored twice.
@@ -86,7 +86,7 @@ class ReorgWatch:
             raise ValueError(f"{WINDOW_ENV} / {INTERVAL_ENV}: {exc}") from None
 
     def round(self, ctx) -> list[int]:
-        """Check if due; returns the ids of the batches sent back to ``sealed``."""
+        """Check if due; returns the ids of the batches sent back to closed."""
         w3 = ctx.chain.w3
         try:
             head = w3.eth.get_block("latest")
@@ -155,7 +155,7 @@ class ReorgWatch:
                 batch.block_number,
                 now,
             )
-            if _back_to_sealed(ctx, batch, now):
+            if _back_to_closed(ctx, batch, now):
                 lost.append(batch.id)
         return lost
 
@@ -237,8 +237,8 @@ def _transaction_state(w3, tx_hash: str) -> str:
         return "vanished"
 
 
-def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
-    """The batch to ``sealed`` (compare-and-set on what was checked), its active credentials to
+def _back_to_closed(ctx, batch, now_on_chain: str) -> bool:
+    """The batch back to closed (compare-and-set on what was checked), its active credentials to
     ``batched``, with an audit event: one transaction. False if another worker moved it first."""
     now = ctx.now()
     with ctx.engine.begin() as conn:

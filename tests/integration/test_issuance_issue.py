@@ -1,5 +1,5 @@
 """Issuing credentials into the database, on SQLite and PostgreSQL: one, many, idempotent retries,
-refusals with the fields at fault, personal data sealed at rest."""
+refusals with the fields at fault, personal data encrypted at rest."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_issue_one_signs_validates_and_stores_pending(ctx):
     assert [(e.subject, e.actor) for e in events] == [(issued.id, "api-key:k1")]
 
 
-def test_personal_data_is_sealed_at_rest(ctx):
+def test_personal_data_is_encrypted_at_rest(ctx):
     issued = issue_one(ctx, EDU, DEGREE, degree_subject("王小明"))
     with ctx.engine.connect() as conn:
         raw = conn.execute(select(BODY.c.sealed_credential).where(BODY.c.credential_id == issued.id)).scalar_one()
@@ -82,7 +82,7 @@ def test_personal_data_is_sealed_at_rest(ctx):
     # a wrong passphrase is reported as such
     with pytest.raises(WrongStoragePassphrase):
         cipher_for_database(ctx.engine, TEST_PASSPHRASE + "!", n=2**10)
-    # a sealed value moved onto another row does not open
+    # an encrypted value moved onto another row does not decrypt
     other = issue_one(ctx, EDU, DEGREE, degree_subject("李雷"))
     with ctx.engine.begin() as conn:
         conn.execute(BODY.update().where(BODY.c.credential_id == other.id).values(sealed_credential=raw))

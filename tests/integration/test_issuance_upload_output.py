@@ -69,7 +69,7 @@ def test_output_is_written_during_delivery(issuer_world, tmp_path, monkeypatch, 
     ctx = make_context(issuer_world, f"sqlite:///{tmp_path / 'db.sqlite'}")
     store = LocalContentStore(tmp_path / "content")
     shares = attach_shares(ctx, store)
-    outsider = _issue(ctx, 2, "other")  # waiting too: sealed into the same batch
+    outsider = _issue(ctx, 2, "other")  # waiting too: closed into the same batch
     upload = _issue(ctx, 9, "row")
     out = tmp_path / "out"
     out.mkdir()

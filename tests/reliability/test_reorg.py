@@ -138,7 +138,7 @@ def settle(ctx, watch, rounds: int = 6):
     for _ in range(rounds):
         report = anchor_once(ctx, flush=True, reorgs=watch)
         reports.append(report)
-        if not (report.reanchoring or report.confirmed or report.completed or report.sealed or watch.redoing):
+        if not (report.reanchoring or report.confirmed or report.completed or report.closed or watch.redoing):
             return reports
     raise AssertionError(f"still busy after {rounds} rounds: {reports}")
 

@@ -1,4 +1,4 @@
-"""Private keys encrypted at rest; API keys stored hashed; credentials and share keys sealed.
+"""Private keys encrypted at rest; API keys stored hashed; credentials and share keys encrypted at rest (the sealed_* columns).
 
 A data directory is set up the way an operator does it (`certledger init`, `chain up`, `deploy`,
 `agency register` creating the agency's keys), then used: the demo issues, anchors, revokes and
@@ -153,7 +153,7 @@ def test_key_files_are_encrypted_and_private(installation):
         assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, (folder, oct(folder.stat().st_mode))
 
 
-def test_database_keeps_api_keys_hashed_and_credentials_sealed(installation):
+def test_database_keeps_api_keys_hashed_and_credentials_encrypted(installation):
     home = installation["home"]
     raw = b"".join(p.read_bytes() for p in home.glob("certledger.db*"))
     with sqlite3.connect(home / "certledger.db") as db:
