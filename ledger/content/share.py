@@ -38,6 +38,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.content.encoding import b64url_decode
+from ledger.protocol.utf8 import ByteOrderMarkError, NotUtf8Error, decode_utf8
 
 VERSION = 1
 ALG = "A256GCM"
@@ -166,11 +167,11 @@ def parse_envelope(blob: bytes) -> tuple[bytes, bytes]:
     if len(blob) > MAX_SHARE_BYTES:
         raise ShareTooLargeError(f"the share is {len(blob):,} bytes; at most {MAX_SHARE_BYTES:,} are read")
     try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+        text = decode_utf8(blob, bom="refuse")
+    except NotUtf8Error:
         raise ShareFormatError("", "not UTF-8 JSON") from None
-    if text.startswith("\ufeff"):
-        raise ShareFormatError("", "a byte-order mark is not allowed")
+    except ByteOrderMarkError:
+        raise ShareFormatError("", "a byte-order mark is not allowed") from None
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except ShareFormatError:
