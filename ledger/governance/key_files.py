@@ -33,11 +33,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger.protocol import did_key
+from ledger.protocol.aes_gcm import NONCE_BYTES, AesGcm, AuthenticationFailed, new_nonce
 from ledger.protocol.keccak import keccak256
 from ledger.protocol.keys import PublicKey, SigningKey
 
@@ -221,8 +221,8 @@ def encrypt_key(
         "kdf": {"name": "scrypt", "n": scrypt_n, "r": 8, "p": 1, "salt": _b64e(salt)},
     }
     key = _derive(passphrase, salt, scrypt_n, 8, 1)
-    nonce = os.urandom(12)
-    ct = AESGCM(key).encrypt(nonce, bytes(secret), _aad(header))
+    nonce = new_nonce()
+    ct = AesGcm(key).encrypt(nonce, bytes(secret), _aad(header))
     return {**header, "cipher": {"name": "aes-256-gcm", "nonce": _b64e(nonce), "ciphertext": _b64e(ct)}}
 
 
@@ -252,8 +252,8 @@ def decrypt_key(document: dict, passphrase: str, *, kind: str | None = None) -> 
     salt = _b64d(kdf.get("salt"), "kdf.salt")
     nonce = _b64d(cipher.get("nonce"), "cipher.nonce")
     ct = _b64d(cipher.get("ciphertext"), "cipher.ciphertext")
-    if len(nonce) != 12:
-        raise KeyFileError("cipher.nonce must be 12 bytes")
+    if len(nonce) != NONCE_BYTES:
+        raise KeyFileError(f"cipher.nonce must be {NONCE_BYTES} bytes")
     public = document.get("public")
     if not isinstance(public, str):
         raise KeyFileError("key file field public must be a string")
@@ -262,8 +262,8 @@ def decrypt_key(document: dict, passphrase: str, *, kind: str | None = None) -> 
     header = {k: document[k] for k in ("type", "version", "kind", "public", "kdf")}
     key = _derive(passphrase, salt, n, r, p)
     try:
-        secret = AESGCM(key).decrypt(nonce, ct, _aad(header))
-    except InvalidTag:
+        secret = AesGcm(key).decrypt(nonce, ct, _aad(header))
+    except AuthenticationFailed:
         raise WrongPassphraseError("wrong passphrase for this key file (or the file was modified)") from None
     if _public_for(file_kind, secret) != public:  # pragma: no cover - AAD prevents it
         raise KeyFileError("key file public part does not match its secret")

@@ -18,18 +18,25 @@ import os
 import threading
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ledger.protocol.aes_gcm import (
+    KEY_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    AesGcm,
+    AuthenticationFailed,
+    new_nonce,
+    random_chunks,
+)
 from ledger.storage.models import StorageKeyRecord
 
 FORMAT_V1 = b"\x01"
-NONCE_LEN = 12
-KEY_LEN = 32
+NONCE_LEN = NONCE_BYTES
+KEY_LEN = KEY_BYTES
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _CHECK_PLAINTEXT = b"certledger storage key check v1"
 _CHECK_AAD = b"storage_key"
@@ -51,7 +58,7 @@ class AtRestCipher:
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, (bytes, bytearray)) or len(key) != KEY_LEN:
             raise ValueError(f"the storage key must be {KEY_LEN} bytes")
-        self._aead = AESGCM(bytes(key))
+        self._aead = AesGcm(key)
 
     @classmethod
     def from_passphrase(
@@ -60,27 +67,25 @@ class AtRestCipher:
         return cls(derive_storage_key(passphrase, salt, n, r, p))
 
     def encrypt(self, plaintext: bytes, associated: bytes = b"") -> bytes:
-        nonce = os.urandom(NONCE_LEN)
+        nonce = new_nonce()
         return FORMAT_V1 + nonce + self._aead.encrypt(nonce, plaintext, associated)
 
     def encrypt_many(self, pairs: list[tuple[bytes, bytes]]) -> list[bytes]:
         """``encrypt(plaintext, associated)`` of each pair, the nonces drawn in one system call (which
         costs more than encrypting a short value on this machine's virtualised kernel)."""
-        nonces = os.urandom(NONCE_LEN * len(pairs))
         encrypt = self._aead.encrypt
-        out = []
-        for i, (plaintext, associated) in enumerate(pairs):
-            nonce = nonces[i * NONCE_LEN : (i + 1) * NONCE_LEN]
-            out.append(FORMAT_V1 + nonce + encrypt(nonce, plaintext, associated))
-        return out
+        return [
+            FORMAT_V1 + nonce + encrypt(nonce, plaintext, associated)
+            for nonce, (plaintext, associated) in zip(random_chunks(len(pairs), NONCE_LEN), pairs)
+        ]
 
     def decrypt(self, sealed: bytes, associated: bytes = b"") -> bytes:
         sealed = bytes(sealed)
-        if len(sealed) < 1 + NONCE_LEN + 16 or sealed[:1] != FORMAT_V1:
+        if len(sealed) < 1 + NONCE_LEN + TAG_BYTES or sealed[:1] != FORMAT_V1:
             raise AtRestError("not an encrypted value of a known format")
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE_LEN], sealed[1 + NONCE_LEN :], associated)
-        except InvalidTag:
+        except AuthenticationFailed:
             raise AtRestError(
                 "encrypted value does not decrypt: wrong storage key, altered data, or another row's value"
             ) from None
