@@ -49,7 +49,7 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
 from ledger.storage.states import CredentialState
-from ledger.storage.tables import AUDIT, BODY, CRED
+from ledger.storage.tables import AUDIT, BODY, CRED, IDEMPOTENCY
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def _issue_single(
         )
     try:
         # written with concurrent requests' rows in one transaction (ledger.storage.group_commit)
-        rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
+        rows = [*([(IDEMPOTENCY, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
         group_writer(ctx.engine).insert(rows)
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
@@ -364,7 +364,7 @@ def _issue_many(
             chunk.flush()
             if idempotency_key is not None:
                 conn.execute(
-                    insert(idempotency.TABLE),
+                    insert(IDEMPOTENCY),
                     idempotency.record_values(
                         agency,
                         idempotency_key,

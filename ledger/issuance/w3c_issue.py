@@ -67,7 +67,7 @@ from ledger.protocol.proof import ProofError, create_proof
 from ledger.protocol.status_list import ENTRY_TYPE, status_entries
 from ledger.storage.group_commit import group_writer
 from ledger.storage.states import CredentialState
-from ledger.storage.tables import AUDIT, BODY, CRED
+from ledger.storage.tables import AUDIT, BODY, CRED, IDEMPOTENCY
 
 # Stable codes of the refusals this module adds to ledger.protocol.data_model's
 PROOF_NOT_ALLOWED = "PROOF_NOT_ALLOWED"
@@ -318,7 +318,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
     if idempotency_key is not None:
         rows.append(
             (
-                idempotency.TABLE,
+                IDEMPOTENCY,
                 idempotency.record_values(
                     agency, idempotency_key, fingerprint, "issue", credential_id=record_id, at=now
                 ),

@@ -216,12 +216,12 @@ def stored_batches(database_url: str):
 
 
 def idempotency_records(database_url: str) -> list:
-    from ledger.issuance.idempotency import TABLE
+    from ledger.storage.tables import IDEMPOTENCY
 
     engine = init_database(database_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(select(TABLE.c.key, TABLE.c.credential_id, TABLE.c.operation)).all()
+            return conn.execute(select(IDEMPOTENCY.c.key, IDEMPOTENCY.c.credential_id, IDEMPOTENCY.c.operation)).all()
     finally:
         engine.dispose()
 
