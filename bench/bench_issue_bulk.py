@@ -1,4 +1,4 @@
-"""Bulk issuance end to end: CSV parse, schema check, sign, digest, seal, store, one anchor, and the
+"""Bulk issuance end to end: CSV parse, schema check, sign, digest, encrypt at rest, store, one anchor, and the
 encrypted share of every bundle in the content store.
 
 Run: .venv/bin/python bench/bench_issue_bulk.py [N] [--database-url URL] [--workers W] [--no-shares]
@@ -11,8 +11,8 @@ Starts its own anvil on a free loopback port, deploys, registers an agency, then
 ``issue_file`` (CSV) and ``anchor_once(flush=True)`` (one batch, one anchor transaction, every
 credential anchored, every bundle delivered as an encrypted share), and prints where the time went:
 
-* issue   — parse, validate, sign, digest, seal and insert the credentials;
-* anchor  — seal the batch (Merkle tree), send the anchor transaction, confirm;
+* issue   — parse, validate, sign, digest, encrypt at rest and insert the credentials;
+* anchor  — close the batch (Merkle tree), send the anchor transaction, confirm;
 * bundles — read the stored credentials, build every bundle (proof path, JSON) and encrypt its
             share: for a batch this large in a worker process, chunks ahead of the storing, so
             this is mostly what this process waited for it (``ledger.issuance.delivery``);
@@ -59,8 +59,8 @@ from ledger.issuance import (  # noqa: E402
 )
 from ledger.issuance.context import BundleSink  # noqa: E402
 from ledger.issuance.wiring import attach_shares  # noqa: E402
+from ledger.storage.at_rest import AtRestCipher  # noqa: E402
 from ledger.storage.db import init_database  # noqa: E402
-from ledger.storage.sealing import StorageSealer  # noqa: E402
 
 CODE, TYPE = "bench-university", "DegreeCertificate"
 _DELIVER = anchoring.deliver_bundles
@@ -124,7 +124,7 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
     engine = init_database(database_url)
     ctx = IssuanceContext(
         engine,
-        StorageSealer(os.urandom(32)),
+        AtRestCipher(os.urandom(32)),
         ChainAccess(process.rpc_url, deployment, AgencyKeyring.of({CODE: keys})),
         policy=BatchPolicy(max_size=max(n, 1)),
         signing_workers=workers,
@@ -148,7 +148,7 @@ def _run(process, n: int, database_url: str, workers: int, content_dir: Path | N
     t2 = time.perf_counter()
     cpu, kids = time.process_time() - cpu0, _children_cpu() - kids0
     assert len(result.issued) == n and not result.errors
-    assert len(report.sealed) == 1 and report.completed == report.sealed
+    assert len(report.closed) == 1 and report.completed == report.closed
     if content_dir is not None:
         assert shares.pending_count() == 0
         stored = sum(len(read_pack_index(pack)) for pack in (content_dir / PACK_DIR).glob("*.pack"))

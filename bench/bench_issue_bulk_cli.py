@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/bench_issue_bulk_cli.py [N] [--files]
 Target (issue #4): 100,000 credentials >= 5,000 credentials/s end to end on 2 cores, on the embedded
 defaults. In a fresh data directory (``certledger init``, ``chain up``, ``deploy``, ``agency
 register``, none of it timed) the benchmark runs ``certledger issue-bulk --csv`` on N rows in a
-process of its own and times it whole: start-up and imports, CSV, schema, sign, digest, seal,
+process of its own and times it whole: start-up and imports, CSV, schema, sign, digest, encrypt at rest,
 database, one anchor transaction, the encrypted share of every bundle in the content store, and
 the command's output in ``--out-dir`` (``bundles.jsonl`` and ``links.csv``; with ``--files``, one
 file per bundle instead of ``bundles.jsonl``). The command's own time line is printed beside it.

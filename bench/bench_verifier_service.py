@@ -43,7 +43,7 @@ from ledger.chain import LedgerClient, RegistryClient, connect, deploy_contracts
 from ledger.chain.embedded import EmbeddedChain  # noqa: E402
 from ledger.governance.accounts import fund_on_anvil  # noqa: E402
 from ledger.governance.key_files import SigningKey  # noqa: E402
-from ledger.protocol.batch import SealedBatch  # noqa: E402
+from ledger.protocol.batch import ClosedBatch  # noqa: E402
 from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
 from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
 from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
@@ -120,7 +120,7 @@ def make_world(rpc_url: str, chain_id: int, n: int):
         )
         for i in range(n)
     ]
-    batch = SealedBatch.seal(credentials)
+    batch = ClosedBatch.close(credentials)
     result = LedgerClient(w3, deployment.ledger, make_sender(w3, operator)).anchor(batch.root, n)
     bundles = batch.bundles(deployment, result.tx_hash, result.block_number)
     return deployment, bundles

@@ -134,7 +134,7 @@ def run_demo(
     result.status_base_url = ctx.status_base_url
     result.timings["setup"] = time.perf_counter() - started
 
-    # Issue: each agency's rows in one bulk request (schema-validated, signed, sealed in the database).
+    # Issue: each agency's rows in one bulk request (schema-validated, signed, encrypted at rest in the database).
     t0 = time.perf_counter()
     rng = random.Random()
     issued: dict[str, list[str]] = {}
@@ -235,18 +235,16 @@ def run_demo(
 
 
 def _anchor_gas(ctx, w3) -> list[tuple[str, int]]:
-    """(what, gas used) of the anchor transactions of the batches this run sealed."""
+    """(what, gas used) of the anchor transactions of the batches this run closed."""
     from sqlalchemy import select
 
-    from ledger.storage.models import BatchRecord
-    from ledger.storage.tables import table_of
+    from ledger.storage.tables import BATCH
 
-    batch = table_of(BatchRecord)
     with ctx.engine.connect() as conn:
         rows = conn.execute(
-            select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
-            .where(batch.c.tx_hash.is_not(None))
-            .order_by(batch.c.id.desc())
+            select(BATCH.c.agency_code, BATCH.c.count, BATCH.c.tx_hash)
+            .where(BATCH.c.tx_hash.is_not(None))
+            .order_by(BATCH.c.id.desc())
             .limit(len(DEMO_AGENCIES))
         ).all()
     return [

@@ -17,7 +17,7 @@ A pytest plugin: ``tests/conftest.py`` imports its hooks, so it watches every se
 2. **Secrets.** API keys are recognised by their shape (``clk_<12 hex>_<43 base64url>``), share
    keys in a link by ``#k=`` / ``%23k=`` and a 43-character key. Private keys and share keys are
    matched against the actual secrets of the session: every Ed25519 and secp256k1 key made or
-   opened in this process (``SigningKey``, ``LocalAccount``, every key file sealed or opened), every
+   opened in this process (``SigningKey``, ``LocalAccount``, every key file encrypted or decrypted), every
    AES key of a share, every passphrase file, and the key files that processes started by the
    tests wrote (decrypted at the end with their data directory's passphrase) — but not anvil's
    development keys, which anvil prints in its own log and the world knows. Each secret is
@@ -163,8 +163,8 @@ def _install_recorders() -> None:
     """Patch the few places where secrets come into being in this process."""
     from eth_account.signers.local import LocalAccount
 
-    from ledger.content import share
     from ledger.governance import key_files as keys
+    from ledger.protocol import aes_gcm
 
     original_init = keys.SigningKey.__init__
 
@@ -185,7 +185,7 @@ def _install_recorders() -> None:
         original_account_init(self, key, account)
         REGISTRY.add(key.to_bytes(), "Ethereum private key", self.address)
 
-    real_aesgcm = share.AESGCM
+    real_aesgcm = aes_gcm.AESGCM
 
     class RecordingAESGCM:
         def __call__(self, key):
@@ -200,7 +200,7 @@ def _install_recorders() -> None:
         (keys.SigningKey, "__init__", signing_key_init),
         (keys, "_public_for", public_for),
         (LocalAccount, "__init__", account_init),
-        (share, "AESGCM", RecordingAESGCM()),
+        (aes_gcm, "AESGCM", RecordingAESGCM()),
     ]
     for owner, name, replacement in patches:
         STATE.undo.append((owner, name, getattr(owner, name)))

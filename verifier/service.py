@@ -29,6 +29,7 @@ from ledger.content.store import (
     ContentTooLarge,
 )
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep  # why: see ledger.protocol.json_depth
+from ledger.protocol.utf8 import ByteOrderMarkError, NotUtf8Error, decode_utf8
 from ledger.verification.chain_state import ChainReader
 from ledger.verification.report import Report
 from ledger.verification.trust import TrustRoots
@@ -124,7 +125,7 @@ class VerifierService:
         return outcome[0]
 
     def _split_batch(self, body: bytes) -> list[str]:
-        text = _decode_batch(body)
+        text = _decode_body(body)
         n, i = len(text), _skip(text, 0)
         if i == n:
             raise Problem(400, "EMPTY_BODY", "send a JSON array of bundles as the request body")
@@ -170,7 +171,7 @@ class VerifierService:
         started = self.clock()
         pool = self.batch_pool
         if pool is not None and pool.worth_splitting(len(body)):
-            outcome = pool.verify_array(_decode_batch(body), self.max_batch_items)
+            outcome = pool.verify_array(_decode_body(body), self.max_batch_items)
             if outcome is not None:
                 reports, retry = outcome
                 self._retry(reports, retry, started)
@@ -274,14 +275,14 @@ def report_json(report: Report) -> str:
     return out
 
 
-def _decode_batch(body: bytes) -> str:
+def _decode_body(body: bytes) -> str:
+    """A request body as UTF-8 text without a byte order mark, else 400 NOT_JSON."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        return decode_utf8(body, bom="refuse")
+    except NotUtf8Error as exc:
         raise Problem(400, "NOT_JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
-    if text.startswith("\ufeff"):
-        raise Problem(400, "NOT_JSON", "the body starts with a byte order mark; send plain UTF-8 JSON")
-    return text
+    except ByteOrderMarkError:
+        raise Problem(400, "NOT_JSON", "the body starts with a byte order mark; send plain UTF-8 JSON") from None
 
 
 def check_cid(cid: str) -> None:
@@ -304,12 +305,7 @@ def _skip(text: str, i: int) -> int:
 def _refuse_non_bundle(body: bytes) -> None:
     """The format check refused the body: tell JSON errors and non-bundles (4xx) from malformed
     bundles (a report)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Problem(400, "NOT_JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
-    if text.startswith("\ufeff"):
-        raise Problem(400, "NOT_JSON", "the body starts with a byte order mark; send plain UTF-8 JSON")
+    text = _decode_body(body)
     try:
         doc = json.loads(text)
     except RecursionError:

@@ -160,8 +160,8 @@ def issue_bulk(
 
     from ledger.content.links import ShareLinkError, normalise_verifier_url
     from ledger.issuance import BulkRejected, issue_file
-    from ledger.issuance.bundle_files import LINKS_NAME, UploadOutput, earlier_output
     from ledger.issuance.delivery import sink_of
+    from ledger.issuance.upload_output import LINKS_NAME, UploadOutput, earlier_output
 
     if bool(csv_file) == bool(jsonl_file):
         raise CliError("give exactly one of --csv or --jsonl")
@@ -219,10 +219,10 @@ def issue_bulk(
             one_file_each=one_file_each,
             progress=lambda n: bar.update(writing, completed=n, refresh=True),
         ) as output:
-            # Bundles and links are written as the bundles are delivered (ledger.issuance.bundle_files).
+            # Bundles and links are written as the bundles are delivered (ledger.issuance.upload_output).
             ctx.bundle_sink = output.around(sink_of(ctx))
             # The upload as one batch, one anchor transaction, whatever the configured batch size (the
-            # services' batches keep theirs): one seal, one receipt and one confirmation for the lot.
+            # services' batches keep theirs): one close, one receipt and one confirmation for the lot.
             ctx.policy = dataclasses.replace(
                 ctx.policy, max_size=max(ctx.policy.max_size, min(len(result.issued), 2**32 - 1))
             )

@@ -34,16 +34,16 @@ import binascii
 import json
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from ledger.content.encoding import b64url_decode
+from ledger.protocol import aes_gcm
+from ledger.protocol.aes_gcm import AesGcm, AuthenticationFailed
+from ledger.protocol.utf8 import ByteOrderMarkError, NotUtf8Error, decode_utf8
 
 VERSION = 1
 ALG = "A256GCM"
-KEY_BYTES = 32
-IV_BYTES = 12
-TAG_BYTES = 16
+KEY_BYTES = aes_gcm.KEY_BYTES
+IV_BYTES = aes_gcm.NONCE_BYTES
+TAG_BYTES = aes_gcm.TAG_BYTES
 
 MAX_PLAINTEXT_BYTES = 1_048_576
 """Largest bundle (its UTF-8 JSON) a share may carry: 1 MiB, far above a real bundle."""
@@ -120,7 +120,7 @@ def encrypt_shares(bundles: list[bytes]) -> list[tuple[bytes, bytes]]:
     for plaintext in plaintexts:
         key, iv = secrets[at : at + KEY_BYTES], secrets[at + KEY_BYTES : at + KEY_BYTES + IV_BYTES]
         at += KEY_BYTES + IV_BYTES
-        ct = AESGCM(key).encrypt(iv, plaintext, None)
+        ct = AesGcm(key).encrypt(iv, plaintext)
         # The envelope exactly as documented above (what json.dumps with compact separators
         # writes), assembled as bytes: formatting text and encoding it again cost more than AES.
         out.append((b"".join((_ENVELOPE_HEAD, _b64url(iv), b'","ct":"', _b64url(ct), b'"}')), key))
@@ -166,11 +166,11 @@ def parse_envelope(blob: bytes) -> tuple[bytes, bytes]:
     if len(blob) > MAX_SHARE_BYTES:
         raise ShareTooLargeError(f"the share is {len(blob):,} bytes; at most {MAX_SHARE_BYTES:,} are read")
     try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
+        text = decode_utf8(blob, bom="refuse")
+    except NotUtf8Error:
         raise ShareFormatError("", "not UTF-8 JSON") from None
-    if text.startswith("\ufeff"):
-        raise ShareFormatError("", "a byte-order mark is not allowed")
+    except ByteOrderMarkError:
+        raise ShareFormatError("", "a byte-order mark is not allowed") from None
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except ShareFormatError:
@@ -227,8 +227,8 @@ def decrypt_share(blob: bytes, key: bytes) -> bytes:
     key = _check_key(key)
     iv, ct = parse_envelope(blob)
     try:
-        plaintext = AESGCM(key).decrypt(iv, ct, None)
-    except InvalidTag:
+        plaintext = AesGcm(key).decrypt(iv, ct)
+    except AuthenticationFailed:
         raise ShareDecryptionError(
             "the share could not be decrypted: the key is wrong or the share was altered "
             "(AES-GCM authentication failed)"

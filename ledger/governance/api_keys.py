@@ -21,12 +21,11 @@ from sqlmodel import Session, col, select
 from ledger.storage.audit import record_audit
 from ledger.storage.db import reading
 from ledger.storage.models import ApiKey
-from ledger.storage.tables import table_of
+from ledger.storage.tables import API_KEY
 
 SCOPES = ("issue", "revoke", "read", "admin")  # an agency's keys
 GOVERNANCE_SCOPE = "governance"  # keys without an agency: onboarding, types
 _TOKEN = re.compile(r"clk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-_KEYS = table_of(ApiKey)
 
 
 class ApiKeyError(ValueError):
@@ -85,8 +84,8 @@ def authenticate(engine: Engine, token: str | None) -> Principal | None:
     # every request asks this: a read-only connection and a plain row, no ORM session
     with reading(engine).connect() as conn:
         row = conn.execute(
-            sa_select(_KEYS.c.agency_code, _KEYS.c.secret_hash, _KEYS.c.scopes, _KEYS.c.revoked_at).where(
-                _KEYS.c.id == f"clk_{match.group(1)}"
+            sa_select(API_KEY.c.agency_code, API_KEY.c.secret_hash, API_KEY.c.scopes, API_KEY.c.revoked_at).where(
+                API_KEY.c.id == f"clk_{match.group(1)}"
             )
         ).first()
     if row is None or row.revoked_at is not None:

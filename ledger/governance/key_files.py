@@ -8,7 +8,7 @@ Two kinds of secret live in key files:
   to send anchor transactions.
 
 A key file is JSON: the public part in clear (so tools can show which key a
-file holds without the passphrase) and the secret sealed with AES-256-GCM
+file holds without the passphrase) and the secret encrypted with AES-256-GCM
 under a key derived from the caller's passphrase with scrypt. The header
 (kind, public part, KDF parameters) is the GCM associated data, so editing the
 clear part breaks decryption instead of silently pairing a secret with a
@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger.protocol import did_key
+from ledger.protocol.aes_gcm import NONCE_BYTES, AesGcm, AuthenticationFailed, new_nonce
 from ledger.protocol.keccak import keccak256
 from ledger.protocol.keys import PublicKey, SigningKey
 
@@ -197,7 +197,7 @@ def _public_for(kind: str, secret: bytes) -> str:
     raise KeyFileError(f"unknown key kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
-def seal_key(
+def encrypt_key(
     kind: str,
     secret: bytes,
     passphrase: str,
@@ -222,12 +222,12 @@ def seal_key(
         "kdf": {"name": "scrypt", "n": scrypt_n, "r": 8, "p": 1, "salt": _b64e(salt)},
     }
     key = _derive(passphrase, salt, scrypt_n, 8, 1)
-    nonce = os.urandom(12)
-    ct = AESGCM(key).encrypt(nonce, bytes(secret), _aad(header))
+    nonce = new_nonce()
+    ct = AesGcm(key).encrypt(nonce, bytes(secret), _aad(header))
     return {**header, "cipher": {"name": "aes-256-gcm", "nonce": _b64e(nonce), "ciphertext": _b64e(ct)}}
 
 
-def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> KeyFile:
+def decrypt_key(document: dict, passphrase: str, *, kind: str | None = None) -> KeyFile:
     """Decrypt a key-file document; ``kind`` (if given) must match the file's."""
     if not isinstance(document, dict):
         raise KeyFileError("a key file must be a JSON object")
@@ -256,8 +256,8 @@ def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> Key
     salt = _b64d(kdf.get("salt"), "kdf.salt")
     nonce = _b64d(cipher.get("nonce"), "cipher.nonce")
     ct = _b64d(cipher.get("ciphertext"), "cipher.ciphertext")
-    if len(nonce) != 12:
-        raise KeyFileError("cipher.nonce must be 12 bytes")
+    if len(nonce) != NONCE_BYTES:
+        raise KeyFileError(f"cipher.nonce must be {NONCE_BYTES} bytes")
     public = document.get("public")
     if not isinstance(public, str):
         raise KeyFileError("key file field public must be a string")
@@ -266,8 +266,8 @@ def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> Key
     header = {k: document[k] for k in ("type", "version", "kind", "public", "kdf")}
     key = _derive(passphrase, salt, n, r, p)
     try:
-        secret = AESGCM(key).decrypt(nonce, ct, _aad(header))
-    except InvalidTag:
+        secret = AesGcm(key).decrypt(nonce, ct, _aad(header))
+    except AuthenticationFailed:
         raise WrongPassphraseError("wrong passphrase for this key file (or the file was modified)") from None
     if _public_for(file_kind, secret) != public:  # pragma: no cover - AAD prevents it
         raise KeyFileError("key file public part does not match its secret")
@@ -290,7 +290,7 @@ def save_key_file(
     key by accident is not recoverable.
     """
     path = Path(path)
-    doc = seal_key(kind, secret, passphrase, public=public, scrypt_n=scrypt_n)
+    doc = encrypt_key(kind, secret, passphrase, public=public, scrypt_n=scrypt_n)
     data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
     if path.exists() and not overwrite:
         raise FileExistsError(f"key file {path} already exists; refusing to overwrite it")
@@ -338,7 +338,7 @@ def load_key_file(path: str | os.PathLike, passphrase: str, *, kind: str | None 
     :class:`KeyFileError` (with the path) when it cannot be opened."""
     doc = _read_json(path)
     try:
-        return open_key(doc, passphrase, kind=kind)
+        return decrypt_key(doc, passphrase, kind=kind)
     except WrongPassphraseError as exc:
         raise WrongPassphraseError(f"{path}: {exc}") from None
     except KeyFileError as exc:
@@ -375,12 +375,12 @@ __all__ = [
     "load_key_file",
     "load_operator_key",
     "load_signing_key",
-    "open_key",
+    "decrypt_key",
     "operator_address",
     "passphrase_from_env",
     "read_key_file_public",
     "save_key_file",
     "save_operator_key",
     "save_signing_key",
-    "seal_key",
+    "encrypt_key",
 ]

@@ -1,6 +1,6 @@
 """The issuer service's core, as a library: the FastAPI app (issuer_api/) and the CLI call these.
 
-Build one :class:`IssuanceContext` (database engine, storage sealer, chain access, clock) and pass it
+Build one :class:`IssuanceContext` (database engine, at-rest cipher, chain access, clock) and pass it
 to every call::
 
     ctx = IssuanceContext.from_settings(settings, rpc_urls)

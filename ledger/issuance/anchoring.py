@@ -2,14 +2,14 @@
 
 Batch states (``batch.state``)::
 
-    sealed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
+    closed ──send──> sent ──receipt + N confirmations──> confirmed ──bundles delivered──> completed
       ^                │
       └── dropped / ───┘
           reverted
 
 1. **Close** (per agency): when ``policy.max_size`` credentials wait, or the oldest has waited
    ``policy.max_age_s`` (or ``flush=True``), the oldest pending credentials (issuance order) become a
-   batch: the tree is built, and the batch row (state sealed, root) and every credential's
+   batch: the tree is built, and the batch row (state closed, stored as "sealed"; root) and every credential's
    ``batch_id``/``leaf_index`` (state batched) are written in ONE transaction.
 2. **Send**: if ``anchorOf(agency, root)`` already shows the root (a restart after an unrecorded broadcast),
    the anchor is adopted; otherwise the anchor transaction is broadcast and its hash, nonce and
@@ -23,7 +23,7 @@ Batch states (``batch.state``)::
    idempotent (``ledger.issuance.delivery``). Then the batch is completed.
 
 Crash safety (kill -9 anywhere, then restart): every step is a state recorded before the next
-begins, and every open batch is resumed from its state. A "sealed" batch is checked on chain before
+begins, and every open batch is resumed from its state. A closed batch is checked on chain before
 it is (re)sent; a "sent" batch's transaction is looked up: mined -> confirm; reverted with
 ``AlreadyAnchored`` or its root anchored by us anyway -> adopt that anchor (its transaction found
 from the ``Anchored`` event); unknown to the node (dropped) -> sent again, with a log line; still
@@ -48,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import Table, func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
@@ -65,19 +65,13 @@ from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import database_unavailable, reading
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.states import OPEN_BATCH_STATES, BatchState, CredentialState
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "anchorer"
-SEALED, SENT, CONFIRMED, COMPLETED = "sealed", "sent", "confirmed", "completed"
-OPEN_STATES = (SEALED, SENT, CONFIRMED)
-PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
 
-# (SQLModel sets __table__ without declaring it: see ledger.storage.tables.table_of)
-BATCH: Table = BatchRecord.__table__  # type: ignore[attr-defined]
-CRED: Table = CredentialRecord.__table__  # type: ignore[attr-defined]
-AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 _ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
 
@@ -122,10 +116,10 @@ def _pending_stats(ctx, agency: str | None = None):
 
 
 class _OutOfOrder(Exception):
-    """Rolls back a sealing whose credentials changed since they were read."""
+    """Rolls back the closing of a batch whose credentials changed since they were read."""
 
 
-def seal_batch(ctx, agency: str, limit: int) -> int | None:
+def close_batch(ctx, agency: str, limit: int) -> int | None:
     """Close one batch of at most ``limit`` of the agency's oldest pending credentials.
 
     The credentials and their order (issuance order) are read, and the tree built, before the write
@@ -133,13 +127,13 @@ def seal_batch(ctx, agency: str, limit: int) -> int | None:
     indexes: SQLite's write lock, which every issuance needs, is held for the update alone (reading
     and hashing inside it held up issuance by 25-60 ms per batch, measured with bench_issue_http).
     The update takes the pending credentials up to the last one read; a credential committed meanwhile
-    that sorts before it changes the count, and the sealing is then undone and tried again.
+    that sorts before it changes the count, and the closing is then undone and tried again.
     """
     with collection_paused():  # ledger.issuance.heap: up to a batch's rows, and their tree
-        return _seal_batch(ctx, agency, limit)
+        return _close_batch(ctx, agency, limit)
 
 
-def _seal_batch(ctx, agency: str, limit: int) -> int | None:
+def _close_batch(ctx, agency: str, limit: int) -> int | None:
     now, started = ctx.now(), time.perf_counter()
     order = (CRED.c.issued_at, CRED.c.request_row, CRED.c.id)
     waiting = (CRED.c.agency_code == agency, CRED.c.batch_id.is_(None))  # waiting = not in a batch yet
@@ -157,7 +151,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                         agency_code=agency,
                         root=root,
                         count=len(chosen),
-                        state=SEALED,
+                        state=BatchState.CLOSED,
                         attempts=0,
                         created_at=now,
                         updated_at=now,
@@ -171,7 +165,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                 taken = conn.execute(
                     update(CRED)
                     .where(CRED.c.id == leaves.c.cid)
-                    .values(batch_id=batch_id, leaf_index=leaves.c.leaf, state=BATCHED, updated_at=now)
+                    .values(batch_id=batch_id, leaf_index=leaves.c.leaf, state=CredentialState.BATCHED, updated_at=now)
                 ).rowcount
                 if taken != len(chosen):
                     raise _OutOfOrder
@@ -180,7 +174,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
                         at=now,
                         actor=ctx.worker_id,
                         agency=agency,
-                        action="batch-seal",
+                        action="batch-seal",  # the stored audit action of closing a batch (kept as recorded)
                         subject=root,
                         tx_hash=None,
                         details={"batch": batch_id, "count": len(chosen)},
@@ -190,7 +184,7 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
             continue
         ctx.trees.put(batch_id, tree)
         log.info(
-            "batch %d of %s sealed: %d credentials, root %s (%.0f ms)",
+            "batch %d of %s closed: %d credentials, root %s (%.0f ms)",
             batch_id,
             agency,
             len(chosen),
@@ -199,13 +193,13 @@ def _seal_batch(ctx, agency: str, limit: int) -> int | None:
         )
         crash_point("after_seal")
         return batch_id
-    return None  # credentials kept arriving out of order: the next round seals them
+    return None  # credentials kept arriving out of order: the next round closes them
 
 
 def close_batches(ctx, *, flush: bool = False) -> list[int]:
-    """Seal every batch that is due (by size, by age, or all pending with ``flush``)."""
+    """Close every batch that is due (by size, by age, or all pending with ``flush``)."""
     policy = ctx.policy
-    sealed = []
+    closed = []
     for agency, _, _ in _pending_stats(ctx):
         while True:
             stats = _pending_stats(ctx, agency)
@@ -215,11 +209,11 @@ def close_batches(ctx, *, flush: bool = False) -> list[int]:
             due = count >= policy.max_size or flush or oldest <= ctx.now() - timedelta(seconds=policy.max_age_s)
             if not due:
                 break
-            batch_id = seal_batch(ctx, agency, min(count, policy.max_size))
+            batch_id = close_batch(ctx, agency, min(count, policy.max_size))
             if batch_id is None:
                 break
-            sealed.append(batch_id)
-    return sealed
+            closed.append(batch_id)
+    return closed
 
 
 # ------------------------------------------------------------------ 2-3. send, confirm
@@ -252,9 +246,9 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
     with ctx.engine.begin() as conn:
         n = conn.execute(
             update(BATCH)
-            .where(BATCH.c.id == batch.id, BATCH.c.state.in_((SEALED, SENT)))
+            .where(BATCH.c.id == batch.id, BATCH.c.state.in_((BatchState.CLOSED, BatchState.SENT)))
             .values(
-                state=CONFIRMED,
+                state=BatchState.CONFIRMED,
                 tx_hash=tx_hash,
                 block_number=anchor.block_number,
                 anchored_at=anchored_at,
@@ -267,8 +261,8 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
             return  # another worker confirmed it
         conn.execute(
             update(CRED)
-            .where(CRED.c.batch_id == batch.id, CRED.c.state == BATCHED)
-            .values(state=ANCHORED, updated_at=now)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == CredentialState.BATCHED)
+            .values(state=CredentialState.ANCHORED, updated_at=now)
         )
         conn.execute(
             insert(AUDIT).values(
@@ -304,8 +298,8 @@ def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
         _set_state(
             ctx,
             batch,
-            (SEALED, SENT),
-            state=SEALED,
+            (BatchState.CLOSED, BatchState.SENT),
+            state=BatchState.CLOSED,
             last_error="anchored per a revert, not per anchorOf",
             next_attempt_at=ctx.now() + _backoff(ctx, batch.attempts),
         )
@@ -341,8 +335,8 @@ def _send(ctx, batch, report: AnchorReport) -> None:
     if not _set_state(
         ctx,
         batch,
-        (SEALED,),
-        state=SENT,
+        (BatchState.CLOSED,),
+        state=BatchState.SENT,
         tx_hash=pending.tx_hash,
         tx_nonce=pending.nonce,
         sent_at=ctx.now(),
@@ -365,10 +359,10 @@ def _pending_from_node(ctx, tx_hash: str) -> PendingTx | None:
     return PendingTx("anchor", tx_hash, tx["nonce"], tx["gas"], call)
 
 
-def _back_to_sealed(ctx, batch, why: str, delay: bool) -> None:
+def _back_to_closed(ctx, batch, why: str, delay: bool) -> None:
     ctx.chain.reset_sender(batch.agency_code)  # its nonce may be reusable now
     next_at = ctx.now() + _backoff(ctx, batch.attempts) if delay else None
-    _set_state(ctx, batch, (SENT,), state=SEALED, last_error=why[:500], next_attempt_at=next_at)
+    _set_state(ctx, batch, (BatchState.SENT,), state=BatchState.CLOSED, last_error=why[:500], next_attempt_at=next_at)
 
 
 def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
@@ -388,7 +382,7 @@ def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
         _describe(batch),
         batch.tx_hash,
     )
-    _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
+    _back_to_closed(ctx, batch, f"transaction {batch.tx_hash} reverted", delay=True)
     report.retrying.append(batch.id)
 
 
@@ -410,7 +404,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
                 _describe(batch),
                 batch.tx_hash,
             )
-            _back_to_sealed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
+            _back_to_closed(ctx, batch, f"transaction {batch.tx_hash} dropped", delay=False)
             report.retrying.append(batch.id)
             return
     try:
@@ -429,7 +423,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
         log.warning(
             "%s: anchor transaction %s reverted: %s; will send again", _describe(batch), pending.tx_hash, exc.error_name
         )
-        _back_to_sealed(ctx, batch, str(exc), delay=True)
+        _back_to_closed(ctx, batch, str(exc), delay=True)
         report.retrying.append(batch.id)
         return
     except TransactionDropped:
@@ -439,7 +433,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
             pending.tx_hash,
             ctx.chain.receipt_timeout_s,
         )
-        _set_state(ctx, batch, (SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
+        _set_state(ctx, batch, (BatchState.SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
         report.retrying.append(batch.id)
         return
     crash_point("after_receipt")
@@ -459,7 +453,9 @@ def _complete(ctx, batch, report: AnchorReport) -> None:
     sink = sink_of(ctx)
     if sink is not None:
         deliver_bundles(ctx, batch, sink)
-    if _set_state(ctx, batch, (CONFIRMED,), state=COMPLETED, last_error=None, next_attempt_at=None):
+    if _set_state(
+        ctx, batch, (BatchState.CONFIRMED,), state=BatchState.COMPLETED, last_error=None, next_attempt_at=None
+    ):
         report.completed.append(batch.id)
         log.info("%s: completed", _describe(batch))
 
@@ -475,17 +471,17 @@ def _backoff(ctx, attempts: int) -> timedelta:
 def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str:
     """Move one batch as far as it can go now; returns its state afterwards."""
     report = report if report is not None else AnchorReport()
-    for _ in range(4):  # sealed -> sent -> confirmed -> completed, or a retry
+    for _ in range(4):  # closed -> sent -> confirmed -> completed, or a retry
         batch = _load(ctx.engine, batch_id)
-        if batch is None or batch.state not in OPEN_STATES:
+        if batch is None or batch.state not in OPEN_BATCH_STATES:
             break
         if batch.next_attempt_at is not None and batch.next_attempt_at > ctx.now():
             break
         before = (batch.state, batch.tx_hash)
         try:
-            if batch.state == SEALED:
+            if batch.state == BatchState.CLOSED:
                 _send(ctx, batch, report)
-            elif batch.state == SENT:
+            elif batch.state == BatchState.SENT:
                 _await(ctx, batch, report)
             else:
                 _complete(ctx, batch, report)
@@ -512,7 +508,9 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
 def _open_batches(ctx) -> Sequence[int]:
     with reading(ctx.engine).connect() as conn:
         return (
-            conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
+            conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_BATCH_STATES)).order_by(BATCH.c.id))
+            .scalars()
+            .all()
         )
 
 
@@ -530,8 +528,8 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
             select(old.c.agency_code, old.c.id)
             .join(new, new.c.supersedes == old.c.id)
             .where(
-                new.c.state.in_((ANCHORED, "suspended", "revoked")),
-                old.c.state.in_((ANCHORED, "suspended")),
+                new.c.state.in_((CredentialState.ANCHORED, CredentialState.SUSPENDED, CredentialState.REVOKED)),
+                old.c.state.in_((CredentialState.ANCHORED, CredentialState.SUSPENDED)),
                 old.c.agency_code == new.c.agency_code,
             )
             .order_by(old.c.agency_code, old.c.id)
@@ -563,7 +561,7 @@ def anchor_once(ctx, *, flush: bool = False, reorgs: ReorgWatch | None = None) -
         report.lease_held = False
         return report
     report.reanchoring = (reorgs or ReorgWatch()).round(ctx)
-    report.sealed = close_batches(ctx, flush=flush)
+    report.closed = close_batches(ctx, flush=flush)
     for batch_id in _open_batches(ctx):
         if not _hold_lease(ctx):
             report.lease_held = False
@@ -653,7 +651,7 @@ def pending_work(ctx) -> dict:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
         states: dict[str, int] = dict(
             conn.execute(
-                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES)).group_by(BATCH.c.state)
+                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_BATCH_STATES)).group_by(BATCH.c.state)
             ).all()
         )
     return {"pending_credentials": waiting, "batches": states}
@@ -668,5 +666,5 @@ __all__ = [
     "pending_work",
     "revoke_superseded",
     "run_anchorer",
-    "seal_batch",
+    "close_batch",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
 from ledger.issuance.merkle_cache import TreeCache
 from ledger.issuance.status_slots import StatusSlots
-from ledger.storage.sealing import StorageSealer
+from ledger.storage.at_rest import AtRestCipher
 
 BundleHook = Callable[[str, bytes], None]
 
@@ -96,7 +96,7 @@ class BatchPolicy:
 @dataclass
 class IssuanceContext:
     engine: Engine
-    sealer: StorageSealer
+    at_rest: AtRestCipher
     chain: ChainAccess
     clock: Callable[[], datetime] = utc_clock
     policy: BatchPolicy = field(default_factory=BatchPolicy)
@@ -127,8 +127,8 @@ class IssuanceContext:
         URL is the caller's to find, e.g. ``App.rpc_urls()``)."""
         from ledger.chain import Deployment
         from ledger.governance import accounts
+        from ledger.storage.at_rest import cipher_for_database
         from ledger.storage.db import init_database
-        from ledger.storage.sealing import sealer_for_database
 
         if not settings.deployment:
             raise ValueError("no contracts deployed for this configuration: run `certledger deploy`")
@@ -142,7 +142,7 @@ class IssuanceContext:
         )
         kw.setdefault("policy", BatchPolicy.from_env())
         kw.setdefault("status_base_url", settings.status_base_url)
-        return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
+        return cls(engine=engine, at_rest=cipher_for_database(engine, passphrase), chain=chain, **kw)
 
 
 __all__ = ["BatchPolicy", "BundleHook", "BundleSink", "IssuanceContext", "as_is", "utc_clock"]

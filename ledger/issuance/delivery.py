@@ -30,17 +30,15 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from ledger.issuance.batch_bundles import BatchBundles
-from ledger.issuance.bundles import with_body
+from ledger.issuance.bundle_bytes import BatchBundles
 from ledger.issuance.context import BundleSink, as_is
 from ledger.issuance.forking import fork_is_safe
 from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
+from ledger.issuance.stored_credentials import with_body
 from ledger.storage.db import reading
-from ledger.storage.models import CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.tables import CRED
 
-CRED = table_of(CredentialRecord)
 CHUNK = 5_000  # bundles per sink call: one pack, one fsync, one commit each
 PARALLEL_MIN = 2 * CHUNK  # smaller batches: starting a worker costs more than it saves
 AHEAD = 2  # chunks built ahead of the one being stored
@@ -107,7 +105,7 @@ def _read(ctx, batch, start: int) -> list[tuple]:
         ).all()
     if len(rows) != expected:
         raise BatchIntegrityError(
-            f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where {expected} were sealed"
+            f"batch {batch.id}: {len(rows)} credentials at leaves {start}… where {expected} were closed into it"
         )
     return [tuple(row) for row in rows]
 

@@ -1,7 +1,7 @@
 """Keeping Python's cycle collector off the large, long-lived data of a bulk operation.
 
 A 100,000-row bulk issuance holds its parsed rows, signed rows and results for its whole run, and a
-batch that large holds its rows and Merkle tree while it is sealed and delivered. Each full
+batch that large holds its rows and Merkle tree while it is closed and delivered. Each full
 collection walks all of them again, and as they grow the collector runs again and again: 9 full
 collections took 1.7 s of the main process in bench_issue_bulk (measured with ``gc.callbacks``).
 Freezing what existed at the start (``gc.freeze``) left 1.3 s, spent on what the operation made

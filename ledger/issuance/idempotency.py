@@ -18,10 +18,8 @@ from sqlalchemy.engine import Connection
 
 from ledger.issuance.errors import IdempotencyConflict
 from ledger.protocol.errors import FieldError, ValidationError
-from ledger.storage.models import IdempotencyRecord
-from ledger.storage.tables import table_of
+from ledger.storage.tables import IDEMPOTENCY
 
-TABLE = table_of(IdempotencyRecord)
 _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces (HTTP Idempotency-Key header values)
 
 
@@ -41,7 +39,7 @@ def request_hash(request: dict) -> str:
 def find(conn: Connection, agency: str, key: str, fingerprint: str):
     """The recorded use of ``key`` (a row) if it was made for this same request; None if unused.
     Raises IdempotencyConflict when the key was used for another request."""
-    row = conn.execute(select(TABLE).where(TABLE.c.agency_code == agency, TABLE.c.key == key)).first()
+    row = conn.execute(select(IDEMPOTENCY).where(IDEMPOTENCY.c.agency_code == agency, IDEMPOTENCY.c.key == key)).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:

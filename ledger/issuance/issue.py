@@ -1,4 +1,4 @@
-"""Issuing credentials: validate, sign, digest, seal, store as "pending", audit — one or many.
+"""Issuing credentials: validate, sign, digest, encrypt at rest, store as "pending", audit — one or many.
 
 Policies (the issuer API and the CLI expose them as they are):
 
@@ -36,28 +36,24 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance import idempotency
-from ledger.issuance.bundles import open_credential, with_body
 from ledger.issuance.errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
 from ledger.issuance.heap import collection_paused
 from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import BulkResult, IssuedCredential, IssuedRow
 from ledger.issuance.rows import Row, parse_rows
 from ledger.issuance.signing import RefusedRow, RowSigner, SignedRow, sign_rows
+from ledger.issuance.stored_credentials import open_credential, with_body
 from ledger.protocol.datetimes import format_utc, parse_utc_datetime
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
-from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.states import CredentialState
+from ledger.storage.tables import AUDIT, BODY, CRED, IDEMPOTENCY
 
 log = logging.getLogger(__name__)
 
-CRED = table_of(CredentialRecord)
-BODY = table_of(CredentialBodyRecord)
-AUDIT = table_of(AuditEvent)
 _INSERT_CHUNK = 5_000
-PENDING = "pending"
 
 Progress = Callable[[int, int], None]
 
@@ -84,14 +80,14 @@ class _Request:
         self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
     ) -> tuple[dict, dict, dict]:
         """(credential row, its body row, audit row) for the database; ``sealed``: the credential
-        sealed already (``StorageSealer.seal_many``), else it is sealed here."""
+        encrypted already (``AtRestCipher.encrypt_many``), else it is encrypted here."""
         values = {
             "id": signed.id,
             "agency_code": self.agency,
             "type_name": self.ctype.name,
             "subject_id": signed.subject_id,
             "digest": signed.digest,
-            "state": PENDING,
+            "state": CredentialState.PENDING,
             "status_reason": None,
             "batch_id": None,
             "leaf_index": None,
@@ -106,7 +102,7 @@ class _Request:
             "status_index": signed.status_index,
         }
         if sealed is None:
-            sealed = self.ctx.sealer.seal(signed.canonical, signed.id.encode("utf-8"))
+            sealed = self.ctx.at_rest.encrypt(signed.canonical, signed.id.encode("utf-8"))
         body = {"credential_id": signed.id, "sealed_credential": sealed}
         details = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
@@ -128,7 +124,7 @@ def _date(value):
 
 
 class _Chunk:
-    """Signed rows gathered, then sealed (the nonces in one system call) and inserted with their audit
+    """Signed rows gathered, then encrypted at rest (the nonces in one system call) and inserted with their audit
     rows ``_INSERT_CHUNK`` at a time on ``conn``."""
 
     def __init__(self, conn, request: _Request):
@@ -145,7 +141,7 @@ class _Chunk:
             return
         if not self.conn.in_transaction():
             self.conn.begin()  # explicitly: on PostgreSQL the rows go through the driver's COPY
-        sealed = self.request.ctx.sealer.seal_many([(s.canonical, s.id.encode("utf-8")) for s in self.signed])
+        sealed = self.request.ctx.at_rest.encrypt_many([(s.canonical, s.id.encode("utf-8")) for s in self.signed])
         credentials, bodies, audits = zip(*map(self.request.values, self.signed, repeat(None), sealed))
         bulk_insert(self.conn, CRED, credentials, _INSERT_CHUNK)
         bulk_insert(self.conn, BODY, bodies, _INSERT_CHUNK)
@@ -223,7 +219,7 @@ def _issue_single(
         )
     try:
         # written with concurrent requests' rows in one transaction (ledger.storage.group_commit)
-        rows = [*([(idempotency.TABLE, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
+        rows = [*([(IDEMPOTENCY, idem)] if idem else []), (CRED, values), (BODY, body), (AUDIT, audit)]
         group_writer(ctx.engine).insert(rows)
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
@@ -236,7 +232,7 @@ def _issue_single(
         id=signed.id,
         digest=signed.digest,
         type_name=type_name,
-        state=PENDING,
+        state=CredentialState.PENDING,
         issued_at=request.now,
         credential=credential,
         supersedes=supersedes,
@@ -369,7 +365,7 @@ def _issue_many(
             chunk.flush()
             if idempotency_key is not None and fingerprint is not None:  # (set together)
                 conn.execute(
-                    insert(idempotency.TABLE),
+                    insert(IDEMPOTENCY),
                     idempotency.record_values(
                         agency,
                         idempotency_key,
@@ -424,7 +420,7 @@ def supersede(
         raise CredentialNotFound([credential_id])
     if successor is not None and (idempotency_key is None or successor.idempotency_key != idempotency_key):
         raise SupersedeRefused(f"credential {credential_id} is already superseded by {successor.id}")
-    if old.state == "revoked" and successor is None:
+    if old.state == CredentialState.REVOKED and successor is None:
         raise SupersedeRefused(f"credential {credential_id} is revoked; a revoked credential cannot be superseded")
     if old.subject_id is not None and (not isinstance(subject, Mapping) or subject.get("id") != old.subject_id):
         raise ValidationError(

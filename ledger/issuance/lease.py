@@ -17,10 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ledger.storage.db import reading
-from ledger.storage.models import Lease
-from ledger.storage.tables import table_of
+from ledger.storage.tables import LEASE
 
-LEASE = table_of(Lease)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -33,17 +33,17 @@ from ledger.issuance.errors import CredentialNotFound, InvalidTransition, NotAnc
 from ledger.issuance.results import StatusChange
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.states import ANCHORED_BATCH_STATES, CredentialState
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-CRED = table_of(CredentialRecord)
-BATCH = table_of(BatchRecord)
-AUDIT = table_of(AuditEvent)
-ACTIVE, SUSPENDED, REVOKED = "anchored", "suspended", "revoked"
-_CHAIN_STATE = {0: ACTIVE, 1: SUSPENDED, 2: REVOKED}
-_TARGET = {"revoke": REVOKED, "suspend": SUSPENDED, "reinstate": ACTIVE}
+_CHAIN_STATE = {0: CredentialState.ANCHORED, 1: CredentialState.SUSPENDED, 2: CredentialState.REVOKED}
+_TARGET = {
+    "revoke": CredentialState.REVOKED,
+    "suspend": CredentialState.SUSPENDED,
+    "reinstate": CredentialState.ANCHORED,
+}
 _ALREADY = {"CredentialRevoked", "AlreadySuspended", "NotSuspended", "RootRevoked"}
 _IN_CHUNK = 500
 
@@ -76,7 +76,7 @@ def _load(ctx, agency: str, ids: list[str]) -> dict[str, Any]:  # id -> its row
 
 
 def _record(
-    ctx, agency: str, changes: list[tuple[str, str, int, str]], action: str, actor: str, tx_hash: str | None
+    ctx, agency: str, changes: list[tuple[str, CredentialState, int, str]], action: str, actor: str, tx_hash: str | None
 ) -> None:
     """changes: (credential id, new state, reason, digest) — one transaction with their audit events."""
     if not changes:
@@ -106,15 +106,16 @@ def _record(
         )
 
 
-def _reconcile(ctx, agency: str, rows: list, actor: str) -> dict[str, str]:
+def _reconcile(ctx, agency: str, rows: list, actor: str) -> dict[str, CredentialState]:
     """Each credential's state on chain; the database is corrected where it lags."""
     reader, aid = ctx.chain.reader(), agency_id(agency)
-    states, fixes = {}, []
+    states: dict[str, CredentialState] = {}
+    fixes: list[tuple[str, CredentialState, int, str]] = []
     for r in rows:
         status = reader.credential_status(aid, from_hex32(r.digest), from_hex32(r.root))
-        state = _CHAIN_STATE.get(status.state, ACTIVE)
+        state = _CHAIN_STATE.get(status.state, CredentialState.ANCHORED)
         states[r.id] = state
-        if state != r.state and r.state != REVOKED:  # a revocation the chain lost stands (see above)
+        if state != r.state and r.state != CredentialState.REVOKED:  # a revocation the chain lost stands (see above)
             fixes.append((r.id, state, status.reason, r.digest))
     if fixes:
         log.info("%d credentials of %s had a status on chain the database did not show; corrected", len(fixes), agency)
@@ -147,14 +148,14 @@ def change_status(
     missing = [i for i in ids if i not in found]
     if missing:
         raise CredentialNotFound(missing)
-    unanchored = [i for i in ids if found[i].batch_state not in ("confirmed", "completed")]
+    unanchored = [i for i in ids if found[i].batch_state not in ANCHORED_BATCH_STATES]
     if unanchored:
         raise NotAnchored(unanchored)
     rows = [found[i] for i in ids]
     states = _reconcile(ctx, agency, rows, actor)
     target = _TARGET[action]
     if action != "revoke":
-        final = [i for i in ids if REVOKED in (states[i], found[i].state)]
+        final = [i for i in ids if CredentialState.REVOKED in (states[i], found[i].state)]
         if final:
             raise InvalidTransition(
                 f"cannot {action} a revoked credential (revocation is final): {', '.join(final[:5])}", final

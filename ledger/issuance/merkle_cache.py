@@ -1,6 +1,6 @@
 """A batch's Merkle tree, rebuilt from the database (digests by leaf index) and cached.
 
-Only digests are stored per credential (no path): a sealed batch never changes, so its tree is
+Only digests are stored per credential (no path): a closed batch never changes, so its tree is
 rebuilt on demand (about 0.2 s for 100,000 leaves) and checked against the recorded root.
 """
 
@@ -16,10 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import reading
-from ledger.storage.models import CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.tables import CRED
 
-_C = table_of(CredentialRecord).c
+_C = CRED.c
 
 
 class BatchIntegrityError(RuntimeError):

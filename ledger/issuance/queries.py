@@ -14,18 +14,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 
-from ledger.issuance.bundles import anchored_bundle, open_credential, with_body
 from ledger.issuance.errors import CredentialNotFound
 from ledger.issuance.results import AuditEntry, CredentialInfo, Page
+from ledger.issuance.stored_credentials import anchored_bundle, open_credential, with_body
 from ledger.protocol.bundle import Bundle
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import too_deep
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.states import ANCHORED_BATCH_STATES
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
-CRED = table_of(CredentialRecord)
-BATCH = table_of(BatchRecord)
-AUDIT = table_of(AuditEvent)
 MAX_LIMIT = 1_000
 MAX_ROW_ID = 2**63 - 1  # the databases' integer keys
 
@@ -77,7 +74,7 @@ def get_bundle(ctx, agency: str, credential_id: str) -> Bundle:
         return Bundle(credential, None)
     with ctx.engine.connect() as conn:
         batch = conn.execute(select(BATCH).where(BATCH.c.id == row.batch_id)).first()
-    if batch.state not in ("confirmed", "completed"):
+    if batch.state not in ANCHORED_BATCH_STATES:
         return Bundle(credential, None)
     tree = ctx.trees.get(ctx.engine, batch.id, batch.root)
     return anchored_bundle(ctx, credential, row.digest, row.leaf_index, batch, tree)

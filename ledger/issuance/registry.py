@@ -21,10 +21,7 @@ from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
 from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
-from ledger.storage.tables import table_of
-
-AGENCY = table_of(AgencyRecord)
-TYPE = table_of(CredentialTypeRecord)
+from ledger.storage.tables import AGENCY, CREDENTIAL_TYPE
 
 _type_cache: dict[tuple[str, str], CredentialType] = {}
 _type_cache_lock = threading.Lock()
@@ -61,7 +58,9 @@ def get_type(ctx, name: str) -> CredentialType:
 
 
 def _type_from(conn, name: str) -> CredentialType:
-    row = conn.execute(select(TYPE.c.subject_schema, TYPE.c.description).where(TYPE.c.name == name)).first()
+    row = conn.execute(
+        select(CREDENTIAL_TYPE.c.subject_schema, CREDENTIAL_TYPE.c.description).where(CREDENTIAL_TYPE.c.name == name)
+    ).first()
     if row is not None:
         return _compiled(name, row.subject_schema, row.description)
     if name in BUILTIN_TYPES:

@@ -11,7 +11,7 @@ database records whose transaction is gone. Each anchoring round, under the anch
    being redone.
 2. **Anchors.** Every batch confirmed or completed in the last ``window_blocks`` blocks is looked up
    with ``anchorOf(root)``. Missing, or in another block than recorded: a warning, an audit event
-   ``anchor-reorged`` (the lost transaction and block), and the batch goes back to ``sealed`` (its
+   ``anchor-reorged`` (the lost transaction and block), and the batch goes back to closed (its
    active credentials back to ``batched``) in one transaction. The normal send path then anchors it
    again in the same round, or adopts the anchor if the root is on chain in another block. A root can
    be anchored only once, so nothing is anchored twice.
@@ -50,15 +50,11 @@ from ledger.issuance.lifecycle import change_status
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.states import ANCHORED_BATCH_STATES, BatchState, CredentialState
+from ledger.storage.tables import AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-BATCH = table_of(BatchRecord)
-CRED = table_of(CredentialRecord)
-AUDIT = table_of(AuditEvent)
-_ANCHORED_STATES = ("confirmed", "completed")
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 _CLOCK_SLACK = timedelta(minutes=10)  # the database's clock against block timestamps
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
@@ -90,7 +86,7 @@ class ReorgWatch:
             raise ValueError(f"{WINDOW_ENV} / {INTERVAL_ENV}: {exc}") from None
 
     def round(self, ctx) -> list[int]:
-        """Check if due; returns the ids of the batches sent back to ``sealed``."""
+        """Check if due; returns the ids of the batches sent back to closed."""
         w3 = ctx.chain.w3
         try:
             head = w3.eth.get_block("latest")
@@ -138,7 +134,7 @@ class ReorgWatch:
         with reading(ctx.engine).connect() as conn:
             batches = conn.execute(
                 select(BATCH)
-                .where(BATCH.c.state.in_(_ANCHORED_STATES), BATCH.c.block_number >= head - self.window_blocks)
+                .where(BATCH.c.state.in_(ANCHORED_BATCH_STATES), BATCH.c.block_number >= head - self.window_blocks)
                 .order_by(BATCH.c.id)
             ).all()
         reader = ctx.chain.reader()
@@ -159,7 +155,7 @@ class ReorgWatch:
                 batch.block_number,
                 now,
             )
-            if _back_to_sealed(ctx, batch, now):
+            if _back_to_closed(ctx, batch, now):
                 lost.append(batch.id)
         return lost
 
@@ -202,7 +198,7 @@ class ReorgWatch:
                 ).first()
                 if current is None or current.state != e.details.get("state"):
                     continue
-                if current.batch_state not in _ANCHORED_STATES:
+                if current.batch_state not in ANCHORED_BATCH_STATES:
                     waiting = True  # its batch is being anchored again first
                     continue
                 redo[(e.agency, e.action, int(e.details.get("reason") or 0))].append(e.subject)
@@ -241,8 +237,8 @@ def _transaction_state(w3, tx_hash: str) -> str:
         return "vanished"
 
 
-def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
-    """The batch to ``sealed`` (compare-and-set on what was checked), its active credentials to
+def _back_to_closed(ctx, batch, now_on_chain: str) -> bool:
+    """The batch back to closed (compare-and-set on what was checked), its active credentials to
     ``batched``, with an audit event: one transaction. False if another worker moved it first."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
@@ -250,7 +246,7 @@ def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
             update(BATCH)
             .where(BATCH.c.id == batch.id, BATCH.c.state == batch.state, BATCH.c.block_number == batch.block_number)
             .values(
-                state="sealed",
+                state=BatchState.CLOSED,
                 tx_hash=None,
                 block_number=None,
                 anchored_at=None,
@@ -264,8 +260,8 @@ def _back_to_sealed(ctx, batch, now_on_chain: str) -> bool:
             return False
         conn.execute(
             update(CRED)
-            .where(CRED.c.batch_id == batch.id, CRED.c.state == "anchored")
-            .values(state="batched", updated_at=now)
+            .where(CRED.c.batch_id == batch.id, CRED.c.state == CredentialState.ANCHORED)
+            .values(state=CredentialState.BATCHED, updated_at=now)
         )
         conn.execute(
             insert(AUDIT).values(

@@ -105,7 +105,7 @@ class AnchorReport:
     """One round of the anchoring pipeline."""
 
     lease_held: bool = True
-    sealed: list[int] = field(default_factory=list)  # batch ids closed this round
+    closed: list[int] = field(default_factory=list)  # batch ids closed this round
     confirmed: list[int] = field(default_factory=list)
     completed: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)  # failed this round, will be retried
@@ -114,7 +114,7 @@ class AnchorReport:
 
     @property
     def busy(self) -> bool:
-        return bool(self.sealed or self.confirmed or self.completed)
+        return bool(self.closed or self.confirmed or self.completed)
 
 
 __all__ = [

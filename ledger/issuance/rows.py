@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from ledger.protocol.credential_types import SUBJECT_FIELD, CredentialType
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep
+from ledger.protocol.utf8 import NotUtf8Error, decode_utf8
 
 VALID_FROM, VALID_UNTIL = "validFrom", "validUntil"
 _DATE_COLUMNS = (VALID_FROM, VALID_UNTIL)
@@ -141,12 +142,10 @@ def _converter(kinds: list[str]):
 
 
 def _text(data: str | bytes) -> str:
-    if isinstance(data, (bytes, bytearray)):
-        try:
-            data = bytes(data).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationError([FieldError("(file)", f"is not UTF-8 text (byte {exc.start})")]) from None
-    return data.removeprefix("\ufeff")
+    try:
+        return decode_utf8(data, bom="strip")
+    except NotUtf8Error as exc:
+        raise ValidationError([FieldError("(file)", f"is not UTF-8 text (byte {exc.start})")]) from None
 
 
 def rows_from_csv(data: str | bytes, ctype: CredentialType) -> list[Row]:

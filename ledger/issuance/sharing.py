@@ -2,7 +2,7 @@
 
 The anchoring pipeline hands completed bundles here, a chunk at a time (`sink`: `prepare`, then
 `store_prepared`), at least once. Each is encrypted under a fresh key (docs/protocol.md §9 "Encrypted
-share"), its CID computed locally and its key sealed, so a share link exists at once, even while
+share"), its CID computed locally and its key encrypted at rest, so a share link exists at once, even while
 the store is down or full. The chunk goes to the store in one `put_many` (one durability barrier
 for the embedded store), THEN the records are written in one transaction: a share is recorded as
 stored only once the store has it durably.
@@ -12,7 +12,7 @@ that `push_pending` drains with exponential backoff per share (capped).
 Idempotent: a credential whose share is recorded is skipped. A crash between the store's write
 and the records leaves unreferenced encrypted objects in the store (their keys were never
 recorded); the redelivered bundle gets a new share. Nothing is lost, nothing is linked twice.
-The share key is sealed at rest and appears only in the link's fragment.
+The share key is encrypted at rest and appears only in the link's fragment.
 """
 
 from __future__ import annotations
@@ -35,11 +35,9 @@ from ledger.issuance.errors import CredentialNotFound, NotAnchored
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
-from ledger.storage.tables import table_of
+from ledger.storage.tables import CONTENT, CRED
 
 log = logging.getLogger(__name__)
-CONTENT = table_of(ContentRecord)
-CRED = table_of(CredentialRecord)
 BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
 _PUSH_CHUNK = 1_000
 _LINK_CHUNK = 5_000
@@ -60,9 +58,9 @@ class PreparedShare(NamedTuple):
 
     credential_id: str
     blob: bytes  # the encrypted object (docs/protocol.md §9 "Encrypted share")
-    key: bytes  # its key: only ever in the link's fragment, sealed at rest
+    key: bytes  # its key: only ever in the link's fragment, encrypted at rest
     cid: str  # the object's CID, as the store must name it
-    sealed_key: bytes  # the key sealed with the storage key, bound to the credential id
+    sealed_key: bytes  # the key encrypted with the storage key (ledger.storage.at_rest), bound to the credential id
 
 
 class ShareStore:
@@ -81,10 +79,10 @@ class ShareStore:
 
     def prepare(self, items: list[tuple[str, bytes]]) -> list[PreparedShare]:
         """The share of each ``(credential id, bundle bytes)``: encrypted, its CID computed, its key
-        sealed. No I/O, so the anchoring pipeline may run it in a worker process (it inherits the
+        encrypted at rest. No I/O, so the anchoring pipeline may run it in a worker process (it inherits the
         storage key), off the process that stores and records."""
         encrypted = encrypt_shares([data for _, data in items])
-        sealed = self.ctx.sealer.seal_many(
+        sealed = self.ctx.at_rest.encrypt_many(
             [(key, credential_id.encode()) for (credential_id, _), (_, key) in zip(items, encrypted)]
         )
         return [
@@ -248,7 +246,7 @@ class ShareStore:
             record = session.get(ContentRecord, credential_id)
         if record is None:
             raise NotAnchored([credential_id])
-        key = self.ctx.sealer.open(record.sealed_share_key, credential_id.encode())
+        key = self.ctx.at_rest.decrypt(record.sealed_share_key, credential_id.encode())
         return build_share_link(verifier_url, record.cid, key)
 
     def link_urls(self, agency: str, credential_ids: Sequence[str], verifier_url: str) -> Iterator[tuple[str, str]]:
@@ -256,7 +254,7 @@ class ShareStore:
         read ``_LINK_CHUNK`` at a time (a bulk upload's links). CredentialNotFound or NotAnchored
         for the first chunk holding such ids. The links carry their keys: never log them."""
         base = normalise_verifier_url(verifier_url)
-        open_key = self.ctx.sealer.open
+        decrypt_key = self.ctx.at_rest.decrypt
         for start in range(0, len(credential_ids), _LINK_CHUNK):
             ids = credential_ids[start : start + _LINK_CHUNK]
             with reading(self.ctx.engine).connect() as conn:
@@ -277,7 +275,7 @@ class ShareStore:
                 raise NotAnchored([i for i in ids if i not in shares])
             for i in ids:
                 share = shares[i]
-                yield i, share_url(base, share.cid, open_key(share.sealed_share_key, i.encode()))
+                yield i, share_url(base, share.cid, decrypt_key(share.sealed_share_key, i.encode()))
 
     def pending_count(self) -> int:
         with reading(self.ctx.engine).connect() as conn:

@@ -5,7 +5,7 @@ Workers get what they need to sign (issuer, type, the signing key's seed, the pr
 lists' base URL) once per chunk, through a pipe to our own child processes; nothing is written
 anywhere. Each row comes with its status-list slot (list id, index), reserved before signing
 (``ledger.issuance.status_slots``). They return the
-signed credential in its RFC 8785 canonical form (which is what its digest hashes) with its id; sealing and storing stay in the caller.
+signed credential in its RFC 8785 canonical form (which is what its digest hashes) with its id; encryption at rest and storing stay in the caller.
 """
 
 from __future__ import annotations

@@ -32,11 +32,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.issuance.errors import AgencyNotFound
 from ledger.protocol.status_list import LIST_SIZE
-from ledger.storage.models import AgencyRecord, StatusListRecord
-from ledger.storage.tables import table_of
-
-LIST = table_of(StatusListRecord)
-AGENCY = table_of(AgencyRecord)
+from ledger.storage.tables import AGENCY, STATUS_LIST
 
 
 @dataclass(frozen=True)
@@ -81,23 +77,25 @@ def reserve(
         if agency is None:
             raise AgencyNotFound(agency_code)
         current = conn.execute(
-            select(LIST.c.list_id, LIST.c.size, LIST.c.next_index)
-            .where(LIST.c.agency_code == agency_code, LIST.c.public_key == key)
-            .order_by(LIST.c.list_id.desc())
+            select(STATUS_LIST.c.list_id, STATUS_LIST.c.size, STATUS_LIST.c.next_index)
+            .where(STATUS_LIST.c.agency_code == agency_code, STATUS_LIST.c.public_key == key)
+            .order_by(STATUS_LIST.c.list_id.desc())
             .limit(1)
         ).first()
         left = count
         if current is not None and current.next_index < current.size:
             take = min(left, current.size - current.next_index)
             conn.execute(
-                update(LIST)
-                .where(LIST.c.agency_code == agency_code, LIST.c.list_id == current.list_id)
+                update(STATUS_LIST)
+                .where(STATUS_LIST.c.agency_code == agency_code, STATUS_LIST.c.list_id == current.list_id)
                 .values(next_index=current.next_index + take)
             )
             ranges.append(StatusRange(current.list_id, current.next_index, take))
             left -= take
         if left:
-            last = conn.execute(select(func.max(LIST.c.list_id)).where(LIST.c.agency_code == agency_code)).scalar()
+            last = conn.execute(
+                select(func.max(STATUS_LIST.c.list_id)).where(STATUS_LIST.c.agency_code == agency_code)
+            ).scalar()
             list_id = (last or 0) + 1
             rows = []
             while left:
@@ -115,7 +113,7 @@ def reserve(
                 ranges.append(StatusRange(list_id, 0, take))
                 left -= take
                 list_id += 1
-            conn.execute(insert(LIST), rows)
+            conn.execute(insert(STATUS_LIST), rows)
     return ranges
 
 

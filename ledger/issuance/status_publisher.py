@@ -50,22 +50,13 @@ from ledger.protocol.status_list import (
     set_indexes,
 )
 from ledger.storage.db import reading
-from ledger.storage.models import (
-    AgencyRecord,
-    CredentialRecord,
-    StatusListCredentialRecord,
-    StatusListRecord,
-)
-from ledger.storage.tables import table_of
+from ledger.storage.states import CredentialState
+from ledger.storage.tables import AGENCY, CRED, STATUS_LIST, STATUS_LIST_CREDENTIAL
 
 log = logging.getLogger(__name__)
 
-LIST = table_of(StatusListRecord)
-STORED = table_of(StatusListCredentialRecord)
-CRED = table_of(CredentialRecord)
-AGENCY = table_of(AgencyRecord)
 RESIGN_BEFORE = timedelta(hours=12)
-STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
+STATE_OF = {"revocation": CredentialState.REVOKED, "suspension": CredentialState.SUSPENDED}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
 _LISTED_STATES = text("credential.state IN ('revoked', 'suspended')")
 
@@ -137,8 +128,10 @@ def get_list_credential(engine, agency_code: str, list_id: int, purpose: str) ->
     """The list credential stored for one list and purpose (None: there is none)."""
     with reading(engine).connect() as conn:
         row = conn.execute(
-            select(STORED).where(
-                STORED.c.agency_code == agency_code, STORED.c.list_id == list_id, STORED.c.purpose == purpose
+            select(STATUS_LIST_CREDENTIAL).where(
+                STATUS_LIST_CREDENTIAL.c.agency_code == agency_code,
+                STATUS_LIST_CREDENTIAL.c.list_id == list_id,
+                STATUS_LIST_CREDENTIAL.c.purpose == purpose,
             )
         ).first()
     return None if row is None else _stored(row)
@@ -147,7 +140,11 @@ def get_list_credential(engine, agency_code: str, list_id: int, purpose: str) ->
 def list_credentials(engine) -> list[StoredList]:
     """Every stored list credential, by agency, list id and purpose."""
     with reading(engine).connect() as conn:
-        rows = conn.execute(select(STORED).order_by(STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose)).all()
+        rows = conn.execute(
+            select(STATUS_LIST_CREDENTIAL).order_by(
+                STATUS_LIST_CREDENTIAL.c.agency_code, STATUS_LIST_CREDENTIAL.c.list_id, STATUS_LIST_CREDENTIAL.c.purpose
+            )
+        ).all()
     return [_stored(r) for r in rows]
 
 
@@ -172,12 +169,17 @@ def _signing_key(ctx, agency: str, public_key: str):
 
 def _upsert(conn, values: dict) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(STORED).values(**values)
+    statement = dialect.insert(STATUS_LIST_CREDENTIAL).values(**values)
     conn.execute(
         statement.on_conflict_do_update(
-            index_elements=[STORED.c.agency_code, STORED.c.list_id, STORED.c.purpose],
+            index_elements=[
+                STATUS_LIST_CREDENTIAL.c.agency_code,
+                STATUS_LIST_CREDENTIAL.c.list_id,
+                STATUS_LIST_CREDENTIAL.c.purpose,
+            ],
             set_={name: statement.excluded[name] for name in ("body", "bits_sha256", "generated_at", "valid_until")},
-            where=STORED.c.generated_at <= statement.excluded.generated_at,  # never replace a newer reading
+            # never replace a newer reading
+            where=STATUS_LIST_CREDENTIAL.c.generated_at <= statement.excluded.generated_at,
         )
     )
 
@@ -192,21 +194,21 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
         raise ValueError("the issuance context names no status base URL (status_base_url)")
     with reading(ctx.engine).connect() as conn:
         lists = conn.execute(
-            select(LIST.c.agency_code, LIST.c.list_id, LIST.c.public_key, LIST.c.size).order_by(
-                LIST.c.agency_code, LIST.c.list_id
-            )
+            select(
+                STATUS_LIST.c.agency_code, STATUS_LIST.c.list_id, STATUS_LIST.c.public_key, STATUS_LIST.c.size
+            ).order_by(STATUS_LIST.c.agency_code, STATUS_LIST.c.list_id)
         ).all()
         names: dict[str, str] = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
         stored = {
             (r.agency_code, r.list_id, r.purpose): r
             for r in conn.execute(
                 select(
-                    STORED.c.agency_code,
-                    STORED.c.list_id,
-                    STORED.c.purpose,
-                    STORED.c.body,
-                    STORED.c.bits_sha256,
-                    STORED.c.valid_until,
+                    STATUS_LIST_CREDENTIAL.c.agency_code,
+                    STATUS_LIST_CREDENTIAL.c.list_id,
+                    STATUS_LIST_CREDENTIAL.c.purpose,
+                    STATUS_LIST_CREDENTIAL.c.body,
+                    STATUS_LIST_CREDENTIAL.c.bits_sha256,
+                    STATUS_LIST_CREDENTIAL.c.valid_until,
                 )
             ).all()
         }

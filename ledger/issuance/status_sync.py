@@ -25,22 +25,13 @@ from web3 import Web3
 from ledger.protocol.digest import to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
-from ledger.storage.models import (
-    AgencyRecord,
-    AuditEvent,
-    BatchRecord,
-    CredentialRecord,
-)
-from ledger.storage.tables import table_of
+from ledger.storage.states import CredentialState
+from ledger.storage.tables import AGENCY, AUDIT, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
-CRED = table_of(CredentialRecord)
-BATCH = table_of(BatchRecord)
-AUDIT = table_of(AuditEvent)
-AGENCY = table_of(AgencyRecord)
 LOG_RANGE = 5_000  # blocks per eth_getLogs request
-_STATE = {0: "anchored", 1: "suspended", 2: "revoked"}
+_STATE = {0: CredentialState.ANCHORED, 1: CredentialState.SUSPENDED, 2: CredentialState.REVOKED}
 _STATUS_CHANGED = Web3.keccak(text="StatusChanged(bytes32,bytes32,uint8,uint8)")
 _ROOT_STATUS_CHANGED = Web3.keccak(text="RootStatusChanged(bytes32,bytes32,uint8,uint8)")
 
@@ -117,7 +108,7 @@ def _record(ctx, agency: str, digests: dict[str, tuple[str, int]], roots: dict[s
             changes += [
                 (r.id, r.digest, *digests[r.digest])
                 for r in rows
-                if r.state in _STATE.values() and r.state != digests[r.digest][0] and r.state != "revoked"
+                if r.state in _STATE.values() and r.state != digests[r.digest][0] and r.state != CredentialState.REVOKED
             ]
         for root, reason in roots.items():
             rows = conn.execute(
@@ -125,7 +116,11 @@ def _record(ctx, agency: str, digests: dict[str, tuple[str, int]], roots: dict[s
                 .select_from(CRED.join(BATCH, BATCH.c.id == CRED.c.batch_id))
                 .where(BATCH.c.agency_code == agency, BATCH.c.root == root)
             ).all()
-            changes += [(r.id, r.digest, "revoked", reason) for r in rows if r.state in ("anchored", "suspended")]
+            changes += [
+                (r.id, r.digest, CredentialState.REVOKED, reason)
+                for r in rows
+                if r.state in (CredentialState.ANCHORED, CredentialState.SUSPENDED)
+            ]
         for cid, _, state, reason in changes:
             conn.execute(update(CRED).where(CRED.c.id == cid).values(state=state, status_reason=reason, updated_at=now))
         if changes:

@@ -46,7 +46,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance import idempotency
 from ledger.issuance.errors import IssuanceError, UnknownCredentialType
-from ledger.issuance.issue import AUDIT, BODY, CRED, PENDING, _find_used_key, issue_one, load_issued
+from ledger.issuance.issue import _find_used_key, issue_one, load_issued
 from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import IssuedCredential
 from ledger.protocol.canonical import CanonicalizationError, canonicalize
@@ -66,6 +66,8 @@ from ledger.protocol.ijson import number_errors
 from ledger.protocol.proof import ProofError, create_proof
 from ledger.protocol.status_list import ENTRY_TYPE, status_entries
 from ledger.storage.group_commit import group_writer
+from ledger.storage.states import CredentialState
+from ledger.storage.tables import AUDIT, BODY, CRED, IDEMPOTENCY
 
 # Stable codes of the refusals this module adds to ledger.protocol.data_model's
 PROOF_NOT_ALLOWED = "PROOF_NOT_ALLOWED"
@@ -288,7 +290,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "type_name": GENERIC_CREDENTIAL,
         "subject_id": sid if isinstance(sid, str) and len(sid) <= 200 else None,
         "digest": digest,
-        "state": PENDING,
+        "state": CredentialState.PENDING,
         "status_reason": None,
         "batch_id": None,
         "leaf_index": None,
@@ -302,7 +304,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "status_list_id": list_id,
         "status_index": index,
     }
-    body = {"credential_id": record_id, "sealed_credential": ctx.sealer.seal(canonical, record_id.encode("utf-8"))}
+    body = {"credential_id": record_id, "sealed_credential": ctx.at_rest.encrypt(canonical, record_id.encode("utf-8"))}
     audit = {
         "at": now,
         "actor": actor,
@@ -316,7 +318,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
     if idempotency_key is not None:
         rows.append(
             (
-                idempotency.TABLE,
+                IDEMPOTENCY,
                 idempotency.record_values(
                     agency, idempotency_key, fingerprint, "issue", credential_id=record_id, at=now
                 ),
@@ -331,7 +333,12 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
             return load_issued(ctx, agency, used.credential_id, replayed=True)
         raise CredentialIdInUse(record_id) from None
     return IssuedCredential(
-        id=record_id, digest=digest, type_name=GENERIC_CREDENTIAL, state=PENDING, issued_at=now, credential=credential
+        id=record_id,
+        digest=digest,
+        type_name=GENERIC_CREDENTIAL,
+        state=CredentialState.PENDING,
+        issued_at=now,
+        credential=credential,
     )
 
 

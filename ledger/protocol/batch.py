@@ -12,13 +12,13 @@ from ledger.protocol.merkle import MerkleTree
 
 
 @dataclass(frozen=True)
-class SealedBatch:
+class ClosedBatch:
     credentials: list[dict[str, Any]]
     digests: list[bytes]
     tree: MerkleTree
 
     @classmethod
-    def seal(cls, credentials: list[dict[str, Any]]) -> SealedBatch:
+    def close(cls, credentials: list[dict[str, Any]]) -> ClosedBatch:
         """Digest each credential (issuance order kept) and build the tree; duplicates are refused."""
         digests = [credential_digest(c) for c in credentials]
         return cls(list(credentials), digests, MerkleTree.build(digests))

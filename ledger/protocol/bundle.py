@@ -48,6 +48,7 @@ from ledger.protocol.digest import credential_digest, to_hex32
 from ledger.protocol.ijson import int_of_literal, shown
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep, value_too_deep
 from ledger.protocol.keccak import keccak256
+from ledger.protocol.utf8 import ByteOrderMarkError, NotUtf8Error, decode_utf8
 
 BUNDLE_TYPE = "CertLedgerBundle"
 BUNDLE_VERSION = 2
@@ -382,11 +383,11 @@ def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
     if isinstance(data, (bytes, bytearray)):
         utf8 = bytes(data)
         try:
-            text = utf8.decode("utf-8")
-        except UnicodeDecodeError:
+            text = decode_utf8(utf8, bom="refuse")
+        except NotUtf8Error:
             raise BundleFormatError("(bundle)", "is not UTF-8 text") from None
-        if text.startswith("\ufeff"):
-            raise BundleFormatError("(bundle)", "starts with a byte order mark; write plain UTF-8")
+        except ByteOrderMarkError:
+            raise BundleFormatError("(bundle)", "starts with a byte order mark; write plain UTF-8") from None
     elif isinstance(data, str):
         text = data
         utf8 = text.encode("utf-8", "surrogatepass")

@@ -144,7 +144,7 @@ class SigningKey:
         return crypto_sign(message, self._sodium_secret)[:64]  # signed message: signature || message
 
     def seed_bytes(self) -> bytes:
-        """The 32-byte secret; only for sealing it in a key file."""
+        """The 32-byte secret; only for encrypting it into a key file."""
         return self._seed
 
     def __repr__(self) -> str:

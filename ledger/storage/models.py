@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import ForeignKeyConstraint, Index, Text, text
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from ledger.storage.states import BatchState, CredentialState
+
 
 def only_where(condition: str, postgresql: str | None = None) -> dict:
     """A partial index's condition on each database (the same SQL unless told otherwise). Write it
@@ -48,7 +50,7 @@ class AgencyRecord(SQLModel, table=True):
 
 
 # --- the issuer service ------------------------------------------------------------------------------
-# Signed credentials hold personal data: they are stored encrypted (ledger.storage.sealing), and
+# Signed credentials hold personal data: they are stored encrypted (ledger.storage.at_rest), and
 # only their id, digest, type, an optional holder id (a DID/URN, not a name) and dates are in clear.
 
 
@@ -80,8 +82,9 @@ class CredentialTypeRecord(SQLModel, table=True):
 
 
 class BatchRecord(SQLModel, table=True):
-    """One anchoring batch. States: sealed -> sent -> confirmed -> completed (ledger.issuance.anchoring);
-    a failed send stays "sealed" (or "sent") with ``last_error`` and is retried at ``next_attempt_at``."""
+    """One anchoring batch. States (``BatchState``, ledger.storage.states): closed (stored as "sealed")
+    -> sent -> confirmed -> completed (ledger.issuance.anchoring); a failed send stays closed (or sent)
+    with ``last_error`` and is retried at ``next_attempt_at``."""
 
     __tablename__ = "batch"
 
@@ -89,7 +92,7 @@ class BatchRecord(SQLModel, table=True):
     agency_code: str = Field(foreign_key="agency.code", index=True, max_length=64)
     root: str = Field(unique=True, max_length=66)
     count: int
-    state: str = Field(default="sealed", index=True, max_length=16)
+    state: str = Field(default=BatchState.CLOSED, index=True, max_length=16)
     tx_hash: str | None = Field(default=None, max_length=66)
     block_number: int | None = None
     anchored_at: datetime | None = None  # the block timestamp
@@ -103,8 +106,8 @@ class BatchRecord(SQLModel, table=True):
 
 
 class CredentialRecord(SQLModel, table=True):
-    """One issued credential. States: pending (waiting for a batch) -> batched -> anchored;
-    revoked and suspended follow the chain."""
+    """One issued credential. States (``CredentialState``, ledger.storage.states): pending (waiting
+    for a batch) -> batched -> anchored; revoked and suspended follow the chain."""
 
     __tablename__ = "credential"
     __table_args__ = (
@@ -144,11 +147,11 @@ class CredentialRecord(SQLModel, table=True):
             **only_where("state IN ('revoked', 'suspended')"),
         ),
     )
-    # Few index entries on purpose (migrations 0004, 0006): sealing and confirming a batch rewrite
+    # Few index entries on purpose (migrations 0004, 0006): closing and confirming a batch rewrite
     # every row of it, and on PostgreSQL such an update adds an entry to every index that holds the
     # new row. No index holds ``state``, so confirming (state only) touches no index. Partial indexes
     # leave out the rows a query never looks for: waiting credentials (``batch_id IS NULL``, in
-    # issuance order) drop out of theirs when sealed, and the mostly empty holder id, predecessor
+    # issuance order) drop out of theirs when their batch is closed, and the mostly empty holder id, predecessor
     # and idempotency key are indexed only where present. The holder's index is in listing order:
     # SQLite otherwise walked all the agency's credentials by date to find one holder's.
 
@@ -157,7 +160,7 @@ class CredentialRecord(SQLModel, table=True):
     type_name: str = Field(max_length=64)
     subject_id: str | None = Field(default=None, max_length=200)
     digest: str = Field(unique=True, max_length=66)
-    state: str = Field(default="pending", max_length=16)
+    state: str = Field(default=CredentialState.PENDING, max_length=16)
     status_reason: int | None = None
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     leaf_index: int | None = None
@@ -176,7 +179,7 @@ class CredentialRecord(SQLModel, table=True):
 
 class CredentialBodyRecord(SQLModel, table=True):
     """The signed credential of a ``credential`` row, sealed (encrypted at rest), kept apart from it
-    (migration 0005): sealing and confirming a batch rewrite every credential row of it, and with
+    (migration 0005): closing and confirming a batch rewrite every credential row of it, and with
     the ~1.5 KB sealed credential inside, each rewrite wrote ~400 MB per 100,000 credentials."""
 
     __tablename__ = "credential_body"
@@ -203,7 +206,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class StorageKeyRecord(SQLModel, table=True):
-    """How the storage key is derived from the key passphrase (ledger.storage.sealing): scrypt
+    """How the storage key is derived from the key passphrase (ledger.storage.at_rest): scrypt
     parameters, salt, and a check value that tells a wrong passphrase from corrupted data."""
 
     __tablename__ = "storage_key"

@@ -8,7 +8,7 @@ their automatic checkpoint only as a safety net, at 10,000 pages.
 
 Commits and the disk (file-backed SQLite): SQLite syncs the WAL inside COMMIT (synchronous=FULL), so
 its write lock stayed taken for the fsync, and every other writer waited for it too, in SQLite's
-busy handler, which sleeps in growing steps and so wakes late (bench_issue_http: a batch's seal
+busy handler, which sleeps in growing steps and so wakes late (bench_issue_http: a batch's close
 whose commit met a 244 ms fsync held up the workers' requests with it). The connections therefore
 commit with synchronous=NORMAL, and ``SyncAfterCommit`` syncs the WAL itself (fdatasync, as SQLite
 does) once COMMIT has returned, and with it the lock: the commit returns only once it is on disk, as

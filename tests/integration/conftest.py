@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.chain import LedgerClient, RegistryClient, make_sender
-from ledger.protocol.batch import SealedBatch
+from ledger.protocol.batch import ClosedBatch
 from ledger.protocol.credential import Issuer, issue_credential
 from ledger.protocol.credential_types import BUILTIN_TYPES
 from ledger.protocol.deployment import Deployment
@@ -58,7 +58,7 @@ class World:
 
     def anchor(self, code: str, credentials: list[dict]):
         """Seal and anchor as agency `code`; returns (batch, bundles)."""
-        batch = SealedBatch.seal(credentials)
+        batch = ClosedBatch.close(credentials)
         result = self.agencies[code].ledger.anchor(batch.root, len(batch))
         return batch, batch.bundles(self.deployment, result.tx_hash, result.block_number)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from ledger.chain import Deployment
 from ledger.governance.key_files import passphrase_from_env
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
+from ledger.storage.at_rest import cipher_for_database
 from ledger.storage.db import init_database
-from ledger.storage.sealing import sealer_for_database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = IssuanceContext(
         engine,
-        sealer_for_database(engine, passphrase),
+        cipher_for_database(engine, passphrase),
         chain,
         policy=BatchPolicy(max_size=args.max_size, retry_backoff_s=0, lease_ttl_s=2),
         store_bundle=store_bundle if args.bundles_dir else None,

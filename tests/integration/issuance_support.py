@@ -10,8 +10,8 @@ import pytest
 
 from ledger.governance.agency_keys import AgencyKeys
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, register_agency
+from ledger.storage.at_rest import cipher_for_database
 from ledger.storage.db import init_database
-from ledger.storage.sealing import sealer_for_database
 from ledger.verification import Verdict, verify
 from tests.integration.conftest import World, build_world
 
@@ -44,7 +44,7 @@ def make_context(
     chain = ChainAccess(iw.world.rpc_url, iw.world.deployment, AgencyKeyring.of(iw.keys), receipt_timeout_s=10)
     ctx = IssuanceContext(
         engine,
-        sealer_for_database(engine, TEST_PASSPHRASE, n=2**10),
+        cipher_for_database(engine, TEST_PASSPHRASE, n=2**10),
         chain,
         policy=policy or BatchPolicy(retry_backoff_s=0),
         **kw,

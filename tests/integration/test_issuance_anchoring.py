@@ -26,7 +26,8 @@ from ledger.issuance import (
 from ledger.issuance.lease import acquire_lease, lease_holder, release_lease
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.merkle import MerkleTree
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.states import BatchState
+from ledger.storage.tables import BATCH, CRED
 from ledger.verification import Verdict
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
@@ -42,9 +43,6 @@ from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures
 )
 
 pytestmark = pytest.mark.integration
-
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
 
 
 def batches(ctx):
@@ -62,9 +60,9 @@ def anchored_events(world, roots):
 def test_one_batch_anchored_every_bundle_valid(ctx, issuer_world):
     result = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(25)]))
     single = issue_one(ctx, CIVIL, RESIDENCE, residence_subject())
-    assert anchor_once(ctx).sealed == []  # not due yet: 25 < 10,000 and younger than 5 s
+    assert anchor_once(ctx).closed == []  # not due yet: 25 < 10,000 and younger than 5 s
     report = anchor_once(ctx, flush=True)
-    assert len(report.sealed) == 2 and sorted(report.completed) == sorted(report.sealed)
+    assert len(report.closed) == 2 and sorted(report.completed) == sorted(report.closed)
     rows = batches(ctx)
     assert [(b.agency_code, b.count, b.state) for b in rows] == [(EDU, 25, "completed"), (CIVIL, 1, "completed")]
     assert all(b.tx_hash and b.block_number and b.anchored_at for b in rows)
@@ -159,14 +157,12 @@ def test_an_already_anchored_revert_without_an_anchor_is_retried_not_adopted(ctx
         patched.setattr(LedgerClient, "submit_anchor", reverts)
         report = anchor_once(ctx, flush=True)
     (batch,) = batches(ctx)
-    assert report.retrying and batch.state == "sealed" and batch.block_number is None
+    assert report.retrying and batch.state == BatchState.CLOSED and batch.block_number is None
     assert "not per anchorOf" in batch.last_error
     with ctx.engine.begin() as conn:  # the retry is due now, not after the backoff
         from sqlalchemy import update
 
-        from ledger.storage.models import BatchRecord
-
-        conn.execute(update(BatchRecord.__table__).values(next_attempt_at=None))
+        conn.execute(update(BATCH).values(next_attempt_at=None))
     anchor_once(ctx)
     assert batches(ctx)[0].state == "completed"
     assert verdict(issuer_world.world, get_bundle(ctx, EDU, result.issued[0].id))[0] is Verdict.VALID
@@ -190,9 +186,9 @@ def test_dropped_transaction_is_detected_and_sent_again(issuer_world, database_u
         assert batch.state == "sent" and report.retrying
         _rpc(world.rpc_url, "anvil_dropTransaction", [batch.tx_hash])
         caplog.clear()
-        anchor_once(ctx)  # the node no longer knows it: back to sealed
+        anchor_once(ctx)  # the node no longer knows it: back to closed
         assert "was dropped" in caplog.text
-        assert batches(ctx)[0].state == "sealed"
+        assert batches(ctx)[0].state == BatchState.CLOSED
     finally:
         _rpc(world.rpc_url, "evm_setAutomine", [True])
     anchor_once(ctx)
@@ -214,7 +210,7 @@ def test_reverted_anchor_is_logged_and_retried(issuer_world, database_url, caplo
         caplog.clear()
         report = anchor_once(ctx, flush=True)
         (batch,) = batches(ctx)
-        assert report.retrying and batch.state == "sealed" and "NotOperator" in batch.last_error
+        assert report.retrying and batch.state == BatchState.CLOSED and "NotOperator" in batch.last_error
         assert "NotOperator" in caplog.text
     finally:
         from ledger.protocol.identifiers import agency_id
@@ -362,7 +358,7 @@ def test_reverted_because_anchored_first_by_a_colleague_is_adopted(issuer_world,
         c.engine.dispose()
 
 
-def test_a_credential_committed_while_sealing_that_sorts_earlier_is_not_left_out_of_order(ctx, monkeypatch):
+def test_a_credential_committed_while_closing_a_batch_that_sorts_earlier_is_not_left_out_of_order(ctx, monkeypatch):
     """Sealing reads the batch's credentials before its write transaction: one issued meanwhile that
     sorts among them (an earlier signing time, committed late) makes it read again, so the tree and
     the leaf indexes always describe the same credentials in the same order."""

@@ -22,7 +22,7 @@ from ledger.governance.onboarding import onboard_agency
 from ledger.issuance import get_bundle, issue_many, rows_from_objects
 from ledger.issuance.crash_points import ENV, POINTS
 from ledger.protocol.digest import to_hex32
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.tables import BATCH, CRED
 from ledger.verification import Verdict
 from tests.conftest import deploy_fresh
 from tests.integration.conftest import World
@@ -42,8 +42,6 @@ from tests.integration.issuance_support import (
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
 
 
 @pytest.fixture

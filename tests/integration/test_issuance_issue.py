@@ -1,5 +1,5 @@
 """Issuing credentials into the database, on SQLite and PostgreSQL: one, many, idempotent retries,
-refusals with the fields at fault, personal data sealed at rest."""
+refusals with the fields at fault, personal data encrypted at rest."""
 
 from __future__ import annotations
 
@@ -23,14 +23,15 @@ from ledger.issuance import (
     register_type,
     rows_from_objects,
 )
-from ledger.issuance.bundles import StoredCredentialCorrupted
+from ledger.issuance.stored_credentials import StoredCredentialCorrupted
 from ledger.protocol.credential import check_credential
 from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.digest import credential_digest_hex
 from ledger.protocol.errors import ValidationError
 from ledger.protocol.proof import verify_proof
-from ledger.storage.models import CredentialBodyRecord, CredentialRecord, IdempotencyRecord
-from ledger.storage.sealing import WrongStoragePassphrase, sealer_for_database
+from ledger.storage.at_rest import WrongStoragePassphrase, cipher_for_database
+from ledger.storage.models import IdempotencyRecord
+from ledger.storage.tables import BODY, CRED
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
     DEGREE,
@@ -44,9 +45,6 @@ from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures
 )
 
 pytestmark = pytest.mark.integration
-
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
 
 
 def test_issue_one_signs_validates_and_stores_pending(ctx):
@@ -73,7 +71,7 @@ def test_issue_one_signs_validates_and_stores_pending(ctx):
     assert [(e.subject, e.actor) for e in events] == [(issued.id, "api-key:k1")]
 
 
-def test_personal_data_is_sealed_at_rest(ctx):
+def test_personal_data_is_encrypted_at_rest(ctx):
     issued = issue_one(ctx, EDU, DEGREE, degree_subject("王小明"))
     with ctx.engine.connect() as conn:
         raw = conn.execute(select(BODY.c.sealed_credential).where(BODY.c.credential_id == issued.id)).scalar_one()
@@ -83,12 +81,12 @@ def test_personal_data_is_sealed_at_rest(ctx):
     assert get_credential(ctx, EDU, issued.id) == issued.credential
     # a wrong passphrase is reported as such
     with pytest.raises(WrongStoragePassphrase):
-        sealer_for_database(ctx.engine, TEST_PASSPHRASE + "!", n=2**10)
-    # a sealed value moved onto another row does not open
+        cipher_for_database(ctx.engine, TEST_PASSPHRASE + "!", n=2**10)
+    # an encrypted value moved onto another row does not decrypt
     other = issue_one(ctx, EDU, DEGREE, degree_subject("李雷"))
     with ctx.engine.begin() as conn:
         conn.execute(BODY.update().where(BODY.c.credential_id == other.id).values(sealed_credential=raw))
-    with pytest.raises(Exception, match="does not open"):
+    with pytest.raises(Exception, match="does not decrypt"):
         get_credential(ctx, EDU, other.id)
     # stored in RFC 8785 form: the content is checked against the digest kept in clear
     third = issue_one(ctx, EDU, DEGREE, degree_subject("韩梅梅"))

@@ -27,7 +27,7 @@ from ledger.issuance import (
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.errors import ValidationError
 from ledger.protocol.identifiers import agency_id
-from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import CRED
 from ledger.verification import Verdict
 from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures)
     CIVIL,
@@ -42,8 +42,6 @@ from tests.integration.issuance_support import (  # noqa: F401  (pytest fixtures
 )
 
 pytestmark = pytest.mark.integration
-
-CRED = CredentialRecord.__table__
 
 
 def anchored(ctx, n=3, agency=EDU):

@@ -10,7 +10,7 @@ import pytest
 from ledger.issuance import (
     anchor_once,
     audit_log,
-    batch_bundles,
+    bundle_bytes,
     get_bundle,
     get_credential_info,
     issue_many,
@@ -19,7 +19,7 @@ from ledger.issuance import (
     revoke,
     rows_from_objects,
 )
-from ledger.issuance.batch_bundles import anchored_bundles
+from ledger.issuance.bundle_bytes import anchored_bundles
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
 from tests.integration.issuance_support import (
     CIVIL,
@@ -107,7 +107,7 @@ def test_audit_log_is_per_agency_newest_first_and_paginated(clocked):
 
 
 def test_anchored_bundles_in_bulk_are_get_bundles_in_the_order_asked(issuer_world, database_url, monkeypatch):
-    monkeypatch.setattr(batch_bundles, "_READ_CHUNK", 3)
+    monkeypatch.setattr(bundle_bytes, "_READ_CHUNK", 3)
     ctx = make_context(issuer_world, database_url)
     first = [
         r.id

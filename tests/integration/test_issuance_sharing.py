@@ -24,11 +24,10 @@ from ledger.issuance.context import BundleSink
 from ledger.issuance.sharing import ShareStore
 from ledger.issuance.wiring import attach_shares
 from ledger.protocol.bundle import parse_bundle
-from ledger.storage.models import ContentRecord
+from ledger.storage.tables import CONTENT
 from ledger.verification import Verdict
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context, verdict  # noqa: F401
 
-CONTENT = ContentRecord.__table__
 VERIFIER = "https://verify.example"
 
 

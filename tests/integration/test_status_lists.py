@@ -40,7 +40,8 @@ from ledger.protocol.merkle import MerkleTree
 from ledger.protocol.proof import verify_proof
 from ledger.protocol.status_list import LIST_SIZE, MEDIA_TYPE, check_list_credential, list_url
 from ledger.storage.db import init_database
-from ledger.storage.models import AgencyRecord, BatchRecord, CredentialRecord, StatusListRecord
+from ledger.storage.models import AgencyRecord, BatchRecord
+from ledger.storage.tables import CRED, STATUS_LIST
 from tests.integration.verifier_server import free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
@@ -51,8 +52,6 @@ EDU_NAME = "杭州市教育局 Hangzhou Education Bureau"
 BASE = "https://status.test/status"
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 KEY_A, KEY_B, KEY_C = (SigningKey.from_seed(bytes([n]) * 32) for n in (1, 2, 3))
-CRED = CredentialRecord.__table__
-LIST = StatusListRecord.__table__
 _serial = itertools.count(1)
 
 
@@ -153,9 +152,9 @@ def test_indexes_are_handed_out_in_order_and_never_twice(engine):
     got = reserve(engine, EDU, key, 2)
     assert got == [StatusRange(1, 4, 2)] and list(slots(got)) == [(1, 4), (1, 5)]
     with engine.connect() as conn:
-        assert conn.execute(select(LIST.c.list_id, LIST.c.public_key, LIST.c.size, LIST.c.next_index)).all() == [
-            (1, "0x" + key.hex(), LIST_SIZE, 6)
-        ]
+        assert conn.execute(
+            select(STATUS_LIST.c.list_id, STATUS_LIST.c.public_key, STATUS_LIST.c.size, STATUS_LIST.c.next_index)
+        ).all() == [(1, "0x" + key.hex(), LIST_SIZE, 6)]
 
 
 def test_each_key_fills_its_own_lists_numbered_per_agency(engine):
@@ -265,7 +264,7 @@ def test_two_processes_reserving_at_once_never_get_the_same_index(engine, tmp_pa
         assert sorted(by_list[list_id]) == list(range(512)), f"list {list_id} is not filled exactly"
     assert sorted(by_list[ids[-1]]) == list(range(len(by_list[ids[-1]])))
     with engine.connect() as conn:
-        sizes = dict(conn.execute(select(LIST.c.list_id, LIST.c.next_index)).all())
+        sizes = dict(conn.execute(select(STATUS_LIST.c.list_id, STATUS_LIST.c.next_index)).all())
     assert sizes[ids[-1]] == len(by_list[ids[-1]])
 
 

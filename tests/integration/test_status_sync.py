@@ -11,10 +11,8 @@ from ledger.issuance.status_publisher import publish
 from ledger.issuance.status_sync import StatusSync
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.status_list import check_list_credential
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.tables import BATCH, CRED
 from tests.integration.issuance_support import DEGREE, EDU, ctx, degree_subject, issuer_world  # noqa: F401 - fixtures
-
-CRED, BATCH = CredentialRecord.__table__, BatchRecord.__table__
 
 
 def _rows(ctx, ids):

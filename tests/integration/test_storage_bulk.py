@@ -9,11 +9,10 @@ from sqlalchemy import insert, select
 
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import init_database
-from ledger.storage.models import AgencyRecord, AuditEvent
+from ledger.storage.models import AgencyRecord
+from ledger.storage.tables import AUDIT
 
 pytestmark = pytest.mark.integration
-
-AUDIT = AuditEvent.__table__
 
 
 def test_bulk_insert_matches_core_insert(database_url):

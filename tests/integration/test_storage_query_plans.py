@@ -17,10 +17,9 @@ from ledger.issuance import anchoring
 from ledger.issuance.merkle_cache import build_batch_tree
 from ledger.issuance.queries import list_credentials
 from ledger.storage.db import init_database
-from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import CRED
 
 pytestmark = pytest.mark.integration
-CRED = CredentialRecord.__table__
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -129,12 +128,12 @@ def test_the_indexes_are_partial(filled):
         )
 
 
-def test_waiting_credentials_are_found_and_sealed_through_their_index(filled):
+def test_waiting_credentials_are_found_and_closed_into_a_batch_through_their_index(filled):
     ctx = _Ctx(filled)
     stats = _captured(filled, lambda: anchoring._pending_stats(ctx, "edu"))
     _planned_with(filled, "ix_credential_agency_unbatched", stats)
-    sealing = _captured(filled, lambda: anchoring.seal_batch(ctx, "edu", 250))
-    chosen = [s for s in sealing if s[0].lstrip().upper().startswith("SELECT")]
+    closing = _captured(filled, lambda: anchoring.close_batch(ctx, "edu", 250))
+    chosen = [s for s in closing if s[0].lstrip().upper().startswith("SELECT")]
     _planned_with(filled, "ix_credential_agency_unbatched", chosen)
     with filled.connect() as conn:
         batch_id, root = conn.execute(text("SELECT id, root FROM batch")).one()

@@ -107,9 +107,9 @@ def test_a_credential_anchored_a_moment_ago_verifies_at_once(env):
 def test_a_flood_of_unknown_roots_costs_the_chain_a_few_calls_a_second(env):
     world = env["world"]
     source = env["server"].app.state.components.index_service.indexer.source(world.chain_id)
-    from ledger.protocol.batch import SealedBatch
+    from ledger.protocol.batch import ClosedBatch
 
-    unknown = SealedBatch.seal([world.sign(EDU, degree("无人存证"))]).bundle(0, world.deployment, "0x" + "cd" * 32, 1)
+    unknown = ClosedBatch.close([world.sign(EDU, degree("无人存证"))]).bundle(0, world.deployment, "0x" + "cd" * 32, 1)
     before, started = source.calls, time.monotonic()
     for _ in range(15):
         report = post(env["client"], "/verify", unknown.to_bytes()).json()

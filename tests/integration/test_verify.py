@@ -311,9 +311,9 @@ def _verdict(world, bundle, reader=None):
 
 
 def test_root_never_anchored(world):
-    from ledger.protocol.batch import SealedBatch
+    from ledger.protocol.batch import ClosedBatch
 
-    batch = SealedBatch.seal([world.sign(EDU, degree())])
+    batch = ClosedBatch.close([world.sign(EDU, degree())])
     bundle = batch.bundle(0, world.deployment, "0x" + "ab" * 32, 1)
     report = _verdict(world, bundle)
     assert (check(report, "anchor").code, report.verdict) == ("ROOT_NOT_ANCHORED", Verdict.INVALID)

@@ -28,13 +28,11 @@ from ledger.issuance.anchoring import LEASE_NAME
 from ledger.issuance.crash_points import ENV as CRASH_ENV
 from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.storage.db import init_database
-from ledger.storage.models import BatchRecord, CredentialRecord
+from ledger.storage.tables import BATCH, CRED
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 from tests.integration.verifier_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
 AGENCY = "zj-hz-education"
 DEGREE = "DegreeCertificate"
 
@@ -218,12 +216,12 @@ def stored_batches(database_url: str):
 
 
 def idempotency_records(database_url: str) -> list:
-    from ledger.issuance.idempotency import TABLE
+    from ledger.storage.tables import IDEMPOTENCY
 
     engine = init_database(database_url)
     try:
         with engine.connect() as conn:
-            return conn.execute(select(TABLE.c.key, TABLE.c.credential_id, TABLE.c.operation)).all()
+            return conn.execute(select(IDEMPOTENCY.c.key, IDEMPOTENCY.c.credential_id, IDEMPOTENCY.c.operation)).all()
     finally:
         engine.dispose()
 

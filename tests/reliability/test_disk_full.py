@@ -25,7 +25,7 @@ from ledger.content.local_store import PACK_DIR, LocalContentStore, read_pack_in
 from ledger.content.share import decrypt_share, encrypt_share
 from ledger.content.store import ContentStoreFull
 from ledger.storage.db import init_database
-from ledger.storage.models import ContentRecord
+from ledger.storage.tables import CONTENT
 from tests.reliability.issuer_process import (
     DEGREE,
     IssuerProcess,
@@ -35,8 +35,6 @@ from tests.reliability.issuer_process import (
     onboard,
     wait_anchored,
 )
-
-CONTENT = ContentRecord.__table__
 
 
 def mount_small_disk(where: Path, size: str = "1m") -> Path:

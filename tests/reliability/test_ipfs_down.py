@@ -20,7 +20,7 @@ import httpx
 from ledger.content.links import parse_share_link
 from ledger.content.share import decrypt_share
 from ledger.storage.db import init_database
-from ledger.storage.models import ContentRecord
+from ledger.storage.tables import CONTENT
 from tests.integration.ipfs_daemon import IpfsDaemon
 from tests.reliability.issuer_process import (
     DEGREE,
@@ -31,8 +31,6 @@ from tests.reliability.issuer_process import (
     onboard,
     wait_anchored,
 )
-
-CONTENT = ContentRecord.__table__
 
 
 class RestartableIpfs(IpfsDaemon):

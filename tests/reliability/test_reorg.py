@@ -41,7 +41,7 @@ from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.identifiers import agency_id
-from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import AUDIT, BATCH, CRED
 from ledger.verification import Verdict, verify
 from tests.integration.conftest import build_world
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world_of, make_context
@@ -51,7 +51,6 @@ from verifier.index_db import make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer
 from verifier.settings import DeploymentRoot
 
-BATCH, CRED, AUDIT = BatchRecord.__table__, CredentialRecord.__table__, AuditEvent.__table__
 VERIFIER_URL = "http://127.0.0.1:8080"
 
 
@@ -139,7 +138,7 @@ def settle(ctx, watch, rounds: int = 6):
     for _ in range(rounds):
         report = anchor_once(ctx, flush=True, reorgs=watch)
         reports.append(report)
-        if not (report.reanchoring or report.confirmed or report.completed or report.sealed or watch.redoing):
+        if not (report.reanchoring or report.confirmed or report.completed or report.closed or watch.redoing):
             return reports
     raise AssertionError(f"still busy after {rounds} rounds: {reports}")
 

@@ -1,4 +1,4 @@
-"""Private keys encrypted at rest; API keys stored hashed; credentials and share keys sealed.
+"""Private keys encrypted at rest; API keys stored hashed; credentials and share keys encrypted at rest (the sealed_* columns).
 
 A data directory is set up the way an operator does it (`certledger init`, `chain up`, `deploy`,
 `agency register` creating the agency's keys), then used: the demo issues, anchors, revokes and
@@ -30,9 +30,9 @@ from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.content.links import parse_share_link
 from ledger.governance.api_keys import create_api_key
-from ledger.governance.key_files import KeyFileError, load_key_file, open_key
+from ledger.governance.key_files import KeyFileError, decrypt_key, load_key_file
 from ledger.issuance import anchor_once
-from ledger.storage.sealing import derive_storage_key
+from ledger.storage.at_rest import derive_storage_key
 from tests.secret_scan import _b58
 
 SUBJECT = {
@@ -144,7 +144,7 @@ def test_key_files_are_encrypted_and_private(installation):
         assert document["kdf"]["name"] == "scrypt" and document["kdf"]["n"] >= 2**15, path
         assert {"ciphertext", "public"} <= set(document) or any("cipher" in k for k in document), sorted(document)
         with pytest.raises(KeyFileError):
-            open_key(document, passphrase + "x")  # the passphrase is needed, not decoration
+            decrypt_key(document, passphrase + "x")  # the passphrase is needed, not decoration
         assert load_key_file(path, passphrase).secret  # and it opens them
     private = [home / "secrets" / "passphrase", *key_files]
     for path in private:
@@ -153,7 +153,7 @@ def test_key_files_are_encrypted_and_private(installation):
         assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, (folder, oct(folder.stat().st_mode))
 
 
-def test_database_keeps_api_keys_hashed_and_credentials_sealed(installation):
+def test_database_keeps_api_keys_hashed_and_credentials_encrypted(installation):
     home = installation["home"]
     raw = b"".join(p.read_bytes() for p in home.glob("certledger.db*"))
     with sqlite3.connect(home / "certledger.db") as db:

@@ -1,4 +1,4 @@
-"""Pure pieces of the issuance library: sealing, idempotency fingerprints, policies, signing rows,
+"""Pure pieces of the issuance library: encryption at rest, idempotency fingerprints, policies, signing rows,
 crash points, cursors."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.proof import verify_proof
 from ledger.protocol.status_list import status_entries
-from ledger.storage.sealing import SealingError, StorageSealer, derive_storage_key
+from ledger.storage.at_rest import AtRestCipher, AtRestError, derive_storage_key
 
 SUBJECT = {
     "name": "张三",
@@ -38,37 +38,37 @@ SUBJECT = {
 STATUS_BASE = "http://127.0.0.1:8000/status"
 
 
-# ------------------------------------------------------------------ sealing
+# ------------------------------------------------------------------ encryption at rest
 
 
-def test_seal_open_round_trip_and_binding_to_the_row():
-    sealer = StorageSealer(os.urandom(32))
-    sealed = sealer.seal_json({"name": "张三"}, "urn:uuid:a")
+def test_encrypt_decrypt_round_trip_and_binding_to_the_row():
+    cipher = AtRestCipher(os.urandom(32))
+    sealed = cipher.encrypt_json({"name": "张三"}, "urn:uuid:a")
     assert sealed[:1] == b"\x01" and "张三".encode() not in sealed
-    assert sealer.open_json(sealed, "urn:uuid:a") == {"name": "张三"}
-    with pytest.raises(SealingError):
-        sealer.open_json(sealed, "urn:uuid:b")  # another row's associated data
-    with pytest.raises(SealingError):
-        StorageSealer(os.urandom(32)).open_json(sealed, "urn:uuid:a")
+    assert cipher.decrypt_json(sealed, "urn:uuid:a") == {"name": "张三"}
+    with pytest.raises(AtRestError):
+        cipher.decrypt_json(sealed, "urn:uuid:b")  # another row's associated data
+    with pytest.raises(AtRestError):
+        AtRestCipher(os.urandom(32)).decrypt_json(sealed, "urn:uuid:a")
     tampered = bytearray(sealed)
     tampered[-1] ^= 1
-    with pytest.raises(SealingError):
-        sealer.open(bytes(tampered), b"urn:uuid:a")
-    with pytest.raises(SealingError):
-        sealer.open(b"\x02" + sealed[1:], b"urn:uuid:a")
-    assert sealer.seal(b"x") != sealer.seal(b"x")  # fresh nonce each time
-    assert "key" not in repr(sealer).replace("<key hidden>", "")
+    with pytest.raises(AtRestError):
+        cipher.decrypt(bytes(tampered), b"urn:uuid:a")
+    with pytest.raises(AtRestError):
+        cipher.decrypt(b"\x02" + sealed[1:], b"urn:uuid:a")
+    assert cipher.encrypt(b"x") != cipher.encrypt(b"x")  # fresh nonce each time
+    assert "key" not in repr(cipher).replace("<key hidden>", "")
 
 
-def test_seal_many_seals_each_value_for_its_row_with_its_own_nonce():
-    sealer = StorageSealer(os.urandom(32))
+def test_encrypt_many_encrypts_each_value_for_its_row_with_its_own_nonce():
+    cipher = AtRestCipher(os.urandom(32))
     pairs = [(os.urandom(32), f"urn:uuid:{i}".encode()) for i in range(50)] + [(b"", b"urn:uuid:empty")]
-    sealed = sealer.seal_many(pairs)
-    assert [sealer.open(s, associated) for s, (_, associated) in zip(sealed, pairs)] == [p for p, _ in pairs]
+    sealed = cipher.encrypt_many(pairs)
+    assert [cipher.decrypt(s, associated) for s, (_, associated) in zip(sealed, pairs)] == [p for p, _ in pairs]
     assert len({s[1:13] for s in sealed}) == len(pairs)  # a nonce per value
-    with pytest.raises(SealingError):
-        sealer.open(sealed[0], pairs[1][1])  # bound to its own row
-    assert sealer.seal_many([]) == []
+    with pytest.raises(AtRestError):
+        cipher.decrypt(sealed[0], pairs[1][1])  # bound to its own row
+    assert cipher.encrypt_many([]) == []
 
 
 def test_storage_key_derivation_is_deterministic_and_cached():
@@ -80,7 +80,7 @@ def test_storage_key_derivation_is_deterministic_and_cached():
     with pytest.raises(ValueError):
         derive_storage_key("", salt)
     with pytest.raises(ValueError):
-        StorageSealer(b"short")
+        AtRestCipher(b"short")
 
 
 # ------------------------------------------------------------------ idempotency

@@ -251,6 +251,6 @@ def test_passphrase_from_env(tmp_path):
         passphrase_from_env({"CERTLEDGER_KEY_PASSPHRASE_FILE": str(tmp_path / "nope")})
 
 
-def test_empty_passphrase_cannot_seal(tmp_path):
+def test_empty_passphrase_cannot_encrypt_a_key(tmp_path):
     with pytest.raises(PassphraseMissingError):
         save_signing_key(tmp_path / "k", SigningKey.generate(), "", **FAST)

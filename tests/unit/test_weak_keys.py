@@ -9,7 +9,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.governance.key_files import KeyFileError, open_key, read_key_file_public, seal_key
+from ledger.governance.key_files import KeyFileError, decrypt_key, encrypt_key, read_key_file_public
 from ledger.protocol import did_key
 from ledger.protocol.ed25519_checks import weak_key_reason
 from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
@@ -75,10 +75,10 @@ def test_the_trivial_forgery_is_real_and_verify_proof_refuses_it():
 
 
 def test_a_key_file_naming_a_weak_key_is_refused(tmp_path):
-    document = seal_key("ed25519", SigningKey.generate().seed_bytes(), "pass", scrypt_n=2**10)
+    document = encrypt_key("ed25519", SigningKey.generate().seed_bytes(), "pass", scrypt_n=2**10)
     document["public"] = did_key.did_from_public_key(IDENTITY)
     with pytest.raises(KeyFileError, match="acceptable"):
-        open_key(document, "pass")
+        decrypt_key(document, "pass")
     path = tmp_path / "key.json"
     path.write_text(json.dumps(document))
     with pytest.raises(KeyFileError):

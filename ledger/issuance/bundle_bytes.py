@@ -16,15 +16,14 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy import select
 
-from ledger.issuance.bundles import CRED, StoredCredentialCorrupted, with_body
 from ledger.issuance.errors import CredentialNotFound, NotAnchored
+from ledger.issuance.stored_credentials import StoredCredentialCorrupted, with_body
 from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
-from ledger.storage.models import BatchRecord
-from ledger.storage.tables import table_of
+from ledger.storage.states import ANCHORED_BATCH_STATES
+from ledger.storage.tables import BATCH, CRED
 
-BATCH = table_of(BatchRecord)
 _READ_CHUNK = 5_000
 
 
@@ -47,7 +46,7 @@ class BatchBundles:
             tx_hash=from_hex32(batch.tx_hash),
             block_number=batch.block_number,
         ).to_json()
-        self._open = ctx.sealer.open
+        self._open = ctx.at_rest.decrypt
         self._head = (_compact({"type": BUNDLE_TYPE, "version": BUNDLE_VERSION})[:-1] + ',"credential":').encode()
         self._anchor_head = (
             f',"anchor":{{"ledger":{_compact(template["ledger"])},'
@@ -108,9 +107,7 @@ def anchored_bundles(ctx, agency: str, credential_ids: Sequence[str]) -> Iterato
             if missing:
                 raise CredentialNotFound(missing)
             wanted = {r.batch_id for r in rows.values()} - batches.keys() - {None}
-            found = conn.execute(
-                select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(("confirmed", "completed")))
-            )
+            found = conn.execute(select(BATCH).where(BATCH.c.id.in_(wanted), BATCH.c.state.in_(ANCHORED_BATCH_STATES)))
             for batch in found:
                 batches[batch.id] = BatchBundles(ctx, batch, ctx.trees.get(ctx.engine, batch.id, batch.root))
         waiting = [i for i in ids if rows[i].batch_id not in batches]

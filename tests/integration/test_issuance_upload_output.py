@@ -16,9 +16,9 @@ from ledger.content.links import parse_share_link
 from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, delivery, get_bundle, issue_many, rows_from_objects
-from ledger.issuance.bundle_files import LINES_NAME, LINKS_NAME, UploadOutput, earlier_output
 from ledger.issuance.context import BundleSink
 from ledger.issuance.delivery import sink_of
+from ledger.issuance.upload_output import LINES_NAME, LINKS_NAME, UploadOutput, earlier_output
 from ledger.issuance.wiring import attach_shares
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context  # noqa: F401
 
@@ -69,7 +69,7 @@ def test_output_is_written_during_delivery(issuer_world, tmp_path, monkeypatch, 
     ctx = make_context(issuer_world, f"sqlite:///{tmp_path / 'db.sqlite'}")
     store = LocalContentStore(tmp_path / "content")
     shares = attach_shares(ctx, store)
-    outsider = _issue(ctx, 2, "other")  # waiting too: sealed into the same batch
+    outsider = _issue(ctx, 2, "other")  # waiting too: closed into the same batch
     upload = _issue(ctx, 9, "row")
     out = tmp_path / "out"
     out.mkdir()

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ledger.content.links import normalise_verifier_url, share_url
-from ledger.issuance.batch_bundles import anchored_bundles
+from ledger.issuance.bundle_bytes import anchored_bundles
 from ledger.issuance.context import BundleSink
 
 Progress = Callable[[int], None]

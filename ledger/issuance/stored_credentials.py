@@ -10,11 +10,7 @@ from sqlalchemy import Select
 
 from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.protocol.digest import from_hex32
-from ledger.storage.models import CredentialBodyRecord, CredentialRecord
-from ledger.storage.tables import table_of
-
-CRED = table_of(CredentialRecord)
-BODY = table_of(CredentialBodyRecord)
+from ledger.storage.tables import BODY, CRED
 
 
 class StoredCredentialCorrupted(RuntimeError):
@@ -30,7 +26,7 @@ def open_credential(ctx, row) -> dict:
     """The signed credential of a ``credential`` row with its body (id, digest, sealed_credential:
     ``with_body``), checked against its digest: it is stored in its RFC 8785 form, whose SHA-256 is
     the digest."""
-    plain = ctx.sealer.open(row.sealed_credential, row.id.encode("utf-8"))
+    plain = ctx.at_rest.decrypt(row.sealed_credential, row.id.encode("utf-8"))
     if "0x" + hashlib.sha256(plain).hexdigest() != row.digest:
         raise StoredCredentialCorrupted(f"credential {row.id}: stored content does not match its digest")
     return json.loads(plain)

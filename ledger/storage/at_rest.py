@@ -1,13 +1,13 @@
-"""Personal data at rest: signed credentials are stored sealed with AES-256-GCM.
+"""Personal data encrypted at rest: signed credentials (and share keys) are stored encrypted with AES-256-GCM.
 
 The storage key is given directly (32 bytes, e.g. from a secrets manager) or derived from the key
 passphrase with scrypt. Derivation costs ~0.1 s and 32 MiB, so it runs once per process and
-parameters (:func:`sealer_for_database` keeps them in the ``storage_key`` table with a random salt,
-and a sealed check value so that a wrong passphrase is reported as such rather than as corrupted
-rows). Sealing one credential then costs microseconds: bulk issuance never derives per row.
+parameters (:func:`cipher_for_database` keeps them in the ``storage_key`` table with a random salt,
+and an encrypted check value so that a wrong passphrase is reported as such rather than as corrupted
+rows). Encrypting one credential then costs microseconds: bulk issuance never derives per row.
 
-Sealed format (bytes): ``b"\\x01"`` (format version) ‖ 12-byte random nonce ‖ ciphertext ‖ 16-byte tag.
-The associated data binds a sealed value to its row (the credential id): a ciphertext copied onto
+Encrypted format (bytes; the ``sealed_*`` columns hold it, named before this module was): ``b"\\x01"`` (format version) ‖ 12-byte random nonce ‖ ciphertext ‖ 16-byte tag.
+The associated data binds an encrypted value to its row (the credential id): a ciphertext copied onto
 another row does not open.
 """
 
@@ -18,82 +18,87 @@ import os
 import threading
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ledger.protocol.aes_gcm import (
+    KEY_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    AesGcm,
+    AuthenticationFailed,
+    new_nonce,
+    random_chunks,
+)
 from ledger.storage.models import StorageKeyRecord
 
 FORMAT_V1 = b"\x01"
-NONCE_LEN = 12
-KEY_LEN = 32
+NONCE_LEN = NONCE_BYTES
+KEY_LEN = KEY_BYTES
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 _CHECK_PLAINTEXT = b"certledger storage key check v1"
 _CHECK_AAD = b"storage_key"
 
 
-class SealingError(Exception):
-    """A sealed value that cannot be opened: wrong key, altered data, or another row's value."""
+class AtRestError(Exception):
+    """An encrypted value that cannot be decrypted: wrong key, altered data, or another row's value."""
 
 
-class WrongStoragePassphrase(SealingError):
+class WrongStoragePassphrase(AtRestError):
     pass
 
 
-class StorageSealer:
-    """Seals and opens values with one AES-256-GCM key. Thread-safe; holds the key, never prints it."""
+class AtRestCipher:
+    """Encrypts and decrypts values at rest with one AES-256-GCM key. Thread-safe; holds the key, never prints it."""
 
     __slots__ = ("_aead",)
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, (bytes, bytearray)) or len(key) != KEY_LEN:
             raise ValueError(f"the storage key must be {KEY_LEN} bytes")
-        self._aead = AESGCM(bytes(key))
+        self._aead = AesGcm(key)
 
     @classmethod
     def from_passphrase(
         cls, passphrase: str, salt: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
-    ) -> StorageSealer:
+    ) -> AtRestCipher:
         return cls(derive_storage_key(passphrase, salt, n, r, p))
 
-    def seal(self, plaintext: bytes, associated: bytes = b"") -> bytes:
-        nonce = os.urandom(NONCE_LEN)
+    def encrypt(self, plaintext: bytes, associated: bytes = b"") -> bytes:
+        nonce = new_nonce()
         return FORMAT_V1 + nonce + self._aead.encrypt(nonce, plaintext, associated)
 
-    def seal_many(self, pairs: list[tuple[bytes, bytes]]) -> list[bytes]:
-        """``seal(plaintext, associated)`` of each pair, the nonces drawn in one system call (which
-        costs more than sealing a short value on this machine's virtualised kernel)."""
-        nonces = os.urandom(NONCE_LEN * len(pairs))
+    def encrypt_many(self, pairs: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """``encrypt(plaintext, associated)`` of each pair, the nonces drawn in one system call (which
+        costs more than encrypting a short value on this machine's virtualised kernel)."""
         encrypt = self._aead.encrypt
-        out = []
-        for i, (plaintext, associated) in enumerate(pairs):
-            nonce = nonces[i * NONCE_LEN : (i + 1) * NONCE_LEN]
-            out.append(FORMAT_V1 + nonce + encrypt(nonce, plaintext, associated))
-        return out
+        return [
+            FORMAT_V1 + nonce + encrypt(nonce, plaintext, associated)
+            for nonce, (plaintext, associated) in zip(random_chunks(len(pairs), NONCE_LEN), pairs)
+        ]
 
-    def open(self, sealed: bytes, associated: bytes = b"") -> bytes:
+    def decrypt(self, sealed: bytes, associated: bytes = b"") -> bytes:
         sealed = bytes(sealed)
-        if len(sealed) < 1 + NONCE_LEN + 16 or sealed[:1] != FORMAT_V1:
-            raise SealingError("not a sealed value of a known format")
+        if len(sealed) < 1 + NONCE_LEN + TAG_BYTES or sealed[:1] != FORMAT_V1:
+            raise AtRestError("not an encrypted value of a known format")
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE_LEN], sealed[1 + NONCE_LEN :], associated)
-        except InvalidTag:
-            raise SealingError(
-                "sealed value does not open: wrong storage key, altered data, or another row's value"
+        except AuthenticationFailed:
+            raise AtRestError(
+                "encrypted value does not decrypt: wrong storage key, altered data, or another row's value"
             ) from None
 
-    def seal_json(self, value, associated: str) -> bytes:
+    def encrypt_json(self, value, associated: str) -> bytes:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        return self.seal(text.encode("utf-8"), associated.encode("utf-8"))
+        return self.encrypt(text.encode("utf-8"), associated.encode("utf-8"))
 
-    def open_json(self, sealed: bytes, associated: str):
-        return json.loads(self.open(sealed, associated.encode("utf-8")))
+    def decrypt_json(self, sealed: bytes, associated: str):
+        return json.loads(self.decrypt(sealed, associated.encode("utf-8")))
 
     def __repr__(self) -> str:
-        return "StorageSealer(<key hidden>)"
+        return "AtRestCipher(<key hidden>)"
 
 
 @lru_cache(maxsize=8)
@@ -112,8 +117,8 @@ def derive_storage_key(passphrase: str, salt: bytes, n: int = SCRYPT_N, r: int =
         return _derive_cached(passphrase, bytes(salt), n, r, p)
 
 
-def sealer_for_database(engine: Engine, passphrase: str, *, n: int = SCRYPT_N) -> StorageSealer:
-    """The sealer of this database's storage key, derived from ``passphrase``.
+def cipher_for_database(engine: Engine, passphrase: str, *, n: int = SCRYPT_N) -> AtRestCipher:
+    """The cipher of this database's storage key, derived from ``passphrase``.
 
     The first call on a database chooses a random salt and records it with the scrypt parameters and
     a check value; later calls (any process) derive the same key, and a wrong passphrase raises
@@ -123,40 +128,41 @@ def sealer_for_database(engine: Engine, passphrase: str, *, n: int = SCRYPT_N) -
         record = session.get(StorageKeyRecord, 1)
     if record is None:
         salt = os.urandom(16)
-        sealer = StorageSealer.from_passphrase(passphrase, salt, n=n)
+        cipher = AtRestCipher.from_passphrase(passphrase, salt, n=n)
         record = StorageKeyRecord(
             id=1,
             salt=salt,
             scrypt_n=n,
             scrypt_r=SCRYPT_R,
             scrypt_p=SCRYPT_P,
-            check_value=sealer.seal(_CHECK_PLAINTEXT, _CHECK_AAD),
+            check_value=cipher.encrypt(_CHECK_PLAINTEXT, _CHECK_AAD),
         )
         try:
             with Session(engine) as session:
                 session.add(record)
                 session.commit()
-            return sealer
+            return cipher
         except IntegrityError:  # another process recorded it first: use theirs
             with Session(engine) as session:
                 record = session.get(StorageKeyRecord, 1)
-    sealer = StorageSealer.from_passphrase(
+    assert record is not None  # recorded above, or by the process that won the race
+    cipher = AtRestCipher.from_passphrase(
         passphrase, record.salt, n=record.scrypt_n, r=record.scrypt_r, p=record.scrypt_p
     )
     try:
-        sealer.open(record.check_value, _CHECK_AAD)
-    except SealingError:
+        cipher.decrypt(record.check_value, _CHECK_AAD)
+    except AtRestError:
         raise WrongStoragePassphrase(
             "the key passphrase does not open this database's storage key "
             "(CERTLEDGER_KEY_PASSPHRASE or the passphrase file differs from the one the database was created with)"
         ) from None
-    return sealer
+    return cipher
 
 
 __all__ = [
-    "SealingError",
-    "StorageSealer",
+    "AtRestError",
+    "AtRestCipher",
     "WrongStoragePassphrase",
     "derive_storage_key",
-    "sealer_for_database",
+    "cipher_for_database",
 ]
