@@ -532,7 +532,6 @@ class IndexedChainReader:
         self._views: dict[str, _View] = {}
         self._keys_of: dict = {}  # TrustedDeployment -> its key (the hot path asks six times per bundle)
         self._lock = threading.Lock()
-        self.synced_at_monotonic = float("-inf")
 
     # --- the ChainReader interface ---
 
@@ -611,7 +610,6 @@ class IndexedChainReader:
                 for _ in range(5):
                     if self._sync_one(conn, key):
                         break
-        self.synced_at_monotonic = time.monotonic()
 
     # --- internals ---
 
