@@ -23,7 +23,8 @@ def verifier_settings(app: App):
     """The verifier's defaults on this data directory, then the environment's overrides
     (``CERTLEDGER_VERIFIER_*``): trust the configured deployment, read the configured chain, serve
     the data directory's content store, keep the index in the data directory."""
-    from verifier.settings import DeploymentRoot, SettingsError, VerifierSettings
+    from ledger.protocol.deployment import Deployment
+    from verifier.settings import SettingsError, VerifierSettings
 
     settings = app.settings
     base = VerifierSettings(
@@ -37,9 +38,7 @@ def verifier_settings(app: App):
         d = app.deployment()
         base = _replace(
             base,
-            trust_roots=(
-                DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "configured deployment", d.block),
-            ),
+            trust_roots=(Deployment.trusted(d.chain_id, d.registry, d.ledger, "configured deployment", d.block),),
         )
     urls = settings.chain.rpc_urls if not settings.chain.embedded else app._embedded_urls_or_none()
     if urls:
