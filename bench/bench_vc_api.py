@@ -92,7 +92,7 @@ def make_app():
 
     zero = "0x" + "00" * 20
     settings = VerifierSettings(
-        trust_roots=(Deployment.trusted(31337, zero, zero, "bench", 0),),
+        trust_roots=(Deployment.trust_root(31337, zero, zero, "bench", 0),),
         rpc_urls={31337: ("http://127.0.0.1:9",)},
         database_url="sqlite://",
         content_dir=tempfile.mkdtemp(prefix="bench-vc-api-"),

@@ -386,7 +386,7 @@ def main() -> None:
             print(f"setup: {len(bundles)} credentials signed and anchored in {time.perf_counter() - t0:.1f} s")
             settings = VerifierSettings(
                 trust_roots=(
-                    Deployment.trusted(
+                    Deployment.trust_root(
                         deployment.chain_id,
                         deployment.registry,
                         deployment.ledger,

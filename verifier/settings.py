@@ -72,7 +72,9 @@ def trust_root_from_json(data: object, where: str = "trust root") -> Deployment:
             int(address[2:], 16)
         except ValueError:
             raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address") from None
-    return Deployment.trusted(chain_id, registry, ledger, str(data.get("name") or ""), int(data.get("fromBlock") or 0))
+    return Deployment.trust_root(
+        chain_id, registry, ledger, str(data.get("name") or ""), int(data.get("fromBlock") or 0)
+    )
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def verifier_settings(app: App):
         d = app.deployment()
         base = _replace(
             base,
-            trust_roots=(Deployment.trusted(d.chain_id, d.registry, d.ledger, "configured deployment", d.block),),
+            trust_roots=(Deployment.trust_root(d.chain_id, d.registry, d.ledger, "configured deployment", d.block),),
         )
     urls = settings.chain.rpc_urls if not settings.chain.embedded else app._embedded_urls_or_none()
     if urls:
@@ -94,7 +94,7 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
             fg="yellow",
             err=True,
         )
-    trust = ", ".join(r.trusted.ledger_caip10 for r in settings.trust_roots)
+    trust = ", ".join(r.ledger_caip10 for r in settings.trust_roots)
     chains = "; ".join(f"{cid}: {', '.join(urls)}" for cid, urls in settings.rpc_urls.items())
     store = settings.ipfs_api and f"IPFS {settings.ipfs_api}" or f"local {settings.content_dir}"
     click.echo(

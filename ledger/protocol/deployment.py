@@ -20,7 +20,7 @@ class Deployment:
     name: str = ""  # a trust root's label, for people
 
     @classmethod
-    def trusted(cls, chain_id: int, registry: str, ledger: str, name: str = "", block: int = 0) -> Deployment:
+    def trust_root(cls, chain_id: int, registry: str, ledger: str, name: str = "", block: int = 0) -> Deployment:
         """A trust root: the addresses in lower case."""
         return cls(chain_id, registry.lower(), ledger.lower(), block, name=name)
 

@@ -13,7 +13,7 @@ class TrustRoots:
 
     @classmethod
     def single(cls, chain_id: int, registry: str, ledger: str, name: str = "") -> TrustRoots:
-        return cls([Deployment.trusted(chain_id, registry, ledger, name)])
+        return cls([Deployment.trust_root(chain_id, registry, ledger, name)])
 
     def __iter__(self):
         return iter(self._by_pair.values())

@@ -30,7 +30,7 @@ EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 
 def root_of(world) -> Deployment:
     d = world.deployment
-    return Deployment.trusted(d.chain_id, d.registry, d.ledger, "test", d.block)
+    return Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block)
 
 
 class Index:

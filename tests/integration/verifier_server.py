@@ -42,7 +42,7 @@ def wait_healthy(client: httpx.Client, process, output, what: str, timeout_s: fl
 def settings_for(world, tmp: Path, **overrides) -> VerifierSettings:
     d = world.deployment
     base = VerifierSettings(
-        trust_roots=(Deployment.trusted(d.chain_id, d.registry, d.ledger, "test", d.block),),
+        trust_roots=(Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block),),
         rpc_urls={world.chain_id: (world.rpc_url,)},
         database_url=f"sqlite:///{tmp / 'verifier-index.db'}",
         content_dir=str(tmp / "content"),

@@ -155,7 +155,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     # Detection must come from the chain's head changing, not from the periodic re-check.
     watch = ReorgWatch(window_blocks=64, check_interval_s=3600)
     d = world.deployment
-    root = Deployment.trusted(d.chain_id, d.registry, d.ledger, "test", d.block)
+    root = Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block)
     index_engine = make_index_engine(f"sqlite:///{tmp_path / 'index.db'}")
     indexer = Indexer(index_engine, [root], {world.chain_id: [world.rpc_url]}, reorg_window=16)
     index = IndexedChainReader(index_engine, [root])

@@ -107,7 +107,7 @@ class ScriptedChain:
 class Harness:
     def __init__(self, tmp_path, confirmations: int = 1, name: str = "index.db"):
         self.chain = ScriptedChain()
-        self.root = Deployment.trusted(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
+        self.root = Deployment.trust_root(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
         self.d = self.root
         self.url = f"sqlite:///{tmp_path / name}"
         self.engine = make_index_engine(self.url)
@@ -339,7 +339,7 @@ CREATE INDEX ix_indexed_event_lookup ON indexed_event (deployment, name, key);
 
 
 def test_an_index_written_by_v1_is_dropped_and_rebuilt_from_the_deployment_block(tmp_path):
-    root = Deployment.trusted(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
+    root = Deployment.trust_root(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
     key = deployment_key(root)
     path = tmp_path / "index.db"
     with sqlite3.connect(path) as conn:  # what v1 left: caught up far ahead, with a v1 (global) anchor of ROOT

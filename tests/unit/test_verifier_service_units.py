@@ -20,7 +20,7 @@ KEY = "X79SLIBzx2gqm7TK1U9qUcBbaqg9bqbIk3pwvzEuSno"
 
 def full_settings(**kw) -> VerifierSettings:
     base = VerifierSettings(
-        trust_roots=(Deployment.trusted(31337, "0x" + "ab" * 20, "0x" + "cd" * 20, "x", 7),),
+        trust_roots=(Deployment.trust_root(31337, "0x" + "ab" * 20, "0x" + "cd" * 20, "x", 7),),
         rpc_urls={31337: ("http://127.0.0.1:8545", "http://127.0.0.1:8546")},
         content_dir="/tmp/content",
         database_url="sqlite:////tmp/v.db",
