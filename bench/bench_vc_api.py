@@ -82,8 +82,9 @@ end
 def make_app():
     """The verifier app for the load test: real routes and middleware, a chain reader that is never
     asked (proof-only checks do not read the chain)."""
+    from ledger.protocol.deployment import Deployment
     from verifier.app import create_app
-    from verifier.settings import DeploymentRoot, VerifierSettings
+    from verifier.settings import VerifierSettings
 
     class NoChain:
         def state(self):
@@ -91,7 +92,7 @@ def make_app():
 
     zero = "0x" + "00" * 20
     settings = VerifierSettings(
-        trust_roots=(DeploymentRoot(31337, zero, zero, "bench", 0),),
+        trust_roots=(Deployment.trust_root(31337, zero, zero, "bench", 0),),
         rpc_urls={31337: ("http://127.0.0.1:9",)},
         database_url="sqlite://",
         content_dir=tempfile.mkdtemp(prefix="bench-vc-api-"),

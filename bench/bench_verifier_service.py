@@ -46,9 +46,10 @@ from ledger.governance.key_files import SigningKey  # noqa: E402
 from ledger.protocol.batch import ClosedBatch  # noqa: E402
 from ledger.protocol.credential import Issuer, issue_credential  # noqa: E402
 from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
+from ledger.protocol.deployment import Deployment  # noqa: E402
 from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
 from ledger.protocol.status_list import LIST_SIZE, status_entries  # noqa: E402
-from verifier.settings import DeploymentRoot, VerifierSettings  # noqa: E402
+from verifier.settings import VerifierSettings  # noqa: E402
 
 WRK_SCRIPT = r"""
 local bodies = {}
@@ -385,10 +386,10 @@ def main() -> None:
             print(f"setup: {len(bundles)} credentials signed and anchored in {time.perf_counter() - t0:.1f} s")
             settings = VerifierSettings(
                 trust_roots=(
-                    DeploymentRoot(
+                    Deployment.trust_root(
                         deployment.chain_id,
-                        deployment.registry.lower(),
-                        deployment.ledger.lower(),
+                        deployment.registry,
+                        deployment.ledger,
                         "bench",
                         deployment.block,
                     ),

@@ -29,12 +29,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from http_common.access_log import install_access_log_redaction
 from http_common.http_limits import RequestLimits, by_client_address, limiter_for
 from http_common.openapi_problems import document_problems
+from http_common.problem import Problem as AnyProblem
 from verifier import openapi_docs as docs
 from verifier.problems import Problem
 from verifier.service import VerifierService, check_cid, report_json
@@ -146,16 +148,28 @@ def create_app(
     _install_error_handlers(app)
     document_problems(app, every_operation=(414, 429, 431))  # RequestLimits' refusals
 
+    # POST /verify and the VC API routes are answered by plain ASGI endpoints in front of the app
+    # (the hot path: no routing, no dependency solving); they are declared here for the OpenAPI
+    # document, and a request that reached one of these routes would get the same answer.
+    async def served_in_front(request: Request, answer) -> Response:
+        body = await request_body(request, settings.max_body_bytes)
+        status, payload, media_type, headers = await answer(body)
+        return Response(
+            payload,
+            status_code=status,
+            media_type=media_type.decode(),
+            headers={k.decode(): v.decode() for k, v in headers},
+        )
+
     @app.post("/verify", **docs.VERIFY)
     async def verify_one(request: Request) -> Response:
         """Documented here; served by :class:`_VerifyEndpoint` in front of the app (the hot path)."""
-        body = await _read_body(request, settings.max_body_bytes)
-        return _json((await _verify_async(service, body)).to_json())
+        return await served_in_front(request, lambda body: verify_answer(service, body))
 
     @app.post("/verify/batch", **docs.VERIFY_BATCH)
     async def verify_batch(request: Request) -> Response:
         t0 = time.perf_counter()
-        body = await _read_body(request, settings.max_batch_bytes)
+        body = await request_body(request, settings.max_batch_bytes)
         t1 = time.perf_counter()
         reports = await run_in_threadpool(service.verify_batch, body)
         del body
@@ -171,24 +185,13 @@ def create_app(
     from verifier import vc_api_openapi as vc_docs
     from verifier.vc_api_endpoint import CREDENTIALS, PRESENTATIONS, VcApiEndpoint, answer
 
-    async def vc_api_route(kind: str, request: Request) -> Response:
-        """Documented here; served by :class:`VcApiEndpoint` in front of the app (like POST /verify)."""
-        body = await _read_body(request, settings.max_body_bytes)
-        status, payload, media_type, headers = await answer(kind, body, service, status_lists)
-        return Response(
-            payload,
-            status_code=status,
-            media_type=media_type.decode(),
-            headers={k.decode(): v.decode() for k, v in headers},
-        )
-
     @app.post("/credentials/verify", **vc_docs.VERIFY_CREDENTIAL)
     async def vc_verify_credential(request: Request) -> Response:
-        return await vc_api_route(CREDENTIALS, request)
+        return await served_in_front(request, lambda body: answer(CREDENTIALS, body, service, status_lists))
 
     @app.post("/presentations/verify", **vc_docs.VERIFY_PRESENTATION)
     async def vc_verify_presentation(request: Request) -> Response:
-        return await vc_api_route(PRESENTATIONS, request)
+        return await served_in_front(request, lambda body: answer(PRESENTATIONS, body, service, status_lists))
 
     @app.get("/content/{cid}", **docs.CONTENT)
     async def content(cid: str, request: Request) -> Response:
@@ -258,7 +261,41 @@ async def _verify_async(service: VerifierService, body: bytes):
     return report
 
 
-_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+async def verify_answer(service: VerifierService, body: bytes) -> tuple[int, bytes, bytes, list]:
+    """(status, payload, media type, extra headers) of ``POST /verify``: the report, a problem for
+    a body that is not a bundle, a logged 500 for a crash."""
+    try:
+        report = await _verify_async(service, body)
+        return 200, report_json(report).encode("utf-8"), b"application/json", []
+    except Problem as problem:
+        return problem_answer(problem)
+    except Exception:  # noqa: BLE001 - never a traceback to the client
+        log.exception("unexpected error in POST /verify")
+        return problem_answer(Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged"))
+
+
+def problem_answer(problem: AnyProblem) -> tuple[int, bytes, bytes, list]:
+    return problem.status, _dumps(problem.to_json()), b"application/problem+json", []
+
+
+async def send_answer(send, status: int, payload: bytes, media_type: bytes, headers: list) -> None:
+    """An answer of a plain ASGI endpoint, with the security headers every response carries."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", media_type),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 class _VerifyEndpoint:
@@ -274,65 +311,62 @@ class _VerifyEndpoint:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
             return await self.app(scope, receive, send)
         try:
-            body = await self._body(scope, receive)
+            body = await read_body(scope, receive, self.limit)
+        except Problem as problem:
+            answer = problem_answer(problem)
+        else:
             if body is None:
                 return  # the client went away
-            report = await _verify_async(self.service, body)
-            status, payload, media_type = 200, report_json(report).encode("utf-8"), b"application/json"
-        except Problem as problem:
-            status, payload, media_type = problem.status, _dumps(problem.to_json()), b"application/problem+json"
-        except Exception:  # noqa: BLE001 - never a traceback to the client
-            log.exception("unexpected error in POST /verify")
-            problem = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
-            status, payload, media_type = 500, _dumps(problem.to_json()), b"application/problem+json"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", media_type),
-                    (b"content-length", str(len(payload)).encode()),
-                    *_SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+            answer = await verify_answer(self.service, body)
+        await send_answer(send, *answer)
 
-    async def _body(self, scope, receive) -> bytes | None:
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
-        declared = headers.get(b"content-length")
-        problem = None
-        if content_type not in _JSON_TYPES:
-            problem = Problem(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE",
-                f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}",
-            )
-        elif declared is not None:
-            try:
-                if int(declared) > self.limit:
-                    problem = _too_large(self.limit)
-            except ValueError:
-                problem = Problem(400, "BAD_REQUEST", "Content-Length is not a number")
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if problem is None and total > self.limit:
-                problem = _too_large(self.limit)
-            if problem is None:
-                chunks.append(chunk)
-            elif total > DRAIN_LIMIT:
-                break  # read enough of a flood; answer now
-            if not message.get("more_body", False):
-                break
-        if problem is not None:
-            raise problem
-        return b"".join(chunks)
+
+async def read_body(scope, receive, limit: int) -> bytes | None:
+    """A request's body (None when the client went away), or :class:`Problem`: 415 for a type that
+    is not JSON, 400 for a Content-Length that is not a number, 413 beyond ``limit``. A refused body
+    is still read (up to DRAIN_LIMIT), so that the client gets the answer, not a reset."""
+    headers = dict(scope["headers"])
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
+    declared = headers.get(b"content-length")
+    problem = None
+    if content_type not in _JSON_TYPES:
+        problem = Problem(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}",
+        )
+    elif declared is not None:
+        try:
+            if int(declared) > limit:
+                problem = _too_large(limit)
+        except ValueError:
+            problem = Problem(400, "BAD_REQUEST", "Content-Length is not a number")
+    chunks, total = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if problem is None and total > limit:
+            problem = _too_large(limit)
+        if problem is None:
+            chunks.append(chunk)
+        elif total > DRAIN_LIMIT:
+            break  # read enough of a flood; answer now
+        if not message.get("more_body", False):
+            break
+    if problem is not None:
+        raise problem
+    return b"".join(chunks)
+
+
+async def request_body(request: Request, limit: int) -> bytes:
+    """:func:`read_body` for a route."""
+    body = await read_body(request.scope, request.receive, limit)
+    if body is None:
+        raise ClientDisconnect()
+    return body
 
 
 def _dumps(data) -> bytes:
@@ -371,50 +405,8 @@ def _json(data, status: int = 200) -> Response:
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _JSON_TYPES:
-        await _drain(request)
-        raise Problem(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-            f"send the JSON as the body with Content-Type application/json, not {content_type[:60]}",
-        )
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise Problem(400, "BAD_REQUEST", "Content-Length is not a number") from None
-        if size > limit:
-            await _drain(request, size)
-            raise _too_large(limit)
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            await _drain(request, total)
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _too_large(limit: int) -> Problem:
     return Problem(413, "BODY_TOO_LARGE", f"the body exceeds this endpoint's limit of {limit:,} bytes", limit=limit)
-
-
-async def _drain(request: Request, size: int = 0) -> None:
-    """Read what the client still sends (up to DRAIN_LIMIT) so it gets the answer, not a reset."""
-    if size > DRAIN_LIMIT:
-        return
-    total = 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > DRAIN_LIMIT:
-                return
-    except Exception:  # noqa: BLE001 - the stream may already be consumed or the client gone
-        return
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -453,10 +445,7 @@ class _SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                ]
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)

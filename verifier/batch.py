@@ -28,16 +28,16 @@ def _init_worker(settings_json: dict, parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     from verifier.index_db import make_index_engine
     from verifier.indexer import IndexedChainReader
-    from verifier.settings import DeploymentRoot
+    from verifier.settings import trust_root_from_json
 
-    roots = [DeploymentRoot.from_json(r) for r in settings_json["trust_roots"]]
+    roots = [trust_root_from_json(r) for r in settings_json["trust_roots"]]
     engine = make_index_engine(settings_json["database_url"])
     reader = IndexedChainReader(
         engine, roots, confirmations=settings_json["confirmations"], max_staleness_s=settings_json["max_staleness_s"]
     )
     from ledger.verification.trust import TrustRoots
 
-    _worker.update(reader=reader, trust=TrustRoots([r.trusted for r in roots]), synced=float("-inf"))
+    _worker.update(reader=reader, trust=TrustRoots(roots), synced=float("-inf"))
     # web3's imports (py_ecc) raise the recursion limit to 100,000, beyond what the stack holds when
     # the C JSON decoder recurses: here, deep input must raise RecursionError, not crash the process.
     sys.setrecursionlimit(5_000)

@@ -55,10 +55,9 @@ from web3.exceptions import BlockNotFound
 from ledger.chain import ChainError, connect
 from ledger.chain.artifacts import ledger_artifact, registry_artifact
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
+from ledger.protocol.deployment import Deployment
 from ledger.verification.chain_state import ChainUnavailable
-from ledger.verification.trust import TrustedDeployment
 from verifier.index_db import IndexCursor, IndexedBlock, IndexedEvent, from_i64, to_i64
-from verifier.settings import DeploymentRoot
 
 log = logging.getLogger("verifier.indexer")
 
@@ -78,7 +77,7 @@ REGISTRY_EVENTS = (
 )
 
 
-def deployment_key(d: TrustedDeployment | DeploymentRoot) -> str:
+def deployment_key(d: Deployment) -> str:
     return f"eip155:{d.chain_id}:{d.ledger.lower()}/{d.registry.lower()}"
 
 
@@ -140,7 +139,7 @@ def decode_args(name: str, args, common: dict) -> DecodedEvent | None:
 class _EventDecoder:
     """Decodes the logs of one deployment's two contracts with their ABIs."""
 
-    def __init__(self, w3: Web3, root: DeploymentRoot):
+    def __init__(self, w3: Web3, root: Deployment):
         self.addresses = {}
         self.by_topic = {}
         for address, artifact, names in (
@@ -219,7 +218,7 @@ class ChainSource:
 
         return self._call(get)
 
-    def events(self, root: DeploymentRoot, from_block: int, to_block: int) -> list[DecodedEvent]:
+    def events(self, root: Deployment, from_block: int, to_block: int) -> list[DecodedEvent]:
         key = deployment_key(root)
         decoder = self._decoders.get(key)
         if decoder is None:
@@ -307,7 +306,7 @@ class Indexer:
     def __init__(
         self,
         engine,
-        roots: Iterable[DeploymentRoot],
+        roots: Iterable[Deployment],
         rpc_urls: Mapping[int, Iterable[str]],
         *,
         reorg_window: int = 64,
@@ -326,7 +325,7 @@ class Indexer:
             self.sources[chain_id] = ChainSource(chain_id, [])
         return self.sources[chain_id]
 
-    def run(self, root: DeploymentRoot, max_rounds: int = 1_000) -> RoundResult:
+    def run(self, root: Deployment, max_rounds: int = 1_000) -> RoundResult:
         """Rounds until the index has caught up with the chain head (or ``max_rounds``)."""
         result = None
         for _ in range(max_rounds):
@@ -341,13 +340,13 @@ class Indexer:
             raise ChainUnavailable(f"the chain {root.chain_id} kept reorganising during indexing")
         return result
 
-    def round(self, root: DeploymentRoot) -> RoundResult:
+    def round(self, root: Deployment) -> RoundResult:
         key = deployment_key(root)
         src = self.source(root.chain_id)
         with Session(self.engine) as s:
             cur = s.get(IndexCursor, key)
             if cur is None:
-                cur = IndexCursor(deployment=key, start_block=root.from_block, head=root.from_block - 1)
+                cur = IndexCursor(deployment=key, start_block=root.block, head=root.block - 1)
                 s.add(cur)
                 s.commit()
                 s.refresh(cur)
@@ -528,7 +527,7 @@ class IndexedChainReader:
     def __init__(
         self,
         engine,
-        deployments: Iterable[TrustedDeployment | DeploymentRoot],
+        deployments: Iterable[Deployment],
         *,
         confirmations: int = 1,
         max_staleness_s: float = 30.0,
@@ -538,13 +537,12 @@ class IndexedChainReader:
         self.keys = {deployment_key(d) for d in deployments}
         self.confirmations, self.max_staleness_s, self.clock = confirmations, max_staleness_s, clock
         self._views: dict[str, _View] = {}
-        self._keys_of: dict = {}  # TrustedDeployment -> its key (the hot path asks six times per bundle)
+        self._keys_of: dict = {}  # Deployment -> its key (the hot path asks six times per bundle)
         self._lock = threading.Lock()
-        self.synced_at_monotonic = float("-inf")
 
     # --- the ChainReader interface ---
 
-    def anchor_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> AnchorRecord:
+    def anchor_of(self, d: Deployment, agency_id: bytes, root: bytes) -> AnchorRecord:
         view = self._view(d)
         visible = view.head - self.confirmations + 1
         for f in view.anchors.get(bytes(agency_id) + bytes(root), ()):
@@ -552,17 +550,17 @@ class IndexedChainReader:
                 return AnchorRecord(f.timestamp, f.block, f.value)
         return _NOT_ANCHORED
 
-    def status_of(self, d: TrustedDeployment, agency_id: bytes, digest: bytes) -> StatusRecord:
+    def status_of(self, d: Deployment, agency_id: bytes, digest: bytes) -> StatusRecord:
         view = self._view(d)
         return _fold_status(view.statuses.get(bytes(agency_id) + bytes(digest), ()), view.head - self.confirmations + 1)
 
-    def root_status_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> StatusRecord:
+    def root_status_of(self, d: Deployment, agency_id: bytes, root: bytes) -> StatusRecord:
         view = self._view(d)
         return _fold_status(
             view.root_statuses.get(bytes(agency_id) + bytes(root), ()), view.head - self.confirmations + 1
         )
 
-    def key_of(self, d: TrustedDeployment, agency_id: bytes, public_key: bytes) -> KeyRecord:
+    def key_of(self, d: Deployment, agency_id: bytes, public_key: bytes) -> KeyRecord:
         view = self._view(d)
         key = bytes(agency_id) + bytes(public_key)
         visible = view.head - self.confirmations + 1
@@ -574,7 +572,7 @@ class IndexedChainReader:
             revoked_at = f.value
         return KeyRecord(added.value, revoked_at)
 
-    def is_permitted(self, d: TrustedDeployment, agency_id: bytes, type_id: bytes) -> bool:
+    def is_permitted(self, d: Deployment, agency_id: bytes, type_id: bytes) -> bool:
         view = self._view(d)
         visible = view.head - self.confirmations + 1
         permitted = False
@@ -583,7 +581,7 @@ class IndexedChainReader:
                 permitted = bool(f.value)
         return permitted
 
-    def agency_info(self, d: TrustedDeployment, agency_id: bytes) -> AgencyInfo:
+    def agency_info(self, d: Deployment, agency_id: bytes) -> AgencyInfo:
         view = self._view(d)
         return _fold_agency(
             bytes(agency_id), view.agencies.get(bytes(agency_id), ()), view.head - self.confirmations + 1
@@ -619,7 +617,6 @@ class IndexedChainReader:
                 for _ in range(5):
                     if self._sync_one(conn, key):
                         break
-        self.synced_at_monotonic = time.monotonic()
 
     # --- internals ---
 
@@ -668,7 +665,7 @@ class IndexedChainReader:
             self._views[key] = view  # swapped in whole: readers never see a half-loaded view
         return True
 
-    def _view(self, d: TrustedDeployment) -> _View:
+    def _view(self, d: Deployment) -> _View:
         key = self._keys_of.get(d)
         if key is None:
             key = self._keys_of[d] = deployment_key(d)
@@ -793,7 +790,7 @@ class IndexService:
                 self.last_error = str(exc)
                 log.warning("cannot index chain %s: %s", root.chain_id, exc)
 
-    def _due(self, root: DeploymentRoot, now: float) -> bool:
+    def _due(self, root: Deployment, now: float) -> bool:
         with Session(self.indexer.engine) as s:
             cur = s.get(IndexCursor, deployment_key(root))
         return cur is None or now - cur.synced_at >= self.poll_interval_s * 0.8 or cur.head < cur.chain_head

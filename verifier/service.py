@@ -18,7 +18,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ledger.content.cid import CIDError, parse_cid
 from ledger.content.store import (
@@ -40,12 +39,6 @@ _WHITESPACE = " \t\n\r"
 _SCANNER = json.JSONDecoder()
 
 _BIG_STACK = 256 * 1024 * 1024  # the batch splitter's thread: RecursionError, never a crash
-
-
-@dataclass
-class Verified:
-    report: Report
-    retried: bool = False
 
 
 class VerifierService:

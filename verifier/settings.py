@@ -33,7 +33,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from ledger.verification.trust import TrustedDeployment, TrustRoots
+from ledger.protocol.deployment import Deployment
+from ledger.verification.trust import TrustRoots
 
 ENV_PREFIX = "CERTLEDGER_VERIFIER_"
 
@@ -44,53 +45,42 @@ class SettingsError(ValueError):
     """A setting that cannot be used; the message names it."""
 
 
-@dataclass(frozen=True)
-class DeploymentRoot:
-    """A trusted deployment and the block to index it from (its deployment block)."""
+def trust_root_json(root: Deployment) -> dict:
+    """A trust root as ``CERTLEDGER_VERIFIER_TRUST_ROOTS`` spells it."""
+    return {
+        "chainId": root.chain_id,
+        "registry": root.registry,
+        "ledger": root.ledger,
+        "name": root.name,
+        "fromBlock": root.block,
+    }
 
-    chain_id: int
-    registry: str
-    ledger: str
-    name: str = ""
-    from_block: int = 0
 
-    @property
-    def trusted(self) -> TrustedDeployment:
-        return TrustedDeployment(self.chain_id, self.registry.lower(), self.ledger.lower(), self.name)
-
-    def to_json(self) -> dict:
-        return {
-            "chainId": self.chain_id,
-            "registry": self.registry,
-            "ledger": self.ledger,
-            "name": self.name,
-            "fromBlock": self.from_block,
-        }
-
-    @classmethod
-    def from_json(cls, data: object, where: str = "trust root") -> DeploymentRoot:
-        if not isinstance(data, dict):
-            raise SettingsError(f"{where}: expected an object with chainId, registry, ledger")
+def trust_root_from_json(data: object, where: str = "trust root") -> Deployment:
+    """A trust root from its JSON: the addresses checked and in lower case, ``fromBlock`` the block
+    to index from (its deployment block)."""
+    if not isinstance(data, dict):
+        raise SettingsError(f"{where}: expected an object with chainId, registry, ledger")
+    try:
+        chain_id = int(data["chainId"])
+        registry, ledger = str(data["registry"]), str(data["ledger"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SettingsError(f"{where}: chainId (integer), registry and ledger are required ({exc})") from None
+    for label, address in (("registry", registry), ("ledger", ledger)):
+        if not (address.startswith("0x") and len(address) == 42):
+            raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address")
         try:
-            chain_id = int(data["chainId"])
-            registry, ledger = str(data["registry"]), str(data["ledger"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SettingsError(f"{where}: chainId (integer), registry and ledger are required ({exc})") from None
-        for label, address in (("registry", registry), ("ledger", ledger)):
-            if not (address.startswith("0x") and len(address) == 42):
-                raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address")
-            try:
-                int(address[2:], 16)
-            except ValueError:
-                raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address") from None
-        return cls(
-            chain_id, registry.lower(), ledger.lower(), str(data.get("name") or ""), int(data.get("fromBlock") or 0)
-        )
+            int(address[2:], 16)
+        except ValueError:
+            raise SettingsError(f"{where}: {label} must be a 0x-prefixed 20-byte address") from None
+    return Deployment.trust_root(
+        chain_id, registry, ledger, str(data.get("name") or ""), int(data.get("fromBlock") or 0)
+    )
 
 
 @dataclass(frozen=True)
 class VerifierSettings:
-    trust_roots: tuple[DeploymentRoot, ...] = ()
+    trust_roots: tuple[Deployment, ...] = ()
     rpc_urls: dict[int, tuple[str, ...]] = field(default_factory=dict)
     database_url: str = "sqlite:///verifier-index.db"
     content_dir: str | None = None
@@ -112,7 +102,7 @@ class VerifierSettings:
 
     # --- derived ---
     def trust(self) -> TrustRoots:
-        return TrustRoots([r.trusted for r in self.trust_roots])
+        return TrustRoots(list(self.trust_roots))
 
     @property
     def effective_batch_processes(self) -> int:
@@ -167,7 +157,7 @@ class VerifierSettings:
 
     def to_json(self) -> dict:
         data = asdict(self)
-        data["trust_roots"] = [r.to_json() for r in self.trust_roots]
+        data["trust_roots"] = [trust_root_json(r) for r in self.trust_roots]
         data["rpc_urls"] = {str(k): list(v) for k, v in self.rpc_urls.items()}
         return data
 
@@ -179,7 +169,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> VerifierSettings
 
 def _dump(name: str, value) -> str:
     if name == "trust_roots":
-        return json.dumps([r.to_json() for r in value])
+        return json.dumps([trust_root_json(r) for r in value])
     if name == "rpc_urls":
         return json.dumps({str(k): list(v) for k, v in value.items()})
     if name == "cors_origins":
@@ -196,7 +186,7 @@ def _load(name: str, text: str, current):
             data = json.loads(text)
             if not isinstance(data, list):
                 raise SettingsError(f"{env}: expected a JSON list of deployments")
-            return tuple(DeploymentRoot.from_json(d, f"{env}[{i}]") for i, d in enumerate(data))
+            return tuple(trust_root_from_json(d, f"{env}[{i}]") for i, d in enumerate(data))
         if name == "rpc_urls":
             data = json.loads(text)
             if not isinstance(data, dict):
@@ -226,4 +216,11 @@ def _load(name: str, text: str, current):
         raise SettingsError(f"{env}: {exc}") from None
 
 
-__all__ = ["DeploymentRoot", "VerifierSettings", "SettingsError", "settings_from_env", "ENV_PREFIX"]
+__all__ = [
+    "trust_root_from_json",
+    "trust_root_json",
+    "VerifierSettings",
+    "SettingsError",
+    "settings_from_env",
+    "ENV_PREFIX",
+]

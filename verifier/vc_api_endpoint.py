@@ -15,7 +15,6 @@ a request ever reach them.
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 from typing import Any, TypeGuard
 
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from http_common.problem import Problem as AnyProblem
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep
 from ledger.protocol.strict_json import JsonBodyError, parse_strict_json_plain
-from verifier.app import _SECURITY_HEADERS, _dumps, _VerifyEndpoint
+from verifier.app import _dumps, problem_answer, read_body, send_answer
 from verifier.problems import Problem
 from verifier.vc_api import is_bundle, verify_credential_body, verify_credential_proof_only, verify_presentation_body
 
@@ -67,18 +66,16 @@ async def answer(kind: str, body: bytes, service, status_lists) -> tuple[int, by
         if status == 503:
             headers.append((b"retry-after", RETRY_AFTER_S))
     except AnyProblem as problem:
-        status, payload, media_type = problem.status, _dumps(problem.to_json()), b"application/problem+json"
+        return problem_answer(problem)
     except Exception:  # noqa: BLE001 - never a traceback to the client
         log.exception("unexpected error in POST /%s/verify", kind)
-        failure = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
-        status, payload, media_type = 500, _dumps(failure.to_json()), b"application/problem+json"
+        return problem_answer(Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged"))
     return status, payload, media_type, headers
 
 
 class VcApiEndpoint:
     def __init__(self, app, service, status_lists, limit: int, root_path: str = ""):
-        self.app, self.service, self.status_lists = app, service, status_lists
-        self._reader = SimpleNamespace(limit=limit)  # what _VerifyEndpoint._body reads of its instance
+        self.app, self.service, self.status_lists, self.limit = app, service, status_lists, limit
         self.paths = {}
         for prefix in {"", root_path}:
             self.paths[prefix + "/credentials/verify"] = CREDENTIALS
@@ -91,31 +88,14 @@ class VcApiEndpoint:
         try:
             if scope["method"] != "POST":
                 raise Problem(405, "METHOD_NOT_ALLOWED", "this endpoint takes POST")
-            body = await _VerifyEndpoint._body(self._reader, scope, receive)
+            body = await read_body(scope, receive, self.limit)
         except AnyProblem as problem:
-            status, payload, media_type, headers = (
-                problem.status,
-                _dumps(problem.to_json()),
-                b"application/problem+json",
-                [],
-            )
+            reply = problem_answer(problem)
         else:
             if body is None:
                 return  # the client went away
-            status, payload, media_type, headers = await answer(kind, body, self.service, self.status_lists)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", media_type),
-                    (b"content-length", str(len(payload)).encode()),
-                    *headers,
-                    *_SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+            reply = await answer(kind, body, self.service, self.status_lists)
+        await send_answer(send, *reply)
 
 
 __all__ = ["CREDENTIALS", "PRESENTATIONS", "VcApiEndpoint", "answer"]

@@ -23,7 +23,8 @@ def verifier_settings(app: App):
     """The verifier's defaults on this data directory, then the environment's overrides
     (``CERTLEDGER_VERIFIER_*``): trust the configured deployment, read the configured chain, serve
     the data directory's content store, keep the index in the data directory."""
-    from verifier.settings import DeploymentRoot, SettingsError, VerifierSettings
+    from ledger.protocol.deployment import Deployment
+    from verifier.settings import SettingsError, VerifierSettings
 
     settings = app.settings
     base = VerifierSettings(
@@ -37,9 +38,7 @@ def verifier_settings(app: App):
         d = app.deployment()
         base = _replace(
             base,
-            trust_roots=(
-                DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "configured deployment", d.block),
-            ),
+            trust_roots=(Deployment.trust_root(d.chain_id, d.registry, d.ledger, "configured deployment", d.block),),
         )
     urls = settings.chain.rpc_urls if not settings.chain.embedded else app._embedded_urls_or_none()
     if urls:
@@ -95,7 +94,7 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
             fg="yellow",
             err=True,
         )
-    trust = ", ".join(r.trusted.ledger_caip10 for r in settings.trust_roots)
+    trust = ", ".join(r.ledger_caip10 for r in settings.trust_roots)
     chains = "; ".join(f"{cid}: {', '.join(urls)}" for cid, urls in settings.rpc_urls.items())
     store = settings.ipfs_api and f"IPFS {settings.ipfs_api}" or f"local {settings.content_dir}"
     click.echo(

@@ -3,7 +3,7 @@
 
 from ledger.verification.chain_state import CachedChainReader, ChainReader, ChainUnavailable, RpcChainReader
 from ledger.verification.report import CheckResult, Report, Status, Verdict
-from ledger.verification.trust import TrustedDeployment, TrustRoots
+from ledger.verification.trust import TrustRoots
 from ledger.verification.verify import verify
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "Status",
     "Verdict",
     "TrustRoots",
-    "TrustedDeployment",
     "ChainReader",
     "RpcChainReader",
     "CachedChainReader",

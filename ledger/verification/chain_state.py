@@ -34,7 +34,7 @@ from web3.exceptions import Web3Exception
 
 from ledger.chain import ChainError, LedgerClient, RegistryClient, connect
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
-from ledger.verification.trust import TrustedDeployment
+from ledger.protocol.deployment import Deployment
 
 
 class ChainUnavailable(Exception):
@@ -44,12 +44,12 @@ class ChainUnavailable(Exception):
 class ChainReader(Protocol):
     """The chain reads of a verification, each in the namespace of one agency."""
 
-    def anchor_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> AnchorRecord: ...
-    def status_of(self, d: TrustedDeployment, agency_id: bytes, digest: bytes) -> StatusRecord: ...
-    def root_status_of(self, d: TrustedDeployment, agency_id: bytes, root: bytes) -> StatusRecord: ...
-    def key_of(self, d: TrustedDeployment, agency_id: bytes, public_key: bytes) -> KeyRecord: ...
-    def is_permitted(self, d: TrustedDeployment, agency_id: bytes, type_id: bytes) -> bool: ...
-    def agency_info(self, d: TrustedDeployment, agency_id: bytes) -> AgencyInfo: ...
+    def anchor_of(self, d: Deployment, agency_id: bytes, root: bytes) -> AnchorRecord: ...
+    def status_of(self, d: Deployment, agency_id: bytes, digest: bytes) -> StatusRecord: ...
+    def root_status_of(self, d: Deployment, agency_id: bytes, root: bytes) -> StatusRecord: ...
+    def key_of(self, d: Deployment, agency_id: bytes, public_key: bytes) -> KeyRecord: ...
+    def is_permitted(self, d: Deployment, agency_id: bytes, type_id: bytes) -> bool: ...
+    def agency_info(self, d: Deployment, agency_id: bytes) -> AgencyInfo: ...
 
 
 class RpcChainReader:
@@ -58,10 +58,10 @@ class RpcChainReader:
     def __init__(self, rpc_urls: dict[int, list[str]], timeout_s: float = 5.0):
         self._urls = rpc_urls
         self._timeout = timeout_s
-        self._clients: dict[TrustedDeployment, tuple[LedgerClient, RegistryClient]] = {}
+        self._clients: dict[Deployment, tuple[LedgerClient, RegistryClient]] = {}
         self._lock = threading.Lock()
 
-    def clients(self, d: TrustedDeployment) -> tuple[LedgerClient, RegistryClient]:
+    def clients(self, d: Deployment) -> tuple[LedgerClient, RegistryClient]:
         with self._lock:
             if d not in self._clients:
                 urls = self._urls.get(d.chain_id)
@@ -165,7 +165,7 @@ class CachedChainReader:
 
     def __init__(self, inner: RpcChainReader, finality_depth: int = 0, head_poll_s: float = 1.0, clock=time.monotonic):
         self.inner, self.finality_depth, self.head_poll_s, self.clock = inner, finality_depth, head_poll_s, clock
-        self._caches: dict[TrustedDeployment, _DeploymentCache] = {}
+        self._caches: dict[Deployment, _DeploymentCache] = {}
         self._lock = threading.Lock()
         # For tests and benchmarks: how often facts and the head were actually read from the chain.
         self.fact_reads = 0

@@ -8,9 +8,10 @@ from typing import Any
 
 from ledger.chain.records import AgencyInfo, AnchorRecord
 from ledger.protocol.bundle import Bundle
+from ledger.protocol.deployment import Deployment
 from ledger.protocol.proof import VerifiedProof
 from ledger.verification.chain_state import ChainReader
-from ledger.verification.trust import TrustedDeployment, TrustRoots
+from ledger.verification.trust import TrustRoots
 
 
 @dataclass
@@ -33,7 +34,7 @@ class VerificationContext:
     credential_digest: bytes | None = None  # SHA-256(JCS(credential)) when integrity had it at hand
     # set by `anchor`
     digest: bytes | None = None
-    deployment: TrustedDeployment | None = None
+    deployment: Deployment | None = None
     anchor: AnchorRecord | None = None
     # set by `issuer`
     agency: AgencyInfo | None = None  # the agency as the chain names it

@@ -1,40 +1,24 @@
-"""Trust roots: the deployments (registry + ledger on one chain) a verifier accepts."""
+"""Trust roots: the deployments (registry + ledger on one chain, ``ledger.protocol.deployment``) a
+verifier accepts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ledger.protocol.bundle import Caip10
-
-
-@dataclass(frozen=True)
-class TrustedDeployment:
-    chain_id: int
-    registry: str  # lower-case 0x address
-    ledger: str
-    name: str = ""
-
-    @property
-    def ledger_caip10(self) -> str:
-        return f"eip155:{self.chain_id}:{self.ledger}"
-
-    @property
-    def registry_caip10(self) -> str:
-        return f"eip155:{self.chain_id}:{self.registry}"
+from ledger.protocol.deployment import Deployment
 
 
 class TrustRoots:
-    def __init__(self, deployments: list[TrustedDeployment]):
+    def __init__(self, deployments: list[Deployment]):
         self._by_pair = {(d.chain_id, d.ledger.lower(), d.registry.lower()): d for d in deployments}
 
     @classmethod
     def single(cls, chain_id: int, registry: str, ledger: str, name: str = "") -> TrustRoots:
-        return cls([TrustedDeployment(chain_id, registry.lower(), ledger.lower(), name)])
+        return cls([Deployment.trust_root(chain_id, registry, ledger, name)])
 
     def __iter__(self):
         return iter(self._by_pair.values())
 
-    def find(self, ledger: Caip10, registry: Caip10) -> TrustedDeployment | None:
+    def find(self, ledger: Caip10, registry: Caip10) -> Deployment | None:
         """The trusted deployment the bundle names, or None: ledger and registry must be one pair."""
         if ledger.chain_id != registry.chain_id:
             return None

@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from ledger.chain import Reason, connect
 from ledger.chain.embedded import EmbeddedChain
+from ledger.protocol.deployment import Deployment
 from ledger.protocol.identifiers import agency_id, type_id
 from ledger.protocol.keys import SigningKey
 from ledger.verification import Verdict, verify
@@ -21,16 +22,15 @@ from ledger.verification.chain_state import ChainUnavailable
 from tests.integration.conftest import build_world, degree
 from verifier.index_db import IndexCursor, IndexedEvent, make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer, IndexLock, IndexService, deployment_key, lock_path_for
-from verifier.settings import DeploymentRoot
 
 pytestmark = pytest.mark.integration
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 
 
-def root_of(world) -> DeploymentRoot:
+def root_of(world) -> Deployment:
     d = world.deployment
-    return DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "test", d.block)
+    return Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block)
 
 
 class Index:
@@ -50,7 +50,7 @@ class Index:
 
     @property
     def trusted(self):
-        return self.root.trusted
+        return self.root
 
     def events(self) -> int:
         with Session(self.engine) as s:

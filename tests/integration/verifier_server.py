@@ -14,8 +14,9 @@ import httpx
 import uvicorn
 
 from ledger.content import LocalContentStore, build_share_link, encrypt_share
+from ledger.protocol.deployment import Deployment
 from verifier.app import create_app
-from verifier.settings import DeploymentRoot, VerifierSettings
+from verifier.settings import VerifierSettings
 
 CLI = [sys.executable, "-m", "certledger"]  # the command line as a child process, whatever PATH holds
 
@@ -44,7 +45,7 @@ def wait_healthy(client: httpx.Client, process, output, what: str, timeout_s: fl
 def settings_for(world, tmp: Path, **overrides) -> VerifierSettings:
     d = world.deployment
     base = VerifierSettings(
-        trust_roots=(DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "test", d.block),),
+        trust_roots=(Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block),),
         rpc_urls={world.chain_id: (world.rpc_url,)},
         database_url=f"sqlite:///{tmp / 'verifier-index.db'}",
         content_dir=str(tmp / "content"),

@@ -39,6 +39,7 @@ from ledger.issuance import (
 )
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.sharing import ShareStore
+from ledger.protocol.deployment import Deployment
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.tables import AUDIT, BATCH, CRED
@@ -49,7 +50,6 @@ from tests.integration.postgres import database_url, postgres_server, postgres_u
 from tests.integration.verifier_server import free_port
 from verifier.index_db import make_index_engine
 from verifier.indexer import IndexedChainReader, Indexer
-from verifier.settings import DeploymentRoot
 
 VERIFIER_URL = "http://127.0.0.1:8080"
 
@@ -154,7 +154,7 @@ def test_anchor_lost_in_a_reorganisation_is_detected_and_redone(how, chain, data
     # Detection must come from the chain's head changing, not from the periodic re-check.
     watch = ReorgWatch(window_blocks=64, check_interval_s=3600)
     d = world.deployment
-    root = DeploymentRoot(d.chain_id, d.registry.lower(), d.ledger.lower(), "test", d.block)
+    root = Deployment.trust_root(d.chain_id, d.registry, d.ledger, "test", d.block)
     index_engine = make_index_engine(f"sqlite:///{tmp_path / 'index.db'}")
     indexer = Indexer(index_engine, [root], {world.chain_id: [world.rpc_url]}, reorg_window=16)
     index = IndexedChainReader(index_engine, [root])

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 import pytest
 
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
+from ledger.protocol.deployment import Deployment
 from ledger.verification.chain_state import CachedChainReader, ChainUnavailable
-from ledger.verification.trust import TrustedDeployment
 
 A, B = b"\xaa" * 32, b"\xbb" * 32
 ROOT, DIGEST, KEY, TYPE = b"\x11" * 32, b"\x22" * 32, b"\x33" * 32, b"\x44" * 32
-D = TrustedDeployment(31337, "0x" + "01" * 20, "0x" + "02" * 20)
+D = Deployment(31337, "0x" + "01" * 20, "0x" + "02" * 20)
 ACTIVE, REVOKED = StatusRecord(0, 0, 0), StatusRecord(2, 3, 1_000)
 
 

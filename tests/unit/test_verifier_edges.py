@@ -55,9 +55,9 @@ def test_a_node_answering_null_is_chain_unavailable_not_an_internal_error():
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
+    from ledger.protocol.deployment import Deployment
     from ledger.verification import RpcChainReader
     from ledger.verification.chain_state import ChainUnavailable
-    from ledger.verification.trust import TrustedDeployment
 
     class NullNode(BaseHTTPRequestHandler):
         def do_POST(self):
@@ -81,7 +81,7 @@ def test_a_node_answering_null_is_chain_unavailable_not_an_internal_error():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         reader = RpcChainReader({31337: [f"http://127.0.0.1:{server.server_port}"]})
-        deployment = TrustedDeployment(31337, "0x" + "11" * 20, "0x" + "22" * 20)
+        deployment = Deployment(31337, "0x" + "11" * 20, "0x" + "22" * 20)
         for read in (
             lambda: reader.anchor_of(deployment, bytes(32), bytes(32)),
             lambda: reader.agency_info(deployment, bytes(32)),

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
+from ledger.protocol.deployment import Deployment
 from ledger.verification.chain_state import ChainUnavailable
 from verifier.index_db import OLD_FORMAT_TABLES, IndexCursor, make_index_engine
 from verifier.indexer import BlockInfo, IndexedChainReader, Indexer, decode_args, deployment_key
-from verifier.settings import DeploymentRoot
 
 A, B, C = (hashlib.sha3_256(code.encode()).digest() for code in ("agency-a", "agency-b", "agency-c"))
 ROOT, DIGEST, KEY = b"\x11" * 32, b"\x22" * 32, b"\x33" * 32
@@ -107,8 +107,8 @@ class ScriptedChain:
 class Harness:
     def __init__(self, tmp_path, confirmations: int = 1, name: str = "index.db"):
         self.chain = ScriptedChain()
-        self.root = DeploymentRoot(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
-        self.d = self.root.trusted
+        self.root = Deployment.trust_root(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
+        self.d = self.root
         self.url = f"sqlite:///{tmp_path / name}"
         self.engine = make_index_engine(self.url)
         self.indexer = Indexer(self.engine, [self.root], {}, reorg_window=8)
@@ -339,7 +339,7 @@ CREATE INDEX ix_indexed_event_lookup ON indexed_event (deployment, name, key);
 
 
 def test_an_index_written_by_v1_is_dropped_and_rebuilt_from_the_deployment_block(tmp_path):
-    root = DeploymentRoot(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
+    root = Deployment.trust_root(31337, "0x" + "01" * 20, "0x" + "02" * 20, "test", FIRST_BLOCK)
     key = deployment_key(root)
     path = tmp_path / "index.db"
     with sqlite3.connect(path) as conn:  # what v1 left: caught up far ahead, with a v1 (global) anchor of ROOT

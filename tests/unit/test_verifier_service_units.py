@@ -9,9 +9,10 @@ import pytest
 
 from http_common.access_log import RedactAccessLog
 from http_common.access_log import redact_share_keys as redact_path
+from ledger.protocol.deployment import Deployment
 from verifier.problems import Problem
 from verifier.service import MAX_DEPTH, VerifierService, too_deep
-from verifier.settings import DeploymentRoot, SettingsError, VerifierSettings, settings_from_env
+from verifier.settings import SettingsError, VerifierSettings, settings_from_env
 
 CID = "bafkreihx5t5lwj2qgftltakv2j2mgjkv5oquotfju4wxkxjyjl3uzyqshq"
 KEY = "X79SLIBzx2gqm7TK1U9qUcBbaqg9bqbIk3pwvzEuSno"
@@ -19,7 +20,7 @@ KEY = "X79SLIBzx2gqm7TK1U9qUcBbaqg9bqbIk3pwvzEuSno"
 
 def full_settings(**kw) -> VerifierSettings:
     base = VerifierSettings(
-        trust_roots=(DeploymentRoot(31337, "0x" + "ab" * 20, "0x" + "cd" * 20, "x", 7),),
+        trust_roots=(Deployment.trust_root(31337, "0x" + "ab" * 20, "0x" + "cd" * 20, "x", 7),),
         rpc_urls={31337: ("http://127.0.0.1:8545", "http://127.0.0.1:8546")},
         content_dir="/tmp/content",
         database_url="sqlite:////tmp/v.db",
