@@ -23,6 +23,18 @@ from ledger.issuance.status_slots import StatusSlots
 from ledger.storage.sealing import StorageSealer
 
 BundleHook = Callable[[str, bytes], None]
+StepHook = Callable[[str], None]
+
+# The steps of the anchoring pipeline ``IssuanceContext.on_step`` is called at, in pipeline order:
+# ``after_seal`` (batch sealed and committed), ``before_send``, ``after_broadcast`` (transaction
+# broadcast, its hash not yet recorded), ``after_send`` (hash recorded, state "sent"),
+# ``after_receipt`` (receipt and confirmations in, not yet recorded), ``after_confirm`` (state
+# "confirmed", bundles not yet delivered). The crash tests install a hook that kills the process at one.
+ANCHORING_STEPS = ("after_seal", "before_send", "after_broadcast", "after_send", "after_receipt", "after_confirm")
+
+
+def no_step(name: str) -> None:
+    """The default step hook: nothing."""
 
 
 def as_is(items):
@@ -109,6 +121,7 @@ class IssuanceContext:
         "http://127.0.0.1:8000/status"  # where the status lists are published (ledger.protocol.status_list)
     )
     status_slots: StatusSlots | None = None  # where credentials get their status-list slots; made from the engine
+    on_step: StepHook = no_step  # called with each anchoring step's name (ANCHORING_STEPS) as it is reached
 
     def __post_init__(self) -> None:
         if self.status_slots is None:
@@ -145,4 +158,14 @@ class IssuanceContext:
         return cls(engine=engine, sealer=sealer_for_database(engine, passphrase), chain=chain, **kw)
 
 
-__all__ = ["BatchPolicy", "BundleHook", "BundleSink", "IssuanceContext", "as_is", "utc_clock"]
+__all__ = [
+    "ANCHORING_STEPS",
+    "BatchPolicy",
+    "BundleHook",
+    "BundleSink",
+    "IssuanceContext",
+    "StepHook",
+    "as_is",
+    "no_step",
+    "utc_clock",
+]

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -202,14 +203,25 @@ def test_parallel_signing_keeps_order_and_matches_sequential(signer):
 # ------------------------------------------------------------------ crash points
 
 
-def test_crash_point_kills_only_when_named():
-    code = "from ledger.issuance.crash_points import crash_point; crash_point('before_send'); print('alive')"
-    env = {**os.environ, "CERTLEDGER_CRASH_AT": "after_send"}
-    alive = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+def test_crash_hook_kills_only_at_its_step():
+    code = (
+        "import sys; from tests.integration.crash_hooks import kill_at; "
+        "kill_at(sys.argv[1])('before_send'); print('alive')"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    alive = subprocess.run([sys.executable, "-c", code, "after_send"], capture_output=True, text=True, cwd=repo)
     assert alive.returncode == 0 and "alive" in alive.stdout
-    env["CERTLEDGER_CRASH_AT"] = "before_send"
-    killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    killed = subprocess.run([sys.executable, "-c", code, "before_send"], capture_output=True, text=True, cwd=repo)
     assert killed.returncode == -9 and "alive" not in killed.stdout
+
+
+def test_the_default_step_hook_does_nothing_and_unknown_steps_are_refused():
+    from ledger.issuance.context import no_step
+    from tests.integration.crash_hooks import kill_at
+
+    assert kill_at(None) is no_step and no_step("before_send") is None
+    with pytest.raises(ValueError, match="unknown anchoring step"):
+        kill_at("before_sned")
 
 
 # ------------------------------------------------------------------ signing = issue_credential, byte for byte
