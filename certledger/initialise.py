@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from ledger.config import Settings
 from ledger.governance import accounts
 from ledger.storage import init_database
@@ -14,7 +12,8 @@ def initialise(settings: Settings) -> str | None:
     if settings.config_file.exists():
         return None
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.environ.get(accounts.PASSPHRASE_ENV) or os.environ.get("CERTLEDGER_KEY_PASSPHRASE_FILE"):
+    env = settings.environment
+    if (env.key_passphrase and env.key_passphrase.get_secret_value()) or env.key_passphrase_file:
         settings.passphrase_file = None  # the operator manages the passphrase
     else:
         accounts.create_passphrase_file(settings.path(settings.passphrase_file))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from http_common.problem import Problem
 from issuer_api.anchorer_status import read_status
-from issuer_api.settings import IssuerSettings
 from ledger.chain import RegistryClient, make_sender
 from ledger.governance import accounts
 from ledger.governance.agency_keys import create_or_load_agency_keys
@@ -18,6 +17,7 @@ from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.issuance.status_publisher import run_publisher
 from ledger.protocol.identifiers import check_agency_code
+from ledger.settings import IssuerSettings
 from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
 
 log = logging.getLogger("issuer_api")

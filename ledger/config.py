@@ -1,9 +1,12 @@
-"""One configuration object: a JSON file in the data directory, overridable from the environment.
+"""One configuration object: a JSON file in the data directory, overridden by the process's environment.
 
-Data directory: $CERTLEDGER_HOME, else ./.certledger. Environment overrides (production):
-CERTLEDGER_RPC_URLS (comma-separated; switches off the embedded chain), CERTLEDGER_CHAIN_ID,
-CERTLEDGER_DATABASE_URL, CERTLEDGER_KEY_PASSPHRASE (else the passphrase file), CERTLEDGER_STATUS_BASE_URL
-(where the W3C status lists are published).
+Data directory: $CERTLEDGER_HOME, else ./.certledger. The environment (``ledger.settings.LedgerEnvironment``,
+every variable documented in docs/configuration.md) is read once, by :func:`load_settings`, and travels
+with the settings (``Settings.environment``): CERTLEDGER_RPC_URLS (comma-separated; switches off the
+embedded chain), CERTLEDGER_CHAIN_ID and CERTLEDGER_STATUS_BASE_URL replace the file's values,
+CERTLEDGER_DATABASE_URL wins in :attr:`Settings.resolved_database_url`; the rest (passphrase, content
+store, batch policy, reorganisation checks, anvil) is read from ``settings.environment`` where the
+pieces are assembled.
 """
 
 from __future__ import annotations
@@ -14,12 +17,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ledger.settings import ConfigError, LedgerEnvironment
+
 CONFIG_NAME = "config.json"
 CONFIG_VERSION = 1
-
-
-class ConfigError(Exception):
-    pass
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Settings:
         "http://127.0.0.1:8000/status"  # <base>/<agency>/<list id>/<purpose> (ledger.protocol.status_list)
     )
     version: int = CONFIG_VERSION
+    # the process's environment (not saved); unset here: no overrides
+    environment: LedgerEnvironment = field(default_factory=LedgerEnvironment.model_construct, repr=False)
 
     # --- locations ---
     @property
@@ -61,7 +64,7 @@ class Settings:
 
     @property
     def resolved_database_url(self) -> str:
-        url = os.environ.get("CERTLEDGER_DATABASE_URL") or self.database_url
+        url = self.environment.database_url or self.database_url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
             return prefix + str(self.data_dir / url[len(prefix) :])
@@ -71,6 +74,7 @@ class Settings:
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("data_dir")
+        data.pop("environment")
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     def save(self) -> None:
@@ -93,12 +97,15 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get("CERTLEDGER_HOME") or ".certledger").resolve()
+def default_data_dir(environment: LedgerEnvironment) -> Path:
+    return Path(environment.home or ".certledger").resolve()
 
 
-def load_settings(data_dir: Path | None = None) -> Settings:
-    data_dir = Path(data_dir).resolve() if data_dir else default_data_dir()
+def load_settings(data_dir: Path | None = None, environment: LedgerEnvironment | None = None) -> Settings:
+    """The data directory's configuration (default: $CERTLEDGER_HOME, else ./.certledger) with the
+    environment's overrides; ``environment`` defaults to this process's (read here, once)."""
+    environment = LedgerEnvironment.from_environ() if environment is None else environment
+    data_dir = Path(data_dir).resolve() if data_dir else default_data_dir(environment)
     file = data_dir / CONFIG_NAME
     try:
         raw = json.loads(file.read_text("utf-8"))
@@ -110,22 +117,21 @@ def load_settings(data_dir: Path | None = None) -> Settings:
         raise ConfigError(f"{file}: unsupported configuration version {raw.get('version')!r}")
     try:
         chain = ChainSettings(**raw.pop("chain", {}))
-        settings = Settings(data_dir=data_dir, chain=chain, **raw)
+        settings = Settings(data_dir=data_dir, chain=chain, environment=environment, **raw)
     except TypeError as exc:
         raise ConfigError(f"{file}: unknown or missing setting ({exc})") from None
-    _apply_environment(settings)
+    _apply_environment(settings, environment)
     return settings
 
 
-def _apply_environment(settings: Settings) -> None:
-    urls = os.environ.get("CERTLEDGER_RPC_URLS")
-    if urls:
+def _apply_environment(settings: Settings, env: LedgerEnvironment) -> None:
+    if env.rpc_urls:
         settings.chain.embedded = False
-        settings.chain.rpc_urls = [u.strip() for u in urls.split(",") if u.strip()]
-    if os.environ.get("CERTLEDGER_CHAIN_ID"):
-        try:
-            settings.chain.chain_id = int(os.environ["CERTLEDGER_CHAIN_ID"])
-        except ValueError:
-            raise ConfigError("CERTLEDGER_CHAIN_ID must be an integer") from None
-    if os.environ.get("CERTLEDGER_STATUS_BASE_URL"):
-        settings.status_base_url = os.environ["CERTLEDGER_STATUS_BASE_URL"].strip()
+        settings.chain.rpc_urls = list(env.rpc_urls)
+    if env.chain_id is not None:
+        settings.chain.chain_id = env.chain_id
+    if env.status_base_url:
+        settings.status_base_url = env.status_base_url
+
+
+__all__ = ["CONFIG_NAME", "ChainSettings", "ConfigError", "Settings", "default_data_dir", "load_settings"]

@@ -580,7 +580,7 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
         ctx.policy.max_size,
         ctx.policy.max_age_s,
     )
-    node, reorgs = node or NodeWatch(), ReorgWatch.from_env()
+    node, reorgs = node or NodeWatch(), ReorgWatch(ctx.policy.reorg_window_blocks, ctx.policy.reorg_check_interval_s)
     database = DatabaseWatch(ctx.engine, "anchoring", log)
     try:
         while not stop_event.is_set():

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 from ledger.chain import Deployment
-from ledger.governance.key_files import passphrase_from_env
+from ledger.governance.key_files import passphrase_from
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
+from ledger.settings import LedgerEnvironment
 from ledger.storage.db import init_database
 from ledger.storage.sealing import sealer_for_database
 from tests.integration.crash_hooks import ANCHORING_STEPS, kill_at
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(process)d %(name)s %(levelname)s %(message)s")
 
-    passphrase = passphrase_from_env()
+    passphrase = passphrase_from(LedgerEnvironment.from_environ())
     engine = init_database(args.database_url)
     chain = ChainAccess(
         args.rpc_url,

@@ -115,15 +115,20 @@ def test_batch_policy_bounds():
 
 
 def test_batch_policy_from_the_environment():
-    assert BatchPolicy.from_env({}) == BatchPolicy()
-    policy = BatchPolicy.from_env(
+    from ledger.settings import ConfigError, LedgerEnvironment
+
+    def from_env(environ):
+        return BatchPolicy.from_environment(LedgerEnvironment.from_environ(environ))
+
+    assert from_env({}) == BatchPolicy()
+    policy = from_env(
         {"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "0.5", "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3"}
     )
     assert (policy.max_size, policy.max_age_s, policy.lease_ttl_s) == (250, 0.5, 3.0)
-    with pytest.raises(ValueError, match="CERTLEDGER_BATCH_MAX_SIZE"):
-        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
-    with pytest.raises(ValueError, match="max_size"):
-        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "0"})
+    with pytest.raises(ConfigError, match="CERTLEDGER_BATCH_MAX_SIZE"):
+        from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
+    with pytest.raises(ConfigError, match="CERTLEDGER_BATCH_MAX_SIZE: input should be greater than or equal to 1"):
+        from_env({"CERTLEDGER_BATCH_MAX_SIZE": "0"})
 
 
 def test_backoff_doubles_up_to_the_maximum():
