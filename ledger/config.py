@@ -23,29 +23,45 @@ CONFIG_NAME = "config.json"
 CONFIG_VERSION = 1
 
 
+def _doc(default=None, text: str = "", **kw):
+    """A field with its description (docs/configuration.md is generated from them: ledger.settings)."""
+    if "default_factory" in kw:
+        return field(default_factory=kw["default_factory"], metadata={"description": text})
+    return field(default=default, metadata={"description": text})
+
+
 @dataclass
 class ChainSettings:
-    embedded: bool = True  # run anvil from node_modules; False: use rpc_urls
-    rpc_urls: list[str] = field(default_factory=list)
-    chain_id: int = 31337
-    host: str = "127.0.0.1"  # embedded chain only
-    port: int = 8545  # embedded chain only; 0 picks a free port
-    state_interval: int = 1  # seconds between state dumps: a crash loses at most this much
-    confirmations: int = 1  # blocks a receipt needs before it counts
+    embedded: bool = _doc(True, "Run anvil from node_modules; `false`: use `rpc_urls`.")
+    rpc_urls: list[str] = _doc(
+        default_factory=list, text="External nodes' JSON-RPC URLs, the first answering wins (`embedded` false)."
+    )
+    chain_id: int = _doc(31337, "The chain's id; a node of another chain is refused.")
+    host: str = _doc("127.0.0.1", "Embedded chain only: its address (loopback).")
+    port: int = _doc(8545, "Embedded chain only: its port; `0` picks a free port.")
+    state_interval: int = _doc(1, "Seconds between the embedded chain's state dumps: a crash loses at most this much.")
+    confirmations: int = _doc(1, "Blocks a receipt needs before it counts.")
 
 
 @dataclass
 class Settings:
     data_dir: Path
-    chain: ChainSettings = field(default_factory=ChainSettings)
-    deployment: dict | None = None
-    database_url: str = "sqlite:///certledger.db"  # relative sqlite paths live in the data directory
-    passphrase_file: str | None = "secrets/passphrase"
-    governance_key: str = "keys/governance.json"
-    status_base_url: str = (
-        "http://127.0.0.1:8000/status"  # <base>/<agency>/<list id>/<purpose> (ledger.protocol.status_list)
+    chain: ChainSettings = field(default_factory=ChainSettings)  # `chain.*`
+    deployment: dict | None = _doc(None, "Written by `deploy`: chain id, contract addresses, block, transactions.")
+    database_url: str = _doc(
+        "sqlite:///certledger.db", "The issuer's database; relative SQLite paths live in the data directory."
     )
-    version: int = CONFIG_VERSION
+    passphrase_file: str | None = _doc(
+        "secrets/passphrase",
+        "The key passphrase's file (random, mode 0600, created by `init` unless the environment gives one).",
+    )
+    governance_key: str = _doc("keys/governance.json", "The governance account's encrypted key file.")
+    status_base_url: str = _doc(
+        "http://127.0.0.1:8000/status",
+        "Where the W3C status lists are published (`<base>/<agency>/<list id>/<purpose>`, "
+        "ledger.protocol.status_list); credentials name their lists there.",
+    )
+    version: int = _doc(CONFIG_VERSION, "The file's format version.")
     # the process's environment (not saved); unset here: no overrides
     environment: LedgerEnvironment = field(default_factory=LedgerEnvironment.model_construct, repr=False)
 

@@ -12,6 +12,7 @@ down as arguments; nothing below reads ``os.environ``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,10 +121,16 @@ class LedgerEnvironment(_Environment):
         "else `passphrase_file` of config.json.",
     )
     ipfs_api: str | None = Field(
-        None, description="An IPFS node's RPC API (Kubo) for the encrypted content; unset: the local content store."
+        None,
+        description="An IPFS node's RPC API (Kubo, e.g. `http://127.0.0.1:5001`) for the encrypted content; unset: "
+        "the embedded store in `<data>/content` (immutable pack files, one per delivered chunk of up to 5,000 "
+        "shares; IPFS-identical CIDs).",
     )
     content_retry_max_s: float = Field(
-        300.0, gt=0, description="The content retry queue's longest backoff, in seconds."
+        300.0,
+        gt=0,
+        description="Shares the content store did not take (down, full) wait in the database and are tried again "
+        "2 s after a failure, then 4, 8 … s, at most this many seconds apart (the retry thread looks every 5 s).",
     )
     batch_max_size: int = Field(
         10_000, ge=1, le=2**32 - 1, description="The anchorer closes a batch once this many credentials wait."
@@ -136,7 +143,12 @@ class LedgerEnvironment(_Environment):
         gt=0,
         description="The anchoring lease, in seconds: after a kill -9 the next anchorer waits this long.",
     )
-    reorg_window_blocks: int = Field(64, ge=1, description="Recent blocks the anchorer re-checks for reorganisations.")
+    reorg_window_blocks: int = Field(
+        64,
+        ge=1,
+        description="Anchors and status changes of this many recent blocks are re-checked when the head block "
+        "changes (and every CERTLEDGER_REORG_CHECK_INTERVAL_S).",
+    )
     reorg_check_interval_s: float = Field(
         30.0, ge=0, description="Seconds between the anchorer's reorganisation checks."
     )
@@ -169,7 +181,11 @@ class IssuerSettings(_Environment):
     max_body_bytes: int = Field(64 * 1024 * 1024, gt=0, description="Bulk uploads: larger bodies get 413.")
     max_json_bytes: int = Field(256 * 1024, gt=0, description="Single-credential requests: larger bodies get 413.")
     run_anchorer: bool = Field(
-        True, description="Whether this process competes for the anchoring lease (`0`: serve only)."
+        True,
+        description="Whether this process anchors (`0`: serve only). `serve issuer` runs the anchorer and the "
+        "content retry queue in one background process beside its workers (restarted if it dies; `/healthz` "
+        "reports it); one anchorer at a time across processes and hosts, by a database lease. The app run under "
+        "uvicorn directly (`issuer_api.main:app_from_env`) anchors in its own process.",
     )
     anchorer_status: Path | None = Field(
         None,
@@ -181,13 +197,22 @@ class IssuerSettings(_Environment):
         "default: its parent).",
     )
     rate_limit_per_s: float = Field(
-        1000.0, ge=0, description="Requests per second per API key (keyless: per address), per worker; 0: off."
+        1000.0,
+        ge=0,
+        description="Requests per second per API key (requests without a key: per client address), **per worker "
+        "process** (0: off); beyond it 429 `RATE_LIMITED` with `Retry-After`. Token buckets kept in each worker "
+        "(`http_common/ratelimit.py`): with N workers a client may send N times the figure; `/healthz` is never "
+        "limited.",
     )
     rate_limit_burst: int = Field(2000, ge=1, description="Requests a key may send at once before the rate applies.")
     commit_durability: str = Field(
         "power-loss",
-        description="When a request's commit counts: `power-loss` (fsync'd) or `process-crash` "
-        "(ledger.storage.request_path).",
+        description="When a request is answered. `power-loss`: once its commit is on disk (SQLite: the WAL is "
+        "synced right after COMMIT, once the write lock is free again; PostgreSQL synchronous_commit on). "
+        "`process-crash`: single issuance (`POST /credentials`, supersede) is answered once the operating system "
+        "has the commit: it survives kill -9 of every process, but a power loss or kernel crash can undo the "
+        "credentials of the last moment (SQLite: at most about 0.5 s; PostgreSQL: 200–600 ms by default). Every "
+        "other write waits for the disk either way (`ledger/storage/request_path.py`).",
     )
 
     @field_validator("commit_durability")
@@ -238,7 +263,9 @@ class VerifierEnvironment(_Environment):
     )
     root_path: str | None = Field(None, description="URL path prefix when served below one (e.g. `/verify`).")
     rate_limit_per_s: float | None = Field(
-        None, description="Requests per second per client address and worker (10,000; 0: off); 429 beyond."
+        None,
+        description="Requests per second per client address, **per worker process** (10,000; 0: off); 429 with "
+        "`Retry-After` beyond. Behind a proxy run uvicorn with `--proxy-headers` so the address is the client's.",
     )
     rate_limit_burst: int | None = Field(None, description="Requests an address may send at once (20,000).")
 
@@ -247,16 +274,33 @@ MODELS: tuple[type[_Environment], ...] = (LedgerEnvironment, IssuerSettings, Ver
 
 
 def markdown() -> str:
-    """The reference of every variable, from the models (docs/configuration.md)."""
+    """The reference: the data directory's file and every variable, from the models (docs/configuration.md)."""
+    from dataclasses import MISSING, fields
+
+    from ledger.config import CONFIG_NAME, ChainSettings, Settings
+
     lines = [
         "# Configuration",
         "",
         "<!-- Generated by `python -m ledger.settings --markdown > docs/configuration.md`: do not edit. -->",
         "",
-        "A data directory (`certledger init`) holds `config.json`; the environment variables below override it",
-        "and configure the services. Unset or empty variables keep the default. Each process reads its",
-        "environment once at start-up (`ledger/settings.py`).",
+        f"A data directory (`certledger init`; `$CERTLEDGER_HOME`, else `./.certledger`) holds `{CONFIG_NAME}`,",
+        "written by `init` and `deploy` (`ledger/config.py`). The environment variables below override it and",
+        "configure the services: production settings never need to be written into the file. Unset or empty",
+        "variables keep the default. Each process reads its environment once, at start-up (`ledger/settings.py`),",
+        "and hands the values down.",
+        "",
+        f"## {CONFIG_NAME}",
+        "",
+        "| Field | Default | Description |",
+        "|---|---|---|",
     ]
+    for prefix, cls in (("chain.", ChainSettings), ("", Settings)):
+        for f in fields(cls):
+            if "description" not in f.metadata:
+                continue
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            lines.append(f"| `{prefix}{f.name}` | `{json.dumps(default)}` | {f.metadata['description']} |")
     for model in MODELS:
         lines += ["", f"## {model.__name__}", "", " ".join((model.__doc__ or "").split()), ""]
         lines += ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
