@@ -16,7 +16,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,14 +34,13 @@ class _Environment(BaseSettings):
     """A process's environment: unset and empty variables keep the default."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
-    _keep_empty: tuple[str, ...] = ()  # fields where an empty value is a value
+    keep_empty: ClassVar[tuple[str, ...]] = ()  # fields where an empty value is a value
 
     @model_validator(mode="before")
     @classmethod
     def _empty_is_unset(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            keep = cls._keep_empty.default  # type: ignore[attr-defined]
-            return {k: v for k, v in data.items() if v != "" or k in keep}
+            return {k: v for k, v in data.items() if v != "" or k in cls.keep_empty}
         return data
 
     @classmethod
@@ -93,7 +92,7 @@ class LedgerEnvironment(_Environment):
     CLI and both services. Set variables override the data directory's ``config.json``."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
-    _keep_empty = ("key_passphrase",)  # an empty passphrase is refused, not ignored
+    keep_empty = ("key_passphrase",)  # an empty passphrase is refused, not ignored
 
     home: Path | None = Field(None, description="The data directory (default: `./.certledger`).")
     rpc_urls: Annotated[list[str] | None, NoDecode] = Field(
@@ -229,7 +228,7 @@ class VerifierEnvironment(_Environment):
 
     model_config = SettingsConfigDict(env_prefix=VERIFIER_PREFIX, extra="ignore", frozen=True)
     # set but empty, these mean something: no CORS origins, no content directory, no path prefix
-    _keep_empty = ("trust_roots", "rpc_urls", "database_url", "content_dir", "ipfs_api", "cors_origins", "root_path")
+    keep_empty = ("trust_roots", "rpc_urls", "database_url", "content_dir", "ipfs_api", "cors_origins", "root_path")
 
     trust_roots: Annotated[str | None, NoDecode] = Field(
         None,
