@@ -119,3 +119,11 @@ def test_configuration_errors_name_the_field_or_variable(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"version": 9}))
     with pytest.raises(ConfigError, match="unsupported configuration version 9"):
         load_settings(home, LedgerEnvironment.from_environ({}))
+
+
+def test_every_verifier_setting_has_its_variable():
+    from dataclasses import fields
+
+    from verifier.settings import VerifierSettings
+
+    assert [f.name for f in fields(VerifierSettings)] == list(VerifierEnvironment.model_fields)
