@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from bench_verifier_service import CpuWatch, free_port  # noqa: E402
 
+CLI = [sys.executable, "-m", "certledger"]  # the command line, whatever PATH holds
+
 RESULTS = ROOT / "bench" / "results"
 SLOW_S = 0.05  # the target's p99
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def cli(home: Path, *args: str) -> None:
@@ -268,9 +269,7 @@ def run(
             log = RESULTS / "issuer-http.log"  # kept: the anchorer's lines show what each stall was
             server = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-c",
-                    RUN_CLI,
+                    *CLI,
                     "--data-dir",
                     str(home),
                     "serve",

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_typing import HexStr
+
 from certledger.demo_data import degree_subject, residence_subject
 from ledger.chain import (
     Deployment,
@@ -153,7 +155,7 @@ def run_demo(
             rows_from_objects(subjects),
             all_or_nothing=True,
             actor="demo",
-            progress=lambda d, total, base=done: progress("issue", base + d, count),
+            progress=lambda d, total, base=done: progress("issue", base + d, count),  # type: ignore[misc]  # base: bound now
         )
         issued[agency.code] = [row.id for row in bulk.issued]
         done += n
@@ -191,7 +193,9 @@ def run_demo(
         name, code, credential_id = target
         change = change_status(ctx, code, [credential_id], action, reason, actor="demo")
         for tx_hash in change.tx_hashes:
-            result.transactions.append((f"{action} 1 ({code})", w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]))
+            result.transactions.append(
+                (f"{action} 1 ({code})", w3.eth.get_transaction_receipt(HexStr(tx_hash))["gasUsed"])
+            )
         expected[name] = label
         setattr(result, "revoked_file" if label == "REVOKED" else "suspended_file", name)
     result.sample_file = next(name for name, outcome in expected.items() if outcome == "VALID")
@@ -235,8 +239,9 @@ def _anchor_gas(ctx, w3) -> list[tuple[str, int]]:
     from sqlalchemy import select
 
     from ledger.storage.models import BatchRecord
+    from ledger.storage.tables import table_of
 
-    batch = BatchRecord.__table__
+    batch = table_of(BatchRecord)
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(batch.c.agency_code, batch.c.count, batch.c.tx_hash)
@@ -293,7 +298,7 @@ def _ensure_chain(settings: Settings) -> str:
         settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id, anvil=settings.environment.anvil
     )
     status = chain.status()
-    process = status.process if status.state == "running" else chain.up()
+    process = status.recorded if status.state == "running" else chain.up()
     for address in accounts.known_addresses(settings):
         accounts.fund_on_anvil(process.rpc_url, address)
     return process.rpc_url

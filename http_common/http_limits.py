@@ -66,7 +66,7 @@ class RequestLimits:
             429,
             "RATE_LIMITED",
             f"more than {self.limiter.rate:g} requests per second (burst "
-            f"{self.limiter.burst:g}) from this {key.split(':', 1)[0]}; retry after {retry} s",
+            f"{self.limiter.burst:g}) from this {key.split(':', 1)[0]}; retry after {retry} s",  # type: ignore[union-attr]  # a None key waits 0: returned above
             "Too many requests",
             retryAfter=int(retry),
         ), {"Retry-After": retry}

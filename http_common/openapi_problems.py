@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from http_common.problem import PROBLEM_JSON
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 
 
 class ProblemDetails(BaseModel):
@@ -29,7 +29,7 @@ class ProblemDetails(BaseModel):
     errors: list[dict[str, Any]] | None = Field(None, description="each field at fault and why")
 
 
-def problem_responses(*statuses: int, **descriptions: str) -> dict[int, dict]:
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries: each status answered with application/problem+json. `descriptions`
     (keyed `s404=…`) override the standard reason phrase."""
     return {
@@ -47,7 +47,7 @@ def document_problems(app: FastAPI, every_operation: tuple[int, ...] = ()) -> No
     FastAPI's default 422 as the problem+json the services' validation handlers send."""
     build = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
@@ -64,9 +64,10 @@ def document_problems(app: FastAPI, every_operation: tuple[int, ...] = ()) -> No
                         responses["422"] = validation  # FastAPI's default; both services answer problem+json
             for name in ("HTTPValidationError", "ValidationError"):
                 schema["components"]["schemas"].pop(name, None)
+        assert app.openapi_schema is not None  # build() has set it
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
 
 
 __all__ = ["ProblemDetails", "problem_responses", "document_problems", "PROBLEM_REF"]

@@ -18,7 +18,7 @@ def write_status(path: Path, health: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_status(path: Path | None, now: float | None = None) -> dict:
+def read_status(path: Path | str | None, now: float | None = None) -> dict:
     """{"running": False} unless the file is fresh; then its health fields (chain reachable, since when)."""
     if path is None:
         return {"running": False}

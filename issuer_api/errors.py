@@ -34,5 +34,5 @@ def problem_for(exc: Exception) -> Problem:
         )
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return Problem(STATUS[cls], exc.code, str(exc))
+            return Problem(STATUS[cls], exc.code, str(exc))  # type: ignore[attr-defined]  # the STATUS errors have codes
     return Problem(400, getattr(exc, "code", "BAD_REQUEST"), str(exc))

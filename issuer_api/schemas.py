@@ -135,10 +135,10 @@ class AuditPage(_Closed):
 
 # The bundle, protocol version 2 (docs/protocol.md 7; the credential: 3, 4). The verifier's OpenAPI
 # document declares the same schema for what it takes (verifier/openapi_docs.py; a test keeps them equal).
-_HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}
-_CAIP10 = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
-_DID_KEY = {"type": "string", "pattern": "^did:key:z"}
-_STATUS_ENTRY = {
+_HEX32: dict[str, Any] = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}
+_CAIP10: dict[str, Any] = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
+_DID_KEY: dict[str, Any] = {"type": "string", "pattern": "^did:key:z"}
+_STATUS_ENTRY: dict[str, Any] = {
     "type": "object",
     "description": "A W3C Bitstring Status List entry (docs/protocol.md 3.5, 8)",
     "required": ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"],
@@ -154,7 +154,7 @@ _STATUS_ENTRY = {
         },
     },
 }
-_CREDENTIAL = {
+_CREDENTIAL: dict[str, Any] = {
     "type": "object",
     "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
     "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
@@ -209,7 +209,7 @@ _CREDENTIAL = {
         },
     },
 }
-BUNDLE_SCHEMA = {
+BUNDLE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
     "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
@@ -240,7 +240,7 @@ BUNDLE_SCHEMA = {
     },
     "additionalProperties": False,
 }
-BUNDLE = {
+BUNDLE: dict[str, Any] = {
     "description": "The bundle (docs/protocol.md, section 7)",
     "content": {"application/json": {"schema": BUNDLE_SCHEMA}},
 }
@@ -249,8 +249,8 @@ BUNDLE = {
 # POST /credentials/issue (the W3C VC API, docs/protocol.md 13.2): the credential the agency signed,
 # typed (the same profile as _CREDENTIAL) or generic (3.8: more contexts, a URL id, further types, several
 # subjects, other status objects after the two entries). Its proof is always eddsa-jcs-2022.
-_URL_STRING = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"}
-W3C_CREDENTIAL_SCHEMA = {
+_URL_STRING: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"}
+W3C_CREDENTIAL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The signed W3C credential: a CertLedger credential type issued through its JSON Schema "
     "(docs/protocol.md 3), or a GenericCredential (3.8), with the agency as issuer, the two status "
@@ -291,7 +291,7 @@ W3C_CREDENTIAL_SCHEMA = {
         "proof": _CREDENTIAL["properties"]["proof"],
     },
 }
-W3C_ISSUED_SCHEMA = {
+W3C_ISSUED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["verifiableCredential"],
     "additionalProperties": False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from http_common.problem import Problem
 from issuer_api.anchorer_status import read_status
@@ -68,7 +67,7 @@ class IssuerService:
         """Whether the anchoring worker runs (in this process, or else in the background process whose
         state file the settings name), and whether it reaches the chain node."""
         if not self.settings.run_anchorer:
-            return read_status(self.settings.anchorer_status and Path(self.settings.anchorer_status))
+            return read_status(self.settings.anchorer_status)
         running = any(t.name == "anchorer" and t.is_alive() for t in self._threads)
         return {"running": running, **(self._node.health() if running else {})}
 
@@ -106,7 +105,7 @@ class IssuerService:
         keys = create_or_load_agency_keys(self.config.data_dir, code, self._passphrase)
         w3 = self.ctx.chain.w3
         if self.config.chain.embedded:
-            accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)
+            accounts.fund_on_anvil(w3.provider.endpoint_uri, keys.operator.address)  # type: ignore[attr-defined]  # an HTTPProvider
         registry = RegistryClient(w3, self.ctx.chain.deployment.registry, make_sender(w3, self.governance))
         onboard_agency(registry, code, name, keys.operator.address, keys.signing_key.public_key.raw, types)
         return register_agency(self.ctx, code, name, types, actor=actor)

@@ -5,6 +5,8 @@ credential it answers with is ``issuer_api.schemas.W3C_CREDENTIAL_SCHEMA``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from http_common.openapi_problems import problem_responses
 from issuer_api.schemas import W3C_ISSUED_SCHEMA
 
@@ -12,7 +14,7 @@ V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED_TERMS = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 # A DegreeCertificate as POST /credentials/issue takes it (issued through the type's JSON Schema; its subject's
 # terms defined by the undefined-terms context); the schema-driven tests send it as the request's example.
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "credential": {
         "@context": [V2, UNDEFINED_TERMS],
         "type": ["VerifiableCredential", "DegreeCertificate"],
@@ -26,16 +28,16 @@ EXAMPLE = {
         },
     }
 }
-_LOCATION = {
+_LOCATION: dict[str, Any] = {
     "Location": {
         "required": True,
         "description": "/credentials/<record id>: the record (its bundle at …/bundle once anchored)",
         "schema": {"type": "string", "pattern": "^/credentials/urn:uuid:"},
     }
 }
-_ISSUED = {"application/json": {"schema": W3C_ISSUED_SCHEMA}}
+_ISSUED: dict[str, Any] = {"application/json": {"schema": W3C_ISSUED_SCHEMA}}
 
-ISSUE = {
+ISSUE: dict[str, Any] = {
     "summary": "Issue a W3C credential (VC API): the agency signs it with its current key",
     "description": "A credential whose only type besides VerifiableCredential is a CertLedger type the agency may "
     "issue is issued as that type (its JSON Schema applies); any other is a GenericCredential, which "

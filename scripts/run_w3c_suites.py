@@ -36,8 +36,9 @@ from ledger.governance.api_keys import create_api_key  # noqa: E402
 from ledger.protocol.did_key import did_from_public_key  # noqa: E402
 from ledger.storage.models import AgencyRecord  # noqa: E402
 
+CLI = [sys.executable, "-m", "certledger"]  # the command line, whatever PATH holds
+
 AGENCY = "w3c-suite"
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @dataclass
@@ -61,7 +62,7 @@ def _serve(home: Path, what: str, port: int, env: dict, log: Path | None = None)
     out = log.open("w") if log is not None else subprocess.DEVNULL
     try:
         process = subprocess.Popen(
-            [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", what, "--port", str(port)],
+            [*CLI, "--data-dir", str(home), "serve", what, "--port", str(port)],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=out,

@@ -42,13 +42,13 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from sqlalchemy import delete, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
@@ -308,7 +308,7 @@ class Indexer:
         self,
         engine,
         roots: Iterable[DeploymentRoot],
-        rpc_urls: dict[int, Iterable[str]],
+        rpc_urls: Mapping[int, Iterable[str]],
         *,
         reorg_window: int = 64,
         log_range: int = 5_000,
@@ -371,6 +371,8 @@ class Indexer:
                 s.commit()
                 return RoundResult(cur.head, chain_head)
 
+            # target > cur.head >= start_block - 1, so target_block was fetched (and found) above
+            assert target_block is not None
             events = src.events(root, cur.head + 1, target)
             blocks = {target: target_block}
             for e in events:
@@ -406,7 +408,7 @@ class Indexer:
                 s.merge(IndexedBlock(deployment=key, number=b.number, hash=b.hash, timestamp=b.timestamp))
             s.exec(
                 delete(IndexedBlock).where(
-                    IndexedBlock.deployment == key, IndexedBlock.number < target - self.reorg_window
+                    col(IndexedBlock.deployment) == key, col(IndexedBlock.number) < target - self.reorg_window
                 )
             )
             cur.head, cur.head_hash = target, target_block.hash
@@ -420,8 +422,8 @@ class Indexer:
         the block the index now ends on."""
         kept = s.exec(
             select(IndexedBlock)
-            .where(IndexedBlock.deployment == cur.deployment, IndexedBlock.number <= cur.head)
-            .order_by(IndexedBlock.number.desc())
+            .where(col(IndexedBlock.deployment) == cur.deployment, col(IndexedBlock.number) <= cur.head)
+            .order_by(col(IndexedBlock.number).desc())
         ).all()
         ancestor = None
         for b in kept:
@@ -431,9 +433,15 @@ class Indexer:
                 break
         back_to = ancestor.number if ancestor else cur.start_block - 1
         s.exec(
-            delete(IndexedEvent).where(IndexedEvent.deployment == cur.deployment, IndexedEvent.block_number > back_to)
+            delete(IndexedEvent).where(
+                col(IndexedEvent.deployment) == cur.deployment, col(IndexedEvent.block_number) > back_to
+            )
         )
-        s.exec(delete(IndexedBlock).where(IndexedBlock.deployment == cur.deployment, IndexedBlock.number > back_to))
+        s.exec(
+            delete(IndexedBlock).where(
+                col(IndexedBlock.deployment) == cur.deployment, col(IndexedBlock.number) > back_to
+            )
+        )
         cur.head, cur.head_hash = back_to, ancestor.hash if ancestor else ""
         cur.generation += 1
         s.add(cur)
@@ -630,7 +638,7 @@ class IndexedChainReader:
             return True
         view = self._views.get(key)
         fresh = view is None or view.generation != before.generation
-        if fresh:
+        if view is None or fresh:  # (the same test: a missing view is fresh)
             view = _View(generation=before.generation)
         rows = conn.execute(
             text(

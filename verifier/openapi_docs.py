@@ -6,17 +6,19 @@ the request bodies and every answer, reports and problem+json refusals alike, ar
 
 from __future__ import annotations
 
+from typing import Any
+
 from http_common.openapi_problems import problem_responses
 from ledger.verification.messages import MESSAGES
 from ledger.verification.report import CHECK_NAMES, Status, Verdict
 
-HEX32 = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}  # lower case only (docs/protocol.md 1.3)
-CAIP10 = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
-AGENCY_IRI = {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"}
-DID_KEY = {"type": "string", "pattern": "^did:key:z"}
+HEX32: dict[str, Any] = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}  # lower case only (docs/protocol.md 1.3)
+CAIP10: dict[str, Any] = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
+AGENCY_IRI: dict[str, Any] = {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"}
+DID_KEY: dict[str, Any] = {"type": "string", "pattern": "^did:key:z"}
 
 # The same documents as issuer_api/schemas.py declares for GET /credentials/{id}/bundle (a test keeps them equal).
-STATUS_ENTRY = {
+STATUS_ENTRY: dict[str, Any] = {
     "type": "object",
     "description": "A W3C Bitstring Status List entry (docs/protocol.md 3.5, 8)",
     "required": ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"],
@@ -33,7 +35,7 @@ STATUS_ENTRY = {
     },
 }
 
-CREDENTIAL = {
+CREDENTIAL: dict[str, Any] = {
     "type": "object",
     "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
     "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
@@ -85,7 +87,7 @@ CREDENTIAL = {
     },
 }
 
-ANCHOR = {
+ANCHOR: dict[str, Any] = {
     "type": "object",
     "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
     "properties": {
@@ -100,7 +102,7 @@ ANCHOR = {
     "additionalProperties": False,
 }
 
-BUNDLE = {
+BUNDLE: dict[str, Any] = {
     "type": "object",
     "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
     "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
@@ -114,7 +116,7 @@ BUNDLE = {
     "additionalProperties": False,
 }
 
-CHECK = {
+CHECK: dict[str, Any] = {
     "type": "object",
     "required": ["name", "status", "code", "message", "messages"],
     "properties": {
@@ -130,7 +132,7 @@ CHECK = {
     },
 }
 
-REPORT_CREDENTIAL = {
+REPORT_CREDENTIAL: dict[str, Any] = {
     "description": "{} when the format check did not pass; otherwise the credential as the report names it: "
     "the issuer's did:key and display name as the credential says, the agency by its code and its "
     "on-chain name (null until the issuer check read it), the anchor time (null when not anchored)",
@@ -167,7 +169,7 @@ REPORT_CREDENTIAL = {
     ],
 }
 
-REPORT = {
+REPORT: dict[str, Any] = {
     "type": "object",
     "description": "The verdict and each check; 200 whatever the verdict (INVALID is an answer, not an error).",
     "required": ["verdict", "checks", "credential"],
@@ -178,14 +180,14 @@ REPORT = {
     },
 }
 
-SHARE = {
+SHARE: dict[str, Any] = {
     "type": "object",
     "description": "An encrypted share (AES-256-GCM); the key travels only in the link's fragment.",
     "required": ["v", "alg", "iv", "ct"],
     "properties": {"v": {"const": 1}, "alg": {"const": "A256GCM"}, "iv": {"type": "string"}, "ct": {"type": "string"}},
 }
 
-HEALTH = {
+HEALTH: dict[str, Any] = {
     "type": "object",
     "required": ["status", "index"],
     "properties": {
@@ -196,14 +198,14 @@ HEALTH = {
     },
 }
 
-HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 
 
-def _json(schema: dict, description: str) -> dict:
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _body(schema: dict, description: str) -> dict:
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     # The routes take the JSON as text/plain and application/octet-stream too (drag and drop, curl -T).
     return {
         "requestBody": {
@@ -225,11 +227,11 @@ _BODY_REFUSALS = problem_responses(
     s422="JSON, but not a bundle (or not an array of them)",
 )
 
-VERIFY = {
+VERIFY: dict[str, Any] = {
     "responses": {200: _json(REPORT, "The report"), **_BODY_REFUSALS},
     "openapi_extra": _body(BUNDLE, "The bundle's JSON"),
 }
-VERIFY_BATCH = {
+VERIFY_BATCH: dict[str, Any] = {
     "responses": {
         200: _json({"type": "array", "items": REPORT}, "The reports, in the order of the bundles"),
         **_BODY_REFUSALS,
@@ -239,7 +241,7 @@ VERIFY_BATCH = {
         "A JSON array of bundles (an element that is not a bundle gets an INVALID report)",
     ),
 }
-CONTENT = {
+CONTENT: dict[str, Any] = {
     "responses": {
         200: _json(SHARE, "The encrypted share, cacheable forever (a CID names its bytes)"),
         304: {"description": "Not modified (If-None-Match named this CID)"},
@@ -255,14 +257,14 @@ CONTENT = {
         ),
     }
 }
-SHARE_PAGE = {
+SHARE_PAGE: dict[str, Any] = {
     "responses": {
         200: {"description": "The page, which decrypts the share in the browser", "content": HTML},
         **problem_responses(400, s400="The CID is malformed"),
     }
 }
-INDEX_PAGE = {"responses": {200: {"description": "The page", "content": HTML}}}
-HEALTHZ = {
+INDEX_PAGE: dict[str, Any] = {"responses": {200: {"description": "The page", "content": HTML}}}
+HEALTHZ: dict[str, Any] = {
     "responses": {200: _json(HEALTH, "The index is fresh"), 503: _json(HEALTH, "The index cannot vouch for status now")}
 }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from types import SimpleNamespace
+from typing import Any, TypeGuard
 
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +34,7 @@ RETRY_AFTER_S = b"5"  # a 503's Retry-After: the index polls the chain every 0.5
 _PROOF_ONLY = {"checks": ["proof"]}
 
 
-def _fast(document: object) -> bool:
+def _fast(document: object) -> TypeGuard[dict[str, Any]]:
     """A request the event loop answers itself: proof only, a bare eddsa-jcs-2022 credential."""
     if type(document) is not dict or document.get("options") != _PROOF_ONLY or len(document) != 2:
         return False
@@ -69,8 +70,8 @@ async def answer(kind: str, body: bytes, service, status_lists) -> tuple[int, by
         status, payload, media_type = problem.status, _dumps(problem.to_json()), b"application/problem+json"
     except Exception:  # noqa: BLE001 - never a traceback to the client
         log.exception("unexpected error in POST /%s/verify", kind)
-        problem = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
-        status, payload, media_type = 500, _dumps(problem.to_json()), b"application/problem+json"
+        failure = Problem(500, "INTERNAL_ERROR", "the verifier failed; the error was logged")
+        status, payload, media_type = 500, _dumps(failure.to_json()), b"application/problem+json"
     return status, payload, media_type, headers
 
 

@@ -9,11 +9,13 @@ problem+json refusals of malformed requests (400, 413, 415; 414, 429, 431 for ev
 
 from __future__ import annotations
 
+from typing import Any
+
 from http_common.openapi_problems import problem_responses
 from verifier.openapi_docs import REPORT
 from verifier.vc_api import ANSWER_CHECKS, UNDECIDED_CODES
 
-CHECK_ENTRY = {
+CHECK_ENTRY: dict[str, Any] = {
     "type": "object",
     "required": ["check", "code", "message"],
     "additionalProperties": False,
@@ -28,23 +30,23 @@ CHECK_ENTRY = {
         "message": {"type": "string"},
     },
 }
-CHECK_NAMES = {
+CHECK_NAMES: dict[str, Any] = {
     "type": "array",
     "items": {"enum": ["format", "proof", "dataModel", "anchor", "issuer", "status", "validity"]},
 }
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "verified": {"type": "boolean"},
     "checks": {**CHECK_NAMES, "uniqueItems": True, "description": "the checks that ran, in order"},
     "warnings": {"type": "array", "items": CHECK_ENTRY},
     "errors": {"type": "array", "items": CHECK_ENTRY},
 }
-CREDENTIAL_RESULT = {
+CREDENTIAL_RESULT: dict[str, Any] = {
     "type": "object",
     "required": ["verified", "checks", "warnings", "errors"],
     "additionalProperties": False,
     "properties": _COMMON,
 }
-VERIFICATION_RESULT = {
+VERIFICATION_RESULT: dict[str, Any] = {
     "type": "object",
     "required": ["verified", "checks", "warnings", "errors"],
     "additionalProperties": False,
@@ -61,7 +63,7 @@ VERIFICATION_RESULT = {
         },
     },
 }
-_UNDECIDED_ENTRY = {"type": "object", "properties": {"code": {"enum": sorted(UNDECIDED_CODES)}}}
+_UNDECIDED_ENTRY: dict[str, Any] = {"type": "object", "properties": {"code": {"enum": sorted(UNDECIDED_CODES)}}}
 
 
 def _result(verified: bool, undecided: bool = False) -> dict:
@@ -102,7 +104,7 @@ def _answers(what: str) -> dict:
     }
 
 
-def _body(schema: dict, description: str) -> dict:
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
@@ -112,7 +114,7 @@ def _body(schema: dict, description: str) -> dict:
     }
 
 
-VERIFY_CREDENTIAL = {
+VERIFY_CREDENTIAL: dict[str, Any] = {
     "summary": "Verify a credential or a bundle (W3C VC API)",
     "description": "A bare credential gets the checks proof (eddsa-jcs-2022, eddsa-rdfc-2022), dataModel, validity "
     "and status (its Bitstring Status Lists), and the warning ANCHOR_NOT_CHECKED; a CertLedger bundle, "
@@ -139,7 +141,7 @@ VERIFY_CREDENTIAL = {
     ),
     "responses": _answers("the credential was"),
 }
-VERIFY_PRESENTATION = {
+VERIFY_PRESENTATION: dict[str, Any] = {
     "summary": "Verify a presentation and its credentials (W3C VC API)",
     "description": "The presentation's authentication proof (options.challenge required, options.domain when given, "
     "signed by the holder's key) and data model, then each embedded credential as a bare credential "

@@ -35,7 +35,7 @@ def chain_status(app: App) -> None:
     """Tell whether the embedded chain runs and answers. Exit 0 running, 3 otherwise."""
     status = app.embedded_chain().status()
     if status.state == "running":
-        p = status.process
+        p = status.recorded
         click.echo(f"running: {p.rpc_url} (chain id {p.chain_id}, pid {p.pid}), block {status.block_number}")
         return
     click.echo(status.state + (f": {status.detail}" if status.detail else ""))

@@ -161,7 +161,7 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 @pass_app
-def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str, log_level: str) -> None:
+def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str, log_level: str) -> int:
     """The agencies' API (OpenAPI documentation at /docs): issue, anchor, share, revoke, audit."""
     app.rpc_urls()  # fail now, clearly, if the chain is not running
     if not app.settings.deployment:

@@ -180,6 +180,6 @@ def audit(
     who: Principal = Depends(scope("read")),
 ):
     page = issuance.audit_log(
-        svc.ctx, who.agency, action=action, subject=subject, since=since, until=until, limit=limit, cursor=cursor
+        svc.ctx, who.agency_code, action=action, subject=subject, since=since, until=until, limit=limit, cursor=cursor
     )
     return {"items": [e.to_dict() for e in page.items], "nextCursor": page.next_cursor}

@@ -19,7 +19,7 @@ from ledger.governance.api_keys import Principal
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
-SUBJECT_EXAMPLE = {
+SUBJECT_EXAMPLE: dict[str, Any] = {
     "name": "王伟 (Wang Wei)",
     "idNumber": "330106199001011234",
     "degree": "工学学士 Bachelor of Engineering",
@@ -34,7 +34,7 @@ SUBJECT_EXAMPLE = {
 STATUS_REFUSALS = refusals(
     400, 401, 403, 404, 409, 413, 422, 502, 503, s409="not anchored yet, or not in a state this change applies to"
 )
-BULK_BODY = {
+BULK_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -127,7 +127,7 @@ def issue(
 ):
     issued = issuance.issue_one(
         svc.ctx,
-        who.agency,
+        who.agency_code,
         body.type,
         body.subject,
         valid_from=body.validFrom,
@@ -169,7 +169,7 @@ async def issue_bulk(
     result = await run_in_threadpool(
         issuance.issue_file,
         svc.ctx,
-        who.agency,
+        who.agency_code,
         type,
         data,
         formats[media],
@@ -198,7 +198,7 @@ def search(
 ):
     page = issuance.list_credentials(
         svc.ctx,
-        who.agency,
+        who.agency_code,
         type_name=type,
         holder_id=holder,
         state=state,
@@ -216,7 +216,9 @@ def search(
     responses={200: {"model": out.StatusChanged}, **STATUS_REFUSALS},
 )
 def change_many(body: ManyStatusRequest, who: Principal = Depends(scope("revoke")), svc=Depends(service)):
-    return _status(issuance.change_status(svc.ctx, who.agency, body.ids, body.action, body.reason, actor=who.key_id))
+    return _status(
+        issuance.change_status(svc.ctx, who.agency_code, body.ids, body.action, body.reason, actor=who.key_id)
+    )
 
 
 @router.get(
@@ -225,7 +227,7 @@ def change_many(body: ManyStatusRequest, who: Principal = Depends(scope("revoke"
     responses={200: {"model": out.CredentialInfo}, **refusals(401, 403, 404)},
 )
 def info(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
-    return issuance.get_credential_info(svc.ctx, who.agency, credential_id).to_dict()
+    return issuance.get_credential_info(svc.ctx, who.agency_code, credential_id).to_dict()
 
 
 @router.get(
@@ -234,7 +236,7 @@ def info(credential_id: str, who: Principal = Depends(scope("read")), svc=Depend
     responses={200: out.BUNDLE, **refusals(401, 403, 404)},
 )
 def bundle(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
-    data = issuance.get_bundle(svc.ctx, who.agency, credential_id).to_bytes()
+    data = issuance.get_bundle(svc.ctx, who.agency_code, credential_id).to_bytes()
     return Response(data, media_type="application/json")
 
 
@@ -258,7 +260,7 @@ def supersede(
     _require(who, "revoke")  # the old credential is revoked with reason "superseded"
     issued = issuance.supersede(
         svc.ctx,
-        who.agency,
+        who.agency_code,
         credential_id,
         body.subject,
         valid_from=body.validFrom,
@@ -281,7 +283,9 @@ def change_one(
     who: Principal = Depends(scope("revoke")),
     svc=Depends(service),
 ):
-    return _status(issuance.change_status(svc.ctx, who.agency, [credential_id], action, body.reason, actor=who.key_id))
+    return _status(
+        issuance.change_status(svc.ctx, who.agency_code, [credential_id], action, body.reason, actor=who.key_id)
+    )
 
 
 def _require(who: Principal, name: str) -> None:

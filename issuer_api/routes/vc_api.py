@@ -69,7 +69,7 @@ async def issue_credential(
         )
     try:
         issued = await run_in_threadpool(
-            issue_w3c, svc.ctx, who.agency, body["credential"], idempotency_key=idempotency_key, actor=who.key_id
+            issue_w3c, svc.ctx, who.agency_code, body["credential"], idempotency_key=idempotency_key, actor=who.key_id
         )
     except DataModelError as exc:
         raise data_model_problem(exc) from None

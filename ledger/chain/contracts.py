@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError
+from web3.types import BlockIdentifier
 
 from ledger.chain.artifacts import ContractArtifact, ledger_artifact, registry_artifact
 from ledger.chain.errors import ChainError, ContractReverted, NodeUnreachable
@@ -38,7 +39,7 @@ class _ContractClient:
         self.contract = w3.eth.contract(address=self.address, abi=artifact.abi)
         self.sender = sender
         self.decoder = sender.decoder if sender else RevertDecoder(artifact.abi)
-        self._topics = {
+        self._topics: dict[bytes, str] = {  # event topic (HexBytes, a bytes) -> event name
             Web3.keccak(text=self._event_signature(item)): item["name"]
             for item in artifact.abi
             if item["type"] == "event"
@@ -69,7 +70,7 @@ class _ContractClient:
         return self.sender
 
     def events(
-        self, from_block: int = 0, to_block: int | str = "latest", names: Iterable[str] | None = None
+        self, from_block: int = 0, to_block: BlockIdentifier = "latest", names: Iterable[str] | None = None
     ) -> list[ChainEvent]:
         """All events of this contract in the block range, decoded, in chain order."""
         wanted = set(names) if names else None

@@ -39,8 +39,8 @@ def deploy_contracts(sender: TransactionSender, governance: str | None = None) -
     )
     return Deployment(
         chain_id=w3.eth.chain_id,
-        registry=registry_tx.contract_address,
-        ledger=ledger_tx.contract_address,
+        registry=registry_tx.contract_address,  # type: ignore[arg-type]  # a creation receipt has the address
+        ledger=ledger_tx.contract_address,  # type: ignore[arg-type]  # (as above)
         block=registry_tx.block_number,
         registry_tx=registry_tx.tx_hash,
         ledger_tx=ledger_tx.tx_hash,

@@ -46,6 +46,13 @@ class ChainStatus:
     block_number: int | None = None
     detail: str = ""
 
+    @property
+    def recorded(self) -> ChainProcess:
+        """The process of a chain that is running (or unresponsive): those states have one."""
+        if self.process is None:
+            raise EmbeddedChainError(f"the embedded chain is {self.state}: no process recorded")
+        return self.process
+
 
 def find_anvil(anvil: Path | None = None) -> str:
     """anvil: the one named (the process's CERTLEDGER_ANVIL), else the project's node_modules', else PATH's."""
@@ -82,7 +89,7 @@ class EmbeddedChain:
         current = self.status()
         if current.state in ("running", "unresponsive"):
             raise EmbeddedChainError(
-                f"the embedded chain is already running (pid {current.process.pid}, {current.process.rpc_url})"
+                f"the embedded chain is already running (pid {current.recorded.pid}, {current.recorded.rpc_url})"
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         port = self.port or _free_port(self.host)
@@ -205,4 +212,4 @@ def rpc_urls_for(settings) -> list[str]:
     status = EmbeddedChain(settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id).status()
     if status.state != "running":
         raise EmbeddedChainError("the embedded chain is not running: `certledger chain up` starts it")
-    return [status.process.rpc_url]
+    return [status.recorded.rpc_url]

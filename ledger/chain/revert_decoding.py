@@ -29,7 +29,7 @@ class RevertDecoder:
                 selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
                 self._errors[selector] = (item["name"], types, [p["name"] for p in item["inputs"]])
 
-    def decode(self, data: bytes | str | None) -> tuple[str, dict]:
+    def decode(self, data: bytes | str | dict[str, str] | None) -> tuple[str, dict]:
         raw = _as_bytes(data)
         if len(raw) < 4:
             return ("EmptyRevert", {})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import requests
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 
@@ -60,7 +61,7 @@ class TransactionSender:
         self._lock = threading.Lock()
 
     @property
-    def address(self) -> str:
+    def address(self) -> ChecksumAddress:
         return self.account.address
 
     def send(self, buildable, label: str | None = None) -> TxResult:
@@ -99,7 +100,7 @@ class TransactionSender:
         try:
             receipt = self._rpc(
                 lambda: self.w3.eth.wait_for_transaction_receipt(
-                    pending.tx_hash, timeout=timeout_s, poll_latency=self.poll_interval_s
+                    HexStr(pending.tx_hash), timeout=timeout_s, poll_latency=self.poll_interval_s
                 )
             )
         except TimeExhausted as exc:
@@ -120,7 +121,7 @@ class TransactionSender:
     def receipt_of(self, tx_hash: str) -> dict | None:
         """The receipt if the transaction is mined, None if not (dropped or still pending)."""
         try:
-            return dict(self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash)))
+            return dict(self._rpc(lambda: self.w3.eth.get_transaction_receipt(HexStr(tx_hash))))
         except TransactionNotFound:
             return None
 
@@ -160,7 +161,7 @@ class TransactionSender:
         if receipt["gasUsed"] >= pending.gas_limit:
             raise OutOfGas(pending.label, pending.gas_limit, pending.tx_hash)
         try:  # replay at the failing block to learn the custom error
-            self.w3.eth.call(pending.call, receipt["blockNumber"] - 1)
+            self.w3.eth.call(pending.call, receipt["blockNumber"] - 1)  # type: ignore[arg-type]  # the sent tx's own fields
         except ContractLogicError as exc:
             name, args = self.decoder.decode(exc.data)
             raise ContractReverted(pending.label, name, args, pending.tx_hash) from None

@@ -93,7 +93,7 @@ class Location(NamedTuple):
 
 
 class _Failure(NamedTuple):
-    index: int  # the objects before this one are stored
+    index: int  # type: ignore[assignment]  # the objects before this one are stored (shadows tuple.index)
     error: ContentStoreError
 
 
@@ -308,6 +308,7 @@ class LocalContentStore:
     def _write_pack(self, new: list[tuple[int, bytes, bytes]]) -> tuple[Path, list[tuple[bytes, int, int]]]:
         self.packs.mkdir(parents=True, exist_ok=True)
         path = self.packs / f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.pack"
+        tmp: str | None
         fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self.packs)
         try:
             entries = []

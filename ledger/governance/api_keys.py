@@ -16,16 +16,17 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger.storage.audit import record_audit
 from ledger.storage.db import reading
 from ledger.storage.models import ApiKey
+from ledger.storage.tables import table_of
 
 SCOPES = ("issue", "revoke", "read", "admin")  # an agency's keys
 GOVERNANCE_SCOPE = "governance"  # keys without an agency: onboarding, types
 _TOKEN = re.compile(r"clk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
-_KEYS = ApiKey.__table__
+_KEYS = table_of(ApiKey)
 
 
 class ApiKeyError(ValueError):
@@ -39,6 +40,13 @@ class Principal:
     key_id: str
     agency: str | None  # None: governance
     scopes: frozenset[str]
+
+    @property
+    def agency_code(self) -> str:
+        """The agency of an agency key (the services' agency routes admit only those)."""
+        if self.agency is None:
+            raise ApiKeyError("a governance key acts for no agency")
+        return self.agency
 
     def allows(self, scope: str) -> bool:
         # admin implies every agency scope; governance is separate and implies nothing else
@@ -106,4 +114,4 @@ def revoke_api_key(engine: Engine, key_id: str, agency: str | None, actor: str) 
 def list_api_keys(engine: Engine, agency: str | None) -> list[ApiKey]:
     with Session(engine) as session:
         query = select(ApiKey).where(ApiKey.agency_code == agency) if agency else select(ApiKey)
-        return list(session.exec(query.order_by(ApiKey.created_at)))
+        return list(session.exec(query.order_by(col(ApiKey.created_at))))

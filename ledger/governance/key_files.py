@@ -31,6 +31,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -245,6 +246,9 @@ def open_key(document: dict, passphrase: str, *, kind: str | None = None) -> Key
         raise KeyFileError("key file kdf must be scrypt")
     if not isinstance(cipher, dict) or cipher.get("name") != "aes-256-gcm":
         raise KeyFileError("key file cipher must be aes-256-gcm")
+    n: Any
+    r: Any
+    p: Any  # checked to be integers just below
     n, r, p = kdf.get("n"), kdf.get("r"), kdf.get("p")
     if not all(type(v) is int for v in (n, r, p)):
         raise KeyFileError("scrypt parameters n, r, p must be integers")
@@ -308,6 +312,8 @@ def save_key_file(
 def read_key_file_public(path: str | os.PathLike) -> tuple[str, str]:
     """``(kind, public)`` from a key file, without the passphrase."""
     doc = _read_json(path)
+    kind: Any
+    public: Any  # as the file says (read_key_file checks them)
     kind, public = doc.get("kind"), doc.get("public")
     if kind == KIND_ED25519:
         _check_public_did(public)

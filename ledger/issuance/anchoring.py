@@ -43,10 +43,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import requests
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import Table, func, insert, select, tuple_, update
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
@@ -71,9 +73,10 @@ SEALED, SENT, CONFIRMED, COMPLETED = "sealed", "sent", "confirmed", "completed"
 OPEN_STATES = (SEALED, SENT, CONFIRMED)
 PENDING, BATCHED, ANCHORED = "pending", "batched", "anchored"
 
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
-AUDIT = AuditEvent.__table__
+# (SQLModel sets __table__ without declaring it: see ledger.storage.tables.table_of)
+BATCH: Table = BatchRecord.__table__  # type: ignore[attr-defined]
+CRED: Table = CredentialRecord.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 _ANCHORED_TOPIC = "0x" + Web3.keccak(text="Anchored(bytes32,bytes32,uint32,address)").hex().removeprefix("0x")
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
 
@@ -505,7 +508,7 @@ def advance_batch(ctx, batch_id: int, report: AnchorReport | None = None) -> str
     return final.state if final is not None else "missing"
 
 
-def _open_batches(ctx) -> list[int]:
+def _open_batches(ctx) -> Sequence[int]:
     with reading(ctx.engine).connect() as conn:
         return (
             conn.execute(select(BATCH.c.id).where(BATCH.c.state.in_(OPEN_STATES)).order_by(BATCH.c.id)).scalars().all()
@@ -522,7 +525,7 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
 
     new, old = CRED.alias("new"), CRED.alias("old")
     with reading(ctx.engine).connect() as conn:
-        rows = conn.execute(
+        rows: Sequence[Any] = conn.execute(  # (agency code, credential id) rows
             select(old.c.agency_code, old.c.id)
             .join(new, new.c.supersedes == old.c.id)
             .where(
@@ -647,7 +650,7 @@ def pending_work(ctx) -> dict:
     """Counts for monitoring: credentials waiting, open batches by state."""
     with reading(ctx.engine).connect() as conn:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
-        states = dict(
+        states: dict[str, int] = dict(
             conn.execute(
                 select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_STATES)).group_by(BATCH.c.state)
             ).all()

@@ -22,8 +22,9 @@ from ledger.protocol.bundle import BUNDLE_TYPE, BUNDLE_VERSION, make_anchor
 from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.storage.db import reading
 from ledger.storage.models import BatchRecord
+from ledger.storage.tables import table_of
 
-BATCH = BatchRecord.__table__
+BATCH = table_of(BatchRecord)
 _READ_CHUNK = 5_000
 
 

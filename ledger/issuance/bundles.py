@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
+
+from sqlalchemy import Select
 
 from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.protocol.digest import from_hex32
 from ledger.storage.models import CredentialBodyRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
+CRED = table_of(CredentialRecord)
+BODY = table_of(CredentialBodyRecord)
 
 
 class StoredCredentialCorrupted(RuntimeError):
     """A stored credential whose content no longer hashes to its recorded digest."""
 
 
-def with_body(query):
+def with_body(query: Select[Any]) -> Select[Any]:
     """``query`` (a select from ``credential``) with the credential's ``sealed_credential``."""
     return query.add_columns(BODY.c.sealed_credential).join(BODY, BODY.c.credential_id == CRED.c.id)
 

@@ -38,8 +38,9 @@ from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import table_of
 
-CRED = CredentialRecord.__table__
+CRED = table_of(CredentialRecord)
 CHUNK = 5_000  # bundles per sink call: one pack, one fsync, one commit each
 PARALLEL_MIN = 2 * CHUNK  # smaller batches: starting a worker costs more than it saves
 AHEAD = 2  # chunks built ahead of the one being stored
@@ -177,7 +178,7 @@ def _install(chunk: _Chunk) -> None:
 
 
 def _build(rows: list[tuple]):
-    return _installed(rows)
+    return _installed(rows)  # type: ignore[misc]  # set by _install (in the worker) before any call
 
 
 __all__ = ["AHEAD", "CHUNK", "ContentHookFailed", "PARALLEL_MIN", "deliver_bundles", "sink_of"]

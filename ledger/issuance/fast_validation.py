@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ledger.protocol.credential_types import CredentialType
+from ledger.protocol.errors import FieldError
 
 Check = Callable[[object], bool]
 
@@ -59,7 +61,9 @@ def _compile(schema, format_checker) -> list[Check]:
         return []
     if not isinstance(schema, dict):
         raise _Unsupported("boolean false or non-object schema")
-    checks: list[Check] = []
+    # Callable[..., bool]: the checks bind their data as default arguments (fast locals), lambdas
+    # whose type mypy cannot infer against Check; each is called with the one value.
+    checks: list[Callable[..., bool]] = []
     props = schema.get("properties", {})
     for key, value in schema.items():
         if key in _ANNOTATIONS:
@@ -139,10 +143,11 @@ def _all(checks: list[Check]) -> Check:
         return lambda v: True
     if len(checks) == 1:
         return checks[0]
-    return lambda v, cs=tuple(checks): all(c(v) for c in cs)
+    all_of: Callable[..., bool] = lambda v, cs=tuple(checks): all(c(v) for c in cs)  # noqa: E731 (as above)
+    return all_of
 
 
-def compile_fast_check(schema: dict, format_checker=None) -> Check | None:
+def compile_fast_check(schema: Mapping[str, Any], format_checker: Any = None) -> Check | None:
     """The "certainly valid" test of ``schema``, or None when it uses keywords not covered here."""
     try:
         return _all(_compile(schema, format_checker))
@@ -169,7 +174,7 @@ class FastValidatedType:
     def type_id(self) -> bytes:
         return self.ctype.type_id
 
-    def subject_errors(self, subject: object):
+    def subject_errors(self, subject: object) -> list[FieldError]:
         if self._fast is not None and self._fast(subject):
             return []
         return self.ctype.subject_errors(subject)

@@ -19,8 +19,9 @@ from sqlalchemy.engine import Connection
 from ledger.issuance.errors import IdempotencyConflict
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.storage.models import IdempotencyRecord
+from ledger.storage.tables import table_of
 
-TABLE = IdempotencyRecord.__table__
+TABLE = table_of(IdempotencyRecord)
 _KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces (HTTP Idempotency-Key header values)
 
 

@@ -49,12 +49,13 @@ from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.group_commit import group_writer
 from ledger.storage.models import AuditEvent, CredentialBodyRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BODY = CredentialBodyRecord.__table__
-AUDIT = AuditEvent.__table__
+CRED = table_of(CredentialRecord)
+BODY = table_of(CredentialBodyRecord)
+AUDIT = table_of(AuditEvent)
 _INSERT_CHUNK = 5_000
 PENDING = "pending"
 
@@ -131,7 +132,8 @@ class _Chunk:
     rows ``_INSERT_CHUNK`` at a time on ``conn``."""
 
     def __init__(self, conn, request: _Request):
-        self.conn, self.request, self.signed = conn, request, []
+        self.conn, self.request = conn, request
+        self.signed: list[SignedRow] = []
 
     def add(self, signed: SignedRow) -> None:
         self.signed.append(signed)
@@ -152,7 +154,7 @@ class _Chunk:
 
 
 def _find_used_key(ctx, agency: str, key: str | None, fingerprint: str | None):
-    if key is None:
+    if key is None or fingerprint is None:  # (set together)
         return None
     with reading(ctx.engine).connect() as conn:
         return idempotency.find(conn, agency, key, fingerprint)
@@ -215,7 +217,7 @@ def _issue_single(
     )
     values, body, audit = request.values(signed, supersedes)
     idem = None
-    if idempotency_key is not None:
+    if idempotency_key is not None and fingerprint is not None:  # (set together)
         idem = idempotency.record_values(
             agency, idempotency_key, fingerprint, operation, credential_id=values["id"], at=request.now
         )
@@ -365,7 +367,7 @@ def _issue_many(
             if errors and all_or_nothing:
                 raise BulkRejected(errors)
             chunk.flush()
-            if idempotency_key is not None:
+            if idempotency_key is not None and fingerprint is not None:  # (set together)
                 conn.execute(
                     insert(idempotency.TABLE),
                     idempotency.record_values(
@@ -381,7 +383,7 @@ def _issue_many(
                 conn.commit()
     except IntegrityError:
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
-        if used is not None:
+        if used is not None and idempotency_key is not None:  # (found only for a key)
             return _replay_bulk(ctx, agency, idempotency_key, used)
         raise
     log.info("issued %d %s credentials for %s (%d rows refused)", len(issued), type_name, agency, len(errors))

@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.storage.db import reading
 from ledger.storage.models import Lease
+from ledger.storage.tables import table_of
 
-LEASE = Lease.__table__
+LEASE = table_of(Lease)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -33,12 +34,13 @@ from ledger.issuance.results import StatusChange
 from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
+CRED = table_of(CredentialRecord)
+BATCH = table_of(BatchRecord)
+AUDIT = table_of(AuditEvent)
 ACTIVE, SUSPENDED, REVOKED = "anchored", "suspended", "revoked"
 _CHAIN_STATE = {0: ACTIVE, 1: SUSPENDED, 2: REVOKED}
 _TARGET = {"revoke": REVOKED, "suspend": SUSPENDED, "reinstate": ACTIVE}
@@ -50,7 +52,7 @@ def _as_ids(ids: str | Iterable[str]) -> list[str]:
     return [ids] if isinstance(ids, str) else list(dict.fromkeys(ids))
 
 
-def _load(ctx, agency: str, ids: list[str]) -> dict[str, object]:
+def _load(ctx, agency: str, ids: list[str]) -> dict[str, Any]:  # id -> its row
     found = {}
     with ctx.engine.connect() as conn:
         for i in range(0, len(ids), _IN_CHUNK):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -16,8 +17,9 @@ from ledger.protocol.digest import from_hex32, to_hex32
 from ledger.protocol.merkle import MerkleTree
 from ledger.storage.db import reading
 from ledger.storage.models import CredentialRecord
+from ledger.storage.tables import table_of
 
-_C = CredentialRecord.__table__.c
+_C = table_of(CredentialRecord).c
 
 
 class BatchIntegrityError(RuntimeError):
@@ -51,7 +53,7 @@ def build_batch_tree(db: Engine | Connection, batch_id: int, root: str) -> Merkl
     query = select(_C.digest).where(_C.batch_id == batch_id).order_by(_C.leaf_index)
     if isinstance(db, Engine):
         with reading(db).connect() as conn:
-            digests = conn.execute(query).scalars().all()
+            digests: Sequence[str] = conn.execute(query).scalars().all()
     else:
         digests = db.execute(query).scalars().all()
     tree = MerkleTree.build([from_hex32(d) for d in digests])

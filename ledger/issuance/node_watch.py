@@ -21,7 +21,7 @@ from ledger.issuance.outage import Outage, root_cause
 log = logging.getLogger("ledger.issuance.anchoring")
 
 
-def unreachable(exc: BaseException) -> bool:
+def unreachable(exc: BaseException | None) -> bool:
     """The node did not answer at all (refused, no route, connect timeout), as opposed to answering badly."""
     return isinstance(exc, (NodeUnreachable, requests.ConnectionError))
 
@@ -43,6 +43,7 @@ class NodeWatch(Outage):
 
     def check(self, ctx) -> float | None:
         """None when the node answers; otherwise how long to wait before asking again."""
+        away: float | None  # for how long the node has been away (None: it was not)
         try:
             _ = ctx.chain.w3.eth.block_number  # any answer will do
         except Exception as exc:  # noqa: BLE001 - only "no answer" pauses; other errors are the round's to report

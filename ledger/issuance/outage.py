@@ -33,8 +33,8 @@ class Outage:
 
 def root_cause(exc: BaseException) -> str:
     """The innermost error's last words ("Connection refused"), short: not the request or its URL."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__
+    while (inner := exc.__cause__ or exc.__context__) is not None:
+        exc = inner
     text = (str(exc).strip().splitlines() or [""])[0]
     return text.rsplit(": ", 1)[-1][:160] or type(exc).__name__
 

@@ -21,15 +21,19 @@ from ledger.protocol.bundle import Bundle
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.json_depth import too_deep
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
+CRED = table_of(CredentialRecord)
+BATCH = table_of(BatchRecord)
+AUDIT = table_of(AuditEvent)
 MAX_LIMIT = 1_000
 MAX_ROW_ID = 2**63 - 1  # the databases' integer keys
 
 
 def _row(ctx, agency: str, credential_id: str, *, body: bool = True):
+    # ``with_body`` must stay annotated: were it untyped (returning Any), mypy 1.20 would infer this
+    # ``select(...)`` (generic over a TypeVarTuple) in the Any context of the other branch and crash
+    # (INTERNAL ERROR, "Invalid type replacement to expand: tuple[*tuple[Any, ...]] | Any").
     query = with_body(select(CRED)) if body else select(CRED)
     with ctx.engine.connect() as conn:
         row = conn.execute(query.where(CRED.c.id == credential_id, CRED.c.agency_code == agency)).first()

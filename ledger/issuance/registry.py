@@ -21,9 +21,10 @@ from ledger.protocol.identifiers import check_agency_code
 from ledger.storage.audit import add_audit
 from ledger.storage.db import reading
 from ledger.storage.models import AgencyRecord, CredentialTypeRecord
+from ledger.storage.tables import table_of
 
-AGENCY = AgencyRecord.__table__
-TYPE = CredentialTypeRecord.__table__
+AGENCY = table_of(AgencyRecord)
+TYPE = table_of(CredentialTypeRecord)
 
 _type_cache: dict[tuple[str, str], CredentialType] = {}
 _type_cache_lock = threading.Lock()
@@ -47,7 +48,7 @@ def register_type(ctx, ctype: CredentialType, *, actor: str = "system") -> None:
         record = session.get(CredentialTypeRecord, ctype.name)
         action = "type-update" if record else "type-add"
         record = record or CredentialTypeRecord(name=ctype.name, subject_schema={})
-        record.subject_schema = ctype.schema
+        record.subject_schema = ctype.schema  # type: ignore[assignment]  # a JSON column: any mapping is stored alike
         record.description = ctype.description or ""
         session.add(record)
         add_audit(session, action, actor, subject=ctype.name, at=ctx.now())

@@ -50,12 +50,13 @@ from ledger.protocol.digest import from_hex32
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.db import reading
 from ledger.storage.models import AuditEvent, BatchRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-BATCH = BatchRecord.__table__
-CRED = CredentialRecord.__table__
-AUDIT = AuditEvent.__table__
+BATCH = table_of(BatchRecord)
+CRED = table_of(CredentialRecord)
+AUDIT = table_of(AuditEvent)
 _ANCHORED_STATES = ("confirmed", "completed")
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 _CLOCK_SLACK = timedelta(minutes=10)  # the database's clock against block timestamps

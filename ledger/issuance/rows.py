@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ledger.protocol.credential_types import SUBJECT_FIELD, CredentialType
@@ -98,10 +98,10 @@ def _convert(text: str, kind: str):
         try:
             return int(s, 10)
         except ValueError:
-            value = float(s)
-            if value != value or value in (float("inf"), float("-inf")):
+            number = float(s)
+            if number != number or number in (float("inf"), float("-inf")):
                 raise ValueError("not a finite number") from None
-            return value
+            return number
     if kind == "boolean":
         s = text.strip().lower()
         if s in _TRUE:
@@ -172,7 +172,8 @@ def rows_from_csv(data: str | bytes, ctype: CredentialType) -> list[Row]:
     if problems:
         raise ValidationError(problems, "the CSV header is not usable")
 
-    columns = []  # (index, name, path or None for dates, converter)
+    # (index, name, path or None for dates, converter)
+    columns: list[tuple[int, str, list[str] | None, Callable[[str], object] | None]] = []
     for i, name in enumerate(header):
         if name in _DATE_COLUMNS:
             columns.append((i, name, None, None))
@@ -199,25 +200,25 @@ def rows_from_csv(data: str | bytes, ctype: CredentialType) -> list[Row]:
         if len(cells) > width:
             row_problems.append(FieldError("(row)", f"has {len(cells)} cells but the header names {width} fields"))
         subject: dict = {}
-        dates = {}
-        for i, name, path, convert in columns:
+        dates: dict[str, str] = {}
+        for i, name, key_path, convert in columns:
             if i >= len(cells):
                 continue
             cell = cells[i]
             if cell == "":
                 continue
-            if path is None:
+            if key_path is None:
                 dates[name] = cell.strip()
                 continue
             target = subject
-            for part in path[:-1]:
+            for part in key_path[:-1]:
                 nxt = target.setdefault(part, {})
                 if not isinstance(nxt, dict):
                     row_problems.append(FieldError(f"{SUBJECT_FIELD}.{name}", "conflicts with another column"))
                     break
                 target = nxt
             else:
-                target[path[-1]] = convert(cell)
+                target[key_path[-1]] = convert(cell)  # type: ignore[misc]  # a column with a path has a converter
         rows.append(Row(number, subject, dates.get(VALID_FROM), dates.get(VALID_UNTIL), tuple(row_problems)))
     return rows
 

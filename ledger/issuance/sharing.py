@@ -35,10 +35,11 @@ from ledger.issuance.errors import CredentialNotFound, NotAnchored
 from ledger.storage.bulk import bulk_insert
 from ledger.storage.db import reading
 from ledger.storage.models import ContentRecord, CredentialRecord
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
-CONTENT = ContentRecord.__table__
-CRED = CredentialRecord.__table__
+CONTENT = table_of(ContentRecord)
+CRED = table_of(CredentialRecord)
 BACKOFF_S, BACKOFF_MAX_S = 2.0, 300.0
 _PUSH_CHUNK = 1_000
 _LINK_CHUNK = 5_000
@@ -106,7 +107,7 @@ class ShareStore:
     def _unrecorded(self, by_id: dict) -> dict:
         """``by_id`` without the credentials whose share is recorded."""
         with reading(self.ctx.engine).connect() as conn:
-            known = set(
+            known: set[str] = set(
                 conn.execute(select(CONTENT.c.credential_id).where(CONTENT.c.credential_id.in_(list(by_id)))).scalars()
             )
         return {i: v for i, v in by_id.items() if i not in known}
@@ -156,7 +157,7 @@ class ShareStore:
                 ]
             if not due:
                 return done
-            stored, waiting, halted = self._put(due)
+            stored, waiting, halted = self._put(due)  # type: ignore[arg-type]  # rows of exactly those 4 columns
             with self.ctx.engine.begin() as conn:
                 if stored:
                     conn.execute(
@@ -259,7 +260,7 @@ class ShareStore:
         for start in range(0, len(credential_ids), _LINK_CHUNK):
             ids = credential_ids[start : start + _LINK_CHUNK]
             with reading(self.ctx.engine).connect() as conn:
-                mine = set(
+                mine: set[str] = set(
                     conn.execute(select(CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.id.in_(ids))).scalars()
                 )
                 shares = {

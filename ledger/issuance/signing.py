@@ -14,10 +14,10 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ledger.issuance.fast_validation import FastValidatedType
 from ledger.issuance.forking import fork_is_safe
@@ -222,7 +222,7 @@ def _sign_chunk(spec: SigningSpec, items: list[tuple]) -> list[SignedRow | Refus
     return [signer.sign_or_refuse(*item) for item in items]
 
 
-def sign_rows(signer: RowSigner, items: list[tuple], workers: int = 0) -> Iterator[SignedRow | RefusedRow]:
+def sign_rows(signer: RowSigner, items: Sequence[Sequence[Any]], workers: int = 0) -> Iterator[SignedRow | RefusedRow]:
     """Sign ``items`` ``(number, subject, valid_from, valid_until, (status list id, index))`` in order.
 
     ``workers``: 0 chooses (one per core for at least PARALLEL_MIN_ROWS rows), 1 signs here.

@@ -33,9 +33,10 @@ from sqlalchemy.engine import Engine
 from ledger.issuance.errors import AgencyNotFound
 from ledger.protocol.status_list import LIST_SIZE
 from ledger.storage.models import AgencyRecord, StatusListRecord
+from ledger.storage.tables import table_of
 
-LIST = StatusListRecord.__table__
-AGENCY = AgencyRecord.__table__
+LIST = table_of(StatusListRecord)
+AGENCY = table_of(AgencyRecord)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,13 +56,14 @@ from ledger.storage.models import (
     StatusListCredentialRecord,
     StatusListRecord,
 )
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-LIST = StatusListRecord.__table__
-STORED = StatusListCredentialRecord.__table__
-CRED = CredentialRecord.__table__
-AGENCY = AgencyRecord.__table__
+LIST = table_of(StatusListRecord)
+STORED = table_of(StatusListCredentialRecord)
+CRED = table_of(CredentialRecord)
+AGENCY = table_of(AgencyRecord)
 RESIGN_BEFORE = timedelta(hours=12)
 STATE_OF = {"revocation": "revoked", "suspension": "suspended"}
 # Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
@@ -108,6 +110,10 @@ class StoredList:
         return f'"{self.bits_sha256[:32]}-{int(self.generated_at.timestamp() * 1000)}"'
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     """Times as stored: SQLite gives them back without a zone (they are UTC)."""
     if value is None:
@@ -190,7 +196,7 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
                 LIST.c.agency_code, LIST.c.list_id
             )
         ).all()
-        names = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
+        names: dict[str, str] = dict(conn.execute(select(AGENCY.c.code, AGENCY.c.name)).all())
         stored = {
             (r.agency_code, r.list_id, r.purpose): r
             for r in conn.execute(

@@ -31,13 +31,14 @@ from ledger.storage.models import (
     BatchRecord,
     CredentialRecord,
 )
+from ledger.storage.tables import table_of
 
 log = logging.getLogger(__name__)
 
-CRED = CredentialRecord.__table__
-BATCH = BatchRecord.__table__
-AUDIT = AuditEvent.__table__
-AGENCY = AgencyRecord.__table__
+CRED = table_of(CredentialRecord)
+BATCH = table_of(BatchRecord)
+AUDIT = table_of(AuditEvent)
+AGENCY = table_of(AgencyRecord)
 LOG_RANGE = 5_000  # blocks per eth_getLogs request
 _STATE = {0: "anchored", 1: "suspended", 2: "revoked"}
 _STATUS_CHANGED = Web3.keccak(text="StatusChanged(bytes32,bytes32,uint8,uint8)")
@@ -56,7 +57,7 @@ class StatusSync:
         last = w3.eth.block_number - ctx.chain.confirmations + 1  # the last confirmed block
         with reading(ctx.engine).connect() as conn:
             agencies = [r.code for r in conn.execute(select(AGENCY.c.code))]
-            first_anchor = dict(
+            first_anchor: dict[str, int] = dict(
                 conn.execute(
                     select(BATCH.c.agency_code, func.min(BATCH.c.block_number))
                     .where(BATCH.c.block_number.is_not(None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.protocol.bundle import Bundle, make_anchor
 from ledger.protocol.deployment import Deployment
@@ -12,12 +13,12 @@ from ledger.protocol.merkle import MerkleTree
 
 @dataclass(frozen=True)
 class SealedBatch:
-    credentials: list[dict]
+    credentials: list[dict[str, Any]]
     digests: list[bytes]
     tree: MerkleTree
 
     @classmethod
-    def seal(cls, credentials: list[dict]) -> SealedBatch:
+    def seal(cls, credentials: list[dict[str, Any]]) -> SealedBatch:
         """Digest each credential (issuance order kept) and build the tree; duplicates are refused."""
         digests = [credential_digest(c) for c in credentials]
         return cls(list(credentials), digests, MerkleTree.build(digests))

@@ -41,7 +41,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from ledger.protocol.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
 from ledger.protocol.digest import credential_digest, to_hex32
@@ -136,7 +136,7 @@ class Anchor:
     def chain_id(self) -> int:
         return self.ledger.chain_id
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "ledger": str(self.ledger),
             "registry": str(self.registry),
@@ -152,10 +152,10 @@ class Anchor:
 class Bundle:
     """A credential and (once anchored) its anchor receipt."""
 
-    credential: dict
+    credential: dict[str, Any]
     anchor: Anchor | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "type": BUNDLE_TYPE,
             "version": BUNDLE_VERSION,
@@ -208,7 +208,7 @@ def make_anchor(
 _plain = threading.local()
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) != len(pairs):
         seen: set[str] = set()
@@ -279,11 +279,11 @@ def _known_hex32(value: object, field: str) -> bytes:
     raw = _hex32(value, field)
     if len(_KNOWN_NODES) >= _KNOWN_NODES_MAX:
         _KNOWN_NODES.clear()
-    _KNOWN_NODES[value] = raw
+    _KNOWN_NODES[cast(str, value)] = raw  # _hex32 accepts only a str
     return raw
 
 
-def _path(path: list) -> tuple[bytes, ...]:
+def _path(path: list[Any]) -> tuple[bytes, ...]:
     known = _KNOWN_NODES
     try:
         nodes = [known.get(p) for p in path]
@@ -298,7 +298,7 @@ def _path(path: list) -> tuple[bytes, ...]:
                 if type(text) is not str and isinstance(text, str):
                     text = str.__str__(text)  # as before: a str subclass is read as its text
                 nodes[i] = known[text] = _hex32(text, f"anchor.path[{i}]")
-    return tuple(nodes)
+    return tuple(cast(list[bytes], nodes))  # each None was replaced above
 
 
 def _anchor_from_json(a: object) -> Anchor:

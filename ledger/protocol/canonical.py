@@ -28,9 +28,10 @@ import math
 from bisect import bisect_left
 from collections.abc import Mapping
 from json.encoder import encode_basestring  # C-accelerated, JCS escaping rules
+from typing import Any
 
 try:
-    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]  # not in typeshed
 except ImportError:  # pragma: no cover - CPython always has it
     _c_make_encoder = None
 
@@ -85,7 +86,7 @@ def _big_int(n: int) -> str:
     return _number(f)
 
 
-def _ser(obj: object, out: list) -> None:
+def _ser(obj: Any, out: list[Any]) -> None:  # Any: dispatched on type(obj) below, which mypy does not follow
     t = type(obj)
     if t is str:
         out.append(encode_basestring(obj))
@@ -202,7 +203,7 @@ def _exact_text(value: object) -> str:
     return "".join(out)
 
 
-def _plain_text(value: object) -> str:
+def _plain_text(value: Any) -> str:  # Any: dispatched on type(value)
     t = type(value)
     if t is str:
         return encode_basestring(value)
@@ -231,7 +232,7 @@ def is_plain(value: object) -> bool:
     and only JSON types."""
     stack = [value]
     while stack:
-        item = stack.pop()
+        item: Any = stack.pop()  # dispatched on type(item), which mypy does not follow
         t = type(item)
         if t is str or item is None or t is bool:
             continue
@@ -287,7 +288,7 @@ class Members:
         self._ascii = ascii_keys
 
     @classmethod
-    def of(cls, obj: Mapping, *, plain_json: bool = False) -> Members:
+    def of(cls, obj: Mapping[str, Any], *, plain_json: bool = False) -> Members:
         if type(obj) is not dict:
             if not isinstance(obj, dict):
                 raise CanonicalizationError(f"cannot canonicalize a {type(obj).__name__}")
@@ -301,7 +302,7 @@ class Members:
             keys.sort()
         else:
             keys.sort(key=_utf16_key)
-        pieces = []
+        pieces: list[str] = []
         append = pieces.append
         if plain_json:
             for key in keys:
@@ -341,7 +342,7 @@ class Members:
         return Members(keys, self.pieces[:i] + self.pieces[i + 1 :], "".join(keys).isascii())
 
 
-def member_texts(obj: Mapping, *, plain_json: bool = False) -> dict[str, str]:
+def member_texts(obj: Mapping[str, Any], *, plain_json: bool = False) -> dict[str, str]:
     """``{name: JCS text of the value}`` for each member of a JSON object, in RFC 8785 order
     (see :class:`Members` for ``plain_json``); ``object_text(member_texts(o))`` is the
     canonical text of ``o``."""

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, Protocol, TypeGuard, cast
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import is_plain
 from ledger.protocol.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
-from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.identifiers import (
@@ -79,7 +79,7 @@ class Issuer:
     def agency_id(self) -> bytes:
         return agency_id(self.code)
 
-    def to_json(self, public_key: PublicKey) -> dict:
+    def to_json(self, public_key: PublicKey) -> dict[str, Any]:
         """The credential's ``issuer``: the signing key's did:key, the name, the agency."""
         return {"id": public_key.did, "name": self.name, "agency": self.agency}
 
@@ -104,17 +104,27 @@ def _date_str(value: datetime | str, field: str) -> str:
     return value
 
 
+class IssuableType(Protocol):
+    """What building a credential reads of its type: a CredentialType, or a stand-in with the same
+    answers (ledger.issuance.fast_validation.FastValidatedType)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def subject_errors(self, subject: object) -> list[FieldError]: ...
+
+
 def build_credential(
-    ctype: CredentialType,
-    subject: Mapping,
+    ctype: IssuableType,
+    subject: Mapping[str, Any],
     issuer: Issuer,
     public_key: PublicKey,
     *,
-    status: Sequence[Mapping],
+    status: Sequence[Mapping[str, Any]],
     valid_from: datetime | str,
     valid_until: datetime | str | None = None,
     credential_id: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The unsigned credential, after validating ``subject`` against the type's schema.
 
     ``status`` is the two Bitstring Status List entries of the credential's slot
@@ -146,7 +156,7 @@ def build_credential(
     _check_status(status, errors.append)
     if errors:
         raise ValidationError(errors, f"cannot issue {ctype.name}")
-    credential = {
+    credential: dict[str, Any] = {
         "@context": list(CREDENTIAL_CONTEXT),
         "id": cid,
         "type": [VERIFIABLE_CREDENTIAL, ctype.name],
@@ -161,17 +171,17 @@ def build_credential(
 
 
 def issue_credential(
-    ctype: CredentialType,
-    subject: Mapping,
+    ctype: IssuableType,
+    subject: Mapping[str, Any],
     issuer: Issuer,
     signing_key: SigningKey,
     *,
-    status: Sequence[Mapping],
+    status: Sequence[Mapping[str, Any]],
     created: datetime | str | None = None,
     valid_from: datetime | str | None = None,
     valid_until: datetime | str | None = None,
     credential_id: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Validate, build and sign a credential (eddsa-jcs-2022 proof by ``signing_key``).
 
     ``created`` (the proof time) defaults to now; ``valid_from`` defaults to
@@ -206,7 +216,7 @@ class StatusSlot:
     """Where a credential's status bits are published: one index in two lists."""
 
     index: int
-    lists: dict  # purpose -> status list credential URL
+    lists: dict[str, str]  # purpose -> status list credential URL
 
 
 @dataclass(frozen=True)
@@ -238,11 +248,11 @@ class CredentialView:
         return type_id(self.type_name)
 
 
-def _is_object(value: object) -> bool:
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _check_status(status: object, add) -> StatusSlot | None:
+def _check_status(status: object, add: Callable[[FieldError], None]) -> StatusSlot | None:
     """``credentialStatus``: exactly one revocation and one suspension entry of a Bitstring Status
     List (``ledger.protocol.status_list.parse_status_entry``), both at the same index."""
     if not isinstance(status, (list, tuple)) or len(status) != 2:
@@ -265,7 +275,7 @@ def _check_status(status: object, add) -> StatusSlot | None:
     return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
-def _check_generic_status(status: object, add) -> StatusSlot | None:
+def _check_generic_status(status: object, add: Callable[[FieldError], None]) -> StatusSlot | None:
     """A generic credential's ``credentialStatus``: an array holding the same two CertLedger entries
     (one BitstringStatusListEntry per purpose, at one index) and, beside them, any other status
     objects the credential's author gave (each with a ``type`` other than BitstringStatusListEntry;
@@ -308,11 +318,11 @@ def _check_generic_status(status: object, add) -> StatusSlot | None:
     return StatusSlot(entries[0].index, {e.purpose: e.list_url for e in entries})
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _generic_types(ctype: list, add) -> None:
+def _generic_types(ctype: list[Any], add: Callable[[FieldError], None]) -> None:
     seen = set()
     for i, t in enumerate(ctype[2:], 2):
         if not isinstance(t, str) or not t or any(c.isspace() for c in t):
@@ -323,7 +333,7 @@ def _generic_types(ctype: list, add) -> None:
             seen.add(t)
 
 
-def _generic_context(ctx: object, add) -> None:
+def _generic_context(ctx: object, add: Callable[[FieldError], None]) -> None:
     if not isinstance(ctx, list) or len(ctx) < 2 or ctx[0] != VC_V2_CONTEXT or ctx[1] != UNDEFINED_TERMS_CONTEXT:
         add(FieldError("@context", f'must start with ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]'))
         return
@@ -350,12 +360,12 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
     that every number is I-JSON (``ledger.protocol.bundle.parse_bundle_plain``), so the walk is skipped.
     """
     errs: list[FieldError] = []
-    add = lambda field, reason: errs.append(FieldError(field, reason))  # noqa: E731
+    add: Callable[[str, str], None] = lambda field, reason: errs.append(FieldError(field, reason))  # noqa: E731
     if not _is_object(credential):
         raise ValidationError([FieldError("credential", "must be a JSON object")])
     c = credential
 
-    ctype = c.get("type")
+    ctype: Any = c.get("type")  # untrusted JSON, checked below (as are the other members)
     # a generic credential (docs/protocol.md §3.8): type[1] is GenericCredential
     generic = type(ctype) is list and len(ctype) >= 2 and ctype[1] == GENERIC_CREDENTIAL
 
@@ -365,7 +375,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
     elif not isinstance(ctx, list) or tuple(ctx) != CREDENTIAL_CONTEXT:
         add("@context", f'must be ["{VC_V2_CONTEXT}", "{UNDEFINED_TERMS_CONTEXT}"]')
 
-    cid = c.get("id")
+    cid: Any = c.get("id")
     if generic:
         if not _is_context_url(cid):
             add("id", "must be a URL")
@@ -387,7 +397,10 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         type_name = ctype[1]
 
     issuer = c.get("issuer")
-    code = name = did = raw_key = None
+    code: str | None = None
+    name: Any = None
+    did: Any = None
+    raw_key: bytes | None = None
     if not _is_object(issuer):
         add("issuer", 'must be an object {"id": "did:key:…", "name": …, "agency": "urn:certledger:agency:<code>"}')
     else:
@@ -397,7 +410,7 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         except did_key.DidKeyError as exc:
             add("issuer.id", f"must be the did:key of an Ed25519 key ({exc})")
         try:
-            iri = issuer.get("agency")
+            iri: Any = issuer.get("agency")
             code = _agency_code_of(iri) if type(iri) is str else agency_code_from_iri(iri)
         except ValueError as exc:
             add("issuer.agency", str(exc))
@@ -439,7 +452,8 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
         slot = _check_status(c.get("credentialStatus"), errs.append)
 
     proof = c.get("proof")
-    created = vm = None
+    created: datetime | None = None
+    vm: Any = None
     if proof is None:
         add("proof", "is required")
     elif not _is_object(proof):
@@ -470,18 +484,19 @@ def check_credential(credential: object, *, numbers_checked: bool = False) -> Cr
 
     if errs:
         raise ValidationError(errs, "malformed credential")
+    # No error: each check above that left one of these None added an error.
     return CredentialView(
         id=cid,
-        type_name=type_name,
-        agency_code=code,
+        type_name=cast(str, type_name),
+        agency_code=cast(str, code),
         issuer_did=did,
         issuer_name=name,
-        valid_from=valid_from,
+        valid_from=cast(datetime, valid_from),
         valid_until=valid_until,
-        proof_created=created,
+        proof_created=cast(datetime, created),
         verification_method=vm,
-        public_key_raw=raw_key,
-        status=slot,
+        public_key_raw=cast(bytes, raw_key),
+        status=cast(StatusSlot, slot),
     )
 
 

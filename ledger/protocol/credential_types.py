@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ for _name, _fn in Draft202012Validator.FORMAT_CHECKER.checkers.items():
     _FORMAT_CHECKER.checkers[_name] = _fn
 
 
-@_FORMAT_CHECKER.checks("date-time", raises=DateTimeFormatError)
+@_FORMAT_CHECKER.checks("date-time", raises=DateTimeFormatError)  # type: ignore[untyped-decorator]  # jsonschema is untyped
 def _is_date_time(instance: object) -> bool:
     """RFC 3339 / XML Schema dateTimeStamp (timezone required)."""
     if isinstance(instance, str):
@@ -43,14 +43,14 @@ def _join(prefix: str, part: Any) -> str:
     return f"{prefix}.{part}" if prefix else str(part)
 
 
-def _path(prefix: str, parts) -> str:
+def _path(prefix: str, parts: Iterable[Any]) -> str:
     out = prefix
     for p in parts:
         out = _join(out, p)
     return out
 
 
-def _describe(error) -> list[FieldError]:
+def _describe(error: Any) -> list[FieldError]:  # a jsonschema ValidationError (untyped)
     """Turn one jsonschema error into field errors naming the offending field."""
     base = error.instance
     kind = error.validator
@@ -97,7 +97,7 @@ class CredentialType:
 
     __slots__ = ("name", "schema", "description", "_validator")
 
-    def __init__(self, name: str, schema: Mapping, description: str | None = None) -> None:
+    def __init__(self, name: str, schema: Mapping[str, Any], description: str | None = None) -> None:
         check_type_name(name)
         if not isinstance(schema, Mapping):
             raise ValueError("a credential type schema must be a JSON object")
@@ -131,14 +131,14 @@ class CredentialType:
         if errors:
             raise ValidationError(errors, f"credentialSubject does not match {self.name}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "schema": self.schema}
         if self.description:
             out["description"] = self.description
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> CredentialType:
+    def from_dict(cls, data: Mapping[str, Any]) -> CredentialType:
         return cls(data["name"], data["schema"], data.get("description"))
 
     @classmethod
@@ -173,7 +173,7 @@ _NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 _SUBJECT_ID = {"type": "string", "pattern": "^(did|urn):", "description": "optional DID or URN of the holder"}
 
 
-def _schema(title: str, properties: dict, required: list[str]) -> dict:
+def _schema(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,

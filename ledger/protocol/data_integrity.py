@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from ledger.protocol import proof as jcs
 from ledger.protocol import rdfc
@@ -38,7 +39,7 @@ DOMAIN_MISMATCH = "DOMAIN_MISMATCH"
 PROOF_CHAIN_UNSUPPORTED = "PROOF_CHAIN_UNSUPPORTED"
 
 
-def _verify_one(document: Mapping, purpose: str, plain_json: bool = False) -> VerifiedProof:
+def _verify_one(document: Mapping[str, Any], purpose: str, plain_json: bool = False) -> VerifiedProof:
     suite = document["proof"].get("cryptosuite") if isinstance(document["proof"], Mapping) else None
     if suite == rdfc.CRYPTOSUITE:
         return rdfc.verify_proof_rdfc(document, expected_proof_purpose=purpose)
@@ -51,7 +52,7 @@ def _verify_one(document: Mapping, purpose: str, plain_json: bool = False) -> Ve
     raise ProofVerificationError(WRONG_CRYPTOSUITE, f"cryptosuite {suite!r} is not one of {', '.join(CRYPTOSUITES)}")
 
 
-def _check_options(proof: Mapping, now: datetime, challenge: str | None, domain: str | None) -> None:
+def _check_options(proof: Mapping[str, Any], now: datetime, challenge: str | None, domain: str | None) -> None:
     if "expires" in proof:
         try:
             expires = parse_xsd_datetime(proof["expires"])

@@ -31,8 +31,9 @@ import base64
 import hashlib
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from ledger.protocol.contexts import VC_V2_CONTEXT
@@ -82,7 +83,7 @@ class Violation:
     member: str
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "member": self.member, "reason": self.reason}
 
 
@@ -107,7 +108,7 @@ class DataModelError(ValueError):
 # --------------------------------------------------------------------------------- helpers
 
 
-def is_url(value: object) -> bool:
+def is_url(value: object) -> TypeGuard[str]:
     """An absolute URL (any scheme: ``https:``, ``did:``, ``urn:``…): a scheme, ``:``, then no white
     space or characters URLs never carry; an ``http(s)`` URL needs a host."""
     if type(value) is not str or not value:
@@ -124,11 +125,11 @@ def is_url(value: object) -> bool:
     return True
 
 
-def _is_object(value: object) -> bool:
+def _is_object(value: object) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, Mapping)
 
 
-def _items(value: object) -> list:
+def _items(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
@@ -149,7 +150,7 @@ class _Collector:
 # ------------------------------------------------------------------------------- structure
 
 
-def _context(doc: Mapping, out: _Collector) -> None:
+def _context(doc: Mapping[str, Any], out: _Collector) -> None:
     if "@context" not in doc:
         out.add(CONTEXT_INVALID, "@context", "is required")
         return
@@ -167,12 +168,12 @@ def _context(doc: Mapping, out: _Collector) -> None:
             out.add(CONTEXT_INVALID, f"@context[{i}]", "must be a URL or a context object")
 
 
-def _id(doc: Mapping, member: str, out: _Collector, *, code: str = ID_INVALID) -> None:
+def _id(doc: Mapping[str, Any], member: str, out: _Collector, *, code: str = ID_INVALID) -> None:
     if "id" in doc and not is_url(doc["id"]):
         out.add(code, _path(member, "id"), "must be a single URL")
 
 
-def _types(doc: Mapping, member: str, out: _Collector, required: str | None) -> None:
+def _types(doc: Mapping[str, Any], member: str, out: _Collector, required: str | None) -> None:
     where = _path(member, "type")
     if "type" not in doc:
         out.add(TYPE_INVALID, where, "is required")
@@ -222,13 +223,13 @@ def _language_value(value: object, member: str, out: _Collector) -> None:
         out.add(LANGUAGE_VALUE_INVALID, member, "must not be an empty array")
 
 
-def _names(doc: Mapping, member: str, out: _Collector) -> None:
+def _names(doc: Mapping[str, Any], member: str, out: _Collector) -> None:
     for name in LANGUAGE_MEMBERS:
         if name in doc:
             _language_value(doc[name], _path(member, name), out)
 
 
-def _issuer(doc: Mapping, out: _Collector) -> None:
+def _issuer(doc: Mapping[str, Any], out: _Collector) -> None:
     if "issuer" not in doc:
         out.add(ISSUER_INVALID, "issuer", "is required")
         return
@@ -244,7 +245,7 @@ def _issuer(doc: Mapping, out: _Collector) -> None:
         out.add(ISSUER_INVALID, "issuer", "must be a URL or an object whose id is a URL")
 
 
-def _subjects(doc: Mapping, out: _Collector) -> None:
+def _subjects(doc: Mapping[str, Any], out: _Collector) -> None:
     if "credentialSubject" not in doc:
         out.add(SUBJECT_INVALID, "credentialSubject", "is required")
         return
@@ -263,7 +264,7 @@ def _subjects(doc: Mapping, out: _Collector) -> None:
             _names(subject, where, out)
 
 
-def _typed_objects(doc: Mapping, out: _Collector) -> None:
+def _typed_objects(doc: Mapping[str, Any], out: _Collector) -> None:
     for name in TYPED_OBJECTS:
         if name not in doc:
             continue
@@ -283,7 +284,7 @@ def _typed_objects(doc: Mapping, out: _Collector) -> None:
                 out.add(TYPED_OBJECT_INVALID, _path(where, "id"), "is required: the URL of the schema")
 
 
-def _dates(doc: Mapping, out: _Collector) -> None:
+def _dates(doc: Mapping[str, Any], out: _Collector) -> None:
     parsed = {}
     for name in ("validFrom", "validUntil"):
         if name not in doc:
@@ -349,7 +350,7 @@ def parse_digest_multibase(value: object) -> tuple[str, bytes] | None:
     return None
 
 
-def _related_resources(doc: Mapping, out: _Collector, unchecked: list[str] | None) -> None:
+def _related_resources(doc: Mapping[str, Any], out: _Collector, unchecked: list[str] | None) -> None:
     if "relatedResource" not in doc:
         return
     value = doc["relatedResource"]
@@ -472,7 +473,7 @@ def presentation_violations(doc: object) -> list[Violation]:
 _RESOLVED = threading.local()
 
 
-def _context_resolver():
+def _context_resolver() -> Any:  # a pyld ContextResolver (pyld is untyped)
     """pyld's context resolver over the bundled contexts, with a cache of our own per thread (pyld's
     default cache is shared by every loader in the process, and its LRU cache is not thread-safe;
     the services verify in a thread pool)."""
@@ -485,26 +486,26 @@ def _context_resolver():
     return ContextResolver(cache, document_loader)
 
 
-class _ActiveContext(dict):
+class _ActiveContext(dict[str, Any]):
     """pyld 3.3 deletes ``@vocab`` from the active context for ``"@vocab": null`` without looking
     whether one is set (a KeyError where JSON-LD 1.1 says "nothing to remove"): a missing key is
     simply not there to delete."""
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         self.pop(key, None)
 
 
-_PROCESSOR_CLASS = None
+_PROCESSOR_CLASS: Any = None  # a subclass of pyld's JsonLdProcessor, made on first use
 
 
-def processor(on_property_dropped=None):
+def processor(on_property_dropped: Callable[[object], None] | None = None) -> Any:
     """A pyld processor (JSON-LD 1.1) with the ``"@vocab": null`` fix above."""
     global _PROCESSOR_CLASS
     if _PROCESSOR_CLASS is None:
         from pyld import jsonld
 
-        class _Processor(jsonld.JsonLdProcessor):
-            def _clone_active_context(self, active_ctx):
+        class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]  # pyld is untyped (Any)
+            def _clone_active_context(self, active_ctx: dict[str, Any]) -> _ActiveContext:
                 return _ActiveContext(super()._clone_active_context(active_ctx))
 
         _PROCESSOR_CLASS = _Processor
@@ -513,7 +514,7 @@ def processor(on_property_dropped=None):
     return _PROCESSOR_CLASS(on_property_dropped=on_property_dropped)
 
 
-def jsonld_options() -> dict:
+def jsonld_options() -> dict[str, Any]:
     """pyld options: the bundled contexts only, JSON-LD 1.1, no base IRI (relative ids stay relative
     and are refused)."""
     return {

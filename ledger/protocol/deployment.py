@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ class Deployment:
     def registry_caip10(self) -> str:
         return f"eip155:{self.chain_id}:{self.registry}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Deployment:
+    def from_dict(cls, data: dict[str, Any]) -> Deployment:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})

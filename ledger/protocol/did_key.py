@@ -43,7 +43,7 @@ class DidKeyError(ValueError):
 def b58encode(data: bytes) -> str:
     """Base58 (Bitcoin alphabet); each leading zero byte becomes ``'1'``."""
     n = int.from_bytes(data, "big")
-    out = []
+    out: list[str] = []
     while n:
         n, chunk = divmod(n, _B58_CHUNK)
         # the chunk's ten digits as five pairs, lowest first (a table lookup per pair: ~40% faster)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from ledger.protocol.canonical import canonicalize
 
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
 
 
-def credential_digest(credential: Mapping) -> bytes:
+def credential_digest(credential: Mapping[str, Any]) -> bytes:
     """SHA-256 of the RFC 8785 form of the whole credential (proof included): 32 bytes."""
     return hashlib.sha256(canonicalize(credential)).digest()
 
@@ -43,7 +44,7 @@ def from_hex32(text: str) -> bytes:
     return bytes.fromhex(text[2:])
 
 
-def credential_digest_hex(credential: Mapping) -> str:
+def credential_digest_hex(credential: Mapping[str, Any]) -> str:
     return to_hex32(credential_digest(credential))
 
 

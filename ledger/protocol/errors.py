@@ -7,6 +7,7 @@ a single exception carries every problem found, not just the first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -17,7 +18,7 @@ class FieldError:
     field: str
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "reason": self.reason}
 
 
@@ -29,7 +30,7 @@ class ValidationError(ValueError):
         summary = "; ".join(f"{e.field}: {e.reason}" for e in self.errors)
         super().__init__(f"{message}: {summary}" if message else summary)
 
-    def to_list(self) -> list[dict]:
+    def to_list(self) -> list[dict[str, Any]]:
         return [e.to_dict() for e in self.errors]
 
 

@@ -10,6 +10,8 @@ parser (a format error) and by the verifier service (a 400) alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 MAX_DEPTH = 512
 """Deepest nesting of arrays and objects accepted (a bundle nests about 6 levels)."""
@@ -42,6 +44,7 @@ def value_too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, (list, tuple)):

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ledger.protocol.contexts import UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
 
@@ -63,16 +64,18 @@ def context_bytes(url: str) -> bytes:
 
 
 @cache
-def _parsed(url: str) -> dict:
-    return json.loads(context_bytes(url))
+def _parsed(url: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(context_bytes(url))  # the bundled contexts are objects
+    return parsed
 
 
-def load_context(url: str) -> dict:
+def load_context(url: str) -> dict[str, Any]:
     """A bundled context document, parsed (a fresh copy: JSON-LD processors may annotate it)."""
-    return json.loads(json.dumps(_parsed(url)))
+    copied: dict[str, Any] = json.loads(json.dumps(_parsed(url)))
+    return copied
 
 
-def document_loader(url: str, options: dict | None = None) -> dict:
+def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """A pyld document loader that serves the bundled contexts and refuses every other URL."""
     if not is_bundled(url):
         raise ContextNotBundled(url)

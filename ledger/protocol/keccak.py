@@ -12,7 +12,8 @@ try:  # safe-pysha3: C keccak, the fastest available here
 
     def keccak256(data: bytes) -> bytes:
         """Return the 32-byte Keccak-256 digest of ``data``."""
-        return _keccak_256(data).digest()
+        digest: bytes = _keccak_256(data).digest()  # sha3 is untyped
+        return digest
 
 except ImportError:  # pragma: no cover - fallback when safe-pysha3 is absent
     from Crypto.Hash import keccak as _keccak

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
@@ -81,20 +82,20 @@ class VerifiedProof:
     verification_method: str
     proof_purpose: str
     created: datetime | None
-    document: dict  # the verified (unsecured) document, per §3.3.2
+    document: dict[str, Any]  # the verified (unsecured) document, per §3.3.2
 
 
 # ------------------------------------------------------------ spec algorithms
 
 
-def transform(unsecured_document: Mapping, options: Mapping) -> bytes:
+def transform(unsecured_document: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
     """§3.3.3 Transformation: JCS of the unsecured document."""
     if options.get("type") != PROOF_TYPE or options.get("cryptosuite") != CRYPTOSUITE:
         raise ProofError(f"transformation requires type {PROOF_TYPE} and cryptosuite {CRYPTOSUITE}")
     return canonicalize(unsecured_document)
 
 
-def proof_configuration(options: Mapping) -> bytes:
+def proof_configuration(options: Mapping[str, Any]) -> bytes:
     """§3.3.5 Proof Configuration: JCS of the proof options (no ``proofValue``)."""
     if options.get("type") != PROOF_TYPE or options.get("cryptosuite") != CRYPTOSUITE:
         raise ProofError(f"proof options must have type {PROOF_TYPE} and cryptosuite {CRYPTOSUITE}")
@@ -115,13 +116,13 @@ def hash_data(transformed_document: bytes, canonical_proof_config: bytes) -> byt
 
 
 def create_proof(
-    unsecured_document: Mapping,
+    unsecured_document: Mapping[str, Any],
     signing_key: SigningKey,
     *,
     created: datetime | str,
     verification_method: str | None = None,
     proof_purpose: str = ASSERTION_METHOD,
-) -> dict:
+) -> dict[str, Any]:
     """§3.3.1 Create Proof: the ``proof`` object for ``unsecured_document``.
 
     ``verification_method`` defaults to the key's ``did:key:<mb>#<mb>``.
@@ -149,7 +150,7 @@ def create_proof(
     return proof
 
 
-def add_proof(unsecured_document: Mapping, signing_key: SigningKey, **options) -> dict:
+def add_proof(unsecured_document: Mapping[str, Any], signing_key: SigningKey, **options: Any) -> dict[str, Any]:
     """A copy of the document with its ``proof`` (see :func:`create_proof`)."""
     proof = create_proof(unsecured_document, signing_key, **options)
     return {**unsecured_document, "proof": proof}
@@ -165,7 +166,7 @@ def _fail(code: str, reason: str) -> ProofVerificationError:
 _ABSENT = object()
 
 
-def _as_list(ctx: object) -> list:
+def _as_list(ctx: object) -> list[Any]:
     return list(ctx) if isinstance(ctx, list) else [ctx]
 
 
@@ -183,7 +184,7 @@ def _same_json(a: object, b: object) -> bool:
 
 
 def verify_proof(
-    secured_document: Mapping,
+    secured_document: Mapping[str, Any],
     *,
     public_key: PublicKey | None = None,
     expected_proof_purpose: str = ASSERTION_METHOD,
@@ -199,7 +200,7 @@ def verify_proof(
 
 
 def verify_proof_and_digest(
-    secured_document: Mapping,
+    secured_document: Mapping[str, Any],
     *,
     public_key: PublicKey | None = None,
     expected_proof_purpose: str = ASSERTION_METHOD,
@@ -215,7 +216,7 @@ def verify_proof_and_digest(
 
 
 def _verify(
-    secured_document: Mapping,
+    secured_document: Mapping[str, Any],
     public_key: PublicKey | None,
     expected_proof_purpose: str,
     plain_json: bool,
@@ -298,7 +299,11 @@ def _verify(
     # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
     # one call. Otherwise member by member, so that the credential's text is assembled from the
     # same parts.
-    doc_text = option_text = doc_members = option_members = spliced = None
+    doc_text: str | None = None
+    option_text: str | None = None
+    doc_members: Members | None = None
+    option_members: Members | None = None
+    spliced: _PlainSplice | None = None
     if plain_json and type(secured_document) is dict and type(proof) is dict:
         doc_text = plain_object_text(unsecured)
         option_text = plain_object_text(options)
@@ -324,9 +329,10 @@ def _verify(
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
     verified = VerifiedProof(key, vm, purpose, created, unsecured)  # positional: a hot path
+    digest: bytes | None
     if spliced is not None:
         digest = spliced.credential_digest(pv)
-    elif doc_members is None:
+    elif doc_members is None or option_members is None:  # both are set, or neither
         digest = _digest_from_plain_text(secured_document)
     else:
         digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
@@ -343,9 +349,20 @@ class _PlainSplice:
     that sort after the inserted key and must be exactly how the text ends."""
 
     __slots__ = ("_head_hash", "_tail", "_o_head", "_o_tail")
+    _head_hash: hashlib._Hash
+    _tail: bytes
+    _o_head: bytes
+    _o_tail: bytes
 
     @classmethod
-    def of(cls, secured: dict, unsecured: dict, options: dict, doc_text: str, option_text: str) -> _PlainSplice | None:
+    def of(
+        cls,
+        secured: Mapping[str, Any],
+        unsecured: dict[str, Any],
+        options: dict[str, Any],
+        doc_text: str,
+        option_text: str,
+    ) -> _PlainSplice | None:
         if "@context" in options:  # the document was signed with the proof's @context
             if "@context" not in secured or not _same_plain_text(secured["@context"], options["@context"]):
                 return None
@@ -375,7 +392,7 @@ class _PlainSplice:
         return h.digest()
 
 
-def _split_before(text: str, obj: dict, key: str) -> tuple[str, str] | None:
+def _split_before(text: str, obj: dict[str, Any], key: str) -> tuple[str, str] | None:
     """``(head, tail)`` with ``text == head + tail``, ``head`` ending with the comma after the
     members that sort before ``key`` (absent from ``obj``) and ``tail`` the members after it and
     the closing brace; None unless members sort on both sides and the text ends with them."""
@@ -400,7 +417,7 @@ def _same_plain_text(a: object, b: object) -> bool:
     return value_text(a, plain_json=True) == value_text(b, plain_json=True)
 
 
-def _digest_from_plain_text(secured_document: dict) -> bytes | None:
+def _digest_from_plain_text(secured_document: Mapping[str, Any]) -> bytes | None:
     """SHA-256 of JCS(secured document) from a plain parse: the C encoder's text, one call."""
     text = plain_object_text(secured_document)
     if text is None:
@@ -412,8 +429,8 @@ def _digest_from_plain_text(secured_document: dict) -> bytes | None:
 
 
 def _digest_from_members(
-    secured_document: Mapping,
-    proof: Mapping,
+    secured_document: Mapping[str, Any],
+    proof: Mapping[str, Any],
     doc_members: Members,
     option_members: Members,
     proof_value: str,

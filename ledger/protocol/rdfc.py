@@ -27,6 +27,7 @@ import copy
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
@@ -69,7 +70,7 @@ def _raise_dropped(term: object) -> None:
     raise _Dropped(term)
 
 
-def canonicalize_rdfc(document: Mapping) -> str:
+def canonicalize_rdfc(document: Mapping[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (bundled contexts, safe mode).
 
     Raises :class:`ProofVerificationError` (``NOT_CANONICALIZABLE``) when the document cannot be
@@ -80,7 +81,8 @@ def canonicalize_rdfc(document: Mapping) -> str:
 
     options = {**jsonld_options(), "algorithm": "URDNA2015", "format": "application/n-quads"}
     try:
-        return processor(_raise_dropped).normalize(copy.deepcopy(dict(document)), options)
+        normalized: str = processor(_raise_dropped).normalize(copy.deepcopy(dict(document)), options)
+        return normalized
     except _Dropped as exc:
         raise ProofVerificationError(
             NOT_CANONICALIZABLE,
@@ -124,11 +126,11 @@ def hash_data(canonical_document: str, canonical_proof_config: str) -> bytes:
     )
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _key_for(proof: Mapping, public_key: PublicKey | None) -> tuple[str, PublicKey]:
+def _key_for(proof: Mapping[str, Any], public_key: PublicKey | None) -> tuple[str, PublicKey]:
     vm = proof.get("verificationMethod")
     if not isinstance(vm, str):
         raise ProofVerificationError(INVALID_VERIFICATION_METHOD, "verificationMethod is missing or not a string")
@@ -151,7 +153,7 @@ def _key_for(proof: Mapping, public_key: PublicKey | None) -> tuple[str, PublicK
 
 
 def verify_proof_rdfc(
-    secured_document: Mapping,
+    secured_document: Mapping[str, Any],
     *,
     public_key: PublicKey | None = None,
     expected_proof_purpose: str = ASSERTION_METHOD,
@@ -226,14 +228,14 @@ def verify_proof_rdfc(
 
 
 def create_proof_rdfc(
-    unsecured_document: Mapping,
+    unsecured_document: Mapping[str, Any],
     signing_key: SigningKey,
     *,
     created: datetime | str,
     proof_purpose: str = ASSERTION_METHOD,
     verification_method: str | None = None,
-    **extra,
-) -> dict:
+    **extra: Any,
+) -> dict[str, Any]:
     """§3.2.1 Create Proof (``extra``: more proof options, e.g. ``challenge``, ``domain``)."""
     if "proof" in unsecured_document:
         raise ProofError("the document already has a proof")

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ledger.protocol.contexts import CREDENTIAL_CONTEXT, VC_V2_CONTEXT
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
@@ -105,7 +105,7 @@ def encode_bits(set_indexes: Iterable[int], size: int = LIST_SIZE) -> str:
     return compress(bitstring(set_indexes, size))
 
 
-def decode_bits(encoded: str, size: int | None = None) -> bytes:
+def decode_bits(encoded: object, size: int | None = None) -> bytes:
     """The raw bitstring of an ``encodedList``, strictly: multibase ``u`` (base64url, no padding,
     canonical), one GZIP member and nothing after it, at least :data:`LIST_SIZE` bits (the W3C
     minimum of 16 KiB) and at most :data:`MAX_LIST_BYTES`, and exactly ``size`` bits when given.
@@ -150,7 +150,7 @@ def is_set(bits: bytes, index: int) -> bool:
 
 def set_indexes(bits: bytes) -> list[int]:
     """The indexes of the set bits, ascending."""
-    found = []
+    found: list[int] = []
     for pos, byte in enumerate(bits):
         if byte:
             base = pos << 3
@@ -186,13 +186,13 @@ def list_url(base: str, agency_code: str, list_id: int, purpose: str) -> str:
     return f"{base.rstrip('/')}/{agency_code}/{_check_list_id(list_id)}/{_check_purpose(purpose)}"
 
 
-def status_entries(base: str, agency_code: str, list_id: int, index: int) -> list[dict]:
+def status_entries(base: str, agency_code: str, list_id: int, index: int) -> list[dict[str, Any]]:
     """A credential's ``credentialStatus``: its revocation entry, then its suspension entry, both in
     list ``list_id`` at ``index``."""
     return entries_at([list_url(base, agency_code, list_id, purpose) for purpose in PURPOSES], index)
 
 
-def entries_at(urls: list[str], index: int) -> list[dict]:
+def entries_at(urls: list[str], index: int) -> list[dict[str, Any]]:
     """:func:`status_entries` from the lists' URLs (revocation, suspension) already made: a signer
     makes them once per list, not once per credential."""
     if type(index) is not int or not 0 <= index < LIST_SIZE:
@@ -214,7 +214,7 @@ class StatusEntry(NamedTuple):  # a tuple: read twice per credential signed or v
 
     list_url: str
     purpose: str
-    index: int
+    index: int  # type: ignore[assignment]  # a field named index, shadowing tuple.index (a NamedTuple for speed)
 
 
 @lru_cache(maxsize=1024)  # a list's URL comes back with every credential in it
@@ -254,7 +254,7 @@ def parse_status_entry(entry: object, field: str = "credentialStatus") -> Status
 # ------------------------------------------------------------------------- the list credential
 
 
-def issuer_object(public_did: str, name: str, agency_code: str) -> dict:
+def issuer_object(public_did: str, name: str, agency_code: str) -> dict[str, Any]:
     """The issuer object credentials carry: did:key of the signing key, display name, agency IRI."""
     return {"id": public_did, "name": name, "agency": agency_iri(agency_code)}
 
@@ -262,12 +262,12 @@ def issuer_object(public_did: str, name: str, agency_code: str) -> dict:
 def unsigned_list_credential(
     url: str,
     purpose: str,
-    issuer: Mapping,
+    issuer: Mapping[str, Any],
     encoded_list: str,
     now: datetime,
     valid_for: timedelta = DEFAULT_VALID_FOR,
     ttl_ms: int = DEFAULT_TTL_MS,
-) -> dict:
+) -> dict[str, Any]:
     _check_purpose(purpose)
     return {
         "@context": list(CONTEXT),
@@ -289,14 +289,14 @@ def unsigned_list_credential(
 def build_list_credential(
     url: str,
     purpose: str,
-    issuer_obj: Mapping,
+    issuer_obj: Mapping[str, Any],
     signing_key: SigningKey,
     set_indexes: Iterable[int],
     size: int = LIST_SIZE,
     now: datetime | None = None,
     valid_for: timedelta = DEFAULT_VALID_FOR,
     ttl_ms: int = DEFAULT_TTL_MS,
-) -> dict:
+) -> dict[str, Any]:
     """The signed ``BitstringStatusListCredential`` at ``url`` for ``purpose`` with ``set_indexes``
     set: valid from ``now`` (whole seconds) for ``valid_for``, proof created at ``now``. The
     issuer's ``id`` must be the did:key of ``signing_key``."""
@@ -322,7 +322,7 @@ class StatusListView:
 
     url: str
     purpose: str
-    issuer: dict
+    issuer: dict[str, Any]
     valid_from: datetime | None
     valid_until: datetime | None
     ttl_ms: int | None
@@ -400,7 +400,7 @@ def check_list_credential(
     ttl = subject.get("ttl")
     if ttl is not None and (type(ttl) is not int or ttl < 0):
         raise bad("credentialSubject.ttl", "must be a non-negative integer (milliseconds)")
-    dates = {}
+    dates: dict[str, datetime | None] = {}
     for name in ("validFrom", "validUntil"):
         value = document.get(name)
         if value is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any, NoReturn
 
 from ledger.protocol.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
 
@@ -21,7 +22,7 @@ class _Duplicate(ValueError):
     pass
 
 
-def _no_duplicates(pairs):
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
         seen = set()
@@ -32,7 +33,7 @@ def _no_duplicates(pairs):
     return out
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> NoReturn:
     raise JsonBodyError(f"{name} is not JSON")
 
 

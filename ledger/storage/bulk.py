@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import LargeBinary, Table
 from sqlalchemy.engine import Connection
@@ -41,7 +42,7 @@ def _statement(dialect, table: Table, column_keys: tuple[str, ...]):
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors[column.key] = process
-    keys = tuple(compiled.positiontup) if compiled.positional else column_keys
+    keys = tuple(compiled.positiontup) if compiled.positional else column_keys  # type: ignore[arg-type]  # set when positional
     if not compiled.positional:
         assert set(compiled.binds) == set(keys), (list(compiled.binds), keys)  # bind names are the column keys
     return compiled.string, keys, compiled.positional, processors
@@ -78,7 +79,7 @@ def _copy(conn: Connection, table: Table, keys: list[str], values) -> None:
     """PostgreSQL's COPY through psycopg 3, in the connection's current transaction."""
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(table.c[k].name) for k in keys)
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # psycopg's connection (untyped here)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
             for row in values:

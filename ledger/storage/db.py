@@ -78,7 +78,7 @@ def reading(engine: Engine) -> Engine:
     cached = getattr(engine, "_certledger_reading", None)
     if cached is None:
         cached = engine.execution_options(**{READ_ONLY: True})
-        engine._certledger_reading = cached
+        engine._certledger_reading = cached  # type: ignore[attr-defined]  # cached on the engine
     return cached
 
 

@@ -35,7 +35,8 @@ class _Pending:
     __slots__ = ("rows", "done", "error")
 
     def __init__(self, rows: Rows):
-        self.rows, self.done, self.error = rows, threading.Event(), None
+        self.rows, self.done = rows, threading.Event()
+        self.error: BaseException | None = None
 
 
 class GroupWriter:
@@ -127,7 +128,7 @@ def group_writer(engine: Engine) -> GroupWriter:
         writer = getattr(engine, "_certledger_group_writer", None)
         if writer is None:
             writer = GroupWriter(engine)
-            engine._certledger_group_writer = writer
+            engine._certledger_group_writer = writer  # type: ignore[attr-defined]  # one writer per engine, kept on it
         return writer
 
 

@@ -32,6 +32,7 @@ import os
 import sqlite3
 import threading
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -98,7 +99,7 @@ def begin(conn: Connection, *, durable: bool = True):
         with conn.begin():
             yield
     elif conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection  # the sqlite3 connection (see the connect hook)
         raw.relaxed = True
         try:
             with conn.begin():
@@ -138,7 +139,7 @@ class CheckpointThread:
         try:
             while not self._stop.wait(self.interval_s):
                 try:
-                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]  # an open connection has one
                     self.checkpoints += 1
                 except Exception as exc:  # noqa: BLE001 - the safety net checkpoints meanwhile
                     log.warning("WAL checkpoint failed (%s); retrying in %.1f s", exc, self.interval_s)

@@ -137,7 +137,7 @@ _AGENCY_EVENTS = frozenset({"AgencyRegistered", "AgencyNameChanged", "AgencyActi
 
 
 class _DeploymentCache:
-    def __init__(self):
+    def __init__(self) -> None:
         # every key starts with the agency id: (agency_id + root), (agency_id + digest), …
         self.anchors: dict[bytes, AnchorRecord] = {}
         self.statuses: dict[bytes, StatusRecord] = {}

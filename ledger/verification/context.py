@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ledger.chain.records import AgencyInfo, AnchorRecord
+from ledger.protocol.bundle import Bundle
 from ledger.protocol.proof import VerifiedProof
 from ledger.verification.chain_state import ChainReader
 from ledger.verification.trust import TrustedDeployment, TrustRoots
@@ -13,13 +15,13 @@ from ledger.verification.trust import TrustedDeployment, TrustRoots
 
 @dataclass
 class VerificationContext:
-    raw: object  # bytes, str or an already-parsed dict
+    raw: bytes | bytearray | str | dict[str, Any]  # the bundle as given: its JSON text or already parsed
     trust: TrustRoots
     chain: ChainReader
     now: datetime
     # set by `format`
-    bundle: object | None = None  # ledger.protocol.bundle.Bundle
-    credential: dict | None = None
+    bundle: Bundle | None = None
+    credential: dict[str, Any] | None = None
     agency_code: str | None = None  # from credential.issuer.agency: the namespace every chain read uses
     agency_id: bytes | None = None  # keccak256(agency_code)
     type_name: str | None = None

@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -104,7 +105,7 @@ class StatusListFetcher:
                 )
             return cached.view, cached.issuer
         try:
-            document = self._fetch(url)
+            document: Any = self._fetch(url)  # JSON, checked by check_list_credential below
         except httpx.HTTPError as exc:
             raise StatusListError(
                 "STATUS_LIST_UNAVAILABLE", "statusListCredential", f"{url} could not be read: {type(exc).__name__}"
@@ -123,7 +124,7 @@ class StatusListFetcher:
             raise StatusListError(
                 "STATUS_LIST_INVALID_PROOF", "statusListCredential", "the list is not signed by a key of its issuer"
             )
-        ttl = view.ttl_ms / 1000.0 if getattr(view, "ttl_ms", None) else DEFAULT_TTL_S
+        ttl = view.ttl_ms / 1000.0 if view.ttl_ms else DEFAULT_TTL_S
         with self._lock:
             self._cache[url] = _Cached(view, issuer, self._clock() + min(max(ttl, 0.0), MAX_TTL_S))
         return view, issuer

@@ -53,6 +53,7 @@ def _run(check, ctx: VerificationContext):
 def _summary(ctx: VerificationContext) -> dict:
     """The credential as the report names it: the issuer's key and display name as the credential
     says, and the agency by its code and its name as the chain records it (None until read)."""
+    assert ctx.credential is not None  # called once `format` passed, which set it
     issuer = ctx.credential.get("issuer", {})
     return {
         "id": ctx.credential.get("id"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import httpx
 import pytest
@@ -14,11 +13,9 @@ import pytest
 from certledger.cli import main
 from certledger.cli.serve_cmds import _is_loopback
 from ledger.content import LocalContentStore, encrypt_share
-from tests.integration.verifier_server import free_port, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
-
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture
@@ -47,9 +44,7 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            RUN_CLI,
+            *CLI,
             "--data-dir",
             str(home),
             "serve",

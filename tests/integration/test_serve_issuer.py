@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import httpx
@@ -18,11 +17,9 @@ from certledger.cli import main
 from certledger.cli.context import App
 from ledger.governance.api_keys import create_api_key
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
-from tests.integration.verifier_server import free_port, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
-
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture
@@ -40,9 +37,7 @@ def test_serve_issuer_end_to_end(home):
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            RUN_CLI,
+            *CLI,
             "--data-dir",
             str(home),
             "serve",
@@ -120,9 +115,7 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
     log = tmp_path / "serve.log"
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            RUN_CLI,
+            *CLI,
             "--data-dir",
             str(home),
             "serve",
@@ -212,9 +205,7 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
     def start(**env):
         return subprocess.Popen(
             [
-                sys.executable,
-                "-c",
-                RUN_CLI,
+                *CLI,
                 "--data-dir",
                 str(home),
                 "serve",

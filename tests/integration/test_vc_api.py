@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -20,11 +19,10 @@ from ledger.protocol.did_key import did_from_public_key
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.storage.models import AgencyRecord
-from tests.integration.verifier_server import free_port, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 V2 = "https://www.w3.org/ns/credentials/v2"
 UNDEFINED = "https://www.w3.org/ns/credentials/undefined-terms/v2"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
@@ -48,7 +46,7 @@ class Services:
 
 def _start(home, args, env, port):
     process = subprocess.Popen(
-        [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", *args, "--port", str(port)],
+        [*CLI, "--data-dir", str(home), "serve", *args, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,6 +4,7 @@ loopback port (in a thread of the test process, so its logs can be captured), sh
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -15,6 +16,8 @@ import uvicorn
 from ledger.content import LocalContentStore, build_share_link, encrypt_share
 from verifier.app import create_app
 from verifier.settings import DeploymentRoot, VerifierSettings
+
+CLI = [sys.executable, "-m", "certledger"]  # the command line as a child process, whatever PATH holds
 
 
 def free_port() -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,11 +29,10 @@ from ledger.governance.api_keys import create_api_key
 from ledger.protocol.digest import to_hex32
 from ledger.storage.models import BatchRecord, CredentialRecord
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
-from tests.integration.verifier_server import free_port, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, wait_healthy
 
 OUTAGE_S = 30.0  # the issue says 30 s
 AGENCY = "zj-hz-education"
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 SUBJECT = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学", "graduationDate": "2024-06-30"}
 
 
@@ -60,7 +58,7 @@ class Issuer:
         self.port, self.log_path = free_port(), log_path
         self.log_file = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(self.port)],
+            [*CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(self.port)],
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"},

@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +45,7 @@ from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 SUBJECT = {
@@ -57,7 +56,6 @@ SUBJECT = {
     "institution": "浙江大学",
     "graduationDate": "2024-06-30",
 }
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 CASES: list[tuple[str, str, str, int]] = []  # (endpoint, caller, expected, got): counted and printed at the end
 
 
@@ -574,7 +572,7 @@ def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
     log = tmp_path / "issuer.log"
     with log.open("w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-c", RUN_CLI, "--data-dir", str(api.home), "serve", "issuer", "--port", str(port)],
+            [*CLI, "--data-dir", str(api.home), "serve", "issuer", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"},

@@ -35,10 +35,9 @@ from certledger.cli.context import App
 from ledger.content.links import parse_share_link
 from ledger.governance.api_keys import create_api_key
 from ledger.governance.key_files import load_key_file
-from tests.integration.verifier_server import free_port
+from tests.integration.verifier_server import CLI, free_port
 from tests.secret_scan import Registry
 
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 EDU = "zj-hz-education"
 SUBJECT = {
     "name": "王伟",
@@ -54,9 +53,7 @@ def _start(home: Path, service: str, port: int, log: Path, env: dict) -> subproc
     with log.open("w") as out:
         return subprocess.Popen(
             [
-                sys.executable,
-                "-c",
-                RUN_CLI,
+                *CLI,
                 "--data-dir",
                 str(home),
                 "serve",
@@ -201,9 +198,7 @@ def test_no_secret_reaches_the_services_logs(tmp_path):
         with cli_log.open("w") as out:
             done = subprocess.run(
                 [
-                    sys.executable,
-                    "-c",
-                    RUN_CLI,
+                    *CLI,
                     "--data-dir",
                     str(home),
                     "agency",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import replace
 
@@ -18,9 +17,8 @@ from certledger.cli import main
 from certledger.cli.context import App
 from ledger.governance.api_keys import create_api_key
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, start_verifier, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, settings_for, start_verifier, wait_healthy
 
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 EDU = "zj-hz-education"
 PROBLEM = "application/problem+json"
 
@@ -43,7 +41,7 @@ def issuer(tmp_path_factory):
     }
     with log.open("w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-c", RUN_CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(port)],
+            [*CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

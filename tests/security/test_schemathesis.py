@@ -27,7 +27,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -65,7 +64,7 @@ from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.protocol.status_list import status_entries
 from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import free_port, settings_for, share, start_verifier, wait_healthy
+from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
 from verifier.app import create_app as create_verifier_app
 
 # The W3C VC API's verify endpoints answer a verification result, not a problem, when a check failed (422)
@@ -276,7 +275,6 @@ def issuer(tmp_path_factory):
 
 
 GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies")}
-RUN_CLI = "import sys; from certledger.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def test_issuer_api_survives_hostile_input(issuer):
@@ -336,9 +334,7 @@ def test_issuer_over_real_http_survives_hostile_input(issuer):
     port = free_port()
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-c",
-            RUN_CLI,
+            *CLI,
             "--data-dir",
             str(issuer["home"]),
             "serve",

@@ -18,6 +18,8 @@ anchored_at_text = lru_cache(maxsize=1024)(iso_utc)
 
 
 def check_anchor(ctx: VerificationContext) -> CheckResult:
+    # run after `format` (ledger.verification.verify), which set these
+    assert ctx.bundle is not None and ctx.credential is not None and ctx.agency_id is not None
     anchor = ctx.bundle.anchor
     if anchor is None:
         return invalid(NAME, "NOT_ANCHORED")

@@ -8,6 +8,7 @@ NAME = "integrity"
 
 
 def check_integrity(ctx: VerificationContext) -> CheckResult:
+    assert ctx.credential is not None  # run after `format` (ledger.verification.verify), which set it
     try:
         ctx.proof, ctx.credential_digest = verify_proof_and_digest(ctx.credential, plain_json=ctx.plain_json)
     except ProofVerificationError as exc:

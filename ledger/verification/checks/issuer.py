@@ -27,6 +27,9 @@ def _later_than(created: datetime, t: int) -> bool:
 
 
 def check_issuer(ctx: VerificationContext) -> CheckResult:
+    # run only when `integrity` and `anchor` passed (ledger.verification.verify), which set these
+    assert ctx.anchor is not None and ctx.deployment is not None and ctx.proof is not None
+    assert ctx.agency_id is not None and ctx.type_name is not None  # (set by `format`)
     agency, anchored_at, d = ctx.agency_id, ctx.anchor.timestamp, ctx.deployment
     names = {"agency": ctx.agency_code, "type": ctx.type_name}
     try:

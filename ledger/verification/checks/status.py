@@ -14,6 +14,9 @@ _ACTIVE, _SUSPENDED, _REVOKED = CredentialState.ACTIVE, CredentialState.SUSPENDE
 
 
 def check_status(ctx: VerificationContext) -> CheckResult:
+    # run only when `anchor` passed (ledger.verification.verify), which set these (and `format` the rest)
+    assert ctx.bundle is not None and ctx.bundle.anchor is not None and ctx.agency_id is not None
+    assert ctx.deployment is not None and ctx.digest is not None
     try:
         batch = ctx.chain.root_status_of(ctx.deployment, ctx.agency_id, ctx.bundle.anchor.root)
         own = ctx.chain.status_of(ctx.deployment, ctx.agency_id, ctx.digest)

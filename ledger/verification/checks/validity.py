@@ -8,6 +8,7 @@ NAME = "validity"
 
 
 def check_validity(ctx: VerificationContext) -> CheckResult:
+    assert ctx.valid_from is not None  # run after `format` (ledger.verification.verify), which set it
     if ctx.now < ctx.valid_from:
         return invalid(NAME, "NOT_YET_VALID", validFrom=format_utc(ctx.valid_from))
     if ctx.valid_until is not None and ctx.now > ctx.valid_until:
