@@ -292,7 +292,9 @@ def _ensure_chain(settings: Settings) -> str:
     if not settings.chain.embedded:
         return settings.chain.rpc_urls[0]
     c = settings.chain
-    chain = EmbeddedChain(settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id)
+    chain = EmbeddedChain(
+        settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id, anvil=settings.environment.anvil
+    )
     status = chain.status()
     process = status.recorded if status.state == "running" else chain.up()
     for address in accounts.known_addresses(settings):

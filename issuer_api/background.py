@@ -5,7 +5,7 @@ Why a process: closing and completing a batch of thousands of credentials holds 
 lock for tens to hundreds of milliseconds, and requests to a worker that anchors queue behind it
 (bench/bench_issue_http.py at 200 requests/s: median p99 73 ms over 7 runs with the anchorer inside
 a worker, 29 ms over 16 runs beside them). The process exits when its parent does, and every second
-writes its state to $CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz`.
+writes its state to $CERTLEDGER_ANCHORER_STATUS for the workers' `/healthz` (``ledger.settings.IssuerSettings``).
 """
 
 from __future__ import annotations
@@ -14,25 +14,23 @@ import logging
 import os
 import signal
 import threading
-from pathlib import Path
 
 from issuer_api.anchorer_status import write_status
 from issuer_api.main import freeze_startup_heap, log_to_stderr, service_from_env
-
-STATUS_ENV = "CERTLEDGER_ANCHORER_STATUS"
-PARENT_ENV = "CERTLEDGER_ANCHORER_PARENT"
+from ledger.settings import IssuerSettings
 
 log = logging.getLogger("issuer_api")
 
 
 def main() -> int:
     log_to_stderr()
-    parent = int(os.environ.get(PARENT_ENV, os.getppid()))
+    settings = IssuerSettings.from_environ()
+    parent = settings.anchorer_parent or os.getppid()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    service = service_from_env()
-    status = Path(os.environ[STATUS_ENV]) if os.environ.get(STATUS_ENV) else None
+    service = service_from_env(settings)
+    status = settings.anchorer_status
     freeze_startup_heap()
     service.start()
     try:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
-from pathlib import Path
 
 from issuer_api.app import create_app
 from issuer_api.service import IssuerService
-from issuer_api.settings import IssuerSettings
 from ledger.chain.embedded import rpc_urls_for
 from ledger.config import Settings, load_settings
 from ledger.governance import accounts
 from ledger.issuance.wiring import issuance_for
+from ledger.settings import IssuerSettings, LedgerEnvironment
 from ledger.storage.group_commit import group_writer
 from ledger.storage.request_path import POWER_LOSS
 
 
-def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings | None = None) -> IssuerService:
-    settings = settings or IssuerSettings.from_env()
+def build_service(config: Settings, rpc_urls: list[str], settings: IssuerSettings) -> IssuerService:
     ctx, shares = issuance_for(config, rpc_urls)
     group_writer(ctx.engine).durable = settings.commit_durability == POWER_LOSS  # single issuance only
     passphrase = accounts.passphrase_for(config)
@@ -40,10 +37,11 @@ def log_to_stderr() -> None:
             logger.setLevel(logging.INFO)
 
 
-def service_from_env() -> IssuerService:
-    """The service of the data directory $CERTLEDGER_HOME names (else the default one)."""
-    config = load_settings(Path(os.environ["CERTLEDGER_HOME"]) if os.environ.get("CERTLEDGER_HOME") else None)
-    return build_service(config, rpc_urls_for(config))
+def service_from_env(settings: IssuerSettings | None = None) -> IssuerService:
+    """The service of the data directory $CERTLEDGER_HOME names (else the default one), configured by
+    this process's environment (read here, once; ``settings``: the issuer's, when read already)."""
+    config = load_settings(None, LedgerEnvironment.from_environ())
+    return build_service(config, rpc_urls_for(config), settings or IssuerSettings.from_environ())
 
 
 def app_from_env():

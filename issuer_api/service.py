@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from http_common.problem import Problem
 from issuer_api.anchorer_status import read_status
-from issuer_api.settings import IssuerSettings
 from ledger.chain import RegistryClient, make_sender
 from ledger.governance import accounts
 from ledger.governance.agency_keys import create_or_load_agency_keys
@@ -18,6 +16,7 @@ from ledger.issuance.node_watch import NodeWatch
 from ledger.issuance.sharing import ShareStore
 from ledger.issuance.status_publisher import run_publisher
 from ledger.protocol.identifiers import check_agency_code
+from ledger.settings import IssuerSettings
 from ledger.storage.request_path import CheckpointThread, checkpoint_in_background
 
 log = logging.getLogger("issuer_api")
@@ -68,7 +67,7 @@ class IssuerService:
         """Whether the anchoring worker runs (in this process, or else in the background process whose
         state file the settings name), and whether it reaches the chain node."""
         if not self.settings.run_anchorer:
-            return read_status(self.settings.anchorer_status and Path(self.settings.anchorer_status))
+            return read_status(self.settings.anchorer_status)
         running = any(t.name == "anchorer" and t.is_alive() for t in self._threads)
         return {"running": running, **(self._node.health() if running else {})}
 
@@ -90,7 +89,7 @@ class IssuerService:
     # --- governance ---
     def onboard(self, code: str, name: str, types: list[str], actor: str):
         """Keys in the data directory, registration on chain (retry-safe), the agency's record."""
-        if self.governance is None or self.config is None:
+        if self.governance is None or self.config is None or self._passphrase is None:  # all three come together
             raise Problem(
                 503,
                 "GOVERNANCE_UNAVAILABLE",

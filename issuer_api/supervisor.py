@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from issuer_api.background import PARENT_ENV, STATUS_ENV
+from ledger.settings import IssuerSettings
 
 PR_SET_PDEATHSIG = 1
 RESTART_DELAYS_S = (1, 2, 4, 8, 15, 30)
@@ -43,8 +43,9 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
     status = data_dir / "run" / f"anchorer-{os.getpid()}.json"
     status.parent.mkdir(exist_ok=True)
     # Workers never anchor themselves; they report the background process's state from `status`.
-    workers_env = {**os.environ, "CERTLEDGER_RUN_ANCHORER": "0", STATUS_ENV: str(status)}
-    background_env = {**os.environ, STATUS_ENV: str(status), PARENT_ENV: str(os.getpid())}
+    name = IssuerSettings.env_name
+    workers_env = {**os.environ, name("run_anchorer"): "0", name("anchorer_status"): str(status)}
+    background_env = {**os.environ, name("anchorer_status"): str(status), name("anchorer_parent"): str(os.getpid())}
     stopping = False
 
     def on_signal(sig, _frame):

@@ -1,28 +1,8 @@
 """The verifier service's settings: one object, every field overridable from the environment.
 
-Environment variables (``CERTLEDGER_VERIFIER_…``) win over the values a caller (the CLI) built:
-
-========================================  =====================================================
-``…_TRUST_ROOTS``                          JSON list of ``{"chainId", "registry", "ledger",
-                                           "name"?, "fromBlock"?}`` — the deployments trusted
-``…_RPC_URLS``                             JSON object ``{"<chainId>": ["url", "fallback url"]}``
-``…_DATABASE_URL``                         the verifier's own index database (SQLite file)
-``…_CONTENT_DIR``                          the local content store's directory
-``…_IPFS_API``                             an IPFS node's RPC API (wins over ``CONTENT_DIR``)
-``…_MAX_BODY_BYTES``                       ``POST /verify`` body limit (default 1 MiB)
-``…_MAX_BATCH_BYTES``                      ``POST /verify/batch`` body limit (default 40 MiB)
-``…_MAX_BATCH_ITEMS``                      bundles per batch (default 10,000)
-``…_CORS_ORIGINS``                         comma-separated origins; empty (default): CORS off
-``…_POLL_INTERVAL_S``                      how often the indexer looks at the chain (0.5 s)
-``…_CONFIRMATIONS``                        blocks before a fact that *adds* validity counts (1)
-``…_REORG_WINDOW``                         recent blocks whose hashes are kept and re-checked (64)
-``…_MAX_STALENESS_S``                      older index: reports say ERROR, never VALID (30 s)
-``…_BATCH_PROCESSES``                      processes verifying a large batch (default: CPUs)
-``…_ROOT_PATH``                            URL path prefix when served below one (``/verify``)
-``…_RATE_LIMIT_PER_S``                     requests per second per client address and worker
-                                           (10,000; 0: off); 429 with ``Retry-After`` beyond
-``…_RATE_LIMIT_BURST``                     requests an address may send at once (20,000)
-========================================  =====================================================
+The variables (``CERTLEDGER_VERIFIER_*``, one per field) are declared and documented in
+``ledger.settings.VerifierEnvironment`` (docs/configuration.md); set, they win over the values a
+caller (the CLI) built.
 """
 
 from __future__ import annotations
@@ -34,9 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ledger.protocol.deployment import Deployment
+from ledger.settings import VERIFIER_PREFIX as ENV_PREFIX
+from ledger.settings import ConfigError, VerifierEnvironment
 from ledger.verification.trust import TrustRoots
-
-ENV_PREFIX = "CERTLEDGER_VERIFIER_"
 
 MIB = 1024 * 1024
 
@@ -147,12 +127,14 @@ class VerifierSettings:
         return out
 
     def with_environment(self, environ: Mapping[str, str] | None = None) -> VerifierSettings:
-        environ = os.environ if environ is None else environ
+        """These settings with the variables set in ``environ`` (default: this process's environment)."""
+        try:
+            environment = VerifierEnvironment.from_environ(environ)
+        except ConfigError as exc:
+            raise SettingsError(str(exc)) from None
         changes = {}
-        for f in fields(self):
-            text = environ.get(ENV_PREFIX + f.name.upper())
-            if text is not None:
-                changes[f.name] = _load(f.name, text, getattr(self, f.name))
+        for name, value in environment.model_dump(exclude_none=True).items():
+            changes[name] = _load(name, value) if name in _TEXT_FIELDS else value
         return replace(self, **changes)
 
     def to_json(self) -> dict:
@@ -162,7 +144,7 @@ class VerifierSettings:
         return data
 
 
-def settings_from_env(environ: dict[str, str] | None = None) -> VerifierSettings:
+def settings_from_env(environ: Mapping[str, str] | None = None) -> VerifierSettings:
     """Settings built from the environment alone (uvicorn workers, a container)."""
     return VerifierSettings().with_environment(environ).check()
 
@@ -179,7 +161,11 @@ def _dump(name: str, value) -> str:
     return str(value)
 
 
-def _load(name: str, text: str, current):
+# The variables given as text, converted here; the others arrive typed (VerifierEnvironment).
+_TEXT_FIELDS = ("trust_roots", "rpc_urls", "cors_origins", "content_dir", "ipfs_api")
+
+
+def _load(name: str, text: str):
     env = ENV_PREFIX + name.upper()
     try:
         if name == "trust_roots":
@@ -201,15 +187,7 @@ def _load(name: str, text: str, current):
             return out
         if name == "cors_origins":
             return tuple(o.strip() for o in text.split(",") if o.strip())
-        if name in ("content_dir", "ipfs_api"):
-            return text or None
-        if isinstance(current, bool):
-            return text.lower() in ("1", "true", "yes")
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float):
-            return float(text)
-        return text
+        return text or None  # content_dir, ipfs_api
     except SettingsError:
         raise
     except (ValueError, TypeError) as exc:

@@ -12,6 +12,7 @@ from ledger.chain import Deployment, LedgerClient, RegistryClient, connect, make
 from ledger.chain.embedded import EmbeddedChain, rpc_urls_for
 from ledger.config import Settings, load_settings
 from ledger.governance import accounts
+from ledger.settings import LedgerEnvironment
 from ledger.storage import init_database
 
 
@@ -26,8 +27,13 @@ class App:
         self._data_dir = data_dir
 
     @cached_property
+    def environment(self) -> LedgerEnvironment:
+        """This process's CERTLEDGER_* variables, read once."""
+        return LedgerEnvironment.from_environ()
+
+    @cached_property
     def settings(self) -> Settings:
-        return load_settings(self._data_dir)
+        return load_settings(self._data_dir, self.environment)
 
     @cached_property
     def engine(self):
@@ -39,7 +45,9 @@ class App:
             raise CliError(
                 "the chain is external (chain.embedded is false or CERTLEDGER_RPC_URLS is set); nothing to start here"
             )
-        return EmbeddedChain(self.settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id)
+        return EmbeddedChain(
+            self.settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id, anvil=self.environment.anvil
+        )
 
     def rpc_urls(self) -> list[str]:
         return rpc_urls_for(self.settings)

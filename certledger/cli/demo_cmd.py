@@ -69,12 +69,12 @@ def _settings_or_initialise(app: App) -> Settings:
     try:
         return app.settings
     except ConfigError:
-        data_dir = (app._data_dir or default_data_dir()).resolve()
+        data_dir = (app._data_dir or default_data_dir(app.environment)).resolve()
         if (data_dir / "config.json").exists():
             raise
         click.echo(f"no configuration yet: initialising {data_dir} with the embedded defaults")
-        initialise(Settings(data_dir=data_dir))
-        return load_settings(data_dir)
+        initialise(Settings(data_dir=data_dir, environment=app.environment))
+        return load_settings(data_dir, app.environment)
 
 
 def _print_summary(console, result) -> None:

@@ -31,7 +31,7 @@ def verifier_settings(app: App):
         database_url=f"sqlite:///{settings.data_dir / 'verifier-index.db'}",
         content_dir=str(settings.data_dir / "content"),
         # the issuer's content store: IPFS when CERTLEDGER_IPFS_API names a node
-        ipfs_api=os.environ.get("CERTLEDGER_IPFS_API") or None,
+        ipfs_api=app.environment.ipfs_api,
         confirmations=max(1, settings.chain.confirmations),
     )
     if settings.deployment:
@@ -169,12 +169,13 @@ def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str
         click.secho(
             f"warning: listening on {host}, reachable from other machines; put it behind TLS", fg="yellow", err=True
         )
-    os.environ["CERTLEDGER_HOME"] = str(app.settings.data_dir)
-    os.environ.setdefault("CERTLEDGER_VERIFIER_URL", verifier_url)
-    from issuer_api.settings import IssuerSettings
     from issuer_api.supervisor import serve as supervise
+    from ledger.settings import IssuerSettings, LedgerEnvironment
 
-    anchorer = IssuerSettings.from_env().run_anchorer  # CERTLEDGER_RUN_ANCHORER, read as the service reads it
+    # The supervisor's processes read their settings from the environment they inherit.
+    os.environ[LedgerEnvironment.env_name("home")] = str(app.settings.data_dir)
+    os.environ.setdefault(IssuerSettings.env_name("verifier_url"), verifier_url)
+    anchorer = IssuerSettings.from_environ().run_anchorer  # CERTLEDGER_RUN_ANCHORER, read as the service reads it
     click.echo(
         f"issuer API: http://{host}:{port}/docs  ({workers} worker{'s' if workers > 1 else ''}"
         f"{', anchoring in a process of its own' if anchorer else ', not anchoring'})"

@@ -26,9 +26,10 @@ from ledger.storage import record_audit
 def init(ctx: click.Context, rpc_urls: tuple[str, ...], chain_id: int, port: int, database_url: str) -> None:
     """Create the data directory: configuration, encrypted governance key, database."""
     app: App = ctx.obj
-    data_dir = (app._data_dir or default_data_dir()).resolve()
+    data_dir = (app._data_dir or default_data_dir(app.environment)).resolve()
     settings = Settings(
         data_dir=data_dir,
+        environment=app.environment,
         chain=ChainSettings(embedded=not rpc_urls, rpc_urls=list(rpc_urls), chain_id=chain_id, port=port),
         database_url=database_url,
     )

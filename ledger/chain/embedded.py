@@ -54,9 +54,9 @@ class ChainStatus:
         return self.process
 
 
-def find_anvil() -> str:
-    """anvil from $CERTLEDGER_ANVIL, the project's node_modules, or PATH."""
-    candidates = [os.environ.get("CERTLEDGER_ANVIL")]
+def find_anvil(anvil: Path | None = None) -> str:
+    """anvil: the one named (the process's CERTLEDGER_ANVIL), else the project's node_modules', else PATH's."""
+    candidates = [str(anvil) if anvil else None]
     for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
         candidates.append(str(base / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
     candidates.append(shutil.which("anvil"))
@@ -74,11 +74,13 @@ class EmbeddedChain:
         port: int = 8545,
         state_interval: int = 1,
         chain_id: int = EMBEDDED_CHAIN_ID,
+        anvil: Path | None = None,  # the anvil binary (find_anvil)
     ):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise EmbeddedChainError(f"the embedded chain listens on loopback only, not {host}")
         self.dir = Path(chain_dir)
         self.host, self.port, self.state_interval, self.chain_id = host, port, state_interval, chain_id
+        self.anvil = anvil
         self.record_file = self.dir / "anvil.json"
         self.state_file = self.dir / "state.json"
         self.log_file = self.dir / "anvil.log"
@@ -96,7 +98,7 @@ class EmbeddedChain:
                 f"port {port} on {self.host} is in use by another program; set chain.port in the configuration"
             )
         args = [
-            find_anvil(),
+            find_anvil(self.anvil),
             "--host",
             self.host,
             "--port",

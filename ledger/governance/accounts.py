@@ -17,16 +17,15 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.governance.key_files import (
     KIND_SECP256K1,
+    PASSPHRASE_ENV,
     KeyStoreError,
     PassphraseMissingError,
     generate_operator_key,
     load_operator_key,
-    passphrase_from_env,
+    passphrase_from,
     read_key_file_public,
     save_operator_key,
 )
-
-PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
 
 
 class AccountKeyError(Exception):
@@ -34,8 +33,9 @@ class AccountKeyError(Exception):
 
 
 def passphrase_for(settings) -> str:
+    """The passphrase from the environment the settings were loaded with, else the data directory's file."""
     try:
-        return passphrase_from_env()
+        return passphrase_from(settings.environment)
     except PassphraseMissingError:
         pass
     if settings.passphrase_file:

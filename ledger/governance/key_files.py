@@ -29,7 +29,6 @@ import base64
 import json
 import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,10 @@ from ledger.protocol import did_key
 from ledger.protocol.aes_gcm import NONCE_BYTES, AesGcm, AuthenticationFailed, new_nonce
 from ledger.protocol.keccak import keccak256
 from ledger.protocol.keys import PublicKey, SigningKey
+from ledger.settings import LedgerEnvironment
 
-PASSPHRASE_ENV = "CERTLEDGER_KEY_PASSPHRASE"
-PASSPHRASE_FILE_ENV = "CERTLEDGER_KEY_PASSPHRASE_FILE"
+PASSPHRASE_ENV = LedgerEnvironment.env_name("key_passphrase")
+PASSPHRASE_FILE_ENV = LedgerEnvironment.env_name("key_passphrase_file")
 
 KEY_FILE_TYPE = "CertLedgerKeyFile"
 KEY_FILE_VERSION = 1
@@ -110,17 +110,18 @@ def generate_operator_key() -> bytes:
 # ------------------------------------------------------------------ passphrase
 
 
-def passphrase_from_env(environ: Mapping[str, str] | None = None) -> str:
+def passphrase_from(environment: LedgerEnvironment) -> str:
     """The key-file passphrase from ``CERTLEDGER_KEY_PASSPHRASE`` or from the file
-    named by ``CERTLEDGER_KEY_PASSPHRASE_FILE`` (one trailing newline stripped).
+    named by ``CERTLEDGER_KEY_PASSPHRASE_FILE`` (one trailing newline stripped),
+    as the process's environment (``ledger.settings.LedgerEnvironment``) holds them.
 
     Raises :class:`PassphraseMissingError` with what to set when neither is set
     or the passphrase is empty.
     """
-    env = os.environ if environ is None else environ
-    value = env.get(PASSPHRASE_ENV)
-    if value is None and env.get(PASSPHRASE_FILE_ENV):
-        path = env[PASSPHRASE_FILE_ENV]
+    secret = environment.key_passphrase
+    value = secret.get_secret_value() if secret is not None else None
+    if value is None and environment.key_passphrase_file:
+        path = environment.key_passphrase_file
         try:
             value = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
@@ -377,7 +378,7 @@ __all__ = [
     "load_signing_key",
     "decrypt_key",
     "operator_address",
-    "passphrase_from_env",
+    "passphrase_from",
     "read_key_file_public",
     "save_key_file",
     "save_operator_key",

@@ -53,7 +53,6 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, TransactionDropped
-from ledger.issuance.crash_points import crash_point
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
 from ledger.issuance.heap import collection_paused
@@ -191,7 +190,7 @@ def _close_batch(ctx, agency: str, limit: int) -> int | None:
             root,
             (time.perf_counter() - started) * 1000,
         )
-        crash_point("after_seal")
+        ctx.on_step("after_seal")
         return batch_id
     return None  # credentials kept arriving out of order: the next round closes them
 
@@ -282,7 +281,7 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
         )
     report.confirmed.append(batch.id)
     log.info("%s: anchored in block %d (tx %s)", _describe(batch), anchor.block_number, tx_hash)
-    crash_point("after_confirm")
+    ctx.on_step("after_confirm")
 
 
 def _adopt(ctx, batch, anchor, report: AnchorReport) -> None:
@@ -323,7 +322,7 @@ def _send(ctx, batch, report: AnchorReport) -> None:
         )
         _adopt(ctx, batch, anchor, report)
         return
-    crash_point("before_send")
+    ctx.on_step("before_send")
     try:
         pending = ctx.chain.ledger(batch.agency_code).submit_anchor(from_hex32(batch.root), batch.count)
     except ContractReverted as exc:
@@ -331,7 +330,7 @@ def _send(ctx, batch, report: AnchorReport) -> None:
             _adopt(ctx, batch, _anchor_of(ctx, batch), report)
             return
         raise
-    crash_point("after_broadcast")
+    ctx.on_step("after_broadcast")
     if not _set_state(
         ctx,
         batch,
@@ -346,7 +345,7 @@ def _send(ctx, batch, report: AnchorReport) -> None:
     ):
         return
     log.info("%s: anchor transaction %s sent (nonce %d)", _describe(batch), pending.tx_hash, pending.nonce)
-    crash_point("after_send")
+    ctx.on_step("after_send")
     _await(ctx, _load(ctx.engine, batch.id), report, pending)
 
 
@@ -369,7 +368,7 @@ def _settle_receipt(ctx, batch, receipt: dict, report: AnchorReport) -> None:
     """A mined anchor transaction found after a restart: confirm, adopt, or send again."""
     if receipt["status"] == 1:
         _wait_depth(ctx, receipt["blockNumber"])
-        crash_point("after_receipt")
+        ctx.on_step("after_receipt")
     anchor = _anchor_of(ctx, batch)
     if anchor.anchored:
         if receipt["status"] == 1:
@@ -436,7 +435,7 @@ def _await(ctx, batch, report: AnchorReport, pending: PendingTx | None = None) -
         _set_state(ctx, batch, (BatchState.SENT,), last_error=f"no receipt for {pending.tx_hash} yet")
         report.retrying.append(batch.id)
         return
-    crash_point("after_receipt")
+    ctx.on_step("after_receipt")
     anchor = _anchor_of(ctx, batch)
     if not anchor.anchored:
         raise ChainError(
@@ -582,7 +581,7 @@ def run_anchorer(ctx, stop_event: threading.Event, node: NodeWatch | None = None
         ctx.policy.max_size,
         ctx.policy.max_age_s,
     )
-    node, reorgs = node or NodeWatch(), ReorgWatch.from_env()
+    node, reorgs = node or NodeWatch(), ReorgWatch(ctx.policy.reorg_window_blocks, ctx.policy.reorg_check_interval_s)
     database = DatabaseWatch(ctx.engine, "anchoring", log)
     try:
         while not stop_event.is_set():

@@ -20,9 +20,22 @@ from sqlalchemy.engine import Engine
 from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
 from ledger.issuance.merkle_cache import TreeCache
 from ledger.issuance.status_slots import StatusSlots
+from ledger.settings import LedgerEnvironment
 from ledger.storage.at_rest import AtRestCipher
 
 BundleHook = Callable[[str, bytes], None]
+StepHook = Callable[[str], None]
+
+# The steps of the anchoring pipeline ``IssuanceContext.on_step`` is called at, in pipeline order:
+# ``after_seal`` (batch sealed and committed), ``before_send``, ``after_broadcast`` (transaction
+# broadcast, its hash not yet recorded), ``after_send`` (hash recorded, state "sent"),
+# ``after_receipt`` (receipt and confirmations in, not yet recorded), ``after_confirm`` (state
+# "confirmed", bundles not yet delivered). The crash tests install a hook that kills the process at one.
+ANCHORING_STEPS = ("after_seal", "before_send", "after_broadcast", "after_send", "after_receipt", "after_confirm")
+
+
+def no_step(name: str) -> None:
+    """The default step hook: nothing."""
 
 
 def as_is(items):
@@ -45,21 +58,13 @@ def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
-# Environment overrides of the batch policy (the services build their context from a data directory).
-POLICY_ENV = {
-    "max_size": ("CERTLEDGER_BATCH_MAX_SIZE", int),
-    "max_age_s": ("CERTLEDGER_BATCH_MAX_AGE_S", float),
-    "lease_ttl_s": ("CERTLEDGER_ANCHOR_LEASE_TTL_S", float),
-}
-
-
 def _worker_id() -> str:
     return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
 class BatchPolicy:
-    """When the anchorer closes a batch, and how it retries."""
+    """When the anchorer closes a batch, how it retries, and how it watches for reorganisations."""
 
     max_size: int = 10_000  # close as soon as this many credentials wait (per agency)
     max_age_s: float = 5.0  # ... or when the oldest has waited this long
@@ -68,6 +73,8 @@ class BatchPolicy:
     retry_backoff_s: float = 2.0  # first retry delay after a failed send; doubles per attempt
     retry_backoff_max_s: float = 300.0
     status_chunk: int = 200  # credentials per revokeMany/suspendMany/reinstateMany transaction
+    reorg_window_blocks: int = 64  # run_anchorer's reorganisation checks (ledger.issuance.reorg_watch)
+    reorg_check_interval_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_size < 1 or self.max_size > 2**32 - 1:
@@ -76,21 +83,17 @@ class BatchPolicy:
             raise ValueError("max_age_s must be >= 0 and lease_ttl_s > 0")
 
     @classmethod
-    def from_env(cls, env=None) -> BatchPolicy:
-        """The defaults, overridden by ``CERTLEDGER_BATCH_MAX_SIZE``, ``CERTLEDGER_BATCH_MAX_AGE_S`` and
-        ``CERTLEDGER_ANCHOR_LEASE_TTL_S`` (after a kill -9 the next anchorer waits for the lease to expire)."""
-        env = os.environ if env is None else env
-        values = {}
-        for name, (var, parse) in POLICY_ENV.items():
-            if env.get(var):
-                try:
-                    values[name] = parse(env[var])
-                except ValueError:
-                    raise ValueError(f"{var} must be a number, not {env[var]!r}") from None
-        try:
-            return cls(**values)
-        except ValueError as exc:
-            raise ValueError(f"batch policy from the environment: {exc}") from None
+    def from_environment(cls, environment: LedgerEnvironment) -> BatchPolicy:
+        """The defaults, with ``CERTLEDGER_BATCH_MAX_SIZE``, ``CERTLEDGER_BATCH_MAX_AGE_S`` and
+        ``CERTLEDGER_ANCHOR_LEASE_TTL_S`` (after a kill -9 the next anchorer waits for the lease to expire),
+        ``CERTLEDGER_REORG_WINDOW_BLOCKS`` and ``CERTLEDGER_REORG_CHECK_INTERVAL_S``."""
+        return cls(
+            max_size=environment.batch_max_size,
+            max_age_s=environment.batch_max_age_s,
+            lease_ttl_s=environment.anchor_lease_ttl_s,
+            reorg_window_blocks=environment.reorg_window_blocks,
+            reorg_check_interval_s=environment.reorg_check_interval_s,
+        )
 
 
 @dataclass
@@ -109,6 +112,7 @@ class IssuanceContext:
         "http://127.0.0.1:8000/status"  # where the status lists are published (ledger.protocol.status_list)
     )
     status_slots: StatusSlots | None = None  # where credentials get their status-list slots; made from the engine
+    on_step: StepHook = no_step  # called with each anchoring step's name (ANCHORING_STEPS) as it is reached
 
     def __post_init__(self) -> None:
         if self.status_slots is None:
@@ -140,9 +144,19 @@ class IssuanceContext:
             AgencyKeyring.from_data_dir(Path(settings.data_dir), passphrase),
             confirmations=settings.chain.confirmations,
         )
-        kw.setdefault("policy", BatchPolicy.from_env())
+        kw.setdefault("policy", BatchPolicy.from_environment(settings.environment))
         kw.setdefault("status_base_url", settings.status_base_url)
         return cls(engine=engine, at_rest=cipher_for_database(engine, passphrase), chain=chain, **kw)
 
 
-__all__ = ["BatchPolicy", "BundleHook", "BundleSink", "IssuanceContext", "as_is", "utc_clock"]
+__all__ = [
+    "ANCHORING_STEPS",
+    "BatchPolicy",
+    "BundleHook",
+    "BundleSink",
+    "IssuanceContext",
+    "StepHook",
+    "as_is",
+    "no_step",
+    "utc_clock",
+]

@@ -35,7 +35,6 @@ new fields.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -58,7 +57,6 @@ log = logging.getLogger(__name__)
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 _CLOCK_SLACK = timedelta(minutes=10)  # the database's clock against block timestamps
 _RETRYABLE = (ChainError, Web3Exception, requests.RequestException, OSError, TimeoutError)
-WINDOW_ENV, INTERVAL_ENV = "CERTLEDGER_REORG_WINDOW_BLOCKS", "CERTLEDGER_REORG_CHECK_INTERVAL_S"
 
 
 class ReorgWatch:
@@ -76,14 +74,6 @@ class ReorgWatch:
     def redoing(self) -> bool:
         """Something lost is still being redone (the window is checked again next round)."""
         return self._unsettled
-
-    @classmethod
-    def from_env(cls, env=None) -> ReorgWatch:
-        env = os.environ if env is None else env
-        try:
-            return cls(int(env.get(WINDOW_ENV) or 64), float(env.get(INTERVAL_ENV) or 30.0))
-        except ValueError as exc:
-            raise ValueError(f"{WINDOW_ENV} / {INTERVAL_ENV}: {exc}") from None
 
     def round(self, ctx) -> list[int]:
         """Check if due; returns the ids of the batches sent back to closed."""

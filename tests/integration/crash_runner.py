@@ -1,9 +1,9 @@
 """The anchorer as a separate process, for the crash tests: rounds of ``anchor_once`` until no work is
-left. With CERTLEDGER_CRASH_AT=<point> it kills itself with SIGKILL at that point
-(``ledger.issuance.crash_points``); the test then starts it again.
+left. With ``--crash-at <step>`` it kills itself with SIGKILL at that anchoring step (the step hook
+``tests.integration.crash_hooks.kill_at``); the test then starts it again.
 
     python -m tests.integration.crash_runner --data-dir D --database-url URL --rpc-url URL \\
-        --deployment deployment.json [--max-size N] [--bundles-dir DIR]
+        --deployment deployment.json [--max-size N] [--bundles-dir DIR] [--crash-at STEP]
 
 The key passphrase comes from CERTLEDGER_KEY_PASSPHRASE, as in production.
 """
@@ -18,10 +18,12 @@ import time
 from pathlib import Path
 
 from ledger.chain import Deployment
-from ledger.governance.key_files import passphrase_from_env
+from ledger.governance.key_files import passphrase_from
 from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceContext, anchor_once, pending_work
+from ledger.settings import LedgerEnvironment
 from ledger.storage.at_rest import cipher_for_database
 from ledger.storage.db import init_database
+from tests.integration.crash_hooks import ANCHORING_STEPS, kill_at
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,10 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-size", type=int, default=10_000)
     parser.add_argument("--bundles-dir", type=Path)
     parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--crash-at", choices=ANCHORING_STEPS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(process)d %(name)s %(levelname)s %(message)s")
 
-    passphrase = passphrase_from_env()
+    passphrase = passphrase_from(LedgerEnvironment.from_environ())
     engine = init_database(args.database_url)
     chain = ChainAccess(
         args.rpc_url,
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         chain,
         policy=BatchPolicy(max_size=args.max_size, retry_backoff_s=0, lease_ttl_s=2),
         store_bundle=store_bundle if args.bundles_dir else None,
+        on_step=kill_at(args.crash_at),
     )
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:

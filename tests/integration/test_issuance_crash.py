@@ -20,12 +20,12 @@ from ledger.governance.accounts import fund_on_anvil
 from ledger.governance.agency_keys import create_or_load_agency_keys
 from ledger.governance.onboarding import onboard_agency
 from ledger.issuance import get_bundle, issue_many, rows_from_objects
-from ledger.issuance.crash_points import ENV, POINTS
 from ledger.protocol.digest import to_hex32
 from ledger.storage.tables import BATCH, CRED
 from ledger.verification import Verdict
 from tests.conftest import deploy_fresh
 from tests.integration.conftest import World
+from tests.integration.crash_hooks import ANCHORING_STEPS
 from tests.integration.issuance_support import (
     CIVIL,
     DEGREE,
@@ -66,10 +66,7 @@ def crash_world(w3, anvil, tmp_path):
 
 
 def run_anchorer_process(database_url, data_dir, deployment_file, rpc_url, bundles_dir, crash_at=None):
-    env = {k: v for k, v in os.environ.items() if k != ENV}
-    env["CERTLEDGER_KEY_PASSPHRASE"] = TEST_PASSPHRASE
-    if crash_at:
-        env[ENV] = crash_at
+    env = {**os.environ, "CERTLEDGER_KEY_PASSPHRASE": TEST_PASSPHRASE}
     return subprocess.run(
         [
             sys.executable,
@@ -87,6 +84,7 @@ def run_anchorer_process(database_url, data_dir, deployment_file, rpc_url, bundl
             "3",
             "--bundles-dir",
             str(bundles_dir),
+            *(["--crash-at", crash_at] if crash_at else []),
         ],
         cwd=REPO,
         env=env,
@@ -110,7 +108,7 @@ def test_kill_9_at_every_point_then_restart_anchors_everything_exactly_once(cras
     run = lambda crash_at=None: run_anchorer_process(  # noqa: E731
         database_url, data_dir, deployment_file, world.rpc_url, bundles_dir, crash_at
     )
-    for point in POINTS:
+    for point in ANCHORING_STEPS:
         proc = run(point)
         assert proc.returncode == -signal.SIGKILL, f"{point}: did not crash there\n{proc.stderr[-3000:]}"
         assert f"crash injected at {point}" in proc.stderr
@@ -158,8 +156,7 @@ def test_two_anchorer_processes_at_once_anchor_each_root_once(crash_world, datab
     bundles_dir = tmp_path / "bundles"
     bundles_dir.mkdir()
     issued = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(8)])).issued
-    env = {k: v for k, v in os.environ.items() if k != ENV}
-    env["CERTLEDGER_KEY_PASSPHRASE"] = TEST_PASSPHRASE
+    env = {**os.environ, "CERTLEDGER_KEY_PASSPHRASE": TEST_PASSPHRASE}
     command = [
         sys.executable,
         "-m",

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from certledger.cli import main
 from issuer_api.app import create_app
 from issuer_api.main import build_service
-from issuer_api.settings import IssuerSettings
 from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.content.links import parse_share_link
 from ledger.content.share import decrypt_share
 from ledger.governance.api_keys import create_api_key
 from ledger.issuance import anchor_once
+from ledger.settings import IssuerSettings
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
 
 pytestmark = pytest.mark.integration

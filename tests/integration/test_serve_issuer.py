@@ -292,7 +292,7 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
 @pytest.mark.parametrize("durability", ["power-loss", "process-crash"])
 def test_only_single_issuance_follows_the_commit_durability(home, durability):
     from issuer_api.main import build_service
-    from issuer_api.settings import IssuerSettings
+    from ledger.settings import IssuerSettings
     from ledger.storage import reading
     from ledger.storage.group_commit import group_writer
     from ledger.storage.request_path import SyncAfterCommit

@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import event, text
 
-from issuer_api.settings import IssuerSettings
 from ledger.config import ConfigError
+from ledger.settings import IssuerSettings
 from ledger.storage import request_path
 from ledger.storage.db import make_engine, reading
 from ledger.storage.group_commit import GroupWriter
@@ -226,8 +226,8 @@ def test_group_commit_relaxed_for_single_issuance(items_engine):
 def test_an_unknown_durability_is_refused_naming_the_variable(monkeypatch):
     monkeypatch.setenv("CERTLEDGER_COMMIT_DURABILITY", "eventually")
     with pytest.raises(ConfigError, match="CERTLEDGER_COMMIT_DURABILITY must be one of power-loss, process-crash"):
-        IssuerSettings.from_env()
+        IssuerSettings.from_environ()
     monkeypatch.setenv("CERTLEDGER_COMMIT_DURABILITY", "process-crash")
-    assert IssuerSettings.from_env().commit_durability == "process-crash"
+    assert IssuerSettings.from_environ().commit_durability == "process-crash"
     monkeypatch.delenv("CERTLEDGER_COMMIT_DURABILITY")
-    assert IssuerSettings.from_env().commit_durability == "power-loss"
+    assert IssuerSettings.from_environ().commit_durability == "power-loss"

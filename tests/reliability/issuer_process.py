@@ -1,5 +1,5 @@
-"""The issuer API as a real process (uvicorn on ``issuer_api.main:app_from_env``, the app `certledger
-serve issuer` runs, here as one process that also anchors) on a data directory of its own: an embedded
+"""The issuer API as a real process (uvicorn on the app `certledger serve issuer` runs, here as one
+process that also anchors, with the crash tests' step hook: ``tests.reliability.crashing_issuer``) on a data directory of its own: an embedded
 anvil with freshly deployed contracts (so every Anchored event on it is the test's), and the
 database the test names. It can be killed and started again on the same port; clients see the same
 base URL throughout."""
@@ -25,7 +25,6 @@ from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.governance.api_keys import create_api_key
 from ledger.issuance.anchoring import LEASE_NAME
-from ledger.issuance.crash_points import ENV as CRASH_ENV
 from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.storage.db import init_database
 from ledger.storage.tables import BATCH, CRED
@@ -81,7 +80,7 @@ class IssuerProcess:
     def start(self, crash_at: str | None = None) -> subprocess.Popen:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.runs += 1
-        env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+        env = dict(os.environ)
         env.update(
             {
                 "CERTLEDGER_HOME": str(self.home),
@@ -90,25 +89,16 @@ class IssuerProcess:
                 **self.env,
             }
         )
-        if crash_at:
-            env[CRASH_ENV] = crash_at
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "wb") as out:
             self.proc = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
-                    "issuer_api.main:app_from_env",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
+                    "tests.reliability.crashing_issuer",
                     "--port",
                     str(self.port),
-                    "--workers",
-                    "1",
-                    "--log-level",
-                    "warning",
+                    *(["--crash-at", crash_at] if crash_at else []),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -3,7 +3,7 @@
 2,000 credentials are issued by 8 client threads, each request with its own Idempotency-Key, while
 the service (the issuer app under uvicorn in ONE process that serves and anchors, so a crash
 point takes the whole service down with the batch in flight) kills itself with
-SIGKILL at one point of the anchoring pipeline after another (CERTLEDGER_CRASH_AT): before the
+SIGKILL at one step of the anchoring pipeline after another (a step hook, tests.integration.crash_hooks): before the
 anchor transaction is sent, after it is sent (before its receipt), after the receipt (before the
 batch is confirmed), after the confirmation (before its bundles are written). After each kill the service is started again with the
 next point, and finally with none. A client whose request fails because the service died sends THE

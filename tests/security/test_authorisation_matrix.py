@@ -37,13 +37,13 @@ from fastapi.testclient import TestClient
 from certledger.cli import main
 from issuer_api.app import create_app
 from issuer_api.main import build_service
-from issuer_api.settings import IssuerSettings
 from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.governance.api_keys import SCOPES, create_api_key, revoke_api_key
 from ledger.issuance import anchor_once
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
+from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
 from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
 

@@ -53,7 +53,6 @@ from http_common.openapi_problems import PROBLEM_REF
 from http_common.problem import PROBLEM_JSON
 from issuer_api.app import create_app as create_issuer_app
 from issuer_api.main import build_service
-from issuer_api.settings import IssuerSettings
 from issuer_api.vc_api_openapi import EXAMPLE as VC_API_ISSUE_EXAMPLE
 from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
@@ -63,6 +62,7 @@ from ledger.issuance import anchor_once
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.protocol.status_list import status_entries
+from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
 from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
 from verifier.app import create_app as create_verifier_app

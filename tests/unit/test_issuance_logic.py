@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -114,15 +115,20 @@ def test_batch_policy_bounds():
 
 
 def test_batch_policy_from_the_environment():
-    assert BatchPolicy.from_env({}) == BatchPolicy()
-    policy = BatchPolicy.from_env(
+    from ledger.settings import ConfigError, LedgerEnvironment
+
+    def from_env(environ):
+        return BatchPolicy.from_environment(LedgerEnvironment.from_environ(environ))
+
+    assert from_env({}) == BatchPolicy()
+    policy = from_env(
         {"CERTLEDGER_BATCH_MAX_SIZE": "250", "CERTLEDGER_BATCH_MAX_AGE_S": "0.5", "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3"}
     )
     assert (policy.max_size, policy.max_age_s, policy.lease_ttl_s) == (250, 0.5, 3.0)
-    with pytest.raises(ValueError, match="CERTLEDGER_BATCH_MAX_SIZE"):
-        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
-    with pytest.raises(ValueError, match="max_size"):
-        BatchPolicy.from_env({"CERTLEDGER_BATCH_MAX_SIZE": "0"})
+    with pytest.raises(ConfigError, match="CERTLEDGER_BATCH_MAX_SIZE"):
+        from_env({"CERTLEDGER_BATCH_MAX_SIZE": "many"})
+    with pytest.raises(ConfigError, match="CERTLEDGER_BATCH_MAX_SIZE: input should be greater than or equal to 1"):
+        from_env({"CERTLEDGER_BATCH_MAX_SIZE": "0"})
 
 
 def test_backoff_doubles_up_to_the_maximum():
@@ -202,14 +208,25 @@ def test_parallel_signing_keeps_order_and_matches_sequential(signer):
 # ------------------------------------------------------------------ crash points
 
 
-def test_crash_point_kills_only_when_named():
-    code = "from ledger.issuance.crash_points import crash_point; crash_point('before_send'); print('alive')"
-    env = {**os.environ, "CERTLEDGER_CRASH_AT": "after_send"}
-    alive = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+def test_crash_hook_kills_only_at_its_step():
+    code = (
+        "import sys; from tests.integration.crash_hooks import kill_at; "
+        "kill_at(sys.argv[1])('before_send'); print('alive')"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    alive = subprocess.run([sys.executable, "-c", code, "after_send"], capture_output=True, text=True, cwd=repo)
     assert alive.returncode == 0 and "alive" in alive.stdout
-    env["CERTLEDGER_CRASH_AT"] = "before_send"
-    killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    killed = subprocess.run([sys.executable, "-c", code, "before_send"], capture_output=True, text=True, cwd=repo)
     assert killed.returncode == -9 and "alive" not in killed.stdout
+
+
+def test_the_default_step_hook_does_nothing_and_unknown_steps_are_refused():
+    from ledger.issuance.context import no_step
+    from tests.integration.crash_hooks import kill_at
+
+    assert kill_at(None) is no_step and no_step("before_send") is None
+    with pytest.raises(ValueError, match="unknown anchoring step"):
+        kill_at("before_sned")
 
 
 # ------------------------------------------------------------------ signing = issue_credential, byte for byte

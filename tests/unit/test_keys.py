@@ -20,13 +20,14 @@ from ledger.governance.key_files import (
     load_operator_key,
     load_signing_key,
     operator_address,
-    passphrase_from_env,
+    passphrase_from,
     read_key_file_public,
     save_key_file,
     save_operator_key,
     save_signing_key,
 )
 from ledger.protocol.keys import PublicKey, SigningKey
+from ledger.settings import LedgerEnvironment
 
 FAST = {"scrypt_n": 2**10}  # keep tests quick; the default cost is 2**15
 PASS = "correct horse battery staple"
@@ -238,7 +239,10 @@ def test_unreadable_and_non_json_files(tmp_path):
         load_signing_key(tmp_path / "bad", PASS)
 
 
-def test_passphrase_from_env(tmp_path):
+def test_passphrase_from_the_environment(tmp_path):
+    def passphrase_from_env(environ):
+        return passphrase_from(LedgerEnvironment.from_environ(environ))
+
     assert passphrase_from_env({"CERTLEDGER_KEY_PASSPHRASE": "s3cret"}) == "s3cret"
     f = tmp_path / "pass"
     f.write_text("from-file\n")

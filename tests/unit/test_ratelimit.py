@@ -122,7 +122,7 @@ def test_default_limits_never_throttle_the_benchmarks(settings, rate):
     """bench_verifier_service.py: ~5,000 requests/s from one address (all on one worker, at worst);
     HTTP issuance: ~200/s with one key. Thirty seconds of that at the defaults: not one refusal.
     Ten times the verifier's figure, though, is refused."""
-    from issuer_api.settings import IssuerSettings
+    from ledger.settings import IssuerSettings
     from verifier.settings import VerifierSettings
 
     config = VerifierSettings() if settings == "verifier" else IssuerSettings()
