@@ -44,7 +44,7 @@ imports: setup
 	$(BIN)/lint-imports
 
 unit: setup
-	$(BIN)/pytest -q -n auto tests/unit
+	$(BIN)/pytest -q -n auto -m 'not slow' tests/unit
 
 # PostgreSQL, Chromium and wrk from apt, for the integration and browser tests and the service
 # benchmarks (skipped when present).

@@ -148,12 +148,14 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_matches_rfc8785_package(value):
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=300, deadline=None)
 @given(json_values, st.randoms(use_true_random=False), st.sampled_from([None, 0, 2, "\t"]))
 def test_stable_under_key_order_and_whitespace(value, rnd, indent):
@@ -170,6 +172,7 @@ def test_stable_under_key_order_and_whitespace(value, rnd, indent):
     assert canonicalize(reformatted) == canonicalize(value)
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_parses_back_to_an_equal_value(value):
@@ -208,6 +211,7 @@ _VALUES = st.recursive(
 )
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=500, deadline=None)
 @given(value=st.dictionaries(_KEYS, _VALUES, max_size=6))
 def test_canonicalize_plain_is_canonicalize_whenever_is_plain_says_so(value):

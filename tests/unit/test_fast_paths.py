@@ -42,6 +42,7 @@ _canonical_shaped = st.builds(
 )
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=3000, deadline=None)
 @given(_canonical_shaped, st.booleans(), st.booleans())
 def test_canonical_form_shortcut_agrees_with_the_general_parser(text, require_tz, require_utc):
@@ -105,6 +106,7 @@ from ledger.protocol.did_key import DidKeyError  # noqa: E402
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet=_B58, max_size=200))
 def test_b58decode_matches_the_reference_for_any_string_of_the_alphabet(text):
@@ -191,12 +193,14 @@ def _bundle_text(credential: dict, ensure_ascii: bool) -> str:
     )
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=1500, deadline=None)
 @given(_objects)
 def test_member_texts_assemble_to_the_canonical_form(obj):
     assert text_bytes(object_text(member_texts(obj))) == _exact(obj)
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=1500, deadline=None)
 @given(_objects, st.booleans(), st.sampled_from([str, bytes]))
 def test_plain_json_path_is_exact_whenever_the_parser_says_plain(obj, ensure_ascii, kind):
@@ -318,6 +322,7 @@ def _check_agrees(doc, plain: bool):
     return digest
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=400, deadline=None)
 @given(_objects, st.sampled_from(["none", "same", "longer"]), st.booleans())
 def test_verify_and_digest_agree_with_the_separate_functions(obj, context, ensure_ascii):
@@ -510,6 +515,7 @@ _element = st.one_of(
 )
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.one_of(_hex, _hex, _hex, _element), max_size=16))
 def test_path_parsing_agrees_with_the_per_element_rule(path):
@@ -532,6 +538,7 @@ def test_hex32_agrees_with_the_regex_rule(value):
 from ledger.protocol.canonical import Members, value_text  # noqa: E402
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=800, deadline=None)
 @given(_objects, _keys, _values)
 def test_members_with_and_without_a_member_are_the_canonical_forms(obj, key, value):
@@ -573,6 +580,7 @@ def test_path_elements_may_be_str_subclasses():
 from ledger.protocol.canonical import plain_object_text  # noqa: E402
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @settings(max_examples=1000, deadline=None)
 @given(_objects)
 def test_plain_object_text_is_canonical_for_plain_parses(obj):

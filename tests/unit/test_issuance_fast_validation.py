@@ -87,6 +87,7 @@ def test_every_type_here_gets_a_fast_test(ctype):
     assert FastValidatedType(ctype).accelerated
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 @pytest.mark.parametrize("ctype", TYPES, ids=lambda t: t.name)
 @settings(max_examples=600, deadline=None)
 @given(data=st.data())

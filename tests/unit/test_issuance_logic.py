@@ -208,6 +208,7 @@ def test_parallel_signing_keeps_order_and_matches_sequential(signer):
 # ------------------------------------------------------------------ crash points
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 def test_crash_hook_kills_only_at_its_step():
     code = (
         "import sys; from tests.integration.crash_hooks import kill_at; "
@@ -280,6 +281,7 @@ _json_values = st.recursive(
     until=st.sampled_from([None, "2099-01-01T00:00:00Z"]),
     start=st.sampled_from([None, "2024-01-01T00:00:00Z"]),
 )
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 def test_row_signer_makes_exactly_what_issue_credential_makes(subject, until, start):
     key = SigningKey.from_seed(bytes(range(32)))
     issuer = Issuer("zj-hz-education", '教育局 "Edu"')

@@ -83,6 +83,7 @@ for case in cases:
 """
 
 
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
 def test_verifier_survives_100000_brackets_in_a_fresh_process():
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
