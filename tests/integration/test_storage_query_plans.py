@@ -34,6 +34,9 @@ class _Ctx:
     def now(self):
         return NOW
 
+    def on_step(self, name):  # the anchoring step hook: nothing here
+        pass
+
     class trees:  # noqa: N801 - stands for the context's tree cache
         @staticmethod
         def put(*_):
