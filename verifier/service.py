@@ -230,42 +230,8 @@ def verify_texts(items: list[str], trust: TrustRoots, reader: ChainReader) -> tu
     return out, retry
 
 
-_CHECK_TEXTS: dict = {}
-_CHECK_TEXTS_MAX = 50_000
-_layout_ok: bool | None = None
-
-
 def report_json(report: Report) -> str:
-    """``json.dumps(report.to_json(), ensure_ascii=False)``, faster: a check's JSON depends only on
-    its name, status, code and data, which repeat from bundle to bundle (same agency, same batch),
-    so each is rendered (messages in two languages) once. The first report is also encoded the
-    plain way and compared: if ``Report.to_json`` ever changes shape, this falls back to it."""
-    global _layout_ok
-    if _layout_ok is False:
-        return json.dumps(report.to_json(), ensure_ascii=False)
-    parts = []
-    for c in report.checks:
-        try:
-            key = (c.name, c.status, c.code, tuple(sorted(c.data.items())))
-            text = _CHECK_TEXTS.get(key)
-        except TypeError:  # unhashable data: render it every time
-            key, text = None, None
-        if text is None:
-            text = json.dumps(c.to_json(), ensure_ascii=False)
-            if key is not None:
-                if len(_CHECK_TEXTS) >= _CHECK_TEXTS_MAX:
-                    _CHECK_TEXTS.clear()
-                _CHECK_TEXTS[key] = text
-        parts.append(text)
-    out = (
-        f'{{"verdict": "{report.verdict.value}", "checks": [{", ".join(parts)}], '
-        f'"credential": {json.dumps(report.credential, ensure_ascii=False)}}}'
-    )
-    if _layout_ok is None:
-        _layout_ok = out == json.dumps(report.to_json(), ensure_ascii=False)
-        if not _layout_ok:
-            return json.dumps(report.to_json(), ensure_ascii=False)
-    return out
+    return report.to_json_text()
 
 
 def _decode_body(body: bytes) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from ledger.verification.messages import render
 
@@ -55,38 +56,21 @@ class CheckResult:
         }
 
 
-def _result(name: str, status: Status, code: str, data: dict) -> CheckResult:
-    # What the frozen dataclass __init__ does (set the four fields), minus its per-field
-    # object.__setattr__ calls: six results per verification. The fields are checked below.
-    result = _new(CheckResult)
-    fields = result.__dict__
-    fields["name"] = name
-    fields["status"] = status
-    fields["code"] = code
-    fields["data"] = data
-    return result
-
-
-_new = object.__new__
-if tuple(f.name for f in dataclasses.fields(CheckResult)) != ("name", "status", "code", "data"):  # pragma: no cover
-    _result = CheckResult  # noqa: F811 - the fields changed: use the real constructor
-
-
 def valid(name: str, code: str, **data) -> CheckResult:
-    return _result(name, _VALID, code, data)
+    return CheckResult(name, Status.VALID, code, data)
 
 
 def invalid(name: str, code: str, **data) -> CheckResult:
-    return _result(name, _INVALID, code, data)
+    return CheckResult(name, Status.INVALID, code, data)
 
 
 def error(name: str, code: str, **data) -> CheckResult:
-    return _result(name, _ERROR, code, data)
+    return CheckResult(name, Status.ERROR, code, data)
 
 
 def skipped(name: str, after: str) -> CheckResult:
     """`name` was not run because the check `after`, which it needs, did not pass."""
-    return _result(name, _SKIPPED, "SKIPPED", {"after": after})
+    return CheckResult(name, Status.SKIPPED, "SKIPPED", {"after": after})
 
 
 def verdict_of(checks: list[CheckResult]) -> Verdict:
@@ -95,26 +79,13 @@ def verdict_of(checks: list[CheckResult]) -> Verdict:
     INVALID wins over ERROR: a proven defect is reported even when another check could not decide.
     """
     statuses = {c.name: c.status for c in checks}
-    # one pass (this runs for every report): INVALID wins at once, ERROR is remembered
-    has_error, all_valid = False, True
-    for s in statuses.values():
-        if s is _INVALID:
-            return _V_INVALID
-        if s is _ERROR:
-            has_error = True
-        elif s is not _VALID:
-            all_valid = False
-    if has_error:
-        return _V_ERROR
-    if all_valid and statuses.keys() == _CHECK_NAME_SET:
-        return _V_VALID
-    return _V_INVALID  # a missing or skipped check with no failure is still not a pass
-
-
-# Enum members bound once: attribute access on an Enum class is slow, and this is the hot path.
-_VALID, _INVALID, _ERROR, _SKIPPED = Status.VALID, Status.INVALID, Status.ERROR, Status.SKIPPED
-_V_VALID, _V_INVALID, _V_ERROR = Verdict.VALID, Verdict.INVALID, Verdict.ERROR
-_CHECK_NAME_SET = frozenset(CHECK_NAMES)
+    if Status.INVALID in statuses.values():
+        return Verdict.INVALID
+    if Status.ERROR in statuses.values():
+        return Verdict.ERROR
+    if statuses.keys() == set(CHECK_NAMES) and all(s is Status.VALID for s in statuses.values()):
+        return Verdict.VALID
+    return Verdict.INVALID  # a missing or skipped check with no failure is still not a pass
 
 
 @dataclass(frozen=True)
@@ -137,3 +108,21 @@ class Report:
             "checks": [c.to_json(language) for c in self.checks],
             "credential": self.credential,
         }
+
+    def to_json_text(self) -> str:
+        """``json.dumps(self.to_json(), ensure_ascii=False)`` (tests/unit/test_verifier_report.py holds
+        them equal), a third of the time: a check's text depends only on its name, status, code and
+        data, which repeat from bundle to bundle, so each is rendered in two languages and encoded once."""
+        parts = []
+        for c in self.checks:
+            try:
+                parts.append(_check_text(c.name, c.status, c.code, tuple(sorted(c.data.items()))))
+            except TypeError:  # a list or dict in the data is not hashable: no cache
+                parts.append(json.dumps(c.to_json(), ensure_ascii=False))
+        credential = json.dumps(self.credential, ensure_ascii=False)
+        return f'{{"verdict": "{self.verdict.value}", "checks": [{", ".join(parts)}], "credential": {credential}}}'
+
+
+@lru_cache(maxsize=50_000)
+def _check_text(name: str, status: Status, code: str, data: tuple) -> str:
+    return json.dumps(CheckResult(name, status, code, dict(data)).to_json(), ensure_ascii=False)
