@@ -19,11 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ledger.issuance.fast_validation import FastValidatedType
-from ledger.issuance.forking import fork_is_safe
-from ledger.issuance.heap import freeze_inherited
+from ledger.issuance.bulk_runtime import fork_is_safe, freeze_inherited
+from ledger.issuance.schema_precheck import FastValidatedType
 from ledger.protocol import did_key
-from ledger.protocol.canonical import CanonicalizationError, canonicalize_plain, is_plain
+from ledger.protocol.canonical import CanonicalizationError
+from ledger.protocol.canonical_plain import canonicalize_plain, is_plain
 from ledger.protocol.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
 from ledger.protocol.credential_types import CredentialType
 from ledger.protocol.datetimes import format_utc, parse_xsd_datetime

@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from ledger.protocol.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
+from ledger.protocol.canonical_plain import decode_noting_plain
 from ledger.protocol.digest import credential_digest, to_hex32
 from ledger.protocol.ijson import int_of_literal, shown
 from ledger.protocol.json_depth import MAX_DEPTH, too_deep, value_too_deep
@@ -72,7 +71,6 @@ class BundleFormatError(ValueError):
         self.code = code
 
 
-@lru_cache(maxsize=1024)  # a verifier sees the same few deployments
 def _checksum_ok(address: str) -> bool:
     body = address[2:]
     if body == body.lower() or body == body.upper():
@@ -90,21 +88,12 @@ class Caip10:
 
     @classmethod
     def parse(cls, text: object, field: str = "account") -> Caip10:
-        if cls is Caip10 and type(text) is str:
-            known = _KNOWN_CAIP10.get(text)  # a verifier sees the same few deployments
-            if known is not None:
-                return known
         if not isinstance(text, str):
             raise BundleFormatError(field, "must be a string eip155:<chainId>:<0x address>")
-        m = _CAIP10.fullmatch(text)
-        if m is None:
-            raise BundleFormatError(field, f"{text!r} is not a CAIP-10 account eip155:<chainId>:<0x + 40 hex>")
-        if not _checksum_ok(m[2]):
-            raise BundleFormatError(field, f"address {m[2]} has an invalid EIP-55 checksum")
-        account = cls(int(m[1]), m[2])
-        if cls is Caip10 and type(text) is str and len(_KNOWN_CAIP10) < 1024:
-            _KNOWN_CAIP10[text] = account
-        return account
+        try:
+            return _caip10(str.__str__(text))
+        except ValueError as exc:
+            raise BundleFormatError(field, str(exc)) from None
 
     @property
     def address_lower(self) -> str:
@@ -118,7 +107,14 @@ class Caip10:
         return f"eip155:{self.chain_id}:{self.address}"
 
 
-_KNOWN_CAIP10: dict[str, Caip10] = {}  # text -> parsed (immutable) account, for accepted texts only
+@lru_cache(maxsize=1024)  # a verifier sees the same few deployments in every bundle
+def _caip10(text: str) -> Caip10:
+    m = _CAIP10.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a CAIP-10 account eip155:<chainId>:<0x + 40 hex>")
+    if not _checksum_ok(m[2]):
+        raise ValueError(f"address {m[2]} has an invalid EIP-55 checksum")
+    return Caip10(int(m[1]), m[2])
 
 
 @dataclass(frozen=True)
@@ -202,13 +198,6 @@ def make_anchor(
 # ------------------------------------------------------------------ parsing
 
 
-# While a bundle is decoded, the number hooks below note whether the JSON is "plain" in the
-# sense of ledger.protocol.canonical.Members (no float, no long integer; the keys are checked on the
-# raw text), so verification may canonicalise it with the C encoder. Per thread: the decoder is
-# shared.
-_plain = threading.local()
-
-
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) != len(pairs):
@@ -230,31 +219,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _note_float(text: str) -> float:
-    _plain.ok = False
-    return float(text)
-
-
-def _note_int(text: str) -> int:
-    if len(text) > PLAIN_INT_MAX_CHARS:
-        _plain.ok = False
-        return int_of_literal(text)  # any length: the format check then names the field at fault
-    return int(text)
-
-
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates,
-    parse_constant=_reject_constant,
-    parse_float=_note_float,
-    parse_int=_note_int,
-)
-
-
 def _hex32(value: object, field: str) -> bytes:
     # bytes.fromhex also takes uppercase and spaces: requiring its result to re-encode to
     # exactly the text leaves only 64 lowercase hex digits (as _HEX32 says, without a regex).
-    if type(value) is str and len(value) == 66 and value[0] == "0" and value[1] == "x":
-        body = value[2:]
+    if isinstance(value, str) and len(value) == 66 and value.startswith("0x"):
+        body = str.__str__(value)[2:]  # a str subclass is read as its text
         try:
             raw = bytes.fromhex(body)
         except ValueError:
@@ -264,42 +233,8 @@ def _hex32(value: object, field: str) -> bytes:
     raise BundleFormatError(field, 'must be "0x" followed by 64 lowercase hex digits')
 
 
-# Path element text -> its 32 bytes, for texts already accepted. The bundles of one batch share
-# their upper path nodes (the sibling at height h is on 2**h consecutive paths), so most elements
-# are known; bounded, emptied when full.
-_KNOWN_NODES: dict[str, bytes] = {}
-_KNOWN_NODES_MAX = 4096
-
-
-def _known_hex32(value: object, field: str) -> bytes:
-    """:func:`_hex32` for a value the bundles of a batch share (the root, the anchor txHash)."""
-    if type(value) is str:
-        raw = _KNOWN_NODES.get(value)
-        if raw is not None:
-            return raw
-    raw = _hex32(value, field)
-    if len(_KNOWN_NODES) >= _KNOWN_NODES_MAX:
-        _KNOWN_NODES.clear()
-    _KNOWN_NODES[cast(str, value)] = raw  # _hex32 accepts only a str
-    return raw
-
-
 def _path(path: list[Any]) -> tuple[bytes, ...]:
-    known = _KNOWN_NODES
-    try:
-        nodes = [known.get(p) for p in path]
-    except TypeError:  # an unhashable element: the slow path names it
-        nodes = [None] * len(path)
-    if None in nodes:
-        if len(known) >= _KNOWN_NODES_MAX:
-            known.clear()
-        for i, node in enumerate(nodes):
-            if node is None:
-                text = path[i]
-                if type(text) is not str and isinstance(text, str):
-                    text = str.__str__(text)  # as before: a str subclass is read as its text
-                nodes[i] = known[text] = _hex32(text, f"anchor.path[{i}]")
-    return tuple(cast(list[bytes], nodes))  # each None was replaced above
+    return tuple(_hex32(p, f"anchor.path[{i}]") for i, p in enumerate(path))
 
 
 def _anchor_from_json(a: object) -> Anchor:
@@ -317,14 +252,14 @@ def _anchor_from_json(a: object) -> Anchor:
     if registry.chain_id != ledger.chain_id:
         raise BundleFormatError("anchor.registry", "must be on the same chain as anchor.ledger")
     digest = _hex32(a["digest"], "anchor.digest")
-    root = _known_hex32(a["root"], "anchor.root")  # one root (and one txHash) per batch
+    root = _hex32(a["root"], "anchor.root")
     path = a["path"]
     if type(path) is not list:
         raise BundleFormatError("anchor.path", "must be an array of 0x-hex hashes")
     if len(path) > MAX_PATH_LENGTH:
         raise BundleFormatError("anchor.path", f"has more than {MAX_PATH_LENGTH} elements")
     path_b = _path(path)
-    tx_hash = _known_hex32(a["txHash"], "anchor.txHash")
+    tx_hash = _hex32(a["txHash"], "anchor.txHash")
     bn = a["blockNumber"]
     if type(bn) is not int:
         raise BundleFormatError("anchor.blockNumber", "must be an integer")
@@ -378,7 +313,7 @@ def parse_bundle(data: bytes | bytearray | str) -> Bundle:
 
 
 def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
-    """:func:`parse_bundle`, and whether the JSON was plain (see ``ledger.protocol.canonical.Members``):
+    """:func:`parse_bundle`, and whether the JSON was plain (``ledger.protocol.canonical_plain``):
     no float, no integer beyond 15 characters, no key whose Python order may differ from RFC 8785's."""
     if isinstance(data, (bytes, bytearray)):
         utf8 = bytes(data)
@@ -395,16 +330,18 @@ def parse_bundle_plain(data: bytes | bytearray | str) -> tuple[Bundle, bool]:
         raise TypeError("parse_bundle takes bytes or str")
     if too_deep(text):  # the decoder recurses in C: refuse before it could overflow the stack
         raise BundleFormatError("(bundle)", f"is nested more than {MAX_DEPTH} levels deep")
-    _plain.ok = json_text_is_bmp(utf8)
     try:
-        obj = _DECODER.decode(text)
+        # the flag lets verification canonicalise with the C encoder (ledger.protocol.canonical_plain)
+        obj, plain = decode_noting_plain(
+            text, utf8, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, long_int=int_of_literal
+        )
     except _DuplicateKey as exc:
         raise BundleFormatError(exc.key, "duplicate JSON key") from None
     except RecursionError:
         raise BundleFormatError("(bundle)", "is nested too deeply") from None
     except ValueError as exc:
         raise BundleFormatError("(bundle)", f"is not valid JSON: {exc}") from None
-    return _bundle_from_obj(obj), _plain.ok
+    return _bundle_from_obj(obj), plain
 
 
 __all__ = [

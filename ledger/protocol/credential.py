@@ -35,7 +35,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeGuard, cast
 
 from ledger.protocol import did_key
-from ledger.protocol.canonical import is_plain
+from ledger.protocol.canonical_plain import is_plain
 from ledger.protocol.contexts import CREDENTIAL_CONTEXT, UNDEFINED_TERMS_CONTEXT, VC_V2_CONTEXT
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_utc_datetime, parse_xsd_datetime, utc_now
 from ledger.protocol.errors import FieldError, ValidationError
@@ -106,7 +106,7 @@ def _date_str(value: datetime | str, field: str) -> str:
 
 class IssuableType(Protocol):
     """What building a credential reads of its type: a CredentialType, or a stand-in with the same
-    answers (ledger.issuance.fast_validation.FastValidatedType)."""
+    answers (ledger.issuance.schema_precheck.FastValidatedType)."""
 
     @property
     def name(self) -> str: ...

@@ -23,20 +23,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from json.encoder import encode_basestring
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
 from ledger.protocol import did_key
-from ledger.protocol.canonical import (
-    CanonicalizationError,
-    Members,
-    canonicalize,
-    plain_object_text,
-    text_bytes,
-    value_text,
-)
+from ledger.protocol.canonical import CanonicalizationError, canonicalize, text_bytes
+from ledger.protocol.canonical_plain import plain_object_text
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
 
@@ -206,12 +199,11 @@ def verify_proof_and_digest(
     expected_proof_purpose: str = ASSERTION_METHOD,
     plain_json: bool = False,
 ) -> tuple[VerifiedProof, bytes | None]:
-    """:func:`verify_proof`, and the credential digest (``ledger.protocol.digest.credential_digest``)
-    assembled from the canonical texts the proof check already made, or None when it could not
-    be had that way (the document is not a plain ``dict``, or its own ``@context`` does not
-    canonicalise): then compute it separately. ``plain_json`` as in
-    ``ledger.protocol.canonical.Members``: only for a document straight from a JSON parser that found
-    it plain (``ledger.protocol.bundle.parse_bundle_plain``)."""
+    """:func:`verify_proof`, and the credential digest (``ledger.protocol.digest.credential_digest``).
+    ``plain_json``: the document comes straight from a JSON parser that found it plain
+    (``ledger.protocol.bundle.parse_bundle_plain``), so the C encoder writes its canonical texts
+    (``ledger.protocol.canonical_plain``) and the digest comes with them; otherwise the digest is
+    None and the caller computes it."""
     return _verify(secured_document, public_key, expected_proof_purpose, plain_json)
 
 
@@ -295,164 +287,36 @@ def _verify(
                     "the document's @context does not start with the proof's @context",
                 )
         unsecured["@context"] = signed
-    # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them.
-    # Plain parsed JSON: each text (and the credential's, for its digest) by the C encoder in
-    # one call. Otherwise member by member, so that the credential's text is assembled from the
-    # same parts.
-    doc_text: str | None = None
-    option_text: str | None = None
-    doc_members: Members | None = None
-    option_members: Members | None = None
-    spliced: _PlainSplice | None = None
-    if plain_json and type(secured_document) is dict and type(proof) is dict:
-        doc_text = plain_object_text(unsecured)
-        option_text = plain_object_text(options)
+    # §3.3.3-3.3.4, as transform(unsecured) then proof_configuration(options) would do them. Plain
+    # parsed JSON: each text, and the credential's for its digest, by the C encoder in one call
+    # (ledger.protocol.canonical.plain_object_text); anything else by the exact serialiser.
+    plain = plain_json and type(secured_document) is dict and type(proof) is dict
     try:
-        if doc_text is None or option_text is None:
-            doc_members = Members.of(unsecured, plain_json=plain_json)
-            document_bytes = text_bytes(doc_members.text())
-            option_members = Members.of(options, plain_json=plain_json)
-            data = hash_data(document_bytes, text_bytes(option_members.text()))
-        else:
-            spliced = _PlainSplice.of(secured_document, unsecured, options, doc_text, option_text)
-            if spliced is None:
-                data = hash_data(text_bytes(doc_text), text_bytes(option_text))
-            else:
-                data = spliced.hash_data()
+        document_text = plain_object_text(unsecured) if plain else None
+        options_text = plain_object_text(options) if plain else None
+        document_bytes = canonicalize(unsecured) if document_text is None else text_bytes(document_text)
+        options_bytes = canonicalize(options) if options_text is None else text_bytes(options_text)
     except CanonicalizationError as exc:
         raise _fail(NOT_CANONICALIZABLE, f"cannot canonicalise (RFC 8785): {exc}") from None
     try:
-        key.verify(signature, data)
+        key.verify(signature, hash_data(document_bytes, options_bytes))
     except InvalidSignature:
         raise _fail(
             INVALID_SIGNATURE,
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
-    verified = VerifiedProof(key, vm, purpose, created, unsecured)  # positional: a hot path
-    digest: bytes | None
-    if spliced is not None:
-        digest = spliced.credential_digest(pv)
-    elif doc_members is None or option_members is None:  # both are set, or neither
-        digest = _digest_from_plain_text(secured_document)
-    else:
-        digest = _digest_from_members(secured_document, proof, doc_members, option_members, pv, plain_json)
-    return verified, digest
+    verified = VerifiedProof(key, vm, purpose, created, unsecured)
+    return verified, _plain_digest(secured_document) if plain else None
 
 
-class _PlainSplice:
-    """The canonical bytes of a plainly parsed credential, its unsecured document and its proof
-    options share nearly everything: the document is ``head + tail`` with ``tail`` the members
-    that sort after ``proof``, the credential ``head + "proof":<proof>, + tail``; the options are
-    ``o_head + o_tail`` around where ``proofValue`` goes, the proof ``o_head + "proofValue":…, +
-    o_tail``. So the document's SHA-256 state after ``head`` serves both hashes, and the
-    credential's bytes are never built. Each tail is written by the C encoder from the members
-    that sort after the inserted key and must be exactly how the text ends."""
-
-    __slots__ = ("_head_hash", "_tail", "_o_head", "_o_tail")
-    _head_hash: hashlib._Hash
-    _tail: bytes
-    _o_head: bytes
-    _o_tail: bytes
-
-    @classmethod
-    def of(
-        cls,
-        secured: Mapping[str, Any],
-        unsecured: dict[str, Any],
-        options: dict[str, Any],
-        doc_text: str,
-        option_text: str,
-    ) -> _PlainSplice | None:
-        if "@context" in options:  # the document was signed with the proof's @context
-            if "@context" not in secured or not _same_plain_text(secured["@context"], options["@context"]):
-                return None
-        doc = _split_before(doc_text, unsecured, "proof")
-        opt = _split_before(option_text, options, "proofValue")
-        if doc is None or opt is None:
-            return None
-        self = cls()
-        self._head_hash = hashlib.sha256(text_bytes(doc[0]))
-        self._tail = text_bytes(doc[1])
-        self._o_head, self._o_tail = text_bytes(opt[0]), text_bytes(opt[1])
-        return self
-
-    def hash_data(self) -> bytes:
-        """§3.3.4: SHA-256(proof config) || SHA-256(document)."""
-        doc_hash = self._head_hash.copy()
-        doc_hash.update(self._tail)
-        return hashlib.sha256(self._o_head + self._o_tail).digest() + doc_hash.digest()
-
-    def credential_digest(self, proof_value: str) -> bytes:
-        """SHA-256 of the credential's canonical bytes (its proof with ``proofValue``). Call it
-        after :meth:`hash_data`: it continues the shared hash state instead of copying it."""
-        value = encode_basestring(proof_value).encode("utf-8", "surrogatepass")
-        h = self._head_hash
-        h.update(b'"proof":' + self._o_head + b'"proofValue":' + value + b"," + self._o_tail + b",")
-        h.update(self._tail)
-        return h.digest()
-
-
-def _split_before(text: str, obj: dict[str, Any], key: str) -> tuple[str, str] | None:
-    """``(head, tail)`` with ``text == head + tail``, ``head`` ending with the comma after the
-    members that sort before ``key`` (absent from ``obj``) and ``tail`` the members after it and
-    the closing brace; None unless members sort on both sides and the text ends with them."""
-    later = {k: v for k, v in obj.items() if k > key}  # plain keys: code-point order is RFC 8785's
-    if not later or len(later) == len(obj):
-        return None
-    tail = plain_object_text(later)
-    if tail is None:
-        return None
-    tail = tail[1:]
-    cut = len(text) - len(tail)
-    if cut < 2 or text[cut - 1] != "," or not text.endswith(tail):
-        return None
-    return text[:cut], tail
-
-
-def _same_plain_text(a: object, b: object) -> bool:
-    if a is b:
-        return True
-    if type(a) is list and type(b) is list and a == b and all(type(x) is str for x in a):
-        return True  # the usual @context: equal lists of strings, equal texts
-    return value_text(a, plain_json=True) == value_text(b, plain_json=True)
-
-
-def _digest_from_plain_text(secured_document: Mapping[str, Any]) -> bytes | None:
-    """SHA-256 of JCS(secured document) from a plain parse: the C encoder's text, one call."""
+def _plain_digest(secured_document: Mapping[str, Any]) -> bytes | None:
+    """SHA-256 of JCS(secured document) from a plain parse, by the C encoder; None if it cannot
+    (the caller then canonicalises it exactly, ledger.protocol.digest.credential_digest)."""
     text = plain_object_text(secured_document)
     if text is None:
         return None
     try:
         return hashlib.sha256(text_bytes(text)).digest()
-    except CanonicalizationError:
-        return None
-
-
-def _digest_from_members(
-    secured_document: Mapping[str, Any],
-    proof: Mapping[str, Any],
-    doc_members: Members,
-    option_members: Members,
-    proof_value: str,
-    plain_json: bool,
-) -> bytes | None:
-    """SHA-256 of JCS(secured document), from the members of its unsecured form and of its
-    proof options; None where that would not be exactly ``canonicalize(secured_document)``."""
-    if type(secured_document) is not dict or type(proof) is not dict:
-        return None  # canonicalize may see such mappings differently (or refuse them)
-    members = doc_members
-    if "@context" in option_members.keys:  # the unsecured form carries the proof's @context
-        if "@context" in secured_document:
-            try:
-                own = value_text(secured_document["@context"], plain_json=plain_json)
-            except (CanonicalizationError, RecursionError):
-                return None  # the anchor check canonicalises the credential itself and reports it
-            members = members.with_member("@context", own)
-        else:
-            members = members.without("@context")
-    proof_text = option_members.with_member("proofValue", encode_basestring(proof_value)).text()
-    try:
-        return hashlib.sha256(text_bytes(members.with_member("proof", proof_text).text())).digest()
     except CanonicalizationError:
         return None
 

@@ -8,10 +8,9 @@ elsewhere: such bodies are refused, as bundles are (``ledger.protocol.bundle``).
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, NoReturn
 
-from ledger.protocol.canonical import PLAIN_INT_MAX_CHARS, json_text_is_bmp
+from ledger.protocol.canonical_plain import decode_noting_plain
 
 
 class JsonBodyError(ValueError):
@@ -50,27 +49,6 @@ def parse_strict_json(data: bytes | str) -> object:
         raise JsonBodyError("the body is not a JSON document (UTF-8)") from None
 
 
-# Whether the text is "plain" in the sense of ledger.protocol.canonical.Members (no float, no long integer,
-# no character beyond the BMP), noted by the number hooks while it is decoded (as ledger.protocol.bundle does).
-_plain = threading.local()
-
-
-def _note_float(text: str) -> float:
-    _plain.ok = False
-    return float(text)
-
-
-def _note_int(text: str) -> int:
-    if len(text) > PLAIN_INT_MAX_CHARS:
-        _plain.ok = False
-    return int(text)
-
-
-_PLAIN_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant, parse_float=_note_float, parse_int=_note_int
-)
-
-
 def parse_strict_json_plain(data: bytes) -> tuple[object, bool]:
     """:func:`parse_strict_json`, and whether the document is plain JSON, so that an eddsa-jcs-2022
     proof may be checked with the C encoder (``ledger.protocol.proof.verify_proof_and_digest(plain_json=…)``)."""
@@ -78,9 +56,8 @@ def parse_strict_json_plain(data: bytes) -> tuple[object, bool]:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise JsonBodyError("the body is not a JSON document (UTF-8)") from None
-    _plain.ok = json_text_is_bmp(data)
     try:
-        return _PLAIN_DECODER.decode(text), _plain.ok
+        return decode_noting_plain(text, data, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except _Duplicate as exc:
         raise JsonBodyError(f"the JSON repeats the member {exc.args[0]!r}") from None
     except JsonBodyError:
