@@ -22,18 +22,6 @@ _B58_CHUNK = 58**_CHUNK
 _PAIR, _PAIR4 = 58**2, 58**4
 _B58_PAIRS = [a + b for a in _B58 for b in _B58]  # value < 58**2 -> its two digits
 _B58_DIGITS = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))  # byte -> digit value
-# Lane conversion for up to 128 digits (a 64-byte signature is 86-88): 128 one-byte lanes are
-# joined pairwise seven times. A lane of w bits holds w/8 digits, whose value (< 58**(w/8))
-# fits in w bits, so the joined value (< 58**(w/4)) fits in the 2w bits it gets.
-_LANE_DIGITS = 128
-_LANE_STEPS = tuple(
-    (
-        w,
-        sum(((1 << w) - 1) << (g * 2 * w) for g in range(_LANE_DIGITS * 8 // (2 * w))),
-        58 ** (w // 8),
-    )
-    for w in (8, 16, 32, 64, 128, 256, 512)
-)
 
 
 class DidKeyError(ValueError):
@@ -63,41 +51,18 @@ def b58decode(text: str) -> bytes:
     Base58 with the leading-``'1'`` rule is a bijection, so there is no
     non-canonical spelling to reject beyond foreign characters.
     """
-    if type(text) is str:
-        # bytes.translate gives the digit values (0xff: not in the alphabet) in one C call.
-        try:
-            digits = text.encode("ascii").translate(_B58_DIGITS)
-        except UnicodeEncodeError:
-            digits = b"\xff"
-        if b"\xff" in digits:
-            raise DidKeyError("contains characters outside the base58btc alphabet")
-        size = len(digits)
-        if size <= _LANE_DIGITS:
-            # All digits at once, as lanes of one big integer: one byte per digit, then each
-            # step joins neighbouring lanes (high * 58**k + low) into lanes twice as wide.
-            n = int.from_bytes(digits, "big")
-            for width, mask, scale in _LANE_STEPS:
-                n = ((n >> width) & mask) * scale + (n & mask)
-        else:
-            n = 0
-            for start in range(0, size, _CHUNK):
-                v = 0
-                for d in digits[start : start + _CHUNK]:
-                    v = v * 58 + d
-                n = n * (_B58_CHUNK if size - start >= _CHUNK else 58 ** (size - start)) + v
-        pad = size - len(digits.lstrip(b"\x00"))
-        return b"\0" * pad + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
+    if not isinstance(text, str):
+        raise DidKeyError("is not a string")
+    try:  # the digit values in one C call (0xff: not in the alphabet)
+        digits = str.__str__(text).encode("ascii").translate(_B58_DIGITS)
+    except UnicodeEncodeError:
+        digits = b"\xff"
+    if b"\xff" in digits:
+        raise DidKeyError("contains characters outside the base58btc alphabet")
     n = 0
-    try:
-        for start in range(0, len(text), _CHUNK):
-            part = text[start : start + _CHUNK]
-            v = 0
-            for c in part:
-                v = v * 58 + _B58_INDEX[c]
-            n = n * 58 ** len(part) + v
-    except KeyError:
-        raise DidKeyError("contains characters outside the base58btc alphabet") from None
-    pad = len(text) - len(text.lstrip("1"))
+    for d in digits:
+        n = n * 58 + d
+    pad = len(digits) - len(digits.lstrip(b"\x00"))
     return b"\0" * pad + (n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b"")
 
 

@@ -14,6 +14,7 @@ values *is* the unsigned big-endian order, so ``a < b`` is the rule exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from ledger.protocol.keccak import keccak256
 
@@ -171,57 +172,16 @@ def merkle_root(digests: Iterable[bytes]) -> bytes:
 def compute_root(digest: bytes, proof: Sequence[bytes]) -> bytes:
     """Fold a proof from the leaf of ``digest`` up; the result is a root candidate."""
     node = leaf_hash(digest)
-    if _k is None or type(proof) not in (tuple, list):  # pragma: no cover - generic path
-        for sibling in proof:
-            if len(sibling) != HASH_LEN:
-                raise MerkleError(f"proof element is not {HASH_LEN} bytes")
-            node = hash_pair(node, sibling)
-        return node
-    # Hot path (every verification): sizes checked up front, C keccak called directly, and
-    # parents remembered: the bundles of one batch share their upper nodes (a node at height h
-    # lies on the path of 2**h leaves), so verifying a batch hashes each node about once. The
-    # memory is keyed by the node objects themselves (node -> sibling -> parent): remembered
-    # nodes and path elements are the same bytes objects bundle after bundle, whose hashes
-    # Python keeps, so a known level costs two dict look-ups and no new bytes.
-    if proof and set(map(len, proof)) != {HASH_LEN}:
-        raise MerkleError(f"proof element is not {HASH_LEN} bytes")
-    parents = _PARENTS
     for sibling in proof:
-        known = parents.get(node)
-        try:
-            parent = known.get(sibling) if known is not None else None
-        except TypeError:  # an unhashable element (bytearray): computed, not remembered
-            parent = None
-        if parent is None:
-            parent = _k(node + sibling).digest() if node < sibling else _k(sibling + node).digest()
-            if type(sibling) is bytes:
-                _remember(node, sibling, parent)
-        node = parent
+        if len(sibling) != HASH_LEN:
+            raise MerkleError(f"proof element is not {HASH_LEN} bytes")
+        node = _parent(node, bytes(sibling))
     return node
 
 
-def _remember(a: bytes, b: bytes, parent: bytes) -> None:
-    global _PARENT_COUNT
-    parents = _PARENTS
-    if _PARENT_COUNT >= _PARENTS_MAX:
-        parents.clear()
-        _PARENT_COUNT = 0
-    for node, sibling in ((a, b), (b, a)):  # both children find it
-        known = parents.get(node)
-        if known is None:
-            parents[node] = {sibling: parent}
-        else:
-            known[sibling] = parent
-    _PARENT_COUNT += 2
-
-
-# keccak256 of a pair, remembered by child -> sibling -> parent: a pure function's results,
-# bounded (entries counted, all dropped when full; < 1 MB). Bundles verified in batch order
-# reuse a node for the next 2**h bundles in a row, so even this small memory keeps nearly every
-# upper node.
-_PARENTS: dict[bytes, dict[bytes, bytes]] = {}
-_PARENTS_MAX = 4096
-_PARENT_COUNT = 0
+# The bundles of one batch share their upper nodes (a node at height h lies on the path of 2**h
+# leaves), so a verifier that meets them in a row hashes each upper node about once.
+_parent = lru_cache(maxsize=8192)(hash_pair)
 
 
 def verify(digest: bytes, proof: Sequence[bytes], root: bytes) -> bool:
