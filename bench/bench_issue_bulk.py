@@ -4,7 +4,7 @@ encrypted share of every bundle in the content store.
 Run: .venv/bin/python bench/bench_issue_bulk.py [N] [--database-url URL] [--workers W] [--no-shares]
 Target (issue #4): 100,000 credentials >= 5,000 credentials/s end to end on 2 cores, on the embedded
 defaults: a SQLite file and the embedded content store (a directory), wired as ``issue-bulk`` wires
-them (``ledger.issuance.wiring.attach_shares``). ``--database-url postgresql+psycopg://…`` measures
+them (``ledger.issuance.assembly.attach_shares``). ``--database-url postgresql+psycopg://…`` measures
 PostgreSQL instead; ``--no-shares`` leaves the content step out (the figure before shares existed).
 
 Starts its own anvil on a free loopback port, deploys, registers an agency, then times
@@ -57,8 +57,8 @@ from ledger.issuance import (  # noqa: E402
     issue_file,
     register_agency,
 )
+from ledger.issuance.assembly import attach_shares  # noqa: E402
 from ledger.issuance.context import BundleSink  # noqa: E402
-from ledger.issuance.wiring import attach_shares  # noqa: E402
 from ledger.storage.at_rest import AtRestCipher  # noqa: E402
 from ledger.storage.db import init_database  # noqa: E402
 

@@ -98,7 +98,7 @@ def run_demo(
 ) -> DemoResult:
     from ledger.issuance import change_status, get_bundle, issue_many, register_agency, rows_from_objects
     from ledger.issuance.anchoring import anchor_pending
-    from ledger.issuance.wiring import issuance_for
+    from ledger.issuance.assembly import issuance_for
 
     progress = progress or (lambda stage, done, total: None)
     started = time.perf_counter()

@@ -10,7 +10,7 @@ from issuer_api.service import IssuerService
 from ledger.chain.embedded import rpc_urls_for
 from ledger.config import Settings, load_settings
 from ledger.governance import accounts
-from ledger.issuance.wiring import issuance_for
+from ledger.issuance.assembly import issuance_for
 from ledger.settings import IssuerSettings, LedgerEnvironment
 from ledger.storage.group_commit import group_writer
 from ledger.storage.request_path import POWER_LOSS

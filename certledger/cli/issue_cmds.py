@@ -27,7 +27,7 @@ REASONS = {
 
 
 def _issuance(app: App):
-    from ledger.issuance.wiring import issuance_for
+    from ledger.issuance.assembly import issuance_for
 
     return issuance_for(app.settings, app.rpc_urls())
 

@@ -53,9 +53,9 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 
 from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, TransactionDropped
+from ledger.issuance.bulk_runtime import collection_paused
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
-from ledger.issuance.heap import collection_paused
 from ledger.issuance.lease import acquire_lease, release_lease
 from ledger.issuance.node_watch import NodeWatch, unreachable
 from ledger.issuance.reorg_watch import ReorgWatch
@@ -128,7 +128,7 @@ def close_batch(ctx, agency: str, limit: int) -> int | None:
     The update takes the pending credentials up to the last one read; a credential committed meanwhile
     that sorts before it changes the count, and the closing is then undone and tried again.
     """
-    with collection_paused():  # ledger.issuance.heap: up to a batch's rows, and their tree
+    with collection_paused():  # ledger.issuance.bulk_runtime: up to a batch's rows, and their tree
         return _close_batch(ctx, agency, limit)
 
 

@@ -30,10 +30,9 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
+from ledger.issuance.bulk_runtime import collection_paused, fork_is_safe, freeze_inherited
 from ledger.issuance.bundle_bytes import BatchBundles
 from ledger.issuance.context import BundleSink, as_is
-from ledger.issuance.forking import fork_is_safe
-from ledger.issuance.heap import collection_paused, freeze_inherited
 from ledger.issuance.merkle_cache import BatchIntegrityError
 from ledger.issuance.stored_credentials import with_body
 from ledger.storage.db import reading
@@ -75,7 +74,7 @@ def sink_of(ctx) -> BundleSink | None:
 
 def deliver_bundles(ctx, batch, sink: BundleSink) -> None:
     """Build, prepare and store every bundle of ``batch`` (confirmed), a chunk at a time."""
-    with collection_paused():  # ledger.issuance.heap
+    with collection_paused():  # ledger.issuance.bulk_runtime
         _deliver(ctx, batch, sink)
 
 

@@ -36,8 +36,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance import idempotency
+from ledger.issuance.bulk_runtime import collection_paused
 from ledger.issuance.errors import BulkRejected, CredentialNotFound, RowError, SupersedeRefused
-from ledger.issuance.heap import collection_paused
 from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import BulkResult, IssuedCredential, IssuedRow
 from ledger.issuance.rows import Row, parse_rows
@@ -300,7 +300,7 @@ def issue_many(
     ``all_or_nothing=True``, :class:`BulkRejected` and nothing issued. ``progress(done, total)`` is
     called while signing.
     """
-    with collection_paused():  # ledger.issuance.heap: 100,000s of rows live through the request
+    with collection_paused():  # ledger.issuance.bulk_runtime: 100,000s of rows live through the request
         return _issue_many(ctx, agency, type_name, list(rows), all_or_nothing, idempotency_key, actor, progress)
 
 

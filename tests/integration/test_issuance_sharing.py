@@ -20,9 +20,9 @@ from ledger.content.links import parse_share_link
 from ledger.content.local_store import PACK_DIR, LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, anchoring, delivery, get_bundle, issue_many, rows_from_objects
+from ledger.issuance.assembly import attach_shares
 from ledger.issuance.context import BundleSink
 from ledger.issuance.sharing import ShareStore
-from ledger.issuance.wiring import attach_shares
 from ledger.protocol.bundle import parse_bundle
 from ledger.storage.tables import CONTENT
 from ledger.verification import Verdict

@@ -16,10 +16,10 @@ from ledger.content.links import parse_share_link
 from ledger.content.local_store import LocalContentStore
 from ledger.content.share import decrypt_share
 from ledger.issuance import anchor_once, delivery, get_bundle, issue_many, rows_from_objects
+from ledger.issuance.assembly import attach_shares
 from ledger.issuance.context import BundleSink
 from ledger.issuance.delivery import sink_of
 from ledger.issuance.upload_output import LINES_NAME, LINKS_NAME, UploadOutput, earlier_output
-from ledger.issuance.wiring import attach_shares
 from tests.integration.issuance_support import DEGREE, EDU, degree_subject, issuer_world, make_context  # noqa: F401
 
 VERIFIER = "https://verify.example/"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ledger.issuance.heap import collection_paused, freeze_inherited
+from ledger.issuance.bulk_runtime import collection_paused, freeze_inherited
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.issuance.fast_validation import FastValidatedType, compile_fast_check
+from ledger.issuance.schema_precheck import FastValidatedType, compile_fast_check
 from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
 
 EXTRA = CredentialType(

@@ -1,4 +1,5 @@
-"""Keeping Python's cycle collector off the large, long-lived data of a bulk operation.
+"""Bulk work in this process and its workers: when workers may be forked, and keeping Python's
+cycle collector off the large, long-lived data of a bulk operation.
 
 A 100,000-row bulk issuance holds its parsed rows, signed rows and results for its whole run, and a
 batch that large holds its rows and Merkle tree while it is closed and delivered. Each full
@@ -15,9 +16,17 @@ never writes to the pages it shares with its parent, copy-on-write), and collect
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def fork_is_safe() -> bool:
+    """Fork is fast and imports nothing again, but copies other threads' locks mid-step (a web
+    server, a connection pool): only while this process runs no other thread."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
 
 _lock = threading.Lock()
 _holders = 0
@@ -50,4 +59,4 @@ def freeze_inherited() -> None:
     gc.enable()
 
 
-__all__ = ["collection_paused", "freeze_inherited"]
+__all__ = ["collection_paused", "fork_is_safe", "freeze_inherited"]

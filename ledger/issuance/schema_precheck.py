@@ -11,7 +11,7 @@ Keywords covered, with jsonschema's own semantics: ``type`` (one or several), ``
 ``required``, ``minProperties``/``maxProperties``, ``additionalProperties`` (a boolean), ``enum``/``const`` of strings, ``minLength``,
 ``maxLength``, ``pattern`` (``re.search``, as jsonschema), ``format`` (the type's own format checker),
 ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``; annotations are ignored.
-``tests/unit/test_issuance_fast_validation.py`` checks it against jsonschema.
+``tests/unit/test_issuance_schema_precheck.py`` checks it against jsonschema.
 """
 
 from __future__ import annotations
