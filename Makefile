@@ -13,10 +13,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# `npm install`, not `npm ci`: npm 11's ci refuses this lock file because anvil's optional binaries
-# for other platforms are absent from it; install still follows the lock and leaves it unchanged.
+# `npm ci`: exactly the lock, which it never rewrites (.ci/run fails if anything did). The lock holds
+# anvil's binaries for every platform; package.json's override points js-ipfs's optional `headless`
+# (a GitHub tarball, unreachable here and never needed: electron is not used) at an empty package.
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	touch $@
 
 # The Digital Bazaar cross-check's own packages (interop/digitalbazaar/README.md), pinned by its lock.
