@@ -36,6 +36,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 def _register_commands() -> None:
     from certledger.cli import (
         agency_cmds,
+        api_key_cmds,
         chain_cmds,
         demo_cmd,
         issue_cmds,
@@ -45,7 +46,17 @@ def _register_commands() -> None:
         verify_cmds,
     )
 
-    for module in (demo_cmd, setup_cmds, chain_cmds, agency_cmds, issue_cmds, verify_cmds, serve_cmds, status_cmds):
+    for module in (
+        demo_cmd,
+        setup_cmds,
+        chain_cmds,
+        agency_cmds,
+        api_key_cmds,
+        issue_cmds,
+        verify_cmds,
+        serve_cmds,
+        status_cmds,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

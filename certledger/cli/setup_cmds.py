@@ -39,6 +39,9 @@ def init(ctx: click.Context, rpc_urls: tuple[str, ...], chain_id: int, port: int
         return
     click.echo(f"initialised {data_dir}")
     click.echo(f"governance account: {governance} (key encrypted in {settings.governance_key})")
+    click.echo(
+        "first API key for the issuer API: certledger api-key create --governance --scopes governance --name first"
+    )
 
 
 @click.command("deploy")

@@ -57,13 +57,28 @@ def _hash(secret: str) -> str:
 
 
 def create_api_key(
-    engine: Engine, agency: str | None, scopes: list[str], label: str = "", actor: str = "system"
+    engine: Engine,
+    agency: str | None,
+    scopes: list[str],
+    label: str = "",
+    actor: str = "system",
+    unique_label: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Returns the stored row and the full key, which exists nowhere else afterwards."""
+    """Returns the stored row and the full key, which exists nowhere else afterwards.
+    ``unique_label``: refuse the label when an unrevoked key of the same agency has it (a retried
+    command does not leave two live keys)."""
     allowed = (GOVERNANCE_SCOPE,) if agency is None else SCOPES
     unknown = [s for s in scopes if s not in allowed]
     if not scopes or unknown:
         raise ApiKeyError(f"scopes: {unknown or 'none given'} not in {list(allowed)}")
+    if unique_label and label:
+        live = [k for k in list_api_keys(engine, agency) if k.label == label and k.revoked_at is None]
+        if agency is None:
+            live = [k for k in live if k.agency_code is None]
+        if live:
+            raise ApiKeyError(
+                f"name: the live key {live[0].id} is already named {label!r}; revoke it or choose another"
+            )
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     row = ApiKey(
         id=f"clk_{key_id}", agency_code=agency, secret_hash=_hash(secret), scopes=sorted(set(scopes)), label=label
