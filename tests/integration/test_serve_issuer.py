@@ -37,23 +37,8 @@ def test_serve_issuer_end_to_end(home):
         with server.client() as client:
             assert wait_for_anchorer(client) == {"running": True, "chainReachable": True, "chainDownForS": None}
             assert "/credentials" in client.get("/openapi.json").json()["paths"]
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            subject = {
-                "name": "张三",
-                "degree": "学士",
-                "major": "数学",
-                "institution": "浙江大学",
-                "graduationDate": "2024-06-30",
-            }
-            issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": subject}, headers=auth)
-            assert issued.status_code == 201, issued.text
-            cid = issued.json()["id"]
+            auth = register_agency(client, governance)
+            cid = issue_degree(client, auth, "张三", "数学")
             deadline = time.monotonic() + 60  # batches close after 5 s by default
             while client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored":
                 assert time.monotonic() < deadline, "not anchored within a minute"
@@ -67,6 +52,30 @@ def test_serve_issuer_end_to_end(home):
     assert "issuer API: http://127.0.0.1" in output
     assert not list((home / "run").glob("anchorer-*.json"))  # a clean stop removes the anchorer's state file
     assert governance not in output
+
+
+def register_agency(client: httpx.Client, governance: str) -> dict:
+    """zj-hz-education registered with a governance key; the Authorization header of its new key."""
+    agency = client.post(
+        "/agencies",
+        json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+        headers={"Authorization": f"Bearer {governance}"},
+    )
+    assert agency.status_code == 201, agency.text
+    return {"Authorization": f"Bearer {agency.json()['apiKey']}"}
+
+
+def issue_degree(client: httpx.Client, auth: dict, name: str, major: str) -> str:
+    subject = {
+        "name": name,
+        "degree": "学士",
+        "major": major,
+        "institution": "浙江大学",
+        "graduationDate": "2024-06-30",
+    }
+    issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": subject}, headers=auth)
+    assert issued.status_code == 201, issued.text
+    return issued.json()["id"]
 
 
 def wait_for_anchorer(client: httpx.Client, timeout_s: float = 60) -> dict:
@@ -119,30 +128,10 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
             wait_for_anchorer(client)
 
             # The restarted process anchors (once the killed one's lease lapses).
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            issued = client.post(
-                "/credentials",
-                headers=auth,
-                json={
-                    "type": "DegreeCertificate",
-                    "subject": {
-                        "name": "李四",
-                        "degree": "学士",
-                        "major": "物理",
-                        "institution": "浙江大学",
-                        "graduationDate": "2024-06-30",
-                    },
-                },
-            )
-            assert issued.status_code == 201, issued.text
+            auth = register_agency(client, governance)
+            cid = issue_degree(client, auth, "李四", "物理")
             deadline = time.monotonic() + 60
-            while client.get(f"/credentials/{issued.json()['id']}", headers=auth).json()["state"] != "anchored":
+            while client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored":
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.3)
 
@@ -187,31 +176,8 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
             ]
             assert workers and all(p.environ().get("CERTLEDGER_COMMIT_DURABILITY") == "process-crash" for p in workers)
 
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            ids = []
-            for n in range(20):
-                issued = client.post(
-                    "/credentials",
-                    headers=auth,
-                    json={
-                        "type": "DegreeCertificate",
-                        "subject": {
-                            "name": f"学生{n}",
-                            "degree": "学士",
-                            "major": "物理",
-                            "institution": "浙江大学",
-                            "graduationDate": "2024-06-30",
-                        },
-                    },
-                )
-                assert issued.status_code == 201, issued.text
-                ids.append(issued.json()["id"])
+            auth = register_agency(client, governance)
+            ids = [issue_degree(client, auth, f"学生{n}", "物理") for n in range(20)]
         children = psutil.Process(server.pid).children(recursive=True)
         for process in [psutil.Process(server.pid), *children]:
             process.kill()
