@@ -10,6 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from http_common.openapi_bundle import BUNDLE as BUNDLE_SCHEMA
+from http_common.openapi_bundle import CREDENTIAL
+
 HEX32 = r"^0x[0-9a-f]{64}$"
 
 
@@ -133,113 +136,7 @@ class AuditPage(_Closed):
     nextCursor: str | None
 
 
-# The bundle, protocol version 2 (docs/protocol.md 7; the credential: 3, 4). The verifier's OpenAPI
-# document declares the same schema for what it takes (verifier/openapi_docs.py; a test keeps them equal).
-_HEX32: dict[str, Any] = {"type": "string", "pattern": "^0x[0-9a-f]{64}$"}
-_CAIP10: dict[str, Any] = {"type": "string", "pattern": "^eip155:[0-9]+:0x[0-9a-fA-F]{40}$"}
-_DID_KEY: dict[str, Any] = {"type": "string", "pattern": "^did:key:z"}
-_STATUS_ENTRY: dict[str, Any] = {
-    "type": "object",
-    "description": "A W3C Bitstring Status List entry (docs/protocol.md 3.5, 8)",
-    "required": ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"],
-    "properties": {
-        "id": {"type": "string", "description": "<statusListCredential>#<statusListIndex>"},
-        "type": {"const": "BitstringStatusListEntry"},
-        "statusPurpose": {"enum": ["revocation", "suspension"]},
-        "statusListIndex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
-        "statusListCredential": {
-            "type": "string",
-            "pattern": "^https?://",
-            "description": "<status base URL>/<agency code>/<list id>/<purpose>",
-        },
-    },
-}
-_CREDENTIAL: dict[str, Any] = {
-    "type": "object",
-    "description": "The W3C Verifiable Credential 2.0 with its eddsa-jcs-2022 proof (docs/protocol.md 3, 4)",
-    "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "credentialStatus", "proof"],
-    "properties": {
-        "@context": {
-            "const": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/undefined-terms/v2"]
-        },
-        "id": {"type": "string", "pattern": "^urn:uuid:"},
-        "type": {
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 2,
-            "maxItems": 2,
-            "description": '["VerifiableCredential", <type name>]',
-        },
-        "issuer": {
-            "type": "object",
-            "description": "The signing key's did:key, the display name, and the agency (protocol v2)",
-            "required": ["id", "name", "agency"],
-            "properties": {
-                "id": _DID_KEY,
-                "name": {"type": "string", "minLength": 1},
-                "agency": {"type": "string", "pattern": "^urn:certledger:agency:[a-z0-9-]{3,64}$"},
-            },
-        },
-        "validFrom": {"type": "string"},
-        "validUntil": {"type": "string"},
-        "credentialSubject": {"type": "object"},
-        "credentialStatus": {
-            "type": "array",
-            "items": _STATUS_ENTRY,
-            "minItems": 2,
-            "maxItems": 2,
-            "description": "one revocation and one suspension entry, same list id and index",
-        },
-        "proof": {
-            "type": "object",
-            "required": ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"],
-            "properties": {
-                "type": {"const": "DataIntegrityProof"},
-                "cryptosuite": {"const": "eddsa-jcs-2022"},
-                "created": {"type": "string"},
-                "verificationMethod": {
-                    "type": "string",
-                    "pattern": "^did:key:z",
-                    "description": "<issuer.id>#<multibase key>",
-                },
-                "proofPurpose": {"const": "assertionMethod"},
-                "@context": {"type": "array", "items": {"type": "string"}},
-                "proofValue": {"type": "string", "pattern": "^z"},
-            },
-        },
-    },
-}
-BUNDLE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A CertLedger bundle, protocol version 2 (docs/protocol.md 7): a signed credential and its "
-    "anchor. Another version is answered with a report whose format check is UNSUPPORTED_VERSION.",
-    "required": ["type", "version", "credential", "anchor"],
-    "properties": {
-        "type": {"const": "CertLedgerBundle"},
-        "version": {"const": 2},
-        "credential": _CREDENTIAL,
-        "anchor": {
-            "anyOf": [
-                {"type": "null"},
-                {
-                    "type": "object",
-                    "required": ["ledger", "registry", "digest", "root", "path", "txHash", "blockNumber"],
-                    "properties": {
-                        "ledger": _CAIP10,
-                        "registry": _CAIP10,
-                        "digest": _HEX32,
-                        "root": _HEX32,
-                        "path": {"type": "array", "items": _HEX32, "maxItems": 64},
-                        "txHash": _HEX32,
-                        "blockNumber": {"type": "integer", "minimum": 0, "description": "at most 2**64 - 1"},
-                    },
-                    "additionalProperties": False,
-                },
-            ]
-        },
-    },
-    "additionalProperties": False,
-}
+# The bundle, as the verifier's document declares what it takes (http_common/openapi_bundle.py).
 BUNDLE: dict[str, Any] = {
     "description": "The bundle (docs/protocol.md, section 7)",
     "content": {"application/json": {"schema": BUNDLE_SCHEMA}},
@@ -247,7 +144,7 @@ BUNDLE: dict[str, Any] = {
 
 
 # POST /credentials/issue (the W3C VC API, docs/protocol.md 13.2): the credential the agency signed,
-# typed (the same profile as _CREDENTIAL) or generic (3.8: more contexts, a URL id, further types, several
+# typed (the same profile as CREDENTIAL) or generic (3.8: more contexts, a URL id, further types, several
 # subjects, other status objects after the two entries). Its proof is always eddsa-jcs-2022.
 _URL_STRING: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$"}
 W3C_CREDENTIAL_SCHEMA: dict[str, Any] = {
@@ -272,7 +169,7 @@ W3C_CREDENTIAL_SCHEMA: dict[str, Any] = {
             "description": '["VerifiableCredential", <the governed type: a CertLedger type or '
             '"GenericCredential">, …the request\'s other types]',
         },
-        "issuer": _CREDENTIAL["properties"]["issuer"],
+        "issuer": CREDENTIAL["properties"]["issuer"],
         "validFrom": {"type": "string"},
         "validUntil": {"type": "string"},
         "credentialSubject": {
@@ -288,7 +185,7 @@ W3C_CREDENTIAL_SCHEMA: dict[str, Any] = {
             "description": "the revocation and suspension BitstringStatusListEntry first, then "
             "the request's other status objects",
         },
-        "proof": _CREDENTIAL["properties"]["proof"],
+        "proof": CREDENTIAL["properties"]["proof"],
     },
 }
 W3C_ISSUED_SCHEMA: dict[str, Any] = {

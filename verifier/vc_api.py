@@ -288,15 +288,31 @@ def verify_six(service, bundle: dict, checks: tuple[str, ...]) -> tuple[Outcome,
     return outcome, report.to_json()
 
 
-def verify_credential_body(body: object, service, fetcher, now: datetime | None = None) -> tuple[int, dict]:
-    """``POST /credentials/verify``: (HTTP status, answer); :class:`Problem` for a malformed request."""
+def _request(body: object, member: str, usage: str) -> Mapping:
+    """The request object of a VC API verify call: ``member`` and optionally ``options``, no more."""
     if not isinstance(body, Mapping):
-        raise _bad_request('send {"verifiableCredential": {...}, "options": {...}}')
-    if "verifiableCredential" not in body:
-        raise _bad_request("the request has no verifiableCredential")
-    unknown = sorted(set(body) - {"verifiableCredential", "options"})
+        raise _bad_request(usage)
+    if member not in body:
+        raise _bad_request(f"the request has no {member}")
+    unknown = sorted(set(body) - {member, "options"})
     if unknown:
         raise _bad_request(f"unknown member {unknown[0]!r}")
+    return body
+
+
+def _anchor_not_checked(outcome: Outcome) -> None:
+    outcome.warn(
+        "anchor",
+        "ANCHOR_NOT_CHECKED",
+        "the credential came without its anchor receipt: the anchor, "
+        "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
+        "options.anchor, for CertLedger's six checks)",
+    )
+
+
+def verify_credential_body(body: object, service, fetcher, now: datetime | None = None) -> tuple[int, dict]:
+    """``POST /credentials/verify``: (HTTP status, answer); :class:`Problem` for a malformed request."""
+    body = _request(body, "verifiableCredential", 'send {"verifiableCredential": {...}, "options": {...}}')
     options = _options(body)
     document = body["verifiableCredential"]
     now = now or datetime.now(UTC)
@@ -322,13 +338,7 @@ def verify_credential_body(body: object, service, fetcher, now: datetime | None 
         outcome.ran("anchor")
         outcome.error("anchor", "NOT_ANCHORED", "no anchor receipt: send the bundle, or the anchor in options.anchor")
     else:
-        outcome.warn(
-            "anchor",
-            "ANCHOR_NOT_CHECKED",
-            "the credential came without its anchor receipt: the anchor, "
-            "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
-            "options.anchor, for CertLedger's six checks)",
-        )
+        _anchor_not_checked(outcome)
     return outcome.status_code(), outcome.to_json()
 
 
@@ -337,13 +347,7 @@ def verify_credential_proof_only(document: object, plain_json: bool = False) -> 
     eddsa-jcs-2022): the same answer as :func:`verify_credential_body` would give."""
     outcome = Outcome()
     check_proof(outcome, document, plain_json=plain_json)
-    outcome.warn(
-        "anchor",
-        "ANCHOR_NOT_CHECKED",
-        "the credential came without its anchor receipt: the anchor, "
-        "the issuer's authority on chain and the chain status were not checked (send the bundle, or "
-        "options.anchor, for CertLedger's six checks)",
-    )
+    _anchor_not_checked(outcome)
     return outcome.status_code(), outcome.to_json()
 
 
@@ -352,13 +356,11 @@ def verify_credential_proof_only(document: object, plain_json: bool = False) -> 
 
 def verify_presentation_body(body: object, fetcher, now: datetime | None = None) -> tuple[int, dict]:
     """``POST /presentations/verify``: (HTTP status, answer); :class:`Problem` for a malformed request."""
-    if not isinstance(body, Mapping):
-        raise _bad_request('send {"verifiablePresentation": {...}, "options": {"challenge": …, "domain": …}}')
-    if "verifiablePresentation" not in body:
-        raise _bad_request("the request has no verifiablePresentation")
-    unknown = sorted(set(body) - {"verifiablePresentation", "options"})
-    if unknown:
-        raise _bad_request(f"unknown member {unknown[0]!r}")
+    body = _request(
+        body,
+        "verifiablePresentation",
+        'send {"verifiablePresentation": {...}, "options": {"challenge": …, "domain": …}}',
+    )
     options = _options(body)
     checks = _chosen(options, PRESENTATION_CHECKS, PRESENTATION_CHECKS)
     challenge, domain = options.get("challenge"), options.get("domain")

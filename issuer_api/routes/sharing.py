@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from http_common.openapi_problems import problem_responses
 from issuer_api.deps import scope, service
 from issuer_api.schemas import ShareLink
+from ledger.content import links
 from ledger.content.links import qr_png, qr_svg
 from ledger.governance.api_keys import Principal
 
@@ -30,23 +33,21 @@ def share(credential_id: str, who: Principal = Depends(scope("read")), svc=Depen
     }
 
 
-@router.get(
-    "/{credential_id}/qr.png",
-    summary="QR code of the share link, PNG",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-)
-def qr_as_png(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
-    link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
-    return Response(qr_png(link), media_type="image/png", headers={"Cache-Control": "no-store"})
+def _qr_route(path: str, name: str, media_type: str, render: Callable[[links.ShareLink], bytes]) -> None:
+    """The share link's QR code in one image format (the PNG and SVG routes differ only in it)."""
+
+    def qr(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
+        link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
+        return Response(render(link), media_type=media_type, headers={"Cache-Control": "no-store"})
+
+    router.get(
+        path,
+        summary=f"QR code of the share link, {name}",
+        response_class=Response,
+        responses={200: {"content": {media_type: {}}}},
+        name=f"qr_as_{name.lower()}",
+    )(qr)
 
 
-@router.get(
-    "/{credential_id}/qr.svg",
-    summary="QR code of the share link, SVG",
-    response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
-)
-def qr_as_svg(credential_id: str, who: Principal = Depends(scope("read")), svc=Depends(service)):
-    link = svc.shares.link(who.agency, credential_id, svc.settings.verifier_url)
-    return Response(qr_svg(link), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+_qr_route("/{credential_id}/qr.png", "PNG", "image/png", qr_png)
+_qr_route("/{credential_id}/qr.svg", "SVG", "image/svg+xml", qr_svg)

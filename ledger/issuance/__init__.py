@@ -15,6 +15,7 @@ safety: ``ledger.issuance.anchoring``; status changes: ``ledger.issuance.lifecyc
 """
 
 from ledger.chain import Reason
+from ledger.issuance import errors, results
 from ledger.issuance.anchoring import (
     advance_batch,
     anchor_once,
@@ -26,35 +27,12 @@ from ledger.issuance.anchoring import (
 )
 from ledger.issuance.chain_access import AgencyKeyring, ChainAccess
 from ledger.issuance.context import BatchPolicy, IssuanceContext
-from ledger.issuance.errors import (
-    AgencyKeysMissing,
-    AgencyNotFound,
-    BulkRejected,
-    CredentialNotFound,
-    IdempotencyConflict,
-    InvalidTransition,
-    IssuanceError,
-    NotAnchored,
-    RowError,
-    StatusChangeFailed,
-    SupersedeRefused,
-    TypeNotPermitted,
-    UnknownCredentialType,
-)
+from ledger.issuance.errors import *  # noqa: F403  (every error, as errors.__all__ lists them)
 from ledger.issuance.issue import issue_file, issue_many, issue_one, supersede
 from ledger.issuance.lifecycle import change_status, reinstate, revoke, suspend
 from ledger.issuance.queries import audit_log, get_bundle, get_credential, get_credential_info, list_credentials
 from ledger.issuance.registry import get_agency, get_type, list_types, register_agency, register_type
-from ledger.issuance.results import (
-    AnchorReport,
-    AuditEntry,
-    BulkResult,
-    CredentialInfo,
-    IssuedCredential,
-    IssuedRow,
-    Page,
-    StatusChange,
-)
+from ledger.issuance.results import *  # noqa: F403  (every result, as results.__all__ lists them)
 from ledger.issuance.rows import Row, parse_rows, rows_from_csv, rows_from_jsonl, rows_from_objects
 
 __all__ = [
@@ -99,26 +77,7 @@ __all__ = [
     "get_credential",
     "get_credential_info",
     "list_credentials",
-    # results and errors
-    "AnchorReport",
-    "AuditEntry",
-    "BulkResult",
-    "CredentialInfo",
-    "IssuedCredential",
-    "IssuedRow",
-    "Page",
-    "StatusChange",
-    "AgencyKeysMissing",
-    "AgencyNotFound",
-    "BulkRejected",
-    "CredentialNotFound",
-    "IdempotencyConflict",
-    "InvalidTransition",
-    "IssuanceError",
-    "NotAnchored",
-    "RowError",
-    "StatusChangeFailed",
-    "SupersedeRefused",
-    "TypeNotPermitted",
-    "UnknownCredentialType",
 ]
+# the results and errors, as their modules list them (imported above with *)
+__all__ += results.__all__
+__all__ += errors.__all__

@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 
@@ -176,6 +176,77 @@ def _same_json(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
 
 
+class ProofOptions(NamedTuple):
+    """What :func:`check_proof_options` read from a proof."""
+
+    purpose: str
+    created: datetime | None
+    verification_method: str
+    key: PublicKey
+    signature: bytes
+
+
+def check_proof_options(
+    proof: Mapping[str, Any], cryptosuite: str, expected_proof_purpose: str, public_key: PublicKey | None
+) -> ProofOptions:
+    """The checks of a proof's options both EdDSA cryptosuites make (§3.2.2 and §3.3.2, before the
+    transformation): type, ``cryptosuite``, purpose, ``created``, the key of the verification
+    method (a did:key, or ``public_key`` resolved by the caller; with a did:key the two must be the
+    same key), and a ``proofValue`` that decodes to a 64-byte signature."""
+    if proof.get("type") != PROOF_TYPE:
+        raise _fail(WRONG_PROOF_TYPE, f"proof type is {proof.get('type')!r}, expected {PROOF_TYPE!r}")
+    if proof.get("cryptosuite") != cryptosuite:
+        raise _fail(
+            WRONG_CRYPTOSUITE,
+            f"cryptosuite is {proof.get('cryptosuite')!r}, expected {cryptosuite!r}",
+        )
+    purpose = proof.get("proofPurpose")
+    if purpose != expected_proof_purpose:
+        raise _fail(
+            WRONG_PROOF_PURPOSE,
+            f"proofPurpose is {purpose!r}, expected {expected_proof_purpose!r}",
+        )
+    created = None
+    if "created" in proof:
+        try:
+            created = parse_xsd_datetime(proof["created"])
+        except DateTimeFormatError as exc:
+            raise _fail(INVALID_CREATED, f"proof created: {exc}") from None
+
+    vm = proof.get("verificationMethod")
+    if not isinstance(vm, str):
+        raise _fail(INVALID_VERIFICATION_METHOD, "verificationMethod is missing or not a string")
+    if vm.startswith(did_key.DID_KEY_PREFIX):
+        try:
+            key = PublicKey.from_verification_method(vm)
+        except WeakKeyError as exc:
+            raise _fail(WEAK_KEY, f"verificationMethod {vm!r}: {exc}") from None
+        except (did_key.DidKeyError, ValueError) as exc:
+            raise _fail(INVALID_VERIFICATION_METHOD, f"verificationMethod {vm!r}: {exc}") from None
+        if public_key is not None and public_key != key:
+            raise _fail(KEY_MISMATCH, "the verificationMethod names a different key than expected")
+    elif public_key is not None:
+        key = public_key
+    else:
+        raise _fail(
+            INVALID_VERIFICATION_METHOD,
+            f"verificationMethod {vm!r} is not a did:key and no key was resolved for it",
+        )
+
+    pv = proof.get("proofValue")
+    if not isinstance(pv, str):
+        raise _fail(INVALID_PROOF_VALUE, "proofValue is missing or not a string")
+    try:
+        signature = did_key.b58btc_decode(pv)
+    except did_key.DidKeyError as exc:
+        raise _fail(INVALID_PROOF_VALUE, f"proofValue: {exc}") from None
+    if len(signature) != 64:
+        raise _fail(
+            INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature"
+        )
+    return ProofOptions(purpose, created, vm, key, signature)
+
+
 def verify_proof(
     secured_document: Mapping[str, Any],
     *,
@@ -222,57 +293,7 @@ def _verify(
         raise _fail(PROOF_SET_UNSUPPORTED, "a proof set is not accepted; exactly one proof is required")
     if type(proof) is not dict and not isinstance(proof, Mapping):
         raise _fail(PROOF_MALFORMED, "proof is not a JSON object")
-    if proof.get("type") != PROOF_TYPE:
-        raise _fail(WRONG_PROOF_TYPE, f"proof type is {proof.get('type')!r}, expected {PROOF_TYPE!r}")
-    if proof.get("cryptosuite") != CRYPTOSUITE:
-        raise _fail(
-            WRONG_CRYPTOSUITE,
-            f"cryptosuite is {proof.get('cryptosuite')!r}, expected {CRYPTOSUITE!r}",
-        )
-    purpose = proof.get("proofPurpose")
-    if purpose != expected_proof_purpose:
-        raise _fail(
-            WRONG_PROOF_PURPOSE,
-            f"proofPurpose is {purpose!r}, expected {expected_proof_purpose!r}",
-        )
-    created = None
-    if "created" in proof:
-        try:
-            created = parse_xsd_datetime(proof["created"])
-        except DateTimeFormatError as exc:
-            raise _fail(INVALID_CREATED, f"proof created: {exc}") from None
-
-    vm = proof.get("verificationMethod")
-    if not isinstance(vm, str):
-        raise _fail(INVALID_VERIFICATION_METHOD, "verificationMethod is missing or not a string")
-    if vm.startswith(did_key.DID_KEY_PREFIX):
-        try:
-            key = PublicKey.from_verification_method(vm)
-        except WeakKeyError as exc:
-            raise _fail(WEAK_KEY, f"verificationMethod {vm!r}: {exc}") from None
-        except (did_key.DidKeyError, ValueError) as exc:
-            raise _fail(INVALID_VERIFICATION_METHOD, f"verificationMethod {vm!r}: {exc}") from None
-        if public_key is not None and public_key != key:
-            raise _fail(KEY_MISMATCH, "the verificationMethod names a different key than expected")
-    elif public_key is not None:
-        key = public_key
-    else:
-        raise _fail(
-            INVALID_VERIFICATION_METHOD,
-            f"verificationMethod {vm!r} is not a did:key and no key was resolved for it",
-        )
-
-    pv = proof.get("proofValue")
-    if not isinstance(pv, str):
-        raise _fail(INVALID_PROOF_VALUE, "proofValue is missing or not a string")
-    try:
-        signature = did_key.b58btc_decode(pv)
-    except did_key.DidKeyError as exc:
-        raise _fail(INVALID_PROOF_VALUE, f"proofValue: {exc}") from None
-    if len(signature) != 64:
-        raise _fail(
-            INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature"
-        )
+    purpose, created, vm, key, signature = check_proof_options(proof, CRYPTOSUITE, expected_proof_purpose, public_key)
 
     unsecured = {k: v for k, v in secured_document.items() if k != "proof"}
     options = {k: v for k, v in proof.items() if k != "proofValue"}
@@ -327,8 +348,10 @@ __all__ = [
     "PROOF_TYPE",
     "ProofError",
     "ProofVerificationError",
+    "ProofOptions",
     "VerifiedProof",
     "add_proof",
+    "check_proof_options",
     "create_proof",
     "hash_data",
     "proof_configuration",

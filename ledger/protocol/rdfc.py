@@ -32,29 +32,22 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from ledger.protocol import did_key
-from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
+from ledger.protocol.datetimes import format_utc
 from ledger.protocol.jsonld_contexts import ContextNotBundled
-from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
+from ledger.protocol.keys import PublicKey, SigningKey
 from ledger.protocol.proof import (
     ASSERTION_METHOD,
     CONTEXT_MISMATCH,
-    INVALID_CREATED,
-    INVALID_PROOF_VALUE,
     INVALID_SIGNATURE,
-    INVALID_VERIFICATION_METHOD,
-    KEY_MISMATCH,
     NOT_CANONICALIZABLE,
     PROOF_MALFORMED,
     PROOF_MISSING,
     PROOF_SET_UNSUPPORTED,
     PROOF_TYPE,
-    WEAK_KEY,
-    WRONG_CRYPTOSUITE,
-    WRONG_PROOF_PURPOSE,
-    WRONG_PROOF_TYPE,
     ProofError,
     ProofVerificationError,
     VerifiedProof,
+    check_proof_options,
 )
 
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -130,28 +123,6 @@ def _as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _key_for(proof: Mapping[str, Any], public_key: PublicKey | None) -> tuple[str, PublicKey]:
-    vm = proof.get("verificationMethod")
-    if not isinstance(vm, str):
-        raise ProofVerificationError(INVALID_VERIFICATION_METHOD, "verificationMethod is missing or not a string")
-    if not vm.startswith(did_key.DID_KEY_PREFIX):
-        if public_key is None:
-            raise ProofVerificationError(
-                INVALID_VERIFICATION_METHOD,
-                f"verificationMethod {vm!r} is not a did:key and no key was resolved for it",
-            )
-        return vm, public_key
-    try:
-        key = PublicKey.from_verification_method(vm)
-    except WeakKeyError as exc:
-        raise ProofVerificationError(WEAK_KEY, f"verificationMethod {vm!r}: {exc}") from None
-    except (did_key.DidKeyError, ValueError) as exc:
-        raise ProofVerificationError(INVALID_VERIFICATION_METHOD, f"verificationMethod {vm!r}: {exc}") from None
-    if public_key is not None and public_key != key:
-        raise ProofVerificationError(KEY_MISMATCH, "the verificationMethod names a different key than expected")
-    return vm, key
-
-
 def verify_proof_rdfc(
     secured_document: Mapping[str, Any],
     *,
@@ -169,35 +140,7 @@ def verify_proof_rdfc(
         raise ProofVerificationError(PROOF_SET_UNSUPPORTED, "verify the proofs of a proof set one by one")
     if not isinstance(proof, Mapping):
         raise ProofVerificationError(PROOF_MALFORMED, "proof is not a JSON object")
-    if proof.get("type") != PROOF_TYPE:
-        raise ProofVerificationError(WRONG_PROOF_TYPE, f"proof type is {proof.get('type')!r}, expected {PROOF_TYPE!r}")
-    if proof.get("cryptosuite") != CRYPTOSUITE:
-        raise ProofVerificationError(
-            WRONG_CRYPTOSUITE, f"cryptosuite is {proof.get('cryptosuite')!r}, expected {CRYPTOSUITE!r}"
-        )
-    purpose = proof.get("proofPurpose")
-    if purpose != expected_proof_purpose:
-        raise ProofVerificationError(
-            WRONG_PROOF_PURPOSE, f"proofPurpose is {purpose!r}, expected {expected_proof_purpose!r}"
-        )
-    created = None
-    if "created" in proof:
-        try:
-            created = parse_xsd_datetime(proof["created"])
-        except DateTimeFormatError as exc:
-            raise ProofVerificationError(INVALID_CREATED, f"proof created: {exc}") from None
-    vm, key = _key_for(proof, public_key)
-    pv = proof.get("proofValue")
-    if not isinstance(pv, str):
-        raise ProofVerificationError(INVALID_PROOF_VALUE, "proofValue is missing or not a string")
-    try:
-        signature = did_key.b58btc_decode(pv)
-    except did_key.DidKeyError as exc:
-        raise ProofVerificationError(INVALID_PROOF_VALUE, f"proofValue: {exc}") from None
-    if len(signature) != 64:
-        raise ProofVerificationError(
-            INVALID_PROOF_VALUE, f"proofValue decodes to {len(signature)} bytes, not a 64-byte Ed25519 signature"
-        )
+    purpose, created, vm, key, signature = check_proof_options(proof, CRYPTOSUITE, expected_proof_purpose, public_key)
 
     # §3.2.2 steps 1-4
     unsecured = {k: v for k, v in secured_document.items() if k != "proof"}

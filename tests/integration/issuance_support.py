@@ -13,7 +13,7 @@ from ledger.issuance import AgencyKeyring, BatchPolicy, ChainAccess, IssuanceCon
 from ledger.storage.at_rest import cipher_for_database
 from ledger.storage.db import init_database
 from ledger.verification import Verdict, verify
-from tests.integration.conftest import World, build_world
+from tests.integration.conftest import World, build_world, degree
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 DEGREE, RESIDENCE = "DegreeCertificate", "ResidenceCertificate"
@@ -62,17 +62,7 @@ def ctx(issuer_world, database_url):
     context.engine.dispose()
 
 
-def degree_subject(name: str = "张三", **extra) -> dict:
-    subject = {
-        "name": name,
-        "idNumber": "330106199001011234",
-        "degree": "学士 Bachelor of Engineering",
-        "major": "计算机科学与技术",
-        "institution": "浙江大学 Zhejiang University",
-        "graduationDate": "2024-06-30",
-    }
-    subject.update(extra)
-    return subject
+degree_subject = degree  # the world's degree subject, under the name the issuance tests use
 
 
 def residence_subject(name: str = "李四") -> dict:

@@ -83,21 +83,13 @@ def test_issue_bulk_with_a_bad_row(home, tmp_path, capsys, monkeypatch):
     lines.insert(5, "坏行,学士,数学,浙江大学,June")
     rows.write_text("\n".join(lines) + "\n")
     out = tmp_path / "upload"
-    assert (
-        cli(
-            home,
-            "issue-bulk",
-            "--type",
-            "DegreeCertificate",
-            "--csv",
-            str(rows),
-            "--out-dir",
-            str(out),
-            "--verifier-url",
-            "https://verify.example.gov.cn",
+
+    def issue_bulk(out_dir, *options) -> int:
+        return cli(
+            home, "issue-bulk", "--type", "DegreeCertificate", "--csv", str(rows), "--out-dir", str(out_dir), *options
         )
-        == 1
-    )
+
+    assert issue_bulk(out, "--verifier-url", "https://verify.example.gov.cn") == 1
     printed = capsys.readouterr().out
     assert "issued 40, refused 1 rows" in printed and "row 6" in printed
     bundles = (out / "bundles.jsonl").read_bytes().splitlines()
@@ -114,38 +106,11 @@ def test_issue_bulk_with_a_bad_row(home, tmp_path, capsys, monkeypatch):
         assert cli(home, "verify", str(tmp_path / f"b{n}.json")) == 0
 
     # An earlier upload's output is never overwritten: refused before anything is issued.
-    assert cli(home, "issue-bulk", "--type", "DegreeCertificate", "--csv", str(rows), "--out-dir", str(out)) == 1
+    assert issue_bulk(out) == 1
     assert "earlier upload" in capsys.readouterr().err
-    assert (
-        cli(
-            home,
-            "issue-bulk",
-            "--type",
-            "DegreeCertificate",
-            "--csv",
-            str(rows),
-            "--out-dir",
-            str(tmp_path / "x"),
-            "--all-or-nothing",
-        )
-        == 1
-    )
+    assert issue_bulk(tmp_path / "x", "--all-or-nothing") == 1
     assert "nothing issued" in capsys.readouterr().err
-    assert (
-        cli(
-            home,
-            "issue-bulk",
-            "--type",
-            "DegreeCertificate",
-            "--csv",
-            str(rows),
-            "--out-dir",
-            str(tmp_path / "y"),
-            "--verifier-url",
-            "ftp://verify.example",
-        )
-        == 1
-    )
+    assert issue_bulk(tmp_path / "y", "--verifier-url", "ftp://verify.example") == 1
     assert "--verifier-url" in capsys.readouterr().err
     assert list((tmp_path / "x").iterdir()) == [] and not (tmp_path / "y").exists()
 

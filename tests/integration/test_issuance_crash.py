@@ -65,33 +65,35 @@ def crash_world(w3, anvil, tmp_path):
     return IssuerWorld(world, keys), data_dir, deployment_file
 
 
+def anchorer_command(database_url, data_dir, deployment_file, rpc_url, bundles_dir, crash_at=None) -> list[str]:
+    """tests/integration/crash_runner.py: one anchorer in a process of its own (batches of 3)."""
+    return [
+        sys.executable,
+        "-m",
+        "tests.integration.crash_runner",
+        "--data-dir",
+        str(data_dir),
+        "--database-url",
+        database_url,
+        "--rpc-url",
+        rpc_url,
+        "--deployment",
+        str(deployment_file),
+        "--max-size",
+        "3",
+        "--bundles-dir",
+        str(bundles_dir),
+        *(["--crash-at", crash_at] if crash_at else []),
+    ]
+
+
+def anchorer_env() -> dict:
+    return {**os.environ, "CERTLEDGER_KEY_PASSPHRASE": TEST_PASSPHRASE}
+
+
 def run_anchorer_process(database_url, data_dir, deployment_file, rpc_url, bundles_dir, crash_at=None):
-    env = {**os.environ, "CERTLEDGER_KEY_PASSPHRASE": TEST_PASSPHRASE}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.integration.crash_runner",
-            "--data-dir",
-            str(data_dir),
-            "--database-url",
-            database_url,
-            "--rpc-url",
-            rpc_url,
-            "--deployment",
-            str(deployment_file),
-            "--max-size",
-            "3",
-            "--bundles-dir",
-            str(bundles_dir),
-            *(["--crash-at", crash_at] if crash_at else []),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    command = anchorer_command(database_url, data_dir, deployment_file, rpc_url, bundles_dir, crash_at)
+    return subprocess.run(command, cwd=REPO, env=anchorer_env(), capture_output=True, text=True, timeout=180)
 
 
 def test_kill_9_at_every_point_then_restart_anchors_everything_exactly_once(crash_world, database_url, tmp_path):
@@ -156,26 +158,11 @@ def test_two_anchorer_processes_at_once_anchor_each_root_once(crash_world, datab
     bundles_dir = tmp_path / "bundles"
     bundles_dir.mkdir()
     issued = issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject(f"学生{i}") for i in range(8)])).issued
-    env = {**os.environ, "CERTLEDGER_KEY_PASSPHRASE": TEST_PASSPHRASE}
-    command = [
-        sys.executable,
-        "-m",
-        "tests.integration.crash_runner",
-        "--data-dir",
-        str(data_dir),
-        "--database-url",
-        database_url,
-        "--rpc-url",
-        world.rpc_url,
-        "--deployment",
-        str(deployment_file),
-        "--max-size",
-        "3",
-        "--bundles-dir",
-        str(bundles_dir),
-    ]
+    command = anchorer_command(database_url, data_dir, deployment_file, world.rpc_url, bundles_dir)
     procs = [
-        subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            command, cwd=REPO, env=anchorer_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=180) for p in procs]

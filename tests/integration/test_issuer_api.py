@@ -13,15 +13,13 @@ from fastapi.testclient import TestClient
 
 from certledger.cli import main
 from issuer_api.app import create_app
-from issuer_api.main import build_service
 from ledger.chain.embedded import rpc_urls_for
-from ledger.config import load_settings
 from ledger.content.links import parse_share_link
 from ledger.content.share import decrypt_share
 from ledger.governance.api_keys import create_api_key
 from ledger.issuance import anchor_once
-from ledger.settings import IssuerSettings
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
+from tests.integration.verifier_server import issuer_service
 
 pytestmark = pytest.mark.integration
 
@@ -41,17 +39,7 @@ def api(tmp_path_factory):
     assert main(["--data-dir", str(home), "init", "--port", "0"]) == 0
     assert main(["--data-dir", str(home), "chain", "up"]) == 0
     assert main(["--data-dir", str(home), "deploy"]) == 0
-    config = load_settings(home)
-    service = build_service(
-        config,
-        rpc_urls_for(config),
-        IssuerSettings(
-            verifier_url="http://127.0.0.1:8600",
-            max_json_bytes=64 * 1024,
-            max_body_bytes=1024 * 1024,
-            run_anchorer=False,
-        ),
-    )
+    config, service = issuer_service(home)
     _, governance = create_api_key(service.ctx.engine, None, ["governance"], "tests")
     with TestClient(create_app(service)) as client:
         keys = {}

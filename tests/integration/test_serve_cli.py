@@ -5,15 +5,13 @@ directory's content store; and a clear error without a deployment."""
 from __future__ import annotations
 
 import json
-import subprocess
 
-import httpx
 import pytest
 
 from certledger.cli import main
 from certledger.cli.serve_cmds import _is_loopback
 from ledger.content import LocalContentStore, encrypt_share
-from tests.integration.verifier_server import CLI, free_port, wait_healthy
+from tests.integration.verifier_server import free_port, serving
 
 pytestmark = pytest.mark.integration
 
@@ -41,29 +39,10 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
     out = tmp_path / "out"
     assert main(["--data-dir", str(home), "demo", "--count", "8", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *CLI,
-            "--data-dir",
-            str(home),
-            "serve",
-            "verifier",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     envelope, key = encrypt_share((out / summary["bundles"][0]["file"]).read_bytes())
     cid = LocalContentStore(home / "content").put(envelope)
-    try:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            wait_healthy(client, server, server.stdout.read, "the verifier")
+    with serving(home, "verifier", "--workers", "2") as server:
+        with server.client(timeout=30) as client:
             for entry in summary["bundles"]:
                 report = client.post(
                     "/verify", content=(out / entry["file"]).read_bytes(), headers={"Content-Type": "application/json"}
@@ -79,10 +58,8 @@ def test_serve_verifier_on_the_demo_data_directory(home, tmp_path):
             assert [r["verdict"] == "VALID" for r in reports] == [e["expected"] == "VALID" for e in summary["bundles"]]
             assert client.get(f"/content/{cid}").content == envelope
             assert client.get(f"/s/{cid}").status_code == 200
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
-    assert f"verifier: http://127.0.0.1:{port}/  (2 workers)" in output
+    output = server.output()
+    assert f"verifier: {server.url}/  (2 workers)" in output
     assert "trusting: eip155:31337:0x" in output
     assert f"GET /s/{cid}" in output  # the access log, with no key in it
     assert key.hex() not in output

@@ -4,7 +4,6 @@ VALID; the anchoring process is restarted when it dies, and nothing outlives the
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -17,7 +16,7 @@ from certledger.cli import main
 from certledger.cli.context import App
 from ledger.governance.api_keys import create_api_key
 from ledger.verification import CachedChainReader, RpcChainReader, TrustRoots, Verdict, verify
-from tests.integration.verifier_server import CLI, free_port, wait_healthy
+from tests.integration.verifier_server import serving
 
 pytestmark = pytest.mark.integration
 
@@ -34,61 +33,49 @@ def home(tmp_path):
 def test_serve_issuer_end_to_end(home):
     app = App(home)
     _, governance = create_api_key(app.engine, None, ["governance"], "test")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *CLI,
-            "--data-dir",
-            str(home),
-            "serve",
-            "issuer",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "1"},
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_healthy(client, server, server.stdout.read, "the issuer")
+    with serving(home, "issuer", "--workers", "2", env={"CERTLEDGER_RUN_ANCHORER": "1"}) as server:
+        with server.client() as client:
             assert wait_for_anchorer(client) == {"running": True, "chainReachable": True, "chainDownForS": None}
             assert "/credentials" in client.get("/openapi.json").json()["paths"]
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            subject = {
-                "name": "张三",
-                "degree": "学士",
-                "major": "数学",
-                "institution": "浙江大学",
-                "graduationDate": "2024-06-30",
-            }
-            issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": subject}, headers=auth)
-            assert issued.status_code == 201, issued.text
-            cid = issued.json()["id"]
+            auth = register_agency(client, governance)
+            cid = issue_degree(client, auth, "张三", "数学")
             deadline = time.monotonic() + 60  # batches close after 5 s by default
             while client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored":
                 assert time.monotonic() < deadline, "not anchored within a minute"
                 time.sleep(0.5)
             bundle = client.get(f"/credentials/{cid}/bundle", headers=auth).content
             assert client.get(f"/credentials/{cid}/share", headers=auth).status_code == 200
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+    output = server.output()
     d = App(home).deployment()
     reader = CachedChainReader(RpcChainReader({d.chain_id: App(home).rpc_urls()}))
     assert verify(bundle, TrustRoots.single(d.chain_id, d.registry, d.ledger), reader).verdict is Verdict.VALID
     assert "issuer API: http://127.0.0.1" in output
     assert not list((home / "run").glob("anchorer-*.json"))  # a clean stop removes the anchorer's state file
     assert governance not in output
+
+
+def register_agency(client: httpx.Client, governance: str) -> dict:
+    """zj-hz-education registered with a governance key; the Authorization header of its new key."""
+    agency = client.post(
+        "/agencies",
+        json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
+        headers={"Authorization": f"Bearer {governance}"},
+    )
+    assert agency.status_code == 201, agency.text
+    return {"Authorization": f"Bearer {agency.json()['apiKey']}"}
+
+
+def issue_degree(client: httpx.Client, auth: dict, name: str, major: str) -> str:
+    subject = {
+        "name": name,
+        "degree": "学士",
+        "major": major,
+        "institution": "浙江大学",
+        "graduationDate": "2024-06-30",
+    }
+    issued = client.post("/credentials", json={"type": "DegreeCertificate", "subject": subject}, headers=auth)
+    assert issued.status_code == 201, issued.text
+    return issued.json()["id"]
 
 
 def wait_for_anchorer(client: httpx.Client, timeout_s: float = 60) -> dict:
@@ -108,35 +95,22 @@ def background_processes(server: subprocess.Popen) -> list[psutil.Process]:
     ]
 
 
-def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_with_it(home, tmp_path):
+def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_with_it(home):
     app = App(home)
     _, governance = create_api_key(app.engine, None, ["governance"], "test")
-    port = free_port()
-    log = tmp_path / "serve.log"
-    server = subprocess.Popen(
-        [
-            *CLI,
-            "--data-dir",
-            str(home),
-            "serve",
-            "issuer",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    with serving(
+        home,
+        "issuer",
+        "--workers",
+        "1",
         env={
-            **os.environ,
             "CERTLEDGER_RUN_ANCHORER": "1",
             "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
             "CERTLEDGER_BATCH_MAX_AGE_S": "1",
         },
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_healthy(client, server, log.read_text, "the issuer")
+    ) as served:
+        server, log = served.process, served.log
+        with served.client() as client:
             wait_for_anchorer(client)
             [first] = background_processes(server)
             workers = [p for p in psutil.Process(server.pid).children(recursive=True) if p.pid != first.pid]
@@ -154,30 +128,10 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
             wait_for_anchorer(client)
 
             # The restarted process anchors (once the killed one's lease lapses).
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            issued = client.post(
-                "/credentials",
-                headers=auth,
-                json={
-                    "type": "DegreeCertificate",
-                    "subject": {
-                        "name": "李四",
-                        "degree": "学士",
-                        "major": "物理",
-                        "institution": "浙江大学",
-                        "graduationDate": "2024-06-30",
-                    },
-                },
-            )
-            assert issued.status_code == 201, issued.text
+            auth = register_agency(client, governance)
+            cid = issue_degree(client, auth, "李四", "物理")
             deadline = time.monotonic() + 60
-            while client.get(f"/credentials/{issued.json()['id']}", headers=auth).json()["state"] != "anchored":
+            while client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored":
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.3)
 
@@ -188,37 +142,21 @@ def test_serve_issuer_restarts_its_anchoring_process_and_takes_everything_down_w
         server.wait(10)
         gone, alive = psutil.wait_procs(children, timeout=30)
         assert not alive, [(p.pid, p.cmdline()) for p in alive]
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(30)
 
 
-def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9(home, tmp_path):
+def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9(home):
     """CERTLEDGER_COMMIT_DURABILITY=process-crash: issuance is answered once the operating system has
     the commit; kill -9 of every process loses none of it."""
     app = App(home)
     _, governance = create_api_key(app.engine, None, ["governance"], "test")
-    port = free_port()
-    log = tmp_path / "serve.log"
 
     def start(**env):
-        return subprocess.Popen(
-            [
-                *CLI,
-                "--data-dir",
-                str(home),
-                "serve",
-                "issuer",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
+        return serving(
+            home,
+            "issuer",
+            "--workers",
+            "1",
             env={
-                **os.environ,
                 "CERTLEDGER_RUN_ANCHORER": "1",
                 "CERTLEDGER_BATCH_MAX_AGE_S": "1",
                 "CERTLEDGER_ANCHOR_LEASE_TTL_S": "3",
@@ -226,10 +164,9 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
             },
         )
 
-    server = start(CERTLEDGER_COMMIT_DURABILITY="process-crash")
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_healthy(client, server, log.read_text, "the issuer")
+    with start(CERTLEDGER_COMMIT_DURABILITY="process-crash") as served:
+        server = served.process
+        with served.client() as client:
             wait_for_anchorer(client)
             [background] = background_processes(server)
             workers = [
@@ -239,54 +176,22 @@ def test_workers_answering_before_the_disk_has_the_commit_lose_nothing_to_kill_9
             ]
             assert workers and all(p.environ().get("CERTLEDGER_COMMIT_DURABILITY") == "process-crash" for p in workers)
 
-            agency = client.post(
-                "/agencies",
-                json={"code": "zj-hz-education", "name": "杭州市教育局", "types": ["DegreeCertificate"]},
-                headers={"Authorization": f"Bearer {governance}"},
-            )
-            assert agency.status_code == 201, agency.text
-            auth = {"Authorization": f"Bearer {agency.json()['apiKey']}"}
-            ids = []
-            for n in range(20):
-                issued = client.post(
-                    "/credentials",
-                    headers=auth,
-                    json={
-                        "type": "DegreeCertificate",
-                        "subject": {
-                            "name": f"学生{n}",
-                            "degree": "学士",
-                            "major": "物理",
-                            "institution": "浙江大学",
-                            "graduationDate": "2024-06-30",
-                        },
-                    },
-                )
-                assert issued.status_code == 201, issued.text
-                ids.append(issued.json()["id"])
+            auth = register_agency(client, governance)
+            ids = [issue_degree(client, auth, f"学生{n}", "物理") for n in range(20)]
         children = psutil.Process(server.pid).children(recursive=True)
         for process in [psutil.Process(server.pid), *children]:
             process.kill()
         server.wait(10)
         psutil.wait_procs(children, timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(10)
 
-    server = start()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_healthy(client, server, log.read_text, "the issuer")
+    with start() as served:
+        with served.client() as client:
             deadline = time.monotonic() + 90
             for cid in ids:
                 while (state := client.get(f"/credentials/{cid}", headers=auth)).json().get("state") != "anchored":
                     assert state.status_code == 200, state.text
-                    assert time.monotonic() < deadline, log.read_text()[-3000:]
+                    assert time.monotonic() < deadline, served.output()[-3000:]
                     time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 @pytest.mark.parametrize("durability", ["power-loss", "process-crash"])

@@ -4,8 +4,6 @@ for a data directory on the embedded chain; POST /credentials/issue, /credential
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from datetime import UTC, datetime
 
@@ -19,7 +17,7 @@ from ledger.protocol.did_key import did_from_public_key
 from ledger.protocol.keys import SigningKey
 from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.storage.models import AgencyRecord
-from tests.integration.verifier_server import CLI, free_port, wait_healthy
+from tests.integration.verifier_server import free_port, serving
 
 pytestmark = pytest.mark.integration
 
@@ -44,19 +42,6 @@ class Services:
         return self.verifier.post("/credentials/verify", json=body)
 
 
-def _start(home, args, env, port):
-    process = subprocess.Popen(
-        [*CLI, "--data-dir", str(home), "serve", *args, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **env},
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-    wait_healthy(client, process, process.stdout.read, args[0])
-    return process, client
-
-
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     home = tmp_path_factory.mktemp("vcapi") / "home"
@@ -76,22 +61,17 @@ def services(tmp_path_factory):
             raw = conn.execute(AgencyRecord.__table__.select().where(AgencyRecord.code == agency)).first()
         dids[agency] = did_from_public_key(bytes.fromhex(raw.signing_public_key[2:]))
     keys["read-only"] = create_api_key(app.engine, GENERIC, ["read"], "no issue scope")[1]
-    issuer_port, verifier_port = free_port(), free_port()
+    issuer_port = free_port()  # the status lists' base URL names it
     env = {
         "CERTLEDGER_STATUS_BASE_URL": f"http://127.0.0.1:{issuer_port}/status",
         "CERTLEDGER_BATCH_MAX_AGE_S": "1",
         "CERTLEDGER_RUN_ANCHORER": "1",
     }
-    issuer, issuer_client = _start(home, ["issuer"], env, issuer_port)
-    verifier = verifier_client = None
     try:
-        verifier, verifier_client = _start(home, ["verifier"], {}, verifier_port)
-        yield Services(issuer_client, verifier_client, keys, dids, home)
+        with serving(home, "issuer", port=issuer_port, env=env) as issuer, serving(home, "verifier") as verifier:
+            with issuer.client() as issuer_client, verifier.client() as verifier_client:
+                yield Services(issuer_client, verifier_client, keys, dids, home)
     finally:
-        for process in (verifier, issuer):
-            if process is not None:
-                process.terminate()
-                process.communicate(timeout=30)
         main(["--data-dir", str(home), "chain", "down"])
 
 

@@ -172,6 +172,16 @@ def anchoring_held(database_url: str):
         engine.dispose()
 
 
+def issue_degrees(client: httpx.Client, first: int, n: int) -> list[str]:
+    """Degrees ``first`` to ``first + n - 1`` issued one request each; their ids."""
+    ids = []
+    for i in range(first, first + n):
+        reply = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(i)})
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["id"])
+    return ids
+
+
 def wait_anchored(client: httpx.Client, timeout: float) -> dict:
     """Poll /healthz until nothing waits and no batch is open; returns the last report."""
     deadline = time.monotonic() + timeout

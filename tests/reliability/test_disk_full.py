@@ -27,10 +27,10 @@ from ledger.content.store import ContentStoreFull
 from ledger.storage.db import init_database
 from ledger.storage.tables import CONTENT
 from tests.reliability.issuer_process import (
-    DEGREE,
     IssuerProcess,
     chain_down,
     degree_subject,
+    issue_degrees,
     make_home,
     onboard,
     wait_anchored,
@@ -152,11 +152,7 @@ def test_the_issuer_api_carries_on_with_a_full_content_disk_and_stores_the_share
         issuer.wait_ready()
         auth = {"Authorization": f"Bearer {onboard(issuer)}"}
         with httpx.Client(base_url=issuer.url, headers=auth, timeout=60) as client:
-            ids = []
-            for i in range(6):
-                reply = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(i)})
-                assert reply.status_code == 201, reply.text
-                ids.append(reply.json()["id"])
+            ids = issue_degrees(client, 0, 6)
             wait_anchored(client, 90)
 
             # Anchored and linkable while the disk is full; the shares wait in the queue.

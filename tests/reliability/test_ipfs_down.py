@@ -23,10 +23,9 @@ from ledger.storage.db import init_database
 from ledger.storage.tables import CONTENT
 from tests.integration.ipfs_daemon import IpfsDaemon
 from tests.reliability.issuer_process import (
-    DEGREE,
     IssuerProcess,
     chain_down,
-    degree_subject,
+    issue_degrees,
     make_home,
     onboard,
     wait_anchored,
@@ -81,15 +80,6 @@ def wait_rows(what: str, database_url: str, done, issuer: IssuerProcess, timeout
     return rows
 
 
-def issue(client: httpx.Client, first: int, n: int) -> list[str]:
-    ids = []
-    for i in range(first, first + n):
-        reply = client.post("/credentials", json={"type": DEGREE, "subject": degree_subject(i)})
-        assert reply.status_code == 201, reply.text
-        ids.append(reply.json()["id"])
-    return ids
-
-
 def test_issuance_carries_on_while_ipfs_is_down_and_every_share_is_pinned_when_it_returns(tmp_path):
     daemon = RestartableIpfs(tmp_path / "ipfs" / "repo")
     home = make_home(tmp_path)
@@ -108,7 +98,7 @@ def test_issuance_carries_on_while_ipfs_is_down_and_every_share_is_pinned_when_i
         auth = {"Authorization": f"Bearer {onboard(issuer)}"}
         with httpx.Client(base_url=issuer.url, headers=auth, timeout=60) as client:
             # With the node up, shares go straight to it.
-            before = issue(client, 0, 2)
+            before = issue_degrees(client, 0, 2)
             wait_anchored(client, 90)
             wait_rows(
                 "shares stored while IPFS is up",
@@ -118,7 +108,7 @@ def test_issuance_carries_on_while_ipfs_is_down_and_every_share_is_pinned_when_i
             )
 
             daemon.stop()
-            during = issue(client, 2, 6)
+            during = issue_degrees(client, 2, 6)
             wait_anchored(client, 90)  # anchoring is not held up
             rows = wait_rows("bundles delivered while IPFS is down", database_url, lambda rows: len(rows) == 8, issuer)
             assert not any(rows[i].stored for i in during)

@@ -24,13 +24,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,11 +37,9 @@ from ledger.chain.embedded import rpc_urls_for
 from ledger.config import load_settings
 from ledger.governance.api_keys import SCOPES, create_api_key, revoke_api_key
 from ledger.issuance import anchor_once
-from ledger.protocol.keys import SigningKey
-from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
+from tests.integration.verifier_server import presentation_request, serving, settings_for, share, start_verifier
 
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 SUBJECT = {
@@ -475,34 +469,6 @@ def verifier(shared_world, tmp_path_factory):
         server.stop()
 
 
-def _presentation_request(credential: dict) -> dict:
-    """A presentation of the world's credential, signed eddsa-rdfc-2022 by its holder for a challenge;
-    the credential's proof, data model and validity checked (its status lists are not served here)."""
-    holder = SigningKey.generate()
-    vp = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "holder": holder.public_key.did,
-        "verifiableCredential": [credential],
-    }
-    vp["proof"] = create_proof_rdfc(
-        vp,
-        holder,
-        created=datetime.now(UTC),
-        proof_purpose="authentication",
-        challenge="matrix-challenge",
-        domain="example.org",
-    )
-    return {
-        "verifiablePresentation": vp,
-        "options": {
-            "challenge": "matrix-challenge",
-            "domain": "example.org",
-            "checks": ["proof", "dataModel", "validity"],
-        },
-    }
-
-
 VERIFIER_PATHS = (
     "/verify",
     "/verify/batch",
@@ -518,7 +484,7 @@ VERIFIER_PATHS = (
 def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
     server, bundle, cid = verifier
     vc_api = json.dumps({"verifiableCredential": json.loads(bundle)}).encode()
-    vp_api = json.dumps(_presentation_request(json.loads(bundle)["credential"])).encode()
+    vp_api = json.dumps(presentation_request(json.loads(bundle)["credential"], "matrix-challenge")).encode()
     requests = {
         ("POST", "/verify"): ({"content": bundle}, 200),
         ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
@@ -568,18 +534,10 @@ def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
     """GET /credentials/{id} and POST /credentials/{id}/revoke, every caller, over HTTP to
     `certledger serve issuer` on the same data directory."""
     cid = api.fresh_credential()
-    port = free_port()
-    log = tmp_path / "issuer.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*CLI, "--data-dir", str(api.home), "serve", "issuer", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"},
-        )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            wait_healthy(client, server, log.read_text, "the issuer", timeout_s=60)
+    with serving(
+        api.home, "issuer", log=tmp_path / "issuer.log", env={"CERTLEDGER_RUN_ANCHORER": "0"}, timeout_s=60
+    ) as server:
+        with server.client(timeout=30) as client:
             for route in (("GET", "/credentials/{credential_id}"), ("POST", "/credentials/{credential_id}/{action}")):
                 endpoint = ISSUER[route]
                 for caller in CALLERS:
@@ -589,9 +547,6 @@ def test_a_matrix_row_through_a_real_uvicorn_process(api, tmp_path):
                     CASES.append((f"uvicorn {route[0]} {route[1]}", caller, str(want), reply.status_code))
                     assert reply.status_code == want, (route, caller, reply.text)
             assert client.get(f"/credentials/{cid}", headers=bearer(api.keys["edu-admin"])).json()["state"] == "revoked"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_print_the_number_of_cases(capsys):

@@ -5,8 +5,6 @@ crosses them; the defaults are far above what the benchmarks send (see the READM
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from dataclasses import replace
 
@@ -17,7 +15,7 @@ from certledger.cli import main
 from certledger.cli.context import App
 from ledger.governance.api_keys import create_api_key
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import CLI, free_port, settings_for, start_verifier, wait_healthy
+from tests.integration.verifier_server import serving, settings_for, start_verifier
 
 EDU = "zj-hz-education"
 PROBLEM = "application/problem+json"
@@ -31,24 +29,17 @@ def issuer(tmp_path_factory):
     home = tmp / "home"
     for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
         assert main(["--data-dir", str(home), *args]) == 0
-    port, log = free_port(), tmp / "issuer.log"
     env = {
-        **os.environ,
         "CERTLEDGER_RUN_ANCHORER": "0",
         "CERTLEDGER_RATE_LIMIT_PER_S": "0.25",
         "CERTLEDGER_RATE_LIMIT_BURST": "4",
         "CERTLEDGER_MAX_JSON_BYTES": str(512 * 1024),
     }
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*CLI, "--data-dir", str(home), "serve", "issuer", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            wait_healthy(client, server, log.read_text, "the issuer", timeout_s=60)
+        with (
+            serving(home, "issuer", log=tmp / "issuer.log", env=env, timeout_s=60) as server,
+            server.client(timeout=30) as client,
+        ):
             engine = App(home).engine
             _, governance = create_api_key(engine, None, ["governance"], "rate limits")
             for code in (EDU, "zj-hz-civil"):
@@ -58,10 +49,8 @@ def issuer(tmp_path_factory):
                     headers=_auth(governance),
                 )
                 assert reply.status_code == 201, reply.text
-            yield client, engine, server, log
+            yield client, engine, server.process, server.log
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         main(["--data-dir", str(home), "chain", "down"])
 
 

@@ -26,13 +26,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -52,19 +49,20 @@ from certledger.cli import main
 from http_common.openapi_problems import PROBLEM_REF
 from http_common.problem import PROBLEM_JSON
 from issuer_api.app import create_app as create_issuer_app
-from issuer_api.main import build_service
 from issuer_api.vc_api_openapi import EXAMPLE as VC_API_ISSUE_EXAMPLE
-from ledger.chain.embedded import rpc_urls_for
-from ledger.config import load_settings
 from ledger.content import LocalContentStore
 from ledger.governance.api_keys import create_api_key
 from ledger.issuance import anchor_once
-from ledger.protocol.keys import SigningKey
-from ledger.protocol.rdfc import create_proof_rdfc
 from ledger.protocol.status_list import status_entries
-from ledger.settings import IssuerSettings
 from tests.integration.conftest import degree
-from tests.integration.verifier_server import CLI, free_port, settings_for, share, start_verifier, wait_healthy
+from tests.integration.verifier_server import (
+    issuer_service,
+    presentation_request,
+    serving,
+    settings_for,
+    share,
+    start_verifier,
+)
 from verifier.app import create_app as create_verifier_app
 
 # The W3C VC API's verify endpoints answer a verification result, not a problem, when a check failed (422)
@@ -223,17 +221,7 @@ def issuer(tmp_path_factory):
     home = tmp_path_factory.mktemp("fuzz-issuer") / "home"
     for args in (["init", "--port", "0"], ["chain", "up"], ["deploy"]):
         assert main(["--data-dir", str(home), *args]) == 0
-    config = load_settings(home)
-    service = build_service(
-        config,
-        rpc_urls_for(config),
-        IssuerSettings(
-            verifier_url="http://127.0.0.1:8600",
-            max_json_bytes=64 * 1024,
-            max_body_bytes=1024 * 1024,
-            run_anchorer=False,
-        ),
-    )
+    _, service = issuer_service(home)
     _, governance = create_api_key(service.ctx.engine, None, ["governance"], "fuzz")
     app = create_issuer_app(service)
     try:
@@ -331,29 +319,8 @@ def test_issuer_api_survives_hostile_input(issuer):
 
 def test_issuer_over_real_http_survives_hostile_input(issuer):
     """A short run through a real `certledger serve issuer` process (uvicorn) on the same data directory."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *CLI,
-            "--data-dir",
-            str(issuer["home"]),
-            "serve",
-            "issuer",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "CERTLEDGER_RUN_ANCHORER": "0"},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=5) as client:
-            wait_healthy(client, server, server.stdout.read, "the issuer")
-        schema = schemathesis.openapi.from_url(url + "/openapi.json")
+    with serving(issuer["home"], "issuer", "--workers", "1", env={"CERTLEDGER_RUN_ANCHORER": "0"}) as server:
+        schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
         fuzz = Fuzzer("issuer-uvicorn")
         agency = _auth(issuer["admin"])
         for result in schema.get_all_operations():
@@ -380,9 +347,7 @@ def test_issuer_over_real_http_survives_hostile_input(issuer):
         fuzz.report()
         assert not fuzz.failures, "\n\n".join(fuzz.failures)
         assert "201" in fuzz.answered("POST /credentials/issue"), fuzz.operations.get("POST /credentials/issue")
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=30)
+    output = server.output()
     assert issuer["admin"] not in output and issuer["governance"] not in output
 
 
@@ -416,33 +381,6 @@ def verifier(shared_world, tmp_path_factory):
         closed.close()
 
 
-def _presentation(credential: dict) -> dict:
-    """A presentation request of the world's credential, signed eddsa-rdfc-2022 by its holder."""
-    holder = SigningKey.generate()
-    vp = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "holder": holder.public_key.did,
-        "verifiableCredential": [credential],
-    }
-    vp["proof"] = create_proof_rdfc(
-        vp,
-        holder,
-        created=datetime.now(UTC),
-        proof_purpose="authentication",
-        challenge="fuzz-challenge",
-        domain="example.org",
-    )
-    return {
-        "verifiablePresentation": vp,
-        "options": {
-            "challenge": "fuzz-challenge",
-            "domain": "example.org",
-            "checks": ["proof", "dataModel", "validity"],
-        },
-    }
-
-
 def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) -> None:
     bundle, credential = world["bundle"], world["bundle"]["credential"]
     real = {  # real bodies, so that each documented answer is reached and held to its schema
@@ -457,7 +395,7 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) 
             ({"verifiableCredential": world["unreachable"]}, ", status lists unreachable"),
             ({"verifiableCredential": {**credential, "validFrom": "2020-01-01T00:00:00Z"}}, ", a forged credential"),
         ],
-        "/presentations/verify": [(_presentation(credential), ", a signed presentation")],
+        "/presentations/verify": [(presentation_request(credential, "fuzz-challenge"), ", a signed presentation")],
     }
     for result in schema.get_all_operations():
         operation = result.ok()
