@@ -63,7 +63,9 @@ def find_anvil(anvil: Path | None = None) -> str:
     for path in candidates:
         if path and os.path.isfile(path) and os.access(path, os.X_OK):
             return path
-    raise EmbeddedChainError("anvil not found: run `make setup` (or `npm ci`) in the project folder, or set CERTLEDGER_ANVIL")
+    raise EmbeddedChainError(
+        "anvil not found: run `make setup` (or `npm ci`) in the project folder, or set CERTLEDGER_ANVIL"
+    )
 
 
 class EmbeddedChain:
