@@ -81,17 +81,11 @@ def _verify_many(app: App, items: list, as_json: bool, lang: str, language: str,
 
     out = Console(emoji=False, highlight=False)
     err = Console(stderr=True, emoji=False, highlight=False)
-    progress = None
-    if err.is_terminal and len(items) > 1:
-        progress = Progress(
-            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
-        )
     tally = Tally()
     outcomes = verify_all(items, app.trust_roots(), app.chain_reader(), language if as_json else None, processes)
-    task = progress.add_task("verify", total=len(items)) if progress else None
-    if progress:
-        progress.start()
-    try:
+    columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=not (err.is_terminal and len(items) > 1)) as progress:
+        task = progress.add_task("verify", total=len(items))
         for outcome in outcomes:
             tally.add(outcome)
             if as_json:
@@ -103,11 +97,7 @@ def _verify_many(app: App, items: list, as_json: bool, lang: str, language: str,
                     f"{escape(outcome.source)}: [{colour}]{outcome.verdict}[/] {escape(codes)}: {escape(outcome.message)}",
                     soft_wrap=True,  # one line per bundle, whatever the width: output people grep
                 )
-            if progress:
-                progress.advance(task)
-    finally:
-        if progress:
-            progress.stop()
+            progress.advance(task)
     _print_summary(err if as_json else out, tally, lang)
     raise click.exceptions.Exit(tally.exit_code)
 

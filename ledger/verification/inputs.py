@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from ledger.content.store import ContentStore
+if TYPE_CHECKING:  # ledger.content loads qrcode and more: only a share link needs it
+    from ledger.content.store import ContentStore
 
 JSONL_SUFFIX = ".jsonl"
 
