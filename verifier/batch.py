@@ -1,21 +1,18 @@
 """Verifying a large batch on several processes.
 
-Each worker process (started with ``spawn``: the service has threads, which ``fork`` would copy
-mid-flight) opens the index database read-only through its own :class:`IndexedChainReader` and
+The pool is ``ledger.verification.many.WorkerPool`` (the one ``certledger verify`` uses for many
+bundles), started with ``spawn``: the service has threads, which ``fork`` would copy mid-flight.
+Each worker opens the index database read-only through its own :class:`IndexedChainReader` and
 loads what the indexer wrote before each chunk it verifies, so a batch sees the same chain state as
 single requests. Reports travel back as JSON texts (cheaper to pickle than dicts), in order.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-import sys
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 
+from ledger.verification.many import WorkerPool
 from verifier.settings import VerifierSettings
 
 # ------------------------------------------------------------------- inside a worker process
@@ -23,9 +20,7 @@ from verifier.settings import VerifierSettings
 _worker: dict = {}
 
 
-def _init_worker(settings_json: dict, parent: int) -> None:
-    # uvicorn kills a hung worker with SIGKILL: its pool must not outlive it.
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+def _setup_worker(settings_json: dict) -> None:
     from verifier.index_db import make_index_engine
     from verifier.indexer import IndexedChainReader
     from verifier.settings import trust_root_from_json
@@ -38,15 +33,6 @@ def _init_worker(settings_json: dict, parent: int) -> None:
     from ledger.verification.trust import TrustRoots
 
     _worker.update(reader=reader, trust=TrustRoots(roots), synced=float("-inf"))
-    # web3's imports (py_ecc) raise the recursion limit to 100,000, beyond what the stack holds when
-    # the C JSON decoder recurses: here, deep input must raise RecursionError, not crash the process.
-    sys.setrecursionlimit(5_000)
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def _verify_chunk(items: list[str]) -> tuple[list[str], list[int]]:
@@ -106,10 +92,6 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
-def _ready() -> bool:
-    return "reader" in _worker
-
-
 # ------------------------------------------------------------------- in the service
 
 _CUT = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
@@ -134,12 +116,8 @@ class BatchPool:
         self.split_here = self.split_there = (
             0  # how often verify_array could not / could leave the split to the workers
         )
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(settings.to_json(), os.getpid()),
-        )
+        # spawn: the service has threads, which fork would copy mid-flight
+        self._pool = WorkerPool(_setup_worker, (settings.to_json(),), self.processes, start_method="spawn")
 
     def worth_it(self, n: int) -> bool:
         return self.processes > 1 and n >= self.min_items
@@ -197,8 +175,7 @@ class BatchPool:
         """Start the workers now (after ``delay_s``: not in the service's own busy start), so the
         first batch does not pay for their imports."""
         time.sleep(delay_s)
-        for f in [self._pool.submit(_ready) for _ in range(self.processes * 2)]:
-            f.result()
+        self._pool.warm()
 
     def verify(self, items: list[str]) -> tuple[list[str], list[int]]:
         chunks = self.processes * 4
@@ -214,13 +191,7 @@ class BatchPool:
         return reports, retry
 
     def close(self, timeout_s: float = 5.0) -> None:
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        done = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True)
-        done.start()
-        done.join(timeout_s)
-        for p in processes:  # still importing, or stuck: they hold nothing worth waiting for
-            if p.is_alive():
-                p.terminate()
+        self._pool.close(timeout_s)
 
 
 __all__ = ["BatchPool"]

@@ -56,18 +56,22 @@ class RpcChainReader:
     """Reads the contracts' views over JSON-RPC; one connection per deployment, with fallback URLs."""
 
     def __init__(self, rpc_urls: dict[int, list[str]], timeout_s: float = 5.0):
-        self._urls = rpc_urls
-        self._timeout = timeout_s
+        self.rpc_urls = rpc_urls
+        self.timeout_s = timeout_s
         self._clients: dict[Deployment, tuple[LedgerClient, RegistryClient]] = {}
         self._lock = threading.Lock()
 
     def clients(self, d: Deployment) -> tuple[LedgerClient, RegistryClient]:
         with self._lock:
             if d not in self._clients:
-                urls = self._urls.get(d.chain_id)
+                urls = self.rpc_urls.get(d.chain_id)
                 if not urls:
                     raise ChainUnavailable(f"no RPC URL configured for chain {d.chain_id}")
-                w3 = _guard(lambda: connect(urls, d.chain_id, self._timeout))
+                w3 = _guard(lambda: connect(urls, d.chain_id, self.timeout_s))
+                # web3 asks the node its chain id twice before every eth_call (profiled: two thirds
+                # of a cold verification's requests); connect() checked it, and it does not change.
+                w3.provider.cacheable_requests = {"eth_chainId"}
+                w3.provider.cache_allowed_requests = True
                 self._clients[d] = (LedgerClient(w3, d.ledger), RegistryClient(w3, d.registry))
             return self._clients[d]
 
@@ -100,6 +104,12 @@ class RpcChainReader:
         w3 = self.clients(d)[0].w3
         return bytes(_guard(lambda: w3.eth.get_block(number))["hash"])
 
+    def status_changes(self, d, from_block: int, to_block: int) -> list[bytes]:
+        """``agency_id + digest`` of every StatusChanged event in the range."""
+        ledger = self.clients(d)[0]
+        events = _guard(lambda: ledger.events(from_block, to_block, names=["StatusChanged"]))
+        return [bytes(e.args["agencyId"]) + bytes(e.args["digest"]) for e in events]
+
     def events(self, d, from_block: int, to_block: int):
         """Both contracts' events in the range (``ledger.chain.records.ChainEvent``)."""
         ledger, registry = self.clients(d)
@@ -125,6 +135,8 @@ def _guard(call):
         raise ChainUnavailable(str(exc) or type(exc).__name__) from exc
 
 
+_NEVER_CHANGED = StatusRecord(0, 0, 0)
+
 # The events that change a cached mutable fact, and the table entry each one drops.
 _STATUS_EVENTS = {
     "StatusChanged": ("statuses", "digest"),
@@ -145,12 +157,15 @@ class _DeploymentCache:
         self.keys: dict[bytes, KeyRecord] = {}
         self.permissions: dict[bytes, bool] = {}
         self.agencies: dict[bytes, AgencyInfo] = {}
+        # prefetch_statuses: every credential whose status ever changed, up to `head`; None: not read
+        self.touched: set[bytes] | None = None
         self.head: int | None = None
         self.head_hash: bytes | None = None
         self.epoch = 0  # bumped whenever the head moves: a read that straddles it is not kept
         self.checked_at = float("-inf")
 
     def drop_mutable(self):
+        self.touched = None
         self.statuses.clear()
         self.root_statuses.clear()
         self.keys.clear()
@@ -190,9 +205,32 @@ class CachedChainReader:
 
     def status_of(self, d, agency_id, digest):
         cache = self._fresh(d)
-        return self._memo(
-            cache, cache.statuses, bytes(agency_id) + bytes(digest), self.inner.status_of, d, agency_id, digest
-        )
+        key = bytes(agency_id) + bytes(digest)
+        touched = cache.touched
+        if touched is not None and key not in touched:
+            return _NEVER_CHANGED  # what statusOf answers for storage never written
+        return self._memo(cache, cache.statuses, key, self.inner.status_of, d, agency_id, digest)
+
+    def prefetch_statuses(self, d) -> bool:
+        """Read once which credentials' statuses ever changed (the StatusChanged events from the
+        deployment's block to the head): every other credential is active, never changed, and its
+        status needs no read of its own — the one read no two bundles share. Kept as events arrive;
+        dropped (reads again, one per credential) on a reorganisation or when events cannot be read.
+        False when the events could not be read."""
+        cache = self._fresh(d, force=True)
+        with self._lock:
+            head, epoch = cache.head, cache.epoch
+        if head is None:
+            return False
+        try:
+            touched = set(self.inner.status_changes(d, d.block, head))
+        except ChainUnavailable:
+            return False
+        with self._lock:
+            if cache.epoch != epoch:  # blocks were applied meanwhile: the scan may miss their events
+                return False
+            cache.touched = touched
+        return True
 
     def root_status_of(self, d, agency_id, root):
         cache = self._fresh(d)
@@ -219,6 +257,25 @@ class CachedChainReader:
     def refresh(self, d) -> None:
         """Look at the chain head now, whatever the poll interval."""
         self._fresh(d, force=True)
+
+    def export(self) -> dict:
+        """What the cache holds, per deployment (facts, and the head they are true at): picklable,
+        to :meth:`seed` the cache of another reader, such as a worker process's."""
+        with self._lock:
+            return {
+                d: {k: v.copy() if isinstance(v, (dict, set)) else v for k, v in vars(c).items()}
+                | {"checked_at": float("-inf")}
+                for d, c in self._caches.items()
+            }
+
+    def seed(self, exported: dict) -> None:
+        """Start from what :meth:`export` gave: the first read looks at the chain head and drops
+        what the blocks since then changed, exactly as if this reader had read those facts itself."""
+        with self._lock:
+            for d, fields in exported.items():
+                cache = _DeploymentCache()
+                vars(cache).update(fields)
+                self._caches[d] = cache
 
     # --- internals ---
 
@@ -284,7 +341,10 @@ class CachedChainReader:
         found = _STATUS_EVENTS.get(event.name)
         if found is not None:
             table, field = found
-            getattr(cache, table).pop(bytes(args["agencyId"]) + bytes(args[field]), None)
+            key = bytes(args["agencyId"]) + bytes(args[field])
+            getattr(cache, table).pop(key, None)
+            if table == "statuses" and cache.touched is not None:
+                cache.touched.add(key)
 
 
 __all__ = ["CachedChainReader", "ChainReader", "ChainUnavailable", "RpcChainReader"]

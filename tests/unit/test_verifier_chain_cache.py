@@ -94,6 +94,14 @@ class ScriptedChain:
             raise ChainUnavailable("eth_getLogs failed")
         return [e for n in range(a, b + 1) for e in self.events_at.get(n, [])]
 
+    def status_changes(self, d, a, b):
+        self.reads["status_changes"] += 1
+        changed = [e for e in self.events(d, a, b) if e.name == "StatusChanged"]
+        if self.during_read:
+            hook, self.during_read = self.during_read, None
+            hook()
+        return [e.args["agencyId"] + e.args["digest"] for e in changed]
+
 
 def revoke(agency, digest):
     return (
@@ -282,3 +290,66 @@ def test_an_unreadable_chain_raises_and_nothing_is_kept():
         reader.key_of(D, A, KEY)
     del chain.key_of
     assert reader.key_of(D, A, KEY) == KeyRecord(5, 0)
+
+
+OTHER = b"\x55" * 32
+
+
+def test_prefetched_statuses_answer_without_a_read_and_follow_new_events():
+    chain, reader = setup()
+    chain.mine(revoke(A, DIGEST))
+    assert reader.prefetch_statuses(D)
+    assert chain.reads["status_changes"] == 1
+    # never changed: the contracts' default, no read; changed once: read as before
+    assert reader.status_of(D, A, OTHER) == ACTIVE and reader.status_of(D, B, DIGEST) == ACTIVE
+    assert chain.reads["status"] == 0
+    assert reader.status_of(D, A, DIGEST) == REVOKED and chain.reads["status"] == 1
+    # a revocation after the scan: its event marks the credential, which is then read
+    chain.mine(revoke(A, OTHER))
+    assert reader.status_of(D, A, OTHER) == REVOKED and chain.reads["status"] == 2
+
+
+def test_prefetched_statuses_are_forgotten_when_events_cannot_be_read_or_the_chain_reorganises():
+    chain, reader = setup()
+    assert reader.prefetch_statuses(D)
+    chain.fail_events = True
+    chain.mine(revoke(A, OTHER))
+    assert reader.status_of(D, A, OTHER) == REVOKED  # not the prefetched default: read
+    chain.fail_events = False
+    assert reader.prefetch_statuses(D)
+    chain.reorg(1)
+    chain.state["status"][(A, DIGEST)] = REVOKED  # the new branch holds a change the scan never saw
+    assert reader.status_of(D, A, DIGEST) == REVOKED
+    chain.fail_events = True
+    assert not reader.prefetch_statuses(D)
+
+
+def test_a_scan_that_straddles_new_blocks_is_not_kept():
+    chain, reader = setup()
+    chain.during_read = lambda: chain.mine(revoke(A, OTHER))
+    assert reader.prefetch_statuses(D)  # the head did not move before the scan ended: kept
+    reader.refresh(D)
+    assert reader.status_of(D, A, OTHER) == REVOKED  # ... and the block's event marked it
+    chain2, reader2 = setup()
+    reader2.refresh(D)
+
+    def move():
+        chain2.mine(revoke(A, OTHER))
+        reader2.refresh(D)  # another thread applied the new block while the scan ran
+
+    chain2.during_read = move
+    assert not reader2.prefetch_statuses(D)
+    assert reader2.status_of(D, A, OTHER) == REVOKED
+
+
+def test_a_seeded_reader_starts_from_the_export_and_drops_what_changed_since():
+    chain, reader = setup()
+    assert reader.prefetch_statuses(D)
+    before = read_all(reader, A)
+    reads = sum(chain.reads.values())
+    other = CachedChainReader(chain, head_poll_s=0)
+    other.seed(reader.export())
+    assert read_all(other, A) == before and sum(chain.reads.values()) == reads  # nothing read again
+    chain.mine(revoke(A, DIGEST), revoke(A, OTHER))
+    assert other.status_of(D, A, DIGEST) == REVOKED and other.status_of(D, A, OTHER) == REVOKED
+    assert reader.status_of(D, A, OTHER) == REVOKED  # the export shared nothing mutable
