@@ -57,8 +57,9 @@ log = logging.getLogger(__name__)
 
 RESIGN_BEFORE = timedelta(hours=12)
 STATE_OF = {"revocation": CredentialState.REVOKED, "suspension": CredentialState.SUSPENDED}
-# Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
-_LISTED_STATES = text("credential.state IN ('revoked', 'suspended')")
+# Written as the partial index ix_credential_status_list is on each database (SQLite uses it only for
+# this very term; PostgreSQL's condition is the second, which every status change sets, migration 0008).
+_LISTED_STATES = text("credential.state IN ('revoked', 'suspended') AND credential.status_reason IS NOT NULL")
 
 _warned: set[tuple[str, int, str]] = set()  # a skipped list is reported once per process at WARNING
 _warned_lock = threading.Lock()
