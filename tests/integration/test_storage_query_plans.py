@@ -263,3 +263,15 @@ def test_confirming_a_batch_adds_no_index_entries_on_postgresql(filled):
     # the backend's counts not yet reported may include closing the batch (never HOT: batch_id is indexed)
     updated, hot = counts[-1]
     assert updated >= 301 and hot >= 0.9 * 301, (updated, hot)
+
+
+def test_a_revoked_credential_without_a_reason_is_refused_on_postgresql(filled):
+    """Its status-list index holds only credentials with a reason (0008): one without would be
+    missing from its list, so the database refuses it."""
+    from sqlalchemy.exc import IntegrityError
+
+    if filled.dialect.name != "postgresql":
+        pytest.skip("the check goes with PostgreSQL's index")
+    with pytest.raises(IntegrityError, match="ck_credential_changed_status_has_reason"):
+        with filled.begin() as conn:
+            conn.execute(text("UPDATE credential SET state = 'revoked' WHERE request_row = 3"))

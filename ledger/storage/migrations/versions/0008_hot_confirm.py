@@ -13,6 +13,9 @@ On PostgreSQL only:
   (``status_reason IS NOT NULL``: revoking, suspending and reinstating always record a reason code,
   ``ledger.issuance.lifecycle`` and ``status_sync``), a superset of the revoked and suspended ones
   the publisher asks for; its query names both conditions. SQLite keeps the condition on ``state``.
+  A check constraint holds the database to it (a revoked or suspended credential without a reason
+  would be missing from its list): a row written without one before is given 0, "unspecified",
+  which is what a missing reason meant.
 * ``credential`` leaves half of each page free (``fillfactor = 50``): closing a batch writes each
   row's new version beside the old one, and confirming finds room for its version on the same page
   once the closed-over versions are pruned. Measured, 100,000 credentials: the confirming update
@@ -36,6 +39,7 @@ depends_on: Union[str, Sequence[str], None] = None
 _INDEX, _COLUMNS = "ix_credential_status_list", ["agency_code", "status_list_id", "status_index"]
 _STATE_CONDITION = "state IN ('revoked', 'suspended')"
 _REASON_CONDITION = "status_reason IS NOT NULL"
+_CHECK = "ck_credential_changed_status_has_reason"
 
 
 def _index_on_postgresql(condition: str) -> None:
@@ -46,6 +50,8 @@ def _index_on_postgresql(condition: str) -> None:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute(f"UPDATE credential SET status_reason = 0 WHERE {_STATE_CONDITION} AND status_reason IS NULL")
+    op.create_check_constraint(_CHECK, "credential", f"NOT ({_STATE_CONDITION}) OR {_REASON_CONDITION}")
     _index_on_postgresql(_REASON_CONDITION)
     op.execute("ALTER TABLE credential SET (fillfactor = 50)")  # rows written from now on
 
@@ -55,3 +61,4 @@ def downgrade() -> None:
         return
     op.execute("ALTER TABLE credential RESET (fillfactor)")
     _index_on_postgresql(_STATE_CONDITION)
+    op.drop_constraint(_CHECK, "credential", type_="check")
