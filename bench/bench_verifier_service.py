@@ -460,12 +460,17 @@ def main() -> None:
         f"POST /verify: {load['per_s']:.0f} verifications/s, p50 {load['p50_ms']:.1f} ms, "
         f"p90 {load['p90_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms "
         f"over {load['requests']} requests; not a 200 VALID: {load['not_valid']}, socket errors: "
-        f"{load['socket_errors']}  [{load['tool']}]  (target >= 1000/s, p99 <= 50 ms)"
+        f"{load['socket_errors']}  [{load['tool']}]  "
+        + (
+            "(target >= 5,000/s, p99 <= 10 ms)"
+            if load["tool"].startswith("wrk")
+            else "(the Python fallback load generator: a floor, not compared to the target, which is for wrk)"
+        )
     )
     print(
         f"POST /verify/batch: {batch['bundles']} bundles ({batch['body_mb']} MB) in "
         + ", ".join(f"{s:.2f}" for s in batch["seconds"])
-        + f" s (median {batch['median_s']:.2f} s, best {batch['best_s']:.2f} s; target <= 3 s)"
+        + f" s (median {batch['median_s']:.2f} s, best {batch['best_s']:.2f} s; target <= 1.0 s)"
     )
     print(f"  server side (Server-Timing, ms): {batch['server_timing'][-1]}")
     print(

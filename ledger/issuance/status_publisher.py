@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.issuance.database_watch import DatabaseWatch
@@ -57,8 +57,17 @@ log = logging.getLogger(__name__)
 
 RESIGN_BEFORE = timedelta(hours=12)
 STATE_OF = {"revocation": CredentialState.REVOKED, "suspension": CredentialState.SUSPENDED}
-# Written as the partial index ix_credential_status_list is (SQLite uses it only for this very term).
-_LISTED_STATES = text("credential.state IN ('revoked', 'suspended')")
+# Written as the partial index ix_credential_status_list is on each database (SQLite uses it only for
+# this very term; PostgreSQL's condition is the second, which every status change sets, migration 0008).
+_LISTED_STATES = text("credential.state IN ('revoked', 'suspended') AND credential.status_reason IS NOT NULL")
+
+
+def listed_credentials(agency: str, list_id: int) -> Select:
+    """The query of one list's revoked and suspended credentials (index, state, when it changed)."""
+    return select(CRED.c.status_index, CRED.c.state, CRED.c.updated_at).where(
+        CRED.c.agency_code == agency, CRED.c.status_list_id == list_id, _LISTED_STATES
+    )
+
 
 _warned: set[tuple[str, int, str]] = set()  # a skipped list is reported once per process at WARNING
 _warned_lock = threading.Lock()
@@ -220,11 +229,7 @@ def publish(ctx, now: datetime | None = None, force: bool = False) -> PublishRep
             _skip(report, agency, list_id, why)
             continue
         with reading(ctx.engine).connect() as conn:
-            rows = conn.execute(
-                select(CRED.c.status_index, CRED.c.state, CRED.c.updated_at).where(
-                    CRED.c.agency_code == agency, CRED.c.status_list_id == list_id, _LISTED_STATES
-                )
-            ).all()
+            rows = conn.execute(listed_credentials(agency, list_id)).all()
         issuer = issuer_object(key.public_key.did, names.get(agency) or agency, agency)
         for purpose in PURPOSES:
             state = STATE_OF[purpose]
@@ -356,6 +361,7 @@ __all__ = [
     "StoredList",
     "get_list_credential",
     "list_credentials",
+    "listed_credentials",
     "publish",
     "run_publisher",
 ]

@@ -127,7 +127,7 @@ def _set_state(engine, agency: str, list_id: int, indexes, state: str, at: datet
             .where(
                 CRED.c.agency_code == agency, CRED.c.status_list_id == list_id, CRED.c.status_index.in_(list(indexes))
             )
-            .values(state=state, updated_at=at)
+            .values(state=state, status_reason=0, updated_at=at)
         )
 
 
@@ -307,6 +307,7 @@ def test_published_lists_have_exactly_the_revoked_and_suspended_bits(engine):
                 type_name="T",
                 digest=f"0x{n:064x}",
                 state="revoked",
+                status_reason=0,
                 issued_at=NOW,
                 updated_at=NOW,
                 request_row=0,

@@ -207,3 +207,71 @@ def test_the_share_retry_queue_is_read_through_its_index(filled):
     queries = _captured(filled, lambda: (shares.push_pending(), shares.pending_count()))
     _planned_with(filled, "ix_content_queued", queries)
     assert shares.pending_count() == 1
+
+
+def test_one_lists_revoked_and_suspended_credentials_are_read_through_its_index(filled):
+    """The status-list publisher's query; on PostgreSQL the index holds the credentials whose status
+    ever changed (migration 0008), and the query still answers only the revoked and suspended."""
+    from ledger.issuance.status_publisher import listed_credentials
+
+    with filled.begin() as conn:
+        conn.execute(text("UPDATE credential SET status_list_id = 1, status_index = request_row"))
+        conn.execute(text("UPDATE credential SET state = 'revoked', status_reason = 4 WHERE request_row IN (3, 7)"))
+        conn.execute(text("UPDATE credential SET state = 'suspended', status_reason = 0 WHERE request_row = 9"))
+        conn.execute(text("UPDATE credential SET state = 'anchored', status_reason = 0 WHERE request_row = 11"))
+    query = listed_credentials("edu", 1)
+    sql = str(query.compile(dialect=filled.dialect, compile_kwargs={"literal_binds": True}))
+    _planned_with(filled, "ix_credential_status_list", [(sql, () if filled.dialect.name == "sqlite" else {})])
+    with filled.connect() as conn:
+        listed = sorted((r.status_index, r.state) for r in conn.execute(query))
+    assert listed == [(3, "revoked"), (7, "revoked"), (9, "suspended")]
+
+
+def test_confirming_a_batch_adds_no_index_entries_on_postgresql(filled):
+    """Confirming sets only ``state``: on PostgreSQL each row's new version stays on its page with no
+    new index entry (a HOT update), since no index names ``state`` and ``fillfactor`` leaves room."""
+    from types import SimpleNamespace
+
+    from ledger.issuance.results import AnchorReport
+
+    if filled.dialect.name != "postgresql":
+        pytest.skip("HOT updates are PostgreSQL's")
+    ctx = _Ctx(filled)
+    batch_id = anchoring.close_batch(ctx, "edu", 301)
+    with filled.connect() as conn:
+        batch = conn.execute(text("SELECT * FROM batch WHERE id = :b"), {"b": batch_id}).one()
+    counts = []
+
+    def before_commit(conn):  # this transaction's own counts, read before it ends
+        counts.append(
+            conn.exec_driver_sql(
+                "SELECT pg_stat_get_xact_tuples_updated('credential'::regclass),"
+                " pg_stat_get_xact_tuples_hot_updated('credential'::regclass)"
+            ).one()
+        )
+
+    event.listen(filled, "commit", before_commit)
+    try:
+        anchoring._confirm(
+            ctx, batch, SimpleNamespace(timestamp=1_800_000_000, block_number=7), "0x" + "ab" * 32, AnchorReport()
+        )
+    finally:
+        event.remove(filled, "commit", before_commit)
+    with filled.connect() as conn:
+        states = conn.execute(text("SELECT state, count(*) FROM credential GROUP BY state")).all()
+    assert states == [("anchored", 301)]
+    # the backend's counts not yet reported may include closing the batch (never HOT: batch_id is indexed)
+    updated, hot = counts[-1]
+    assert updated >= 301 and hot >= 0.9 * 301, (updated, hot)
+
+
+def test_a_revoked_credential_without_a_reason_is_refused_on_postgresql(filled):
+    """Its status-list index holds only credentials with a reason (0008): one without would be
+    missing from its list, so the database refuses it."""
+    from sqlalchemy.exc import IntegrityError
+
+    if filled.dialect.name != "postgresql":
+        pytest.skip("the check goes with PostgreSQL's index")
+    with pytest.raises(IntegrityError, match="ck_credential_changed_status_has_reason"):
+        with filled.begin() as conn:
+            conn.execute(text("UPDATE credential SET state = 'revoked' WHERE request_row = 3"))
