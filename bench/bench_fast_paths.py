@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from ledger.issuance.schema_precheck import FastValidatedType  # noqa: E402
 from ledger.protocol import datetimes  # noqa: E402
-from ledger.protocol.bundle import parse_bundle_plain  # noqa: E402
+from ledger.protocol.bundle import _hex32, _hex32_of_text, parse_bundle_plain  # noqa: E402
 from ledger.protocol.canonical import canonicalize  # noqa: E402
 from ledger.protocol.canonical_plain import plain_object_text  # noqa: E402
 from ledger.protocol.credential_types import BUILTIN_TYPES  # noqa: E402
@@ -81,6 +81,17 @@ def main() -> None:
             "Merkle path of a 10,000 batch, in batch order",
             per_call_us(lambda: compute_root(*next_pair()), 20_000),
             per_call_us(lambda: plain_fold(*next_pair()), 20_000),
+            1,
+        )
+    )
+
+    assert bundle.anchor is not None
+    texts = ["0x" + bundle.anchor.root.hex()] + ["0x" + p.hex() for p in proofs[5]]
+    rows.append(
+        (
+            "0x-hex root and path of a bundle, texts seen before",
+            per_call_us(lambda: [_hex32(t, "p") for t in texts], 20_000),
+            per_call_us(lambda: [_hex32_of_text.__wrapped__(t) for t in texts], 20_000),
             1,
         )
     )

@@ -220,21 +220,34 @@ def _reject_constant(name: str) -> Any:
 
 
 def _hex32(value: object, field: str) -> bytes:
+    raw = _hex32_of_text(str.__str__(value)) if isinstance(value, str) else None  # a str subclass: its text
+    if raw is None:
+        raise BundleFormatError(field, 'must be "0x" followed by 64 lowercase hex digits')
+    return raw
+
+
+# The bundles of one batch share their root, transaction and upper path nodes (the sibling at
+# height h is on 2**h consecutive paths): most texts are decoded once.
+@lru_cache(maxsize=8192)
+def _hex32_of_text(text: str) -> bytes | None:
     # bytes.fromhex also takes uppercase and spaces: requiring its result to re-encode to
     # exactly the text leaves only 64 lowercase hex digits (as _HEX32 says, without a regex).
-    if isinstance(value, str) and len(value) == 66 and value.startswith("0x"):
-        body = str.__str__(value)[2:]  # a str subclass is read as its text
-        try:
-            raw = bytes.fromhex(body)
-        except ValueError:
-            raw = None
-        if raw is not None and raw.hex() == body:
-            return raw
-    raise BundleFormatError(field, 'must be "0x" followed by 64 lowercase hex digits')
+    if len(text) != 66 or not text.startswith("0x"):
+        return None
+    body = text[2:]
+    try:
+        raw = bytes.fromhex(body)
+    except ValueError:
+        return None
+    return raw if raw.hex() == body else None
 
 
 def _path(path: list[Any]) -> tuple[bytes, ...]:
-    return tuple(_hex32(p, f"anchor.path[{i}]") for i, p in enumerate(path))
+    nodes = []
+    for i, p in enumerate(path):
+        raw = _hex32_of_text(p) if type(p) is str else None
+        nodes.append(_hex32(p, f"anchor.path[{i}]") if raw is None else raw)
+    return tuple(nodes)
 
 
 def _anchor_from_json(a: object) -> Anchor:
