@@ -55,7 +55,7 @@ def test_verify_on_the_embedded_chain_loads_no_heavy_module(home, tmp_path):
     assert (code, loaded) == (1, [])
     report = json.loads(output)
     assert report["verdict"] == "INVALID"
-    assert [c["code"] for c in report["checks"] if c["check"] == "status"] == ["STATUS_SUSPENDED"]
+    assert [c["code"] for c in report["checks"] if c["name"] == "status"] == ["SUSPENDED"]
 
     assert main(["--data-dir", str(home), "chain", "down"]) == 0
     code, output, loaded = run_cli("--data-dir", str(home), "verify", "--json", str(bundle))

@@ -36,9 +36,11 @@ def test_the_command_table_matches_the_command_modules():
 
 @pytest.mark.parametrize("width", [60, 80, 120, 200])
 def test_help_is_what_the_eager_group_printed(width):
-    lazy = cli.get_help(click.Context(cli, info_name="certledger", terminal_width=width))
+    def context(group):
+        return click.Context(group, info_name="certledger", terminal_width=width, **cli.context_settings)
+
     eager_group = _eager_group()
-    eager = eager_group.get_help(click.Context(eager_group, info_name="certledger", terminal_width=width))
+    lazy, eager = cli.get_help(context(cli)), eager_group.get_help(context(eager_group))
     assert lazy == eager
 
 
