@@ -72,6 +72,12 @@ def bulk_issuance_command(quick: bool) -> dict:
     return bench_issue_bulk_cli.run(10_000 if quick else 100_000)
 
 
+def cli_startup(quick: bool) -> dict:
+    import bench_cli_startup
+
+    return bench_cli_startup.run(5)
+
+
 def verification_library(quick: bool) -> dict:
     import bench_verify
 
@@ -129,6 +135,7 @@ def openattestation(quick: bool) -> dict:
 
 
 BENCHMARKS = {
+    "cli_startup": cli_startup,
     "bulk_issuance": bulk_issuance,
     "bulk_issuance_postgresql": bulk_issuance_postgresql,
     "bulk_issuance_command": bulk_issuance_command,
@@ -173,6 +180,15 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
                 ">= 5,000/s",
             )
         )
+    s = results.get("cli_startup")
+    if s:
+        for key, what, target in (
+            ("help", "certledger --help, whole process", "<= 0.3 s"),
+            ("verify", "certledger verify BUNDLE (embedded chain), whole process", "<= 0.6 s"),
+        ):
+            rows.append(
+                (f"{what}, min / median of {s['runs']}", f"{s[key]['min_s']:.2f} / {s[key]['median_s']:.2f} s", target)
+            )
     v = results.get("verification_library")
     if v:
         rows.append(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from functools import cached_property, update_wrapper
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from eth_account.signers.local import LocalAccount
 
-from ledger.chain import Deployment, LedgerClient, RegistryClient, connect, make_sender
-from ledger.chain.embedded import EmbeddedChain, rpc_urls_for
-from ledger.config import Settings, load_settings
-from ledger.governance import accounts
-from ledger.settings import LedgerEnvironment
-from ledger.storage import init_database
+# Imported where used, not here: `certledger --help` and `verify` start without web3, eth_account or the
+# database (tests/unit/test_cli_imports.py).
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from ledger.chain import LedgerClient, RegistryClient
+    from ledger.chain.embedded import EmbeddedChain
+    from ledger.config import Settings
+    from ledger.protocol.deployment import Deployment
+    from ledger.settings import LedgerEnvironment
 
 
 class CliError(Exception):
@@ -29,17 +33,25 @@ class App:
     @cached_property
     def environment(self) -> LedgerEnvironment:
         """This process's CERTLEDGER_* variables, read once."""
+        from ledger.settings import LedgerEnvironment
+
         return LedgerEnvironment.from_environ()
 
     @cached_property
     def settings(self) -> Settings:
+        from ledger.config import load_settings
+
         return load_settings(self._data_dir, self.environment)
 
     @cached_property
     def engine(self):
+        from ledger.storage import init_database
+
         return init_database(self.settings.resolved_database_url)
 
     def embedded_chain(self) -> EmbeddedChain:
+        from ledger.chain.embedded import EmbeddedChain
+
         c = self.settings.chain
         if not c.embedded:
             raise CliError(
@@ -50,16 +62,24 @@ class App:
         )
 
     def rpc_urls(self) -> list[str]:
+        from ledger.chain.embedded import rpc_urls_for
+
         return rpc_urls_for(self.settings)
 
     @cached_property
     def w3(self):
+        from ledger.chain import connect
+
         return connect(self.rpc_urls(), self.settings.chain.chain_id)
 
     def passphrase(self) -> str:
+        from ledger.governance import accounts
+
         return accounts.passphrase_for(self.settings)
 
     def load_account(self, relative_path: str) -> LocalAccount:
+        from ledger.governance import accounts
+
         return accounts.load_account(self.settings.path(relative_path), self.passphrase())
 
     @cached_property
@@ -69,13 +89,19 @@ class App:
     def deployment(self) -> Deployment:
         if not self.settings.deployment:
             raise CliError("no contracts deployed for this configuration: run `certledger deploy`")
+        from ledger.protocol.deployment import Deployment
+
         return Deployment.from_dict(self.settings.deployment)
 
     def registry(self, account: LocalAccount | None = None) -> RegistryClient:
+        from ledger.chain import RegistryClient, make_sender
+
         sender = make_sender(self.w3, account, self.settings.chain.confirmations) if account else None
         return RegistryClient(self.w3, self.deployment().registry, sender)
 
     def ledger(self, account: LocalAccount | None = None) -> LedgerClient:
+        from ledger.chain import LedgerClient, make_sender
+
         sender = make_sender(self.w3, account, self.settings.chain.confirmations) if account else None
         return LedgerClient(self.w3, self.deployment().ledger, sender)
 
@@ -102,6 +128,8 @@ class App:
 
     def fund_known_accounts(self, rpc_url: str) -> None:
         """On the embedded chain only: give our own accounts test ether (anvil_setBalance)."""
+        from ledger.governance import accounts
+
         for address in accounts.known_addresses(self.settings):
             accounts.fund_on_anvil(rpc_url, address)
 

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from ledger.chain.errors import ChainError
+from ledger.chain.jsonrpc import JsonRpc
 
 EMBEDDED_CHAIN_ID = 31337
 
@@ -186,11 +187,8 @@ def _alive(pid: int) -> bool:
 
 def _block_number(url: str) -> int | None:
     try:
-        reply = requests.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=2
-        )
-        return int(reply.json()["result"], 16)
-    except (requests.RequestException, ValueError, KeyError):
+        return int(JsonRpc(url, timeout_s=2).call("eth_blockNumber", []), 16)
+    except (ChainError, TypeError, ValueError):
         return None
 
 

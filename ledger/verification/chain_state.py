@@ -29,11 +29,10 @@ import threading
 import time
 from typing import Protocol
 
-import requests
-from web3.exceptions import Web3Exception
-
-from ledger.chain import ChainError, LedgerClient, RegistryClient, connect
+from ledger.chain.errors import ChainError
+from ledger.chain.jsonrpc import connect_rpc
 from ledger.chain.records import AgencyInfo, AnchorRecord, KeyRecord, StatusRecord
+from ledger.chain.views import ContractViews
 from ledger.protocol.deployment import Deployment
 
 
@@ -53,67 +52,61 @@ class ChainReader(Protocol):
 
 
 class RpcChainReader:
-    """Reads the contracts' views over JSON-RPC; one connection per deployment, with fallback URLs."""
+    """Reads the contracts' views over JSON-RPC; one connection per deployment, with fallback URLs.
+
+    Plain JSON-RPC (``ledger.chain.views``), not web3: `certledger verify` would otherwise spend most
+    of its time importing web3."""
 
     def __init__(self, rpc_urls: dict[int, list[str]], timeout_s: float = 5.0):
         self.rpc_urls = rpc_urls
         self.timeout_s = timeout_s
-        self._clients: dict[Deployment, tuple[LedgerClient, RegistryClient]] = {}
+        self._views: dict[Deployment, ContractViews] = {}
         self._lock = threading.Lock()
 
-    def clients(self, d: Deployment) -> tuple[LedgerClient, RegistryClient]:
+    def views(self, d: Deployment) -> ContractViews:
         with self._lock:
-            if d not in self._clients:
+            if d not in self._views:
                 urls = self.rpc_urls.get(d.chain_id)
                 if not urls:
                     raise ChainUnavailable(f"no RPC URL configured for chain {d.chain_id}")
-                w3 = _guard(lambda: connect(urls, d.chain_id, self.timeout_s))
-                # web3 asks the node its chain id twice before every eth_call (profiled: two thirds
-                # of a cold verification's requests); connect() checked it, and it does not change.
-                w3.provider.cacheable_requests = {"eth_chainId"}
-                w3.provider.cache_allowed_requests = True
-                self._clients[d] = (LedgerClient(w3, d.ledger), RegistryClient(w3, d.registry))
-            return self._clients[d]
+                rpc = _guard(lambda: connect_rpc(urls, d.chain_id, self.timeout_s))
+                self._views[d] = ContractViews(rpc, d.ledger, d.registry)
+            return self._views[d]
 
     def anchor_of(self, d, agency_id, root):
-        return _guard(lambda: self.clients(d)[0].anchor_of(agency_id, root))
+        return _guard(lambda: self.views(d).anchor_of(agency_id, root))
 
     def status_of(self, d, agency_id, digest):
-        return _guard(lambda: self.clients(d)[0].status_of(agency_id, digest))
+        return _guard(lambda: self.views(d).status_of(agency_id, digest))
 
     def root_status_of(self, d, agency_id, root):
-        return _guard(lambda: self.clients(d)[0].root_status_of(agency_id, root))
+        return _guard(lambda: self.views(d).root_status_of(agency_id, root))
 
     def key_of(self, d, agency_id, public_key):
-        return _guard(lambda: self.clients(d)[1].key_of(agency_id, public_key))
+        return _guard(lambda: self.views(d).key_of(agency_id, public_key))
 
     def is_permitted(self, d, agency_id, type_id):
-        return _guard(lambda: self.clients(d)[1].is_permitted(agency_id, type_id))
+        return _guard(lambda: self.views(d).is_permitted(agency_id, type_id))
 
     def agency_info(self, d, agency_id):
-        return _guard(lambda: self.clients(d)[1].agency_info(agency_id))
+        return _guard(lambda: self.views(d).agency_info(agency_id))
 
     # --- what the cache needs beyond the interface ---
 
     def head(self, d) -> tuple[int, bytes]:
-        w3 = self.clients(d)[0].w3
-        block = _guard(lambda: w3.eth.get_block("latest"))
-        return block["number"], bytes(block["hash"])
+        return _guard(lambda: self.views(d).block("latest"))
 
     def block_hash(self, d, number: int) -> bytes:
-        w3 = self.clients(d)[0].w3
-        return bytes(_guard(lambda: w3.eth.get_block(number))["hash"])
+        return _guard(lambda: self.views(d).block(number))[1]
 
     def status_changes(self, d, from_block: int, to_block: int) -> list[bytes]:
         """``agency_id + digest`` of every StatusChanged event in the range."""
-        ledger = self.clients(d)[0]
-        events = _guard(lambda: ledger.events(from_block, to_block, names=["StatusChanged"]))
-        return [bytes(e.args["agencyId"]) + bytes(e.args["digest"]) for e in events]
+        events = _guard(lambda: self.views(d).events(from_block, to_block))
+        return [bytes(e.args["agencyId"]) + bytes(e.args["digest"]) for e in events if e.name == "StatusChanged"]
 
     def events(self, d, from_block: int, to_block: int):
         """Both contracts' events in the range (``ledger.chain.records.ChainEvent``)."""
-        ledger, registry = self.clients(d)
-        return _guard(lambda: ledger.events(from_block, to_block) + registry.events(from_block, to_block))
+        return _guard(lambda: self.views(d).events(from_block, to_block))
 
 
 def _guard(call):
@@ -121,17 +114,9 @@ def _guard(call):
         return call()
     except ChainUnavailable:
         raise
-    except (
-        ChainError,
-        Web3Exception,
-        requests.RequestException,
-        OSError,
-        ValueError,
-        TypeError,
-        ArithmeticError,
-    ) as exc:
-        # Web3Exception: e.g. BadFunctionCallOutput when the address holds no contract (a reset chain);
-        # TypeError, OverflowError: an answer web3 cannot decode (a null result, an absurd string length)
+    except (ChainError, OSError, ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        # ValueError: an answer that does not decode (no contract at the address: a reset chain; dirty
+        # padding; an absurd string length); TypeError, KeyError: a null or malformed JSON-RPC answer
         raise ChainUnavailable(str(exc) or type(exc).__name__) from exc
 
 
