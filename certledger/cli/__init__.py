@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "type": ("issue_cmds", "Credential types and their JSON Schemas."),
     "verify": (
         "verify_cmds",
-        "Verify a credential bundle against the trusted deployments, reading only public chain state.",
+        "Verify credential bundles against the trusted deployments, reading only public chain state.",
     ),
 }
 
