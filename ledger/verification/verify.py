@@ -18,21 +18,19 @@ from ledger.verification.context import VerificationContext
 from ledger.verification.report import CHECK_NAMES, Report, Status, error, skipped
 from ledger.verification.trust import TrustRoots
 
-_VALID = Status.VALID  # bound once: Enum attribute access is slow on this hot path
-
 
 def verify(bundle, trust: TrustRoots, chain: ChainReader, now: datetime | None = None) -> Report:
     """Verify a bundle (bytes, str or parsed JSON). Never raises for bad input: the report says why."""
     ctx = VerificationContext(raw=bundle, trust=trust, chain=chain, now=now or datetime.now(UTC))
     fmt = _run(check_format, ctx)
-    if fmt.status is not _VALID:
+    if fmt.status is not Status.VALID:
         return Report([fmt] + [skipped(name, "format") for name in CHECK_NAMES[1:]], {})
     integrity = _run(check_integrity, ctx)
     anchor = _run(check_anchor, ctx)
-    anchored = anchor.status is _VALID
+    anchored = anchor.status is Status.VALID
     if not anchored:
         issuer = skipped("issuer", "anchor")
-    elif integrity.status is not _VALID:
+    elif integrity.status is not Status.VALID:
         issuer = skipped("issuer", "integrity")
     else:
         issuer = _run(check_issuer, ctx)
