@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "api_key_cmds",
         "API keys of the issuer API (`Authorization: Bearer clk_…`); only a hash of each is stored.",
     ),
+    "backup": (
+        "backup_cmds",
+        "Write an encrypted, consistent backup of the data directory (safe while the services run).",
+    ),
     "chain": ("chain_cmds", "The embedded chain (anvil), its state kept in the data directory."),
     "demo": (
         "demo_cmd",
@@ -34,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         " their bundles and share links (links.csv: row, credential id, link) to --out-dir.",
     ),
     "reinstate": ("issue_cmds", "Reinstate the credential in BUNDLE_FILE on chain (as its agency)."),
+    "restore": (
+        "backup_cmds",
+        "Restore BACKUP_FILE into a new data directory, after checking the whole file's integrity.",
+    ),
     "revoke": ("issue_cmds", "Revoke the credential in BUNDLE_FILE on chain (as its agency)."),
     "serve": ("serve_cmds", "Run a service on this machine (loopback unless told otherwise)."),
     "share": (
