@@ -288,9 +288,10 @@ def restore_backup(path: Path, passphrase: str, data_dir: Path, *, database_url:
                     raise BackupError(f"backup member {name!r} points outside the data directory")
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 source = tar.extractfile(member)
+                assert source is not None  # a regular file, checked above
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, member.mode & 0o700 or 0o600)
                 with os.fdopen(fd, "wb") as dest:
-                    shutil.copyfileobj(source, dest, CHUNK)  # type: ignore[misc]
+                    shutil.copyfileobj(source, dest, CHUNK)
                 restored += 1
         if dump is None:
             raise BackupError("backup holds no database snapshot")
@@ -298,8 +299,13 @@ def restore_backup(path: Path, passphrase: str, data_dir: Path, *, database_url:
         config = json.loads(config_path.read_text("utf-8"))
         if dump == DB_SQLITE:
             db_url = config.get("database_url", "sqlite:///certledger.db")
-            rel = db_url[len(db_backup.SQLITE_PREFIX) :] if db_backup.is_sqlite(db_url) else "certledger.db"
-            target_db = Path(rel) if Path(rel).is_absolute() else data_dir / rel
+            rel = db_url[len(db_backup.SQLITE_PREFIX) :] if db_backup.is_sqlite(db_url) else ""
+            if not rel or Path(rel).is_absolute():
+                # a database outside the old directory: the restored one lives inside the new directory
+                rel = "certledger.db"
+                config["database_url"] = db_backup.SQLITE_PREFIX + rel
+                config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", "utf-8")
+            target_db = data_dir / rel
             if target_db.exists():
                 raise BackupError(f"the restored configuration's database {target_db} already exists")
             target_db.parent.mkdir(parents=True, exist_ok=True)
