@@ -90,6 +90,12 @@ def verification_many(quick: bool) -> dict:
     return bench_verify_many.run(2_000 if quick else 10_000)
 
 
+def backup_restore(quick: bool) -> dict:
+    import bench_backup
+
+    return bench_backup.run(10_000 if quick else 100_000, None, None)
+
+
 def merkle_tree(quick: bool) -> dict:
     import bench_merkle
 
@@ -141,6 +147,7 @@ BENCHMARKS = {
     "bulk_issuance_command": bulk_issuance_command,
     "verification_library": verification_library,
     "verification_many": verification_many,
+    "backup_restore": backup_restore,
     "merkle_tree": merkle_tree,
     "gas": gas,
     "verifier_http": verifier_http,
