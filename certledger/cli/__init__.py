@@ -15,7 +15,7 @@ import click
 # name -> (module under certledger.cli, the first paragraph of its help). tests/unit/test_cli_imports.py
 # checks that this table lists every command of the modules with the help the command itself has.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "agency": ("agency_cmds", "Agencies: onboarding by governance."),
+    "agency": ("agency_cmds", "Agencies: onboarding, keys, operators and activation (governance)."),
     "api-key": (
         "api_key_cmds",
         "API keys of the issuer API (`Authorization: Bearer clk_…`); only a hash of each is stored.",

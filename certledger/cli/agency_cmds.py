@@ -1,9 +1,10 @@
-"""certledger agency register (governance)."""
+"""certledger agency: register, show, key rotate/revoke, operator add/remove, deactivate/reactivate."""
 
 from __future__ import annotations
 
 import click
 from sqlmodel import Session
+from web3 import Web3
 
 from certledger.cli.context import App, CliError, pass_app
 from ledger.governance import accounts
@@ -16,7 +17,7 @@ from ledger.storage import AgencyRecord, record_audit
 
 @click.group("agency")
 def agency() -> None:
-    """Agencies: onboarding by governance."""
+    """Agencies: onboarding, keys, operators and activation (governance)."""
 
 
 @agency.command("register")
@@ -73,6 +74,159 @@ def register(app: App, code: str, name: str, operator: str | None, public_key: s
         click.echo(f"done:    {step}")
     for step in result.skipped:
         click.echo(f"already: {step}")
+
+
+def _report(app: App, action: str, code: str | None, change) -> None:
+    """Audit every transaction sent and print what was done and what the chain already held."""
+    for step, tx in zip(change.done, change.tx_hashes):
+        record_audit(app.engine, action, app.governance.address, agency=code, subject=step, tx_hash=tx)
+    for step in change.done:
+        click.echo(f"done:    {step}")
+    for step in change.skipped:
+        click.echo(f"already: {step}")
+
+
+def _known_types(app: App, code: str) -> list[str]:
+    from sqlmodel import select
+
+    from ledger.storage.models import CredentialTypeRecord
+
+    with Session(app.engine) as session:
+        record = session.get(AgencyRecord, code)
+        names = set(record.types if record else [])
+        names |= {t.name for t in session.exec(select(CredentialTypeRecord)).all()}
+    return sorted(names)
+
+
+def _utc(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@agency.command("show")
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def show(app: App, code: str, as_json: bool) -> None:
+    """Print agency CODE's on-chain state: name, active, types, operators, keys with their validity."""
+    from dataclasses import asdict
+
+    from ledger.governance.agency_admin import agency_state
+
+    state = agency_state(app.registry(), code, _known_types(app, code))
+    if as_json:
+        import json
+
+        click.echo(json.dumps(asdict(state), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"agency:    {state.code}\nname:      {state.name}\nactive:    {'yes' if state.active else 'no'}")
+    click.echo(f"types:     {', '.join(state.types) or '-'}")
+    click.echo(f"operators: {', '.join(state.operators) or '-'}")
+    for key in state.keys:
+        revoked = f"revoked as of {_utc(key.revoked_at)}" if key.revoked_at else "not revoked"
+        click.echo(f"key:       {key.public_key} valid from {_utc(key.valid_from)}, {revoked}")
+
+
+@agency.group("key")
+def key() -> None:
+    """An agency's Ed25519 signing keys."""
+
+
+@key.command("rotate")
+@click.argument("code")
+@pass_app
+def key_rotate(app: App, code: str) -> None:
+    """A new encrypted signing key for CODE, registered on chain; new credentials are signed with it (retry-safe).
+
+    The old key stays valid so that credentials it signed still waiting for their anchor verify;
+    retire it with `agency key revoke` once they are anchored (docs/operations.md)."""
+    from ledger.governance.agency_admin import rotate_signing_key
+
+    change = rotate_signing_key(app.registry(app.governance), app.settings.data_dir, code, app.passphrase())
+    with Session(app.engine) as session:
+        record = session.get(AgencyRecord, code)
+        if record is not None:
+            record.signing_public_key = change.new_key
+            session.add(record)
+            session.commit()
+    _report(app, "key-rotate", code, change)
+    click.echo(f"signing key: {change.new_key} (old: {change.old_key or '-'}, still valid)")
+    click.echo("restart `certledger serve issuer` so that it signs with the new key")
+
+
+@agency.group("operator")
+def operator() -> None:
+    """An agency's operator accounts (they send its anchors and status changes)."""
+
+
+@operator.command("add")
+@click.argument("code")
+@click.argument("address", required=False)
+@pass_app
+def operator_add(app: App, code: str, address: str | None) -> None:
+    """Make ADDRESS an operator of CODE; without ADDRESS, rotate the operator account: a new encrypted
+    account in the data directory becomes the one the issuer sends from (retry-safe)."""
+    from ledger.governance import agency_admin
+
+    registry = app.registry(app.governance)
+    if address is not None:
+        try:
+            address = Web3.to_checksum_address(address)
+        except ValueError:
+            raise CliError(f"ADDRESS: not an Ethereum address: {address}") from None
+        _report(app, "operator-add", code, agency_admin.add_operator(registry, code, address))
+        return
+    change = agency_admin.rotate_operator(registry, app.settings.data_dir, code, app.passphrase())
+    with Session(app.engine) as session:
+        record = session.get(AgencyRecord, code)
+        if record is not None:
+            record.operator_address = change.new_address
+            session.add(record)
+            session.commit()
+    if app.settings.chain.embedded:
+        accounts.fund_on_anvil(app.rpc_urls()[0], change.new_address)
+    _report(app, "operator-add", code, change)
+    click.echo(f"new operator: {change.new_address}; fund it with ether before the issuer sends from it")
+    if change.old_address:
+        click.echo(f"then remove the old one: certledger agency operator remove {change.old_address}")
+
+
+@operator.command("remove")
+@click.argument("address")
+@pass_app
+def operator_remove(app: App, address: str) -> None:
+    """Remove operator ADDRESS from its agency (retry-safe)."""
+    from ledger.governance import agency_admin
+
+    try:
+        address = Web3.to_checksum_address(address)
+    except ValueError:
+        raise CliError(f"ADDRESS: not an Ethereum address: {address}") from None
+    change, holder = agency_admin.remove_operator(app.registry(app.governance), address)
+    _report(app, "operator-remove", None, change)
+    if holder != bytes(32):
+        click.echo(f"removed from agency 0x{holder.hex()}")
+
+
+@agency.command("deactivate")
+@click.argument("code")
+@pass_app
+def deactivate(app: App, code: str) -> None:
+    """Deactivate agency CODE: it can no longer anchor; its anchored credentials stay as they are."""
+    from ledger.governance.agency_admin import set_active
+
+    _report(app, "deactivate", code, set_active(app.registry(app.governance), code, False))
+
+
+@agency.command("reactivate")
+@click.argument("code")
+@pass_app
+def reactivate(app: App, code: str) -> None:
+    """Reactivate agency CODE."""
+    from ledger.governance.agency_admin import set_active
+
+    _report(app, "reactivate", code, set_active(app.registry(app.governance), code, True))
 
 
 COMMANDS = [agency]

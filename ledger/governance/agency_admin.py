@@ -1,0 +1,188 @@
+"""Day-two changes to an agency: rotating its signing key or operator account, (de)activating it,
+and reading its whole on-chain state.
+
+Every change is retry-safe. A new key or account is first written to a ``*-next.json`` file in the
+agency's key folder, then registered on chain (skipped when the chain already holds it), and only
+then made current: the old file is kept as ``signing-<public key>.json`` / ``operator-<address>.json``
+and the new one renamed into place. A retry after a crash at any point reuses the same new key, so
+it never registers two.
+
+The rotation rule (docs/operations.md, "Rotating a signing key"): the old key is *not* revoked by a
+rotation. Credentials it signed that still wait for their anchor are anchored later, and a verifier
+accepts them only if the key is still in force at the anchor time; so the old key stays valid until
+the last batch it signed is anchored, and only then may it be retired (revoked as of now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.chain import RegistryClient
+from ledger.governance import accounts
+from ledger.governance.agency_keys import agency_key_dir
+from ledger.governance.key_files import load_signing_key, save_signing_key
+from ledger.governance.onboarding import OnboardingError
+from ledger.protocol.identifiers import agency_id, type_id
+from ledger.protocol.keys import SigningKey
+
+
+class AgencyAdminError(OnboardingError):  # printed as one line by the CLI, like onboarding's errors
+    pass
+
+
+@dataclass
+class Change:
+    done: list[str] = field(default_factory=list)  # steps sent now
+    skipped: list[str] = field(default_factory=list)  # already on chain
+    tx_hashes: list[str] = field(default_factory=list)
+
+    def step(self, label: str, already: bool, send) -> None:
+        if already:
+            self.skipped.append(label)
+        else:
+            self.tx_hashes.append(send().tx_hash)
+            self.done.append(label)
+
+
+@dataclass
+class KeyRotation(Change):
+    old_key: str = ""  # 0x + 64 hex
+    new_key: str = ""
+
+
+@dataclass
+class OperatorRotation(Change):
+    old_address: str = ""
+    new_address: str = ""
+
+
+def _require_agency(registry: RegistryClient, code: str) -> bytes:
+    aid = agency_id(code)
+    if not registry.agency_info(aid).registered:
+        raise AgencyAdminError(f"agency {code}: not registered on chain")
+    return aid
+
+
+def rotate_signing_key(registry: RegistryClient, data_dir: Path, code: str, passphrase: str) -> KeyRotation:
+    """A new signing key for ``code``: encrypted in the data directory, registered on chain (valid from
+    the block that adds it), then made the key new credentials are signed with. The old key stays valid."""
+    aid = _require_agency(registry, code)
+    folder = agency_key_dir(data_dir, code)
+    current_file, next_file = folder / "signing.json", folder / "signing-next.json"
+    if next_file.exists():  # a rotation cut short: finish it with the same key
+        new = load_signing_key(next_file, passphrase)
+    else:
+        if not current_file.exists():
+            raise AgencyAdminError(f"agency {code}: no signing key file at {current_file}")
+        new = SigningKey.generate()
+        save_signing_key(next_file, new, passphrase)
+    new_raw = new.public_key.raw
+    result = KeyRotation(new_key="0x" + new_raw.hex())
+    result.step(
+        f"signing key {result.new_key}",
+        registry.key_of(aid, new_raw).registered,
+        lambda: registry.add_key(aid, new_raw, 0),
+    )
+    if current_file.exists():
+        old = load_signing_key(current_file, passphrase)
+        result.old_key = "0x" + old.public_key.raw.hex()
+        current_file.rename(folder / f"signing-{result.old_key}.json")
+    next_file.rename(current_file)
+    return result
+
+
+def rotate_operator(registry: RegistryClient, data_dir: Path, code: str, passphrase: str) -> OperatorRotation:
+    """A new operator account for ``code``, encrypted in the data directory, added on chain and made the
+    account the issuer sends from. The old account stays an operator until removed
+    (:func:`remove_operator`), so anchors already sent from it still confirm."""
+    aid = _require_agency(registry, code)
+    folder = agency_key_dir(data_dir, code)
+    current_file, next_file = folder / "operator.json", folder / "operator-next.json"
+    new: LocalAccount = (
+        accounts.load_account(next_file, passphrase)
+        if next_file.exists()
+        else accounts.create_account(next_file, passphrase)
+    )
+    result = OperatorRotation(new_address=new.address)
+    holder = registry.agency_of(new.address)
+    if holder not in (bytes(32), aid):
+        raise AgencyAdminError(f"operator {new.address} already belongs to another agency (0x{holder.hex()})")
+    result.step(f"operator {new.address}", holder == aid, lambda: registry.add_operator(aid, new.address))
+    if current_file.exists():
+        result.old_address = accounts.load_account(current_file, passphrase).address
+        current_file.rename(folder / f"operator-{result.old_address}.json")
+    next_file.rename(current_file)
+    return result
+
+
+def add_operator(registry: RegistryClient, code: str, address: str) -> Change:
+    aid = _require_agency(registry, code)
+    address = Web3.to_checksum_address(address)
+    holder = registry.agency_of(address)
+    if holder not in (bytes(32), aid):
+        raise AgencyAdminError(f"operator {address} already belongs to another agency (0x{holder.hex()})")
+    result = Change()
+    result.step(f"operator {address}", holder == aid, lambda: registry.add_operator(aid, address))
+    return result
+
+
+def remove_operator(registry: RegistryClient, address: str) -> tuple[Change, bytes]:
+    """Remove ``address`` from whichever agency it operates for; returns that agency's id (zero if none)."""
+    address = Web3.to_checksum_address(address)
+    holder = registry.agency_of(address)
+    result = Change()
+    result.step(f"remove operator {address}", holder == bytes(32), lambda: registry.remove_operator(address))
+    return result, holder
+
+
+def set_active(registry: RegistryClient, code: str, active: bool) -> Change:
+    aid = _require_agency(registry, code)
+    result = Change()
+    label = f"{'reactivate' if active else 'deactivate'} {code}"
+    result.step(label, registry.agency_info(aid).active == active, lambda: registry.set_agency_active(aid, active))
+    return result
+
+
+@dataclass
+class KeyState:
+    public_key: str  # 0x + 64 hex
+    valid_from: int  # unix seconds
+    revoked_at: int  # 0: not revoked
+
+
+@dataclass
+class AgencyState:
+    code: str
+    name: str
+    active: bool
+    types: list[str]
+    operators: list[str]
+    keys: list[KeyState]
+
+
+def agency_state(registry: RegistryClient, code: str, type_names: list[str]) -> AgencyState:
+    """The agency's on-chain state. The contract keeps no list of operators or keys, so both are
+    replayed from its events and then read back; types are the known ``type_names`` it is permitted."""
+    aid = _require_agency(registry, code)
+    info = registry.agency_info(aid)
+    operators: dict[str, None] = {}
+    key_ids: dict[bytes, None] = {}
+    for event in registry.events(names=("OperatorAdded", "OperatorRemoved", "KeyAdded")):
+        if bytes(event.args["agencyId"]) != aid:
+            continue
+        if event.name == "OperatorAdded":
+            operators[event.args["operator"]] = None
+        elif event.name == "OperatorRemoved":
+            operators.pop(event.args["operator"], None)
+        else:
+            key_ids[bytes(event.args["publicKey"])] = None
+    keys = []
+    for raw in key_ids:
+        record = registry.key_of(aid, raw)
+        keys.append(KeyState("0x" + raw.hex(), record.valid_from, record.revoked_at))
+    types = [t for t in sorted(set(type_names)) if registry.is_permitted(aid, type_id(t))]
+    return AgencyState(code, info.name, info.active, types, list(operators), keys)
