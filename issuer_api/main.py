@@ -41,7 +41,7 @@ def service_from_env(settings: IssuerSettings | None = None) -> IssuerService:
     """The service of the data directory $CERTLEDGER_HOME names (else the default one), configured by
     this process's environment (read here, once; ``settings``: the issuer's, when read already)."""
     config = load_settings(None, LedgerEnvironment.from_environ())
-    return build_service(config, rpc_urls_for(config), settings or IssuerSettings.from_environ())
+    return build_service(config, rpc_urls_for(config, allow_down=True), settings or IssuerSettings.from_environ())
 
 
 def app_from_env():

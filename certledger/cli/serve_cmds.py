@@ -162,7 +162,14 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
 @pass_app
 def serve_issuer(app: App, host: str, port: int, workers: int, verifier_url: str, log_level: str) -> int:
     """The agencies' API (OpenAPI documentation at /docs): issue, anchor, share, revoke, audit."""
-    app.rpc_urls()  # fail now, clearly, if the chain is not running
+    from ledger.chain.embedded import EmbeddedChainError, rpc_urls_for
+
+    try:
+        app.rpc_urls()
+    except EmbeddedChainError:
+        # Issuance does not need the chain; the anchorer retries until `certledger chain up`.
+        rpc_urls_for(app.settings, allow_down=True)  # still an error if no port is configured
+        click.secho("the embedded chain is down: anchoring is paused, issuance continues", fg="yellow", err=True)
     if not app.settings.deployment:
         raise CliError("no contracts deployed for this configuration: run `certledger deploy`")
     if not _is_loopback(host):

@@ -204,12 +204,18 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def rpc_urls_for(settings) -> list[str]:
-    """The JSON-RPC URLs a configuration uses: the external nodes, or the running embedded chain."""
+def rpc_urls_for(settings, *, allow_down: bool = False) -> list[str]:
+    """The JSON-RPC URLs a configuration uses: the external nodes, or the running embedded chain.
+
+    ``allow_down``: a stopped embedded chain with a configured port yields the URL it will answer on
+    once `certledger chain up` starts it (the issuer then starts with anchoring paused, as with an
+    external node that does not answer) instead of an error."""
     c = settings.chain
     if not c.embedded:
         return list(c.rpc_urls)
     status = EmbeddedChain(settings.chain_dir, c.host, c.port, c.state_interval, c.chain_id).status()
     if status.state != "running":
+        if allow_down and c.port:
+            return [f"http://{c.host}:{c.port}"]
         raise EmbeddedChainError("the embedded chain is not running: `certledger chain up` starts it")
     return [status.recorded.rpc_url]

@@ -216,3 +216,37 @@ def test_only_single_issuance_follows_the_commit_durability(home, durability):
     finally:
         service.stop()
         service.ctx.engine.dispose()
+
+
+def test_serve_issuer_starts_while_the_embedded_chain_is_down_and_anchors_once_it_is_up(tmp_path):
+    """Issuance does not need the chain: the service starts with anchoring paused, as with an external
+    node that does not answer, and the anchorer catches up once `certledger chain up` runs."""
+    import socket
+
+    with socket.socket() as s:  # a fixed port: the stopped chain comes back where the service looks
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = tmp_path / "home"
+    for args in (
+        ["init", "--port", str(port)],
+        ["chain", "up"],
+        ["deploy"],
+        ["agency", "register", "zj-hz-education", "--name", "杭州市教育局", "--types", "DegreeCertificate"],
+    ):
+        assert main(["--data-dir", str(home), *args]) == 0
+    _, key = create_api_key(App(home).engine, "zj-hz-education", ["issue", "read"], "test")
+    auth = {"Authorization": f"Bearer {key}"}
+    assert main(["--data-dir", str(home), "chain", "down"]) == 0
+    try:
+        with serving(home, "issuer", env={"CERTLEDGER_RUN_ANCHORER": "1"}) as server:
+            with server.client() as client:
+                cid = issue_degree(client, auth, "张三", "数学")  # over HTTP, the chain still down
+                assert client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored"
+                assert main(["--data-dir", str(home), "chain", "up"]) == 0
+                deadline = time.monotonic() + 90
+                while client.get(f"/credentials/{cid}", headers=auth).json()["state"] != "anchored":
+                    assert time.monotonic() < deadline, "not anchored within 90 s of chain up"
+                    time.sleep(0.5)
+        assert "anchoring is paused, issuance continues" in server.output()
+    finally:
+        main(["--data-dir", str(home), "chain", "down"])
