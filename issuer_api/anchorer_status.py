@@ -19,7 +19,7 @@ def write_status(path: Path, health: dict) -> None:
 
 
 def read_status(path: Path | str | None, now: float | None = None) -> dict:
-    """{"running": False} unless the file is fresh; then its health fields (chain reachable, since when)."""
+    """{"running": False} unless the file is fresh; then its health fields (its worker id, chain reachable, since when)."""
     if path is None:
         return {"running": False}
     try:
@@ -30,6 +30,7 @@ def read_status(path: Path | str | None, now: float | None = None) -> dict:
         return {"running": False}
     return {
         "running": True,
+        "worker": status.get("worker"),
         "chainReachable": status.get("chainReachable"),
         "chainDownForS": status.get("chainDownForS"),
     }

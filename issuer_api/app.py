@@ -63,13 +63,19 @@ def create_app(service: IssuerService) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     def healthz():
-        from ledger.issuance import pending_work
+        """Counts waiting, the anchoring worker, and what anchoring waits for: `anchoring.waitingFor` is
+        `anchorer` (none runs), `chain` (the node does not answer), `lease` (another worker holds the
+        anchoring lease, e.g. one killed a moment ago: `leaseSecondsLeft` until it lapses) or null."""
+        from ledger.issuance import anchoring_wait, pending_work
 
+        anchorer = service.anchorer_health()
+        worker = anchorer.get("worker") if anchorer.get("running") else None
         return {
             "ok": True,
             **pending_work(service.ctx),
             "sharesWaiting": service.shares.pending_count(),
-            "anchorer": service.anchorer_health(),
+            "anchorer": anchorer,
+            "anchoring": anchoring_wait(service.ctx, worker, anchorer.get("chainReachable")),
         }
 
     @app.exception_handler(Problem)

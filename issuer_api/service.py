@@ -69,7 +69,7 @@ class IssuerService:
         if not self.settings.run_anchorer:
             return read_status(self.settings.anchorer_status)
         running = any(t.name == "anchorer" and t.is_alive() for t in self._threads)
-        return {"running": running, **(self._node.health() if running else {})}
+        return {"running": running, **({"worker": self.ctx.worker_id, **self._node.health()} if running else {})}
 
     def _anchor(self) -> None:
         try:

@@ -56,7 +56,7 @@ from ledger.chain import ChainError, ContractReverted, PendingTx, Reason, Transa
 from ledger.issuance.bulk_runtime import collection_paused
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
-from ledger.issuance.lease import acquire_lease, release_lease
+from ledger.issuance.lease import acquire_lease, lease_state, release_lease
 from ledger.issuance.node_watch import NodeWatch, unreachable
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.results import AnchorReport
@@ -656,8 +656,33 @@ def pending_work(ctx) -> dict:
     return {"pending_credentials": waiting, "batches": states}
 
 
+def anchoring_wait(ctx, anchorer: str | None, chain_reachable: bool | None) -> dict:
+    """What anchoring is waiting for, as ``/healthz`` shows it. ``anchorer``: the worker id of the
+    anchoring worker this service runs (None: none runs); ``chain_reachable``: what it last saw.
+
+    ``waitingFor`` is ``"anchorer"`` (no anchoring worker runs here), ``"chain"`` (the node does not
+    answer), ``"lease"`` (another worker holds the anchoring lease: after a crash, until it lapses;
+    ``leaseSecondsLeft`` says how long) or None (nothing: anchoring runs)."""
+    held = lease_state(ctx.engine, LEASE_NAME, ctx.now())
+    lease = None if held is None else {"holder": held[0], "secondsLeft": round(held[1], 1)}
+    if anchorer is None:
+        waiting = "anchorer"
+    elif chain_reachable is False:
+        waiting = "chain"
+    elif held is not None and held[0] != anchorer:
+        waiting = "lease"
+    else:
+        waiting = None
+    return {
+        "waitingFor": waiting,
+        "leaseSecondsLeft": lease["secondsLeft"] if waiting == "lease" else None,
+        "lease": lease,
+    }
+
+
 __all__ = [
     "LEASE_NAME",
+    "anchoring_wait",
     "advance_batch",
     "anchor_once",
     "anchor_pending",

@@ -54,4 +54,15 @@ def lease_holder(engine: Engine, name: str, now: datetime) -> str | None:
     return row.holder if row is not None and row.expires_at >= now else None
 
 
-__all__ = ["acquire_lease", "lease_holder", "release_lease"]
+def lease_state(engine: Engine, name: str, now: datetime) -> tuple[str, float] | None:
+    """``(holder, seconds left)`` while someone holds ``name``; None when nobody does."""
+    with reading(engine).connect() as conn:
+        row = conn.execute(LEASE.select().where(LEASE.c.name == name)).first()
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    left = (expires - now).total_seconds()
+    return (row.holder, left) if left >= 0 else None
+
+
+__all__ = ["acquire_lease", "lease_holder", "lease_state", "release_lease"]

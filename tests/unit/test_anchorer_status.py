@@ -10,8 +10,8 @@ from issuer_api.anchorer_status import STALE_S, read_status, write_status
 
 def test_a_fresh_file_reports_the_chain_state(tmp_path):
     path = tmp_path / "anchorer.json"
-    write_status(path, {"running": True, "chainReachable": False, "chainDownForS": 12.5})
-    assert read_status(path) == {"running": True, "chainReachable": False, "chainDownForS": 12.5}
+    write_status(path, {"running": True, "worker": "w-1", "chainReachable": False, "chainDownForS": 12.5})
+    assert read_status(path) == {"running": True, "worker": "w-1", "chainReachable": False, "chainDownForS": 12.5}
     assert not list(tmp_path.glob(".*.tmp"))  # written aside, then renamed over
 
 
