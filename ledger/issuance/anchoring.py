@@ -675,7 +675,7 @@ def anchoring_wait(ctx, anchorer: str | None, chain_reachable: bool | None) -> d
         waiting = None
     return {
         "waitingFor": waiting,
-        "leaseSecondsLeft": lease["secondsLeft"] if waiting == "lease" else None,
+        "leaseSecondsLeft": round(held[1], 1) if waiting == "lease" and held is not None else None,
         "lease": lease,
     }
 
