@@ -8,25 +8,18 @@ import pytest
 
 from certledger.cli import main
 from ledger.storage import AuditEvent
+from tests.integration.cli_home import AGENCY, agency_home
 
 pytestmark = pytest.mark.integration
 
-CODE = "zj-hz-education"
+CODE = AGENCY
 SUBJECT = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学", "graduationDate": "2024-06-30"}
 
 
 @pytest.fixture
 def home(tmp_path):
-    home = tmp_path / "home"
-    for args in (
-        ["init", "--port", "0"],
-        ["chain", "up"],
-        ["deploy"],
-        ["agency", "register", CODE, "--name", "杭州市教育局", "--types", "DegreeCertificate"],
-    ):
-        assert main(["--data-dir", str(home), *args]) == 0
-    yield home
-    main(["--data-dir", str(home), "chain", "down"])
+    with agency_home(tmp_path / "home") as home:
+        yield home
 
 
 def cli(home, *args) -> int:

@@ -10,25 +10,18 @@ from certledger.cli import main
 from ledger.config import load_settings
 from ledger.governance.api_keys import authenticate
 from ledger.storage import init_database
+from tests.integration.cli_home import AGENCY, agency_home
 
 pytestmark = pytest.mark.integration
 
-AGENCY = "zj-hz-education"
+
 KEY = re.compile(r"^key:\s+(clk_\S+)$", re.M)
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("api-keys") / "home"
-    for args in (
-        ["init", "--port", "0"],
-        ["chain", "up"],
-        ["deploy"],
-        ["agency", "register", AGENCY, "--name", "杭州市教育局", "--types", "DegreeCertificate"],
-    ):
-        assert main(["--data-dir", str(home), *args]) == 0
-    yield home
-    main(["--data-dir", str(home), "chain", "down"])
+    with agency_home(tmp_path_factory.mktemp("api-keys") / "home") as home:
+        yield home
 
 
 def cli(home, capsys, *args) -> tuple[int, str]:

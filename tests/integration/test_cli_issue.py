@@ -8,22 +8,15 @@ import pytest
 
 from certledger.cli import main
 from ledger.content.links import parse_share_link
+from tests.integration.cli_home import agency_home
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def home(tmp_path):
-    home = tmp_path / "home"
-    for args in (
-        ["init", "--port", "0"],
-        ["chain", "up"],
-        ["deploy"],
-        ["agency", "register", "zj-hz-education", "--name", "杭州市教育局", "--types", "DegreeCertificate"],
-    ):
-        assert main(["--data-dir", str(home), *args]) == 0
-    yield home
-    main(["--data-dir", str(home), "chain", "down"])
+    with agency_home(tmp_path / "home") as home:
+        yield home
 
 
 def cli(home, *args) -> int:

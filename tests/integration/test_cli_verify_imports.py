@@ -13,6 +13,7 @@ from ledger.chain.views import ContractViews
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.keys import SigningKey
 from tests.cli_imports import run_cli
+from tests.integration.cli_home import agency_home
 from tests.integration.conftest import degree
 
 pytestmark = pytest.mark.integration
@@ -28,16 +29,8 @@ SUBJECT = {
 
 @pytest.fixture
 def home(tmp_path):
-    home = tmp_path / "home"
-    for args in (
-        ["init", "--port", "0"],
-        ["chain", "up"],
-        ["deploy"],
-        ["agency", "register", "zj-hz-education", "--name", "杭州市教育局", "--types", "DegreeCertificate"],
-    ):
-        assert main(["--data-dir", str(home), *args]) == 0
-    yield home
-    main(["--data-dir", str(home), "chain", "down"])
+    with agency_home(tmp_path / "home") as home:
+        yield home
 
 
 def test_verify_on_the_embedded_chain_loads_no_heavy_module(home, tmp_path):

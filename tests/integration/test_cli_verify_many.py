@@ -15,6 +15,7 @@ from certledger.cli.context import App
 from ledger.content.links import ShareLink, parse_share_link
 from ledger.protocol.deployment import Deployment
 from ledger.verification import many
+from tests.integration.cli_home import agency_home
 from tests.integration.verifier_server import start_verifier
 from verifier.settings import VerifierSettings
 
@@ -44,16 +45,9 @@ def home(tmp_path_factory):
             for i in range(ROWS)
         )
     )
-    for args in (
-        ["init", "--port", "0"],
-        ["chain", "up"],
-        ["deploy"],
-        ["agency", "register", "zj-hz-education", "--name", "杭州市教育局", "--types", "DegreeCertificate"],
-        ["issue-bulk", "--type", "DegreeCertificate", "--jsonl", str(rows), "--out-dir", str(tmp / "upload")],
-    ):
-        assert main(["--data-dir", str(home), *args]) == 0
-    yield home
-    main(["--data-dir", str(home), "chain", "down"])
+    upload = ["issue-bulk", "--type", "DegreeCertificate", "--jsonl", str(rows), "--out-dir", str(tmp / "upload")]
+    with agency_home(home, upload):
+        yield home
 
 
 @pytest.fixture
