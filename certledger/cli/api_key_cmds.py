@@ -33,9 +33,10 @@ def create(app: App, agency_code: str | None, governance: bool, scopes: str, nam
         raise CliError("give either --agency CODE or --governance")
     if agency_code is not None:
         with Session(app.engine) as session:
-            known = session.get(AgencyRecord, agency_code) is not None
-    if agency_code is not None and not known:
-        raise CliError(f"--agency: {agency_code} is not registered here (certledger agency register {agency_code})")
+            if session.get(AgencyRecord, agency_code) is None:
+                raise CliError(
+                    f"--agency: {agency_code} is not registered here (certledger agency register {agency_code})"
+                )
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
     try:
         row, key = create_api_key(app.engine, agency_code, scope_list, name, actor="cli", unique_label=True)

@@ -162,6 +162,10 @@ class ContractViews:
             "registry", self.registry, from_block, to_block
         )
 
+    def ledger_events(self, from_block: int, to_block: int) -> list[ChainEvent]:
+        """The ledger's events in the range (status changes, anchors), without the registry's."""
+        return self._events("ledger", self.ledger, from_block, to_block)
+
     def _events(self, contract: str, address: str, from_block: int, to_block: int) -> list[ChainEvent]:
         logs = self.rpc.call(
             "eth_getLogs", [{"address": address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}]

@@ -101,7 +101,7 @@ class RpcChainReader:
 
     def status_changes(self, d, from_block: int, to_block: int) -> list[bytes]:
         """``agency_id + digest`` of every StatusChanged event in the range."""
-        events = _guard(lambda: self.views(d).events(from_block, to_block))
+        events = _guard(lambda: self.views(d).ledger_events(from_block, to_block))
         return [bytes(e.args["agencyId"]) + bytes(e.args["digest"]) for e in events if e.name == "StatusChanged"]
 
     def events(self, d, from_block: int, to_block: int):
