@@ -151,7 +151,12 @@ def test_no_secret_reaches_the_services_logs(tmp_path):
             while api.get(f"/credentials/{cid}", headers=_bearer(reader["apiKey"])).json()["state"] != "anchored":
                 assert time.monotonic() < deadline, issuer_log.read_text()[-3000:]
                 time.sleep(0.3)
-            shared = api.get(f"/credentials/{cid}/share", headers=_bearer(reader["apiKey"]))
+            # the share is stored just after the anchor (delivery, a chunk at a time): 409 until then
+            while (
+                shared := api.get(f"/credentials/{cid}/share", headers=_bearer(reader["apiKey"]))
+            ).status_code == 409:
+                assert time.monotonic() < deadline, issuer_log.read_text()[-3000:]
+                time.sleep(0.3)
             assert shared.status_code == 200, shared.text
             link = parse_share_link(shared.json()["link"])
             share_keys.append(link.key)
