@@ -5,15 +5,19 @@
 #   chromium   — headless browser for the verifier page tests
 #   wrk        — HTTP load generator of the service benchmarks (bench/bench_verifier_service.py,
 #                bench/bench_vc_api.py; without it they fall back to a slower Python one, and say so)
+#   fonts-noto-cjk — Chinese glyphs in Chromium's screenshots of the bilingual pages (else boxes)
+#   poppler-utils  — pdftoppm, which turns the printable certificate into PNGs for its tests
 set -euo pipefail
 
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v wrk > /dev/null || missing+=(wrk)
+[ -d /usr/share/fonts/opentype/noto ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+command -v pdftoppm > /dev/null || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages present: postgresql, chromium, wrk"
+    echo "system packages present: postgresql, chromium, wrk, fonts-noto-cjk, poppler-utils"
     exit 0
 fi
 
