@@ -17,6 +17,7 @@ STATUS = {
     e.NotAnchored: 409,
     e.InvalidTransition: 409,
     e.SupersedeRefused: 409,
+    e.KeyRevocationRefused: 409,
     e.StatusChangeFailed: 502,
     e.AgencyKeysMissing: 503,
     CredentialIdInUse: 409,

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Issue one credential per row (CSV header = subject fields), anchor them in one batch, and write"
         " their bundles and share links (links.csv: row, credential id, link) to --out-dir.",
     ),
+    "reissue": (
+        "issue_cmds",
+        "Re-issue, with the current key, every credential a revoked key's compromise invalidated.",
+    ),
     "reinstate": ("issue_cmds", "Reinstate the credential in BUNDLE_FILE on chain (as its agency)."),
     "restore": (
         "backup_cmds",

@@ -155,6 +155,82 @@ def key_rotate(app: App, code: str) -> None:
     click.echo("restart `certledger serve issuer` so that it signs with the new key")
 
 
+@key.command("revoke")
+@click.argument("code")
+@click.argument("public_key", metavar="KEY")
+@click.option(
+    "--compromised-at",
+    "compromised_at",
+    required=True,
+    help="When the key was compromised, with its zone (e.g. 2026-12-07T20:00:00Z): the key is revoked as of then.",
+)
+@click.option("--reason", default="", help="Why (free text, kept in the audit log; not on chain).")
+@click.option("--yes", is_flag=True, help="Revoke without asking, after printing the report.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def key_revoke(
+    app: App, code: str, public_key: str, compromised_at: str, reason: str, yes: bool, as_json: bool
+) -> None:
+    """Revoke signing KEY of CODE as of --compromised-at (a compromise found later).
+
+    First reports which credentials become invalid (signed with KEY, anchored at or after that time,
+    or not anchored yet) and which stay valid (anchored before), then revokes the key on chain as of
+    that time. Retry-safe; the agency's current key is refused (rotate first). Then re-issue:
+    `certledger reissue --revoked-key KEY`."""
+    import json
+
+    from ledger.governance.agency_admin import AgencyAdminError, check_key_revocation
+    from ledger.issuance import IssuanceContext
+    from ledger.issuance.errors import KeyRevocationRefused
+    from ledger.issuance.key_compromise import (
+        compromise_report,
+        parse_public_key,
+        parse_time,
+        revoke_key,
+        utc_text,
+    )
+
+    try:
+        raw = parse_public_key(public_key)
+        at = parse_time(compromised_at)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    ctx = IssuanceContext.from_settings(app.settings, app.rpc_urls())
+    report = compromise_report(ctx, code, raw, at)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    with Session(app.engine) as session:
+        record = session.get(AgencyRecord, code)
+    current = {ctx.chain.signing_key(code).public_key.raw}
+    if record is not None:
+        current.add(bytes.fromhex(record.signing_public_key.removeprefix("0x")))
+    registry = app.registry(app.governance)
+    try:
+        already = check_key_revocation(registry, code, raw, at, current)
+    except AgencyAdminError as exc:
+        raise CliError(str(exc)) from None
+    if not already and not yes:
+        click.confirm(
+            f"Revoke {public_key} as of {utc_text(at)}? {len(report.becoming_invalid)} credentials become invalid",
+            abort=True,
+            err=True,
+        )
+    try:
+        change = revoke_key(
+            ctx, registry, code, raw, at, current_keys=current, reason=reason, actor=app.governance.address
+        )
+    except KeyRevocationRefused as exc:
+        raise CliError(str(exc)) from None
+    for step in change.done:  # (audited by revoke_key)
+        click.echo(f"done:    {step}")
+    for step in change.skipped:
+        click.echo(f"already: {step}")
+    click.echo(f"next: certledger reissue --revoked-key {change.public_key} --agency {code} --out-dir DIR")
+
+
 @agency.group("operator")
 def operator() -> None:
     """An agency's operator accounts (they send its anchors and status changes)."""

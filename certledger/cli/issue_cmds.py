@@ -292,4 +292,70 @@ def share(app: App, bundle_file: Path, verifier_url: str, png_file: Path | None,
             click.echo(f"QR code: {path}")
 
 
-COMMANDS = [type_group, issue, issue_bulk, share] + [_status_command(a) for a in ("revoke", "suspend", "reinstate")]
+@click.command("reissue")
+@click.option("--revoked-key", "revoked_key", required=True, help="The revoked signing key (0x + 64 hex).")
+@click.option("--agency", default=None, help="Its agency (default: the one whose credentials it signed).")
+@click.option(
+    "--out-dir",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the new bundles (bundles.jsonl) and share links (links.csv: old id, new id, link) go.",
+)
+@click.option("--verifier-url", default=VERIFIER_URL, show_default=True, help="The verifier the share links name.")
+@pass_app
+def reissue(app: App, revoked_key: str, agency: str | None, out_dir: Path, verifier_url: str) -> None:
+    """Re-issue, with the current key, every credential a revoked key's compromise invalidated.
+
+    Each is superseded (same type, subject and validity), anchored and delivered as an encrypted
+    share; the old one is then revoked on chain with reason "key compromise". Re-running re-issues
+    only those not re-issued yet; the output lists them all."""
+    from sqlalchemy import select
+
+    from ledger.content.links import ShareLinkError, normalise_verifier_url
+    from ledger.issuance import get_bundle
+    from ledger.issuance.errors import KeyRevocationRefused
+    from ledger.issuance.key_compromise import parse_public_key
+    from ledger.issuance.key_compromise import reissue as reissue_all
+    from ledger.storage.tables import CRED
+
+    try:
+        raw = parse_public_key(revoked_key, "--revoked-key")
+        normalise_verifier_url(verifier_url)
+    except (ValueError, ShareLinkError) as exc:
+        raise CliError(str(exc)) from None
+    ctx, shares = _issuance(app)
+    if agency is None:
+        with ctx.engine.connect() as conn:
+            signed_by = (
+                conn.execute(select(CRED.c.agency_code).where(CRED.c.signing_key == "0x" + raw.hex()).distinct())
+                .scalars()
+                .all()
+            )
+        agency = signed_by[0] if len(signed_by) == 1 else _agency(ctx, None)
+    try:
+        result = reissue_all(ctx, agency, raw, actor="cli")
+    except KeyRevocationRefused as exc:
+        raise CliError(str(exc)) from None
+    _flush_anchor(ctx)  # the new ones anchored and stored as shares, then the old ones revoked
+    pairs = result.already + result.reissued
+    out_dir.mkdir(parents=True, exist_ok=True)
+    new_ids = [new for _, new in pairs]
+    with (out_dir / "bundles.jsonl").open("wb") as bundles:
+        for cid in new_ids:
+            bundles.write(get_bundle(ctx, agency, cid).to_bytes(indent=None) + b"\n")
+    links = dict(shares.link_urls(agency, new_ids, verifier_url))
+    with (out_dir / "links.csv").open("w", encoding="utf-8") as f:
+        f.write("oldCredentialId,credentialId,link\n")
+        for old, new in pairs:
+            f.write(f"{old},{new},{links[new]}\n")
+    click.echo(
+        f"re-issued {len(result.reissued)} credentials signed with {result.public_key} "
+        f"({len(result.already)} re-issued before, {len(result.skipped)} skipped: revoked already); "
+        f"anchored; the old ones revoked (key compromise); bundles and links in {out_dir}"
+    )
+
+
+COMMANDS = [type_group, issue, issue_bulk, share, reissue] + [
+    _status_command(a) for a in ("revoke", "suspend", "reinstate")
+]

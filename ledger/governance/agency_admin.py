@@ -186,3 +186,70 @@ def agency_state(registry: RegistryClient, code: str, type_names: list[str]) -> 
         keys.append(KeyState("0x" + raw.hex(), record.valid_from, record.revoked_at))
     types = [t for t in sorted(set(type_names)) if registry.is_permitted(aid, type_id(t))]
     return AgencyState(code, info.name, info.active, types, list(operators), keys)
+
+
+@dataclass
+class KeyRevocation(Change):
+    public_key: str = ""  # 0x + 64 hex
+    revoked_at: int = 0  # unix seconds, as stored on chain
+
+
+def _utc(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_key_revocation(
+    registry: RegistryClient, code: str, public_key: bytes, compromised_at: int, current_keys: set[bytes]
+) -> bool:
+    """Refuse what ``revokeKey`` would refuse, and more, naming the option at fault; True when the
+    chain already holds exactly this revocation (a retry: nothing to send).
+
+    ``current_keys``: the keys the agency's issuer signs with now. Revoking one of them would leave
+    it signing credentials that can never verify, so the operator rotates first (`agency key rotate`)."""
+    aid = _require_agency(registry, code)
+    record = registry.key_of(aid, public_key)
+    key_text = "0x" + public_key.hex()
+    if not record.registered:
+        raise AgencyAdminError(f"KEY {key_text}: not a signing key of agency {code} on chain")
+    if record.revoked_at == compromised_at:
+        return True
+    if record.revoked_at != 0:
+        raise AgencyAdminError(
+            f"KEY {key_text} is already revoked as of {_utc(record.revoked_at)}; --compromised-at "
+            f"{_utc(compromised_at)} differs. A revocation never moves later (that would make the credentials "
+            "anchored in between valid again), and this command does not move it earlier"
+        )
+    if public_key in current_keys:
+        raise AgencyAdminError(
+            f"KEY {key_text} is agency {code}'s current signing key: run `certledger agency key rotate {code}` "
+            "first (and restart `serve issuer`), so that new credentials are signed with a key that stays valid"
+        )
+    if compromised_at < record.valid_from:
+        raise AgencyAdminError(
+            f"--compromised-at {_utc(compromised_at)} is before the key was valid ({_utc(record.valid_from)})"
+        )
+    chain_now = int(registry.w3.eth.get_block("latest")["timestamp"])
+    if compromised_at > chain_now:
+        raise AgencyAdminError(
+            f"--compromised-at {_utc(compromised_at)} is later than the chain's time ({_utc(chain_now)})"
+        )
+    return False
+
+
+def revoke_signing_key(
+    registry: RegistryClient, code: str, public_key: bytes, compromised_at: int, current_keys: set[bytes]
+) -> KeyRevocation:
+    """Revoke ``public_key`` of ``code`` as of ``compromised_at`` (``revokeKey`` with a past time,
+    docs/protocol.md 6.5 rule 6): credentials anchored at or after it fail the issuer check. A retry
+    with the same time sends nothing; a different time for a revoked key is refused."""
+    already = check_key_revocation(registry, code, public_key, compromised_at, current_keys)
+    result = KeyRevocation(public_key="0x" + public_key.hex(), revoked_at=compromised_at)
+    aid = agency_id(code)
+    result.step(
+        f"revoke key {result.public_key} as of {_utc(compromised_at)}",
+        already,
+        lambda: registry.revoke_key(aid, public_key, compromised_at),
+    )
+    return result

@@ -518,13 +518,14 @@ def _hold_lease(ctx) -> bool:
 
 
 def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
-    """Revoke (reason 1, superseded) every credential whose successor is anchored."""
+    """Revoke every credential whose successor is anchored, with the successor's
+    ``supersede_reason`` (NULL: 1, superseded; 3 after a key compromise)."""
     from ledger.issuance.lifecycle import revoke
 
     new, old = CRED.alias("new"), CRED.alias("old")
     with reading(ctx.engine).connect() as conn:
-        rows: Sequence[Any] = conn.execute(  # (agency code, credential id) rows
-            select(old.c.agency_code, old.c.id)
+        rows: Sequence[Any] = conn.execute(  # (agency code, credential id, reason) rows
+            select(old.c.agency_code, old.c.id, func.coalesce(new.c.supersede_reason, int(Reason.SUPERSEDED)))
             .join(new, new.c.supersedes == old.c.id)
             .where(
                 new.c.state.in_((CredentialState.ANCHORED, CredentialState.SUSPENDED, CredentialState.REVOKED)),
@@ -533,13 +534,13 @@ def revoke_superseded(ctx, report: AnchorReport | None = None) -> list[str]:
             )
             .order_by(old.c.agency_code, old.c.id)
         ).all()
-    by_agency: dict[str, list[str]] = {}
-    for agency, cid in rows:
-        by_agency.setdefault(agency, []).append(cid)
+    by_agency: dict[tuple[str, int], list[str]] = {}
+    for agency, cid, reason in rows:
+        by_agency.setdefault((agency, reason), []).append(cid)
     done = []
-    for agency, ids in by_agency.items():
+    for (agency, reason), ids in by_agency.items():
         try:
-            result = revoke(ctx, agency, ids, Reason.SUPERSEDED, actor=ctx.worker_id)
+            result = revoke(ctx, agency, ids, reason, actor=ctx.worker_id)
         except (ChainError, Web3Exception, requests.RequestException, OSError) as exc:
             log.warning("revoking %d superseded credentials of %s failed: %s; will retry", len(ids), agency, exc)
             continue

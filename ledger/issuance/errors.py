@@ -132,6 +132,13 @@ class SupersedeRefused(IssuanceError):
     code = "SUPERSEDE_REFUSED"
 
 
+class KeyRevocationRefused(IssuanceError):
+    """A key compromise the chain or this installation refuses: an unknown key, a time out of range,
+    a key revoked as of another time, the agency's current key, or a re-issue before the revocation."""
+
+    code = "KEY_REVOCATION_REFUSED"
+
+
 class StatusChangeFailed(IssuanceError):
     """The chain refused a status change (a revert other than 'already in that state')."""
 
@@ -146,6 +153,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidTransition",
     "IssuanceError",
+    "KeyRevocationRefused",
     "NotAnchored",
     "RowError",
     "StatusChangeFailed",

@@ -66,6 +66,7 @@ class _Request:
         self.agency = agency
         issuer, self.ctype = issuing_setup(ctx, agency, type_name)
         self.key = ctx.chain.signing_key(agency)
+        self.key_hex = "0x" + self.key.public_key.raw.hex()  # credential.signing_key
         self.now = ctx.now()
         created = format_utc(self.now)
         self.signer = RowSigner(issuer, self.ctype, self.key, created, ctx.status_base_url)
@@ -77,7 +78,11 @@ class _Request:
         return self.ctx.status_slots.take(self.agency, self.key.public_key.raw, count)
 
     def values(
-        self, signed: SignedRow, supersedes: str | None = None, sealed: bytes | None = None
+        self,
+        signed: SignedRow,
+        supersedes: str | None = None,
+        sealed: bytes | None = None,
+        supersede_reason: int | None = None,
     ) -> tuple[dict, dict, dict]:
         """(credential row, its body row, audit row) for the database; ``sealed``: the credential
         encrypted already (``AtRestCipher.encrypt_many``), else it is encrypted here."""
@@ -100,13 +105,17 @@ class _Request:
             "request_row": signed.number,
             "status_list_id": signed.status_list_id,
             "status_index": signed.status_index,
+            "signing_key": self.key_hex,
+            "supersede_reason": supersede_reason,
         }
         if sealed is None:
             sealed = self.ctx.at_rest.encrypt(signed.canonical, signed.id.encode("utf-8"))
         body = {"credential_id": signed.id, "sealed_credential": sealed}
-        details = {"type": self.ctype.name, "digest": signed.digest}
+        details: dict[str, str | int] = {"type": self.ctype.name, "digest": signed.digest}
         if supersedes:
             details["supersedes"] = supersedes
+        if supersede_reason is not None:
+            details["supersedeReason"] = supersede_reason
         audit = {
             "at": self.now,
             "actor": self.actor,
@@ -190,6 +199,7 @@ def _issue_single(
     actor: str,
     operation: str,
     supersedes: str | None,
+    supersede_reason: int | None = None,
 ) -> IssuedCredential:
     fingerprint = None
     if idempotency_key is not None:
@@ -211,7 +221,7 @@ def _issue_single(
     credential, signed = request.signer.sign_full(
         0, subject, _date(valid_from), _date(valid_until), request.slots(1)[0]
     )
-    values, body, audit = request.values(signed, supersedes)
+    values, body, audit = request.values(signed, supersedes, supersede_reason=supersede_reason)
     idem = None
     if idempotency_key is not None and fingerprint is not None:  # (set together)
         idem = idempotency.record_values(
@@ -405,8 +415,11 @@ def supersede(
     valid_until: datetime | str | None = None,
     idempotency_key: str | None = None,
     actor: str = "system",
+    revoke_reason: int | None = None,
 ) -> IssuedCredential:
-    """Issue a corrected credential replacing ``credential_id`` (see the module's policy)."""
+    """Issue a corrected credential replacing ``credential_id`` (see the module's policy).
+    ``revoke_reason``: the code the old one is revoked with once this one is anchored (default 1,
+    superseded; ``ledger.issuance.key_compromise`` re-issues with 3, key compromise)."""
     with ctx.engine.connect() as conn:
         old = conn.execute(
             select(CRED.c.id, CRED.c.type_name, CRED.c.subject_id, CRED.c.state).where(
@@ -442,6 +455,7 @@ def supersede(
         actor=actor,
         operation="supersede",
         supersedes=credential_id,
+        supersede_reason=revoke_reason,
     )
 
 

@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance import idempotency
-from ledger.issuance.errors import IssuanceError, UnknownCredentialType
+from ledger.issuance.errors import IssuanceError, SupersedeRefused, UnknownCredentialType
 from ledger.issuance.issue import _find_used_key, issue_one, load_issued
 from ledger.issuance.registry import get_type, issuing_setup
 from ledger.issuance.results import IssuedCredential
@@ -232,7 +232,38 @@ def _issue_typed(ctx, agency: str, type_name: str, candidate: dict, idempotency_
     )
 
 
-def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerprint, actor) -> IssuedCredential:
+def supersede_generic(
+    ctx, agency: str, old_id: str, old: Mapping, *, actor: str = "system", revoke_reason: int | None = None
+) -> IssuedCredential:
+    """A generic credential issued again in place of ``old`` (its record ``old_id``), signed with the
+    agency's current key: the same members but for the proof, the issuer and the status entries the
+    issuer writes; its id is fresh when it was the old record's. The old one is revoked with
+    ``revoke_reason`` once the new one is anchored (``anchoring.revoke_superseded``)."""
+    candidate = {k: v for k, v in old.items() if k not in ("proof", "issuer")}
+    if candidate.get("id") == old_id:
+        del candidate["id"]
+    status = [
+        e
+        for e in _list(candidate.pop("credentialStatus", None))
+        if not (isinstance(e, Mapping) and ENTRY_TYPE in _list(e.get("type")))
+    ]
+    if status:
+        candidate["credentialStatus"] = status
+    checked, _ = check_request(ctx, agency, candidate)
+    return _issue_generic(ctx, agency, checked, None, None, actor, supersedes=old_id, supersede_reason=revoke_reason)
+
+
+def _issue_generic(
+    ctx,
+    agency: str,
+    candidate: dict,
+    idempotency_key,
+    fingerprint,
+    actor,
+    *,
+    supersedes: str | None = None,
+    supersede_reason: int | None = None,
+) -> IssuedCredential:
     issuer, _ = issuing_setup(ctx, agency, GENERIC_CREDENTIAL)  # TypeNotPermitted unless granted
     key = ctx.chain.signing_key(agency)
     now = ctx.now()
@@ -295,7 +326,7 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "batch_id": None,
         "leaf_index": None,
         "idempotency_key": idempotency_key,
-        "supersedes": None,
+        "supersedes": supersedes,
         "issued_at": now,
         "updated_at": now,
         "valid_from": parse_xsd_datetime(unsigned["validFrom"]),
@@ -303,6 +334,8 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "request_row": 0,
         "status_list_id": list_id,
         "status_index": index,
+        "signing_key": "0x" + key.public_key.raw.hex(),
+        "supersede_reason": supersede_reason,
     }
     body = {"credential_id": record_id, "sealed_credential": ctx.at_rest.encrypt(canonical, record_id.encode("utf-8"))}
     audit = {
@@ -312,7 +345,12 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         "action": "issue",
         "subject": record_id,
         "tx_hash": None,
-        "details": {"type": GENERIC_CREDENTIAL, "digest": digest, "via": "vc-api"},
+        "details": {
+            "type": GENERIC_CREDENTIAL,
+            "digest": digest,
+            "via": "vc-api",
+            **({"supersedes": supersedes} if supersedes else {}),
+        },
     }
     rows = []
     if idempotency_key is not None:
@@ -331,6 +369,8 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         used = _find_used_key(ctx, agency, idempotency_key, fingerprint)
         if used is not None:  # a concurrent duplicate won the race
             return load_issued(ctx, agency, used.credential_id, replayed=True)
+        if supersedes is not None:
+            raise SupersedeRefused(f"credential {supersedes} was superseded by another request just now") from None
         raise CredentialIdInUse(record_id) from None
     return IssuedCredential(
         id=record_id,
@@ -339,7 +379,8 @@ def _issue_generic(ctx, agency: str, candidate: dict, idempotency_key, fingerpri
         state=CredentialState.PENDING,
         issued_at=now,
         credential=credential,
+        supersedes=supersedes,
     )
 
 
-__all__ = ["CredentialIdInUse", "check_request", "issue_w3c"]
+__all__ = ["CredentialIdInUse", "check_request", "issue_w3c", "supersede_generic"]

@@ -177,6 +177,8 @@ class CredentialRecord(SQLModel, table=True):
     )  # position in its issuing request: leaves keep issuance order
     status_list_id: int | None = None  # its two W3C status entries: list (status_list.list_id) and index
     status_index: int | None = None
+    signing_key: str | None = Field(default=None, max_length=66)  # 0x + 64 hex: the key that signed it (0009)
+    supersede_reason: int | None = None  # reason code the superseded credential is revoked with (NULL: 1)
 
 
 class CredentialBodyRecord(SQLModel, table=True):

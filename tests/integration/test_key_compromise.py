@@ -1,0 +1,153 @@
+"""A signing key compromised in the past, on a real anvil, on SQLite and PostgreSQL: the report lists
+exactly the credentials anchored at or after the compromise (and those not anchored yet), the key is
+revoked as of that time (retry-safe, a different time refused), those credentials fail with
+KEY_REVOKED while the earlier ones stay VALID, and the re-issue supersedes every one of them with
+the new key, the old ones revoked with reason 3 (key compromise)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select, update
+
+from ledger.chain import Reason
+from ledger.governance.agency_keys import AgencyKeys
+from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
+from ledger.issuance.errors import KeyRevocationRefused
+from ledger.issuance.key_compromise import compromise_report, fill_signing_keys, registry_for, reissue, revoke_key
+from ledger.protocol.did_key import public_key_from_verification_method
+from ledger.protocol.identifiers import agency_id
+from ledger.protocol.keys import SigningKey
+from ledger.storage.tables import CRED
+from ledger.verification import Verdict
+from tests.integration.issuance_support import (
+    CIVIL,
+    DEGREE,
+    EDU,
+    RESIDENCE,
+    degree_subject,
+    issuer_world_of,
+    make_context,
+    residence_subject,
+    verdict,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _batch(ctx, n: int, tag: str, agency: str = EDU) -> list[str]:
+    """``n`` credentials issued and anchored in one batch."""
+    if agency == EDU:
+        rows = rows_from_objects([degree_subject(f"{tag}{i}") for i in range(n)])
+        result = issue_many(ctx, EDU, DEGREE, rows)
+    else:
+        result = issue_many(
+            ctx, CIVIL, RESIDENCE, rows_from_objects([residence_subject(f"{tag}{i}") for i in range(n)])
+        )
+    anchor_once(ctx, flush=True)
+    return [r.id for r in result.issued]
+
+
+def _chain_time(w3) -> int:
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def _wait_chain_time(w3, at: int) -> None:
+    """Mine empty blocks until the chain's time reaches ``at`` (anvil follows the wall clock)."""
+    while _chain_time(w3) < at:
+        w3.provider.make_request("evm_mine", [])
+        if _chain_time(w3) < at:
+            time.sleep(0.2)
+
+
+def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_repairs_them(
+    world, w3, database_url, capsys
+):
+    iw = issuer_world_of(world)
+    ctx = make_context(iw, database_url)
+    old_key = world.agencies[EDU].signing_key.public_key.raw
+
+    # before the compromise: two EDU batches, one CIVIL batch (another agency, another key)
+    before = _batch(ctx, 3, "a") + _batch(ctx, 2, "b")
+    civil = _batch(ctx, 2, "c", CIVIL)
+    compromised_at = _chain_time(w3) + 1
+    _wait_chain_time(w3, compromised_at)
+    # at or after it, still signed with the old key: two batches, and one request not anchored yet
+    after = _batch(ctx, 4, "d") + _batch(ctx, 1, "e")
+    waiting = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject("f0")])).issued]
+
+    # a row issued before migration 0009 has no signing key: the report finds it from the sealed body
+    with ctx.engine.begin() as conn:
+        conn.execute(update(CRED).where(CRED.c.id == before[0]).values(signing_key=None))
+    assert fill_signing_keys(ctx, EDU) == 1
+
+    report = compromise_report(ctx, EDU, old_key, compromised_at)
+    assert sorted(a.id for a in report.invalid) == sorted(after)
+    assert [a.id for a in report.not_anchored] == waiting
+    assert sorted(a.id for a in report.stay_valid) == sorted(before)
+    j = report.to_json()
+    assert j["becomeInvalid"]["byType"] == {DEGREE: 5} and [b["count"] for b in j["becomeInvalid"]["byBatch"]] == [4, 1]
+    assert all(b["anchoredAt"] >= j["compromisedAt"] for b in j["becomeInvalid"]["byBatch"])
+    assert [b["count"] for b in j["stayValid"]["byBatch"]] == [3, 2] and "ids" not in j["stayValid"]
+    assert "name" not in str(j) and "张三" not in str(j)  # ids, types and batches only
+
+    # rotate: a new key registered; the old one may not be revoked while it is still the current one
+    registry = registry_for(ctx, EDU)
+    with pytest.raises(KeyRevocationRefused, match="agency key rotate"):
+        revoke_key(ctx, registry, EDU, old_key, compromised_at, current_keys={old_key})
+    new_key = SigningKey.generate()
+    world.registry.add_key(agency_id(EDU), new_key.public_key.raw, 0)
+    iw.keys[EDU] = AgencyKeys(iw.keys[EDU].operator, new_key)
+    # the issuer restarted with the new key (the same anchoring worker: its lease is still held)
+    ctx = make_context(iw, database_url, worker_id=ctx.worker_id)
+    current = {new_key.public_key.raw}
+
+    change = revoke_key(ctx, registry_for(ctx, EDU), EDU, old_key, compromised_at, current_keys=current, actor="t")
+    assert len(change.done) == 1 and len(change.tx_hashes) == 1
+    again = revoke_key(ctx, registry_for(ctx, EDU), EDU, old_key, compromised_at, current_keys=current)
+    assert again.done == [] and len(again.skipped) == 1  # a retry sends nothing
+    with pytest.raises(KeyRevocationRefused, match="already revoked as of"):
+        revoke_key(ctx, registry_for(ctx, EDU), EDU, old_key, compromised_at - 1, current_keys=current)
+    assert world.registry.key_of(agency_id(EDU), old_key).revoked_at == compromised_at
+
+    anchor_once(ctx, flush=True)  # the waiting credential is anchored now, after the compromise
+    for cid in after + waiting:
+        v, codes = verdict(world, get_bundle(ctx, EDU, cid))
+        assert (v, codes["issuer"]) == (Verdict.INVALID, "KEY_REVOKED"), (cid, codes)
+    for cid in before:
+        assert verdict(world, get_bundle(ctx, EDU, cid))[0] == Verdict.VALID, cid
+    for cid in civil:
+        assert verdict(world, get_bundle(ctx, CIVIL, cid))[0] == Verdict.VALID, cid
+
+    result = reissue(ctx, EDU, old_key, actor="t")
+    assert sorted(old for old, _ in result.reissued) == sorted(after + waiting) and not result.already
+    anchor_once(ctx, flush=True)  # the new ones anchored; then the old ones revoked (key compromise)
+    reader = ctx.chain.reader()
+    for old, new in result.reissued:
+        bundle = get_bundle(ctx, EDU, new)
+        assert verdict(world, bundle)[0] == Verdict.VALID, new
+        vm = bundle.credential["proof"]["verificationMethod"]
+        assert public_key_from_verification_method(vm) == new_key.public_key.raw
+        assert bundle.credential["credentialSubject"] == get_bundle(ctx, EDU, old).credential["credentialSubject"]
+        old_bundle = get_bundle(ctx, EDU, old)
+        status = reader.credential_status(agency_id(EDU), old_bundle.anchor.digest, old_bundle.anchor.root)
+        assert (status.state, status.reason) == (2, Reason.KEY_COMPROMISE), old
+    with ctx.engine.connect() as conn:
+        reasons = dict(
+            conn.execute(select(CRED.c.id, CRED.c.status_reason).where(CRED.c.id.in_(after + waiting))).all()
+        )
+    assert set(reasons.values()) == {int(Reason.KEY_COMPROMISE)}
+    for cid in before:
+        assert verdict(world, get_bundle(ctx, EDU, cid))[0] == Verdict.VALID, cid
+
+    rerun = reissue(ctx, EDU, old_key)  # after a crash, or twice: nothing issued again
+    assert rerun.reissued == [] and sorted(rerun.already) == sorted(result.reissued)
+
+    with capsys.disabled():
+        print(
+            f"\n[key compromise, {ctx.engine.dialect.name}] signed with the old key: {len(before) + len(after) + len(waiting)}"
+            f" in {5} requests; anchored before the compromise: {len(before)} (VALID); at or after: {len(after)}"
+            f" + {len(waiting)} not anchored yet (KEY_REVOKED); re-issued: {len(result.reissued)} (VALID, new key),"
+            f" old ones revoked with reason 3: {len(reasons)}; other agency untouched: {len(civil)} VALID"
+        )
