@@ -148,3 +148,50 @@ def test_status_lists_come_and_go_with_0007(database_url):
     assert not {"status_list_id", "status_index"} & {c["name"] for c in inspect(engine).get_columns("credential")}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id, state FROM credential")).all() == [("urn:uuid:1", "revoked")]
+
+
+def test_0009_backfills_each_credentials_signing_key_from_its_status_list(database_url):
+    """0009 gives every credential with a status list the key that owns the list (each key fills
+    lists of its own); one without a list (issued before 0007) keeps NULL; the downgrade drops both
+    columns and keeps the credentials."""
+    engine = make_engine(database_url)
+    keys = {1: f"0x{'22' * 32}", 2: f"0x{'33' * 32}"}
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0008")
+        conn.execute(
+            text(
+                "INSERT INTO agency (code, name, operator_address, signing_public_key, types, created_at) "
+                f"VALUES ('edu', 'Edu', '0x{'11' * 20}', '{keys[2]}', '[]', '2026-01-01')"
+            )
+        )
+        for list_id, key in keys.items():
+            conn.execute(
+                text(
+                    "INSERT INTO status_list (agency_code, list_id, public_key, size, next_index, created_at) "
+                    "VALUES ('edu', :l, :k, 131072, 1, '2026-01-01')"
+                ),
+                {"l": list_id, "k": key},
+            )
+        for i, list_id in enumerate([1, 2, None]):
+            conn.execute(
+                text(
+                    "INSERT INTO credential (id, agency_code, type_name, digest, state, issued_at, updated_at, "
+                    "request_row, status_list_id, status_index) VALUES (:id, 'edu', 'T', :d, 'anchored', "
+                    "'2026-01-01', '2026-01-01', 0, :l, 0)"
+                ),
+                {"id": f"urn:uuid:{i}", "d": f"0x{i:064x}", "l": list_id},
+            )
+    engine = init_database(database_url)
+    assert _diff(engine) == []
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, signing_key, supersede_reason FROM credential ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("urn:uuid:0", keys[1], None),
+        ("urn:uuid:1", keys[2], None),
+        ("urn:uuid:2", None, None),
+    ]
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0008")
+    assert not {"signing_key", "supersede_reason"} & {c["name"] for c in inspect(engine).get_columns("credential")}
+    with engine.connect() as conn:
+        assert len(conn.execute(text("SELECT id FROM credential")).all()) == 3
