@@ -6,7 +6,10 @@ the new key, the old ones revoked with reason 3 (key compromise)."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -151,3 +154,109 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
             f" + {len(waiting)} not anchored yet (KEY_REVOKED); re-issued: {len(result.reissued)} (VALID, new key),"
             f" old ones revoked with reason 3: {len(reasons)}; other agency untouched: {len(civil)} VALID"
         )
+
+
+# ---------------------------------------------------------------- the runbook's commands (SQLite, embedded chain)
+
+SUBJECT = {"name": "张三", "degree": "学士", "major": "数学", "institution": "浙江大学", "graduationDate": "2024-06-30"}
+
+
+def _cli(home, *args, **kw) -> int:
+    from certledger.cli import main
+
+    return main(["--data-dir", str(home), *args], **kw)
+
+
+def _issue(home, tmp_path, name: str) -> str:
+    subject = tmp_path / "subject.json"
+    subject.write_text(json.dumps(SUBJECT, ensure_ascii=False))
+    bundle = tmp_path / f"{name}.json"
+    assert _cli(home, "issue", "--type", DEGREE, "--subject", str(subject), "--out", str(bundle)) == 0
+    return json.loads(bundle.read_text())["credential"]["id"]
+
+
+def test_the_compromise_commands(tmp_path, capsys, monkeypatch):
+    from certledger.cli.context import App
+    from ledger.protocol.datetimes import format_utc
+    from tests.integration.cli_home import AGENCY, agency_home
+
+    with agency_home(tmp_path / "home") as home:
+        app = App(home)
+        before = [_issue(home, tmp_path, "a1"), _issue(home, tmp_path, "a2")]
+        at = _chain_time(app.w3) + 1
+        _wait_chain_time(app.w3, at)
+        after = [_issue(home, tmp_path, "b1")]
+        rows = tmp_path / "rows.csv"
+        rows.write_text(
+            "name,degree,major,institution,graduationDate\n"
+            + "".join(f"学生{i},学士,数学,浙大,2024-06-30\n" for i in range(3))
+        )
+        assert _cli(home, "issue-bulk", "--type", DEGREE, "--csv", str(rows), "--out-dir", str(tmp_path / "bulk")) == 0
+        after += [
+            json.loads(b)["credential"]["id"] for b in (tmp_path / "bulk" / "bundles.jsonl").read_bytes().splitlines()
+        ]
+        time_text = format_utc(datetime.fromtimestamp(at, UTC))
+        capsys.readouterr()
+        assert _cli(home, "agency", "show", AGENCY, "--json") == 0
+        [old] = [k["public_key"] for k in json.loads(capsys.readouterr().out)["keys"]]
+
+        def revoke(*extra) -> int:
+            return _cli(home, "agency", "key", "revoke", AGENCY, old, "--compromised-at", time_text, *extra)
+
+        # the current key is refused, after the report
+        assert revoke("--yes", "--reason", "laptop stolen") == 1
+        out, err = capsys.readouterr()
+        assert "become invalid (anchored at or after that time): 4 (DegreeCertificate 4)" in out
+        assert "stay valid (anchored before it): 2" in out and "agency key rotate" in err
+        assert _cli(home, "agency", "key", "rotate", AGENCY) == 0
+
+        # the report, then no confirmation: nothing revoked
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            m.setattr("sys.stdin", io.StringIO("n\n"))
+            assert revoke("--json") != 0  # answered no: aborted
+        report = json.loads(capsys.readouterr().out)
+        assert app.registry().key_of(agency_id(AGENCY), bytes.fromhex(old[2:])).revoked_at == 0
+        assert sorted(report["becomeInvalid"]["ids"]) == sorted(after) and not set(before) & set(after)
+        assert [b["count"] for b in report["becomeInvalid"]["byBatch"]] == [1, 3]
+        assert report["stayValid"]["count"] == 2 and report["notYetAnchored"]["count"] == 0
+
+        assert revoke("--yes", "--reason", "laptop stolen") == 0
+        assert "done:    revoke key" in capsys.readouterr().out
+        assert revoke("--yes") == 0  # retried: nothing sent
+        assert "already: revoke key" in capsys.readouterr().out
+        assert (
+            _cli(home, "agency", "key", "revoke", AGENCY, old, "--compromised-at", "2020-01-01T00:00:00Z", "--yes") == 1
+        )
+        assert "already revoked as of" in capsys.readouterr().err
+        assert _cli(home, "agency", "key", "revoke", AGENCY, old, "--compromised-at", "yesterday") == 1
+        assert "--compromised-at" in capsys.readouterr().err
+
+        assert _cli(home, "verify", str(tmp_path / "a1.json"), str(tmp_path / "a2.json")) == 0
+        assert _cli(home, "verify", str(tmp_path / "b1.json")) != 0
+        assert "KEY_REVOKED" in capsys.readouterr().out
+
+        out_dir = tmp_path / "reissued"
+        assert _cli(home, "reissue", "--revoked-key", old, "--out-dir", str(out_dir)) == 0
+        assert "re-issued 4 credentials" in capsys.readouterr().out
+        links = (out_dir / "links.csv").read_text("utf-8").splitlines()
+        assert links[0] == "oldCredentialId,credentialId,link" and sorted(
+            line.split(",")[0] for line in links[1:]
+        ) == sorted(after)
+        assert _cli(home, "verify", str(out_dir / "bundles.jsonl")) == 0
+        assert _cli(home, "verify", str(tmp_path / "a1.json"), str(tmp_path / "a2.json")) == 0
+        capsys.readouterr()
+        assert _cli(home, "verify", str(tmp_path / "b1.json"), "--json") != 0
+        assert "key compromise" in capsys.readouterr().out  # revoked, reason 3
+
+        assert _cli(home, "reissue", "--revoked-key", old, "--out-dir", str(tmp_path / "again")) == 0
+        assert "re-issued 0 credentials" in capsys.readouterr().out
+        assert (tmp_path / "again" / "links.csv").read_text("utf-8") == (out_dir / "links.csv").read_text("utf-8")
+
+        from sqlmodel import Session, select
+
+        from ledger.storage import AuditEvent
+
+        with Session(app.engine) as session:
+            events = session.exec(select(AuditEvent).where(AuditEvent.action == "key-revoke")).all()
+        assert len(events) == 1 and events[0].details["reason"] == "laptop stolen"
