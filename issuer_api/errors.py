@@ -18,6 +18,7 @@ STATUS = {
     e.InvalidTransition: 409,
     e.SupersedeRefused: 409,
     e.KeyRevocationRefused: 409,
+    e.UnknownSigningKey: 404,
     e.StatusChangeFailed: 502,
     e.AgencyKeysMissing: 503,
     CredentialIdInUse: 409,

@@ -181,9 +181,10 @@ def key_revoke(
 
     from ledger.governance.agency_admin import AgencyAdminError, check_key_revocation
     from ledger.issuance import IssuanceContext
-    from ledger.issuance.errors import KeyRevocationRefused
+    from ledger.issuance.errors import IssuanceError
     from ledger.issuance.key_compromise import (
         compromise_report,
+        current_signing_keys,
         parse_public_key,
         parse_time,
         revoke_key,
@@ -202,11 +203,7 @@ def key_revoke(
     else:
         for line in report.lines():
             click.echo(line)
-    with Session(app.engine) as session:
-        record = session.get(AgencyRecord, code)
-    current = {ctx.chain.signing_key(code).public_key.raw}
-    if record is not None:
-        current.add(bytes.fromhex(record.signing_public_key.removeprefix("0x")))
+    current = current_signing_keys(ctx, code)
     registry = app.registry(app.governance)
     try:
         already = check_key_revocation(registry, code, raw, at, current)
@@ -222,7 +219,7 @@ def key_revoke(
         change = revoke_key(
             ctx, registry, code, raw, at, current_keys=current, reason=reason, actor=app.governance.address
         )
-    except KeyRevocationRefused as exc:
+    except IssuanceError as exc:
         raise CliError(str(exc)) from None
     for step in change.done:  # (audited by revoke_key)
         click.echo(f"done:    {step}")

@@ -314,7 +314,7 @@ def reissue(app: App, revoked_key: str, agency: str | None, out_dir: Path, verif
 
     from ledger.content.links import ShareLinkError, normalise_verifier_url
     from ledger.issuance import get_bundle
-    from ledger.issuance.errors import KeyRevocationRefused
+    from ledger.issuance.errors import IssuanceError
     from ledger.issuance.key_compromise import parse_public_key
     from ledger.issuance.key_compromise import reissue as reissue_all
     from ledger.storage.tables import CRED
@@ -335,7 +335,7 @@ def reissue(app: App, revoked_key: str, agency: str | None, out_dir: Path, verif
         agency = signed_by[0] if len(signed_by) == 1 else _agency(ctx, None)
     try:
         result = reissue_all(ctx, agency, raw, actor="cli")
-    except KeyRevocationRefused as exc:
+    except IssuanceError as exc:
         raise CliError(str(exc)) from None
     _flush_anchor(ctx)  # the new ones anchored and stored as shares, then the old ones revoked
     pairs = result.already + result.reissued

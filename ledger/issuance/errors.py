@@ -132,6 +132,15 @@ class SupersedeRefused(IssuanceError):
     code = "SUPERSEDE_REFUSED"
 
 
+class UnknownSigningKey(IssuanceError):
+    """Not a signing key of this agency on chain (another agency's key gets the same answer)."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, agency: str, public_key: str) -> None:
+        super().__init__(f"{public_key} is not a signing key of agency {agency} on chain")
+
+
 class KeyRevocationRefused(IssuanceError):
     """A key compromise the chain or this installation refuses: an unknown key, a time out of range,
     a key revoked as of another time, the agency's current key, or a re-issue before the revocation."""
@@ -160,4 +169,5 @@ __all__ = [
     "SupersedeRefused",
     "TypeNotPermitted",
     "UnknownCredentialType",
+    "UnknownSigningKey",
 ]

@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from ledger.chain import Reason, RegistryClient
-from ledger.governance.agency_admin import AgencyAdminError, KeyRevocation, revoke_signing_key
-from ledger.issuance.errors import KeyRevocationRefused
+from ledger.chain.records import KeyRecord
+from ledger.governance.agency_admin import AgencyAdminError, KeyRevocation, check_key_revocation, revoke_signing_key
+from ledger.issuance.errors import KeyRevocationRefused, UnknownSigningKey
 from ledger.issuance.stored_credentials import open_credential, with_body
 from ledger.protocol.credential import GENERIC_CREDENTIAL
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
@@ -37,7 +38,7 @@ from ledger.protocol.did_key import public_key_from_verification_method
 from ledger.protocol.identifiers import agency_id
 from ledger.storage.audit import record_audit
 from ledger.storage.states import ANCHORED_BATCH_STATES, CredentialState
-from ledger.storage.tables import BATCH, CRED
+from ledger.storage.tables import AGENCY, BATCH, CRED
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,36 @@ def registry_for(ctx, agency: str, *, sending: bool = True) -> RegistryClient:
     return RegistryClient(ctx.chain.w3, ctx.chain.deployment.registry, ctx.chain.sender(agency) if sending else None)
 
 
+def current_signing_keys(ctx, agency: str) -> set[bytes]:
+    """The keys ``agency`` signs with now: this process's (its key file) and the one recorded for it
+    (``agency.signing_public_key``, which `agency key rotate` moves; issuance refuses a mismatch)."""
+    keys = {ctx.chain.signing_key(agency).public_key.raw}
+    with ctx.engine.connect() as conn:
+        recorded = conn.execute(select(AGENCY.c.signing_public_key).where(AGENCY.c.code == agency)).scalar()
+    if recorded:
+        keys.add(bytes.fromhex(recorded.removeprefix("0x")))
+    return keys
+
+
+def signing_key_record(ctx, agency: str, public_key: bytes) -> KeyRecord:
+    """The key's record on chain; UnknownSigningKey when it is not one of ``agency``'s keys."""
+    record = registry_for(ctx, agency, sending=False).key_of(agency_id(agency), public_key)
+    if not record.registered:
+        raise UnknownSigningKey(agency, "0x" + public_key.hex())
+    return record
+
+
+def revocation_refusal(
+    ctx, agency: str, public_key: bytes, compromised_at: int, current_keys: set[bytes]
+) -> str | None:
+    """Why :func:`revoke_key` would refuse (None: it would revoke, or the chain holds it already)."""
+    try:
+        check_key_revocation(registry_for(ctx, agency, sending=False), agency, public_key, compromised_at, current_keys)
+    except AgencyAdminError as exc:
+        return str(exc)
+    return None
+
+
 def revoke_key(
     ctx,
     registry: RegistryClient,
@@ -225,6 +256,7 @@ def revoke_key(
     """Revoke the key on chain as of ``compromised_at`` (see ``agency_admin.revoke_signing_key``;
     a retry with the same time sends nothing), audited with the operator's ``reason`` (free text,
     not on chain)."""
+    signing_key_record(ctx, agency, public_key)
     try:
         change = revoke_signing_key(registry, agency, public_key, compromised_at, current_keys)
     except AgencyAdminError as exc:
@@ -266,9 +298,7 @@ def reissue(ctx, agency: str, public_key: bytes, *, actor: str = "system", progr
     from ledger.issuance.w3c_issue import supersede_generic
 
     key = "0x" + public_key.hex()
-    record = registry_for(ctx, agency, sending=False).key_of(agency_id(agency), public_key)
-    if not record.registered:
-        raise KeyRevocationRefused(f"KEY {key}: not a signing key of agency {agency} on chain")
+    record = signing_key_record(ctx, agency, public_key)
     if record.revoked_at == 0:
         raise KeyRevocationRefused(
             f"KEY {key} is not revoked: revoke it first (certledger agency key revoke {agency} {key} --compromised-at …)"
@@ -343,11 +373,14 @@ __all__ = [
     "CompromiseReport",
     "Reissue",
     "compromise_report",
+    "current_signing_keys",
     "fill_signing_keys",
     "parse_public_key",
     "parse_time",
     "registry_for",
     "reissue",
+    "revocation_refusal",
     "revoke_key",
+    "signing_key_record",
     "utc_text",
 ]

@@ -19,6 +19,7 @@ from ledger.governance.agency_keys import AgencyKeys
 from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
 from ledger.issuance.errors import KeyRevocationRefused
 from ledger.issuance.key_compromise import compromise_report, fill_signing_keys, registry_for, reissue, revoke_key
+from ledger.protocol.datetimes import format_utc
 from ledger.protocol.did_key import public_key_from_verification_method
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.keys import SigningKey
@@ -177,7 +178,6 @@ def _issue(home, tmp_path, name: str) -> str:
 
 def test_the_compromise_commands(tmp_path, capsys, monkeypatch):
     from certledger.cli.context import App
-    from ledger.protocol.datetimes import format_utc
     from tests.integration.cli_home import AGENCY, agency_home
 
     with agency_home(tmp_path / "home") as home:
@@ -260,3 +260,75 @@ def test_the_compromise_commands(tmp_path, capsys, monkeypatch):
         with Session(app.engine) as session:
             events = session.exec(select(AuditEvent).where(AuditEvent.action == "key-revoke")).all()
         assert len(events) == 1 and events[0].details["reason"] == "laptop stolen"
+
+
+def test_the_compromise_through_the_issuer_api(tmp_path, capsys):
+    """The same through the issuer API, as the agency's admin: a dry run's report, the revocation
+    (a retry sends nothing, another time is refused), the re-issue, the new bundles VALID and shared."""
+    from fastapi.testclient import TestClient
+
+    from certledger.cli.context import App
+    from issuer_api.app import create_app
+    from ledger.governance.api_keys import create_api_key
+    from ledger.protocol.bundle import parse_bundle
+    from ledger.verification import verify
+    from tests.integration.cli_home import AGENCY, agency_home
+    from tests.integration.verifier_server import issuer_service
+
+    with agency_home(tmp_path / "home") as home:
+        app = App(home)
+        before = [_issue(home, tmp_path, "a1")]
+        at = _chain_time(app.w3) + 1
+        _wait_chain_time(app.w3, at)
+        after = [_issue(home, tmp_path, "b1"), _issue(home, tmp_path, "b2")]
+        capsys.readouterr()
+        assert _cli(home, "agency", "show", AGENCY, "--json") == 0
+        [old] = [k["public_key"] for k in json.loads(capsys.readouterr().out)["keys"]]
+        assert _cli(home, "agency", "key", "rotate", AGENCY) == 0
+        _, service = issuer_service(home)  # started after the rotation: it signs with the new key
+        _, admin = create_api_key(service.ctx.engine, AGENCY, ["admin"], "incident")
+        auth = {"Authorization": f"Bearer {admin}"}
+        at_text = format_utc(datetime.fromtimestamp(at, UTC))
+        with TestClient(create_app(service)) as client:
+
+            def revoke(**body):
+                return client.post(f"/agency/keys/{old}/revoke", json={"compromisedAt": at_text, **body}, headers=auth)
+
+            dry = revoke(dryRun=True)
+            assert dry.status_code == 200, dry.text
+            assert sorted(dry.json()["report"]["becomeInvalid"]["ids"]) == sorted(after)
+            assert dry.json()["report"]["stayValid"]["count"] == 1 and dry.json()["refusal"] is None
+            assert dry.json()["revocation"] is None
+            assert client.post(f"/agency/keys/{old}/reissue", headers=auth).status_code == 409  # not revoked yet
+
+            done = revoke(reason="phished")
+            assert done.status_code == 200 and done.json()["revocation"]["sent"] is True
+            assert revoke().json()["revocation"] == {**done.json()["revocation"], "sent": False, "txHash": None}
+            later = client.post(
+                f"/agency/keys/{old}/revoke", json={"compromisedAt": "2020-01-01T00:00:00Z"}, headers=auth
+            )
+            assert later.status_code == 409 and "already revoked" in later.json()["detail"]
+            current = "0x" + service.ctx.chain.signing_key(AGENCY).public_key.raw.hex()
+            refused = client.post(f"/agency/keys/{current}/revoke", json={"compromisedAt": at_text}, headers=auth)
+            assert refused.status_code == 409 and "agency key rotate" in refused.json()["detail"]
+            bad = client.post(f"/agency/keys/{old}/revoke", json={"compromisedAt": "soon"}, headers=auth)
+            assert bad.status_code == 422 and "compromisedAt" in bad.json()["detail"]
+
+            answer = client.post(f"/agency/keys/{old}/reissue", headers=auth)
+            assert answer.status_code == 200, answer.text
+            pairs = answer.json()["reissued"]
+            assert sorted(p["old"] for p in pairs) == sorted(after)
+            anchor_once(service.ctx, flush=True)
+            trust, reader = app.trust_roots(), app.chain_reader()
+            for pair in pairs:
+                reply = client.get(f"/credentials/{pair['new']}/bundle", headers=auth)
+                assert verify(reply.content, trust, reader).verdict == Verdict.VALID
+                assert client.get(f"/credentials/{pair['new']}/share", headers=auth).status_code == 200
+                old_bundle = client.get(f"/credentials/{pair['old']}/bundle", headers=auth).content
+                codes = {c.name: c.code for c in verify(old_bundle, trust, reader).checks}
+                assert codes["issuer"] == "KEY_REVOKED" and codes["status"] == "REVOKED"
+            for cid in before:
+                bundle = parse_bundle(client.get(f"/credentials/{cid}/bundle", headers=auth).content)
+                assert verify(bundle.to_bytes(), trust, reader).verdict == Verdict.VALID
+            again = client.post(f"/agency/keys/{old}/reissue", headers=auth).json()
+            assert again["reissued"] == [] and len(again["alreadyReissued"]) == len(after)

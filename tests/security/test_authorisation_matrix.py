@@ -211,6 +211,36 @@ def _status_list_request(api, cid):
     return "GET", f"/status/{EDU}/1/revocation", {}
 
 
+_SPARE_KEY: dict[str, tuple[str, str]] = {}
+
+
+def _revoked_edu_key(api) -> tuple[str, str]:
+    """A second signing key of EDU, registered and revoked (as of now) on chain once: the right
+    key's revoke (the same time again: a retry) and reissue (nothing signed with it) both succeed."""
+    if not _SPARE_KEY:
+        from certledger.cli.context import App
+        from ledger.issuance.key_compromise import utc_text
+        from ledger.protocol.identifiers import agency_id
+        from ledger.protocol.keys import SigningKey
+
+        app = App(api.home)
+        registry = app.registry(app.governance)
+        raw = SigningKey.generate().public_key.raw
+        registry.add_key(agency_id(EDU), raw, 0)
+        registry.revoke_key(agency_id(EDU), raw, 0)
+        _SPARE_KEY["key"] = ("0x" + raw.hex(), utc_text(registry.key_of(agency_id(EDU), raw).revoked_at))
+    return _SPARE_KEY["key"]
+
+
+def _key_revoke_request(api, cid):
+    key, at = _revoked_edu_key(api)
+    return "POST", f"/agency/keys/{key}/revoke", _json({"compromisedAt": at, "reason": "matrix"})
+
+
+def _key_reissue_request(api, cid):
+    return "POST", f"/agency/keys/{_revoked_edu_key(api)[0]}/reissue", {}
+
+
 ISSUER: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(None, lambda a, c: ("GET", "/healthz", {}), 200),
     ("GET", "/types"): Endpoint(("read",), lambda a, c: ("GET", "/types", {}), 200, foreign=200),
@@ -235,6 +265,9 @@ ISSUER: dict[tuple[str, str], Endpoint] = {
         ("admin",), lambda a, c: ("GET", "/api-keys", {}), 200, foreign=200, check_foreign=_no_edu_keys
     ),
     ("DELETE", "/api-keys/{key_id}"): Endpoint(("admin",), _drop_key_request, 200),
+    # another agency's admin key: EDU's key is not one of its keys (404)
+    ("POST", "/agency/keys/{public_key}/revoke"): Endpoint(("admin",), _key_revoke_request, 200),
+    ("POST", "/agency/keys/{public_key}/reissue"): Endpoint(("admin",), _key_reissue_request, 200),
     ("GET", "/audit"): Endpoint(
         ("read",),
         lambda a, c: ("GET", "/audit", {}),

@@ -255,6 +255,7 @@ def issuer(tmp_path_factory):
             "home": home,
             "credential": issued[0].json()["id"],
             "spare_key": spare.json()["id"],
+            "signing_key": "0x" + service.ctx.chain.signing_key(EDU).public_key.raw.hex(),
             "credentials": [r.json()["id"] for r in issued] + [pending.json()["id"]],
         }
     finally:
@@ -298,6 +299,15 @@ def test_issuer_api_survives_hostile_input(issuer):
                 modes=(GenerationMode.POSITIVE,),
                 examples=3,
                 label=", a real key",
+            )
+        if "public_key" in params:  # the agency's current key: reported, its revocation refused (rotate first)
+            fuzz.run(
+                operation,
+                headers=agency,
+                path_parameters={"public_key": issuer["signing_key"]},
+                modes=(GenerationMode.POSITIVE,),
+                examples=5,
+                label=", the agency's key",
             )
         if key == ("POST", "/credentials/issue"):  # issued (the document's example), then replayed: 201, 200
             for _ in range(2):  # one case each: hypothesis makes one distinct case of a fixed body and header
