@@ -16,12 +16,14 @@ from sqlalchemy import select, update
 
 from ledger.chain import Reason
 from ledger.governance.agency_keys import AgencyKeys
-from ledger.issuance import anchor_once, get_bundle, issue_many, rows_from_objects
+from ledger.issuance import anchor_once, get_bundle, issue_many, register_agency, rows_from_objects
 from ledger.issuance.errors import KeyRevocationRefused
 from ledger.issuance.key_compromise import compromise_report, fill_signing_keys, registry_for, reissue, revoke_key
+from ledger.issuance.w3c_issue import issue_w3c
+from ledger.protocol.credential import GENERIC_CREDENTIAL
 from ledger.protocol.datetimes import format_utc
 from ledger.protocol.did_key import public_key_from_verification_method
-from ledger.protocol.identifiers import agency_id
+from ledger.protocol.identifiers import agency_id, type_id
 from ledger.protocol.keys import SigningKey
 from ledger.storage.tables import CRED
 from ledger.verification import Verdict
@@ -53,6 +55,19 @@ def _batch(ctx, n: int, tag: str, agency: str = EDU) -> list[str]:
     return [r.id for r in result.issued]
 
 
+GENERIC_EXAMPLE = {
+    "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+    "id": "https://example.org/credentials/compromise",
+    "type": ["VerifiableCredential", "ExampleCredential"],
+    "credentialSubject": {"id": "did:example:alice", "name": "Alice"},
+}
+
+
+def _with_generic(ctx):
+    register_agency(ctx, EDU, "杭州市教育局 Hangzhou Education Bureau", [DEGREE, GENERIC_CREDENTIAL])
+    return ctx
+
+
 def _chain_time(w3) -> int:
     return int(w3.eth.get_block("latest")["timestamp"])
 
@@ -69,7 +84,8 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     world, w3, database_url, capsys
 ):
     iw = issuer_world_of(world)
-    ctx = make_context(iw, database_url)
+    world.registry.set_type_permitted(agency_id(EDU), type_id(GENERIC_CREDENTIAL), True)
+    ctx = _with_generic(make_context(iw, database_url))
     old_key = world.agencies[EDU].signing_key.public_key.raw
 
     # before the compromise: two EDU batches, one CIVIL batch (another agency, another key)
@@ -78,7 +94,9 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     compromised_at = _chain_time(w3) + 1
     _wait_chain_time(w3, compromised_at)
     # at or after it, still signed with the old key: two batches, and one request not anchored yet
-    after = _batch(ctx, 4, "d") + _batch(ctx, 1, "e")
+    after = _batch(ctx, 4, "d")
+    generic = issue_w3c(ctx, EDU, GENERIC_EXAMPLE).id  # a VC API credential, anchored with the next batch
+    after += _batch(ctx, 1, "e") + [generic]
     waiting = [r.id for r in issue_many(ctx, EDU, DEGREE, rows_from_objects([degree_subject("f0")])).issued]
 
     # a row issued before migration 0009 has no signing key: the report finds it from the sealed body
@@ -91,7 +109,8 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     assert [a.id for a in report.not_anchored] == waiting
     assert sorted(a.id for a in report.stay_valid) == sorted(before)
     j = report.to_json()
-    assert j["becomeInvalid"]["byType"] == {DEGREE: 5} and [b["count"] for b in j["becomeInvalid"]["byBatch"]] == [4, 1]
+    assert j["becomeInvalid"]["byType"] == {DEGREE: 5, GENERIC_CREDENTIAL: 1}
+    assert [b["count"] for b in j["becomeInvalid"]["byBatch"]] == [4, 2]
     assert all(b["anchoredAt"] >= j["compromisedAt"] for b in j["becomeInvalid"]["byBatch"])
     assert [b["count"] for b in j["stayValid"]["byBatch"]] == [3, 2] and "ids" not in j["stayValid"]
     assert "name" not in str(j) and "张三" not in str(j)  # ids, types and batches only
@@ -104,7 +123,7 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     world.registry.add_key(agency_id(EDU), new_key.public_key.raw, 0)
     iw.keys[EDU] = AgencyKeys(iw.keys[EDU].operator, new_key)
     # the issuer restarted with the new key (the same anchoring worker: its lease is still held)
-    ctx = make_context(iw, database_url, worker_id=ctx.worker_id)
+    ctx = _with_generic(make_context(iw, database_url, worker_id=ctx.worker_id))
     current = {new_key.public_key.raw}
 
     change = revoke_key(ctx, registry_for(ctx, EDU), EDU, old_key, compromised_at, current_keys=current, actor="t")
@@ -133,7 +152,9 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
         assert verdict(world, bundle)[0] == Verdict.VALID, new
         vm = bundle.credential["proof"]["verificationMethod"]
         assert public_key_from_verification_method(vm) == new_key.public_key.raw
-        assert bundle.credential["credentialSubject"] == get_bundle(ctx, EDU, old).credential["credentialSubject"]
+        was = get_bundle(ctx, EDU, old).credential
+        assert bundle.credential["credentialSubject"] == was["credentialSubject"]
+        assert bundle.credential["type"] == was["type"] and bundle.credential["validFrom"] == was["validFrom"]
         old_bundle = get_bundle(ctx, EDU, old)
         status = reader.credential_status(agency_id(EDU), old_bundle.anchor.digest, old_bundle.anchor.root)
         assert (status.state, status.reason) == (2, Reason.KEY_COMPROMISE), old
@@ -151,7 +172,7 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     with capsys.disabled():
         print(
             f"\n[key compromise, {ctx.engine.dialect.name}] signed with the old key: {len(before) + len(after) + len(waiting)}"
-            f" in {5} requests; anchored before the compromise: {len(before)} (VALID); at or after: {len(after)}"
+            f" in 6 requests (one a VC API credential); anchored before the compromise: {len(before)} (VALID); at or after: {len(after)}"
             f" + {len(waiting)} not anchored yet (KEY_REVOKED); re-issued: {len(result.reissued)} (VALID, new key),"
             f" old ones revoked with reason 3: {len(reasons)}; other agency untouched: {len(civil)} VALID"
         )
