@@ -43,6 +43,7 @@ from ledger.storage.tables import AGENCY, BATCH, CRED
 log = logging.getLogger(__name__)
 
 _FILL_CHUNK = 1_000
+_IN_CHUNK = 500  # ids per IN (…) list
 
 
 def parse_public_key(text: str, name: str = "KEY") -> bytes:
@@ -289,7 +290,7 @@ class Reissue:
         }
 
 
-def reissue(ctx, agency: str, public_key: bytes, *, actor: str = "system", progress=None) -> Reissue:
+def reissue(ctx, agency: str, public_key: bytes, *, actor: str = "system") -> Reissue:
     """Supersede every credential of ``agency`` that ``public_key``'s revocation invalidated (the
     time is read from the chain) with the current key; the old ones are revoked with reason 3 once
     the new ones are anchored. Refused before the key is revoked, and while this process still
@@ -311,19 +312,15 @@ def reissue(ctx, agency: str, public_key: bytes, *, actor: str = "system", progr
     report = compromise_report(ctx, agency, public_key, record.revoked_at)
     result = Reissue(agency, key, record.revoked_at)
     todo = sorted(report.becoming_invalid, key=lambda a: a.id)
+    successors: dict[str, str] = {}  # old id -> the credential that supersedes it
     with ctx.engine.connect() as conn:
-        successors = (
-            dict(
-                conn.execute(
-                    select(CRED.c.supersedes, CRED.c.id).where(
-                        CRED.c.agency_code == agency, CRED.c.supersedes.in_([a.id for a in todo])
-                    )
-                ).all()
+        for k in range(0, len(todo), _IN_CHUNK):
+            ids = [a.id for a in todo[k : k + _IN_CHUNK]]
+            found = conn.execute(
+                select(CRED.c.supersedes, CRED.c.id).where(CRED.c.agency_code == agency, CRED.c.supersedes.in_(ids))
             )
-            if todo
-            else {}
-        )
-    for n, item in enumerate(todo, 1):
+            successors.update({old: new for old, new in found})
+    for item in todo:  # one transaction each: a crash leaves those done superseded, a re-run does the rest
         if item.id in successors:
             result.already.append((item.id, successors[item.id]))
         elif item.state == CredentialState.REVOKED:
@@ -346,8 +343,6 @@ def reissue(ctx, agency: str, public_key: bytes, *, actor: str = "system", progr
                     revoke_reason=Reason.KEY_COMPROMISE,
                 )
             result.reissued.append((item.id, new.id))
-        if progress is not None:
-            progress(n, len(todo))
     if result.reissued:
         record_audit(
             ctx.engine,

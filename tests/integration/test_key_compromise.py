@@ -81,7 +81,7 @@ def _wait_chain_time(w3, at: int) -> None:
 
 
 def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_repairs_them(
-    world, w3, database_url, capsys
+    world, w3, database_url, capsys, monkeypatch
 ):
     iw = issuer_world_of(world)
     world.registry.set_type_permitted(agency_id(EDU), type_id(GENERIC_CREDENTIAL), True)
@@ -143,8 +143,28 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
     for cid in civil:
         assert verdict(world, get_bundle(ctx, CIVIL, cid))[0] == Verdict.VALID, cid
 
+    # a re-issue cut short after 3 credentials (a crash), then run again: each is re-issued once
+    import ledger.issuance.issue as issue_module
+
+    real_supersede, calls = issue_module.supersede, []
+
+    def crashing_supersede(*args, **kw):
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        calls.append(args[2])
+        return real_supersede(*args, **kw)
+
+    monkeypatch.setattr(issue_module, "supersede", crashing_supersede)
+    with pytest.raises(RuntimeError, match="killed"):
+        reissue(ctx, EDU, old_key, actor="t")
+    monkeypatch.setattr(issue_module, "supersede", real_supersede)
+    with ctx.engine.connect() as conn:
+        done_first = set(conn.execute(select(CRED.c.supersedes).where(CRED.c.supersedes.is_not(None))).scalars())
+    assert set(calls) <= done_first and len(done_first) < len(after + waiting)
     result = reissue(ctx, EDU, old_key, actor="t")
-    assert sorted(old for old, _ in result.reissued) == sorted(after + waiting) and not result.already
+    assert {old for old, _ in result.already} == done_first
+    assert sorted(old for old, _ in result.reissued + result.already) == sorted(after + waiting)
+    result.reissued += result.already
     anchor_once(ctx, flush=True)  # the new ones anchored; then the old ones revoked (key compromise)
     reader = ctx.chain.reader()
     for old, new in result.reissued:
@@ -173,7 +193,8 @@ def test_a_past_compromise_invalidates_exactly_the_later_anchors_and_reissue_rep
         print(
             f"\n[key compromise, {ctx.engine.dialect.name}] signed with the old key: {len(before) + len(after) + len(waiting)}"
             f" in 6 requests (one a VC API credential); anchored before the compromise: {len(before)} (VALID); at or after: {len(after)}"
-            f" + {len(waiting)} not anchored yet (KEY_REVOKED); re-issued: {len(result.reissued)} (VALID, new key),"
+            f" + {len(waiting)} not anchored yet (KEY_REVOKED); re-issued: {len(result.reissued)} (VALID, new key;"
+            f" {len(done_first)} before a simulated crash, the rest by the re-run),"
             f" old ones revoked with reason 3: {len(reasons)}; other agency untouched: {len(civil)} VALID"
         )
 
