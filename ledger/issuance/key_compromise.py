@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from ledger.chain import Reason, RegistryClient
 from ledger.chain.records import KeyRecord
 from ledger.governance.agency_admin import AgencyAdminError, KeyRevocation, check_key_revocation, revoke_signing_key
-from ledger.issuance.errors import KeyRevocationRefused, UnknownSigningKey
+from ledger.issuance.errors import AgencyKeysMissing, KeyRevocationRefused, UnknownSigningKey
 from ledger.issuance.stored_credentials import open_credential, with_body
 from ledger.protocol.credential import GENERIC_CREDENTIAL
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
@@ -215,8 +215,12 @@ def registry_for(ctx, agency: str, *, sending: bool = True) -> RegistryClient:
 
 def current_signing_keys(ctx, agency: str) -> set[bytes]:
     """The keys ``agency`` signs with now: this process's (its key file) and the one recorded for it
-    (``agency.signing_public_key``, which `agency key rotate` moves; issuance refuses a mismatch)."""
-    keys = {ctx.chain.signing_key(agency).public_key.raw}
+    (``agency.signing_public_key``, which `agency key rotate` moves; issuance refuses a mismatch).
+    A governance installation that does not issue for the agency has neither: the set is empty."""
+    try:
+        keys = {ctx.chain.signing_key(agency).public_key.raw}
+    except AgencyKeysMissing:
+        keys = set()
     with ctx.engine.connect() as conn:
         recorded = conn.execute(select(AGENCY.c.signing_public_key).where(AGENCY.c.code == agency)).scalar()
     if recorded:
