@@ -63,7 +63,9 @@ def _short_int(literal: str) -> int:
 # Decoders are built once per set of hooks (building one costs about as much as decoding a small
 # bundle). The plain one refuses what is not plain instead of noting it, so it holds no state.
 @lru_cache(maxsize=16)
-def _decoder(object_pairs_hook: Callable, parse_constant: Callable, parse_int: Callable) -> json.JSONDecoder:
+def _decoder(
+    object_pairs_hook: Callable[..., Any], parse_constant: Callable[..., Any], parse_int: Callable[[str], int]
+) -> json.JSONDecoder:
     parse_float = _refuse_float if parse_int is _short_int else float
     return json.JSONDecoder(
         object_pairs_hook=object_pairs_hook, parse_constant=parse_constant, parse_float=parse_float, parse_int=parse_int
