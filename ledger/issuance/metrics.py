@@ -57,9 +57,10 @@ _BATCH_STATE_NAMES = {BatchState.CLOSED: "closed", BatchState.SENT: "sent", Batc
 
 def observe_many(histogram, values: Iterable[float]) -> None:
     """``histogram.observe(v)`` for each value, with one update per bucket instead of one per value:
-    in multiprocess mode each update is a locked write to a memory-mapped file, 15 µs an observation,
-    1.5 s of the anchorer's time per 100,000 credentials. ``histogram`` is a labelled child.
-    unit/test_issuance_metrics.py holds the two equal."""
+    in multiprocess mode each update is a locked write to a memory-mapped file; 100,000 delays (a
+    batch of the maximum size) cost the anchorer 361-404 ms of CPU one by one, 13-18 ms here
+    (2026-12-07, 2 cores under load). ``histogram`` is a labelled child.
+    unit/test_metrics_logic.py holds the two equal."""
     bounds = histogram._upper_bounds  # prometheus-client's own: the buckets' upper bounds, +Inf last
     counts = [0] * len(bounds)
     total = 0.0
