@@ -8,9 +8,9 @@ scrape reaches one of them. Two designs answer alike whichever it reaches:
 * what happens in one process (a request's latency, a verdict, a batch anchored) goes to
   prometheus-client's counters and histograms, which in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``
   set before the process imports prometheus-client) write a file per process in that directory; a
-  scrape sums them all, also those of workers that exited, so counts never go back. The command
-  line sets the directory (:func:`multiprocess_dir`) for every process it starts; a single process
-  without it keeps them in memory.
+  scrape sums them all, also those of workers that exited, so counts never go back. ``certledger
+  serve`` sets the directory (:func:`multiprocess_dir`) for every process it starts; a single
+  process without it keeps them in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -33,6 +33,9 @@ REQUEST_LATENCY = Histogram(
     ["route", "method", "status"],
     buckets=LATENCY_BUCKETS,
 )
+# The mode prometheus-client chose when first imported in this process (from PROMETHEUS_MULTIPROC_DIR):
+# its values then live in that directory's files, which MultiProcessCollector reads.
+MULTIPROCESS = values.ValueClass is not values.MutexValue
 UNMATCHED = "unmatched"  # a path no route took (404s, refusals before routing)
 
 
@@ -73,7 +76,7 @@ class RequestMetrics:
 def exposition(*collectors) -> bytes:
     """The text format of this service's per-process series (every process's, in multiprocess mode)
     and of ``collectors`` (read now)."""
-    per_process = MultiProcessCollector(None) if os.environ.get(MULTIPROC_ENV) else REGISTRY
+    per_process = MultiProcessCollector(None) if MULTIPROCESS else REGISTRY
     return generate_latest(_Scrape([per_process, *collectors]))  # type: ignore[arg-type]  # has collect()
 
 

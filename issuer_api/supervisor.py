@@ -45,9 +45,9 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
     status = data_dir / "run" / f"anchorer-{os.getpid()}.json"
     status.parent.mkdir(exist_ok=True)
     # Every process of this run counts its requests and anchored batches in one directory, which
-    # each worker's /metrics sums (http_common.metrics); unless the operator names one.
-    metrics = None if os.environ.get(MULTIPROC_ENV) else multiprocess_dir(data_dir, "issuer")
-    shared = {**os.environ, **({MULTIPROC_ENV: str(metrics)} if metrics else {})}
+    # each worker's /metrics sums (http_common.metrics).
+    metrics = multiprocess_dir(data_dir, "issuer")
+    shared = {**os.environ, MULTIPROC_ENV: str(metrics)}
     # Workers never anchor themselves; they report the background process's state from `status`.
     name = IssuerSettings.env_name
     workers_env = {**shared, name("run_anchorer"): "0", name("anchorer_status"): str(status)}
@@ -106,5 +106,4 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         status.unlink(missing_ok=True)
-        if metrics is not None:
-            shutil.rmtree(metrics, ignore_errors=True)
+        shutil.rmtree(metrics, ignore_errors=True)

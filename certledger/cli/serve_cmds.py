@@ -117,8 +117,8 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
         os.environ.update(settings.to_env())
         from http_common.metrics import MULTIPROC_ENV, multiprocess_dir
 
-        if not os.environ.get(MULTIPROC_ENV):  # the workers' verdicts and latencies, summed by /metrics
-            os.environ[MULTIPROC_ENV] = str(multiprocess_dir(app.settings.data_dir, "verifier"))
+        # the workers' verdicts and latencies, in files that each worker's /metrics sums
+        os.environ[MULTIPROC_ENV] = str(multiprocess_dir(app.settings.data_dir, "verifier"))
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(
