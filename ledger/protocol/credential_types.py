@@ -163,14 +163,14 @@ class CredentialType:
         return cls(data["name"], data["schema"], data.get("description"))
 
     @classmethod
-    def from_schema_file(
-        cls, name: str, path: str | Path, description: str | None = None, template: str | Path | None = None
-    ) -> CredentialType:
-        """For ``certledger type add NAME --schema schema.json [--template layout.json]``: the layout is
-        kept in the stored schema, as its ``x-certledger-layout`` annotation."""
-        schema = _json_file(path, "schema")
-        if template is not None and isinstance(schema, dict):
-            schema[LAYOUT_KEYWORD] = _json_file(template, "template")
+    def from_schema_file(cls, name: str, path: str | Path, description: str | None = None) -> CredentialType:
+        """For ``certledger type add NAME --schema schema.json``."""
+        try:
+            schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read schema file {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"schema file {path} is not valid JSON: {exc}") from None
         return cls(name, schema, description)
 
     def __eq__(self, other: object) -> bool:
@@ -181,15 +181,6 @@ class CredentialType:
 
     def __repr__(self) -> str:
         return f"CredentialType({self.name!r})"
-
-
-def _json_file(path: str | Path, what: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ValueError(f"{what} file {path} is not valid JSON: {exc}") from None
 
 
 # ---------------------------------------------------------------- built-ins
