@@ -261,7 +261,7 @@ def certificate_pdf(
     foot = (words["masked"] + " " if masked else "") + words["note"]
     canvas.setFont(font_for(foot), 7)
     canvas.setFillColorRGB(0.35, 0.35, 0.35)
-    fy = 18 * mm
+    fy = 21 * mm
     for line in _wrap(foot, inner - qr_size - 12 * mm, 7, font_for(foot)):
         canvas.drawString(margin, fy, line)
         fy -= 9
