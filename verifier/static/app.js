@@ -237,9 +237,15 @@
     return node;
   }
 
-  function messageOf(check) {
+  /** The check's message as the server wrote it (its times in UTC: the hover title). */
+  function utcMessageOf(check) {
     const messages = check.messages || {};
     return (lang === "zh-CN" ? messages["zh-CN"] : messages.en) || check.message || check.code;
+  }
+
+  /** The same, its UTC times shown in the reader's zone. */
+  function messageOf(check) {
+    return String(utcMessageOf(check)).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, (iso) => R.localTime(iso).text);
   }
 
   function render(state, announce) {
@@ -275,7 +281,9 @@
       status.appendChild(badge);
       item.appendChild(status);
       const message = el("span");
-      message.appendChild(el("span", messageOf(check) + " "));
+      const said = el("span", messageOf(check) + " ");
+      if (said.textContent.trim() !== utcMessageOf(check)) said.title = utcMessageOf(check);
+      message.appendChild(said);
       message.appendChild(el("span", check.code, "code"));
       item.appendChild(message);
       list.appendChild(item);
