@@ -6,6 +6,8 @@
  * then POSTs the bundle to <root>/verify and shows the report. The key never leaves the browser:
  * it is read from the fragment (which no request carries) and used only in crypto.subtle.
  * Everything shown is set with textContent: nothing from a file or the server becomes markup.
+ * The certificate itself is drawn by render.js (renderCertificate) from the layout the credential
+ * carries; times are shown in the reader's time zone, UTC on hover.
  */
 "use strict";
 
@@ -14,9 +16,14 @@
   const ROOT = (document.querySelector('meta[name="certledger-root"]') || {}).content || "";
   const CHECKS = ["format", "integrity", "anchor", "issuer", "status", "validity"];
   const $ = (id) => document.getElementById(id);
+  const R = window.CertLedgerRender;
 
   let lang = initialLanguage();
   let last = null;  // what is shown: {report, bundle, source} or {problem}, re-rendered on a language switch
+  let reveal = false;  // sensitive fields shown in full (display only: the verifier has them anyway)
+  let viewData = false;
+  // performance.now() of the last verification answer and of its certificate on screen (the browser tests read it)
+  const timing = (window.__certledgerTiming = { answer: null, shown: null });
 
   // ------------------------------------------------------------------ language
 
@@ -132,9 +139,11 @@
   async function verifyText(text, source) {
     busy("busy");
     const report = await postVerify(text);
+    timing.answer = performance.now();
+    timing.shown = null;
     let bundle = null;
     try { bundle = JSON.parse(text); } catch (e) { /* shown from the report alone */ }
-    show({ report: report, bundle: bundle, source: source });
+    show({ report: report, bundle: bundle, source: source, text: text });
   }
 
   async function verifyLink(text, sourceKind) {
@@ -228,9 +237,15 @@
     return node;
   }
 
-  function messageOf(check) {
+  /** The check's message as the server wrote it (its times in UTC: the hover title). */
+  function utcMessageOf(check) {
     const messages = check.messages || {};
     return (lang === "zh-CN" ? messages["zh-CN"] : messages.en) || check.message || check.code;
+  }
+
+  /** The same, its UTC times shown in the reader's zone. */
+  function messageOf(check) {
+    return String(utcMessageOf(check)).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, (iso) => R.localTime(iso).text);
   }
 
   function render(state, announce) {
@@ -266,13 +281,16 @@
       status.appendChild(badge);
       item.appendChild(status);
       const message = el("span");
-      message.appendChild(el("span", messageOf(check) + " "));
+      const said = el("span", messageOf(check) + " ");
+      if (said.textContent.trim() !== utcMessageOf(check)) said.title = utcMessageOf(check);
+      message.appendChild(said);
       message.appendChild(el("span", check.code, "code"));
       item.appendChild(message);
       list.appendChild(item);
     }
     renderCredential(report, state.bundle, state.source, verdict);
     $("result").hidden = false;
+    if (timing.answer !== null && timing.shown === null) timing.shown = performance.now();
     if (announce) {
       $("status").textContent = t("verdict." + verdict) + ($("verdict-reason").textContent ? " — " + $("verdict-reason").textContent : "");
       $("verdict").focus();
@@ -294,6 +312,18 @@
       dl.appendChild(el("dt", t(label)));
       dl.appendChild(el("dd", value, mono ? "mono" : undefined));
     };
+    // a time in the reader's zone, the UTC text on hover
+    const addTime = (label, iso) => {
+      const shown = R.localTime(iso);
+      if (!shown) return;
+      dl.appendChild(el("dt", t(label)));
+      const dd = el("dd");
+      const node = el("time", shown.text);
+      node.dateTime = iso;
+      node.title = shown.title;
+      dd.appendChild(node);
+      dl.appendChild(dd);
+    };
     const typeName = summary.type || (Array.isArray(credential.type) ? credential.type[credential.type.length - 1] : "");
     if (typeName) add("field.type", I18N.en["type." + typeName] ? t("type." + typeName) + " (" + typeName + ")" : typeName);
     const issuer = summary.issuer || credential.issuer || {};
@@ -306,9 +336,13 @@
     add("field.agencyCode", agency.code || claimedCode, true);
     add("field.signingKey", issuer.id, true);
     add("field.id", summary.id || credential.id, true);
-    add("field.validFrom", when(credential.validFrom));
-    if (credential.validFrom) add("field.validUntil", credential.validUntil ? when(credential.validUntil) : t("noExpiry"));
-    add("field.anchoredAt", summary.anchoredAt ? when(summary.anchoredAt) : (anchor ? null : t("notAnchored")));
+    addTime("field.validFrom", credential.validFrom);
+    if (credential.validFrom) {
+      if (credential.validUntil) addTime("field.validUntil", credential.validUntil);
+      else add("field.validUntil", t("noExpiry"));
+    }
+    if (summary.anchoredAt) addTime("field.anchoredAt", summary.anchoredAt);
+    else if (!anchor) add("field.anchoredAt", t("notAnchored"));
     if (anchor) {
       add("field.block", typeof anchor.blockNumber === "number" ? String(anchor.blockNumber) : null, true);
       add("field.txHash", typeof anchor.txHash === "string" ? anchor.txHash : null, true);
@@ -316,27 +350,59 @@
     }
     if (source) add("field.source", source.kind === "file" ? t("source.file", { name: source.name || "" }) : t("source." + source.kind));
 
+    // the certificate as its agency laid it out (render.js), above the checks
+    const holder = $("certificate");
+    clear(holder);
+    const agencyName = verdict === "VALID" && typeof agency.name === "string" ? agency.name : null;
+    holder.appendChild(window.renderCertificate(bundle, {
+      lang: lang, reveal: reveal, issuerName: agencyName,
+      anchoredAt: typeof summary.anchoredAt === "string" ? summary.anchoredAt : null,
+    }));
+    holder.classList.toggle("unverified", verdict !== "VALID");
+
+    // "view data": the raw claims, by JSON key; sensitive ones masked unless revealed
     const body = $("claims").tBodies[0];
     clear(body);
     const subject = credential.credentialSubject && typeof credential.credentialSubject === "object"
       ? credential.credentialSubject : null;
-    $("claims").hidden = $("claims-heading").hidden = !subject;
+    $("raw").hidden = !viewData || !subject;
+    $("view-data").setAttribute("aria-pressed", String(viewData));
+    $("reveal").setAttribute("aria-pressed", String(reveal));
+    $("reveal").hidden = R.sensitivePaths(credential).size === 0;
     if (!subject) return;
+    const sensitive = R.sensitivePaths(credential);
     for (const key of Object.keys(subject)) {
       const row = el("tr");
-      const th = el("th", I18N.en["claim." + key] ? t("claim." + key) : key);
+      const th = el("th", key, "mono");
       th.scope = "row";
       row.appendChild(th);
       const value = subject[key];
-      row.appendChild(el("td", typeof value === "string" ? value : JSON.stringify(value)));
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      row.appendChild(el("td", sensitive.has(R.escapePointer(key)) && !reveal ? R.mask(text) : text));
       body.appendChild(row);
     }
   }
 
-  function when(value) {
-    if (typeof value !== "string") return null;
-    const m = value.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/);
-    return m ? m[1] + " " + m[2] + " UTC" : value;
+  // ------------------------------------------------------------------ printing
+
+  /** The A4 document (the verifier makes it from the bundle, the same renderer as `certledger render
+   * --pdf`). Only the bundle is sent, as for /verify: never the share link, whose key stays here. */
+  async function printPdf() {
+    if (!last || !last.text) return;
+    const query = "?lang=" + (lang === "zh-CN" ? "zh" : "en") + (reveal ? "&reveal=1" : "") +
+      "&tz=" + encodeURIComponent(-new Date().getTimezoneOffset());
+    const response = await request(ROOT + "/render/pdf" + query, {
+      method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: last.text,
+    });
+    if (!response.ok) throw await problemOf(response);
+    const url = URL.createObjectURL(await response.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "certificate.pdf";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   // ------------------------------------------------------------------ wiring
@@ -344,6 +410,9 @@
   function start() {
     document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => setLanguage(b.dataset.lang)));
     applyLanguage();
+    $("view-data").addEventListener("click", () => { viewData = !viewData; if (last) render(last, false); });
+    $("reveal").addEventListener("click", () => { reveal = !reveal; if (last) render(last, false); });
+    $("print").addEventListener("click", () => run(printPdf));
 
     $("file").addEventListener("change", (ev) => {
       const file = ev.target.files && ev.target.files[0];
