@@ -7,6 +7,8 @@
  * it is read from the fragment (which no request carries) and used only in crypto.subtle.
  * Everything shown is set with textContent: nothing from a file or the server becomes markup.
  * The link, decryption, /verify and QR code reading are share.js's, which the wallet uses too.
+ * The certificate itself is drawn by render.js (renderCertificate) from the layout the credential
+ * carries; times are shown in the reader's time zone, UTC on hover.
  */
 "use strict";
 
@@ -16,9 +18,14 @@
   const PageError = Share.PageError;
   const CHECKS = ["format", "integrity", "anchor", "issuer", "status", "validity"];
   const $ = (id) => document.getElementById(id);
+  const R = window.CertLedgerRender;
 
   let lang = initialLanguage();
   let last = null;  // what is shown: {report, bundle, source} or {problem}, re-rendered on a language switch
+  let reveal = false;  // sensitive fields shown in full (display only: the verifier has them anyway)
+  let viewData = false;
+  // performance.now() of the last verification answer and of its certificate on screen (the browser tests read it)
+  const timing = (window.__certledgerTiming = { answer: null, shown: null });
 
   // ------------------------------------------------------------------ language
 
@@ -57,9 +64,11 @@
   async function verifyText(text, source) {
     busy("busy");
     const report = await Share.postVerify(text);
+    timing.answer = performance.now();
+    timing.shown = null;
     let bundle = null;
     try { bundle = JSON.parse(text); } catch (e) { /* shown from the report alone */ }
-    show({ report: report, bundle: bundle, source: source });
+    show({ report: report, bundle: bundle, source: source, text: text });
   }
 
   async function verifyLink(text, sourceKind) {
@@ -155,6 +164,7 @@
     }
     renderCredential(report, state.bundle, state.source, verdict);
     $("result").hidden = false;
+    if (timing.answer !== null && timing.shown === null) timing.shown = performance.now();
     if (announce) {
       $("status").textContent = t("verdict." + verdict) + ($("verdict-reason").textContent ? " — " + $("verdict-reason").textContent : "");
       $("verdict").focus();
@@ -176,6 +186,18 @@
       dl.appendChild(el("dt", t(label)));
       dl.appendChild(el("dd", value, mono ? "mono" : undefined));
     };
+    // a time in the reader's zone, the UTC text on hover
+    const addTime = (label, iso) => {
+      const shown = R.localTime(iso);
+      if (!shown) return;
+      dl.appendChild(el("dt", t(label)));
+      const dd = el("dd");
+      const node = el("time", shown.text);
+      node.dateTime = iso;
+      node.title = shown.title;
+      dd.appendChild(node);
+      dl.appendChild(dd);
+    };
     const typeName = summary.type || (Array.isArray(credential.type) ? credential.type[credential.type.length - 1] : "");
     if (typeName) add("field.type", I18N.en["type." + typeName] ? t("type." + typeName) + " (" + typeName + ")" : typeName);
     const issuer = summary.issuer || credential.issuer || {};
@@ -188,9 +210,13 @@
     add("field.agencyCode", agency.code || claimedCode, true);
     add("field.signingKey", issuer.id, true);
     add("field.id", summary.id || credential.id, true);
-    add("field.validFrom", when(credential.validFrom));
-    if (credential.validFrom) add("field.validUntil", credential.validUntil ? when(credential.validUntil) : t("noExpiry"));
-    add("field.anchoredAt", summary.anchoredAt ? when(summary.anchoredAt) : (anchor ? null : t("notAnchored")));
+    addTime("field.validFrom", credential.validFrom);
+    if (credential.validFrom) {
+      if (credential.validUntil) addTime("field.validUntil", credential.validUntil);
+      else add("field.validUntil", t("noExpiry"));
+    }
+    if (summary.anchoredAt) addTime("field.anchoredAt", summary.anchoredAt);
+    else if (!anchor) add("field.anchoredAt", t("notAnchored"));
     if (anchor) {
       add("field.block", typeof anchor.blockNumber === "number" ? String(anchor.blockNumber) : null, true);
       add("field.txHash", typeof anchor.txHash === "string" ? anchor.txHash : null, true);
@@ -198,27 +224,59 @@
     }
     if (source) add("field.source", source.kind === "file" ? t("source.file", { name: source.name || "" }) : t("source." + source.kind));
 
+    // the certificate as its agency laid it out (render.js), above the checks
+    const holder = $("certificate");
+    clear(holder);
+    const agencyName = verdict === "VALID" && typeof agency.name === "string" ? agency.name : null;
+    holder.appendChild(window.renderCertificate(bundle, {
+      lang: lang, reveal: reveal, issuerName: agencyName,
+      anchoredAt: typeof summary.anchoredAt === "string" ? summary.anchoredAt : null,
+    }));
+    holder.classList.toggle("unverified", verdict !== "VALID");
+
+    // "view data": the raw claims, by JSON key; sensitive ones masked unless revealed
     const body = $("claims").tBodies[0];
     clear(body);
     const subject = credential.credentialSubject && typeof credential.credentialSubject === "object"
       ? credential.credentialSubject : null;
-    $("claims").hidden = $("claims-heading").hidden = !subject;
+    $("raw").hidden = !viewData || !subject;
+    $("view-data").setAttribute("aria-pressed", String(viewData));
+    $("reveal").setAttribute("aria-pressed", String(reveal));
+    $("reveal").hidden = R.sensitivePaths(credential).size === 0;
     if (!subject) return;
+    const sensitive = R.sensitivePaths(credential);
     for (const key of Object.keys(subject)) {
       const row = el("tr");
-      const th = el("th", I18N.en["claim." + key] ? t("claim." + key) : key);
+      const th = el("th", key, "mono");
       th.scope = "row";
       row.appendChild(th);
       const value = subject[key];
-      row.appendChild(el("td", typeof value === "string" ? value : JSON.stringify(value)));
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      row.appendChild(el("td", sensitive.has(R.escapePointer(key)) && !reveal ? R.mask(text) : text));
       body.appendChild(row);
     }
   }
 
-  function when(value) {
-    if (typeof value !== "string") return null;
-    const m = value.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/);
-    return m ? m[1] + " " + m[2] + " UTC" : value;
+  // ------------------------------------------------------------------ printing
+
+  /** The A4 document (the verifier makes it from the bundle, the same renderer as `certledger render
+   * --pdf`). Only the bundle is sent, as for /verify: never the share link, whose key stays here. */
+  async function printPdf() {
+    if (!last || !last.text) return;
+    const query = "?lang=" + (lang === "zh-CN" ? "zh" : "en") + (reveal ? "&reveal=1" : "") +
+      "&tz=" + encodeURIComponent(-new Date().getTimezoneOffset());
+    const response = await Share.request(Share.ROOT + "/render/pdf" + query, {
+      method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: last.text,
+    });
+    if (!response.ok) throw await Share.problemOf(response);
+    const url = URL.createObjectURL(await response.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "certificate.pdf";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   // ------------------------------------------------------------------ wiring
@@ -226,6 +284,9 @@
   function start() {
     document.querySelectorAll(".lang button").forEach((b) => b.addEventListener("click", () => setLanguage(b.dataset.lang)));
     applyLanguage();
+    $("view-data").addEventListener("click", () => { viewData = !viewData; if (last) render(last, false); });
+    $("reveal").addEventListener("click", () => { reveal = !reveal; if (last) render(last, false); });
+    $("print").addEventListener("click", () => run(printPdf));
 
     $("file").addEventListener("change", (ev) => {
       const file = ev.target.files && ev.target.files[0];

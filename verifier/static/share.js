@@ -138,6 +138,8 @@
   window.CertLedgerShare = {
     ROOT: ROOT,
     PageError: PageError,
+    request: request,
+    problemOf: problemOf,
     parseShareLink: parseShareLink,
     openShare: openShare,
     fetchShare: fetchShare,
