@@ -40,6 +40,8 @@ HEADERS = {
 # What the service worker keeps so that the wallet opens offline (paths under the root path).
 SHELL_FILES = (
     "static/style.css",
+    "static/render.css",
+    "static/render.js",
     "static/i18n.js",
     "static/share.js",
     "static/vendor/qrcode-generator.js",

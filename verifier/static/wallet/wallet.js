@@ -5,7 +5,8 @@
  * bundle file. Every certificate is verified again each time the page opens (POST <root>/verify,
  * as the verification page does); without a network the last stored answer is shown as such.
  * Nothing else leaves the browser: the share QR code is drawn here (qrcode-generator), exports are
- * local downloads. Everything shown is set with textContent: nothing from a bundle becomes markup.
+ * local downloads. The certificate is drawn by render.js (renderCertificate), as on the verification
+ * page. Everything shown is set with textContent: nothing from a bundle becomes markup.
  */
 "use strict";
 
@@ -70,15 +71,6 @@
     return {
       text: date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " +
         pad(date.getHours()) + ":" + pad(date.getMinutes()) + " (" + zone + ")",
-      utc: date.toISOString().replace(/\.\d+Z$/, "Z"),
-    };
-  }
-
-  function localDate(value) {
-    const date = new Date(value);
-    if (typeof value !== "string" || isNaN(date.getTime())) return { text: "", utc: "" };
-    return {
-      text: date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()),
       utc: date.toISOString().replace(/\.\d+Z$/, "Z"),
     };
   }
@@ -255,41 +247,19 @@
       || record.id;
   }
 
-  // ------------------------------------------------------------------ the card: render.js when present
+  // ------------------------------------------------------------------ the card: render.js
 
-  /** The certificate as a card: the shared renderer (render.js) once it is loaded, else a plain one. */
+  /** The certificate as its agency laid it out (render.js), the sensitive fields masked; the
+   * agency's on-chain name and the anchor time once a verification vouched for them. */
   function cardFor(bundle, report) {
-    if (typeof window.renderCertificate === "function") {
-      try { return window.renderCertificate(bundle, { lang: lang, reveal: false }); }
-      catch (e) { /* a bundle the renderer cannot show gets the plain card */ }
-    }
-    return plainCard(bundle, report);
-  }
-
-  function plainCard(bundle, report) {
-    const credential = bundle && typeof bundle.credential === "object" && bundle.credential ? bundle.credential : {};
-    const subject = credential.credentialSubject && typeof credential.credentialSubject === "object"
-      ? credential.credentialSubject : {};
-    const issuer = credential.issuer && typeof credential.issuer === "object" ? credential.issuer : {};
-    // The agency as the chain names it once verified, else as the credential claims it.
-    const onChain = report && report.verdict === "VALID" && report.credential && report.credential.issuer &&
-      report.credential.issuer.agency ? report.credential.issuer.agency.name : null;
-    const card = el("div", null, "plain-card");
-    card.appendChild(el("p", typeName(credential), "plain-card-type"));
-    const dl = el("dl");
-    const row = (label, value, utc) => {
-      if (!value) return;
-      dl.appendChild(el("dt", t(label)));
-      const dd = el("dd", value);
-      if (utc) dd.title = utc;
-      dl.appendChild(dd);
-    };
-    row("wallet.card.subject", typeof subject.name === "string" ? subject.name : "");
-    row("wallet.card.issuer", onChain || (typeof issuer.name === "string" ? issuer.name : ""));
-    const issued = localDate(credential.validFrom || credential.issuanceDate);
-    row("wallet.card.issued", issued.text, issued.utc);
-    card.appendChild(dl);
-    return card;
+    const summary = report && report.verdict === "VALID" && report.credential ? report.credential : {};
+    const agency = summary.issuer && summary.issuer.agency ? summary.issuer.agency : {};
+    return window.renderCertificate(bundle, {
+      lang: lang,
+      reveal: false,
+      issuerName: typeof agency.name === "string" ? agency.name : null,
+      anchoredAt: typeof summary.anchoredAt === "string" ? summary.anchoredAt : null,
+    });
   }
 
   // ------------------------------------------------------------------ the list
@@ -348,7 +318,9 @@
     }
     item.appendChild(verdict);
 
-    const card = el("div", null, "wallet-card");
+    const card = el("div", null, "wallet-card certificate");
+    // striped like the verification page's unverified certificate (render.css) unless valid now
+    card.classList.toggle("unverified", state !== "valid" && state !== "checking");
     card.appendChild(cardFor(parsed(record), report));
     item.appendChild(card);
 
