@@ -478,6 +478,9 @@ VERIFIER_PATHS = (
     "/s/{cid}",
     "/",
     "/healthz",
+    "/wallet",
+    "/wallet/sw.js",
+    "/wallet/manifest.webmanifest",
 )
 
 
@@ -494,10 +497,13 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
         ("GET", f"/s/{cid}"): ({}, 200),
         ("GET", "/"): ({}, 200),
         ("GET", "/healthz"): ({}, 200),
+        ("GET", "/wallet"): ({}, 200),
+        ("GET", "/wallet/sw.js"): ({}, 200),
+        ("GET", "/wallet/manifest.webmanifest"): ({}, 200),
         ("GET", "/openapi.json"): ({}, 200),
         ("GET", "/static/app.js"): ({}, 200),
     }
-    paths = {r.path for r in server.app.routes if getattr(r, "path", None)}
+    paths = {path for _, path in route_table(server.app.routes)}
     assert paths >= set(VERIFIER_PATHS)
     documented = set(server.app.openapi()["paths"])
     assert documented == set(VERIFIER_PATHS), documented  # every route of the document is in this matrix
