@@ -7,6 +7,8 @@
 #                bench/bench_vc_api.py; without it they fall back to a slower Python one, and say so)
 #   fonts-noto-cjk — Chinese glyphs in Chromium's screenshots of the bilingual pages (else boxes)
 #   poppler-utils  — pdftoppm, which turns the printable certificate into PNGs for its tests
+#   poppler-data   — the CMaps poppler needs to draw the certificate's Chinese (reportlab's CID font
+#                    STSong-Light, which a PDF reader supplies rather than the file)
 set -euo pipefail
 
 missing=()
@@ -15,9 +17,10 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || missing+=(postgresq
 command -v wrk > /dev/null || missing+=(wrk)
 [ -d /usr/share/fonts/opentype/noto ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing+=(fonts-noto-cjk)
 command -v pdftoppm > /dev/null || missing+=(poppler-utils)
+[ -d /usr/share/poppler/cMap/Adobe-GB1 ] || missing+=(poppler-data)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "system packages present: postgresql, chromium, wrk, fonts-noto-cjk, poppler-utils"
+    echo "system packages present: postgresql, chromium, wrk, fonts-noto-cjk, poppler-utils, poppler-data"
     exit 0
 fi
 

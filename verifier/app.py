@@ -25,7 +25,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -194,6 +194,39 @@ def create_app(
     @app.post("/presentations/verify", **vc_docs.VERIFY_PRESENTATION)
     async def vc_verify_presentation(request: Request) -> Response:
         return await served_in_front(request, lambda body: answer(PRESENTATIONS, body, service, status_lists))
+
+    @app.post("/render/pdf", **docs.RENDER_PDF)
+    async def render_pdf(
+        request: Request,
+        lang: str = Query("en", pattern="^(en|zh)$"),
+        reveal: bool = False,
+        tz: int = Query(0, ge=-840, le=840, description="The reader's UTC offset in minutes (UTC+8: 480)"),
+    ) -> Response:
+        """The printable certificate of the page's "Print / PDF" button: the bundle is verified, then
+        laid out as `certledger render --pdf` does. The QR code points at this verifier's page, where
+        the file can be uploaded: the page never sends a share link, whose key stays in the browser."""
+        body = await request_body(request, settings.max_body_bytes)
+        report = await _verify_async(service, body)
+        credential = json.loads(body).get("credential")  # a bundle: verify_bytes refused anything else
+        if not isinstance(credential, dict):
+            raise Problem(422, "NOT_A_BUNDLE", "the bundle has no credential object to print")
+        from ledger.verification.document import certificate_pdf
+
+        pdf = await run_in_threadpool(
+            lambda: certificate_pdf(
+                credential,
+                report.to_json("zh-CN" if lang == "zh" else "en"),
+                lang=lang,
+                reveal=reveal,
+                verifier_url=str(request.base_url).rstrip("/"),
+                tz_offset_minutes=tz,
+            )
+        )
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="certificate.pdf"', "Cache-Control": "no-store"},
+        )
 
     @app.get("/content/{cid}", **docs.CONTENT)
     async def content(cid: str, request: Request) -> Response:

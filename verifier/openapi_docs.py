@@ -160,9 +160,19 @@ SHARE_PAGE: dict[str, Any] = {
         **problem_responses(400, s400="The CID is malformed"),
     }
 }
+RENDER_PDF: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "The certificate as one A4 page (docs/protocol.md §14), with the verdict and a QR code",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_BODY_REFUSALS,
+    },
+    "openapi_extra": _body(BUNDLE, "The bundle's JSON"),
+}
 INDEX_PAGE: dict[str, Any] = {"responses": {200: {"description": "The page", "content": HTML}}}
 HEALTHZ: dict[str, Any] = {
     "responses": {200: _json(HEALTH, "The index is fresh"), 503: _json(HEALTH, "The index cannot vouch for status now")}
 }
 
-__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]
+__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "RENDER_PDF", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]

@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         " their bundles and share links (links.csv: row, credential id, link) to --out-dir.",
     ),
     "reinstate": ("issue_cmds", "Reinstate the credential in BUNDLE_FILE on chain (as its agency)."),
+    "render": (
+        "render_cmd",
+        "Lay out the certificate in BUNDLE (a file, - or a share link) by its own layout; print it, or --pdf.",
+    ),
     "restore": (
         "backup_cmds",
         "Restore BACKUP_FILE into a new data directory, after checking the whole file's integrity.",

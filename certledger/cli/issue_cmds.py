@@ -77,16 +77,27 @@ def type_group() -> None:
 @type_group.command("add")
 @click.argument("name")
 @click.option("--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    "template_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Its display layout (JSON, docs/protocol.md §14), signed into each credential; default: made from the schema.",
+)
 @click.option("--description", default="")
 @pass_app
-def type_add(app: App, name: str, schema_file: Path, description: str) -> None:
+def type_add(app: App, name: str, schema_file: Path, template_file: Path | None, description: str) -> None:
     """Register credential type NAME whose credentialSubject follows the JSON Schema in --schema."""
     from ledger.issuance import register_type
     from ledger.issuance.context import IssuanceContext
     from ledger.protocol.credential_types import CredentialType
+    from ledger.protocol.layout import LAYOUT_KEYWORD
 
+    schema = _read_json(schema_file, "schema")
+    if template_file is not None and isinstance(schema, dict):
+        schema[LAYOUT_KEYWORD] = _read_json(template_file, "template")  # kept with the type, in its schema
     try:
-        ctype = CredentialType(name, _read_json(schema_file, "schema"), description)
+        ctype = CredentialType(name, schema, description)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     register_type(IssuanceContext.from_settings(app.settings, app.rpc_urls()), ctype, actor="cli")

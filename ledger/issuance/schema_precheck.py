@@ -28,6 +28,7 @@ Check = Callable[[object], bool]
 
 _ANNOTATIONS = frozenset(
     {"title", "description", "$comment", "examples", "default", "$schema", "deprecated", "readOnly", "writeOnly"}
+    | {"x-sensitive", "x-certledger-layout"}  # display annotations (docs/protocol.md §14)
 )
 
 
@@ -173,6 +174,10 @@ class FastValidatedType:
     @property
     def type_id(self) -> bytes:
         return self.ctype.type_id
+
+    @property
+    def render_method(self) -> dict[str, Any] | None:
+        return self.ctype.render_method
 
     def subject_errors(self, subject: object) -> list[FieldError]:
         if self._fast is not None and self._fast(subject):

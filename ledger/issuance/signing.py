@@ -78,17 +78,19 @@ class SigningSpec:
 
 
 _TOP_TYPE = b',"type":["VerifiableCredential",'
+_RENDER_METHOD = b',"renderMethod":[{"renderSuite":'
 _PROOF_TYPE = b',"type":"DataIntegrityProof"'
 
 
-def _with_proof(document: bytes, config: bytes, proof_value: str) -> bytes:
+def _with_proof(document: bytes, config: bytes, proof_value: str, has_render_method: bool) -> bytes:
     """JCS(credential with its proof) from JCS(credential without it) and JCS(proof options).
 
-    Members are sorted by key: ``proof`` goes just before the credential's top-level ``type`` (the
-    last ``,"type":["VerifiableCredential",`` — after it only the validFrom/validUntil dates follow),
-    and ``proofValue`` just before the proof's ``type`` (its members are fixed, see ``sign_full``).
+    Members are sorted by key: ``proof`` goes just before the credential's top-level ``renderMethod``
+    when it has one, else before its ``type`` (the last ``,"type":["VerifiableCredential",`` — after it
+    only the validFrom/validUntil dates follow; the layout in ``renderMethod`` has no such member), and
+    ``proofValue`` just before the proof's ``type`` (its members are fixed, see ``sign_full``).
     """
-    i = document.rfind(_TOP_TYPE)
+    i = document.rfind(_RENDER_METHOD if has_render_method else _TOP_TYPE)
     j = config.find(_PROOF_TYPE)
     if i < 0 or j < 0:
         raise AssertionError("unexpected canonical form")  # never: build_credential fixes these members
@@ -178,7 +180,7 @@ class RowSigner:
         # hash_data(document, config): SHA-256(proof config) || SHA-256(document)
         proof_value = did_key.b58btc_encode(self.key.sign(self._config_hash + hashlib.sha256(document).digest()))
         credential["proof"] = {**self._options, "@context": list(CREDENTIAL_CONTEXT), "proofValue": proof_value}
-        canonical = _with_proof(document, self._config, proof_value)
+        canonical = _with_proof(document, self._config, proof_value, "renderMethod" in credential)
         sid = credential["credentialSubject"].get("id")
         return credential, SignedRow(
             number=number,

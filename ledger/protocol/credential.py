@@ -111,6 +111,9 @@ class IssuableType(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def render_method(self) -> Mapping[str, Any] | None: ...
+
     def subject_errors(self, subject: object) -> list[FieldError]: ...
 
 
@@ -167,6 +170,8 @@ def build_credential(
         credential["validUntil"] = vu
     credential["credentialSubject"] = dict(subject)
     credential["credentialStatus"] = [dict(entry) for entry in status]
+    if ctype.render_method is not None:  # the type's display layout, signed with the claims (§14)
+        credential["renderMethod"] = [ctype.render_method]
     return credential
 
 

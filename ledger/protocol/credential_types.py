@@ -21,6 +21,14 @@ from jsonschema.exceptions import SchemaError
 from ledger.protocol.datetimes import DateTimeFormatError, parse_xsd_datetime
 from ledger.protocol.errors import FieldError, ValidationError
 from ledger.protocol.identifiers import check_type_name, type_id
+from ledger.protocol.layout import (
+    LAYOUT_KEYWORD,
+    LayoutError,
+    check_layout,
+    layout_from_schema,
+    render_method,
+    with_schema_sensitivity,
+)
 
 SUBJECT_FIELD = "credentialSubject"
 
@@ -93,9 +101,13 @@ def _describe(error: Any) -> list[FieldError]:  # a jsonschema ValidationError (
 
 class CredentialType:
     """A credential type: ``name`` (VC type term) and a Draft 2020-12 ``schema``
-    for ``credentialSubject`` (top-level ``"type": "object"`` required)."""
+    for ``credentialSubject`` (top-level ``"type": "object"`` required).
 
-    __slots__ = ("name", "schema", "description", "_validator")
+    Its display layout (docs/protocol.md §14) is the schema's root annotation ``x-certledger-layout``
+    when registered with one, else made from the schema; properties annotated ``"x-sensitive": true``
+    are sensitive in it. ``render_method`` is what each credential of the type carries."""
+
+    __slots__ = ("name", "schema", "description", "layout", "render_method", "_validator")
 
     def __init__(self, name: str, schema: Mapping[str, Any], description: str | None = None) -> None:
         check_type_name(name)
@@ -109,6 +121,15 @@ class CredentialType:
             raise ValueError(f"schema for {name} is not valid JSON Schema 2020-12 at {path}: {exc.message}") from None
         if schema.get("type") != "object":
             raise ValueError(f'schema for {name} must describe an object ("type": "object")')
+        if LAYOUT_KEYWORD in schema:
+            try:
+                layout = with_schema_sensitivity(check_layout(schema[LAYOUT_KEYWORD]), schema)
+            except LayoutError as exc:
+                raise ValueError(f"template for {name} is not a valid layout: {exc}") from None
+        else:
+            layout = layout_from_schema(name, schema)
+        self.layout = layout
+        self.render_method = render_method(layout)
         self.name = name
         self.schema = schema
         self.description = description
@@ -168,13 +189,16 @@ _ID_NUMBER = {
     "type": "string",
     "pattern": "^[0-9]{17}[0-9X]$",
     "description": "PRC resident identity card number (18 characters)",
+    "x-sensitive": True,
 }
 _NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 _SUBJECT_ID = {"type": "string", "pattern": "^(did|urn):", "description": "optional DID or URN of the holder"}
 
 
-def _schema(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
+def _schema(
+    title: str, properties: dict[str, Any], required: list[str], layout: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,
         "type": "object",
@@ -182,6 +206,66 @@ def _schema(title: str, properties: dict[str, Any], required: list[str]) -> dict
         "required": required,
         "additionalProperties": False,
     }
+    if layout is not None:
+        schema[LAYOUT_KEYWORD] = layout
+    return schema
+
+
+def _t(en: str, zh: str) -> dict[str, str]:
+    return {"en": en, "zh": zh}
+
+
+def _f(en: str, zh: str, path: str, fmt: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {"label": _t(en, zh), "path": path}
+    if fmt:
+        item["format"] = fmt
+    return item
+
+
+_HOLDER = {
+    "heading": _t("Holder", "持证人"),
+    "fields": [_f("Name", "姓名", "/name"), _f("ID number", "身份证号", "/idNumber")],
+}
+
+DEGREE_LAYOUT = {
+    "title": _t("Degree Certificate", "学位证书"),
+    "statement": _t(
+        "This is to certify that {/name} has completed the programme in {/major} and is awarded the degree of"
+        " {/degree}.",
+        "兹证明 {/name} 修完 {/major} 专业规定的全部课程，成绩合格，授予 {/degree} 学位。",
+    ),
+    "sections": [
+        _HOLDER,
+        {
+            "heading": _t("Award", "学位信息"),
+            "fields": [
+                _f("Degree", "学位", "/degree"),
+                _f("Major", "专业", "/major"),
+                _f("Institution", "授予单位", "/institution"),
+                _f("Graduation date", "毕业日期", "/graduationDate", "date"),
+                _f("Certificate number", "证书编号", "/certificateNumber"),
+            ],
+        },
+    ],
+}
+
+RESIDENCE_LAYOUT = {
+    "title": _t("Certificate of Residence", "居住证明"),
+    "statement": _t(
+        "This is to certify that {/name} is registered as resident at {/address} since {/residentSince}.",
+        "兹证明 {/name} 自 {/residentSince} 起登记居住于 {/address}。",
+    ),
+    "sections": [
+        _HOLDER,
+        {
+            "heading": _t("Residence", "居住信息"),
+            "fields": [
+                _f("Registered address", "户籍地址", "/address"),
+                _f("Resident since", "居住起始日期", "/residentSince", "date"),
+            ],
+        },
+    ],
+}
 
 
 BUILTIN_TYPES: dict[str, CredentialType] = {
@@ -201,6 +285,7 @@ BUILTIN_TYPES: dict[str, CredentialType] = {
                     "certificateNumber": {"type": "string", "minLength": 1, "maxLength": 64},
                 },
                 ["name", "degree", "major", "institution", "graduationDate"],
+                DEGREE_LAYOUT,
             ),
             "A university degree awarded to the holder.",
         ),
@@ -215,6 +300,7 @@ BUILTIN_TYPES: dict[str, CredentialType] = {
                     "residentSince": {"type": "string", "format": "date"},
                 },
                 ["name", "idNumber", "address"],
+                RESIDENCE_LAYOUT,
             ),
             "The holder's registered residence.",
         ),

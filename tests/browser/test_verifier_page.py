@@ -126,8 +126,13 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     assert fields["Agency code"] == EDU
     assert fields["Signing key"] == env["world"].agencies[EDU].signing_key.public_key.did
     assert env["bundles"][0].anchor.tx_hash.hex() in credential.replace("0x", "")
+    card = page.inner_text("#certificate")  # the certificate as its layout draws it, above the checks
+    assert "Name" in card and "王小明" in card and "Major" in card and "Degree Certificate" in card
+    assert "330106********1234" in card and "330106199001011234" not in card  # masked until asked
+    assert page.is_hidden("#claims")  # the raw claims behind "View data"
+    page.click("#view-data")
     claims = page.inner_text("#claims")
-    assert "Name" in claims and "王小明" in claims and "Major" in claims
+    assert "name" in claims and "王小明" in claims and "330106********1234" in claims
     assert page.evaluate("document.activeElement.id") == "verdict"  # focus moved to the verdict
     assert page.get_attribute("#status", "aria-live") == "polite"
     assert "VALID" in page.inner_text("#status")  # and it was announced
@@ -140,7 +145,7 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     assert "该证书真实可信" in page.inner_text("body")
     assert "通过" in check_row(page, "integrity") and "签发机构的签名有效" in check_row(page, "integrity")
     assert "已于" in check_row(page, "anchor") and "上链存证" in check_row(page, "anchor")
-    assert "姓名" in page.inner_text("#claims") and "学位证书" in page.inner_text("#credential")
+    assert "姓名" in page.inner_text("#certificate") and "学位证书" in page.inner_text("#credential")
     fields = credential_fields(page)
     assert fields["签发机构"] == ON_CHAIN_NAME and fields["机构代码"] == EDU
     screenshot(page, "valid-zh")
@@ -213,7 +218,7 @@ def test_an_uploaded_qr_code_image_resolves_to_the_right_credential(env, open_br
     assert verdict_of(page) == "✓ 有效"
     credential = page.inner_text("#credential")
     assert bundle.credential["id"] in credential and "二维码" in credential
-    assert "赵敏" in page.inner_text("#claims")
+    assert "赵敏" in page.inner_text("#certificate")
     screenshot(page, "qr-zh")
 
     blank = tmp_path / "blank.png"

@@ -80,7 +80,7 @@
         if (!isObject(field)) throw new LayoutError(at + ": must be an object");
         onlyKeys(field, ["label", "path", "format", "sensitive"], at);
         checkText(field.label, at + ".label", MAX_TEXT);
-        if (typeof field.path !== "string" || !POINTER.test(field.path) || field.path.length > MAX_TEXT) {
+        if (typeof field.path !== "string" || !POINTER.test(field.path) || chars(field.path).length > MAX_TEXT) {
           throw new LayoutError(at + ".path: must be a JSON pointer such as /name");
         }
         if ("format" in field && field.format !== "text" && field.format !== "date") {
