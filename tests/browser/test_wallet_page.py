@@ -173,7 +173,7 @@ def test_add_by_link_survives_a_reload_in_both_languages(env, open_browser):
     add_link(page, link)
     assert wait_state(page, env["bundles"][0]) == "valid"
     card = page.inner_text(item(page, env["bundles"][0]))
-    assert "✓ Valid" in card and "钱包一" in card and "Degree certificate" in card
+    assert "✓ Valid" in card and "钱包一" in card and "Degree Certificate" in card  # the layout's title
     # Times in the reader's zone (Asia/Shanghai here), UTC on hover.
     when = page.locator(f"{item(page, env['bundles'][0])} .wallet-when")
     assert re.fullmatch(r"Checked \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)", when.inner_text())

@@ -474,6 +474,7 @@ VERIFIER_PATHS = (
     "/verify/batch",
     "/credentials/verify",
     "/presentations/verify",
+    "/render/pdf",
     "/content/{cid}",
     "/s/{cid}",
     "/",
@@ -493,6 +494,7 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
         ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
         ("POST", "/credentials/verify"): ({"content": vc_api}, 200),
         ("POST", "/presentations/verify"): ({"content": vp_api}, 200),
+        ("POST", "/render/pdf"): ({"content": bundle}, 200),
         ("GET", f"/content/{cid}"): ({}, 200),
         ("GET", f"/s/{cid}"): ({}, 200),
         ("GET", "/"): ({}, 200),
@@ -522,7 +524,7 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
                 if reply.status_code != want:
                     mismatches.append(f"{method} {path} with {label}: {reply.status_code}")
         for path in (p.replace("{cid}", cid) for p in VERIFIER_PATHS):
-            allowed = {"POST"} if path.endswith(("/verify", "/batch")) else {"GET", "HEAD"}
+            allowed = {"POST"} if path.endswith(("/verify", "/batch", "/render/pdf")) else {"GET", "HEAD"}
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in allowed:
                     continue
