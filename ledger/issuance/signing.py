@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from ledger.issuance.bulk_runtime import fork_is_safe, freeze_inherited
 from ledger.issuance.schema_precheck import FastValidatedType
 from ledger.protocol import did_key
-from ledger.protocol.canonical import CanonicalizationError
+from ledger.protocol.canonical import CanonicalizationError, canonicalize
 from ledger.protocol.canonical_plain import canonicalize_plain, is_plain
 from ledger.protocol.credential import CREDENTIAL_CONTEXT, Issuer, build_credential
 from ledger.protocol.credential_types import CredentialType
@@ -118,6 +118,10 @@ class RowSigner:
         }
         self._config = proof_configuration({**self._options, "@context": list(CREDENTIAL_CONTEXT)})
         self._config_hash = hashlib.sha256(self._config).digest()
+        # The type's layout (renderMethod) is the same in every credential too: its canonical text is
+        # made once and spliced in, instead of being walked and encoded again for each credential.
+        method = ctype.render_method
+        self._render_method = None if method is None else b',"renderMethod":' + canonicalize([method])
 
     @classmethod
     def from_spec(cls, spec: SigningSpec) -> RowSigner:
@@ -170,11 +174,16 @@ class RowSigner:
         try:
             # Everything but the subject is built here from plain parts: a plain subject makes the
             # whole document plain, and the C encoder then writes its RFC 8785 text at once.
-            document = (
-                canonicalize_plain(credential)
-                if is_plain(credential["credentialSubject"])
-                else transform(credential, self._options)
-            )
+            if not is_plain(credential["credentialSubject"]):
+                document = transform(credential, self._options)
+            elif self._render_method is None:
+                document = canonicalize_plain(credential)
+            else:
+                method = credential.pop("renderMethod")
+                rest = canonicalize_plain(credential)
+                credential["renderMethod"] = method
+                i = rest.rfind(_TOP_TYPE)  # renderMethod sorts just before the top-level type
+                document = rest[:i] + self._render_method + rest[i:]
         except CanonicalizationError as exc:
             raise ProofError(f"document cannot be canonicalised (RFC 8785): {exc}") from None
         # hash_data(document, config): SHA-256(proof config) || SHA-256(document)

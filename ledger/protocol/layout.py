@@ -127,7 +127,8 @@ def default_layout(credential: Mapping[str, Any]) -> dict[str, Any]:
 def layout_from_schema(type_name: str, schema: Mapping[str, Any]) -> dict[str, Any]:
     """The layout of a type registered without one: its schema's properties in order, labelled by their
     ``title`` (else the key), dates as dates, sensitive where the schema says so."""
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     fields = []
     for key, prop in list(props.items())[:MAX_FIELDS]:
         prop = prop if isinstance(prop, dict) else {}
@@ -149,14 +150,15 @@ def layout_from_schema(type_name: str, schema: Mapping[str, Any]) -> dict[str, A
 
 def sensitive_pointers(schema: Mapping[str, Any]) -> set[str]:
     """The claims the schema marks ``"x-sensitive": true`` (top-level properties)."""
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     return {escape_pointer(k) for k, p in props.items() if isinstance(p, dict) and p.get(SENSITIVE_KEYWORD) is True}
 
 
 def with_schema_sensitivity(layout: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``layout`` whose fields are sensitive where the schema says so (a layout may add more)."""
     marked = sensitive_pointers(schema)
-    out = json.loads(json.dumps(layout))
+    out: dict[str, Any] = json.loads(json.dumps(layout))
     for section in out["sections"]:
         for item in section["fields"]:
             if item["path"] in marked:

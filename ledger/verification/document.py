@@ -147,7 +147,8 @@ def certificate_pdf(
     words = _WORDS[lang]
     shown: Rendered = render(credential, lang, reveal=reveal)
     summary = report.get("credential") or {}
-    verdict = report.get("verdict") if report.get("verdict") in ("VALID", "INVALID", "ERROR") else "ERROR"
+    verdict = str(report.get("verdict"))
+    verdict = verdict if verdict in ("VALID", "INVALID", "ERROR") else "ERROR"
 
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
@@ -181,7 +182,8 @@ def certificate_pdf(
 
     issuer = summary.get("issuer") or {}
     agency = issuer.get("agency") or {}
-    claimed = credential.get("issuer") if isinstance(credential.get("issuer"), dict) else {}
+    found = credential.get("issuer")
+    claimed: dict[str, Any] = found if isinstance(found, dict) else {}
     on_chain = agency.get("name") if verdict == "VALID" else None
     text(on_chain or str(claimed.get("name") or ""), 12, centre=True, colour=(0.3, 0.3, 0.3))
     y -= 3 * mm

@@ -385,6 +385,7 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) 
     bundle, credential = world["bundle"], world["bundle"]["credential"]
     real = {  # real bodies, so that each documented answer is reached and held to its schema
         "/verify": [(bundle, ", a real bundle")],
+        "/render/pdf": [(bundle, ", a real bundle")],
         "/credentials/verify": [
             ({"verifiableCredential": bundle}, ", a real bundle"),
             ({"verifiableCredential": credential, "options": {"anchor": bundle["anchor"]}}, ", a credential + anchor"),

@@ -253,6 +253,7 @@ _TRICKY_KEYS = st.sampled_from(
         "é",
         "\U0001f600",
         "proofValue",
+        "renderMethod",
         'a"b',
         "",
         "Type",
@@ -267,6 +268,7 @@ _json_values = st.recursive(
         st.text(max_size=8),
         st.just(["VerifiableCredential", "FreeForm"]),
         st.just(',"type":["VerifiableCredential","FreeForm"],"validFrom":"'),
+        st.just(',"renderMethod":[{"renderSuite":'),
     ),
     lambda inner: st.one_of(
         st.lists(inner, max_size=3), st.dictionaries(st.one_of(_TRICKY_KEYS, st.text(max_size=4)), inner, max_size=4)
