@@ -129,11 +129,11 @@ def test_valid_share_link_shows_valid_in_english_and_chinese(env, open_browser):
     card = page.inner_text("#certificate")  # the certificate as its layout draws it, above the checks
     assert "Name" in card and "王小明" in card and "Major" in card and "Degree Certificate" in card
     assert "330106********1234" in card and "330106199001011234" not in card  # masked until asked
+    assert page.evaluate("document.activeElement.id") == "verdict"  # focus moved to the verdict
     assert page.is_hidden("#claims")  # the raw claims behind "View data"
     page.click("#view-data")
     claims = page.inner_text("#claims")
     assert "name" in claims and "王小明" in claims and "330106********1234" in claims
-    assert page.evaluate("document.activeElement.id") == "verdict"  # focus moved to the verdict
     assert page.get_attribute("#status", "aria-live") == "polite"
     assert "VALID" in page.inner_text("#status")  # and it was announced
     screenshot(page, "valid-en")
