@@ -8,7 +8,9 @@ A pytest plugin: ``tests/conftest.py`` imports its hooks, so it watches every se
    to ``<basetemp>/secret-scan/records.log``; the root level is lowered to INFO so INFO records are
    not dropped before they exist. Each test's captured stdout and stderr (where subprocesses that
    inherit them, and in-process uvicorn servers, write) is kept too, as are all ``*.log``, ``*.out``
-   and ``*.err`` files the tests wrote under pytest's base temporary directory (service logs).
+   and ``*.err`` files the tests wrote under pytest's base temporary directory (service logs), but
+   not the LevelDB files of a browser profile, which end in ``.log`` too: they are the browser's
+   storage, where the wallet page keeps share links on purpose.
    Records of the tests' own HTTP clients (httpx, httpcore) are left out: a test sends secrets on
    purpose (a share key in a URL, to check the server does not log it) and its client logs the URL.
    Captured *stdout* is a command's output, not a log: it may show what the command was asked to
@@ -286,13 +288,19 @@ def pytest_sessionfinish(session) -> None:
     for label, text in STATE.sections:
         _scan("captured output: " + label, text, output="stdout" in label)
     for path in sorted(basetemp.rglob("*")):
-        if path.suffix in _LOG_SUFFIXES and path.is_file() and path != STATE.sink.path:
+        if path.suffix in _LOG_SUFFIXES and path.is_file() and path != STATE.sink.path and not _browser_storage(path):
             try:
                 _scan("log file: " + str(path), path.read_text("utf-8", errors="replace"))
             except OSError:
                 continue
     if STATE.findings:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _browser_storage(path: Path) -> bool:
+    """A Chromium profile's LevelDB write-ahead file (``*.leveldb/000003.log``): the browser's
+    storage, where the wallet page keeps a certificate's share link on purpose, not a log."""
+    return path.parent.suffix == ".leveldb" and any(part.startswith("profile-") for part in path.parts)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -6,6 +6,7 @@
 ``GET /s/{cid}``           the share page (the key stays in the link's fragment, in the browser)
 ``GET /content/{cid}``     the encrypted share from the content store, cacheable forever
 ``GET /``                  the page: drop a bundle, paste a share link, upload a QR code
+``GET /wallet``            the citizen's wallet page, its service worker and manifest (``verifier.wallet``)
 ``GET /healthz``           the index's progress and freshness (503 while it cannot vouch for status)
 ``GET /metrics``           Prometheus metrics: verdicts, latency, reachability (public)
 ``POST /credentials/verify``    the W3C VC API: a credential or a bundle (``verifier.vc_api``)
@@ -44,6 +45,7 @@ from verifier import openapi_docs as docs
 from verifier.problems import Problem
 from verifier.service import VerifierService, check_cid, report_json
 from verifier.settings import VerifierSettings, settings_from_env
+from verifier.wallet import router as wallet_router
 
 log = logging.getLogger("verifier.app")
 
@@ -270,6 +272,7 @@ def create_app(
     def metrics() -> Response:  # a plain function: the probes block, so FastAPI runs it in a thread
         return Response(exposition(collector), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(wallet_router)  # GET /wallet, its service worker and manifest (verifier.wallet)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
     app.add_middleware(

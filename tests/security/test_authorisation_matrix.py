@@ -511,11 +511,15 @@ VERIFIER_PATHS = (
     "/verify/batch",
     "/credentials/verify",
     "/presentations/verify",
+    "/render/pdf",
     "/content/{cid}",
     "/s/{cid}",
     "/",
     "/healthz",
     "/metrics",
+    "/wallet",
+    "/wallet/sw.js",
+    "/wallet/manifest.webmanifest",
 )
 
 
@@ -528,15 +532,19 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
         ("POST", "/verify/batch"): ({"content": b"[" + bundle + b"]"}, 200),
         ("POST", "/credentials/verify"): ({"content": vc_api}, 200),
         ("POST", "/presentations/verify"): ({"content": vp_api}, 200),
+        ("POST", "/render/pdf"): ({"content": bundle}, 200),
         ("GET", f"/content/{cid}"): ({}, 200),
         ("GET", f"/s/{cid}"): ({}, 200),
         ("GET", "/"): ({}, 200),
         ("GET", "/healthz"): ({}, 200),
         ("GET", "/metrics"): ({}, 200),
+        ("GET", "/wallet"): ({}, 200),
+        ("GET", "/wallet/sw.js"): ({}, 200),
+        ("GET", "/wallet/manifest.webmanifest"): ({}, 200),
         ("GET", "/openapi.json"): ({}, 200),
         ("GET", "/static/app.js"): ({}, 200),
     }
-    paths = {r.path for r in server.app.routes if getattr(r, "path", None)}
+    paths = {path for _, path in route_table(server.app.routes)}
     assert paths >= set(VERIFIER_PATHS)
     documented = set(server.app.openapi()["paths"])
     assert documented == set(VERIFIER_PATHS), documented  # every route of the document is in this matrix
@@ -555,7 +563,7 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
                 if reply.status_code != want:
                     mismatches.append(f"{method} {path} with {label}: {reply.status_code}")
         for path in (p.replace("{cid}", cid) for p in VERIFIER_PATHS):
-            allowed = {"POST"} if path.endswith(("/verify", "/batch")) else {"GET", "HEAD"}
+            allowed = {"POST"} if path.endswith(("/verify", "/batch", "/render/pdf")) else {"GET", "HEAD"}
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in allowed:
                     continue

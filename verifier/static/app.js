@@ -6,6 +6,7 @@
  * then POSTs the bundle to <root>/verify and shows the report. The key never leaves the browser:
  * it is read from the fragment (which no request carries) and used only in crypto.subtle.
  * Everything shown is set with textContent: nothing from a file or the server becomes markup.
+ * The link, decryption, /verify and QR code reading are share.js's, which the wallet uses too.
  * The certificate itself is drawn by render.js (renderCertificate) from the layout the credential
  * carries; times are shown in the reader's time zone, UTC on hover.
  */
@@ -13,7 +14,8 @@
 
 (function () {
   const I18N = window.CERTLEDGER_I18N;
-  const ROOT = (document.querySelector('meta[name="certledger-root"]') || {}).content || "";
+  const Share = window.CertLedgerShare;  // share links, decryption, /verify, QR images (share.js)
+  const PageError = Share.PageError;
   const CHECKS = ["format", "integrity", "anchor", "issuer", "status", "validity"];
   const $ = (id) => document.getElementById(id);
   const R = window.CertLedgerRender;
@@ -57,88 +59,11 @@
     applyLanguage();
   }
 
-  // ------------------------------------------------------------------ errors
-
-  class PageError extends Error {
-    constructor(code, detail) { super(code); this.code = code; this.detail = detail || ""; }
-  }
-
-  // ------------------------------------------------------------------ base64url, share links
-
-  function b64urlDecode(text) {
-    if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) throw new PageError("SHARE_MALFORMED");
-    let s = text.replace(/-/g, "+").replace(/_/g, "/");
-    while (s.length % 4) s += "=";
-    let binary;
-    try { binary = atob(s); } catch (e) { throw new PageError("SHARE_MALFORMED"); }
-    const out = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-    return out;
-  }
-
-  /** {cid, key} from a share link, or a PageError. The key is not logged, shown or sent. */
-  function parseShareLink(text) {
-    let url;
-    try { url = new URL(String(text).trim(), window.location.href); } catch (e) { throw new PageError("LINK_INVALID"); }
-    const match = url.pathname.match(/\/s\/(b[a-z2-7]{10,100})\/?$/);
-    if (!match) throw new PageError("LINK_INVALID");
-    const fragment = new URLSearchParams(url.hash.replace(/^#/, ""));
-    const key = fragment.get("k");
-    if (!key) throw new PageError("LINK_NO_KEY");
-    if (!/^[A-Za-z0-9_-]{43}$/.test(key)) throw new PageError("DECRYPT_FAILED");
-    return { cid: match[1], key: key };
-  }
-
-  async function openShare(envelopeBytes, keyText) {
-    let envelope;
-    try { envelope = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(envelopeBytes)); }
-    catch (e) { throw new PageError("SHARE_MALFORMED"); }
-    if (!envelope || envelope.v !== 1 || envelope.alg !== "A256GCM") throw new PageError("SHARE_MALFORMED");
-    const iv = b64urlDecode(envelope.iv);
-    const ct = b64urlDecode(envelope.ct);
-    const raw = b64urlDecode(keyText);
-    if (iv.length !== 12 || raw.length !== 32 || ct.length < 16) throw new PageError("SHARE_MALFORMED");
-    if (!window.crypto || !window.crypto.subtle) throw new PageError("NO_WEBCRYPTO");
-    const key = await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]);
-    let plain;
-    try { plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: iv }, key, ct); }
-    catch (e) { throw new PageError("DECRYPT_FAILED"); }
-    try { return new TextDecoder("utf-8", { fatal: true }).decode(plain); }
-    catch (e) { throw new PageError("SHARE_MALFORMED"); }
-  }
-
-  // ------------------------------------------------------------------ talking to the verifier
-
-  async function problemOf(response) {
-    let body = null;
-    try { body = await response.json(); } catch (e) { /* not JSON */ }
-    const code = body && typeof body.code === "string" ? body.code : "other";
-    return new PageError(code, body && typeof body.detail === "string" ? body.detail : "HTTP " + response.status);
-  }
-
-  async function request(url, options) {
-    try { return await fetch(url, options); } catch (e) { throw new PageError("NETWORK"); }
-  }
-
-  async function fetchShare(cid) {
-    const response = await request(ROOT + "/content/" + encodeURIComponent(cid), { credentials: "omit" });
-    if (!response.ok) throw await problemOf(response);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-
-  async function postVerify(bundleText) {
-    const response = await request(ROOT + "/verify", {
-      method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: bundleText,
-    });
-    if (!response.ok) throw await problemOf(response);
-    return response.json();
-  }
-
   // ------------------------------------------------------------------ the three ways in
 
   async function verifyText(text, source) {
     busy("busy");
-    const report = await postVerify(text);
+    const report = await Share.postVerify(text);
     timing.answer = performance.now();
     timing.shown = null;
     let bundle = null;
@@ -147,10 +72,9 @@
   }
 
   async function verifyLink(text, sourceKind) {
-    const link = parseShareLink(text);
+    Share.parseShareLink(text);  // a malformed link is refused before anything is fetched
     busy("busyFetch");
-    const envelope = await fetchShare(link.cid);
-    const bundleText = await openShare(envelope, link.key);
+    const bundleText = await Share.bundleOfLink(text);
     await verifyText(bundleText, { kind: sourceKind || "link" });
   }
 
@@ -160,51 +84,9 @@
     await verifyText(text, { kind: "file", name: file.name });
   }
 
-  let jsQRLoading = null;
-  function loadJsQR() {
-    if (window.jsQR) return Promise.resolve(window.jsQR);
-    if (!jsQRLoading) {
-      jsQRLoading = new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = ROOT + "/static/vendor/jsQR.js";
-        script.onload = () => resolve(window.jsQR);
-        script.onerror = () => { jsQRLoading = null; reject(new PageError("NETWORK")); };
-        document.head.appendChild(script);
-      });
-    }
-    return jsQRLoading;
-  }
-
-  async function decodeQr(file) {
-    const jsQR = await loadJsQR();
-    let bitmap;
-    try { bitmap = await createImageBitmap(file); } catch (e) { throw new PageError("IMAGE_UNREADABLE"); }
-    const canvas = document.createElement("canvas");
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    const longest = Math.max(bitmap.width, bitmap.height);
-    // Large photos are scanned scaled down first (faster, and often better), then at other sizes.
-    const sizes = [Math.min(longest, 1200), Math.min(longest, 800), Math.min(longest, 2000)]
-      .filter((v, i, all) => all.indexOf(v) === i);
-    for (const size of sizes) {
-      const scale = size / longest;
-      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-      context.imageSmoothingEnabled = scale < 1;
-      context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
-      const found = jsQR(pixels.data, pixels.width, pixels.height, { inversionAttempts: "attemptBoth" });
-      if (found && found.data) return found.data;
-    }
-    throw new PageError("QR_NOT_FOUND");
-  }
-
   async function verifyQr(file) {
     busy("busyQr");
-    const text = await decodeQr(file);
-    try { parseShareLink(text); } catch (e) {
-      throw e.code === "LINK_NO_KEY" ? e : new PageError("QR_NOT_LINK");
-    }
-    await verifyLink(text, "qr");
+    await verifyLink(await Share.linkOfQr(file), "qr");
   }
 
   async function run(task) {
@@ -391,10 +273,10 @@
     if (!last || !last.text) return;
     const query = "?lang=" + (lang === "zh-CN" ? "zh" : "en") + (reveal ? "&reveal=1" : "") +
       "&tz=" + encodeURIComponent(-new Date().getTimezoneOffset());
-    const response = await request(ROOT + "/render/pdf" + query, {
+    const response = await Share.request(Share.ROOT + "/render/pdf" + query, {
       method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: last.text,
     });
-    if (!response.ok) throw await problemOf(response);
+    if (!response.ok) throw await Share.problemOf(response);
     const url = URL.createObjectURL(await response.blob());
     const a = document.createElement("a");
     a.href = url;
