@@ -182,4 +182,14 @@ METRICS: dict[str, Any] = {
     "responses": {200: {"description": "The Prometheus text format, version 0.0.4"}},
 }
 
-__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "RENDER_PDF", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ", "METRICS"]
+__all__ = [
+    "BUNDLE",
+    "VERIFY",
+    "VERIFY_BATCH",
+    "RENDER_PDF",
+    "CONTENT",
+    "SHARE_PAGE",
+    "INDEX_PAGE",
+    "HEALTHZ",
+    "METRICS",
+]
