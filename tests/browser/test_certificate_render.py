@@ -292,7 +292,9 @@ def test_injection_through_claims_and_layouts_runs_nothing(env, open_browser, la
             assert EVIL_LAYOUT["title"][lang] in card
             assert CLAIM_PAYLOADS["name"] in card  # the statement's {/name}, as text
             if lang == "en":
-                assert "{{7*7}}" in card and "49" not in card  # no template evaluation
+                # no template evaluation: the literal survives (an evaluated one would read 49; the card
+                # also holds a random UUID, so "49" alone may appear anywhere)
+                assert '</iframe> {{7*7}}' in card
         if name == "broken":
             assert page.get_attribute("#certificate .cl-cert", "data-layout") == "default"
             assert "template.html: unknown member" in card or "template.onload: unknown member" in card
