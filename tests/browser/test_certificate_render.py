@@ -294,7 +294,7 @@ def test_injection_through_claims_and_layouts_runs_nothing(env, open_browser, la
             if lang == "en":
                 # no template evaluation: the literal survives (an evaluated one would read 49; the card
                 # also holds a random UUID, so "49" alone may appear anywhere)
-                assert '</iframe> {{7*7}}' in card
+                assert "</iframe> {{7*7}}" in card
         if name == "broken":
             assert page.get_attribute("#certificate .cl-cert", "data-layout") == "default"
             assert "template.html: unknown member" in card or "template.onload: unknown member" in card
