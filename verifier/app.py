@@ -38,6 +38,7 @@ from http_common.http_limits import RequestLimits, by_client_address, limiter_fo
 from http_common.openapi_problems import document_problems
 from http_common.problem import Problem as AnyProblem
 from verifier import openapi_docs as docs
+from verifier import transparency_pages
 from verifier.problems import Problem
 from verifier.service import VerifierService, check_cid, report_json
 from verifier.settings import VerifierSettings, settings_from_env
@@ -227,6 +228,7 @@ def create_app(
             status=200 if ready else 503,
         )
 
+    app.include_router(transparency_pages.router)  # the public transparency pages and API
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
     app.add_middleware(
