@@ -17,13 +17,14 @@ BLUE, ORANGE, RED, GREY, GREEN = "#0b4fb3", "#c26a00", "#b3261e", "#6b7684", "#2
 
 
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return max(value, 1)
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+    """The y axis's top: four equal whole steps of 1, 2, 2.5 or 5 times a power of ten."""
+    magnitude = 1
+    while True:
+        steps = (1, 2, 5) if magnitude == 1 else (magnitude, 2 * magnitude, 5 * magnitude // 2, 5 * magnitude)
+        for step in steps:
+            if 4 * step >= value:
+                return 4 * step
+        magnitude *= 10
 
 
 def bar_chart(
@@ -47,7 +48,7 @@ def bar_chart(
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e1e6ec"/>')
         out.append(
             f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{GREY}">'
-            f"{top * i // 4:,}</text>"
+            f"{top * i // 4:,}</text>"  # top is a multiple of four: whole ticks
         )
     for s, (_, colour, values) in enumerate(series):
         for i, v in enumerate(values):
@@ -110,6 +111,8 @@ def key_timeline(keys: Sequence[dict], now: int, title: str, legend: tuple[str, 
     row_h, label_w = 30, 120
     height = TOP + row_h * max(len(keys), 1) + 40
     starts = [t for k in keys if (t := _ts(k["validFrom"])) is not None]
+    times = [t for k in keys for f in ("addedAt", "revokedAt", "revocationRecordedAt") if (t := _ts(k[f])) is not None]
+    now = max([now, *times])  # the chain's clock may run ahead of this one (a test chain's may)
     start = min(starts + [now])
     span = max(now - start, 1)
     plot_w = WIDTH - label_w - RIGHT

@@ -115,6 +115,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "lookup.by": "by operator",
         "lookup.history": "Status history",
         "lookup.neverChanged": "No status change recorded: the credential is active unless its batch was revoked. (The chain holds batch roots only, so this does not say that such a credential was issued.)",
+        "lookup.batchNeverChanged": "No status change recorded for this batch as a whole (its credentials may each have their own).",
         "state.active": "reinstated",
         "state.suspended": "suspended",
         "state.revoked": "revoked",
@@ -217,6 +218,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "lookup.by": "操作账户",
         "lookup.history": "状态历史",
         "lookup.neverChanged": "没有状态变更记录：除非其批次被撤销，该证书有效。（链上只记录批次根哈希，因此这并不说明该证书曾被签发。）",
+        "lookup.batchNeverChanged": "该批次整体没有状态变更记录（其中的证书可能各有状态变更）。",
         "state.active": "已恢复",
         "state.suspended": "已暂停",
         "state.revoked": "已撤销",
@@ -380,7 +382,7 @@ def ledger_page(request: Request, lang: str | None = Lang, period: Literal["day"
         timeline=timeline,
         events=[{**e, "text": _event_text(e, t, reason)} for e in page.items],
         latest=page.latest,
-        live_labels={k[3:]: v for k, v in TEXTS[language].items() if k.startswith("ev.")},
+        live_labels={k: v for k, v in TEXTS[language].items() if k.startswith(("ev.", "r.", "state.", "credentialsN"))},
     )
 
 

@@ -15,10 +15,13 @@
 
   function short(hex) { return hex ? hex.slice(0, 14) + "…" : ""; }
 
+  function label(key, fallback) { return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : fallback; }
+
   function details(e) {
-    if (e.event === "Anchored") return e.count.toLocaleString() + " · " + short(e.root);
+    if (e.event === "Anchored") return e.count.toLocaleString() + " " + label("credentialsN", "") + " · " + short(e.root);
     if (e.event === "StatusChanged" || e.event === "RootStatusChanged") {
-      return e.state + " · #" + e.reason + " · " + short(e.digest || e.root);
+      return label("state." + e.state, e.state) + " · " + label("r." + e.reason, "#" + e.reason) + " · " +
+        short(e.digest || e.root);
     }
     if (e.name) return e.name;
     if (e.operator) return e.operator;
@@ -45,7 +48,7 @@
     a.href = agencyBase + encodeURIComponent(e.agency) + "?lang=" + encodeURIComponent(lang);
     a.textContent = e.agency;
     td.appendChild(a);
-    cell(tr, labels[e.event] || e.event);
+    cell(tr, label("ev." + e.event, e.event));
     cell(tr, details(e), "mono");
     cell(tr, String(e.block));
     return tr;
