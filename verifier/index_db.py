@@ -76,12 +76,12 @@ class IndexedEvent(IndexBase, table=True):
     __table_args__ = (
         UniqueConstraint("deployment", "block_number", "log_index"),
         Index("ix_index2_event_block", "deployment", "block_number"),
-        # The transparency queries (verifier.transparency): one agency's events of one kind in
-        # chain order, one record's history (batch root, digest), and the latest events by time.
-        Index("ix_index2_event_agency", "deployment", "agency_id", "name", "block_number"),
+        # The transparency queries (verifier.transparency): one agency's batches (or events) in
+        # chain order, and one record's history (a batch root, a digest). The latest events and
+        # the export read the unique (deployment, block_number, log_index) index.
+        Index("ix_index2_event_agency", "deployment", "agency_id", "block_number", "log_index"),
+        Index("ix_index2_event_agency_name", "deployment", "agency_id", "name", "block_number", "log_index"),
         Index("ix_index2_event_key", "deployment", "agency_id", "key"),
-        Index("ix_index2_event_name", "deployment", "name", "block_number"),
-        Index("ix_index2_event_time", "timestamp", "block_number", "log_index"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,9 +13,11 @@ published record waits for the same finality as the rest, so the figures never m
 by a reorganisation.) A reorganisation deletes the undone rows from the index (the indexer's
 rollback), so an undone event disappears from every answer here with no further work.
 
-**Speed.** Each query is one or a few indexed SQL statements (indexes in :mod:`verifier.index_db`);
-1,000,000 credentials in 10,000 batches are 10,000 ``Anchored`` rows, so aggregates scan tens of
-thousands of rows at most (``bench/bench_transparency.py``).
+**Speed.** Totals, charts, reasons and the agencies come from a summary per deployment kept in
+memory and brought up to date at each call by one indexed read of the rows added since (like the
+verifier's reader; reloaded whole after a rollback). Listings and lookups are indexed reads that stop
+at the page's end (indexes in :mod:`verifier.index_db`). ``bench/bench_transparency.py`` measures
+them with 1,000,000 credentials in 10,000 batches.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ import binascii
 import datetime as dt
 import json
 import re
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -146,17 +151,6 @@ def check_limit(limit: int) -> int:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """One trusted deployment as the index holds it: the last final block, the indexed head."""
-
-    deployment: str
-    visible: int
-    head: int
-    chain_head: int
-    synced_at: float
-
-
-@dataclass(frozen=True)
 class AgencyRef:
     deployment: str
     agency_id: bytes
@@ -216,79 +210,251 @@ def event_json(row: Any, codes: dict[tuple[str, bytes], str]) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------------------- summaries
+
+_REGISTRY_EVENTS = frozenset(EVENT_NAMES) - {"Anchored", "StatusChanged", "RootStatusChanged"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One indexed event as the summary keeps it (registry events only: a few per agency)."""
+
+    deployment: str
+    block_number: int
+    log_index: int
+    tx_hash: str
+    timestamp: int
+    name: str
+    agency_id: bytes
+    key: bytes
+    value: int
+    reason: int
+    extra: str
+    agency_name: str
+
+
+@dataclass
+class _Summary:
+    """One deployment's figures, folded from its final events and kept in memory, so that totals,
+    charts and the agency list cost no scan of the event table. Loaded like the verifier's reader
+    (:class:`verifier.indexer.IndexedChainReader`): new rows by id, everything again after a rollback
+    (the cursor's ``generation``); rows above the final block wait in ``pending`` until they are final."""
+
+    generation: int
+    last_id: int = 0
+    head: int = -1
+    chain_head: int = -1
+    synced_at: float = 0.0
+    pending: list = field(default_factory=list)  # (block, row) not yet final, in chain order
+    registry: list = field(default_factory=list)  # _Row of the registry's events, in chain order
+    codes: dict = field(default_factory=dict)  # agency id -> code
+    totals: dict = field(default_factory=dict)  # agency id -> Counter of the totals' names
+    days: dict = field(default_factory=dict)  # agency id -> {day start: [credentials, batches, changes]}
+    reasons: dict = field(default_factory=dict)  # agency id -> Counter of (of, state, reason)
+
+    def apply(self, row: _Row) -> None:
+        if row.name in _REGISTRY_EVENTS:
+            self.registry.append(row)
+            if row.name == "AgencyRegistered":
+                self.codes[row.agency_id] = row.extra
+            return
+        self.add_days(row.agency_id, row.timestamp // DAY * DAY, row.name, 1, row.value)
+        if row.name != "Anchored":
+            self.add_reasons(row.agency_id, row.name, row.value, row.reason, 1)
+
+    def add_days(self, agency: bytes, day: int, name: str, n: int, total: int) -> None:
+        """``n`` events of one kind on one day (anchors of ``total`` credentials, or status changes)."""
+        counts = self.days.setdefault(agency, {}).setdefault(day, [0, 0, 0])
+        if name == "Anchored":
+            totals = self.totals.setdefault(agency, Counter())
+            totals["batches"] += n
+            totals["credentials"] += total
+            counts[0] += total
+            counts[1] += n
+        else:
+            counts[2] += n
+
+    def add_reasons(self, agency: bytes, name: str, state: int, reason: int, n: int) -> None:
+        """``n`` status changes to one state with one reason."""
+        state_name = STATES.get(state, f"unknown-{state}")
+        of = "credential" if name == "StatusChanged" else "batch"
+        self.reasons.setdefault(agency, Counter())[(of, state_name, reason)] += n
+        totals = self.totals.setdefault(agency, Counter())
+        if of == "batch":
+            totals["batchRevocations"] += n
+        else:
+            totals[_TOTAL_OF_STATE.get(state_name, "otherStates")] += n
+
+
+_TOTAL_OF_STATE = {"revoked": "revocations", "suspended": "suspensions", "active": "reinstatements"}
+
+
+def _row(r: Any) -> _Row:
+    return _Row(
+        r.deployment,
+        r.block_number,
+        r.log_index,
+        r.tx_hash,
+        r.timestamp,
+        r.name,
+        bytes(r.agency_id),
+        bytes(r.key),
+        from_i64(r.value),
+        r.reason,
+        r.extra,
+        r.agency_name,
+    )
+
+
+TOTALS = ("batches", "credentials", "revocations", "suspensions", "reinstatements", "batchRevocations")
+_SUMMARY_COLUMNS = f"id, {_COLS}"
+
+
 # --------------------------------------------------------------------------------------- queries
 
 
 class Transparency:
     """The queries, over the index database of the given trusted deployments (their keys as
-    :func:`verifier.indexer.deployment_key` writes them)."""
+    :func:`verifier.indexer.deployment_key` writes them). One per process: it keeps each
+    deployment's summary in memory and brings it up to date (one indexed read) at every call."""
+
+    min_sync_interval_s = 0.1
 
     def __init__(self, engine: Engine, deployments: Iterable[str], confirmations: int = 1):
         self.engine, self.deployments, self.confirmations = engine, sorted(deployments), confirmations
+        self._summaries: dict[str, _Summary] = {}
+        self._synced = -1e9
+        self._lock = threading.Lock()
 
-    # --- scope ---
+    # --- the summaries ---
 
-    def scopes(self, conn) -> list[Scope]:
-        rows = conn.execute(
-            text(f"SELECT deployment, head, chain_head, synced_at FROM {IndexCursor.__tablename__}")
-        ).all()
-        found = {r.deployment: r for r in rows if r.deployment in self.deployments}
-        return [
-            Scope(d, r.head - self.confirmations + 1, r.head, r.chain_head, r.synced_at)
-            for d, r in ((d, found[d]) for d in self.deployments if d in found)
-        ]
+    def _sync(self) -> dict[str, _Summary]:
+        """Every trusted deployment's summary as of the index now (deployments not indexed yet left
+        out). Calls within ``min_sync_interval_s`` of the last read share it: one page makes several
+        queries, and the indexer itself looks at the chain only every poll interval."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._synced < self.min_sync_interval_s:
+                return self._summaries
+            with self.engine.connect() as conn:
+                summaries = dict(self._summaries)
+                for key in self.deployments:
+                    for _ in range(5):
+                        if self._sync_one(conn, key, summaries):
+                            break
+            self._summaries, self._synced = summaries, now
+            return summaries
 
-    def _visible(self, scopes: list[Scope]) -> tuple[str, dict[str, Any]]:
-        """The SQL condition "final in the indexer's view" over the deployments in ``scopes``."""
-        if not scopes:
-            return "1 = 0", {}
-        parts, params = [], {}
-        for i, s in enumerate(scopes):
-            parts.append(f"(deployment = :dep{i} AND block_number <= :vis{i})")
-            params[f"dep{i}"], params[f"vis{i}"] = s.deployment, s.visible
-        return "(" + " OR ".join(parts) + ")", params
-
-    def index_state(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [
-                {
-                    "deployment": s.deployment,
-                    "finalBlock": max(s.visible, -1),
-                    "indexedBlock": s.head,
-                    "chainHead": s.chain_head,
-                    "caughtUp": s.head >= s.chain_head,
-                    "syncedAt": iso(int(s.synced_at)) if s.synced_at else None,
-                }
-                for s in self.scopes(conn)
-            ]
-
-    # --- agencies ---
-
-    def _agency_rows(self, conn, scopes: list[Scope]) -> list[Any]:
-        where, params = self._visible(scopes)
+    def _cursor(self, conn, key: str):
         return conn.execute(
             text(
-                f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND name IN ('AgencyRegistered', 'AgencyNameChanged', "
-                "'AgencyActiveChanged', 'OperatorAdded', 'OperatorRemoved', 'KeyAdded', 'KeyRevoked', "
-                "'TypePermissionChanged') ORDER BY deployment, block_number, log_index"
+                f"SELECT head, chain_head, generation, synced_at FROM {IndexCursor.__tablename__} WHERE deployment = :k"
+            ),
+            {"k": key},
+        ).first()
+
+    def _sync_one(self, conn, key: str, summaries: dict[str, _Summary]) -> bool:
+        before = self._cursor(conn, key)
+        if before is None:
+            return True
+        summary = summaries.get(key)
+        visible = before.head - self.confirmations + 1
+        if summary is None or summary.generation != before.generation:
+            summary = self._load(conn, key, before.generation, visible)
+        else:
+            rows = conn.execute(
+                text(f"SELECT {_SUMMARY_COLUMNS} FROM {EVENTS} WHERE deployment = :k AND id > :last ORDER BY id"),
+                {"k": key, "last": summary.last_id},
+            ).all()
+            summary.pending += [_row(r) for r in rows]
+            if rows:
+                summary.last_id = rows[-1].id
+        if self._cursor(conn, key).generation != summary.generation:
+            return False  # rolled back meanwhile: read again (from scratch)
+        # A row stays pending until a cursor read before its own read says it is final: "before"
+        # covers every row of a block up to its head, so nothing final is missed or counted twice.
+        waiting = []
+        for row in summary.pending:
+            if row.block_number <= visible:
+                summary.apply(row)
+            else:
+                waiting.append(row)
+        summary.pending = waiting
+        summary.head, summary.chain_head, summary.synced_at = before.head, before.chain_head, before.synced_at
+        summaries[key] = summary
+        return True
+
+    def _load(self, conn, key: str, generation: int, visible: int) -> _Summary:
+        """A deployment's summary from scratch: the counts aggregated by the database, the registry's
+        few rows and the rows not yet final read one by one."""
+        summary = _Summary(generation=generation)
+        top = conn.execute(text(f"SELECT MAX(id) FROM {EVENTS} WHERE deployment = :k"), {"k": key}).scalar()
+        if top is None:
+            return summary
+        params = {"k": key, "top": top, "vis": visible}
+        scope = "deployment = :k AND id <= :top"
+        # Two small aggregates rather than the rows: per agency and day, and per agency and reason.
+        for r in conn.execute(
+            text(
+                f"SELECT agency_id, timestamp / {DAY} AS day, name, COUNT(*) AS n, SUM(value) AS total "
+                f"FROM {EVENTS} WHERE {scope} AND block_number <= :vis "
+                "AND name IN ('Anchored', 'StatusChanged', 'RootStatusChanged') GROUP BY agency_id, day, name"
             ),
             params,
-        ).all()
-
-    def _codes(self, conn, scopes: list[Scope]) -> dict[tuple[str, bytes], str]:
-        where, params = self._visible(scopes)
-        rows = conn.execute(
-            text(f"SELECT deployment, agency_id, extra FROM {EVENTS} WHERE {where} AND name = 'AgencyRegistered'"),
+        ):
+            summary.add_days(bytes(r.agency_id), int(r.day) * DAY, r.name, int(r.n), int(r.total))
+        for r in conn.execute(
+            text(
+                f"SELECT agency_id, name, value, reason, COUNT(*) AS n FROM {EVENTS} WHERE {scope} "
+                "AND block_number <= :vis AND name IN ('StatusChanged', 'RootStatusChanged') "
+                "GROUP BY agency_id, name, value, reason"
+            ),
             params,
-        ).all()
-        return {(r.deployment, bytes(r.agency_id)): r.extra for r in rows}
+        ):
+            summary.add_reasons(bytes(r.agency_id), r.name, from_i64(r.value), r.reason, int(r.n))
+        names = ", ".join(f"'{n}'" for n in sorted(_REGISTRY_EVENTS))
+        for r in conn.execute(
+            text(
+                f"SELECT {_SUMMARY_COLUMNS} FROM {EVENTS} WHERE {scope} AND block_number <= :vis "
+                f"AND name IN ({names}) ORDER BY id"
+            ),
+            params,
+        ):
+            summary.apply(_row(r))
+        summary.pending = [
+            _row(r)
+            for r in conn.execute(
+                text(f"SELECT {_SUMMARY_COLUMNS} FROM {EVENTS} WHERE {scope} AND block_number > :vis ORDER BY id"),
+                params,
+            )
+        ]
+        summary.last_id = top
+        return summary
+
+    def _scope(self, deployment: str) -> int:
+        """The last final block of a deployment (-1: nothing indexed)."""
+        summary = self._sync().get(deployment)
+        return summary.head - self.confirmations + 1 if summary else -1
+
+    def index_state(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "deployment": key,
+                "finalBlock": max(s.head - self.confirmations + 1, -1),
+                "indexedBlock": s.head,
+                "chainHead": s.chain_head,
+                "caughtUp": s.head >= s.chain_head,
+                "syncedAt": iso(int(s.synced_at)) if s.synced_at else None,
+            }
+            for key, s in sorted(self._sync().items())
+        ]
+
+    # --- agencies ---
 
     def agencies(self) -> list[dict[str, Any]]:
         """Every registered agency (final), with its name, code, active flag, permitted types,
         operators and keys, in registration order."""
-        with self.engine.connect() as conn:
-            scopes = self.scopes(conn)
-            return _fold_agencies(self._agency_rows(conn, scopes))
+        return [a for _, s in sorted(self._sync().items()) for a in _fold_agencies(s.registry)]
 
     def resolve(self, code: str, deployment: str | None = None) -> AgencyRef:
         """The agency with this code (in ``deployment`` when given; required only when two trusted
@@ -296,116 +462,61 @@ class Transparency:
         check_code(code)
         if deployment is not None and deployment not in self.deployments:
             raise TransparencyError(404, "NOT_FOUND", "deployment is not one this verifier trusts", "deployment")
-        with self.engine.connect() as conn:
-            scopes = [s for s in self.scopes(conn) if deployment is None or s.deployment == deployment]
-            where, params = self._visible(scopes)
-            rows = conn.execute(
-                text(
-                    f"SELECT deployment, agency_id FROM {EVENTS} WHERE {where} AND name = 'AgencyRegistered' "
-                    "AND extra = :code"
-                ),
-                {**params, "code": code},
-            ).all()
-        if not rows:
+        found = [
+            AgencyRef(key, agency, code)
+            for key, s in sorted(self._sync().items())
+            if deployment is None or key == deployment
+            for agency, c in s.codes.items()
+            if c == code
+        ]
+        if not found:
             raise TransparencyError(404, "NOT_FOUND", f"no registered agency with code {code}", "code")
-        if len(rows) > 1:
+        if len(found) > 1:
             raise TransparencyError(
                 400, "BAD_REQUEST", "two trusted deployments hold this code: name one as deployment", "deployment"
             )
-        return AgencyRef(rows[0].deployment, bytes(rows[0].agency_id), code)
-
-    def _agency_scope(self, conn, ref: AgencyRef) -> tuple[str, dict[str, Any]]:
-        scope = next((s for s in self.scopes(conn) if s.deployment == ref.deployment), None)
-        visible = scope.visible if scope else -1
-        return (
-            "deployment = :dep AND agency_id = :agency AND block_number <= :vis",
-            {"dep": ref.deployment, "agency": ref.agency_id, "vis": visible},
-        )
+        return found[0]
 
     def agency(self, ref: AgencyRef) -> dict[str, Any]:
         """One agency as in :meth:`agencies`, with its totals: batches and credentials anchored,
         status changes."""
-        with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            rows = conn.execute(
-                text(
-                    f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND name NOT IN ('Anchored', 'StatusChanged', "
-                    "'RootStatusChanged') ORDER BY block_number, log_index"
-                ),
-                params,
-            ).all()
-            info = _fold_agencies(rows)[0]
-            info["totals"] = self._totals(conn, where, params)
-            return info
-
-    def _totals(self, conn, where: str, params: dict[str, Any]) -> dict[str, int]:
-        row = conn.execute(
-            text(
-                "SELECT "
-                "COALESCE(SUM(CASE WHEN name = 'Anchored' THEN 1 ELSE 0 END), 0) AS batches, "
-                "COALESCE(SUM(CASE WHEN name = 'Anchored' THEN value ELSE 0 END), 0) AS credentials, "
-                "COALESCE(SUM(CASE WHEN name = 'StatusChanged' AND value = 2 THEN 1 ELSE 0 END), 0) AS revocations, "
-                "COALESCE(SUM(CASE WHEN name = 'StatusChanged' AND value = 1 THEN 1 ELSE 0 END), 0) AS suspensions, "
-                "COALESCE(SUM(CASE WHEN name = 'StatusChanged' AND value = 0 THEN 1 ELSE 0 END), 0) "
-                "AS reinstatements, "
-                "COALESCE(SUM(CASE WHEN name = 'RootStatusChanged' THEN 1 ELSE 0 END), 0) AS batch_revocations "
-                f"FROM {EVENTS} WHERE {where} AND name IN ('Anchored', 'StatusChanged', 'RootStatusChanged')"
-            ),
-            params,
-        ).one()
-        return {
-            "batches": int(row.batches),
-            "credentials": int(row.credentials),
-            "revocations": int(row.revocations),
-            "suspensions": int(row.suspensions),
-            "reinstatements": int(row.reinstatements),
-            "batchRevocations": int(row.batch_revocations),
-        }
+        summary = self._sync()[ref.deployment]
+        info = _fold_agencies([r for r in summary.registry if r.agency_id == ref.agency_id])[0]
+        counts = summary.totals.get(ref.agency_id, Counter())
+        info["totals"] = {name: counts[name] for name in TOTALS}
+        return info
 
     def anchored_per(self, ref: AgencyRef, period: str) -> list[dict[str, Any]]:
         """Credentials and batches anchored by the agency per UTC day or ISO week (periods with none left out)."""
         _check_period(period)
-        with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            rows = conn.execute(
-                text(
-                    f"SELECT timestamp, value FROM {EVENTS} WHERE {where} AND name = 'Anchored' ORDER BY block_number"
-                ),
-                params,
-            ).all()
-        return _buckets(((r.timestamp, from_i64(r.value), 1, 0) for r in rows), period)
+        days = self._sync()[ref.deployment].days.get(ref.agency_id, {})
+        return _buckets([(day, c, n, 0) for day, (c, n, _) in days.items() if n], period)
 
     def status_by_reason(self, ref: AgencyRef) -> list[dict[str, Any]]:
         """The agency's status changes (credentials, and whole batches) counted by state and reason."""
-        with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            rows = conn.execute(
-                text(
-                    f"SELECT name, value, reason, COUNT(*) AS n FROM {EVENTS} WHERE {where} "
-                    "AND name IN ('StatusChanged', 'RootStatusChanged') GROUP BY name, value, reason "
-                    "ORDER BY name DESC, value DESC, reason"
-                ),
-                params,
-            ).all()
+        reasons = self._sync()[ref.deployment].reasons.get(ref.agency_id, Counter())
         return [
-            {
-                "of": "credential" if r.name == "StatusChanged" else "batch",
-                "state": STATES.get(from_i64(r.value), f"unknown-{from_i64(r.value)}"),
-                "reason": r.reason,
-                "count": int(r.n),
-            }
-            for r in rows
+            {"of": of, "state": state, "reason": reason, "count": n}
+            for (of, state, reason), n in sorted(reasons.items(), key=lambda i: (i[0][0] != "credential", i[0]))
         ]
+
+    # --- records (indexed reads) ---
+
+    def _agency_where(self, ref: AgencyRef) -> tuple[str, dict[str, Any]]:
+        return (
+            "deployment = :dep AND agency_id = :agency AND block_number <= :vis",
+            {"dep": ref.deployment, "agency": ref.agency_id, "vis": self._scope(ref.deployment)},
+        )
 
     def batches(self, ref: AgencyRef, cursor: str | None, limit: int) -> Page:
         """The agency's batches, newest first: root, count, time, block, transaction, operator."""
         check_limit(limit)
+        where, params = self._agency_where(ref)
+        if cursor is not None:
+            block, log_index = decode_cursor(cursor, (int, int))
+            where += " AND (block_number, log_index) < (:cb, :cl)"
+            params.update(cb=block, cl=log_index)
         with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            if cursor is not None:
-                block, log_index = decode_cursor(cursor, (int, int))
-                where += " AND (block_number < :cb OR (block_number = :cb AND log_index < :cl))"
-                params.update(cb=block, cl=log_index)
             rows = conn.execute(
                 text(
                     f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND name = 'Anchored' "
@@ -428,18 +539,21 @@ class Transparency:
         ]
         return Page(items, encode_cursor([rows[-1].block_number, rows[-1].log_index]) if more else None)
 
+    def _history(self, ref: AgencyRef, key: bytes, names: str) -> list[Any]:
+        where, params = self._agency_where(ref)
+        with self.engine.connect() as conn:
+            return conn.execute(
+                text(
+                    f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND key = :key AND name IN ({names}) "
+                    "ORDER BY block_number, log_index"
+                ),
+                {**params, "key": key},
+            ).all()
+
     def batch(self, ref: AgencyRef, root: bytes) -> dict[str, Any]:
         """One batch: when and by which operator it was anchored, and its status history (a batch
         revocation)."""
-        with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            rows = conn.execute(
-                text(
-                    f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND key = :key "
-                    "AND name IN ('Anchored', 'RootStatusChanged') ORDER BY block_number, log_index"
-                ),
-                {**params, "key": root},
-            ).all()
+        rows = self._history(ref, root, "'Anchored', 'RootStatusChanged'")
         anchored = next((r for r in rows if r.name == "Anchored"), None)
         if anchored is None:
             raise TransparencyError(404, "NOT_FOUND", "this agency has anchored no batch with this root", "root")
@@ -458,16 +572,7 @@ class Transparency:
     def digest(self, ref: AgencyRef, digest: bytes) -> dict[str, Any]:
         """One credential digest's status history in the agency's namespace (empty: never changed,
         which says nothing about whether it was issued: the chain holds only batch roots)."""
-        with self.engine.connect() as conn:
-            where, params = self._agency_scope(conn, ref)
-            rows = conn.execute(
-                text(
-                    f"SELECT {_COLS} FROM {EVENTS} WHERE {where} AND key = :key AND name = 'StatusChanged' "
-                    "ORDER BY block_number, log_index"
-                ),
-                {**params, "key": digest},
-            ).all()
-        history = [_status_json(r) for r in rows]
+        history = [_status_json(r) for r in self._history(ref, digest, "'StatusChanged'")]
         return {
             "agency": ref.code,
             "deployment": ref.deployment,
@@ -479,11 +584,11 @@ class Transparency:
     # --- the whole ledger ---
 
     def totals(self) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            scopes = self.scopes(conn)
-            where, params = self._visible(scopes)
-            out: dict[str, Any] = self._totals(conn, where, params)
-            agencies = _fold_agencies(self._agency_rows(conn, scopes))
+        summaries = self._sync()
+        out: dict[str, Any] = {
+            name: sum(c[name] for s in summaries.values() for c in s.totals.values()) for name in TOTALS
+        }
+        agencies = [a for s in summaries.values() for a in _fold_agencies(s.registry)]
         out["agencies"] = len(agencies)
         out["activeAgencies"] = sum(1 for a in agencies if a["active"])
         out["keys"] = sum(len(a["keys"]) for a in agencies)
@@ -493,30 +598,10 @@ class Transparency:
     def timeline(self, period: str) -> list[dict[str, Any]]:
         """Per UTC day or ISO week: credentials and batches anchored, status changes (all agencies)."""
         _check_period(period)
-        size = DAY if period == "day" else 7 * DAY
-        offset = 0 if period == "day" else 3 * DAY  # ISO weeks start on Monday; 1970-01-01 was a Thursday
-        with self.engine.connect() as conn:
-            where, params = self._visible(self.scopes(conn))
-            rows = conn.execute(
-                text(
-                    f"SELECT (timestamp + {offset}) / {size} AS bucket, "
-                    "SUM(CASE WHEN name = 'Anchored' THEN value ELSE 0 END) AS credentials, "
-                    "SUM(CASE WHEN name = 'Anchored' THEN 1 ELSE 0 END) AS batches, "
-                    "SUM(CASE WHEN name = 'Anchored' THEN 0 ELSE 1 END) AS changes "
-                    f"FROM {EVENTS} WHERE {where} AND name IN ('Anchored', 'StatusChanged', 'RootStatusChanged') "
-                    "GROUP BY bucket ORDER BY bucket"
-                ),
-                params,
-            ).all()
-        return [
-            {
-                "start": iso(int(r.bucket) * size - offset)[:10],
-                "credentials": int(r.credentials),
-                "batches": int(r.batches),
-                "statusChanges": int(r.changes),
-            }
-            for r in rows
-        ]
+        return _buckets(
+            [(day, *counts) for s in self._sync().values() for days in s.days.values() for day, counts in days.items()],
+            period,
+        )
 
     def events(
         self,
@@ -527,56 +612,71 @@ class Transparency:
         agency: AgencyRef | None = None,
     ) -> Page:
         """The events, newest first (``cursor``: older than a previous page's end). With ``after``
-        (a ``latest`` mark from an earlier answer): only the events newer than it, newest first — the
-        live list's poll. ``latest`` in the answer marks the newest event for the next poll."""
+        (the ``latest`` mark of an earlier answer): only the events newer than it, newest first — the
+        live list's poll. The marks hold a position per deployment: each deployment's events are read
+        in chain order by the table's unique index, and merged by time."""
         check_limit(limit)
+        summaries = self._sync()
+        keys = [agency.deployment] if agency is not None else sorted(summaries)
+        before = _decode_positions(cursor, "cursor") if cursor is not None else {}
+        since = _decode_positions(after, "after") if after is not None else {}
+        rows: list[Any] = []
         with self.engine.connect() as conn:
-            scopes = self.scopes(conn)
-            if agency is not None:
-                where, params = self._agency_scope(conn, agency)
-            else:
-                where, params = self._visible(scopes)
-            position = "(timestamp, block_number, log_index, deployment)"
-            if cursor is not None:
-                ts, block, log_index, dep = decode_cursor(cursor, (int, int, int, str))
-                where += f" AND {position} < (:cts, :cb, :cl, :cd)"
-                params.update(cts=ts, cb=block, cl=log_index, cd=dep)
-            if after is not None:
-                ts, block, log_index, dep = decode_cursor(after, (int, int, int, str))
-                where += f" AND {position} > (:ats, :ab, :al, :ad)"
-                params.update(ats=ts, ab=block, al=log_index, ad=dep)
-            rows = conn.execute(
-                text(
-                    f"SELECT {_COLS} FROM {EVENTS} WHERE {where} "
-                    "ORDER BY timestamp DESC, block_number DESC, log_index DESC, deployment DESC LIMIT :lim"
-                ),
-                {**params, "lim": limit + 1},
-            ).all()
-            codes = self._codes(conn, scopes)
+            for key in keys:
+                summary = summaries.get(key)
+                if summary is None:
+                    continue
+                where = "deployment = :dep AND block_number <= :vis"
+                params: dict[str, Any] = {"dep": key, "vis": summary.head - self.confirmations + 1, "lim": limit + 1}
+                if agency is not None:
+                    where += " AND agency_id = :agency"
+                    params["agency"] = agency.agency_id
+                if key in before:
+                    where += " AND (block_number, log_index) < (:cb, :cl)"
+                    params.update(cb=before[key][0], cl=before[key][1])
+                if key in since:
+                    where += " AND (block_number, log_index) > (:ab, :al)"
+                    params.update(ab=since[key][0], al=since[key][1])
+                rows += conn.execute(
+                    text(
+                        f"SELECT {_COLS} FROM {EVENTS} WHERE {where} "
+                        "ORDER BY block_number DESC, log_index DESC LIMIT :lim"
+                    ),
+                    params,
+                ).all()
+        rows.sort(key=lambda r: (r.timestamp, r.deployment, r.block_number, r.log_index), reverse=True)
         more = len(rows) > limit
         rows = rows[:limit]
-        latest = event_mark(rows[0]) if rows and cursor is None else after
-        if latest is None:
-            latest = encode_cursor([0, -1, -1, ""])  # nothing yet: every event is newer than this
-        return Page([event_json(r, codes) for r in rows], event_mark(rows[-1]) if more else None, latest)
+        codes = {(key, agency_id): code for key, s in summaries.items() for agency_id, code in s.codes.items()}
+        following = None
+        if more:
+            positions = dict(before)
+            for r in rows:  # oldest shown per deployment: the next page starts below it
+                positions[r.deployment] = [r.block_number, r.log_index]
+            following = _encode_positions(positions)
+        latest = dict(since)
+        if cursor is None:
+            for r in reversed(rows):  # newest shown per deployment
+                latest[r.deployment] = [r.block_number, r.log_index]
+        return Page([event_json(r, codes) for r in rows], following, _encode_positions(latest))
 
     def export(self, batch_size: int = 5000) -> Iterator[dict[str, Any]]:
         """Every final event, oldest first, as :func:`event_json` writes it: the export (streamed,
         read in slices so that memory stays flat)."""
-        with self.engine.connect() as conn:
-            scopes = self.scopes(conn)
-            codes = self._codes(conn, scopes)
-        for scope in scopes:
+        summaries = self._sync()
+        codes = {(key, agency_id): code for key, s in summaries.items() for agency_id, code in s.codes.items()}
+        for key, summary in sorted(summaries.items()):
+            visible = summary.head - self.confirmations + 1
             last = (-1, -1)
             while True:
                 with self.engine.connect() as conn:
                     rows = conn.execute(
                         text(
                             f"SELECT {_COLS} FROM {EVENTS} WHERE deployment = :dep AND block_number <= :vis "
-                            "AND (block_number > :b OR (block_number = :b AND log_index > :l)) "
+                            "AND (block_number, log_index) > (:b, :l) "
                             "ORDER BY block_number, log_index LIMIT :lim"
                         ),
-                        {"dep": scope.deployment, "vis": scope.visible, "b": last[0], "l": last[1], "lim": batch_size},
+                        {"dep": key, "vis": visible, "b": last[0], "l": last[1], "lim": batch_size},
                     ).all()
                 for r in rows:
                     yield event_json(r, codes)
@@ -585,8 +685,32 @@ class Transparency:
                 last = (rows[-1].block_number, rows[-1].log_index)
 
 
-def event_mark(row: Any) -> str:
-    return encode_cursor([row.timestamp, row.block_number, row.log_index, row.deployment])
+def _encode_positions(positions: dict[str, list[int]]) -> str:
+    return encode_cursor([[key, *pos] for key, pos in sorted(positions.items())])
+
+
+def _decode_positions(mark: str, name: str) -> dict[str, list[int]]:
+    """A cursor or latest mark of :meth:`Transparency.events`: per deployment, a (block, log index)."""
+    bad = TransparencyError(400, "BAD_CURSOR", f"{name} is not one this listing gave (pass it back as given)", name)
+    try:
+        if len(mark) > 2000:
+            raise ValueError
+        values = json.loads(base64.urlsafe_b64decode(mark + "=" * (-len(mark) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(values, list) or len(values) > 64:
+        raise bad
+    out = {}
+    for item in values:
+        if (
+            not isinstance(item, list)
+            or len(item) != 3
+            or not isinstance(item[0], str)
+            or not all(type(v) is int and -(1 << 62) < v < 1 << 62 for v in item[1:])
+        ):
+            raise bad
+        out[item[0]] = [item[1], item[2]]
+    return out
 
 
 def _check_period(period: str) -> None:
@@ -698,14 +822,12 @@ __all__ = [
     "PERIODS",
     "REASONS",
     "STATES",
-    "Scope",
     "Transparency",
     "TransparencyError",
     "check_code",
     "decode_cursor",
     "encode_cursor",
     "event_json",
-    "event_mark",
     "iso",
     "parse_hex32",
     "period_start",

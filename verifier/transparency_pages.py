@@ -10,13 +10,16 @@ JSON API (:mod:`verifier.transparency_api`): the app includes this one router.
 
 from __future__ import annotations
 
+import logging
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from http_common.openapi_problems import problem_responses
@@ -25,6 +28,7 @@ from verifier.transparency_api import CODE_PATTERN, problem_of, queries
 from verifier.transparency_api import router as api_router
 from verifier.transparency_charts import BLUE, ORANGE, RED, bar_chart, hbar_chart, key_timeline
 
+log = logging.getLogger("verifier.transparency")
 TEMPLATES = Environment(
     loader=FileSystemLoader(FilePath(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -266,7 +270,20 @@ def _doc(description: str, *problems: int) -> dict[str, Any]:
     }
 
 
-router = APIRouter(tags=["transparency"])
+@asynccontextmanager
+async def _warm(app: FastAPI):
+    """Load the transparency summaries at start-up (after the app's first index round), so that no
+    visitor's request pays for reading the whole index."""
+    if getattr(getattr(app.state, "components", None), "engine", None) is not None:
+        request = Request({"type": "http", "app": app})
+        try:
+            await run_in_threadpool(lambda: queries(request).totals())
+        except Exception as exc:  # noqa: BLE001 - an optimisation: the first request loads them instead
+            log.warning("could not load the transparency summaries: %s", exc)
+    yield
+
+
+router = APIRouter(tags=["transparency"], lifespan=_warm)
 router.include_router(api_router)
 
 

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import time
+import types
 
 import pytest
 
@@ -214,3 +215,58 @@ def test_an_event_undone_by_a_reorganisation_disappears(private_world, tmp_path)
             assert doomed.root.hex() not in exported
     finally:
         server.stop()
+
+
+def test_the_counts_equal_the_demos_summary(tmp_path, capsys):
+    """`certledger demo` on a fresh data directory, then the verifier on its chain: the transparency
+    section's figures per agency are the demo's summary (bundles anchored, one revoked, one suspended),
+    and the demo prints the transparency URL beside the share link."""
+    from certledger.cli import main
+
+    home, out = tmp_path / "home", tmp_path / "out"
+    assert main(["--data-dir", str(home), "init", "--port", "0"]) == 0
+    try:
+        assert main(["--data-dir", str(home), "demo", "--count", "30", "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in printed.splitlines() if ":" in line}
+        share_base = lines["share link"].split("/s/")[0]
+        assert lines["transparency"] == share_base + "/transparency"
+
+        summary = json.loads((out / "summary.json").read_text())
+        settings = settings_for(world_like(summary), tmp_path)  # trusts the demo's deployment
+        expected: dict[str, dict[str, int]] = {}
+        for bundle in summary["bundles"]:
+            code = bundle["file"].split("/")[1].rsplit("-", 1)[0]
+            counts = expected.setdefault(code, {"credentials": 0, "revocations": 0, "suspensions": 0})
+            counts["credentials"] += 1
+            counts["revocations"] += bundle["expected"] == "REVOKED"
+            counts["suspensions"] += bundle["expected"] == "SUSPENDED"
+        server = start_verifier(settings)
+        try:
+            with server.client() as client:
+                total = until(client, "/transparency/api/ledger", lambda j: j["totals"]["suspensions"] == 1)["totals"]
+                assert total["credentials"] == len(summary["bundles"]) == 30
+                assert total["revocations"] == 1 and total["batches"] == len(expected) == 2
+                for code, counts in expected.items():
+                    got = client.get(f"/transparency/api/agencies/{code}").json()["totals"]
+                    assert {k: got[k] for k in counts} == counts, code
+                page = client.get("/transparency?lang=zh").text
+                assert 'data-total="credentials">30<' in page
+        finally:
+            server.stop()
+    finally:
+        main(["--data-dir", str(home), "chain", "down"])
+
+
+def world_like(summary: dict):
+    """What settings_for reads of a test world, from the demo's summary."""
+    return types.SimpleNamespace(
+        deployment=types.SimpleNamespace(
+            chain_id=summary["chainId"],
+            registry=summary["registry"].split(":")[2],
+            ledger=summary["ledger"].split(":")[2],
+            block=0,
+        ),
+        chain_id=summary["chainId"],
+        rpc_url=summary["rpcUrl"],
+    )
