@@ -52,8 +52,9 @@ from ledger.protocol.identifiers import agency_id, type_id  # noqa: E402
 from ledger.protocol.keys import SigningKey  # noqa: E402
 from ledger.protocol.merkle import MerkleTree  # noqa: E402
 from verifier.index_db import make_index_engine  # noqa: E402
-from verifier.indexer import Indexer  # noqa: E402
+from verifier.indexer import Indexer, deployment_key  # noqa: E402
 from verifier.settings import VerifierSettings  # noqa: E402
+from verifier.transparency import Transparency  # noqa: E402
 
 DAY = 86_400
 CHAIN_ID = 31337
@@ -277,6 +278,18 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 300) -> None
     raise RuntimeError("the verifier service did not become ready")
 
 
+def first_byte(client: httpx.Client, path: str) -> float:
+    """Milliseconds to the first chunk of a streamed answer (the rest is read and dropped)."""
+    t0 = time.perf_counter()
+    with client.stream("GET", path) as reply:
+        for _ in reply.iter_bytes():
+            took = (time.perf_counter() - t0) * 1000
+            break
+        for _ in reply.iter_bytes():
+            pass
+    return took
+
+
 def measure(client: httpx.Client, path: str, n: int) -> tuple[list[float], httpx.Response]:
     reply = client.get(path)  # warm-up
     assert reply.status_code == 200, (path, reply.status_code, reply.text[:300])
@@ -341,6 +354,16 @@ def main() -> int:
         db_url = f"sqlite:///{tmp / 'index.db'}"
         index_s, events = index_chain(root, url, db_url)
         print(f"index: {events:,} events in {index_s:.1f} s")
+        loads = []
+        for _ in range(3):  # what the service does at start-up, and after a reorganisation
+            engine = make_index_engine(db_url)
+            t0 = time.perf_counter()
+            Transparency(engine, [deployment_key(root)]).totals()
+            loads.append((time.perf_counter() - t0) * 1000)
+            engine.dispose()
+        print(
+            f"summary load from scratch (start-up, after a reorganisation): {', '.join(f'{v:.0f}' for v in loads)} ms"
+        )
 
         settings = VerifierSettings(
             trust_roots=(root,),
@@ -420,13 +443,16 @@ def main() -> int:
                     ok = ok and total <= PAGE_WEIGHT_LIMIT
                 elif kind == "export":
                     weight = f"{len(reply.content) / 1024:.0f}"
+                    ttfb = first_byte(client, path)
+                    ok = ttfb <= TARGET_MS
+                    path = f"{path} (first byte {ttfb:.0f} ms)"
                 if kind != "export":
                     worst = max(worst, top)
                 print(f"{kind:6} {path[:86]:86} {p50:8.1f} {top:8.1f} {weight:>10}  {'yes' if ok else 'NO'}")
             print()
             print(
                 f"worst page/API call {worst:.1f} ms (target {TARGET_MS:.0f} ms); heaviest page {heaviest / 1024:.1f} KB "
-                f"(target {PAGE_WEIGHT_LIMIT // 1024} KB); exports stream the whole log (not paged) and are shown apart"
+                f"(target {PAGE_WEIGHT_LIMIT // 1024} KB); exports stream the whole log (not paged): their time is the whole download, ok is the first byte"
             )
         return 0
     finally:

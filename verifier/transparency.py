@@ -30,7 +30,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,7 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(shape):
             raise ValueError
         for v, t in zip(values, shape, strict=True):
-            if type(v) is not t or (t is int and not -(1 << 63) <= v < 1 << 63):
+            if type(v) is not t or (isinstance(v, int) and not -(1 << 63) <= v < 1 << 63):
                 raise ValueError
         return values
     except (ValueError, binascii.Error, UnicodeDecodeError):
@@ -324,7 +324,7 @@ class Transparency:
         self.engine, self.deployments, self.confirmations = engine, sorted(deployments), confirmations
         self._summaries: dict[str, _Summary] = {}
         self._synced = -1e9
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held while a summary is read too: a sync changes it in place
 
     # --- the summaries ---
 
@@ -431,12 +431,23 @@ class Transparency:
         summary.last_id = top
         return summary
 
+    def _visible_blocks(self) -> dict[str, int]:
+        """The last final block of each indexed deployment."""
+        with self._lock:
+            return {key: s.head - self.confirmations + 1 for key, s in self._sync().items()}
+
     def _scope(self, deployment: str) -> int:
         """The last final block of a deployment (-1: nothing indexed)."""
-        summary = self._sync().get(deployment)
-        return summary.head - self.confirmations + 1 if summary else -1
+        return self._visible_blocks().get(deployment, -1)
+
+    def _codes(self) -> dict[tuple[str, bytes], str]:
+        """(deployment, agency id) -> the agency's code."""
+        with self._lock:
+            return {(key, agency): code for key, s in self._sync().items() for agency, code in s.codes.items()}
 
     def index_state(self) -> list[dict[str, Any]]:
+        with self._lock:
+            summaries = sorted(self._sync().items())
         return [
             {
                 "deployment": key,
@@ -446,7 +457,7 @@ class Transparency:
                 "caughtUp": s.head >= s.chain_head,
                 "syncedAt": iso(int(s.synced_at)) if s.synced_at else None,
             }
-            for key, s in sorted(self._sync().items())
+            for key, s in summaries
         ]
 
     # --- agencies ---
@@ -454,7 +465,8 @@ class Transparency:
     def agencies(self) -> list[dict[str, Any]]:
         """Every registered agency (final), with its name, code, active flag, permitted types,
         operators and keys, in registration order."""
-        return [a for _, s in sorted(self._sync().items()) for a in _fold_agencies(s.registry)]
+        with self._lock:
+            return [a for _, s in sorted(self._sync().items()) for a in _fold_agencies(s.registry)]
 
     def resolve(self, code: str, deployment: str | None = None) -> AgencyRef:
         """The agency with this code (in ``deployment`` when given; required only when two trusted
@@ -462,13 +474,14 @@ class Transparency:
         check_code(code)
         if deployment is not None and deployment not in self.deployments:
             raise TransparencyError(404, "NOT_FOUND", "deployment is not one this verifier trusts", "deployment")
-        found = [
-            AgencyRef(key, agency, code)
-            for key, s in sorted(self._sync().items())
-            if deployment is None or key == deployment
-            for agency, c in s.codes.items()
-            if c == code
-        ]
+        with self._lock:
+            found = [
+                AgencyRef(key, agency, code)
+                for key, s in sorted(self._sync().items())
+                if deployment is None or key == deployment
+                for agency, c in s.codes.items()
+                if c == code
+            ]
         if not found:
             raise TransparencyError(404, "NOT_FOUND", f"no registered agency with code {code}", "code")
         if len(found) > 1:
@@ -480,21 +493,24 @@ class Transparency:
     def agency(self, ref: AgencyRef) -> dict[str, Any]:
         """One agency as in :meth:`agencies`, with its totals: batches and credentials anchored,
         status changes."""
-        summary = self._sync()[ref.deployment]
-        info = _fold_agencies([r for r in summary.registry if r.agency_id == ref.agency_id])[0]
-        counts = summary.totals.get(ref.agency_id, Counter())
-        info["totals"] = {name: counts[name] for name in TOTALS}
-        return info
+        with self._lock:
+            summary = self._sync()[ref.deployment]
+            info = _fold_agencies([r for r in summary.registry if r.agency_id == ref.agency_id])[0]
+            counts = summary.totals.get(ref.agency_id, Counter())
+            info["totals"] = {name: counts[name] for name in TOTALS}
+            return info
 
     def anchored_per(self, ref: AgencyRef, period: str) -> list[dict[str, Any]]:
         """Credentials and batches anchored by the agency per UTC day or ISO week (periods with none left out)."""
         _check_period(period)
-        days = self._sync()[ref.deployment].days.get(ref.agency_id, {})
-        return _buckets([(day, c, n, 0) for day, (c, n, _) in days.items() if n], period)
+        with self._lock:
+            days = self._sync()[ref.deployment].days.get(ref.agency_id, {})
+            return _buckets([(day, c, n, 0) for day, (c, n, _) in days.items() if n], period)
 
     def status_by_reason(self, ref: AgencyRef) -> list[dict[str, Any]]:
         """The agency's status changes (credentials, and whole batches) counted by state and reason."""
-        reasons = self._sync()[ref.deployment].reasons.get(ref.agency_id, Counter())
+        with self._lock:
+            reasons = Counter(self._sync()[ref.deployment].reasons.get(ref.agency_id, Counter()))
         return [
             {"of": of, "state": state, "reason": reason, "count": n}
             for (of, state, reason), n in sorted(reasons.items(), key=lambda i: (i[0][0] != "credential", i[0]))
@@ -539,7 +555,7 @@ class Transparency:
         ]
         return Page(items, encode_cursor([rows[-1].block_number, rows[-1].log_index]) if more else None)
 
-    def _history(self, ref: AgencyRef, key: bytes, names: str) -> list[Any]:
+    def _history(self, ref: AgencyRef, key: bytes, names: str) -> Sequence[Any]:
         where, params = self._agency_where(ref)
         with self.engine.connect() as conn:
             return conn.execute(
@@ -584,7 +600,11 @@ class Transparency:
     # --- the whole ledger ---
 
     def totals(self) -> dict[str, Any]:
-        summaries = self._sync()
+        with self._lock:
+            return self._totals(self._sync())
+
+    @staticmethod
+    def _totals(summaries: dict[str, _Summary]) -> dict[str, Any]:
         out: dict[str, Any] = {
             name: sum(c[name] for s in summaries.values() for c in s.totals.values()) for name in TOTALS
         }
@@ -598,10 +618,14 @@ class Transparency:
     def timeline(self, period: str) -> list[dict[str, Any]]:
         """Per UTC day or ISO week: credentials and batches anchored, status changes (all agencies)."""
         _check_period(period)
-        return _buckets(
-            [(day, *counts) for s in self._sync().values() for days in s.days.values() for day, counts in days.items()],
-            period,
-        )
+        with self._lock:
+            rows = [
+                (day, *counts)
+                for s in self._sync().values()
+                for days in s.days.values()
+                for day, counts in days.items()
+            ]
+        return _buckets(rows, period)
 
     def events(
         self,
@@ -616,18 +640,17 @@ class Transparency:
         live list's poll. The marks hold a position per deployment: each deployment's events are read
         in chain order by the table's unique index, and merged by time."""
         check_limit(limit)
-        summaries = self._sync()
-        keys = [agency.deployment] if agency is not None else sorted(summaries)
+        visible = self._visible_blocks()
+        keys = [agency.deployment] if agency is not None else sorted(visible)
         before = _decode_positions(cursor, "cursor") if cursor is not None else {}
         since = _decode_positions(after, "after") if after is not None else {}
         rows: list[Any] = []
         with self.engine.connect() as conn:
             for key in keys:
-                summary = summaries.get(key)
-                if summary is None:
+                if key not in visible:
                     continue
                 where = "deployment = :dep AND block_number <= :vis"
-                params: dict[str, Any] = {"dep": key, "vis": summary.head - self.confirmations + 1, "lim": limit + 1}
+                params: dict[str, Any] = {"dep": key, "vis": visible[key], "lim": limit + 1}
                 if agency is not None:
                     where += " AND agency_id = :agency"
                     params["agency"] = agency.agency_id
@@ -647,7 +670,7 @@ class Transparency:
         rows.sort(key=lambda r: (r.timestamp, r.deployment, r.block_number, r.log_index), reverse=True)
         more = len(rows) > limit
         rows = rows[:limit]
-        codes = {(key, agency_id): code for key, s in summaries.items() for agency_id, code in s.codes.items()}
+        codes = self._codes()
         following = None
         if more:
             positions = dict(before)
@@ -663,10 +686,8 @@ class Transparency:
     def export(self, batch_size: int = 5000) -> Iterator[dict[str, Any]]:
         """Every final event, oldest first, as :func:`event_json` writes it: the export (streamed,
         read in slices so that memory stays flat)."""
-        summaries = self._sync()
-        codes = {(key, agency_id): code for key, s in summaries.items() for agency_id, code in s.codes.items()}
-        for key, summary in sorted(summaries.items()):
-            visible = summary.head - self.confirmations + 1
+        codes = self._codes()
+        for key, visible in sorted(self._visible_blocks().items()):
             last = (-1, -1)
             while True:
                 with self.engine.connect() as conn:
