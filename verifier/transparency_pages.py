@@ -10,6 +10,7 @@ JSON API (:mod:`verifier.transparency_api`): the app includes this one router.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -280,6 +281,10 @@ async def _warm(app: FastAPI):
             await run_in_threadpool(lambda: queries(request).totals())
         except Exception as exc:  # noqa: BLE001 - an optimisation: the first request loads them instead
             log.warning("could not load the transparency summaries: %s", exc)
+        # The start-up heap (web3, the index, the summaries) is long-lived: kept out of the collector's
+        # full passes, which otherwise land in a page's rendering (as issuer_api/main.py does).
+        gc.collect()
+        gc.freeze()
     yield
 
 
