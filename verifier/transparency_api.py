@@ -403,9 +403,11 @@ def export_ndjson(request: Request) -> Response:
 
     def lines() -> Iterator[bytes]:
         chunk: list[str] = []
+        first = True
         for event in q.export():
             chunk.append(json.dumps(event, ensure_ascii=False))
-            if len(chunk) == 1000:  # a chunk per thousand events: each one is a hop from the thread pool
+            if len(chunk) == (100 if first else 1000):  # each chunk is a hop from the thread pool; the first comes soon
+                first = False
                 yield ("\n".join(chunk) + "\n").encode()
                 chunk = []
         if chunk:
@@ -434,7 +436,7 @@ def export_csv(request: Request) -> Response:
         writer.writerow(EXPORT_COLUMNS)
         for n, event in enumerate(q.export()):
             writer.writerow([_cell(event.get(c)) for c in EXPORT_COLUMNS])
-            if n % 1000 == 999:
+            if n % 1000 == 99:  # the first chunk after 100 events, then every thousand
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
