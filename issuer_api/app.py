@@ -10,22 +10,27 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import PlainTextResponse, Response
 
 from http_common.access_log import install_access_log_redaction
 from http_common.http_limits import RequestLimits, limiter_for
-from http_common.openapi_problems import document_problems
+from http_common.metrics import CONTENT_TYPE_LATEST, RequestMetrics, exposition
+from http_common.openapi_problems import document_problems, problem_responses
 from http_common.problem import Problem
+from issuer_api.deps import scope
 from issuer_api.errors import problem_for
 from issuer_api.limits import JsonDepthGuard, api_key_or_address
 from issuer_api.routes import admin, credentials, sharing, status_lists, vc_api
 from issuer_api.service import IssuerService
 from ledger.chain import ChainError
 from ledger.content.store import ContentStoreError
+from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal
 from ledger.issuance import IssuanceError
+from ledger.issuance.metrics import IssuanceCollector
 from ledger.protocol.errors import ValidationError
 from ledger.storage.db import database_unavailable
 
@@ -57,7 +62,8 @@ def create_app(service: IssuerService) -> FastAPI:
         RequestLimits,
         key_for=api_key_or_address,
         limiter=limiter_for(service.settings.rate_limit_per_s, service.settings.rate_limit_burst),
-    )  # outermost: floods cost least
+    )  # floods cost least
+    app.add_middleware(RequestMetrics)  # outermost: every answer's latency, refusals included
     for router in (vc_api.router, credentials.router, sharing.router, admin.router, status_lists.router):
         app.include_router(router)
 
@@ -77,6 +83,27 @@ def create_app(service: IssuerService) -> FastAPI:
             "anchorer": anchorer,
             "anchoring": anchoring_wait(service.ctx, worker, anchorer.get("chainReachable")),
         }
+
+    collector = IssuanceCollector(
+        service.ctx,
+        service.shares.content,
+        anchorer_running=lambda: bool(service.anchorer_health().get("running")),
+    )
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=PlainTextResponse,
+        responses={
+            200: {"description": "The Prometheus text format, version 0.0.4"},
+            **problem_responses(401, 403),
+        },
+    )
+    def metrics(_: Principal = Depends(scope(GOVERNANCE_SCOPE))):
+        """Prometheus metrics (docs/operations.md, Monitoring), for a governance key: the counts are
+        per agency, every agency's, which no agency's key may read. Scrape it with the key as a bearer
+        token (Prometheus ``authorization: {credentials_file: …}``)."""
+        return Response(exposition(collector), media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem):

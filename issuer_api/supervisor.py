@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from http_common.metrics import MULTIPROC_ENV, multiprocess_dir
 from ledger.settings import IssuerSettings
 
 PR_SET_PDEATHSIG = 1
@@ -42,10 +44,14 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
     """Run until uvicorn exits (or a signal stops both); uvicorn's exit code."""
     status = data_dir / "run" / f"anchorer-{os.getpid()}.json"
     status.parent.mkdir(exist_ok=True)
+    # Every process of this run counts its requests and anchored batches in one directory, which
+    # each worker's /metrics sums (http_common.metrics).
+    metrics = multiprocess_dir(data_dir, "issuer")
+    shared = {**os.environ, MULTIPROC_ENV: str(metrics)}
     # Workers never anchor themselves; they report the background process's state from `status`.
     name = IssuerSettings.env_name
-    workers_env = {**os.environ, name("run_anchorer"): "0", name("anchorer_status"): str(status)}
-    background_env = {**os.environ, name("anchorer_status"): str(status), name("anchorer_parent"): str(os.getpid())}
+    workers_env = {**shared, name("run_anchorer"): "0", name("anchorer_status"): str(status)}
+    background_env = {**shared, name("anchorer_status"): str(status), name("anchorer_parent"): str(os.getpid())}
     stopping = False
 
     def on_signal(sig, _frame):
@@ -100,3 +106,4 @@ def serve(uvicorn_args: list[str], data_dir: Path, anchorer: bool) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         status.unlink(missing_ok=True)
+        shutil.rmtree(metrics, ignore_errors=True)

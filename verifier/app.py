@@ -7,6 +7,7 @@
 ``GET /content/{cid}``     the encrypted share from the content store, cacheable forever
 ``GET /``                  the page: drop a bundle, paste a share link, upload a QR code
 ``GET /healthz``           the index's progress and freshness (503 while it cannot vouch for status)
+``GET /metrics``           Prometheus metrics: verdicts, latency, reachability (public)
 ``POST /credentials/verify``    the W3C VC API: a credential or a bundle (``verifier.vc_api``)
 ``POST /presentations/verify``  the W3C VC API: a presentation and its credentials
 =========================  ===========================================================================
@@ -30,13 +31,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from http_common.access_log import install_access_log_redaction
 from http_common.http_limits import RequestLimits, by_client_address, limiter_for
+from http_common.metrics import CONTENT_TYPE_LATEST, RequestMetrics, exposition
 from http_common.openapi_problems import document_problems
 from http_common.problem import Problem as AnyProblem
+from ledger.verification.metrics import VerifierCollector, count_report, count_report_texts
 from verifier import openapi_docs as docs
 from verifier import transparency_pages
 from verifier.problems import Problem
@@ -174,6 +177,7 @@ def create_app(
         t1 = time.perf_counter()
         reports = await run_in_threadpool(service.verify_batch, body)
         del body
+        count_report_texts(reports, "batch")
         t2 = time.perf_counter()
         payload = ("[" + ",".join(reports) + "]").encode("utf-8")
         t3 = time.perf_counter()
@@ -228,6 +232,12 @@ def create_app(
             status=200 if ready else 503,
         )
 
+    collector = VerifierCollector(settings.rpc_urls, content_store, parts.engine)
+
+    @app.get("/metrics", response_class=PlainTextResponse, **docs.METRICS)
+    def metrics() -> Response:  # a plain function: the probes block, so FastAPI runs it in a thread
+        return Response(exposition(collector), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(transparency_pages.router)  # the public transparency pages and API
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
@@ -251,7 +261,12 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=600,
         )
+    # outermost of all: every answer's latency; the endpoints in front of the router by their path
+    app.add_middleware(RequestMetrics, fixed_paths=FRONT_PATHS, root_path=settings.root_path)
     return app
+
+
+FRONT_PATHS = ("/verify", "/credentials/verify", "/presentations/verify")  # plain ASGI, before routing
 
 
 async def _verify_async(service: VerifierService, body: bytes):
@@ -271,6 +286,7 @@ async def verify_answer(service: VerifierService, body: bytes) -> tuple[int, byt
     a body that is not a bundle, a logged 500 for a crash."""
     try:
         report = await _verify_async(service, body)
+        count_report(report, "verify")
         return 200, report_json(report).encode("utf-8"), b"application/json", []
     except Problem as problem:
         return problem_answer(problem)

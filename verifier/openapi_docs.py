@@ -165,4 +165,11 @@ HEALTHZ: dict[str, Any] = {
     "responses": {200: _json(HEALTH, "The index is fresh"), 503: _json(HEALTH, "The index cannot vouch for status now")}
 }
 
-__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ"]
+METRICS: dict[str, Any] = {
+    "summary": "Prometheus metrics",
+    "description": "Verdicts, request latency and reachability in the Prometheus text format "
+    "(docs/operations.md, Monitoring). Public like every route here: no label names a credential or a person.",
+    "responses": {200: {"description": "The Prometheus text format, version 0.0.4"}},
+}
+
+__all__ = ["BUNDLE", "VERIFY", "VERIFY_BATCH", "CONTENT", "SHARE_PAGE", "INDEX_PAGE", "HEALTHZ", "METRICS"]

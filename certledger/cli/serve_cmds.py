@@ -115,6 +115,10 @@ def serve_verifier(app: App, host: str, port: int, workers: int, log_level: str)
         # heavy (web3). So hand over to `python -m uvicorn`, whose workers start light, with the
         # settings in the environment (CERTLEDGER_VERIFIER_*).
         os.environ.update(settings.to_env())
+        from http_common.metrics import MULTIPROC_ENV, multiprocess_dir
+
+        # the workers' verdicts and latencies, in files that each worker's /metrics sums
+        os.environ[MULTIPROC_ENV] = str(multiprocess_dir(app.settings.data_dir, "verifier"))
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(

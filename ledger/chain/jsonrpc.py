@@ -93,4 +93,16 @@ def connect_rpc(rpc_urls: list[str] | str, expected_chain_id: int | None = None,
     raise NodeUnreachable(urls, last)
 
 
-__all__ = ["JsonRpc", "RpcError", "connect_rpc"]
+def rpc_reachable(rpc_urls: list[str] | tuple[str, ...], timeout_s: float = 2.0) -> bool:
+    """Whether any of ``rpc_urls`` answers ``eth_blockNumber`` within ``timeout_s`` (for monitoring:
+    a node that accepts connections but no longer answers counts as down)."""
+    for url in rpc_urls:
+        try:
+            JsonRpc(url, timeout_s).call("eth_blockNumber", [])
+            return True
+        except ChainError:
+            continue
+    return False
+
+
+__all__ = ["JsonRpc", "RpcError", "connect_rpc", "rpc_reachable"]

@@ -23,7 +23,9 @@ A malformed CID is the caller's error: :class:`ledger.content.cid.CIDError`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024
@@ -88,6 +90,25 @@ class ContentStore(Protocol):
         ...
 
 
+def store_reachable(store: object) -> bool:
+    """Whether a content store answers now (for monitoring): an IPFS node its ``version`` call, a
+    local store its directory, readable and writable (or, not made yet, its parent's)."""
+    version = getattr(store, "version", None)
+    if callable(version):
+        try:
+            version()
+            return True
+        except ContentStoreError:
+            return False
+    root = getattr(store, "root", None)
+    if root is None:
+        return False
+    path = Path(root)
+    while not path.exists() and path.parent != path:  # created on the first write
+        path = path.parent
+    return path.is_dir() and os.access(path, os.R_OK | os.W_OK | os.X_OK)
+
+
 __all__ = [
     "DEFAULT_MAX_OBJECT_BYTES",
     "ContentCorrupt",
@@ -97,4 +118,5 @@ __all__ = [
     "ContentStoreFull",
     "ContentStoreUnavailable",
     "ContentTooLarge",
+    "store_reachable",
 ]

@@ -57,6 +57,7 @@ from ledger.issuance.bulk_runtime import collection_paused
 from ledger.issuance.database_watch import DatabaseWatch
 from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
 from ledger.issuance.lease import acquire_lease, lease_state, release_lease
+from ledger.issuance.metrics import observe_anchored_batch
 from ledger.issuance.node_watch import NodeWatch, unreachable
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.results import AnchorReport
@@ -281,6 +282,10 @@ def _confirm(ctx, batch, anchor, tx_hash: str | None, report: AnchorReport) -> N
         )
     report.confirmed.append(batch.id)
     log.info("%s: anchored in block %d (tx %s)", _describe(batch), anchor.block_number, tx_hash)
+    try:
+        observe_anchored_batch(ctx, batch.id, batch.agency_code, batch.count, anchored_at)
+    except Exception:  # noqa: BLE001 - the batch is confirmed; a metric never undoes or retries that
+        log.warning("%s: could not record its anchoring metrics", _describe(batch), exc_info=True)
     ctx.on_step("after_confirm")
 
 

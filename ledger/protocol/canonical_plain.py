@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from json.encoder import encode_basestring  # C-accelerated, JCS escaping rules
 from typing import Any
 
@@ -45,6 +46,32 @@ def json_text_is_bmp(utf8: bytes) -> bool:
     return b"\\" not in utf8 or b"\\u" not in utf8  # one-byte search first: far faster
 
 
+class _NotPlain(Exception):
+    """Raised by the plain decoder's number hooks: the text holds a float or a long integer."""
+
+
+def _refuse_float(literal: str) -> float:
+    raise _NotPlain
+
+
+def _short_int(literal: str) -> int:
+    if len(literal) > PLAIN_INT_MAX_CHARS:
+        raise _NotPlain
+    return int(literal)
+
+
+# Decoders are built once per set of hooks (building one costs about as much as decoding a small
+# bundle). The plain one refuses what is not plain instead of noting it, so it holds no state.
+@lru_cache(maxsize=16)
+def _decoder(
+    object_pairs_hook: Callable[..., Any], parse_constant: Callable[..., Any], parse_int: Callable[[str], int]
+) -> json.JSONDecoder:
+    parse_float = _refuse_float if parse_int is _short_int else float
+    return json.JSONDecoder(
+        object_pairs_hook=object_pairs_hook, parse_constant=parse_constant, parse_float=parse_float, parse_int=parse_int
+    )
+
+
 def decode_noting_plain(
     text: str,
     utf8: bytes,
@@ -55,25 +82,13 @@ def decode_noting_plain(
 ) -> tuple[Any, bool]:
     """``json.loads(text)`` with these hooks, and whether the text was plain: no float, no integer
     longer than :data:`PLAIN_INT_MAX_CHARS` (``long_int`` parses those), no character beyond U+FFFF
-    (``utf8`` is the text's UTF-8). A decoder per call: the number hooks note into this call's flag."""
-    plain = json_text_is_bmp(utf8)
-
-    def note_float(literal: str) -> float:
-        nonlocal plain
-        plain = False
-        return float(literal)
-
-    def note_int(literal: str) -> int:
-        nonlocal plain
-        if len(literal) > PLAIN_INT_MAX_CHARS:
-            plain = False
-            return long_int(literal)
-        return int(literal)
-
-    decoder = json.JSONDecoder(
-        object_pairs_hook=object_pairs_hook, parse_constant=parse_constant, parse_float=note_float, parse_int=note_int
-    )
-    return decoder.decode(text), plain
+    (``utf8`` is the text's UTF-8). Plain text, the usual case, is decoded once; other text twice."""
+    if json_text_is_bmp(utf8):
+        try:
+            return _decoder(object_pairs_hook, parse_constant, _short_int).decode(text), True
+        except _NotPlain:
+            pass
+    return _decoder(object_pairs_hook, parse_constant, long_int).decode(text), False
 
 
 def _no_default(obj: object) -> object:

@@ -10,10 +10,12 @@ The issuer's rule (issuer_api/deps.py, ledger/governance/api_keys.py), as the AP
   not exist, so an agency cannot even learn that another's credential exists.
 * Collections (list, search, audit, API keys, issuing) act on the caller's own agency: another
   agency's key gets *its own* (empty of ours) answer, never ours.
-* ``/healthz`` and the API's documents are public.
+* ``/healthz`` and the API's documents are public; ``/metrics`` needs a governance key (its counts
+  are every agency's).
 
 The matrix is keyed by the app's own route table: a new endpoint without an entry fails
-:func:`test_every_issuer_route_is_in_the_matrix`. The verifier is public: every endpoint answers
+:func:`test_every_issuer_route_is_in_the_matrix`. The verifier is public (``/metrics`` too: verdicts,
+latency and reachability, no agency's counts): every endpoint answers
 without credentials (and ignores any sent), and methods it does not take are refused (405).
 The W3C VC API's verifier endpoints (``POST /credentials/verify``, ``/presentations/verify``) are
 public like ``POST /verify``. Runs in process (TestClient, real anvil, real SQLite); one row runs
@@ -213,6 +215,8 @@ def _status_list_request(api, cid):
 
 ISSUER: dict[tuple[str, str], Endpoint] = {
     ("GET", "/healthz"): Endpoint(None, lambda a, c: ("GET", "/healthz", {}), 200),
+    # every agency's counts: governance only (docs/operations.md, Monitoring)
+    ("GET", "/metrics"): Endpoint(("governance",), lambda a, c: ("GET", "/metrics", {}), 200),
     ("GET", "/types"): Endpoint(("read",), lambda a, c: ("GET", "/types", {}), 200, foreign=200),
     ("POST", "/types"): Endpoint(
         ("governance",),
@@ -498,6 +502,7 @@ VERIFIER_PATHS = (
     "/s/{cid}",
     "/",
     "/healthz",
+    "/metrics",
     *TRANSPARENCY_PATHS,  # public and read-only: GET answers anyone, every write is refused
 )
 
@@ -521,6 +526,7 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
         ("GET", f"/s/{cid}"): ({}, 200),
         ("GET", "/"): ({}, 200),
         ("GET", "/healthz"): ({}, 200),
+        ("GET", "/metrics"): ({}, 200),
         ("GET", "/openapi.json"): ({}, 200),
         ("GET", "/static/app.js"): ({}, 200),
         **{("GET", filled(p)): ({}, 200) for p in TRANSPARENCY_PATHS},

@@ -262,7 +262,8 @@ def issuer(tmp_path_factory):
         main(["--data-dir", str(home), "chain", "down"])
 
 
-GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies")}
+# /metrics answers the Prometheus text format (documented as text/plain) to a governance key alone
+GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies"), ("GET", "/metrics")}
 
 
 def test_issuer_api_survives_hostile_input(issuer):
@@ -315,6 +316,7 @@ def test_issuer_api_survives_hostile_input(issuer):
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
     issued = fuzz.answered("POST /credentials/issue")
     assert {"200", "201", "400", "401", "422"} <= issued, fuzz.operations["POST /credentials/issue"]
+    assert {"200", "401"} <= fuzz.answered("GET /metrics"), fuzz.operations["GET /metrics"]
 
 
 def test_issuer_over_real_http_survives_hostile_input(issuer):
