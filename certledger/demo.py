@@ -77,6 +77,7 @@ class DemoResult:
     sample_file: str = ""
     share_link: object = None  # ShareLink of the sample credential (its repr hides the key)
     qr_file: str = ""
+    transparency_url: str = ""  # the verifier's public transparency pages: what every agency anchored and withdrew
     status_base_url: str = ""
     status_lists: list[str] = field(default_factory=list)  # files written under STATUS_LISTS_DIR
 
@@ -214,6 +215,7 @@ def run_demo(
 
     sample_code, sample_id = next((code, cid) for name, code, cid in written if name == result.sample_file)
     _share_sample(result, shares.link(sample_code, sample_id, verifier_url))
+    result.transparency_url = verifier_url.rstrip("/") + "/transparency"
 
     # Verify every bundle as a third party: its own trust roots, public chain state only.
     t0 = time.perf_counter()

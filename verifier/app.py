@@ -42,6 +42,7 @@ from http_common.openapi_problems import document_problems
 from http_common.problem import Problem as AnyProblem
 from ledger.verification.metrics import VerifierCollector, count_report, count_report_texts
 from verifier import openapi_docs as docs
+from verifier import transparency_pages
 from verifier.problems import Problem
 from verifier.service import VerifierService, check_cid, report_json
 from verifier.settings import VerifierSettings, settings_from_env
@@ -273,6 +274,7 @@ def create_app(
         return Response(exposition(collector), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(wallet_router)  # GET /wallet, its service worker and manifest (verifier.wallet)
+    app.include_router(transparency_pages.router)  # the public transparency pages and API
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(_VerifyEndpoint, service=service, settings=settings)  # before the framework: the hot path
     app.add_middleware(

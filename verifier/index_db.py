@@ -76,6 +76,12 @@ class IndexedEvent(IndexBase, table=True):
     __table_args__ = (
         UniqueConstraint("deployment", "block_number", "log_index"),
         Index("ix_index2_event_block", "deployment", "block_number"),
+        # The transparency queries (verifier.transparency): one agency's batches (or events) in
+        # chain order, and one record's history (a batch root, a digest). The latest events and
+        # the export read the unique (deployment, block_number, log_index) index.
+        Index("ix_index2_event_agency", "deployment", "agency_id", "block_number", "log_index"),
+        Index("ix_index2_event_agency_name", "deployment", "agency_id", "name", "block_number", "log_index"),
+        Index("ix_index2_event_key", "deployment", "agency_id", "key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -115,6 +121,10 @@ def make_index_engine(url: str) -> Engine:
                     for table in old:
                         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
             IndexBase.metadata.create_all(engine)
+            # create_all adds indexes only with a new table: an index added later is made here, on
+            # an existing database too (the rows are the same, so the format does not change).
+            for index in IndexedEvent.__table__.indexes:  # type: ignore[attr-defined]
+                index.create(engine, checkfirst=True)
             break
         except OperationalError:
             if attempt == 4:

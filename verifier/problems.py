@@ -24,6 +24,8 @@ TITLES = {
     "CONTENT_CORRUPT": "The content store returned corrupt content",
     "CONTENT_STORE_UNAVAILABLE": "The content store is unavailable",
     "NOT_FOUND": "No such page",
+    "BAD_CURSOR": "The cursor is not one this listing gave",
+    "INDEX_UNAVAILABLE": "This verifier has no chain index",
     "METHOD_NOT_ALLOWED": "Method not allowed",
     "INTERNAL_ERROR": "The verifier failed",
 }

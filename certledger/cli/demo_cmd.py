@@ -111,7 +111,8 @@ def _print_summary(console, result) -> None:
     click.echo(f"                      certledger verify {result.out_dir / result.revoked_file}")
     click.echo(f"share link:           {result.share_link.url}")
     click.echo(f"its QR code:          {result.out_dir / result.qr_file}")
-    click.echo("open it in a browser: start the verifier page with `certledger serve verifier`, then open the link")
+    click.echo(f"transparency:         {result.transparency_url}")
+    click.echo("open it in a browser: start the verifier page with `certledger serve verifier`, then open the links")
     click.echo("stop the chain:       certledger chain down")
 
 

@@ -493,19 +493,39 @@ def test_status_lists_are_read_only_for_everyone(api):
 def verifier(shared_world, tmp_path_factory):
     world = shared_world
     tmp = tmp_path_factory.mktemp("matrix-verifier")
-    _, bundles = world.anchor(EDU, [world.sign(EDU, degree("矩阵验证"))])
+    batch, bundles = world.anchor(EDU, [world.sign(EDU, degree("矩阵验证"))])
     server = start_verifier(settings_for(world, tmp))
     _, cid, _ = share(
         __import__("ledger.content", fromlist=["LocalContentStore"]).LocalContentStore(server.settings.content_dir),
         bundles[0],
         server.url,
     )
+    # the transparency section's path parameters: an agency, its anchored batch, a digest of it
+    records = {"{code}": EDU, "{root}": "0x" + batch.root.hex(), "{digest}": "0x" + batch.digests[0].hex()}
     try:
-        yield server, bundles[0].to_bytes(), cid
+        yield server, bundles[0].to_bytes(), cid, records
     finally:
         server.stop()
 
 
+TRANSPARENCY_PATHS = (
+    "/transparency",
+    "/transparency/agencies",
+    "/transparency/agencies/{code}",
+    "/transparency/lookup",
+    "/transparency/api/agencies",
+    "/transparency/api/agencies/{code}",
+    "/transparency/api/agencies/{code}/anchored",
+    "/transparency/api/agencies/{code}/status-changes",
+    "/transparency/api/agencies/{code}/batches",
+    "/transparency/api/agencies/{code}/batches/{root}",
+    "/transparency/api/agencies/{code}/digests/{digest}",
+    "/transparency/api/ledger",
+    "/transparency/api/ledger/timeline",
+    "/transparency/api/events",
+    "/transparency/api/export.ndjson",
+    "/transparency/api/export.csv",
+)
 VERIFIER_PATHS = (
     "/verify",
     "/verify/batch",
@@ -520,11 +540,18 @@ VERIFIER_PATHS = (
     "/wallet",
     "/wallet/sw.js",
     "/wallet/manifest.webmanifest",
+    *TRANSPARENCY_PATHS,  # public and read-only: GET answers anyone, every write is refused
 )
 
 
 def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
-    server, bundle, cid = verifier
+    server, bundle, cid, records = verifier
+
+    def filled(path: str) -> str:
+        for name, value in {"{cid}": cid, **records}.items():
+            path = path.replace(name, value)
+        return path
+
     vc_api = json.dumps({"verifiableCredential": json.loads(bundle)}).encode()
     vp_api = json.dumps(presentation_request(json.loads(bundle)["credential"], "matrix-challenge")).encode()
     requests = {
@@ -543,8 +570,9 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
         ("GET", "/wallet/manifest.webmanifest"): ({}, 200),
         ("GET", "/openapi.json"): ({}, 200),
         ("GET", "/static/app.js"): ({}, 200),
+        **{("GET", filled(p)): ({}, 200) for p in TRANSPARENCY_PATHS},
     }
-    paths = {path for _, path in route_table(server.app.routes)}
+    paths = {path for _, path in route_table(server.app.routes)}  # through the included transparency router
     assert paths >= set(VERIFIER_PATHS)
     documented = set(server.app.openapi()["paths"])
     assert documented == set(VERIFIER_PATHS), documented  # every route of the document is in this matrix
@@ -562,7 +590,7 @@ def test_verifier_endpoints_are_public_and_refuse_other_methods(verifier):
                 CASES.append((f"verifier {method} {path.split('/bafk')[0]}", label, str(want), reply.status_code))
                 if reply.status_code != want:
                     mismatches.append(f"{method} {path} with {label}: {reply.status_code}")
-        for path in (p.replace("{cid}", cid) for p in VERIFIER_PATHS):
+        for path in map(filled, VERIFIER_PATHS):
             allowed = {"POST"} if path.endswith(("/verify", "/batch", "/render/pdf")) else {"GET", "HEAD"}
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
                 if method in allowed:

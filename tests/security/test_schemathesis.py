@@ -415,6 +415,17 @@ def _fuzz_verifier(schema, fuzz: Fuzzer, world: dict, examples: int = EXAMPLES) 
         fuzz.run(operation, examples=examples)
         for body, label in real.get(operation.path, ()):
             fuzz.run(operation, body=body, modes=(GenerationMode.POSITIVE,), examples=3, label=label)
+        names = {p.name for p in operation.path_parameters}
+        if "code" in names:  # the transparency section: a real agency, its anchored batch and a digest of it
+            anchor = bundle["anchor"]
+            real_records = {"code": EDU, "root": anchor["root"], "digest": anchor["digest"]}
+            fuzz.run(
+                operation,
+                path_parameters={k: v for k, v in real_records.items() if k in names},
+                modes=(GenerationMode.POSITIVE,),
+                examples=5,
+                label=", a registered agency",
+            )
         if any(p.name == "cid" for p in operation.path_parameters):
             fuzz.run(
                 operation,
@@ -440,6 +451,12 @@ def test_verifier_survives_hostile_input(verifier):
     assert fuzz.verdicts["VALID"] >= 1 and fuzz.verdicts["INVALID"] >= 1, fuzz.verdicts
     assert not fuzz.failures, "\n\n".join(fuzz.failures)
     _vc_api_answered(fuzz)
+    for operation in (
+        "GET /transparency/api/agencies/{code}/batches/{root}",
+        "GET /transparency/api/agencies/{code}/digests/{digest}",
+        "GET /transparency/agencies/{code}",
+    ):  # a real record was found and its answer held to the document
+        assert "200" in fuzz.answered(operation), fuzz.operations
 
 
 # The issuer API's routes that take no API key: the health check, and the W3C status lists (a verifier
