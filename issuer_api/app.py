@@ -21,7 +21,7 @@ from http_common.openapi_problems import document_problems
 from http_common.problem import Problem
 from issuer_api.errors import problem_for
 from issuer_api.limits import JsonDepthGuard, api_key_or_address
-from issuer_api.routes import admin, credentials, sharing, status_lists, vc_api
+from issuer_api.routes import admin, credentials, governance_admin, sharing, status_lists, vc_api
 from issuer_api.service import IssuerService
 from ledger.chain import ChainError
 from ledger.content.store import ContentStoreError
@@ -58,7 +58,14 @@ def create_app(service: IssuerService) -> FastAPI:
         key_for=api_key_or_address,
         limiter=limiter_for(service.settings.rate_limit_per_s, service.settings.rate_limit_burst),
     )  # outermost: floods cost least
-    for router in (vc_api.router, credentials.router, sharing.router, admin.router, status_lists.router):
+    for router in (
+        vc_api.router,
+        credentials.router,
+        sharing.router,
+        admin.router,
+        governance_admin.router,
+        status_lists.router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])
