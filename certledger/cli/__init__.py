@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Issue one credential per row (CSV header = subject fields), anchor them in one batch, and write"
         " their bundles and share links (links.csv: row, credential id, link) to --out-dir.",
     ),
+    "release-held": ("backup_cmds", "Anchor agency CODE's held credentials (restored pending, in doubt) anyway."),
     "reinstate": ("issue_cmds", "Reinstate the credential in BUNDLE_FILE on chain (as its agency)."),
     "restore": (
         "backup_cmds",
