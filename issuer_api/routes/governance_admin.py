@@ -241,7 +241,7 @@ def add_operator(
     idempotency_key: str | None = Header(None, max_length=200),
 ):
     code = _checked(code)
-    address = (body.address if body else None) or None
+    address = body.address if body else None  # "" is not "none": it is refused as an address
     if address is not None:
         address = _address(address, "address")
         with _governance_writes, _refusals():

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
@@ -155,12 +155,12 @@ def _reconcile(ctx, held_id: int, agency: str) -> None:
                     updated_at=now,
                 )
             ).inserted_primary_key[0]
-            for leaf, member in enumerate(part):
-                conn.execute(
-                    update(CRED)
-                    .where(CRED.c.id == member.id)
-                    .values(batch_id=batch_id, leaf_index=leaf, state=CredentialState.BATCHED, updated_at=now)
-                )
+            conn.execute(  # one statement, executed per member
+                update(CRED)
+                .where(CRED.c.id == bindparam("member"))
+                .values(batch_id=batch_id, leaf_index=bindparam("leaf"), state=CredentialState.BATCHED, updated_at=now),
+                [{"member": m.id, "leaf": leaf} for leaf, m in enumerate(part)],
+            )
             conn.execute(update(BATCH).where(BATCH.c.id == held_id).values(count=BATCH.c.count - count))
             conn.execute(
                 insert(AUDIT).values(

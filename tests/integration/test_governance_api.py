@@ -156,10 +156,11 @@ def test_operators_and_activation_through_the_api(api, tmp_path):
     civil = client.get("/agencies/zj-hz-civil", headers=gov).json()["operators"][0]
     assert client.post(path, json={"address": civil}, headers=gov).status_code == 409
     assert client.delete(f"{path}/{civil}", headers=gov).json()["code"] == "OPERATOR_CONFLICT"
-    bad = client.post(path, json={"address": "0x1234"}, headers=gov)
-    assert bad.status_code == 422 and bad.json()["errors"] == [
-        {"field": "address", "reason": "not an Ethereum address (0x + 40 hex digits)"}
-    ]
+    for wrong in ("0x1234", ""):
+        bad = client.post(path, json={"address": wrong}, headers=gov)
+        assert bad.status_code == 422 and bad.json()["errors"] == [
+            {"field": "address", "reason": "not an Ethereum address (0x + 40 hex digits)"}
+        ]
 
     assert client.post(f"/agencies/{AGENCY}/deactivate", headers=bearer(keys["admin"])).status_code == 403
     assert client.post(f"/agencies/{AGENCY}/deactivate", headers=gov).json()["done"] == [f"deactivate {AGENCY}"]
