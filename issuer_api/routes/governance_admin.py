@@ -35,10 +35,12 @@ from web3 import Web3
 
 from http_common.openapi_problems import problem_responses as refusals
 from http_common.problem import Problem
+from issuer_api import schemas as out
 from issuer_api.deps import principal, scope, service
+from issuer_api.routes.admin import KeyRequest, create_key, key_list
 from ledger.chain import RegistryClient
 from ledger.governance import accounts, agency_admin
-from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal
+from ledger.governance.api_keys import GOVERNANCE_SCOPE, Principal, revoke_api_key
 from ledger.issuance import idempotency
 from ledger.protocol.identifiers import check_agency_code
 from ledger.storage import AgencyRecord
@@ -313,6 +315,48 @@ def deactivate(code: str, svc=Depends(service), who: Principal = Depends(scope(G
 )
 def reactivate(code: str, svc=Depends(service), who: Principal = Depends(scope(GOVERNANCE_SCOPE))):
     return _activation(svc, who, code, True)
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    summary="Create an API key of the agency (governance; shown once), e.g. when it has lost its admin keys",
+    description="As `certledger api-key create --agency CODE`: a label names one live key, so a retried request "
+    "is refused (409, naming the key it made) instead of leaving two.",
+    responses={
+        201: {"model": out.KeyCreated},
+        **refusals(400, 401, 403, 404, 409, 413, 422, s409="a live key of the agency already has this label"),
+    },
+)
+def new_agency_key(
+    code: str, body: KeyRequest, svc=Depends(service), who: Principal = Depends(scope(GOVERNANCE_SCOPE))
+):
+    code = _checked(code)
+    _local_agency(svc, code)
+    return create_key(svc.ctx.engine, code, body, who.key_id)
+
+
+@router.get(
+    "/api-keys",
+    summary="The agency's API keys (governance; never their secrets)",
+    responses={200: {"model": list[out.KeyInfo]}, **refusals(401, 403, 404, 422)},
+)
+def agency_keys(code: str, svc=Depends(service), who: Principal = Depends(scope(GOVERNANCE_SCOPE))):
+    code = _checked(code)
+    _local_agency(svc, code)
+    return key_list(svc.ctx.engine, code)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    summary="Revoke one of the agency's API keys (governance; a retry answers the same)",
+    responses={200: {"model": out.KeyRevoked}, **refusals(401, 403, 404, 422)},
+)
+def drop_agency_key(code: str, key_id: str, svc=Depends(service), who: Principal = Depends(scope(GOVERNANCE_SCOPE))):
+    code = _checked(code)
+    if not revoke_api_key(svc.ctx.engine, key_id, code, who.key_id):
+        raise Problem(404, "NOT_FOUND", f"no API key {key_id} of agency {code}", "Not found")
+    return {"id": key_id, "revoked": True}
 
 
 def _address(value: str, name: str) -> str:

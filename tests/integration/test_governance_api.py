@@ -193,3 +193,29 @@ def test_a_retried_api_key_create_leaves_one_live_key(api):
     ]
     assert client.delete(f"/api-keys/{first.json()['id']}", headers=admin).status_code == 200
     assert client.post("/api-keys", json={"scopes": ["read"], "label": "registrar"}, headers=admin).status_code == 201
+
+
+def test_governance_manages_an_agencys_api_keys(api):
+    """The API's `api-key create --agency`: an agency that lost its admin keys gets one from governance."""
+    client, _, keys, _ = api
+    gov, path = bearer(keys["governance"]), f"/agencies/{AGENCY}/api-keys"
+    assert client.post(path, json={"scopes": ["admin"]}, headers=bearer(keys["admin"])).status_code == 403
+    made = client.post(path, json={"scopes": ["admin"], "label": "recovery"}, headers=gov)
+    assert made.status_code == 201, made.text
+    recovered = made.json()["apiKey"]
+    assert client.get("/api-keys", headers=bearer(recovered)).status_code == 200  # a working admin key of AGENCY
+    assert (
+        client.post(path, json={"scopes": ["admin"], "label": "recovery"}, headers=gov).json()["keyId"]
+        == made.json()["id"]
+    )
+    assert client.post(path, json={"scopes": ["governance"]}, headers=gov).json()["code"] == "INVALID_SCOPE"
+    assert [k["id"] for k in client.get(path, headers=gov).json() if k["label"] == "recovery"] == [made.json()["id"]]
+    other = client.get("/agencies/zj-hz-civil/api-keys", headers=gov).json()
+    assert made.json()["id"] not in {k["id"] for k in other}
+    assert client.delete(f"/agencies/zj-hz-civil/api-keys/{made.json()['id']}", headers=gov).status_code == 404
+    for _ in range(2):  # a retried revocation answers the same
+        assert client.delete(f"{path}/{made.json()['id']}", headers=gov).json() == {
+            "id": made.json()["id"],
+            "revoked": True,
+        }
+    assert client.get("/api-keys", headers=bearer(recovered)).status_code == 401

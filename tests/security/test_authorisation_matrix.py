@@ -6,7 +6,7 @@ The issuer's rule (issuer_api/deps.py, ledger/governance/api_keys.py), as the AP
 * **403** ``FORBIDDEN`` — a valid key that lacks the endpoint's scope (``admin`` implies every agency
   scope; supersede needs ``issue`` *and* ``revoke``), or of the wrong kind: a governance key is not
   an agency's (agency endpoints), an agency key is not governance (``POST /types``, ``/agencies``,
-  an agency's operators and activation). ``GET /agencies/{code}`` and rotating its signing key take
+  an agency's operators, activation and its keys under ``/agencies/{code}/api-keys``). ``GET /agencies/{code}`` and rotating its signing key take
   either a governance key or that agency's own key (``read``, ``admin``); another agency's key gets 403.
 * **404** ``NOT_FOUND`` — another agency's credential or API key: the same answer as an id that does
   not exist, so an agency cannot even learn that another's credential exists.
@@ -232,6 +232,11 @@ def _remove_operator_request(api, cid):
     return "DELETE", f"/agencies/{OPS}/operators/{address}", {}
 
 
+def _drop_agency_key_request(api, cid):
+    key_id = create_api_key(api.service.ctx.engine, _ops_agency(api), ["read"], "to drop")[0].id
+    return "DELETE", f"/agencies/{OPS}/api-keys/{key_id}", {}
+
+
 def _status_list_request(api, cid):
     """A published status list of EDU (reserved and published here once: issuance does not yet)."""
     from ledger.issuance.status_allocation import reserve
@@ -283,6 +288,15 @@ ISSUER: dict[tuple[str, str], Endpoint] = {
     ("POST", "/agencies/{code}/reactivate"): Endpoint(
         ("governance",), lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/reactivate", {}), 200
     ),
+    ("POST", "/agencies/{code}/api-keys"): Endpoint(
+        ("governance",),
+        lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/api-keys", _json({"scopes": ["read"]})),
+        201,
+    ),
+    ("GET", "/agencies/{code}/api-keys"): Endpoint(
+        ("governance",), lambda a, c: ("GET", f"/agencies/{_ops_agency(a)}/api-keys", {}), 200
+    ),
+    ("DELETE", "/agencies/{code}/api-keys/{key_id}"): Endpoint(("governance",), _drop_agency_key_request, 200),
     ("POST", "/api-keys"): Endpoint(
         ("admin",), lambda a, c: ("POST", "/api-keys", _json({"scopes": ["read"]})), 201, foreign=201
     ),

@@ -269,6 +269,9 @@ GOVERNANCE_OPERATIONS = {
     ("DELETE", "/agencies/{code}/operators/{address}"),
     ("POST", "/agencies/{code}/deactivate"),
     ("POST", "/agencies/{code}/reactivate"),
+    ("POST", "/agencies/{code}/api-keys"),
+    ("GET", "/agencies/{code}/api-keys"),
+    ("DELETE", "/agencies/{code}/api-keys/{key_id}"),
 }
 # Taken by a governance key or the agency's own: fuzzed with both
 EITHER_OPERATIONS = {("GET", "/agencies/{code}"), ("POST", "/agencies/{code}/signing-keys/rotate")}
