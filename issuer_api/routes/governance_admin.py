@@ -1,5 +1,5 @@
-"""Day two for an agency, through the API as through `certledger agency …`: its on-chain state, its
-signing key's rotation, its operators, its activation.
+"""Day two for an agency, through the API as through `certledger agency …` and `api-key … --agency`:
+its on-chain state, its signing key's rotation, its operators, its activation, its API keys.
 
 Thin over ``ledger.governance.agency_admin``, the functions the command line calls. Every change is
 sent with the issuer process's governance account, whichever API key asked, and audited under that
@@ -13,7 +13,8 @@ Who may ask:
   valid, nothing is revoked) and the private key never leaves the data directory; so a stolen admin
   key gains nothing by it that ``issue`` did not give already, while an agency that suspects its key
   need not wait for governance.
-* operators and (de)activation: a governance key only (they change who may write for the agency).
+* operators, (de)activation and the agency's API keys under ``/agencies/{code}/api-keys``: a
+  governance key only (they change who may write for the agency).
 
 A key of another agency is refused (403). Retries are safe: activation and a named operator are
 states, sent only when the chain does not hold them yet; the rotations (a new key or account each
