@@ -24,7 +24,7 @@ from http_common.problem import Problem
 from issuer_api.deps import scope
 from issuer_api.errors import problem_for
 from issuer_api.limits import JsonDepthGuard, api_key_or_address
-from issuer_api.routes import admin, agency_keys, credentials, sharing, status_lists, vc_api
+from issuer_api.routes import admin, agency_keys, credentials, governance_admin, sharing, status_lists, vc_api
 from issuer_api.service import IssuerService
 from ledger.chain import ChainError
 from ledger.content.store import ContentStoreError
@@ -70,6 +70,7 @@ def create_app(service: IssuerService) -> FastAPI:
         sharing.router,
         admin.router,
         agency_keys.router,
+        governance_admin.router,
         status_lists.router,
     ):
         app.include_router(router)

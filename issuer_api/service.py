@@ -87,6 +87,27 @@ class IssuerService:
             log.exception("the status-list publisher stopped")
 
     # --- governance ---
+    def governance_registry(self) -> RegistryClient:
+        """The registry, sending as this process's governance account: the account every governance
+        change is made with, whichever API key asked (503 when the process holds none)."""
+        if self.governance is None or self.config is None or self._passphrase is None:  # all three come together
+            raise Problem(
+                503,
+                "GOVERNANCE_UNAVAILABLE",
+                "this issuer process holds no governance key",
+                "Governance changes are not available here",
+            )
+        w3 = self.ctx.chain.w3
+        sender = make_sender(w3, self.governance, self.ctx.chain.confirmations)
+        return RegistryClient(w3, self.ctx.chain.deployment.registry, sender)
+
+    @property
+    def passphrase(self) -> str:
+        """The key passphrase (the key files' and the governance account's); only set with the governance key."""
+        if self._passphrase is None:
+            raise Problem(503, "GOVERNANCE_UNAVAILABLE", "this issuer process holds no key passphrase")
+        return self._passphrase
+
     def onboard(self, code: str, name: str, types: list[str], actor: str):
         """Keys in the data directory, registration on chain (retry-safe), the agency's record."""
         if self.governance is None or self.config is None or self._passphrase is None:  # all three come together

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "issue_cmds",
         "Re-issue, with the current key, every credential a revoked key's compromise invalidated.",
     ),
+    "release-held": ("backup_cmds", "Anchor agency CODE's held credentials (restored pending, in doubt) anyway."),
     "reinstate": ("issue_cmds", "Reinstate the credential in BUNDLE_FILE on chain (as its agency)."),
     "render": (
         "render_cmd",

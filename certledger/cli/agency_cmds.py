@@ -78,24 +78,13 @@ def register(app: App, code: str, name: str, operator: str | None, public_key: s
 
 def _report(app: App, action: str, code: str | None, change) -> None:
     """Audit every transaction sent and print what was done and what the chain already held."""
-    for step, tx in zip(change.done, change.tx_hashes):
-        record_audit(app.engine, action, app.governance.address, agency=code, subject=step, tx_hash=tx)
+    from ledger.governance.agency_admin import audit_change
+
+    audit_change(app.engine, action, app.governance.address, code, change)
     for step in change.done:
         click.echo(f"done:    {step}")
     for step in change.skipped:
         click.echo(f"already: {step}")
-
-
-def _known_types(app: App, code: str) -> list[str]:
-    from sqlmodel import select
-
-    from ledger.storage.models import CredentialTypeRecord
-
-    with Session(app.engine) as session:
-        record = session.get(AgencyRecord, code)
-        names = set(record.types if record else [])
-        names |= {t.name for t in session.exec(select(CredentialTypeRecord)).all()}
-    return sorted(names)
 
 
 def _utc(seconds: int) -> str:
@@ -112,9 +101,9 @@ def show(app: App, code: str, as_json: bool) -> None:
     """Print agency CODE's on-chain state: name, active, types, operators, keys with their validity."""
     from dataclasses import asdict
 
-    from ledger.governance.agency_admin import agency_state
+    from ledger.governance.agency_admin import agency_state, known_type_names
 
-    state = agency_state(app.registry(), code, _known_types(app, code))
+    state = agency_state(app.registry(), code, known_type_names(app.engine, code))
     if as_json:
         import json
 
@@ -141,15 +130,10 @@ def key_rotate(app: App, code: str) -> None:
 
     The old key stays valid so that credentials it signed still waiting for their anchor verify;
     retire it with `agency key revoke` once they are anchored (docs/operations.md)."""
-    from ledger.governance.agency_admin import rotate_signing_key
+    from ledger.governance.agency_admin import remember_rotation, rotate_signing_key
 
     change = rotate_signing_key(app.registry(app.governance), app.settings.data_dir, code, app.passphrase())
-    with Session(app.engine) as session:
-        record = session.get(AgencyRecord, code)
-        if record is not None:
-            record.signing_public_key = change.new_key
-            session.add(record)
-            session.commit()
+    remember_rotation(app.engine, code, signing_key=change.new_key)
     _report(app, "key-rotate", code, change)
     click.echo(f"signing key: {change.new_key} (old: {change.old_key or '-'}, still valid)")
     click.echo("restart `certledger serve issuer` so that it signs with the new key")
@@ -251,12 +235,7 @@ def operator_add(app: App, code: str, address: str | None) -> None:
         _report(app, "operator-add", code, agency_admin.add_operator(registry, code, address))
         return
     change = agency_admin.rotate_operator(registry, app.settings.data_dir, code, app.passphrase())
-    with Session(app.engine) as session:
-        record = session.get(AgencyRecord, code)
-        if record is not None:
-            record.operator_address = change.new_address
-            session.add(record)
-            session.commit()
+    agency_admin.remember_rotation(app.engine, code, operator=change.new_address)
     if app.settings.chain.embedded:
         accounts.fund_on_anvil(app.rpc_urls()[0], change.new_address)
     _report(app, "operator-add", code, change)

@@ -54,8 +54,36 @@ def restore(app: App, backup_file: Path, target: Path, database_url: str | None,
     except (BackupError, DatabaseBackupError) as exc:
         raise CliError(str(exc)) from None
     click.echo(f"restored {info['files']} files and the {info['database']} database into {target}")
+    from ledger.config import load_settings
+    from ledger.issuance.reconcile import hold_pending
+    from ledger.storage import init_database
+
+    engine = init_database(load_settings(target, app.environment).resolved_database_url)
+    try:
+        held = hold_pending(engine)
+    finally:
+        engine.dispose()
+    for code, count in sorted(held.items()):
+        click.echo(
+            f"{code}: {count} credentials were pending in the snapshot; they are held until the anchorer has "
+            "checked the chain for anchors the old directory made of them after the snapshot"
+        )
     click.echo("Next: start the chain (`certledger --data-dir NEW chain up`, or set CERTLEDGER_RPC_URLS to the")
     click.echo("running node), then `certledger --data-dir NEW serve issuer`; pending credentials are anchored then.")
 
 
-COMMANDS = [backup, restore]
+@click.command("release-held")
+@click.argument("code")
+@pass_app
+def release_held(app: App, code: str) -> None:
+    """Anchor agency CODE's held credentials (restored pending, in doubt) anyway.
+
+    An anchor made after the snapshot may hold them already: each then has two anchors, both valid
+    (docs/operations.md, "Backup and restore")."""
+    from ledger.issuance.reconcile import release_held
+
+    count = release_held(app.engine, code, actor=app.governance.address)
+    click.echo(f"{code}: {count} held credentials released; the anchorer anchors them in its next round")
+
+
+COMMANDS = [backup, restore, release_held]

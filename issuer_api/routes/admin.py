@@ -17,6 +17,7 @@ from ledger import issuance
 from ledger.governance.api_keys import (
     GOVERNANCE_SCOPE,
     SCOPES,
+    LabelInUse,
     Principal,
     create_api_key,
     list_api_keys,
@@ -125,22 +126,36 @@ async def add_agency(body: AgencyRequest, svc=Depends(service), who: Principal =
     "/api-keys",
     status_code=201,
     summary="Create an API key of the caller's agency (shown once)",
-    responses={201: {"model": out.KeyCreated}, **refusals(400, 401, 403, 413, 422)},
+    description="A label names one live key: a retried request with the same label is refused (409, naming the "
+    "key it made) instead of leaving two keys, as `certledger api-key create --name` does.",
+    responses={
+        201: {"model": out.KeyCreated},
+        **refusals(400, 401, 403, 409, 413, 422, s409="a live key of the agency already has this label"),
+    },
 )
 def new_key(body: KeyRequest, svc=Depends(service), who: Principal = Depends(scope("admin"))):
+    return create_key(svc.ctx.engine, who.agency_code, body, who.key_id)
+
+
+def create_key(engine, agency: str, body: KeyRequest, actor: str) -> dict:
+    """An API key of ``agency`` (the agency's admin's or governance's request), its secret shown once."""
     unknown = [s for s in body.scopes if s not in SCOPES]
     if unknown:
         raise Problem(422, "INVALID_SCOPE", f"scopes {unknown} are not among {list(SCOPES)}", "Unknown scope")
-    row, key = create_api_key(svc.ctx.engine, who.agency, body.scopes, body.label, actor=who.key_id)
+    try:
+        row, key = create_api_key(engine, agency, body.scopes, body.label, actor=actor, unique_label=True)
+    except LabelInUse as exc:
+        raise Problem(
+            409,
+            "KEY_LABEL_IN_USE",
+            f"label: the live key {exc.key_id} is already labelled {exc.label!r}; revoke it or choose another",
+            "Label in use",
+            keyId=exc.key_id,
+        ) from None
     return {"id": row.id, "scopes": row.scopes, "label": row.label, "apiKey": key}
 
 
-@router.get(
-    "/api-keys",
-    summary="The caller's agency's API keys (never their secrets)",
-    responses={200: {"model": list[out.KeyInfo]}, **refusals(401, 403)},
-)
-def keys(svc=Depends(service), who: Principal = Depends(scope("admin"))):
+def key_list(engine, agency: str) -> list[dict]:
     return [
         {
             "id": k.id,
@@ -149,8 +164,17 @@ def keys(svc=Depends(service), who: Principal = Depends(scope("admin"))):
             "createdAt": k.created_at.isoformat(),
             "revokedAt": k.revoked_at.isoformat() if k.revoked_at else None,
         }
-        for k in list_api_keys(svc.ctx.engine, who.agency)
+        for k in list_api_keys(engine, agency)
     ]
+
+
+@router.get(
+    "/api-keys",
+    summary="The caller's agency's API keys (never their secrets)",
+    responses={200: {"model": list[out.KeyInfo]}, **refusals(401, 403)},
+)
+def keys(svc=Depends(service), who: Principal = Depends(scope("admin"))):
+    return key_list(svc.ctx.engine, who.agency_code)
 
 
 @router.delete(

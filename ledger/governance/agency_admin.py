@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from web3 import Web3
 
 from ledger.chain import RegistryClient
@@ -28,10 +30,20 @@ from ledger.governance.key_files import load_signing_key, save_signing_key
 from ledger.governance.onboarding import OnboardingError
 from ledger.protocol.identifiers import agency_id, type_id
 from ledger.protocol.keys import SigningKey
+from ledger.storage import AgencyRecord, record_audit
+from ledger.storage.models import CredentialTypeRecord
 
 
 class AgencyAdminError(OnboardingError):  # printed as one line by the CLI, like onboarding's errors
     pass
+
+
+class AgencyNotRegistered(AgencyAdminError):
+    pass
+
+
+class OperatorConflict(AgencyAdminError):
+    """The address operates for another agency than the one named."""
 
 
 @dataclass
@@ -52,6 +64,7 @@ class Change:
 class KeyRotation(Change):
     old_key: str = ""  # 0x + 64 hex
     new_key: str = ""
+    signing_key: SigningKey | None = field(default=None, repr=False)  # the new key, for a running issuer
 
 
 @dataclass
@@ -63,7 +76,7 @@ class OperatorRotation(Change):
 def _require_agency(registry: RegistryClient, code: str) -> bytes:
     aid = agency_id(code)
     if not registry.agency_info(aid).registered:
-        raise AgencyAdminError(f"agency {code}: not registered on chain")
+        raise AgencyNotRegistered(f"agency {code}: not registered on chain")
     return aid
 
 
@@ -81,7 +94,7 @@ def rotate_signing_key(registry: RegistryClient, data_dir: Path, code: str, pass
         new = SigningKey.generate()
         save_signing_key(next_file, new, passphrase)
     new_raw = new.public_key.raw
-    result = KeyRotation(new_key="0x" + new_raw.hex())
+    result = KeyRotation(new_key="0x" + new_raw.hex(), signing_key=new)
     result.step(
         f"signing key {result.new_key}",
         registry.key_of(aid, new_raw).registered,
@@ -110,7 +123,7 @@ def rotate_operator(registry: RegistryClient, data_dir: Path, code: str, passphr
     result = OperatorRotation(new_address=new.address)
     holder = registry.agency_of(new.address)
     if holder not in (bytes(32), aid):
-        raise AgencyAdminError(f"operator {new.address} already belongs to another agency (0x{holder.hex()})")
+        raise OperatorConflict(f"operator {new.address} already belongs to another agency (0x{holder.hex()})")
     result.step(f"operator {new.address}", holder == aid, lambda: registry.add_operator(aid, new.address))
     if current_file.exists():
         result.old_address = accounts.load_account(current_file, passphrase).address
@@ -124,16 +137,19 @@ def add_operator(registry: RegistryClient, code: str, address: str) -> Change:
     address = Web3.to_checksum_address(address)
     holder = registry.agency_of(address)
     if holder not in (bytes(32), aid):
-        raise AgencyAdminError(f"operator {address} already belongs to another agency (0x{holder.hex()})")
+        raise OperatorConflict(f"operator {address} already belongs to another agency (0x{holder.hex()})")
     result = Change()
     result.step(f"operator {address}", holder == aid, lambda: registry.add_operator(aid, address))
     return result
 
 
-def remove_operator(registry: RegistryClient, address: str) -> tuple[Change, bytes]:
-    """Remove ``address`` from whichever agency it operates for; returns that agency's id (zero if none)."""
+def remove_operator(registry: RegistryClient, address: str, code: str | None = None) -> tuple[Change, bytes]:
+    """Remove ``address`` from whichever agency it operates for (``code``: only from that agency, refused
+    if it operates for another); returns that agency's id (zero if none)."""
     address = Web3.to_checksum_address(address)
     holder = registry.agency_of(address)
+    if code is not None and holder not in (bytes(32), _require_agency(registry, code)):
+        raise OperatorConflict(f"operator {address} belongs to another agency (0x{holder.hex()}), not {code}")
     result = Change()
     result.step(f"remove operator {address}", holder == bytes(32), lambda: registry.remove_operator(address))
     return result, holder
@@ -253,3 +269,34 @@ def revoke_signing_key(
         lambda: registry.revoke_key(aid, public_key, compromised_at),
     )
     return result
+
+
+def known_type_names(engine: Engine, code: str) -> list[str]:
+    """The type names :func:`agency_state` asks the chain about: the agency's recorded types and every
+    registered one (the contract keeps no list of an agency's types)."""
+    with Session(engine) as session:
+        record = session.get(AgencyRecord, code)
+        names = set(record.types if record else [])
+        names |= {t.name for t in session.exec(select(CredentialTypeRecord)).all()}
+    return sorted(names)
+
+
+def audit_change(engine: Engine, action: str, actor: str, code: str | None, change: Change) -> None:
+    """One audit event per transaction sent (a retry that found everything on chain sends none)."""
+    for step, tx in zip(change.done, change.tx_hashes):
+        record_audit(engine, action, actor, agency=code, subject=step, tx_hash=tx)
+
+
+def remember_rotation(engine: Engine, code: str, *, signing_key: str = "", operator: str = "") -> None:
+    """The agency's record follows a rotation: the key new credentials are signed with, the account
+    the issuer sends from."""
+    with Session(engine) as session:
+        record = session.get(AgencyRecord, code)
+        if record is None:
+            return
+        if signing_key:
+            record.signing_public_key = signing_key
+        if operator:
+            record.operator_address = operator
+        session.add(record)
+        session.commit()

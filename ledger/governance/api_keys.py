@@ -32,6 +32,12 @@ class ApiKeyError(ValueError):
     pass
 
 
+class LabelInUse(ApiKeyError):
+    def __init__(self, key_id: str, label: str):
+        super().__init__(f"name: the live key {key_id} is already named {label!r}; revoke it or choose another")
+        self.key_id, self.label = key_id, label
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who a request acts as."""
@@ -76,9 +82,7 @@ def create_api_key(
         if agency is None:
             live = [k for k in live if k.agency_code is None]
         if live:
-            raise ApiKeyError(
-                f"name: the live key {live[0].id} is already named {label!r}; revoke it or choose another"
-            )
+            raise LabelInUse(live[0].id, label)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     row = ApiKey(
         id=f"clk_{key_id}", agency_code=agency, secret_hash=_hash(secret), scopes=sorted(set(scopes)), label=label

@@ -59,6 +59,7 @@ from ledger.issuance.delivery import ContentHookFailed, deliver_bundles, sink_of
 from ledger.issuance.lease import acquire_lease, lease_state, release_lease
 from ledger.issuance.metrics import observe_anchored_batch
 from ledger.issuance.node_watch import NodeWatch, unreachable
+from ledger.issuance.reconcile import reconcile_held
 from ledger.issuance.reorg_watch import ReorgWatch
 from ledger.issuance.results import AnchorReport
 from ledger.protocol.digest import from_hex32, to_hex32
@@ -566,6 +567,7 @@ def anchor_once(ctx, *, flush: bool = False, reorgs: ReorgWatch | None = None) -
         report.lease_held = False
         return report
     report.reanchoring = (reorgs or ReorgWatch()).round(ctx)
+    reconcile_held(ctx)  # after a restore: adopt what the old directory anchored, before closing anything
     report.closed = close_batches(ctx, flush=flush)
     for batch_id in _open_batches(ctx):
         if not _hold_lease(ctx):
@@ -656,7 +658,9 @@ def pending_work(ctx) -> dict:
         waiting = conn.execute(select(func.count()).where(CRED.c.batch_id.is_(None))).scalar_one()
         states: dict[str, int] = dict(
             conn.execute(
-                select(BATCH.c.state, func.count()).where(BATCH.c.state.in_(OPEN_BATCH_STATES)).group_by(BATCH.c.state)
+                select(BATCH.c.state, func.count())
+                .where(BATCH.c.state.in_((*OPEN_BATCH_STATES, BatchState.HELD)))
+                .group_by(BATCH.c.state)
             ).all()
         )
     return {"pending_credentials": waiting, "batches": states}

@@ -52,6 +52,13 @@ class AgencyKeyring:
                     raise AgencyKeysMissing(code, str(exc)) from None
             return self._keys[code]
 
+    def use_signing_key(self, code: str, signing_key: SigningKey) -> None:
+        """Sign ``code``'s credentials with ``signing_key`` from now on (after a rotation); the operator
+        account stays the loaded one, since a new operator must be funded before it sends."""
+        with self._lock:
+            if code in self._keys:
+                self._keys[code] = AgencyKeys(self._keys[code].operator, signing_key)
+
 
 class ChainAccess:
     """Where and as whom the issuer writes to the chain."""

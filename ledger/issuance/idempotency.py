@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from ledger.issuance.errors import IdempotencyConflict
 from ledger.protocol.errors import FieldError, ValidationError
@@ -68,4 +71,30 @@ def record_values(
     }
 
 
-__all__ = ["check_key", "find", "record_values", "request_hash"]
+def once(
+    engine: Engine, agency: str, key: str, operation: str, request: dict, run: Callable[[], dict]
+) -> tuple[dict, bool]:
+    """``run()``'s result the first time ``key`` names this request, the recorded result on a retry:
+    (result, replayed). For actions that are not idempotent by themselves (a governance rotation makes a
+    new key each time); the caller serialises concurrent runs, the primary key settles the record."""
+    check_key(key)
+    fingerprint = request_hash({"operation": operation, **request})
+    with engine.connect() as conn:
+        row = find(conn, agency, key, fingerprint)
+    if row is not None:
+        return dict(row.result), True
+    result = run()
+    values = record_values(agency, key, fingerprint, operation, result=result, at=datetime.now(UTC))
+    try:
+        with engine.begin() as conn:
+            conn.execute(IDEMPOTENCY.insert().values(**values))
+    except IntegrityError:  # another request with this key recorded first: its result stands
+        with engine.connect() as conn:
+            row = find(conn, agency, key, fingerprint)
+        if row is None:
+            raise
+        return dict(row.result), True
+    return result, False
+
+
+__all__ = ["check_key", "find", "once", "record_values", "request_hash"]

@@ -9,7 +9,8 @@ Credential: ``pending`` (issued, waiting for a batch) -> ``batched`` (in a close
 ``suspended``; ``revoked`` is final. A chain reorganisation can send ``anchored`` back to ``batched``.
 
 Batch (ledger.issuance.anchoring): closed -> sent -> confirmed -> completed; a failed or dropped
-send goes back to closed. A closed batch is stored as ``"sealed"``, its name before "seal" was
+send goes back to closed. ``held``: not a batch but the credentials a restore found pending, until
+they are reconciled with the chain (ledger.issuance.reconcile). A closed batch is stored as ``"sealed"``, its name before "seal" was
 given up for three different ideas (a closed batch, encryption at rest, key files): the stored
 value is kept.
 """
@@ -32,6 +33,7 @@ class BatchState(StrEnum):
     SENT = "sent"
     CONFIRMED = "confirmed"
     COMPLETED = "completed"
+    HELD = "held"  # restored credentials that may have been anchored since the snapshot (ledger.issuance.reconcile)
 
 
 # a batch not finished yet (the anchoring pipeline resumes it)

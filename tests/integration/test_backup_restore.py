@@ -54,8 +54,36 @@ def _roots(home) -> list[tuple[str, str]]:
 
 
 def _anchored(home) -> dict[str, str]:
-    """credential id -> the root of the batch that anchored it."""
-    return dict(_query(home, "SELECT c.id, b.root FROM credential c JOIN batch b ON b.id = c.batch_id"))
+    """credential id -> the root of the batch that anchored it (or will: closed, sent); not a held group."""
+    return dict(
+        _query(home, "SELECT c.id, b.root FROM credential c JOIN batch b ON b.id = c.batch_id WHERE b.state <> 'held'")
+    )
+
+
+def _anchors_on_chain(rpc: str, home) -> int:
+    """How many Anchored events the ledger holds (one agency here): one per distinct root if nothing was
+    anchored twice."""
+    from web3 import Web3
+
+    from ledger.issuance.reconcile import _ANCHORED_TOPIC
+
+    ledger = json.loads((home / "config.json").read_text())["deployment"]["ledger"]
+    w3 = Web3(Web3.HTTPProvider(rpc))
+    return len(
+        w3.eth.get_logs({"address": Web3.to_checksum_address(ledger), "fromBlock": 0, "topics": [_ANCHORED_TOPIC]})
+    )
+
+
+def _context(home, rpc: str):
+    from ledger.config import load_settings
+    from ledger.issuance import IssuanceContext
+
+    return IssuanceContext.from_settings(load_settings(home), [rpc])
+
+
+def _rpc(home) -> str:
+    record = json.loads((home / "chain" / "anvil.json").read_text())
+    return f"http://{record['host']}:{record['port']}"
 
 
 def _restore_args(request, home, backup, restored) -> list[str]:
@@ -123,14 +151,14 @@ def test_backup_under_load_restores_and_issuance_continues(home, tmp_path, monke
     roots = _roots(restored)
     assert set(roots_at_restore) < set(roots)
     assert len({r for r, _ in roots}) == len(roots) and len({t for _, t in roots}) == len(roots)
-    # nothing anchored twice: a credential anchored when the snapshot was taken keeps its batch, and the
-    # restored directory's new batches are its own. A credential still pending in the snapshot that the
-    # original anchored afterwards IS anchored again by the restored directory (a known gap: docs/operations.md).
+    # nothing anchored twice: a credential anchored or batched when the snapshot was taken keeps its batch;
+    # one still pending then was held by the restore and, the old directory having anchored it since, is
+    # adopted in that anchor (or stays held when the anchor cannot be rebuilt); the restored directory's
+    # own new batches hold only its own new credentials.
     original, after_restore = _anchored(home), _anchored(restored)
-    at_snapshot = {c for c, root in after_restore.items() if root in {r for r, _ in roots_at_restore}}
-    assert at_snapshot and all(original[c] == after_restore[c] for c in at_snapshot)
-    new_roots = {r for r, _ in roots} - {r for r, _ in roots_at_restore}
-    assert new_roots and not new_roots & set(original.values())
+    shared = set(original) & set(after_restore)
+    assert shared and all(original[c] == after_restore[c] for c in shared)
+    assert _anchors_on_chain(rpc, home) == len({r for r, _ in roots} | set(original.values()))
 
 
 def test_a_tampered_backup_is_refused_before_anything_is_written(home, tmp_path, capsys, request):
@@ -166,3 +194,58 @@ def test_a_tampered_backup_is_refused_before_anything_is_written(home, tmp_path,
     assert main(args) == 1
     assert "wrong passphrase" in capsys.readouterr().err
     assert not restored.exists()
+
+
+@pytest.mark.parametrize("after_backup", ["alone", "with a credential issued after the backup"])
+def test_credentials_pending_at_backup_are_not_anchored_twice(
+    home, tmp_path, monkeypatch, capsys, request, after_backup
+):
+    """Two credentials pending (issued, not anchored) when the backup is taken; the old directory then
+    anchors them: alone (the restored directory rebuilds that root and adopts the anchor), or in one
+    batch with a credential issued after the backup (the root cannot be rebuilt: they stay held until
+    `release-held`). Either way the restore sends no second anchor for them by itself."""
+    from ledger.issuance import anchor_once, get_bundle, issue_one, pending_work
+
+    rpc = _rpc(home)
+    old = _context(home, rpc)
+    pending = [issue_one(old, "zj-hz-education", "DegreeCertificate", {**SUBJECT, "name": n}).id for n in "甲乙"]
+    backup = tmp_path / "snapshot.clbak"
+    assert cli(home, "backup", "--out", str(backup)) == 0
+    if after_backup != "alone":
+        issue_one(old, "zj-hz-education", "DegreeCertificate", {**SUBJECT, "name": "丙"})
+    assert len(anchor_once(old, flush=True).confirmed) == 1  # the old directory anchors them after the backup
+    later = issue_one(old, "zj-hz-education", "DegreeCertificate", {**SUBJECT, "name": "丁"}).id
+    anchor_once(old, flush=True)  # and goes on anchoring: an anchor the restored directory never knew
+    old.engine.dispose()
+    anchors_before = _anchors_on_chain(rpc, home)
+
+    restored = tmp_path / "restored"
+    capsys.readouterr()
+    assert main(_restore_args(request, home, backup, restored)) == 0
+    assert "zj-hz-education: 2 credentials were pending in the snapshot; they are held" in capsys.readouterr().out
+    monkeypatch.setenv("CERTLEDGER_RPC_URLS", rpc)
+    new = _context(restored, rpc)
+    mine = issue_one(new, "zj-hz-education", "DegreeCertificate", {**SUBJECT, "name": "戊"}).id
+    anchor_once(new, flush=True)
+    anchor_once(new)
+    original, now = _anchored(home), _anchored(restored)
+    assert later not in now and mine in now and now[mine] not in original.values()
+    assert _anchors_on_chain(rpc, home) == anchors_before + 1  # the restored directory's own credential only
+    states = dict(_query(restored, "SELECT id, state FROM credential"))
+    if after_backup == "alone":  # adopted: the old anchor, confirmed from the chain, bundles delivered
+        assert all(now[c] == original[c] and states[c] == "anchored" for c in pending)
+        assert _query(restored, "SELECT count(*) FROM batch WHERE state = 'held'") == [(0,)]
+        bundle = tmp_path / "adopted.json"
+        bundle.write_bytes(get_bundle(new, "zj-hz-education", pending[0]).to_bytes())
+        assert cli(restored, "verify", str(bundle)) == 0
+    else:  # in doubt: held, not anchored again, and said so
+        assert all(c not in now and states[c] == "pending" for c in pending)
+        assert pending_work(new)["batches"] == {"held": 1}
+        assert _query(restored, "SELECT last_error FROM batch WHERE state = 'held'")[0][0].startswith("in doubt")
+        capsys.readouterr()
+        assert cli(restored, "release-held", "zj-hz-education") == 0  # the operator's decision: anchor them anyway
+        assert "2 held credentials released" in capsys.readouterr().out
+        anchor_once(new, flush=True)
+        assert {_anchored(restored)[c] for c in pending} - set(original.values())
+        assert _anchors_on_chain(rpc, home) == anchors_before + 2
+    new.engine.dispose()

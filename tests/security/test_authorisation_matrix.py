@@ -5,7 +5,9 @@ The issuer's rule (issuer_api/deps.py, ledger/governance/api_keys.py), as the AP
 * **401** ``UNAUTHENTICATED`` — no key, a malformed or unknown key, a revoked key: no hint which.
 * **403** ``FORBIDDEN`` — a valid key that lacks the endpoint's scope (``admin`` implies every agency
   scope; supersede needs ``issue`` *and* ``revoke``), or of the wrong kind: a governance key is not
-  an agency's (agency endpoints), an agency key is not governance (``POST /types``, ``/agencies``).
+  an agency's (agency endpoints), an agency key is not governance (``POST /types``, ``/agencies``,
+  an agency's operators, activation and its keys under ``/agencies/{code}/api-keys``). ``GET /agencies/{code}`` and rotating its signing key take
+  either a governance key or that agency's own key (``read``, ``admin``); another agency's key gets 403.
 * **404** ``NOT_FOUND`` — another agency's credential or API key: the same answer as an id that does
   not exist, so an agency cannot even learn that another's credential exists.
 * Collections (list, search, audit, API keys, issuing) act on the caller's own agency: another
@@ -144,6 +146,7 @@ class Endpoint:
     needs_credential: bool = False
     check_foreign: Callable | None = None  # (api, reply, cid) -> None: asserts nothing of EDU's leaked
     fresh_for_success: bool = False  # the right key's call changes the credential
+    governance_too: bool = False  # an agency's own key with ``scopes``, or a governance key
 
 
 def _json(body):
@@ -199,6 +202,41 @@ _CSV = "name,idNumber,degree,major,institution,graduationDate\n张三,3301061990
 def _drop_key_request(api, cid):
     key_id = create_api_key(api.service.ctx.engine, EDU, ["read"], "to drop")[0].id
     return "DELETE", f"/api-keys/{key_id}", {}
+
+
+OPS = "matrix-ops"  # the agency whose operators and activation the governance rows change
+
+
+def _ops_agency(api) -> str:
+    if OPS not in api.keys:
+        reply = api.client.post(
+            "/agencies",
+            json={"code": OPS, "name": "ops", "types": ["DegreeCertificate"]},
+            headers=bearer(api.governance),
+        )
+        assert reply.status_code == 201, reply.text
+        api.keys[OPS] = reply.json()["apiKey"]
+    return OPS
+
+
+def _new_address() -> str:
+    from eth_account import Account
+
+    return Account.create().address
+
+
+def _remove_operator_request(api, cid):
+    """An operator of OPS added just now, to be removed."""
+    from ledger.governance.agency_admin import add_operator
+
+    address = _new_address()
+    add_operator(api.service.governance_registry(), _ops_agency(api), address)
+    return "DELETE", f"/agencies/{OPS}/operators/{address}", {}
+
+
+def _drop_agency_key_request(api, cid):
+    key_id = create_api_key(api.service.ctx.engine, _ops_agency(api), ["read"], "to drop")[0].id
+    return "DELETE", f"/agencies/{OPS}/api-keys/{key_id}", {}
 
 
 def _status_list_request(api, cid):
@@ -262,6 +300,37 @@ ISSUER: dict[tuple[str, str], Endpoint] = {
         ),
         201,
     ),
+    ("GET", "/agencies/{code}"): Endpoint(
+        ("read",), lambda a, c: ("GET", f"/agencies/{EDU}", {}), 200, foreign=403, governance_too=True
+    ),
+    ("POST", "/agencies/{code}/signing-keys/rotate"): Endpoint(
+        ("admin",),
+        lambda a, c: ("POST", f"/agencies/{EDU}/signing-keys/rotate", {}),
+        200,
+        foreign=403,
+        governance_too=True,
+    ),
+    ("POST", "/agencies/{code}/operators"): Endpoint(
+        ("governance",),
+        lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/operators", _json({"address": _new_address()})),
+        200,
+    ),
+    ("DELETE", "/agencies/{code}/operators/{address}"): Endpoint(("governance",), _remove_operator_request, 200),
+    ("POST", "/agencies/{code}/deactivate"): Endpoint(
+        ("governance",), lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/deactivate", {}), 200
+    ),
+    ("POST", "/agencies/{code}/reactivate"): Endpoint(
+        ("governance",), lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/reactivate", {}), 200
+    ),
+    ("POST", "/agencies/{code}/api-keys"): Endpoint(
+        ("governance",),
+        lambda a, c: ("POST", f"/agencies/{_ops_agency(a)}/api-keys", _json({"scopes": ["read"]})),
+        201,
+    ),
+    ("GET", "/agencies/{code}/api-keys"): Endpoint(
+        ("governance",), lambda a, c: ("GET", f"/agencies/{_ops_agency(a)}/api-keys", {}), 200
+    ),
+    ("DELETE", "/agencies/{code}/api-keys/{key_id}"): Endpoint(("governance",), _drop_agency_key_request, 200),
     ("POST", "/api-keys"): Endpoint(
         ("admin",), lambda a, c: ("POST", "/api-keys", _json({"scopes": ["read"]})), 201, foreign=201
     ),
@@ -377,7 +446,7 @@ def expected(endpoint: Endpoint, caller: str) -> int:
     if governance:
         return endpoint.ok if caller == "governance key" else 403  # any agency key, whatever its scopes
     if caller == "governance key":
-        return 403  # governance is not an agency
+        return endpoint.ok if endpoint.governance_too else 403  # governance is not an agency
     if caller == "other agency":
         return endpoint.foreign
     if caller == "read-only key":

@@ -263,8 +263,20 @@ def issuer(tmp_path_factory):
         main(["--data-dir", str(home), "chain", "down"])
 
 
-# /metrics answers the Prometheus text format (documented as text/plain) to a governance key alone
-GOVERNANCE_OPERATIONS = {("POST", "/types"), ("POST", "/agencies"), ("GET", "/metrics")}
+GOVERNANCE_OPERATIONS = {
+    ("POST", "/types"),
+    ("POST", "/agencies"),
+    ("POST", "/agencies/{code}/operators"),
+    ("DELETE", "/agencies/{code}/operators/{address}"),
+    ("POST", "/agencies/{code}/deactivate"),
+    ("POST", "/agencies/{code}/reactivate"),
+    ("POST", "/agencies/{code}/api-keys"),
+    ("GET", "/agencies/{code}/api-keys"),
+    ("DELETE", "/agencies/{code}/api-keys/{key_id}"),
+    ("GET", "/metrics"),  # the Prometheus text format (documented as text/plain), to a governance key alone
+}
+# Taken by a governance key or the agency's own: fuzzed with both
+EITHER_OPERATIONS = {("GET", "/agencies/{code}"), ("POST", "/agencies/{code}/signing-keys/rotate")}
 
 
 def test_issuer_api_survives_hostile_input(issuer):
@@ -277,6 +289,17 @@ def test_issuer_api_survives_hostile_input(issuer):
         fuzz.run(operation, headers=governance if key in GOVERNANCE_OPERATIONS else agency)
         fuzz.run(operation, headers=None, modes=(GenerationMode.POSITIVE,), examples=5, label=", no key")
         params = {p.name for p in operation.path_parameters}
+        if key in EITHER_OPERATIONS:
+            fuzz.run(operation, headers=governance, label=", governance")
+        if key == ("GET", "/agencies/{code}"):  # a real agency: its on-chain state read through
+            fuzz.run(
+                operation,
+                headers=governance,
+                path_parameters={"code": EDU},
+                modes=(GenerationMode.POSITIVE,),
+                examples=3,
+                label=", a real agency",
+            )
         if "credential_id" in params:
             fuzz.run(
                 operation,

@@ -7,7 +7,7 @@ from ledger.storage.states import ANCHORED_BATCH_STATES, OPEN_BATCH_STATES, Batc
 
 def test_stored_values_are_unchanged():
     assert [s.value for s in CredentialState] == ["pending", "batched", "anchored", "suspended", "revoked"]
-    assert [s.value for s in BatchState] == ["sealed", "sent", "confirmed", "completed"]  # closed is stored "sealed"
+    assert [s.value for s in BatchState] == ["sealed", "sent", "confirmed", "completed", "held"]  # closed: "sealed"
     assert OPEN_BATCH_STATES == ("sealed", "sent", "confirmed") and ANCHORED_BATCH_STATES == ("confirmed", "completed")
 
 
