@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 
 from ledger.protocol import did_key
 from ledger.protocol.canonical import CanonicalizationError, canonicalize, text_bytes
-from ledger.protocol.canonical_plain import plain_object_text
+from ledger.protocol.canonical_plain import plain_object_text, plain_object_text_sharing, shared_member_text
 from ledger.protocol.datetimes import DateTimeFormatError, format_utc, parse_xsd_datetime
 from ledger.protocol.keys import PublicKey, SigningKey, WeakKeyError
 
@@ -312,8 +312,9 @@ def _verify(
     # parsed JSON: each text, and the credential's for its digest, by the C encoder in one call
     # (ledger.protocol.canonical.plain_object_text); anything else by the exact serialiser.
     plain = plain_json and type(secured_document) is dict and type(proof) is dict
+    layout = _layout_text(secured_document) if plain else None
     try:
-        document_text = plain_object_text(unsecured) if plain else None
+        document_text = _document_text(unsecured, layout) if plain else None
         options_text = plain_object_text(options) if plain else None
         document_bytes = canonicalize(unsecured) if document_text is None else text_bytes(document_text)
         options_bytes = canonicalize(options) if options_text is None else text_bytes(options_text)
@@ -327,13 +328,31 @@ def _verify(
             "the signature does not match the document: it was altered after signing or signed by another key",
         ) from None
     verified = VerifiedProof(key, vm, purpose, created, unsecured)
-    return verified, _plain_digest(secured_document) if plain else None
+    return verified, _plain_digest(secured_document, layout) if plain else None
 
 
-def _plain_digest(secured_document: Mapping[str, Any]) -> bytes | None:
+_RENDER_METHOD = "renderMethod"
+
+
+def _layout_text(document: Mapping[str, Any]) -> str | None:
+    """The text of the display layout a type's credentials all carry (docs/protocol.md §14), written
+    once per type (ledger.protocol.canonical_plain.shared_member_text); None without one."""
+    value = document.get(_RENDER_METHOD)
+    return shared_member_text(value) if type(value) is list else None
+
+
+def _document_text(document: object, layout: str | None) -> str | None:
+    if layout is not None:
+        text = plain_object_text_sharing(document, _RENDER_METHOD, layout)
+        if text is not None:
+            return text
+    return plain_object_text(document)
+
+
+def _plain_digest(secured_document: Mapping[str, Any], layout: str | None = None) -> bytes | None:
     """SHA-256 of JCS(secured document) from a plain parse, by the C encoder; None if it cannot
     (the caller then canonicalises it exactly, ledger.protocol.digest.credential_digest)."""
-    text = plain_object_text(secured_document)
+    text = _document_text(secured_document, layout)
     if text is None:
         return None
     try:

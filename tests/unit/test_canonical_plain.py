@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from ledger.governance.key_files import SigningKey
 from ledger.protocol.bundle import BundleFormatError, parse_bundle, parse_bundle_plain
 from ledger.protocol.canonical import CanonicalizationError, canonicalize, text_bytes
-from ledger.protocol.canonical_plain import canonicalize_plain, is_plain, json_text_is_bmp, plain_object_text
+from ledger.protocol.canonical_plain import (
+    canonicalize_plain,
+    is_plain,
+    json_text_is_bmp,
+    plain_object_text,
+    plain_object_text_sharing,
+    shared_member_text,
+)
 from ledger.protocol.digest import credential_digest
 from ledger.protocol.proof import ProofError, ProofVerificationError, add_proof, verify_proof, verify_proof_and_digest
 from ledger.protocol.strict_json import parse_strict_json_plain
@@ -352,3 +359,51 @@ def _astral_key(value):
     if isinstance(value, list):
         return any(_astral_key(v) for v in value)
     return False
+
+
+# ------------------------------------------------------------- a shared member (the display layout)
+
+
+@pytest.mark.slow  # an exhaustive property run: make test, not make check
+@settings(max_examples=1000, deadline=None)
+@given(_objects, st.lists(_values, max_size=3))
+def test_a_shared_member_spliced_in_gives_the_whole_text(obj, member):
+    bundle, plain = parse_bundle_plain(_bundle_text({**obj, "renderMethod": member}, False).encode("utf-8"))
+    if plain:
+        doc = bundle.credential
+        member_text = shared_member_text(doc["renderMethod"])
+        assert member_text is not None
+        spliced = plain_object_text_sharing(doc, "renderMethod", member_text)
+        assert spliced is None or spliced == plain_object_text(doc)
+        assert spliced is not None or "\ue000certledger:shared-member\ue000" in json.dumps(doc, ensure_ascii=False)
+
+
+def test_the_member_memo_tells_true_from_1():
+    # True == 1 in Python: a memo keyed by equality would hand one's text to the other
+    assert shared_member_text([{"sensitive": True}]) == '[{"sensitive":true}]'
+    assert shared_member_text([{"sensitive": 1}]) == '[{"sensitive":1}]'
+    assert shared_member_text([{"sensitive": True}]) == '[{"sensitive":true}]'
+
+
+def test_a_document_holding_the_placeholder_is_written_whole():
+    doc = {"a": "\ue000certledger:shared-member\ue000", "renderMethod": [1]}
+    assert plain_object_text_sharing(doc, "renderMethod", shared_member_text([1])) is None
+
+
+def test_a_layout_altered_after_signing_fails_even_once_the_original_is_remembered():
+    layout = [{"type": "TemplateRenderMethod", "template": {"sensitive": True, "n": 1}}]
+    signed = add_proof(
+        {"@context": [_V2], "id": "urn:uuid:1", "renderMethod": layout}, _KEY, created="2024-01-01T00:00:00Z"
+    )
+    text = json.dumps(signed, ensure_ascii=False)
+    bundle, plain = parse_bundle_plain(_bundle_text(json.loads(text), False).encode("utf-8"))
+    assert plain and _check_agrees(bundle.credential, True) is not None  # valid, and the layout's text remembered
+    for altered in (text.replace('"sensitive": true', '"sensitive": 1'), text.replace('"n": 1', '"n": true')):
+        assert altered != text
+        bundle, plain = parse_bundle_plain(_bundle_text(json.loads(altered), False).encode("utf-8"))
+        outcome = _outcome(verify_proof_and_digest, bundle.credential, plain_json=plain)
+        assert (
+            isinstance(outcome, tuple)
+            and outcome[0] == "error"
+            and outcome == _outcome(verify_proof, bundle.credential)
+        )
