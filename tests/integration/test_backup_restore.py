@@ -149,7 +149,8 @@ def test_backup_under_load_restores_and_issuance_continues(home, tmp_path, monke
     assert _issue(restored, subject, after) == 0
     assert cli(restored, "verify", str(after)) == 0
     roots = _roots(restored)
-    assert set(roots_at_restore) < set(roots)
+    # by root: a batch closed but not yet sent at the snapshot gets its transaction after the restore
+    assert {r for r, _ in roots_at_restore} < {r for r, _ in roots}
     assert len({r for r, _ in roots}) == len(roots) and len({t for _, t in roots}) == len(roots)
     # nothing anchored twice: a credential anchored or batched when the snapshot was taken keeps its batch;
     # one still pending then was held by the restore and, the old directory having anchored it since, is
