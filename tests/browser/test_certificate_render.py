@@ -21,7 +21,8 @@ from ledger.protocol.credential import issue_credential
 from ledger.protocol.credential_types import BUILTIN_TYPES, CredentialType
 from ledger.protocol.layout import LAYOUT_KEYWORD, render
 from ledger.verification.document import certificate_pdf
-from tests.browser.test_verifier_page import ARTIFACTS, CHROMIUM, verdict_of
+from tests.browser.conftest import CHROMIUM
+from tests.browser.test_verifier_page import ARTIFACTS, verdict_of
 from tests.integration.conftest import build_world, degree
 from tests.integration.verifier_server import settings_for, share, start_verifier
 
@@ -118,42 +119,18 @@ def env(w3, anvil, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
-def open_browser(playwright, tmp_path):
+def open_browser(chromium):
     """Fresh Chromium profiles in the Asia/Shanghai time zone (UTC+8), recording dialogs and console."""
-    contexts = []
 
     def open_(locale: str = "en-US", viewport=DESKTOP, **kw):
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / f"profile-{len(contexts)}"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            headless=True,
-            locale=locale,
-            timezone_id="Asia/Shanghai",
-            viewport=viewport,
-            accept_downloads=True,
-            **kw,
-        )
-        contexts.append(context)
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(20_000)
+        _, page = chromium(locale=locale, timezone_id="Asia/Shanghai", viewport=viewport, accept_downloads=True, **kw)
         page.dialogs, page.console_lines = [], []
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: page.console_lines.append(m.text))
         return page
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def _open(env, page, name: str) -> None:

@@ -12,11 +12,11 @@ import pytest
 from ledger.chain import Reason, connect
 from ledger.protocol.identifiers import agency_id
 from ledger.protocol.keys import SigningKey
+from tests.browser.conftest import CHROMIUM
 from tests.integration.conftest import build_world, degree
 from tests.integration.test_verifier_indexer import private_chain, rpc  # noqa: F401  (fixture)
 from tests.integration.verifier_server import settings_for, start_verifier
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU, CIVIL = "zj-hz-education", "zj-hz-civil"
 PAGE_WEIGHT_LIMIT = 200 * 1024
@@ -56,37 +56,15 @@ def env(private_chain, tmp_path_factory):  # noqa: F811  (the imported fixture)
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
-def open_browser(playwright, tmp_path):
-    contexts = []
-
+def open_browser(chromium):
     def open_(viewport: str = "desktop", javascript: bool = True):
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / f"profile-{len(contexts)}"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            headless=True,
-            viewport=VIEWPORTS[viewport],
-            is_mobile=viewport == "phone",
-            has_touch=viewport == "phone",
-            java_script_enabled=javascript,
-        )
-        contexts.append(context)
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(20_000)
-        return page
+        phone = viewport == "phone"
+        return chromium(viewport=VIEWPORTS[viewport], is_mobile=phone, has_touch=phone, java_script_enabled=javascript)[
+            1
+        ]
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def no_horizontal_scroll(page) -> bool:

@@ -17,10 +17,10 @@ import pytest
 from ledger.chain import Reason
 from ledger.content import LocalContentStore, qr_png
 from ledger.protocol.identifiers import agency_id
+from tests.browser.conftest import CHROMIUM
 from tests.integration.conftest import build_world, degree
 from tests.integration.verifier_server import settings_for, share, start_verifier
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU = "zj-hz-education"
 SIGNED_NAME = "杭州市教育局 Hangzhou Education Bureau"  # issuer.name in the credentials
@@ -49,36 +49,14 @@ def env(w3, anvil, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
-def open_browser(playwright, tmp_path):
+def open_browser(chromium):
     """Fresh Chromium profiles (one per language asked for)."""
-    contexts = []
 
     def open_(locale: str = "en-US"):
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / f"profile-{len(contexts)}"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            headless=True,
-            locale=locale,
-            viewport={"width": 1100, "height": 1400},
-        )
-        contexts.append(context)
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(20_000)
-        return page
+        return chromium(locale=locale, viewport={"width": 1100, "height": 1400})[1]
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 def screenshot(page, name: str) -> None:

@@ -18,11 +18,11 @@ import pytest
 
 from ledger.chain import Reason
 from ledger.content import LocalContentStore, qr_png
+from tests.browser.conftest import CHROMIUM
 from tests.integration.conftest import build_world, degree
 from tests.integration.verifier_server import settings_for, share, start_verifier
 from verifier.wallet import shell
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EDU = "zj-hz-education"
 NAMES = ("钱包一", "钱包二", "钱包三", "钱包四", "钱包五")
@@ -47,25 +47,12 @@ def env(w3, anvil, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 @pytest.fixture
-def open_browser(playwright, tmp_path):
+def open_browser(chromium):
     """Fresh Chromium profiles; returns (context, page)."""
-    contexts = []
 
     def open_(locale: str = "en-US", timezone: str = "Asia/Shanghai", phone: bool = False):
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / f"profile-{len(contexts)}"),
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-            headless=True,
+        return chromium(
             locale=locale,
             timezone_id=timezone,
             viewport=PHONE if phone else {"width": 1100, "height": 1000},
@@ -74,14 +61,8 @@ def open_browser(playwright, tmp_path):
             device_scale_factor=2 if phone else 1,
             accept_downloads=True,
         )
-        contexts.append(context)
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(20_000)
-        return context, page
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 # When each certificate first shows a finished verification (performance.now(), the page's clock).
